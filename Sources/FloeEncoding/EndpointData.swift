@@ -1,0 +1,119 @@
+import NIOCore
+
+/// An endpoint as it travels inside a proxy: a transport type and its parameters.
+public enum EndpointData: Hashable, Sendable {
+    /// tcp, ssl, ws and wss endpoints.
+    case ip(IPEndpointData)
+    /// A udp endpoint.
+    case udp(UDPEndpointData)
+    /// An endpoint of a transport this process does not know, kept byte for byte.
+    case opaque(OpaqueEndpointData)
+
+    /// The wire's endpoint type numbers.
+    public enum Transport: Int16, Sendable, Hashable {
+        case tcp = 1, ssl = 2, udp = 3, ws = 4, wss = 5
+    }
+}
+
+/// The parameters of a tcp, ssl, ws or wss endpoint.
+public struct IPEndpointData: Hashable, Sendable {
+    public var transport: EndpointData.Transport
+    public var host: String
+    public var port: Int32
+    /// Milliseconds; -1 is infinite. Current peers ignore it; 60000 is what they write.
+    public var timeout: Int32
+    public var compress: Bool
+    /// The HTTP resource of ws and wss endpoints (`/` by default); unused otherwise.
+    public var resource: String
+
+    public init(
+        transport: EndpointData.Transport = .tcp, host: String, port: Int32, timeout: Int32 = 60000,
+        compress: Bool = false, resource: String = "/"
+    ) {
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.compress = compress
+        self.resource = resource
+    }
+
+    var hasResource: Bool { transport == .ws || transport == .wss }
+}
+
+public struct UDPEndpointData: Hashable, Sendable {
+    public var host: String
+    public var port: Int32
+    public var compress: Bool
+
+    public init(host: String, port: Int32, compress: Bool = false) {
+        self.host = host
+        self.port = port
+        self.compress = compress
+    }
+}
+
+public struct OpaqueEndpointData: Hashable, Sendable {
+    public var type: Int16
+    public var encoding: EncodingVersion
+    public var bytes: [UInt8]
+
+    public init(type: Int16, encoding: EncodingVersion, bytes: [UInt8]) {
+        self.type = type
+        self.encoding = encoding
+        self.bytes = bytes
+    }
+}
+
+extension OutputStream {
+    public mutating func write(_ endpoint: EndpointData) {
+        switch endpoint {
+        case .ip(let ip):
+            write(ip.transport.rawValue)
+            startEncapsulation(encoding: encoding)
+            write(ip.host)
+            write(ip.port)
+            write(ip.timeout)
+            write(ip.compress)
+            if ip.hasResource { write(ip.resource) }
+            endEncapsulation()
+        case .udp(let udp):
+            write(EndpointData.Transport.udp.rawValue)
+            startEncapsulation(encoding: encoding)
+            write(udp.host)
+            write(udp.port)
+            if encoding == .v1_0 { writeBlob([1, 0, 1, 0]) }
+            write(udp.compress)
+            endEncapsulation()
+        case .opaque(let opaque):
+            write(opaque.type)
+            writeEncapsulation(encoding: opaque.encoding, content: opaque.bytes)
+        }
+    }
+}
+
+extension InputStream {
+    public mutating func read(_: EndpointData.Type) throws -> EndpointData {
+        let rawType = try read(Int16.self)
+        guard let transport = EndpointData.Transport(rawValue: rawType) else {
+            let (encoding, content) = try readEncapsulation()
+            return .opaque(OpaqueEndpointData(type: rawType, encoding: encoding, bytes: Array(content.readableBytesView)))
+        }
+        let encoding = try startEncapsulation()
+        let endpoint: EndpointData
+        if transport == .udp {
+            let host = try read(String.self)
+            let port = try read(Int32.self)
+            if encoding == .v1_0 { try skip(4) }
+            endpoint = .udp(UDPEndpointData(host: host, port: port, compress: try read(Bool.self)))
+        } else {
+            var ip = IPEndpointData(
+                transport: transport, host: try read(String.self), port: try read(Int32.self),
+                timeout: try read(Int32.self), compress: try read(Bool.self))
+            if ip.hasResource { ip.resource = try read(String.self) }
+            endpoint = .ip(ip)
+        }
+        try endEncapsulation()
+        return endpoint
+    }
+}

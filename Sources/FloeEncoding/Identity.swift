@@ -1,0 +1,22 @@
+/// The identity of an Ice object (`::Ice::Identity`): encoded name first, then category.
+public struct Identity: Hashable, Sendable, StreamCodable {
+    public var name: String
+    public var category: String
+
+    public init(name: String = "", category: String = "") {
+        self.name = name
+        self.category = category
+    }
+
+    public init(from stream: inout InputStream) throws {
+        name = try stream.read(String.self)
+        category = try stream.read(String.self)
+    }
+
+    public func encode(to stream: inout OutputStream) {
+        stream.write(name)
+        stream.write(category)
+    }
+
+    public static var minWireSize: Int { 2 }
+}

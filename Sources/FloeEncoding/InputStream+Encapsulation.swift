@@ -1,0 +1,67 @@
+public import NIOCore
+
+/// Per-encapsulation reader state.
+struct ReadEncapsulation {
+    /// The buffer's writer index outside this encapsulation, restored when it ends.
+    var outerEnd: Int
+    var outerEncoding: EncodingVersion
+    var classes: ClassReader?
+}
+
+extension InputStream {
+    /// Reads an encapsulation header and narrows reading to its content. Returns its encoding.
+    @discardableResult
+    public mutating func startEncapsulation() throws -> EncodingVersion {
+        let (size, version) = try readEncapsulationHeader()
+        guard version.isSupported else {
+            throw MarshalError(.unsupportedEncoding, "encapsulation uses encoding \(version)")
+        }
+        let end = position + size - 6
+        encapsulations.append(ReadEncapsulation(outerEnd: buffer.writerIndex, outerEncoding: encoding, classes: nil))
+        buffer.moveWriterIndex(to: end)
+        encoding = version
+        return version
+    }
+
+    /// Finishes the innermost encapsulation: skips optional values nobody asked for and
+    /// checks that the content was consumed exactly.
+    public mutating func endEncapsulation() throws {
+        guard let encaps = encapsulations.last else {
+            throw MarshalError(.encapsulation, "endEncapsulation without startEncapsulation")
+        }
+        if encoding != .v1_0 {
+            try skipRemainingOptionals()
+        } else if remaining == 1 {
+            // Very old 1.0 peers append one byte; ZeroC tolerates it.
+            try skip(1)
+        }
+        guard isAtEnd else {
+            throw MarshalError(.encapsulation, "\(remaining) unread bytes at the end of an encapsulation")
+        }
+        encapsulations.removeLast()
+        buffer.moveWriterIndex(to: encaps.outerEnd)
+        encoding = encaps.outerEncoding
+    }
+
+    /// Skips a whole encapsulation and returns its encoding version.
+    @discardableResult
+    public mutating func skipEncapsulation() throws -> EncodingVersion {
+        try readEncapsulation().encoding
+    }
+
+    /// Reads a whole encapsulation without decoding it: its encoding and its content bytes.
+    public mutating func readEncapsulation() throws -> (encoding: EncodingVersion, content: ByteBuffer) {
+        let (size, version) = try readEncapsulationHeader()
+        return (version, try readSlice(count: size - 6))
+    }
+
+    private mutating func readEncapsulationHeader() throws -> (size: Int, encoding: EncodingVersion) {
+        let size = Int(try read(Int32.self))
+        guard size >= 6 else { throw MarshalError(.encapsulation, "encapsulation size \(size) is below 6") }
+        let version = EncodingVersion(major: try read(UInt8.self), minor: try read(UInt8.self))
+        guard size - 6 <= remaining else {
+            throw MarshalError(.encapsulation, "encapsulation of \(size) bytes, only \(remaining + 6) left")
+        }
+        return (size, version)
+    }
+}

@@ -1,0 +1,188 @@
+import NIOCore
+
+/// What the writer remembers about class instances within one encapsulation.
+final class ClassWriter {
+    var typeIdIndexes: [String: Int] = [:]
+    var instanceIds: [ObjectIdentifier: Int] = [:]
+    var nextInstanceId = 2
+    /// One entry per instance (or exception) being written, innermost last.
+    var instances: [InstanceWriteState] = []
+}
+
+struct InstanceWriteState {
+    var isException: Bool
+    var firstSlice = true
+    var slice: SliceWriteState?
+}
+
+struct SliceWriteState {
+    var flagsPosition: Int
+    var flags: UInt8
+    var sizePosition: Int?
+    var indirection: [Value] = []
+    var indirectionIndexes: [ObjectIdentifier: Int] = [:]
+}
+
+enum SliceFlags {
+    static let typeIdString: UInt8 = 0x01
+    static let typeIdIndex: UInt8 = 0x02
+    static let typeIdCompact: UInt8 = 0x03
+    static let typeIdMask: UInt8 = 0x03
+    static let hasOptionalMembers: UInt8 = 0x04
+    static let hasIndirectionTable: UInt8 = 0x08
+    static let hasSliceSize: UInt8 = 0x10
+    static let isLastSlice: UInt8 = 0x20
+}
+
+extension OutputStream {
+    var classWriter: ClassWriter {
+        mutating get {
+            if encapsulations.isEmpty {
+                // Values written outside any encapsulation (tests, custom framing) share one scope.
+                encapsulations.append(
+                    WriteEncapsulation(start: -1, outerEncoding: encoding, format: defaultFormat, classes: nil))
+            }
+            if let writer = encapsulations[encapsulations.count - 1].classes { return writer }
+            let writer = ClassWriter()
+            encapsulations[encapsulations.count - 1].classes = writer
+            return writer
+        }
+    }
+
+    /// Writes a class instance reference: null, a new instance inline, or a back-reference.
+    /// Inside a slice of the sliced format it writes an index into the slice's indirection table.
+    public mutating func write(_ value: Value?) {
+        guard encoding != .v1_0 else {
+            unsupported("class instances in encoding 1.0")
+            return
+        }
+        let writer = classWriter
+        if let slice = writer.instances.last?.slice, slice.sizePosition != nil {
+            guard let value else { return writeSize(0) }
+            writeSize(addToIndirectionTable(value, writer))
+        } else {
+            writeInstanceReference(value, writer)
+        }
+    }
+
+    /// The 1-based index of `value` in the current slice's indirection table, adding it if new.
+    private func addToIndirectionTable(_ value: Value, _ writer: ClassWriter) -> Int {
+        let top = writer.instances.count - 1
+        let key = ObjectIdentifier(value)
+        if let index = writer.instances[top].slice?.indirectionIndexes[key] { return index }
+        writer.instances[top].slice?.indirection.append(value)
+        let index = writer.instances[top].slice?.indirection.count ?? 0
+        writer.instances[top].slice?.indirectionIndexes[key] = index
+        return index
+    }
+
+    private mutating func writeInstanceReference(_ value: Value?, _ writer: ClassWriter) {
+        guard let value else { return writeSize(0) }
+        let key = ObjectIdentifier(value)
+        if let id = writer.instanceIds[key] { return writeSize(id) }
+        writer.instanceIds[key] = writer.nextInstanceId
+        writer.nextInstanceId += 1
+        writeSize(1)
+        writer.instances.append(InstanceWriteState(isException: false))
+        let sliced = currentFormat == .sliced
+        if let preserved = value.slicedData, sliced || value is UnknownSlicedValue {
+            writePreservedSlices(preserved, writer)
+        }
+        value._iceWriteImpl(to: &self)
+        writer.instances.removeLast()
+    }
+
+    private mutating func writePreservedSlices(_ data: SlicedData, _ writer: ClassWriter) {
+        for info in data.slices {
+            startSlice(typeId: info.typeId, compactId: info.compactId, last: info.isLastSlice, forceSize: true)
+            writeBlob(info.bytes)
+            if info.hasOptionalMembers { markOptionalMember() }
+            // The member bytes point into the table by index; re-adding the preserved
+            // references in their original order keeps those indexes valid.
+            for case let instance? in info.instances { _ = addToIndirectionTable(instance, writer) }
+            endSlice()
+        }
+    }
+
+    /// Writes a user exception: its slices, most-derived first.
+    public mutating func write(exception: any UserException) {
+        let writer = classWriter
+        writer.instances.append(InstanceWriteState(isException: true))
+        exception._iceWriteImpl(to: &self)
+        writer.instances.removeLast()
+    }
+
+    /// Starts a slice of the class or exception being written. Generated `_iceWriteImpl`
+    /// calls it once per inheritance level, most-derived first.
+    public mutating func startSlice(typeId: String, compactId: Int? = nil, last: Bool) {
+        startSlice(typeId: typeId, compactId: compactId, last: last, forceSize: false)
+    }
+
+    private mutating func startSlice(typeId: String, compactId: Int?, last: Bool, forceSize: Bool) {
+        let writer = classWriter
+        guard var instance = writer.instances.last else {
+            preconditionFailure("startSlice outside of a class instance or exception")
+        }
+        let sliced = currentFormat == .sliced || forceSize
+        let flagsPosition = position
+        write(UInt8(0))
+        var flags: UInt8 = 0
+        if instance.isException {
+            write(typeId)
+        } else if sliced || instance.firstSlice {
+            if let compactId {
+                flags |= SliceFlags.typeIdCompact
+                writeSize(compactId)
+            } else if let index = writer.typeIdIndexes[typeId] {
+                flags |= SliceFlags.typeIdIndex
+                writeSize(index)
+            } else {
+                writer.typeIdIndexes[typeId] = writer.typeIdIndexes.count + 1
+                flags |= SliceFlags.typeIdString
+                write(typeId)
+            }
+        }
+        var sizePosition: Int?
+        if sliced {
+            flags |= SliceFlags.hasSliceSize
+            sizePosition = position
+            write(Int32(0))
+        }
+        if last { flags |= SliceFlags.isLastSlice }
+        instance.firstSlice = false
+        instance.slice = SliceWriteState(flagsPosition: flagsPosition, flags: flags, sizePosition: sizePosition)
+        writer.instances[writer.instances.count - 1] = instance
+    }
+
+    /// Ends the current slice: writes the optional-members end marker, the slice size and
+    /// the indirection table.
+    public mutating func endSlice() {
+        let writer = classWriter
+        guard let top = writer.instances.last, var slice = top.slice else {
+            preconditionFailure("endSlice without startSlice")
+        }
+        writer.instances[writer.instances.count - 1].slice = nil
+        if slice.flags & SliceFlags.hasOptionalMembers != 0 { write(UInt8(0xff)) }
+        if let sizePosition = slice.sizePosition {
+            rewrite(Int32(position - sizePosition), at: sizePosition)
+        }
+        if !slice.indirection.isEmpty {
+            slice.flags |= SliceFlags.hasIndirectionTable
+            writeSize(slice.indirection.count)
+            for value in slice.indirection { writeInstanceReference(value, writer) }
+        }
+        rewrite(slice.flags, at: slice.flagsPosition)
+    }
+
+    /// Notes that the current slice carries optional members (flag 0x04 and an `ff` end marker).
+    mutating func markOptionalMember() {
+        guard let index = encapsulations.indices.last, let writer = encapsulations[index].classes,
+            writer.instances.last?.slice != nil
+        else { return }
+        writer.instances[writer.instances.count - 1].slice?.flags |= SliceFlags.hasOptionalMembers
+    }
+
+    mutating func unsupported(_ what: String) {
+        if failure == nil { failure = MarshalError(.unsupportedEncoding, "cannot write \(what)") }
+    }
+}

@@ -1,0 +1,49 @@
+import NIOCore
+
+/// Per-encapsulation writer state; instance ids and type ids restart in each one.
+struct WriteEncapsulation {
+    var start: Int
+    var outerEncoding: EncodingVersion
+    var format: FormatType
+    var classes: ClassWriter?
+}
+
+extension OutputStream {
+    /// Starts an encapsulation: reserves its size and writes its encoding version.
+    public mutating func startEncapsulation(encoding: EncodingVersion = .v1_1, format: FormatType? = nil) {
+        let start = position
+        encapsulations.append(
+            WriteEncapsulation(
+                start: start, outerEncoding: self.encoding, format: format ?? defaultFormat, classes: nil))
+        write(Int32(0))
+        write(encoding.major)
+        write(encoding.minor)
+        self.encoding = encoding
+    }
+
+    /// Ends the innermost encapsulation, writing its size.
+    public mutating func endEncapsulation() {
+        guard let encaps = encapsulations.popLast() else {
+            preconditionFailure("endEncapsulation without startEncapsulation")
+        }
+        rewrite(Int32(position - encaps.start), at: encaps.start)
+        encoding = encaps.outerEncoding
+    }
+
+    /// Writes an encapsulation with no content: `06 00 00 00 01 01` for 1.1.
+    public mutating func writeEmptyEncapsulation(encoding: EncodingVersion = .v1_1) {
+        write(Int32(6))
+        write(encoding.major)
+        write(encoding.minor)
+    }
+
+    /// Writes an encapsulation around already-encoded `content`.
+    public mutating func writeEncapsulation(encoding: EncodingVersion, content: some Collection<UInt8>) {
+        write(Int32(6 + content.count))
+        write(encoding.major)
+        write(encoding.minor)
+        writeBlob(content)
+    }
+
+    var currentFormat: FormatType { encapsulations.last?.format ?? defaultFormat }
+}

@@ -1,0 +1,81 @@
+public import NIOCore
+
+/// The kind of an Ice protocol message (byte 8 of the header).
+public enum MessageType: UInt8, Sendable, Hashable {
+    case request = 0
+    case batchRequest = 1
+    case reply = 2
+    case validateConnection = 3
+    case closeConnection = 4
+}
+
+/// Byte 9 of the header: whether the body is bzip2-compressed, or a compressed reply is welcome.
+public enum CompressionStatus: UInt8, Sendable, Hashable {
+    case notCompressed = 0
+    case compressionSupported = 1
+    case compressed = 2
+}
+
+/// A protocol framing error: the connection it came from cannot be trusted any more and is closed.
+public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "protocol error: \"\(message)\"" }
+}
+
+/// The 14-byte header that starts every Ice protocol message.
+public struct MessageHeader: Hashable, Sendable {
+    public static let size = 14
+    public static let magic: [UInt8] = [0x49, 0x63, 0x65, 0x50]  // "IceP"
+
+    public var type: MessageType
+    public var compression: CompressionStatus
+    /// The whole message's length on the wire, header included.
+    public var messageSize: Int
+
+    public init(type: MessageType, compression: CompressionStatus = .notCompressed, messageSize: Int) {
+        self.type = type
+        self.compression = compression
+        self.messageSize = messageSize
+    }
+
+    /// Reads and checks a header: magic, protocol 1.0, protocol encoding 1.0, a known type,
+    /// and a size between 14 and `maxMessageSize` — before any body is waited for or allocated.
+    public static func read(from buffer: inout ByteBuffer, maxMessageSize: Int) throws -> MessageHeader {
+        guard let bytes = buffer.readBytes(length: size) else {
+            throw ProtocolError("header needs \(size) bytes, \(buffer.readableBytes) available")
+        }
+        guard bytes[0..<4].elementsEqual(magic) else {
+            throw ProtocolError("bad magic \(bytes[0..<4].map { String($0, radix: 16) })")
+        }
+        guard bytes[4] == 1, bytes[5] == 0 else { throw ProtocolError("unsupported protocol \(bytes[4]).\(bytes[5])") }
+        guard bytes[6] == 1, bytes[7] == 0 else {
+            throw ProtocolError("unsupported protocol encoding \(bytes[6]).\(bytes[7])")
+        }
+        guard let type = MessageType(rawValue: bytes[8]) else { throw ProtocolError("unknown message type \(bytes[8])") }
+        guard let compression = CompressionStatus(rawValue: bytes[9]) else {
+            throw ProtocolError("unknown compression status \(bytes[9])")
+        }
+        let messageSize = Int(Int32(littleEndian: bytes[10..<14].reversed().reduce(0) { $0 << 8 | Int32($1) }))
+        guard messageSize >= size else { throw ProtocolError("message size \(messageSize) is below \(size)") }
+        guard messageSize <= maxMessageSize else {
+            throw ProtocolError("message size \(messageSize) exceeds the limit of \(maxMessageSize)")
+        }
+        if type == .validateConnection || type == .closeConnection, messageSize != size {
+            throw ProtocolError("\(type) message of size \(messageSize)")
+        }
+        return MessageHeader(type: type, compression: compression, messageSize: messageSize)
+    }
+
+    /// Writes the header; `messageSize` may be patched later with ``patchSize(_:in:at:)``.
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeBytes(Self.magic)
+        buffer.writeBytes([1, 0, 1, 0, type.rawValue, compression.rawValue])
+        buffer.writeInteger(Int32(truncatingIfNeeded: messageSize), endianness: .little)
+    }
+
+    /// Sets the size field of the header written at `index` to the bytes written since.
+    public static func patchSize(in buffer: inout ByteBuffer, headerAt index: Int) {
+        buffer.setInteger(Int32(buffer.writerIndex - index), at: index + 10, endianness: .little)
+    }
+}

@@ -1,0 +1,87 @@
+public import FloeEncoding
+public import NIOCore
+
+/// How an operation may be retried (`Ice::OperationMode`).
+public enum OperationMode: UInt8, Sendable, Hashable {
+    case normal = 0
+    /// Ice 3.7's spelling of idempotent for `["nonmutating"]` and built-in operations.
+    case nonmutating = 1
+    case idempotent = 2
+}
+
+/// A request context: string pairs carried with each request.
+public typealias Context = [String: String]
+
+/// The fields of a request that precede its parameters: what a servant sees in `Current`.
+public struct RequestHeader: Hashable, Sendable {
+    public var identity: Identity
+    public var facet: String
+    public var operation: String
+    public var mode: OperationMode
+    public var context: Context
+
+    public init(
+        identity: Identity, facet: String = "", operation: String, mode: OperationMode = .normal,
+        context: Context = [:]
+    ) {
+        self.identity = identity
+        self.facet = facet
+        self.operation = operation
+        self.mode = mode
+        self.context = context
+    }
+}
+
+/// One request: its id (0 for oneway; absent inside a batch), header and parameter encapsulation.
+public struct Request: Sendable {
+    public var requestId: Int32
+    public var header: RequestHeader
+    public var encoding: EncodingVersion
+    /// The encoded parameters, without the encapsulation header.
+    public var parameters: ByteBuffer
+
+    public init(requestId: Int32, header: RequestHeader, encoding: EncodingVersion, parameters: ByteBuffer) {
+        self.requestId = requestId
+        self.header = header
+        self.encoding = encoding
+        self.parameters = parameters
+    }
+}
+
+extension OutputStream {
+    /// Writes identity, facet, operation, mode and context. Contexts are written sorted by
+    /// key, as ZeroC's C++ runtime does, so the bytes are deterministic.
+    public mutating func write(_ header: RequestHeader) {
+        header.identity.encode(to: &self)
+        writeFacet(header.facet)
+        write(header.operation)
+        write(header.mode.rawValue)
+        writeSize(header.context.count)
+        for key in header.context.keys.sorted() {
+            write(key)
+            write(header.context[key] ?? "")
+        }
+    }
+}
+
+extension InputStream {
+    public mutating func read(_: RequestHeader.Type) throws -> RequestHeader {
+        let identity = try Identity(from: &self)
+        let facet = try readFacet()
+        let operation = try read(String.self)
+        let rawMode = try read(UInt8.self)
+        guard let mode = OperationMode(rawValue: rawMode) else {
+            throw MarshalError(.invalidValue, "operation mode \(rawMode)")
+        }
+        let context = try Context(from: &self)
+        return RequestHeader(identity: identity, facet: facet, operation: operation, mode: mode, context: context)
+    }
+
+    /// Reads a request body (after the request id, or a batch entry) up to and including
+    /// its parameter encapsulation.
+    public mutating func readRequest(requestId: Int32) throws -> Request {
+        let header = try read(RequestHeader.self)
+        let (encoding, parameters) = try readEncapsulation()
+        return Request(requestId: requestId, header: header, encoding: encoding, parameters: parameters)
+    }
+}
