@@ -1,0 +1,190 @@
+import FloeEncoding
+import Testing
+
+/// Hostile or broken input fails with a typed error: no trap, no allocation of a bogus size.
+@Suite("Bad input")
+struct BadInputTests {
+    private func expectError<T>(
+        _ code: MarshalError.Code, _ bytes: [UInt8], loader: any SliceLoader = allTypes, depthMax: Int = 100,
+        sourceLocation: SourceLocation = #_sourceLocation, _ read: (inout InputStream) throws -> T
+    ) {
+        var stream = InputStream(bytes: bytes, sliceLoader: loader, classGraphDepthMax: depthMax)
+        do {
+            _ = try read(&stream)
+            Issue.record("decoding succeeded", sourceLocation: sourceLocation)
+        } catch let error as MarshalError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("untyped error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    private let hugeCount: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0x7f] + [UInt8](repeating: 1, count: 10)
+
+    @Test func sequenceCountOf2To31Minus1WithTenBytesBehind() {
+        expectError(.invalidSize, hugeCount) { try [Int32](from: &$0) }
+        expectError(.invalidSize, hugeCount) { try [UInt8](from: &$0) }
+        expectError(.invalidSize, hugeCount) { try [String](from: &$0) }
+        expectError(.invalidSize, hugeCount) { try [String: String](from: &$0) }
+        expectError(.invalidSize, hugeCount) { try [GraphNode?](from: &$0) }
+        expectError(.truncated, hugeCount) { try String(from: &$0) }
+    }
+
+    @Test func negativeSizes() {
+        let negative: [UInt8] = [0xff, 0x00, 0x00, 0x00, 0x80, 0, 0, 0]
+        expectError(.invalidSize, negative) { try $0.readSize() }
+        expectError(.invalidSize, negative) { try [UInt8](from: &$0) }
+        expectError(.invalidSize, negative) { try String(from: &$0) }
+    }
+
+    @Test func encapsulationRunningPastTheBuffer() {
+        expectError(.encapsulation, [0x40, 0, 0, 0, 1, 1, 0, 0]) { try $0.startEncapsulation() }
+        expectError(.encapsulation, [0x05, 0, 0, 0, 1, 1]) { try $0.startEncapsulation() }
+        expectError(.encapsulation, [0xff, 0xff, 0xff, 0xff, 1, 1]) { try $0.startEncapsulation() }
+        expectError(.unsupportedEncoding, [0x06, 0, 0, 0, 2, 0]) { try $0.startEncapsulation() }
+        // Content left over at the end is rejected too.
+        expectError(.encapsulation, [0x08, 0, 0, 0, 1, 0, 7, 7]) { s in
+            try s.startEncapsulation()
+            try s.endEncapsulation()
+        }
+    }
+
+    @Test func valuesCannotReadPastTheirEncapsulation() {
+        // A string that claims 3 bytes inside a 1-byte encapsulation, though the buffer has more.
+        expectError(.truncated, [0x07, 0, 0, 0, 1, 1, 0x03, 0x61, 0x62, 0x63]) { s in
+            try s.startEncapsulation()
+            return try s.read(String.self)
+        }
+    }
+
+    private func chain(length: Int) -> GraphNode {
+        let head = GraphNode()
+        var tail = head
+        for i in 1..<length {
+            let next = GraphNode()
+            next.label = Int32(i)
+            tail.links = [next]
+            tail = next
+        }
+        return head
+    }
+
+    @Test(arguments: [FormatType.compact, .sliced])
+    func classGraphsDeeperThanTheLimit(format: FormatType) throws {
+        let bytes = encapsulate(format: format) { $0.write(chain(length: 150)) }
+        expectError(.classGraphTooDeep, bytes) { s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+        let deep = try decapsulate(bytes, depthMax: 200) { try $0.read(GraphNode.self) }
+        #expect(deep?.links.first??.label == 1)
+        expectError(.classGraphTooDeep, encapsulate(format: format) { $0.write(chain(length: 11)) }, depthMax: 10) {
+            s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+    }
+
+    @Test func unknownTypeIdsWithoutSlicing() {
+        let dog = Dog()
+        dog.name = "rex"
+        let compact = encapsulate { $0.write(dog) }
+        expectError(.noValueFactory, compact, loader: baseTypes) { s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+        let failure = DetailedFailure()
+        let compactException = encapsulate { $0.write(exception: failure) }
+        expectError(.unknownUserException, compactException, loader: baseTypes) { s in
+            try s.startEncapsulation()
+            return try s.readUserException()
+        }
+        // Sliced, but no slice at all is known.
+        let sliced = encapsulate(format: .sliced) { $0.write(exception: failure) }
+        expectError(.unknownUserException, sliced, loader: SliceRegistry()) { s in
+            try s.startEncapsulation()
+            return try s.readUserException()
+        }
+    }
+
+    @Test func invalidUTF8() {
+        expectError(.invalidUTF8, [0x02, 0xc3, 0x28]) { try String(from: &$0) }
+        expectError(.invalidUTF8, [0x03, 0xed, 0xa0, 0x80]) { try String(from: &$0) }  // a UTF-16 surrogate
+        expectError(.invalidUTF8, [0x01, 0xff]) { try String(from: &$0) }
+    }
+
+    @Test func brokenClassReferences() {
+        // A back-reference to instance 5, never sent.
+        expectError(.invalidReference, [0x07, 0, 0, 0, 1, 1] + [0x05]) { s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+        // A type-id index with no type id behind it.
+        expectError(.invalidReference, [0x09, 0, 0, 0, 1, 1] + [0x01, 0x22, 0x04]) { s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+        // A first slice without a type id.
+        expectError(.invalidValue, [0x01, 0x20]) { try $0.readValue() }
+        // An indirection table without a slice size.
+        expectError(.invalidValue, [0x01, 0x09, 0x00]) { try $0.readValue() }
+        // A slice size beyond the data.
+        expectError(.invalidSize, [0x01, 0x11, 0x01, 0x41, 0xff, 0, 0, 0]) { try $0.readValue() }
+    }
+
+    @Test func optionalWithTheWrongFormat() {
+        let bytes = encapsulate { $0.write(tag: 4, "text") }
+        expectError(.optionalFormat, bytes) { s in
+            try s.startEncapsulation()
+            return try s.read(tag: 4, Int32.self)
+        }
+    }
+
+    @Test func enumeratorsOutOfRange() {
+        expectError(.invalidValue, [0x05]) { try Suit(from: &$0) }
+        expectError(.invalidValue, [0xff, 0x71, 0x11, 0x01, 0x00]) { try Suit(from: &$0) }
+    }
+
+    @Test func malformedProxies() {
+        // identity "a", no facet, mode 9.
+        expectError(.invalidValue, [0x01, 0x61, 0x00, 0x00, 0x09, 0x00, 1, 0, 1, 1, 0x00, 0x00]) {
+            try $0.read(ProxyData.self)
+        }
+        // facet path of two elements.
+        expectError(.invalidValue, [0x01, 0x61, 0x00, 0x02, 0x01, 0x61, 0x01, 0x62]) { try $0.read(ProxyData.self) }
+        // a million endpoints announced in a few bytes.
+        expectError(.invalidSize, [0x01, 0x61, 0x00, 0x00, 0x00, 0x00, 1, 0, 1, 1, 0xff, 0x40, 0x42, 0x0f, 0x00, 1, 0]) {
+            try $0.read(ProxyData.self)
+        }
+        // a category without a name.
+        expectError(.invalidValue, [0x00, 0x01, 0x61]) { try $0.read(ProxyData.self) }
+    }
+
+    @Test func truncationAtEveryOffset() throws {
+        let dog = Dog()
+        dog.name = "rex"
+        dog.friend = dog
+        dog.tricks = 4
+        let samples: [(String, [UInt8], (inout InputStream) throws -> Void)] = [
+            ("class, compact", encapsulate { $0.write(dog) }, { _ = try $0.readValue() }),
+            ("class, sliced", encapsulate(format: .sliced) { $0.write(dog) }, { _ = try $0.readValue() }),
+            ("exception", encapsulate(format: .sliced) { $0.write(exception: DetailedFailure()) },
+                { _ = try $0.readUserException() }),
+            ("strings", encapsulate { ["a", "bcd", "\u{1F600}"].encode(to: &$0) }, { _ = try [String](from: &$0) }),
+        ]
+        for (name, bytes, read) in samples {
+            for cut in 0..<bytes.count {
+                var stream = InputStream(bytes: bytes[..<cut], sliceLoader: allTypes)
+                do {
+                    try stream.startEncapsulation()
+                    try read(&stream)
+                    try stream.endEncapsulation()
+                    Issue.record("\(name) cut at \(cut) of \(bytes.count) decoded")
+                } catch is MarshalError {
+                } catch {
+                    Issue.record("\(name): untyped error \(error)")
+                }
+            }
+        }
+    }
+}

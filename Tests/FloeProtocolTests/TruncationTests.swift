@@ -1,0 +1,73 @@
+import FloeEncoding
+import FloeProtocol
+import NIOCore
+import Testing
+
+@Suite("Truncated and malformed frames")
+struct TruncationTests {
+    /// Every captured message cut at every offset fails with a typed error, never a trap.
+    @Test(arguments: VectorFile.allNames)
+    func truncatedAtEveryOffset(name: String) throws {
+        let file = try VectorFile(named: name)
+        for message in file.messages {
+            for cut in 0..<message.bytes.count {
+                var buffer = ByteBuffer(bytes: message.bytes[..<cut])
+                do {
+                    let header = try MessageHeader.read(from: &buffer, maxMessageSize: 1 << 20)
+                    guard header.compression != .compressed else { continue }
+                    _ = try Message.decode(type: header.type, body: buffer)
+                    Issue.record("\(message.kind) cut at \(cut) of \(message.bytes.count) decoded")
+                } catch is ProtocolError {
+                } catch is MarshalError {
+                } catch {
+                    Issue.record("untyped error \(error)")
+                }
+            }
+        }
+    }
+
+    private func header(_ bytes: [UInt8], max: Int = 1 << 20) throws -> MessageHeader {
+        var buffer = ByteBuffer(bytes: bytes)
+        return try MessageHeader.read(from: &buffer, maxMessageSize: max)
+    }
+
+    @Test func headerChecks() throws {
+        let valid: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 0, 0, 0x28, 0, 0, 0]
+        #expect(try header(valid) == MessageHeader(type: .request, messageSize: 40))
+        var badMagic = valid
+        badMagic[0] = 0x48
+        var badProtocol = valid
+        badProtocol[5] = 1
+        var badEncoding = valid
+        badEncoding[6] = 2
+        var badType = valid
+        badType[8] = 5
+        var tooSmall = valid
+        tooSmall[10] = 13
+        var negative = valid
+        negative[13] = 0x80
+        var validateWithBody = valid
+        validateWithBody[8] = 3
+        for bytes in [badMagic, badProtocol, badEncoding, badType, tooSmall, negative, validateWithBody] {
+            #expect(throws: ProtocolError.self) { try header(bytes) }
+        }
+        // Above Ice.MessageSizeMax: rejected from the header alone, before any body is awaited.
+        #expect(throws: ProtocolError.self) { try header(valid, max: 39) }
+    }
+
+    @Test func batchCountsAreChecked() {
+        var body = ByteBuffer()
+        body.writeInteger(Int32(-1), endianness: .little)
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .batchRequest, body: body) }
+        body.clear()
+        body.writeInteger(Int32.max, endianness: .little)
+        body.writeBytes([0, 0, 0])
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .batchRequest, body: body) }
+    }
+
+    @Test func trailingBytesAreRejected() throws {
+        var body = ByteBuffer()
+        body.writeBytes([0x01, 0, 0, 0, 0x07, 0x01, 0x61, 0xee])
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .reply, body: body) }
+    }
+}
