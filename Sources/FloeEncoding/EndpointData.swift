@@ -97,7 +97,8 @@ extension InputStream {
         let rawType = try read(Int16.self)
         guard let transport = EndpointData.Transport(rawValue: rawType) else {
             let (encoding, content) = try readEncapsulation()
-            return .opaque(OpaqueEndpointData(type: rawType, encoding: encoding, bytes: Array(content.readableBytesView)))
+            return .opaque(
+                OpaqueEndpointData(type: rawType, encoding: encoding, bytes: Array(content.readableBytesView)))
         }
         let encoding = try startEncapsulation()
         let endpoint: EndpointData

@@ -70,7 +70,8 @@ extension InputStream {
             let index = try readSize()
             if index == 0 { return nil }
             guard index <= top.indirection.count else {
-                throw MarshalError(.invalidReference, "indirection index \(index) beyond a table of \(top.indirection.count)")
+                throw MarshalError(
+                    .invalidReference, "indirection index \(index) beyond a table of \(top.indirection.count)")
             }
             return top.indirection[index - 1]
         }

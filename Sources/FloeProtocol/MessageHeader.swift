@@ -52,7 +52,9 @@ public struct MessageHeader: Hashable, Sendable {
         guard bytes[6] == 1, bytes[7] == 0 else {
             throw ProtocolError("unsupported protocol encoding \(bytes[6]).\(bytes[7])")
         }
-        guard let type = MessageType(rawValue: bytes[8]) else { throw ProtocolError("unknown message type \(bytes[8])") }
+        guard let type = MessageType(rawValue: bytes[8]) else {
+            throw ProtocolError("unknown message type \(bytes[8])")
+        }
         guard let compression = CompressionStatus(rawValue: bytes[9]) else {
             throw ProtocolError("unknown compression status \(bytes[9])")
         }

@@ -76,7 +76,8 @@ extension InputStream {
             let (encoding, content) = try readEncapsulation()
             body = .encapsulation(encoding: encoding, content: content)
         case 2, 3, 4:
-            body = .target(identity: try Identity(from: &self), facet: try readFacet(), operation: try read(String.self))
+            body = .target(
+                identity: try Identity(from: &self), facet: try readFacet(), operation: try read(String.self))
         default:
             body = .message(try read(String.self))
         }

@@ -153,7 +153,8 @@ struct BadInputTests {
         // facet path of two elements.
         expectError(.invalidValue, [0x01, 0x61, 0x00, 0x02, 0x01, 0x61, 0x01, 0x62]) { try $0.read(ProxyData.self) }
         // a million endpoints announced in a few bytes.
-        expectError(.invalidSize, [0x01, 0x61, 0x00, 0x00, 0x00, 0x00, 1, 0, 1, 1, 0xff, 0x40, 0x42, 0x0f, 0x00, 1, 0]) {
+        expectError(.invalidSize, [0x01, 0x61, 0x00, 0x00, 0x00, 0x00, 1, 0, 1, 1, 0xff, 0x40, 0x42, 0x0f, 0x00, 1, 0])
+        {
             try $0.read(ProxyData.self)
         }
         // a category without a name.
@@ -168,8 +169,10 @@ struct BadInputTests {
         let samples: [(String, [UInt8], (inout InputStream) throws -> Void)] = [
             ("class, compact", encapsulate { $0.write(dog) }, { _ = try $0.readValue() }),
             ("class, sliced", encapsulate(format: .sliced) { $0.write(dog) }, { _ = try $0.readValue() }),
-            ("exception", encapsulate(format: .sliced) { $0.write(exception: DetailedFailure()) },
-                { _ = try $0.readUserException() }),
+            (
+                "exception", encapsulate(format: .sliced) { $0.write(exception: DetailedFailure()) },
+                { _ = try $0.readUserException() }
+            ),
             ("strings", encapsulate { ["a", "bcd", "\u{1F600}"].encode(to: &$0) }, { _ = try [String](from: &$0) }),
         ]
         for (name, bytes, read) in samples {

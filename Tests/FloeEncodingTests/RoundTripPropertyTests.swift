@@ -20,7 +20,8 @@ struct RoundTripPropertyTests {
         .map { String(String.UnicodeScalarView($0.compactMap(Unicode.Scalar.init))) }
 
     @Test func numbers() async {
-        await propertyCheck(input: Gen.bool, Gen.uint8(), Gen.int16(), Gen.int32(), Gen.int64()) { (b, y, s, i, l) throws in
+        await propertyCheck(input: Gen.bool, Gen.uint8(), Gen.int16(), Gen.int32(), Gen.int64()) {
+            (b, y, s, i, l) throws in
             #expect(try roundTrip(b) == b)
             #expect(try roundTrip(y) == y)
             #expect(try roundTrip(s) == s)

@@ -27,7 +27,9 @@ struct VectorDataTests {
         let (dout, ret) = try result.decode { s in (try s.read(Double.self), try s.read(String.self)) }
         #expect(dout == 6.5)
         #expect(ret == "True|200|-2|42|1099511627781|1.5|3.25|h\u{e9}llo")
-        result.expectEncoded { s in s.write(6.5 as Double); s.write(ret) }
+        result.expectEncoded { s in
+            s.write(6.5 as Double); s.write(ret)
+        }
     }
 
     @Test("byteseq-small") func byteseqSmall() throws {
@@ -56,12 +58,16 @@ struct VectorDataTests {
         let params = v.parameters(0)
         let (dp, dq) = try params.decode { s in (try Point(from: &s), try Person(from: &s)) }
         #expect(dp == p && dq == q)
-        params.expectEncoded { s in p.encode(to: &s); q.encode(to: &s) }
+        params.expectEncoded { s in
+            p.encode(to: &s); q.encode(to: &s)
+        }
         let result = try v.result(0)
         let r = Person(name: "ANN", age: 31, color: .blue)
         let (dr, ret) = try result.decode { s in (try Person(from: &s), try Point(from: &s)) }
         #expect(dr == r && ret == Point(x: 2, y: 1))
-        result.expectEncoded { s in r.encode(to: &s); Point(x: 2, y: 1).encode(to: &s) }
+        result.expectEncoded { s in
+            r.encode(to: &s); Point(x: 2, y: 1).encode(to: &s)
+        }
     }
 
     @Test("enum") func enums() throws {
@@ -82,12 +88,16 @@ struct VectorDataTests {
         #expect(params.encoding == encoding)
         let (c, s) = try params.decode { s in (try Color(from: &s), try Sparse(from: &s)) }
         #expect(c == .green && s == .high)
-        params.expectEncoded { s in Color.green.encode(to: &s); Sparse.high.encode(to: &s) }
+        params.expectEncoded { s in
+            Color.green.encode(to: &s); Sparse.high.encode(to: &s)
+        }
         let result = try v.result(0)
         #expect(result.encoding == encoding, "replies use the request's encoding")
         let (so, ret) = try result.decode { s in (try Sparse(from: &s), try Color(from: &s)) }
         #expect(so == .high && ret == .green)
-        result.expectEncoded { s in Sparse.high.encode(to: &s); Color.green.encode(to: &s) }
+        result.expectEncoded { s in
+            Sparse.high.encode(to: &s); Color.green.encode(to: &s)
+        }
     }
 
     @Test("dict") func dict() throws {
@@ -120,16 +130,22 @@ struct VectorDataTests {
         let result = try v.result(0)
         let (ret, so) = try result.decode { s in (try s.read(tag: 1, Int32.self), try s.read(tag: 7, String.self)) }
         #expect(ret == 6 && so == "opt")
-        result.expectEncoded { s in s.write(tag: 1, Int32(6)); s.write(tag: 7, "opt") }
+        result.expectEncoded { s in
+            s.write(tag: 1, Int32(6)); s.write(tag: 7, "opt")
+        }
     }
 
     @Test("optional-unset") func optionalUnset() throws {
         let v = try VectorCase("optional-unset")
         let params = v.parameters(0)
         #expect(params.bytes == [6, 0, 0, 0, 1, 1])
-        let decoded = try params.decode { s in (try s.read(tag: 2, Int32.self), try s.read(tag: 40, [String: Int32].self)) }
+        let decoded = try params.decode { s in
+            (try s.read(tag: 2, Int32.self), try s.read(tag: 40, [String: Int32].self))
+        }
         #expect(decoded.0 == nil && decoded.1 == nil)
-        params.expectEncoded { s in s.write(tag: 2, Int32?.none); s.write(tag: 3, String?.none) }
+        params.expectEncoded { s in
+            s.write(tag: 2, Int32?.none); s.write(tag: 3, String?.none)
+        }
         #expect(try v.result(0).bytes == [6, 0, 0, 0, 1, 1])
     }
 
@@ -151,7 +167,9 @@ struct VectorDataTests {
             (try s.read(ProxyData.self), try s.read(ProxyData.self), try s.read(ProxyData.self))
         }
         #expect(decoded.0 == p1 && decoded.1 == p2 && decoded.2 == nil)
-        params.expectEncoded { s in s.write(p1); s.write(p2); s.write(ProxyData?.none) }
+        params.expectEncoded { s in
+            s.write(p1); s.write(p2); s.write(ProxyData?.none)
+        }
         let result = try v.result(0)
         #expect(try result.decode { try $0.read(ProxyData.self) } == p1)
         result.expectEncoded { $0.write(p1) }
@@ -173,10 +191,11 @@ struct VectorDataTests {
 
     @Test("compressed") func compressed() throws {
         let v = try VectorCase("compressed")
-        #expect(v.headers.map(\.compression) == [
-            .notCompressed, .compressed, .compressed, .compressionSupported, .compressionSupported,
-            .compressionSupported,
-        ])
+        #expect(
+            v.headers.map(\.compression) == [
+                .notCompressed, .compressed, .compressed, .compressionSupported, .compressionSupported,
+                .compressionSupported,
+            ])
         let bytes = (0..<2000).map { UInt8(($0 * 7) % 256) }
         #expect(try v.parameters(0).decode { try [UInt8](from: &$0) } == bytes)
         #expect(try v.result(0).decode { try [UInt8](from: &$0) } == bytes)

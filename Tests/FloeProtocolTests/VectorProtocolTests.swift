@@ -105,11 +105,14 @@ struct VectorProtocolTests {
         var b = OutputStream()
         b.write("b")
         let entries = [
-            Request(requestId: 0, header: RequestHeader(identity: tester, operation: "opOneway"), encoding: .v1_1,
+            Request(
+                requestId: 0, header: RequestHeader(identity: tester, operation: "opOneway"), encoding: .v1_1,
                 parameters: a.finished()),
-            Request(requestId: 0, header: RequestHeader(identity: tester, operation: "opOneway"), encoding: .v1_1,
+            Request(
+                requestId: 0, header: RequestHeader(identity: tester, operation: "opOneway"), encoding: .v1_1,
                 parameters: b.finished()),
-            Request(requestId: 0, header: RequestHeader(identity: tester, operation: "ice_ping", mode: .nonmutating),
+            Request(
+                requestId: 0, header: RequestHeader(identity: tester, operation: "ice_ping", mode: .nonmutating),
                 encoding: .v1_1, parameters: ByteBuffer()),
         ]
         let index = try #require(v.file.messages.firstIndex { $0.kind == "batch-request" })
@@ -127,7 +130,9 @@ struct VectorProtocolTests {
         let v = try VectorCase("close-by-client")
         let last = try #require(v.file.messages.last)
         #expect(last.direction == "c2s" && last.kind == "close-connection")
-        #expect(v.headers.last == MessageHeader(type: .closeConnection, compression: .compressionSupported, messageSize: 14))
+        #expect(
+            v.headers.last == MessageHeader(type: .closeConnection, compression: .compressionSupported, messageSize: 14)
+        )
     }
 
     @Test("close-by-server") func closeByServer() throws {
@@ -211,7 +216,8 @@ struct VectorProtocolTests {
 
     @Test("locator-find-adapter") func locatorFindAdapter() throws {
         let v = try VectorCase("locator-find-adapter")
-        expectMessage(v, 1, request(1, "findAdapterById", on: locator, mode: .nonmutating) { $0.write("VectorsAdapter") })
+        expectMessage(
+            v, 1, request(1, "findAdapterById", on: locator, mode: .nonmutating) { $0.write("VectorsAdapter") })
         let dummy = ProxyData(identity: Identity(name: "dummy"), endpoints: registryEndpoint(port: 12000))
         #expect(try proxyResult(v, 0) == dummy)
         expectMessage(v, 2, reply(1) { $0.write(dummy) })
@@ -258,9 +264,13 @@ struct VectorProtocolTests {
             identity: Identity(name: "admin", category: "VectorsAdmin"), facet: "Process",
             endpoints: registryEndpoint(port: 12021))
         let index = try #require(v.requests.firstIndex { $0.header.operation == "setServerProcessProxy" })
-        let (serverId, proxy) = try v.parameters(index).decode { s in (try s.read(String.self), try s.read(ProxyData.self)) }
+        let (serverId, proxy) = try v.parameters(index).decode { s in
+            (try s.read(String.self), try s.read(ProxyData.self))
+        }
         #expect(serverId == "VectorsServer" && proxy == process)
-        v.parameters(index).expectEncoded { s in s.write("VectorsServer"); s.write(process) }
+        v.parameters(index).expectEncoded { s in
+            s.write("VectorsServer"); s.write(process)
+        }
         try expectRegistration(v, operation: "setAdapterDirectProxy", ids: ["RegAdapter"])
     }
 
