@@ -42,23 +42,32 @@ public struct MessageHeader: Hashable, Sendable {
     /// Reads and checks a header: magic, protocol 1.0, protocol encoding 1.0, a known type,
     /// and a size between 14 and `maxMessageSize` — before any body is waited for or allocated.
     public static func read(from buffer: inout ByteBuffer, maxMessageSize: Int) throws -> MessageHeader {
-        guard let bytes = buffer.readBytes(length: size) else {
+        guard buffer.readableBytes >= size,
+            let magicWord = buffer.readInteger(endianness: .big, as: UInt32.self),
+            let versions = buffer.readInteger(endianness: .big, as: UInt32.self),
+            let rawType = buffer.readInteger(as: UInt8.self),
+            let rawCompression = buffer.readInteger(as: UInt8.self),
+            let rawSize = buffer.readInteger(endianness: .little, as: Int32.self)
+        else {
             throw ProtocolError("header needs \(size) bytes, \(buffer.readableBytes) available")
         }
-        guard bytes[0..<4].elementsEqual(magic) else {
-            throw ProtocolError("bad magic \(bytes[0..<4].map { String($0, radix: 16) })")
+        guard magicWord == 0x4963_6550 else {
+            throw ProtocolError("bad magic 0x\(String(magicWord, radix: 16))")
         }
-        guard bytes[4] == 1, bytes[5] == 0 else { throw ProtocolError("unsupported protocol \(bytes[4]).\(bytes[5])") }
-        guard bytes[6] == 1, bytes[7] == 0 else {
-            throw ProtocolError("unsupported protocol encoding \(bytes[6]).\(bytes[7])")
+        // Protocol 1.0 and protocol encoding 1.0 are the only versions that exist.
+        let (protocolMajor, protocolMinor) = (versions >> 24, versions >> 16 & 0xff)
+        let (encodingMajor, encodingMinor) = (versions >> 8 & 0xff, versions & 0xff)
+        guard protocolMajor == 1, protocolMinor == 0 else {
+            throw ProtocolError("unsupported protocol \(protocolMajor).\(protocolMinor)")
         }
-        guard let type = MessageType(rawValue: bytes[8]) else {
-            throw ProtocolError("unknown message type \(bytes[8])")
+        guard encodingMajor == 1, encodingMinor == 0 else {
+            throw ProtocolError("unsupported protocol encoding \(encodingMajor).\(encodingMinor)")
         }
-        guard let compression = CompressionStatus(rawValue: bytes[9]) else {
-            throw ProtocolError("unknown compression status \(bytes[9])")
+        guard let type = MessageType(rawValue: rawType) else { throw ProtocolError("unknown message type \(rawType)") }
+        guard let compression = CompressionStatus(rawValue: rawCompression) else {
+            throw ProtocolError("unknown compression status \(rawCompression)")
         }
-        let messageSize = Int(Int32(littleEndian: bytes[10..<14].reversed().reduce(0) { $0 << 8 | Int32($1) }))
+        let messageSize = Int(rawSize)
         guard messageSize >= size else { throw ProtocolError("message size \(messageSize) is below \(size)") }
         guard messageSize <= maxMessageSize else {
             throw ProtocolError("message size \(messageSize) exceeds the limit of \(maxMessageSize)")
