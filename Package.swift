@@ -15,12 +15,25 @@ let package = Package(
     products: [
         .library(name: "FloeEncoding", targets: ["FloeEncoding"]),
         .library(name: "FloeProtocol", targets: ["FloeProtocol"]),
+        .library(name: "SliceParser", targets: ["SliceParser"]),
+        .executable(name: "slice2floe", targets: ["slice2floe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
+        // Compiler half: never imports the runtime.
+        .target(name: "SliceAST", swiftSettings: strictSettings),
+        .target(name: "SliceParser", dependencies: ["SliceAST"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "slice2floe",
+            dependencies: ["SliceAST", "SliceParser", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+
+        // Runtime half.
         .target(
             name: "FloeEncoding",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -29,6 +42,12 @@ let package = Package(
         .target(
             name: "FloeProtocol",
             dependencies: ["FloeEncoding", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SliceParserTests",
+            dependencies: ["SliceAST", "SliceParser"],
+            resources: [.copy("Inputs")],
             swiftSettings: strictSettings
         ),
         .testTarget(

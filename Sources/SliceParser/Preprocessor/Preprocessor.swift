@@ -1,0 +1,387 @@
+public import SliceAST
+import Foundation
+
+/// Options that shape preprocessing: `-I`, `-D` and `-U`.
+public struct PreprocessorOptions: Sendable {
+    public var includePaths: [String]
+    /// `-D NAME[=VALUE]`, applied in order after the predefined macros.
+    public var defines: [(name: String, value: String)]
+    /// `-U NAME`, applied after `defines`.
+    public var undefines: [String]
+
+    public init(includePaths: [String] = [], defines: [(name: String, value: String)] = [], undefines: [String] = []) {
+        self.includePaths = includePaths
+        self.defines = defines
+        self.undefines = undefines
+    }
+
+    /// Macros every compilation starts with.
+    public static let predefined: [(String, String)] = [
+        ("__SLICE2FLOE__", "1"), ("__SLICE2SWIFT__", "1"), ("__ICE_VERSION__", "30708"), ("ICE_VERSION", "30708"),
+    ]
+}
+
+/// One line of preprocessed text and where it came from.
+public struct PreprocessedLine: Sendable {
+    public var text: String
+    /// Index into `PreprocessedSource.files`.
+    public var file: Int
+    public var line: Int
+}
+
+/// The text the scanner reads: active lines of the main file and its includes, macros expanded.
+public struct PreprocessedSource: Sendable {
+    public var files: [SourceFile]
+    public var lines: [PreprocessedLine]
+
+    /// Every file read, the main file first (for `--depend`).
+    public var dependencies: [String] { files.map(\.path) }
+
+    /// The text with `# line "file"` markers, as `-E` prints it.
+    public func render() -> String {
+        var out = ""
+        var current: (Int, Int)? = nil
+        for line in lines {
+            if current == nil || current!.0 != line.file || current!.1 + 1 != line.line {
+                out += "# \(line.line) \"\(files[line.file].path)\"\n"
+            }
+            out += line.text + "\n"
+            current = (line.file, line.line)
+        }
+        return out
+    }
+}
+
+/// A preprocessor for Slice: `#include`, `#pragma once`, object-like macros and conditionals,
+/// with every line keeping its original file and line number.
+public struct Preprocessor {
+    private let options: PreprocessorOptions
+    private let provider: any SourceProvider
+    private var macros: [String: String] = [:]
+    private var onceFiles: Set<String> = []
+    private var includeStack: [String] = []
+    private(set) var diagnostics = Diagnostics()
+    private var output = PreprocessedSource(files: [], lines: [])
+
+    static let maxIncludeDepth = 100
+
+    public init(options: PreprocessorOptions, provider: any SourceProvider) {
+        self.options = options
+        self.provider = provider
+        for (name, value) in PreprocessorOptions.predefined { macros[name] = value }
+        for (name, value) in options.defines { macros[name] = value }
+        for name in options.undefines { macros[name] = nil }
+    }
+
+    /// Preprocesses the file at `path` and everything it includes.
+    public static func run(
+        path: String, options: PreprocessorOptions, provider: any SourceProvider
+    ) -> (PreprocessedSource, Diagnostics) {
+        var preprocessor = Preprocessor(options: options, provider: provider)
+        let normalized = normalizePath(path)
+        if let text = provider.read(normalized) {
+            preprocessor.process(path: normalized, text: text, includeLevel: 0)
+        } else {
+            preprocessor.diagnostics.error("file-not-found", "cannot open '\(path)'", at: nil)
+        }
+        return (preprocessor.output, preprocessor.diagnostics)
+    }
+
+    private struct Conditional {
+        var parentActive: Bool
+        var active: Bool
+        var anyTaken: Bool
+        var sawElse: Bool
+        var location: SourceLocation
+    }
+
+    private mutating func process(path: String, text: String, includeLevel: Int) {
+        if onceFiles.contains(path) { return }
+        let fileIndex = output.files.count
+        output.files.append(SourceFile(path: path, includeLevel: includeLevel))
+        includeStack.append(path)
+        defer { includeStack.removeLast() }
+
+        var conditionals: [Conditional] = []
+        var inComment = false
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if text.hasSuffix("\n") { lines.removeLast() }
+        var index = 0
+        while index < lines.count {
+            let lineNumber = index + 1
+            var line = String(lines[index])
+            if index == 0, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
+            if line.hasSuffix("\r") { line.removeLast() }
+            index += 1
+            let active = conditionals.last?.active ?? true
+            let startsInComment = inComment
+            inComment = commentState(after: line, startingInComment: inComment)
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            guard !startsInComment, trimmed.first == "#" else {
+                if active {
+                    output.lines.append(
+                        PreprocessedLine(text: startsInComment ? line : expand(line), file: fileIndex, line: lineNumber))
+                }
+                continue
+            }
+            // A directive: join continuation lines, drop comments.
+            var directive = String(trimmed.dropFirst())
+            while directive.hasSuffix("\\"), index < lines.count {
+                directive.removeLast()
+                directive += String(lines[index])
+                index += 1
+            }
+            directive = stripComments(directive)
+            let column = line.count - trimmed.count + 1
+            let location = SourceLocation(file: path, line: lineNumber, column: column)
+            let words = directive.drop { $0 == " " || $0 == "\t" }
+            let name = String(words.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+            let argument = String(words.dropFirst(name.count)).trimmingWhitespace()
+            switch name {
+            case "if", "ifdef", "ifndef":
+                let parentActive = active
+                var value = false
+                if parentActive {
+                    switch name {
+                    case "ifdef": value = macros[argument.firstWord] != nil
+                    case "ifndef": value = macros[argument.firstWord] == nil
+                    default: value = evaluate(argument, at: location)
+                    }
+                }
+                conditionals.append(
+                    Conditional(
+                        parentActive: parentActive, active: parentActive && value, anyTaken: value, sawElse: false,
+                        location: location))
+            case "elif":
+                guard var top = conditionals.popLast(), !top.sawElse else {
+                    diagnostics.error("preprocessor", "#elif without #if", at: location)
+                    continue
+                }
+                let value = top.parentActive && !top.anyTaken && evaluate(argument, at: location)
+                top.active = value
+                top.anyTaken = top.anyTaken || value
+                conditionals.append(top)
+            case "else":
+                guard var top = conditionals.popLast(), !top.sawElse else {
+                    diagnostics.error("preprocessor", "#else without #if", at: location)
+                    continue
+                }
+                top.active = top.parentActive && !top.anyTaken
+                top.anyTaken = true
+                top.sawElse = true
+                conditionals.append(top)
+            case "endif":
+                if conditionals.popLast() == nil {
+                    diagnostics.error("preprocessor", "#endif without #if", at: location)
+                }
+            default:
+                guard active else { continue }
+                directiveLine(name, argument, at: location, file: path, includeLevel: includeLevel)
+            }
+        }
+        for open in conditionals {
+            diagnostics.error("preprocessor", "unterminated conditional directive", at: open.location)
+        }
+        if inComment, let last = output.lines.indices.last {
+            diagnostics.warning(
+                "eof-in-comment", "end of file in comment", at: SourceLocation(file: path, line: lines.count, column: 1))
+            // Close the comment so it does not swallow the including file.
+            output.lines[last].text += "*/"
+        }
+    }
+
+    private mutating func directiveLine(
+        _ name: String, _ argument: String, at location: SourceLocation, file: String, includeLevel: Int
+    ) {
+        switch name {
+        case "include":
+            include(argument, at: location, from: file, includeLevel: includeLevel)
+        case "pragma":
+            if argument.firstWord == "once" {
+                onceFiles.insert(file)
+            } else {
+                diagnostics.warning("unknown-pragma", "ignoring unknown pragma '\(argument)'", at: location)
+            }
+        case "define":
+            let macro = argument.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            guard !macro.isEmpty, !(macro.first?.isNumber ?? true) else {
+                diagnostics.error("preprocessor", "#define needs a macro name", at: location)
+                return
+            }
+            let rest = argument.dropFirst(macro.count)
+            if rest.first == "(" {
+                diagnostics.error("preprocessor", "function-like macros are not supported", at: location)
+                return
+            }
+            macros[String(macro)] = String(rest).trimmingWhitespace()
+        case "undef":
+            macros[argument.firstWord] = nil
+        case "error":
+            diagnostics.error("preprocessor-error", "#error \(argument)", at: location)
+        case "warning":
+            diagnostics.warning("preprocessor-warning", "#warning \(argument)", at: location)
+        case "line", "":
+            break
+        default:
+            diagnostics.error("preprocessor", "unknown directive '#\(name)'", at: location)
+        }
+    }
+
+    private mutating func include(_ argument: String, at location: SourceLocation, from file: String, includeLevel: Int) {
+        let spec = argument.hasPrefix("\"") || argument.hasPrefix("<") ? argument : expand(argument)
+        guard let open = spec.first, open == "\"" || open == "<",
+            let close = spec.dropFirst().firstIndex(of: open == "\"" ? "\"" : ">")
+        else {
+            diagnostics.error("preprocessor", "#include expects \"file\" or <file>", at: location)
+            return
+        }
+        let name = String(spec[spec.index(after: spec.startIndex)..<close])
+        var candidates: [String] = []
+        if name.hasPrefix("/") {
+            candidates = [name]
+        } else {
+            if open == "\"" { candidates.append(directory(of: file) + "/" + name) }
+            candidates += options.includePaths.map { $0 + "/" + name }
+        }
+        for candidate in candidates {
+            let path = normalizePath(candidate)
+            guard let text = provider.read(path) else { continue }
+            guard includeStack.count < Self.maxIncludeDepth else {
+                diagnostics.error("include-depth", "#include nested too deeply (include cycle?)", at: location)
+                return
+            }
+            process(path: path, text: text, includeLevel: includeLevel + 1)
+            return
+        }
+        diagnostics.error("include-not-found", "cannot find include file '\(name)'", at: location)
+    }
+
+    // MARK: Macros
+
+    /// Replaces macro names outside string literals and comments, re-scanning replacements
+    /// but never expanding a macro inside its own expansion.
+    func expand(_ line: String, disabled: Set<String> = []) -> String {
+        guard !macros.isEmpty, line.contains(where: { $0.isLetter || $0 == "_" }) else { return line }
+        var out = ""
+        var chars = line[...]
+        while let c = chars.first {
+            if c == "\"" {
+                let literal = stringLiteralPrefix(chars)
+                out += literal
+                chars = chars.dropFirst(literal.count)
+            } else if chars.hasPrefix("//") {
+                out += chars
+                break
+            } else if chars.hasPrefix("/*") {
+                guard let end = chars.range(of: "*/") else {
+                    out += chars
+                    break
+                }
+                out += chars[..<end.upperBound]
+                chars = chars[end.upperBound...]
+            } else if c.isLetter || c == "_" {
+                let word = chars.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                chars = chars.dropFirst(word.count)
+                let name = String(word)
+                if let replacement = macros[name], !disabled.contains(name) {
+                    out += expand(replacement, disabled: disabled.union([name]))
+                } else {
+                    out += word
+                }
+            } else if c.isNumber {
+                let number = chars.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }
+                out += number
+                chars = chars.dropFirst(number.count)
+            } else {
+                out.append(c)
+                chars = chars.dropFirst()
+            }
+        }
+        return out
+    }
+
+    private mutating func evaluate(_ expression: String, at location: SourceLocation) -> Bool {
+        var parser = ConditionParser(text: expression, macros: macros)
+        do {
+            return try parser.parse() != 0
+        } catch let error as ConditionParser.Failure {
+            diagnostics.error("preprocessor", "invalid #if expression: \(error.message)", at: location)
+            return false
+        } catch {
+            return false
+        }
+    }
+}
+
+/// Whether a line leaves a `/* … */` comment open.
+func commentState(after line: String, startingInComment: Bool) -> Bool {
+    var inComment = startingInComment
+    var chars = line[...]
+    while !chars.isEmpty {
+        if inComment {
+            guard let end = chars.range(of: "*/") else { return true }
+            chars = chars[end.upperBound...]
+            inComment = false
+        } else if chars.hasPrefix("//") {
+            return false
+        } else if chars.hasPrefix("/*") {
+            chars = chars.dropFirst(2)
+            inComment = true
+        } else if chars.first == "\"" {
+            chars = chars.dropFirst(stringLiteralPrefix(chars).count)
+        } else {
+            chars = chars.dropFirst()
+        }
+    }
+    return inComment
+}
+
+/// The string literal at the start of `chars`, up to its closing quote or the end of line.
+func stringLiteralPrefix(_ chars: Substring) -> Substring {
+    var index = chars.index(after: chars.startIndex)
+    while index < chars.endIndex {
+        let c = chars[index]
+        if c == "\\" {
+            index = chars.index(after: index)
+            if index < chars.endIndex { index = chars.index(after: index) }
+            continue
+        }
+        index = chars.index(after: index)
+        if c == "\"" { break }
+    }
+    return chars[..<index]
+}
+
+private func stripComments(_ text: String) -> String {
+    var out = ""
+    var chars = text[...]
+    while let c = chars.first {
+        if chars.hasPrefix("//") { break }
+        if chars.hasPrefix("/*") {
+            guard let end = chars.range(of: "*/") else { break }
+            chars = chars[end.upperBound...]
+            out += " "
+            continue
+        }
+        if c == "\"" {
+            let literal = stringLiteralPrefix(chars)
+            out += literal
+            chars = chars.dropFirst(literal.count)
+            continue
+        }
+        out.append(c)
+        chars = chars.dropFirst()
+    }
+    return out
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = self[...]
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+
+    var firstWord: String { String(prefix { $0.isLetter || $0.isNumber || $0 == "_" }) }
+}

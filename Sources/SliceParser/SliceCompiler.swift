@@ -1,0 +1,45 @@
+public import SliceAST
+
+/// What compiling one Slice file produces: the checked syntax tree and every diagnostic.
+public struct CompilationResult: Sendable {
+    public var unit: CompilationUnit
+    public var diagnostics: Diagnostics
+    /// Every file read, the compiled file first.
+    public var dependencies: [String]
+}
+
+/// The front end's entry point:
+///
+/// ```
+/// .ice ──preprocess──> lines ──scan──> tokens ──parse──> syntax tree ──analyze──> checked tree + diagnostics
+/// ```
+public enum SliceCompiler {
+    /// Preprocesses, parses and checks the file at `path` (and the files it includes).
+    public static func compile(
+        path: String, options: PreprocessorOptions = PreprocessorOptions(),
+        provider: any SourceProvider = FileSystemSourceProvider()
+    ) -> CompilationResult {
+        let (source, preprocessorDiagnostics) = Preprocessor.run(path: path, options: options, provider: provider)
+        var diagnostics = preprocessorDiagnostics
+        var lexer = Lexer(source: source)
+        let tokens = lexer.tokenize()
+        for d in lexer.diagnostics { diagnostics.append(d) }
+        var parser = Parser(tokens: tokens, files: source.files)
+        var unit = parser.parseUnit()
+        for d in parser.diagnostics { diagnostics.append(d) }
+        var analyzer = SemanticAnalyzer(unit: unit)
+        unit = analyzer.run()
+        for d in analyzer.diagnostics { diagnostics.append(d) }
+        return CompilationResult(unit: unit, diagnostics: diagnostics, dependencies: source.dependencies)
+    }
+
+    /// Compiles Slice text held in memory, as if it were the file `path`; handy in tests.
+    public static func compile(
+        source: String, path: String = "input.ice", includes: [String: String] = [:],
+        options: PreprocessorOptions = PreprocessorOptions()
+    ) -> CompilationResult {
+        var files = includes
+        files[path] = source
+        return compile(path: path, options: options, provider: InMemorySourceProvider(files))
+    }
+}
