@@ -29,7 +29,9 @@ let package = Package(
         .target(name: "SliceParser", dependencies: ["SliceAST"], swiftSettings: strictSettings),
         .executableTarget(
             name: "slice2floe",
-            dependencies: ["SliceAST", "SliceParser", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "SliceAST", "SliceParser", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
 

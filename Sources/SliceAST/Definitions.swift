@@ -144,7 +144,9 @@ public struct Parameter: Hashable, Sendable, Codable {
     public var tagSyntax: ValueSyntax?
     public var tag: Int?
 
-    public init(info: DefinitionInfo, type: TypeRef, isOut: Bool = false, tagSyntax: ValueSyntax? = nil, tag: Int? = nil) {
+    public init(
+        info: DefinitionInfo, type: TypeRef, isOut: Bool = false, tagSyntax: ValueSyntax? = nil, tag: Int? = nil
+    ) {
         self.info = info
         self.type = type
         self.isOut = isOut

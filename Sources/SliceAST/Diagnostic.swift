@@ -51,7 +51,9 @@ public struct Diagnostics: Sendable, Hashable, Codable, Sequence {
 
     public mutating func append(_ diagnostic: Diagnostic) { items.append(diagnostic) }
 
-    public mutating func error(_ code: DiagnosticCode, _ message: String, at location: SourceLocation?, notes: [Diagnostic] = []) {
+    public mutating func error(
+        _ code: DiagnosticCode, _ message: String, at location: SourceLocation?, notes: [Diagnostic] = []
+    ) {
         items.append(Diagnostic(.error, code, message, at: location, notes: notes))
     }
 
@@ -60,4 +62,23 @@ public struct Diagnostics: Sendable, Hashable, Codable, Sequence {
     }
 
     public func makeIterator() -> IndexingIterator<[Diagnostic]> { items.makeIterator() }
+}
+
+extension Diagnostics {
+    /// The same diagnostics in source order: by file (in `fileOrder`), line and column.
+    /// Diagnostics without a location come first; ties keep their original order.
+    public func sorted(fileOrder: [String]) -> Diagnostics {
+        let rank = Dictionary(fileOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        func key(_ d: Diagnostic) -> (Int, Int, Int) {
+            guard let l = d.location else { return (-1, 0, 0) }
+            return (rank[l.file] ?? Int.max, l.line, l.column)
+        }
+        var result = Diagnostics()
+        for d in items.enumerated().sorted(by: {
+            key($0.element) < key($1.element) || (key($0.element) == key($1.element) && $0.offset < $1.offset)
+        }) {
+            result.append(d.element)
+        }
+        return result
+    }
 }

@@ -30,7 +30,9 @@ public enum SliceCompiler {
         var analyzer = SemanticAnalyzer(unit: unit)
         unit = analyzer.run()
         for d in analyzer.diagnostics { diagnostics.append(d) }
-        return CompilationResult(unit: unit, diagnostics: diagnostics, dependencies: source.dependencies)
+        return CompilationResult(
+            unit: unit, diagnostics: diagnostics.sorted(fileOrder: source.dependencies),
+            dependencies: source.dependencies)
     }
 
     /// Compiles Slice text held in memory, as if it were the file `path`; handy in tests.

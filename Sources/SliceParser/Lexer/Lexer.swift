@@ -40,7 +40,8 @@ public struct Lexer {
         while index + 1 < lineStarts.count, lineStarts[index + 1] <= position { index += 1 }
         let line = source.lines[min(index, source.lines.count - 1)]
         return (
-            SourceLocation(file: source.files[line.file].path, line: line.line, column: position - lineStarts[index] + 1),
+            SourceLocation(
+                file: source.files[line.file].path, line: line.line, column: position - lineStarts[index] + 1),
             line.file
         )
     }
@@ -278,7 +279,11 @@ public struct Lexer {
                 offset += 1
                 count += 1
             }
-            if code > 255 { error("octal escape sequence out of range", at: escapeStart) } else { value.append(UInt8(code)) }
+            if code > 255 {
+                error("octal escape sequence out of range", at: escapeStart)
+            } else {
+                value.append(UInt8(code))
+            }
         } else if e == UInt8(ascii: "x") {
             var code = 0
             var count = 0
@@ -287,7 +292,11 @@ public struct Lexer {
                 offset += 1
                 count += 1
             }
-            if count == 0 { error("no hex digit in hex escape sequence", at: escapeStart) } else { value.append(UInt8(code)) }
+            if count == 0 {
+                error("no hex digit in hex escape sequence", at: escapeStart)
+            } else {
+                value.append(UInt8(code))
+            }
         } else if e == UInt8(ascii: "u") || e == UInt8(ascii: "U") {
             let digits = e == UInt8(ascii: "u") ? 4 : 8
             var code: UInt32 = 0
@@ -300,12 +309,19 @@ public struct Lexer {
                 offset += 1
             }
             guard let scalar = Unicode.Scalar(code) else {
-                error("unicode escape sequence \\\(Character(Unicode.Scalar(e))) is not a valid code point", at: escapeStart)
+                let text = String(decoding: bytes[escapeStart..<offset], as: UTF8.self)
+                error(
+                    (0xD800...0xDFFF).contains(code)
+                        ? "a universal character name cannot designate a surrogate: '\(text)'"
+                        : "'\(text)' is not a valid code point",
+                    at: escapeStart)
                 return
             }
             value += Array(String(Character(scalar)).utf8)
         } else {
-            diagnostics.warning("unknown-escape", "unknown escape sequence '\\\(Character(Unicode.Scalar(e)))'", at: location(at: escapeStart).0)
+            diagnostics.warning(
+                "unknown-escape", "unknown escape sequence '\\\(Character(Unicode.Scalar(e)))'",
+                at: location(at: escapeStart).0)
             value.append(UInt8(ascii: "\\"))
             offset -= 1
         }

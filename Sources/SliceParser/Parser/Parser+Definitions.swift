@@ -51,7 +51,8 @@ extension Parser {
                 switch try parseMember(allowOptional: true) {
                 case .operation(let o): definition.operations.append(o)
                 case .data(let m):
-                    diagnostics.error("interface-member", "interfaces cannot have data members", at: m.info.name.location)
+                    diagnostics.error(
+                        "interface-member", "interfaces cannot have data members", at: m.info.name.location)
                 }
             } catch {
                 synchronize()
@@ -62,12 +63,12 @@ extension Parser {
         return .interfaceDef(definition)
     }
 
-    mutating func parseException(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition {
+    mutating func parseException(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition? {
         info.name = try parseNewName("exception")
         info.scopedName = scopedName(info.name.name)
         if accept(.semicolon) {
             diagnostics.error("forward-declaration", "exceptions cannot be forward declared", at: info.name.location)
-            return .exception(ExceptionDef(info: info))
+            return nil
         }
         var definition = ExceptionDef(info: info)
         if acceptKeyword(.extends) || accept(.colon) { definition.base = try parseType() }
@@ -75,12 +76,12 @@ extension Parser {
         return .exception(definition)
     }
 
-    mutating func parseStruct(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition {
+    mutating func parseStruct(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition? {
         info.name = try parseNewName("structure")
         info.scopedName = scopedName(info.name.name)
         if accept(.semicolon) {
             diagnostics.error("forward-declaration", "structs cannot be forward declared", at: info.name.location)
-            return .structDef(StructDef(info: info))
+            return nil
         }
         return .structDef(StructDef(info: info, members: try parseDataMembers(in: "struct", allowOptional: false)))
     }
@@ -95,7 +96,9 @@ extension Parser {
                 switch try parseMember(allowOptional: allowOptional) {
                 case .data(let m): members.append(m)
                 case .operation(let o):
-                    diagnostics.error(DiagnosticCode(rawValue: "\(container)-operation"), "a \(container) cannot have operations", at: o.info.name.location)
+                    diagnostics.error(
+                        DiagnosticCode(rawValue: "\(container)-operation"), "a \(container) cannot have operations",
+                        at: o.info.name.location)
                 }
             } catch {
                 synchronize()
@@ -134,12 +137,12 @@ extension Parser {
         return .dictionary(DictionaryDef(info: info, key: key, value: value))
     }
 
-    mutating func parseEnum(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition {
+    mutating func parseEnum(_ info: inout DefinitionInfo) throws(SyntaxError) -> Definition? {
         info.name = try parseNewName("enumeration")
         info.scopedName = scopedName(info.name.name)
         if accept(.semicolon) {
             diagnostics.error("forward-declaration", "enumerations cannot be forward declared", at: info.name.location)
-            return .enumDef(EnumDef(info: info))
+            return nil
         }
         try expect(.leftBrace)
         var definition = EnumDef(info: info)
@@ -160,7 +163,9 @@ extension Parser {
         try expect(.rightBrace)
         _ = accept(.semicolon)
         if definition.enumerators.isEmpty {
-            diagnostics.error("empty-enum", "enumeration '\(info.name.name)' must have at least one enumerator", at: info.name.location)
+            diagnostics.error(
+                "empty-enum", "enumeration '\(info.name.name)' must have at least one enumerator",
+                at: info.name.location)
         }
         return .enumDef(definition)
     }

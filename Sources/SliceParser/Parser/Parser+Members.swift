@@ -26,9 +26,6 @@ extension Parser {
         var info = DefinitionInfo(
             name: Identifier("", at: nameToken.location), metadata: metadata, doc: doc,
             includeLevel: includeLevel(of: nameToken))
-        if case .identifier(let name, _) = nameToken.kind, name.contains("::"), peekKind(1) == .leftParen {
-            syntaxError("operation identifiers cannot be scoped", at: nameToken.location)
-        }
         info.name = try parseNewName(peekKind(1) == .leftParen || isVoid || idempotent ? "operation" : "data member")
         if idempotent || isVoid || kind == .leftParen {
             guard accept(.leftParen) else {
@@ -50,11 +47,17 @@ extension Parser {
         }
         var member = DataMember(info: info, type: memberType, tagSyntax: tagSyntax)
         if tagSyntax != nil, !allowOptional {
-            diagnostics.error("struct-optional", "optional data members not supported in struct", at: info.name.location)
+            diagnostics.error(
+                "struct-optional", "optional data members not supported in struct", at: info.name.location)
             member.tagSyntax = nil
         }
         if accept(.equals) { member.defaultSyntax = try parseValue("default value") }
-        try expect(.semicolon, "';' after data member")
+        if !accept(.semicolon) {
+            // The member itself is complete: report the missing ';' and keep it, so the
+            // container is not also reported as empty.
+            syntaxError("expected ';' after data member, found \(describe(kind))")
+            if kind != .rightBrace { throw SyntaxError() }
+        }
         return .data(member)
     }
 

@@ -146,7 +146,8 @@ public struct Parser {
             diagnostics.error("identifier", "illegal identifier '\(name)': 'Ice' prefix is reserved", at: location)
         }
         for suffix in ["Helper", "Holder", "Prx", "Ptr"] where name.hasSuffix(suffix) {
-            diagnostics.error("identifier", "illegal identifier '\(name)': '\(suffix)' suffix is reserved", at: location)
+            diagnostics.error(
+                "identifier", "illegal identifier '\(name)': '\(suffix)' suffix is reserved", at: location)
         }
         if topLevel, !escaped, let keyword = Keyword.byLowercase[name.lowercased()] {
             diagnostics.warning(
@@ -224,7 +225,8 @@ public struct Parser {
         do {
             let list = try parseMetadataList(closing: .rightDoubleBracket)
             if filesWithDefinitions.contains(token.file) || !scope.isEmpty {
-                diagnostics.error("file-metadata", "file metadata must appear before any definitions", at: token.location)
+                diagnostics.error(
+                    "file-metadata", "file metadata must appear before any definitions", at: token.location)
             } else if token.file < files.count {
                 files[token.file].metadata += list
             }
@@ -244,40 +246,41 @@ public struct Parser {
         var info = DefinitionInfo(
             name: Identifier("", at: start.location), metadata: metadata, doc: doc, isLocal: isLocal,
             includeLevel: includeLevel(of: start))
-        let definition: Definition
+        let parsed: Definition?
         switch start.kind {
         case .keyword(.module):
             if isLocal { syntaxError("a module cannot be local", at: start.location) }
             _ = advance()
-            definition = try parseModule(&info)
+            parsed = try parseModule(&info)
         case .keyword(.class):
             _ = advance()
-            definition = try parseClass(&info)
+            parsed = try parseClass(&info)
         case .keyword(.interface):
             _ = advance()
-            definition = try parseInterface(&info)
+            parsed = try parseInterface(&info)
         case .keyword(.exception):
             _ = advance()
-            definition = try parseException(&info)
+            parsed = try parseException(&info)
         case .keyword(.struct):
             _ = advance()
-            definition = try parseStruct(&info)
+            parsed = try parseStruct(&info)
         case .keyword(.sequence):
             _ = advance()
-            definition = try parseSequence(&info)
+            parsed = try parseSequence(&info)
         case .keyword(.dictionary):
             _ = advance()
-            definition = try parseDictionary(&info)
+            parsed = try parseDictionary(&info)
         case .keyword(.enum):
             _ = advance()
-            definition = try parseEnum(&info)
+            parsed = try parseEnum(&info)
         case .keyword(.const):
             _ = advance()
-            definition = try parseConst(&info)
+            parsed = try parseConst(&info)
         default:
             syntaxError("expected a definition, found \(describe(start.kind))")
             throw SyntaxError()
         }
+        guard let definition = parsed else { return nil }
         if topLevel, case .module = definition {
         } else if topLevel {
             diagnostics.error(

@@ -32,8 +32,10 @@ struct ConditionParser {
     private mutating func tokenize(_ text: String, depth: Int) -> [Token] {
         var result: [Token] = []
         var chars = text[...]
-        let operators = ["&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "~", "+", "-", "*", "/", "%", "<", ">",
-            "&", "^", "|", "(", ")", "?", ":"]
+        let operators = [
+            "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "~", "+", "-", "*", "/", "%", "<", ">",
+            "&", "^", "|", "(", ")", "?", ":",
+        ]
         while let c = chars.first {
             if c == " " || c == "\t" {
                 chars = chars.dropFirst()
@@ -167,4 +169,3 @@ struct ConditionParser {
         }
     }
 }
-

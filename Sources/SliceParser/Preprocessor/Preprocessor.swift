@@ -1,5 +1,5 @@
-public import SliceAST
 import Foundation
+public import SliceAST
 
 /// Options that shape preprocessing: `-I`, `-D` and `-U`.
 public struct PreprocessorOptions: Sendable {
@@ -120,7 +120,8 @@ public struct Preprocessor {
             guard !startsInComment, trimmed.first == "#" else {
                 if active {
                     output.lines.append(
-                        PreprocessedLine(text: startsInComment ? line : expand(line), file: fileIndex, line: lineNumber))
+                        PreprocessedLine(text: startsInComment ? line : expand(line), file: fileIndex, line: lineNumber)
+                    )
                 }
                 continue
             }
@@ -184,7 +185,8 @@ public struct Preprocessor {
         }
         if inComment, let last = output.lines.indices.last {
             diagnostics.warning(
-                "eof-in-comment", "end of file in comment", at: SourceLocation(file: path, line: lines.count, column: 1))
+                "eof-in-comment", "end of file in comment", at: SourceLocation(file: path, line: lines.count, column: 1)
+            )
             // Close the comment so it does not swallow the including file.
             output.lines[last].text += "*/"
         }
@@ -227,7 +229,8 @@ public struct Preprocessor {
         }
     }
 
-    private mutating func include(_ argument: String, at location: SourceLocation, from file: String, includeLevel: Int) {
+    private mutating func include(_ argument: String, at location: SourceLocation, from file: String, includeLevel: Int)
+    {
         let spec = argument.hasPrefix("\"") || argument.hasPrefix("<") ? argument : expand(argument)
         guard let open = spec.first, open == "\"" || open == "<",
             let close = spec.dropFirst().firstIndex(of: open == "\"" ? "\"" : ">")

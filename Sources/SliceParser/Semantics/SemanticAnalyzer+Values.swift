@@ -14,7 +14,9 @@ extension SemanticAnalyzer {
     mutating func checkValue(
         _ syntax: ValueSyntax, type: ResolvedType, what: String, scope: [String]
     ) -> ConstantValue? {
-        if case .user(let enumName, .enum) = type { return checkEnumeratorValue(syntax, enumName: enumName, what: what, scope: scope) }
+        if case .user(let enumName, .enum) = type {
+            return checkEnumeratorValue(syntax, enumName: enumName, what: what, scope: scope)
+        }
         guard case .builtin(let builtin) = type, ![.object, .value, .localObject].contains(builtin) else { return nil }
         var value: ConstantValue
         var sourceType: String
@@ -97,7 +99,9 @@ extension SemanticAnalyzer {
             return nil
         }
         guard let enumDef = enums[enumName.lowercased()] else { return nil }
-        func enumerator(_ n: String) -> Enumerator? { enumDef.enumerators.first { $0.info.name.name.lowercased() == n.lowercased() } }
+        func enumerator(_ n: String) -> Enumerator? {
+            enumDef.enumerators.first { $0.info.name.name.lowercased() == n.lowercased() }
+        }
         if !name.contains("::"), let e = enumerator(name) {
             return .enumerator(enumType: enumDef.info.scopedName, name: e.info.name.name, value: e.value)
         }
@@ -109,7 +113,9 @@ extension SemanticAnalyzer {
                 guard let e = enumerator(last) else { return nil }
                 return .enumerator(enumType: enumDef.info.scopedName, name: e.info.name.name, value: e.value)
             case .constant:
-                if let constant = constants[found.scopedName.lowercased()], constant.type.resolved == .user(enumDef.info.scopedName, .enum) {
+                if let constant = constants[found.scopedName.lowercased()],
+                    constant.type.resolved == .user(enumDef.info.scopedName, .enum)
+                {
                     return constant.value
                 }
             default: break
@@ -149,6 +155,9 @@ extension SemanticAnalyzer {
         switch syntax.kind {
         case .integer(_, let v): value = v
         case .name(let name):
+            if symbols.lookup(name, from: scope) == nil, !name.contains("::") {
+                return enumeratorInEnclosingScopes(name, at: syntax.location, what: what, scope: scope)
+            }
             guard let symbol = resolve(name, at: syntax.location, scope: scope) else { return nil }
             switch symbol.kind {
             case .constant:
@@ -172,5 +181,41 @@ extension SemanticAnalyzer {
             return nil
         }
         return value
+    }
+}
+
+extension SemanticAnalyzer {
+    /// A bare enumerator name in a tag or compact id, found by searching the enums of the
+    /// enclosing scopes (deprecated in Ice 3.7, still accepted).
+    mutating func enumeratorInEnclosingScopes(
+        _ name: String, at location: SourceLocation, what: String, scope: [String]
+    ) -> Int64? {
+        var matches: [(String, Int64)] = []
+        for depth in stride(from: scope.count, through: 0, by: -1) {
+            let prefix = "::" + scope.prefix(depth).joined(separator: "::")
+            for e in enums.values where parentScope(of: e.info.scopedName).lowercased() == prefix.lowercased() {
+                if let found = e.enumerators.first(where: { $0.info.name.name == name }) {
+                    matches.append((found.info.scopedName, found.value))
+                }
+            }
+            if !matches.isEmpty { break }
+        }
+        guard let match = matches.first else {
+            diagnostics.error("undefined", "'\(name)' is not defined", at: location)
+            return nil
+        }
+        guard matches.count == 1 else {
+            diagnostics.error(
+                "ambiguous-enumerator", "'\(name)' is ambiguous: it names more than one enumerator", at: location)
+            return nil
+        }
+        diagnostics.warning(
+            "enumerator-scope", "referencing enumerator '\(match.0)' without its enumeration's scope is deprecated",
+            at: location)
+        guard match.1 >= 0, match.1 <= Int64(Int32.max) else {
+            diagnostics.error("index-range", "\(what) is out of range", at: location)
+            return nil
+        }
+        return match.1
     }
 }

@@ -72,7 +72,8 @@ struct SemanticAnalyzer {
                 at: location)
         }
         if let meaning = symbols.conflictingUse(ofNewName: name, scopedName: info.scopedName, in: scopeKey(scope)) {
-            diagnostics.error("changed-meaning", "'\(name)' has changed meaning: it was used to mean '\(meaning)'", at: location)
+            diagnostics.error(
+                "changed-meaning", "'\(name)' has changed meaning: it was used to mean '\(meaning)'", at: location)
         }
         if let existing = symbols[info.scopedName] {
             let existingName = String(existing.scopedName.split(separator: ":").last ?? "")
@@ -98,7 +99,8 @@ struct SemanticAnalyzer {
             }
             return false
         }
-        symbols[info.scopedName] = Symbol(kind: kind, scopedName: info.scopedName, location: location, isLocal: info.isLocal)
+        symbols[info.scopedName] = Symbol(
+            kind: kind, scopedName: info.scopedName, location: location, isLocal: info.isLocal)
         return true
     }
 

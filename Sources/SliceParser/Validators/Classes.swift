@@ -4,7 +4,9 @@ extension SemanticAnalyzer {
     mutating func analyzeClass(_ definition: ClassDef, scope: [String]) -> ClassDef {
         var c = definition
         let defined = defineType(c.info, kind: .classType(defined: true), scope: scope)
-        if let syntax = c.compactIdSyntax, let id = checkIndex(syntax, what: "compact id for class '\(c.info.name.name)'", scope: scope) {
+        if let syntax = c.compactIdSyntax,
+            let id = checkIndex(syntax, what: "compact id for class '\(c.info.name.name)'", scope: scope)
+        {
             if let other = compactIds[Int(id)], other.lowercased() != c.info.scopedName.lowercased() {
                 diagnostics.error(
                     "compact-id-in-use", "invalid compact id for class: already assigned to class '\(other)'",
@@ -20,7 +22,9 @@ extension SemanticAnalyzer {
                 var next: ClassDef? = classes[baseClass.lowercased()]
                 var guardCount = 0
                 while let current = next, guardCount < 1000 {
-                    for member in current.members { inherited[member.info.name.name.lowercased()] = current.info.name.name }
+                    for member in current.members {
+                        inherited[member.info.name.name.lowercased()] = current.info.name.name
+                    }
                     next = current.base?.resolved.flatMap { r in
                         if case .user(let s, _) = r { classes[s.lowercased()] } else { nil }
                     }
@@ -35,9 +39,11 @@ extension SemanticAnalyzer {
             c.implements[index] = type
         }
         if !c.implements.isEmpty, !c.info.isLocal {
-            diagnostics.warning("class-implements", "classes implementing interfaces are deprecated", at: c.info.name.location)
+            diagnostics.warning(
+                "class-implements", "classes implementing interfaces are deprecated", at: c.info.name.location)
         }
-        c.members = analyzeMembers(c.members, container: c.info, containerKind: "class", scope: scope, inherited: inherited)
+        c.members = analyzeMembers(
+            c.members, container: c.info, containerKind: "class", scope: scope, inherited: inherited)
         if !c.operations.isEmpty, !c.info.isLocal {
             diagnostics.warning("class-operations", "classes with operations are deprecated", at: c.info.name.location)
         }
@@ -60,7 +66,9 @@ extension SemanticAnalyzer {
             return nil
         }
         guard case .named(let name) = type.syntax, !type.isProxy else {
-            diagnostics.error(DiagnosticCode(rawValue: "not-\(noun)"), "'\(type.spelling)' is not \(noun == "interface" ? "an" : "a") \(noun)", at: type.location)
+            diagnostics.error(
+                DiagnosticCode(rawValue: "not-\(noun)"),
+                "'\(type.spelling)' is not \(noun == "interface" ? "an" : "a") \(noun)", at: type.location)
             return nil
         }
         guard let symbol = resolve(name, at: type.location, scope: scope) else { return nil }
@@ -77,7 +85,8 @@ extension SemanticAnalyzer {
             resolvedKind = .exception
         default:
             diagnostics.error(
-                DiagnosticCode(rawValue: "not-\(noun)"), "'\(name)' is not \(noun == "interface" || noun == "exception" ? "an" : "a") \(noun)",
+                DiagnosticCode(rawValue: "not-\(noun)"),
+                "'\(name)' is not \(noun == "interface" || noun == "exception" ? "an" : "a") \(noun)",
                 at: type.location)
             return nil
         }

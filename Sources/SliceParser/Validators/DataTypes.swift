@@ -5,12 +5,14 @@ extension SemanticAnalyzer {
         var s = definition
         let defined = define(s.info, as: .structType, scope: scope)
         if s.members.isEmpty {
-            diagnostics.error("empty-struct", "struct '\(s.info.name.name)' must have at least one member", at: s.info.name.location)
+            diagnostics.error(
+                "empty-struct", "struct '\(s.info.name.name)' must have at least one member", at: s.info.name.location)
         }
         s.members = analyzeMembers(s.members, container: s.info, containerKind: "struct", scope: scope)
         for member in s.members where member.type.resolved == .user(s.info.scopedName, .struct) {
             diagnostics.error(
-                "struct-contains-itself", "struct '\(s.info.name.name)' cannot contain itself", at: member.type.location)
+                "struct-contains-itself", "struct '\(s.info.name.name)' cannot contain itself", at: member.type.location
+            )
         }
         if defined { structs[s.info.scopedName.lowercased()] = s }
         return s
@@ -53,7 +55,8 @@ extension SemanticAnalyzer {
             if let syntax = enumerator.valueSyntax {
                 let what = "enumerator '\(name)'"
                 if case .integer(_, let v?) = syntax.kind, v < 0 || v > Int64(Int32.max) {
-                    diagnostics.error("enumerator-range", "value for enumerator '\(name)' is out of range", at: syntax.location)
+                    diagnostics.error(
+                        "enumerator-range", "value for enumerator '\(name)' is out of range", at: syntax.location)
                 } else if let v = checkIndex(syntax, what: "value for \(what)", scope: scope) {
                     next = v
                 }
@@ -61,14 +64,18 @@ extension SemanticAnalyzer {
             enumerator.value = next
             if let other = seen[next] {
                 diagnostics.error(
-                    "enumerator-duplicate-value", "enumerator '\(name)' has the same value \(next) as enumerator '\(other)'",
+                    "enumerator-duplicate-value",
+                    "enumerator '\(name)' has the same value \(next) as enumerator '\(other)'",
                     at: enumerator.info.name.location)
             } else {
                 seen[next] = name
             }
-            if next == Int64(Int32.max) && index < e.enumerators.count - 1 && e.enumerators[index + 1].valueSyntax == nil {
+            if next == Int64(Int32.max) && index < e.enumerators.count - 1
+                && e.enumerators[index + 1].valueSyntax == nil
+            {
                 diagnostics.error(
-                    "enumerator-range", "value for enumerator '\(e.enumerators[index + 1].info.name.name)' is out of range",
+                    "enumerator-range",
+                    "value for enumerator '\(e.enumerators[index + 1].info.name.name)' is out of range",
                     at: e.enumerators[index + 1].info.name.location)
             }
             next += 1
@@ -93,7 +100,8 @@ extension SemanticAnalyzer {
             if allowed {
                 c.value = checkValue(c.valueSyntax, type: type, what: "constant '\(c.info.name.name)'", scope: scope)
             } else {
-                diagnostics.error("constant-type", "constant '\(c.info.name.name)' has illegal type", at: c.type.location)
+                diagnostics.error(
+                    "constant-type", "constant '\(c.info.name.name)' has illegal type", at: c.type.location)
             }
         }
         if define(c.info, as: .constant, scope: scope) { constants[c.info.scopedName.lowercased()] = c }
@@ -111,6 +119,7 @@ extension SemanticAnalyzer {
         var tags: [Int: String] = [:]
         for var member in members {
             let name = member.info.name.name
+            checkMetadata(member.info)
             resolveType(&member.type, scope: scope, useScope: container.scopedName, user: container)
             if let previous = names[name.lowercased()] {
                 diagnostics.error(
@@ -121,7 +130,8 @@ extension SemanticAnalyzer {
                     at: member.info.name.location)
             } else if let base = inherited[name.lowercased()] {
                 diagnostics.error(
-                    "member-redefinition", "data member '\(name)' is already defined in base \(containerKind) '\(base)'",
+                    "member-redefinition",
+                    "data member '\(name)' is already defined in base \(containerKind) '\(base)'",
                     at: member.info.name.location)
             }
             names[name.lowercased()] = name
@@ -133,7 +143,9 @@ extension SemanticAnalyzer {
                         "default-value", "default value not allowed for data member '\(name)'", at: syntax.location)
                 }
             }
-            if let syntax = member.tagSyntax, let tag = checkIndex(syntax, what: "tag for optional data member '\(name)'", scope: scope) {
+            if let syntax = member.tagSyntax,
+                let tag = checkIndex(syntax, what: "tag for optional data member '\(name)'", scope: scope)
+            {
                 if let other = tags[Int(tag)] {
                     diagnostics.error(
                         "tag-in-use", "tag for optional data member '\(name)' is already in use by '\(other)'",

@@ -10,7 +10,9 @@ extension SemanticAnalyzer {
                 var next = exceptions[baseName.lowercased()]
                 var guardCount = 0
                 while let current = next, guardCount < 1000 {
-                    for member in current.members { inherited[member.info.name.name.lowercased()] = current.info.name.name }
+                    for member in current.members {
+                        inherited[member.info.name.name.lowercased()] = current.info.name.name
+                    }
                     next = current.base?.resolved.flatMap { r in
                         if case .user(let s, _) = r { exceptions[s.lowercased()] } else { nil }
                     }
@@ -19,7 +21,8 @@ extension SemanticAnalyzer {
             }
             e.base = base
         }
-        e.members = analyzeMembers(e.members, container: e.info, containerKind: "exception", scope: scope, inherited: inherited)
+        e.members = analyzeMembers(
+            e.members, container: e.info, containerKind: "exception", scope: scope, inherited: inherited)
         if defined { exceptions[e.info.scopedName.lowercased()] = e }
         return e
     }

@@ -9,7 +9,9 @@ extension SemanticAnalyzer {
             var type = i.bases[index]
             if let base = resolveBase(&type, expecting: .interfaceType(defined: true), of: i.info, scope: scope) {
                 if baseNames.contains(where: { $0.lowercased() == base.lowercased() }) {
-                    diagnostics.error("duplicate-base", "interface '\(type.spelling)' is listed more than once", at: type.location)
+                    // ZeroC accepts this; it is almost certainly a slip.
+                    diagnostics.warning(
+                        "duplicate-base", "interface '\(type.spelling)' is listed more than once", at: type.location)
                 } else {
                     baseNames.append(base)
                 }
@@ -34,7 +36,8 @@ extension SemanticAnalyzer {
             }
             if inherited[name.lowercased()] != nil {
                 diagnostics.error(
-                    "operation-redefinition", "operation '\(name)' is already defined as an operation in a base interface",
+                    "operation-redefinition",
+                    "operation '\(name)' is already defined as an operation in a base interface",
                     at: operation.info.name.location)
             }
             return analyzeOperation(operation, in: i.info, scope: scope, names: &names)
@@ -113,6 +116,8 @@ extension SemanticAnalyzer {
     ) -> SliceAST.Operation {
         var op = operation
         let name = op.info.name.name
+        checkMetadata(op.info)
+        for parameter in op.parameters { checkMetadata(parameter.info) }
         op.info.scopedName = container.scopedName + "::" + name
         op.info.isLocal = container.isLocal
         if let previous = names[name.lowercased()] {
@@ -127,11 +132,13 @@ extension SemanticAnalyzer {
         let useScope = op.info.scopedName
         var tags: [Int: String] = [:]
         func claim(_ syntax: ValueSyntax?, for what: String, analyzer: inout SemanticAnalyzer) -> Int? {
-            guard let syntax, let tag = analyzer.checkIndex(syntax, what: "tag for optional \(what)", scope: scope) else {
+            guard let syntax, let tag = analyzer.checkIndex(syntax, what: "tag for optional \(what)", scope: scope)
+            else {
                 return nil
             }
             if tags[Int(tag)] != nil {
-                analyzer.diagnostics.error("tag-in-use", "tag for optional \(what) is already in use", at: syntax.location)
+                analyzer.diagnostics.error(
+                    "tag-in-use", "tag for optional \(what) is already in use", at: syntax.location)
                 return nil
             }
             tags[Int(tag)] = what
@@ -151,7 +158,9 @@ extension SemanticAnalyzer {
             if parameter.isOut {
                 sawOut = true
             } else if sawOut {
-                diagnostics.error("in-after-out", "'\(pname)': in parameters cannot follow out parameters", at: parameter.info.name.location)
+                diagnostics.error(
+                    "in-after-out", "'\(pname)': in parameters cannot follow out parameters",
+                    at: parameter.info.name.location)
             }
             if let previous = parameterNames[pname.lowercased()] {
                 diagnostics.error(
@@ -169,7 +178,9 @@ extension SemanticAnalyzer {
         var thrown: [String] = []
         for index in op.throwsClause.indices {
             var type = op.throwsClause[index]
-            if let exception = resolveBase(&type, expecting: .exception, of: op.info, scope: scope, inThrowsClause: true) {
+            if let exception = resolveBase(
+                &type, expecting: .exception, of: op.info, scope: scope, inThrowsClause: true)
+            {
                 if thrown.contains(where: { $0.lowercased() == exception.lowercased() }) {
                     diagnostics.error(
                         "duplicate-exception",

@@ -31,7 +31,8 @@ extension SemanticAnalyzer {
             check(metadata)
             if metadata.value.hasPrefix("suppress-warning:") {
                 let categories = metadata.value.dropFirst("suppress-warning:".count).split(separator: ",")
-                for category in categories where !["all", "deprecated", "invalid-metadata"].contains(
+                for category in categories
+                where !["all", "deprecated", "invalid-metadata"].contains(
                     category.trimmingCharacters())
                 {
                     diagnostics.warning(

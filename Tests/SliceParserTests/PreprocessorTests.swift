@@ -1,0 +1,95 @@
+import SliceAST
+import SliceParser
+import Testing
+
+@Suite("Preprocessor")
+struct PreprocessorTests {
+    private func run(
+        _ files: [String: String], main: String = "main.ice", options: PreprocessorOptions = PreprocessorOptions()
+    ) -> (PreprocessedSource, Diagnostics) {
+        Preprocessor.run(path: main, options: options, provider: InMemorySourceProvider(files))
+    }
+
+    private func text(_ source: PreprocessedSource) -> [String] { source.lines.map(\.text) }
+
+    @Test func quotedIncludesSearchTheIncludingFolderFirst() {
+        let files = [
+            "main.ice": "#include \"dir/a.ice\"",
+            "dir/a.ice": "#include \"b.ice\"\n#include <b.ice>",
+            "dir/b.ice": "near", "inc/b.ice": "far",
+        ]
+        let (source, diagnostics) = run(files, options: PreprocessorOptions(includePaths: ["inc"]))
+        #expect(diagnostics.count == 0)
+        #expect(text(source) == ["near", "far"], "<...> searches only -I folders")
+        #expect(source.files.map(\.path) == ["main.ice", "dir/a.ice", "dir/b.ice", "inc/b.ice"])
+        #expect(source.files.map(\.includeLevel) == [0, 1, 2, 2])
+    }
+
+    @Test func pragmaOnceAndIncludeGuards() {
+        let files = [
+            "main.ice": "#include \"once.ice\"\n#include \"once.ice\"\n#include \"guard.ice\"\n#include \"guard.ice\"",
+            "once.ice": "#pragma once\nonce", "guard.ice": "#ifndef G\n#define G\nguarded\n#endif",
+        ]
+        #expect(text(run(files).0) == ["once", "guarded"])
+    }
+
+    @Test func linesKeepTheirOriginalPositions() {
+        let (source, _) = run(["main.ice": "a\n#ifdef X\nskipped\n#endif\nb\n#include \"i.ice\"\nc", "i.ice": "\ni"])
+        #expect(
+            source.lines.map { "\(source.files[$0.file].path):\($0.line):\($0.text)" } == [
+                "main.ice:1:a", "main.ice:5:b", "i.ice:1:", "i.ice:2:i", "main.ice:7:c",
+            ])
+    }
+
+    @Test func objectLikeMacrosExpandOutsideStringsAndComments() {
+        let (source, _) = run(
+            [
+                "main.ice":
+                    "#define SIZE 42\n#define TWICE SIZE SIZE\nconst int S = SIZE; \"SIZE\" TWICE // SIZE\n#undef SIZE\nSIZE"
+            ])
+        #expect(text(source) == ["const int S = 42; \"SIZE\" 42 42 // SIZE", "SIZE"])
+    }
+
+    @Test(arguments: [
+        ("defined(A) && !defined(B)", true), ("defined A || 0", true), ("A == 3 && A * 2 > 5", true),
+        ("(1 ? 0 : 1)", false), ("__ICE_VERSION__ >= 30700 && __SLICE2FLOE__", true), ("UNKNOWN", false),
+        ("0x10 == 16 && 010 == 8 && -1 < 0 && (7 % 4) == 3 && (1 << 3) == 8", true),
+    ])
+    func conditions(expression: String, expected: Bool) {
+        let (source, diagnostics) = run(["main.ice": "#define A 3\n#if \(expression)\nyes\n#else\nno\n#endif"])
+        #expect(diagnostics.count == 0)
+        #expect(text(source) == [expected ? "yes" : "no"])
+    }
+
+    @Test func elifChainsTakeTheFirstTrueBranch() {
+        let (source, _) = run(["main.ice": "#if 0\na\n#elif 1\nb\n#elif 1\nc\n#else\nd\n#endif"])
+        #expect(text(source) == ["b"])
+    }
+
+    @Test func commandLineDefinesAndUndefines() {
+        let options = PreprocessorOptions(defines: [("FOO", "7")], undefines: ["__SLICE2FLOE__"])
+        let (source, _) = run(["main.ice": "#if FOO == 7 && !defined(__SLICE2FLOE__)\nok\n#endif"], options: options)
+        #expect(text(source) == ["ok"])
+    }
+
+    @Test func directivesInsideCommentsAreText() {
+        let (source, _) = run(["main.ice": "/*\n#include \"nothing.ice\"\n*/\nafter"])
+        #expect(text(source) == ["/*", "#include \"nothing.ice\"", "*/", "after"])
+    }
+
+    @Test func errorsPointAtTheDirective() {
+        let (_, diagnostics) = run(["main.ice": "ok\n#include \"missing.ice\"\n#if (1\n#endif\n#endif\n#bogus"])
+        #expect(
+            diagnostics.map(\.description) == [
+                "main.ice:2:1: error: cannot find include file 'missing.ice'",
+                "main.ice:3:1: error: invalid #if expression: expected ')'",
+                "main.ice:5:1: error: #endif without #if",
+                "main.ice:6:1: error: unknown directive '#bogus'",
+            ])
+    }
+
+    @Test func includeCyclesWithoutGuardsStop() {
+        let (_, diagnostics) = run(["main.ice": "#include \"main.ice\""])
+        #expect(diagnostics.map(\.code) == ["include-depth"])
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Rewrites the expected diagnostics (Tests/SliceParserTests/Inputs/diagnostics/*.err) from the
+# current compiler. Review the diff before committing: it is the change in what users see.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+swift build --product slice2floe
+compiler="$PWD/.build/debug/slice2floe"
+cd Tests/SliceParserTests/Inputs/diagnostics
+for input in *.ice; do
+    "$compiler" --validate "$input" 2> "${input%.ice}.err" || true
+done
+echo "updated $(ls *.err | wc -l) expectation files"
