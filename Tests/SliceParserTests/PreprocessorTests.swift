@@ -77,6 +77,13 @@ struct PreprocessorTests {
         #expect(text(source) == ["/*", "#include \"nothing.ice\"", "*/", "after"])
     }
 
+    @Test func commentDelimitersDoNotShareBytes() {
+        // `/*/` opens a comment without closing it; `*/*` closes one without opening another.
+        let (source, diagnostics) = run(["main.ice": "/*/\n#bogus\n*/*\n#define X 1\n\"/*\" X"])
+        #expect(diagnostics.count == 0)
+        #expect(text(source) == ["/*/", "#bogus", "*/*", "\"/*\" 1"])
+    }
+
     @Test func errorsPointAtTheDirective() {
         let (_, diagnostics) = run(["main.ice": "ok\n#include \"missing.ice\"\n#if (1\n#endif\n#endif\n#bogus"])
         #expect(

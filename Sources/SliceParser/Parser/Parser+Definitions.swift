@@ -149,7 +149,7 @@ extension Parser {
         // Ice 3.7 tolerates empty items: `enum E { A,, B }`.
         while kind != .rightBrace && kind != .endOfFile {
             if accept(.comma) { continue }
-            let doc = current.doc.map(DocComment.init(parsing:))
+            let doc = docComment(of: current)
             let metadata = try parseLocalMetadata()
             let name = try parseNewName("enumerator")
             var enumerator = Enumerator(

@@ -9,7 +9,7 @@ extension Parser {
     /// A data member or an operation, up to and including its `;`.
     mutating func parseMember(allowOptional: Bool) throws(SyntaxError) -> Member {
         let first = current
-        let doc = first.doc.map(DocComment.init(parsing:))
+        let doc = docComment(of: first)
         let metadata = try parseLocalMetadata()
         let idempotent = acceptKeyword(.idempotent)
         var tagSyntax: ValueSyntax?

@@ -104,6 +104,13 @@ public struct Parser {
         token.file < files.count && files[token.file].metadata.contains { $0.value == value }
     }
 
+    /// The doc comment before `token`, parsed only for definitions that code is generated for:
+    /// included files' comments are never emitted, and parsing them is a large part of the work.
+    func docComment(of token: Token) -> DocComment? {
+        guard includeLevel(of: token) == 0 else { return nil }
+        return token.doc.map(DocComment.init(parsing:))
+    }
+
     func scopedName(_ name: String) -> String {
         "::" + (scope + [name]).joined(separator: "::")
     }
@@ -239,7 +246,7 @@ public struct Parser {
     mutating func parseEntry(topLevel: Bool) throws(SyntaxError) -> Definition? {
         let first = current
         let metadata = try parseLocalMetadata()
-        let doc = first.doc.map(DocComment.init(parsing:))
+        let doc = docComment(of: first)
         filesWithDefinitions.insert(current.file)
         let isLocal = acceptKeyword(.local)
         let start = current

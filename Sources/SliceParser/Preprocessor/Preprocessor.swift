@@ -104,8 +104,10 @@ public struct Preprocessor {
 
         var conditionals: [Conditional] = []
         var inComment = false
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if text.hasSuffix("\n") { lines.removeLast() }
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            Substring($0)
+        }
+        if text.utf8.last == UInt8(ascii: "\n") { lines.removeLast() }
         var index = 0
         while index < lines.count {
             let lineNumber = index + 1
@@ -264,7 +266,7 @@ public struct Preprocessor {
     /// Replaces macro names outside string literals and comments, re-scanning replacements
     /// but never expanding a macro inside its own expansion.
     func expand(_ line: String, disabled: Set<String> = []) -> String {
-        guard !macros.isEmpty, line.contains(where: { $0.isLetter || $0 == "_" }) else { return line }
+        guard !macros.isEmpty, mentionsMacro(line) else { return line }
         var out = ""
         var chars = line[...]
         while let c = chars.first {
@@ -303,6 +305,34 @@ public struct Preprocessor {
         return out
     }
 
+    /// A quick byte-level scan: does any identifier in the line have a macro's name? Most lines
+    /// have none, and then the line is returned untouched.
+    private func mentionsMacro(_ line: String) -> Bool {
+        var found = false
+        var identifierStart: Int? = nil
+        var bytes = Array(line.utf8)
+        bytes.append(0)
+        for (index, byte) in bytes.enumerated() {
+            let isIdentifierByte =
+                (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 95
+                || (identifierStart != nil && byte >= 48 && byte <= 57)
+            if isIdentifierByte {
+                if identifierStart == nil { identifierStart = index }
+            } else if let start = identifierStart {
+                identifierStart = nil
+                if macroNameLengths.contains(index - start),
+                    macros[String(decoding: bytes[start..<index], as: UTF8.self)] != nil
+                {
+                    found = true
+                    break
+                }
+            }
+        }
+        return found
+    }
+
+    private var macroNameLengths: Set<Int> { Set(macros.keys.map(\.utf8.count)) }
+
     private mutating func evaluate(_ expression: String, at location: SourceLocation) -> Bool {
         var parser = ConditionParser(text: expression, macros: macros)
         do {
@@ -316,25 +346,38 @@ public struct Preprocessor {
     }
 }
 
-/// Whether a line leaves a `/* … */` comment open.
+/// Whether a line leaves a `/* … */` comment open (scanned as UTF-8 bytes: it runs on every line).
 func commentState(after line: String, startingInComment: Bool) -> Bool {
     var inComment = startingInComment
-    var chars = line[...]
-    while !chars.isEmpty {
+    var inString = false
+    var escaped = false
+    // The previous byte, or 0 when it was consumed by a comment delimiter (so `/*/` and `*/*`
+    // are not read as two delimiters sharing a byte).
+    var previous: UInt8 = 0
+    for byte in line.utf8 {
+        var current = byte
         if inComment {
-            guard let end = chars.range(of: "*/") else { return true }
-            chars = chars[end.upperBound...]
-            inComment = false
-        } else if chars.hasPrefix("//") {
+            if previous == UInt8(ascii: "*") && byte == UInt8(ascii: "/") {
+                inComment = false
+                current = 0
+            }
+        } else if inString {
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            }
+        } else if byte == UInt8(ascii: "\"") {
+            inString = true
+        } else if previous == UInt8(ascii: "/") && byte == UInt8(ascii: "/") {
             return false
-        } else if chars.hasPrefix("/*") {
-            chars = chars.dropFirst(2)
+        } else if previous == UInt8(ascii: "/") && byte == UInt8(ascii: "*") {
             inComment = true
-        } else if chars.first == "\"" {
-            chars = chars.dropFirst(stringLiteralPrefix(chars).count)
-        } else {
-            chars = chars.dropFirst()
+            current = 0
         }
+        previous = current
     }
     return inComment
 }
