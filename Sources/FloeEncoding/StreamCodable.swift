@@ -65,20 +65,35 @@ extension StreamCodable {
 
 // MARK: Built-in types
 
-extension Bool: StreamCodable {
-    public init(from stream: inout InputStream) throws { self = try stream.read(Bool.self) }
-    public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 1 }
-    public static var fixedWireSize: Int? { 1 }
-    public static var optionalFormat: OptionalFormat { .f1 }
+/// Numbers: fixed-size, little-endian, framed by their size when optional (F1/F2/F4/F8).
+public protocol StreamCodableNumber: StreamCodable {
+    /// The byte length on the wire: 1, 2, 4 or 8.
+    static var wireSize: Int { get }
 }
 
-extension UInt8: StreamCodable {
+extension StreamCodableNumber {
+    public static var minWireSize: Int { wireSize }
+    public static var fixedWireSize: Int? { wireSize }
+    public static var optionalFormat: OptionalFormat {
+        switch wireSize {
+        case 1: .f1
+        case 2: .f2
+        case 4: .f4
+        default: .f8
+        }
+    }
+}
+
+extension Bool: StreamCodableNumber {
+    public init(from stream: inout InputStream) throws { self = try stream.read(Bool.self) }
+    public func encode(to stream: inout OutputStream) { stream.write(self) }
+    public static var wireSize: Int { 1 }
+}
+
+extension UInt8: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(UInt8.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 1 }
-    public static var fixedWireSize: Int? { 1 }
-    public static var optionalFormat: OptionalFormat { .f1 }
+    public static var wireSize: Int { 1 }
 
     public static func encodeElements(_ elements: [UInt8], to stream: inout OutputStream) {
         stream.writeBlob(elements)
@@ -88,44 +103,34 @@ extension UInt8: StreamCodable {
     }
 }
 
-extension Int16: StreamCodable {
+extension Int16: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(Int16.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 2 }
-    public static var fixedWireSize: Int? { 2 }
-    public static var optionalFormat: OptionalFormat { .f2 }
+    public static var wireSize: Int { 2 }
 }
 
-extension Int32: StreamCodable {
+extension Int32: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(Int32.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 4 }
-    public static var fixedWireSize: Int? { 4 }
-    public static var optionalFormat: OptionalFormat { .f4 }
+    public static var wireSize: Int { 4 }
 }
 
-extension Int64: StreamCodable {
+extension Int64: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(Int64.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 8 }
-    public static var fixedWireSize: Int? { 8 }
-    public static var optionalFormat: OptionalFormat { .f8 }
+    public static var wireSize: Int { 8 }
 }
 
-extension Float: StreamCodable {
+extension Float: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(Float.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 4 }
-    public static var fixedWireSize: Int? { 4 }
-    public static var optionalFormat: OptionalFormat { .f4 }
+    public static var wireSize: Int { 4 }
 }
 
-extension Double: StreamCodable {
+extension Double: StreamCodableNumber {
     public init(from stream: inout InputStream) throws { self = try stream.read(Double.self) }
     public func encode(to stream: inout OutputStream) { stream.write(self) }
-    public static var minWireSize: Int { 8 }
-    public static var fixedWireSize: Int? { 8 }
-    public static var optionalFormat: OptionalFormat { .f8 }
+    public static var wireSize: Int { 8 }
 }
 
 extension String: StreamCodable {
