@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "FloeEncoding", targets: ["FloeEncoding"]),
         .library(name: "FloeProtocol", targets: ["FloeProtocol"]),
+        .library(name: "FloeCore", targets: ["FloeCore"]),
         .library(name: "SliceParser", targets: ["SliceParser"]),
         .executable(name: "slice2floe", targets: ["slice2floe"]),
     ],
@@ -44,6 +45,15 @@ let package = Package(
         .target(
             name: "FloeProtocol",
             dependencies: ["FloeEncoding", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FloeCore",
+            dependencies: [
+                "FloeEncoding", "FloeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

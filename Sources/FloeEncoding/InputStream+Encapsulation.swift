@@ -65,3 +65,14 @@ extension InputStream {
         return (size, version)
     }
 }
+
+extension InputStream {
+    /// For a stream over an encapsulation's content (no header): skips the optional values
+    /// nobody asked for and checks that nothing else is left, as `endEncapsulation()` does.
+    public mutating func finishContent() throws {
+        if encoding != .v1_0 { try skipRemainingOptionals() }
+        guard isAtEnd else {
+            throw MarshalError(.encapsulation, "\(remaining) unread bytes at the end of an encapsulation")
+        }
+    }
+}

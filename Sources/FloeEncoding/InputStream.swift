@@ -14,6 +14,9 @@ public struct InputStream {
     public var sliceLoader: (any SliceLoader)?
     /// How deeply class instances may nest before decoding fails (`Ice.ClassGraphDepthMax`).
     public var classGraphDepthMax: Int
+    /// The runtime object the data belongs to (Floe's communicator), so that decoding a proxy
+    /// can produce one bound to it. The encoding itself never looks at it.
+    public var owner: (any AnyObject & Sendable)?
 
     var encapsulations: [ReadEncapsulation] = []
 

@@ -1,0 +1,101 @@
+/// Something that answers requests: generated servant protocols extend it, and middleware wraps it.
+public protocol Dispatcher: Sendable {
+    func dispatch(_ request: sending IncomingRequest) async throws -> OutgoingResponse
+}
+
+/// A request on its way to a servant: its `Current` and its parameters.
+public struct IncomingRequest {
+    public var current: Current
+    /// Positioned at the start of the parameter encapsulation's content.
+    public var inputStream: InputStream
+
+    public init(current: Current, inputStream: InputStream) {
+        self.current = current
+        self.inputStream = inputStream
+    }
+
+    /// Starts reading the parameters: the encapsulation header.
+    public mutating func startParameters() throws {
+        try inputStream.startEncapsulation()
+    }
+
+    /// Checks that an operation without parameters got none (optional values it does not know
+    /// are skipped).
+    public mutating func readEmptyParameters() throws {
+        try inputStream.startEncapsulation()
+        try inputStream.endEncapsulation()
+    }
+
+    /// An OK response whose results `write` encodes, in the request's encoding.
+    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
+        -> OutgoingResponse
+    {
+        var stream = OutputStream(encoding: .v1_0)
+        stream.startEncapsulation(encoding: current.encoding, format: format)
+        write(&stream)
+        stream.endEncapsulation()
+        return OutgoingResponse(replyStatus: .ok, outputStream: stream)
+    }
+
+    /// A user-exception response.
+    public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
+        var stream = OutputStream(encoding: .v1_0)
+        stream.startEncapsulation(encoding: current.encoding, format: format)
+        stream.write(exception: exception)
+        stream.endEncapsulation()
+        return OutgoingResponse(replyStatus: .userException, exceptionId: exception.ice_id(), outputStream: stream)
+    }
+}
+
+/// What a dispatch produces: a reply status and, for 0 and 1, the encapsulation that follows it.
+public struct OutgoingResponse {
+    public var replyStatus: ReplyStatus
+    public var exceptionId: String?
+    /// The encapsulation (statuses 0 and 1), written in encoding 1.0 framing.
+    public var outputStream: OutputStream
+
+    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, outputStream: OutputStream) {
+        self.replyStatus = replyStatus
+        self.exceptionId = exceptionId
+        self.outputStream = outputStream
+    }
+}
+
+/// Static facts about a Slice interface that generated dispatch and casts use.
+public protocol SliceTraits {
+    /// The most-derived type id.
+    static var staticId: String { get }
+    /// Every type id the interface implements, `::Ice::Object` included, sorted.
+    static var staticIds: [String] { get }
+}
+
+/// Answers the operations every Ice object has (`ice_ping`, `ice_isA`, `ice_id`, `ice_ids`),
+/// or nil for any other operation. Generated dispatch calls it last.
+public func dispatchBuiltin<T: SliceTraits>(_ request: inout IncomingRequest, traits: T.Type) throws
+    -> OutgoingResponse?
+{
+    switch request.current.operation {
+    case "ice_ping":
+        try request.readEmptyParameters()
+        return request.makeResponse()
+    case "ice_isA":
+        try request.startParameters()
+        let id = try request.inputStream.read(String.self)
+        try request.inputStream.endEncapsulation()
+        return request.makeResponse { $0.write(traits.staticIds.contains(id)) }
+    case "ice_id":
+        try request.readEmptyParameters()
+        return request.makeResponse { $0.write(traits.staticId) }
+    case "ice_ids":
+        try request.readEmptyParameters()
+        return request.makeResponse { traits.staticIds.encode(to: &$0) }
+    default:
+        return nil
+    }
+}
+
+/// The root interface: what `Object*` proxies and servants have in common.
+public struct ObjectTraits: SliceTraits {
+    public static let staticId = "::Ice::Object"
+    public static let staticIds = ["::Ice::Object"]
+}

@@ -1,0 +1,75 @@
+/// A failure detected locally: an invocation that could not be made or completed, a
+/// malformed reply, a destroyed communicator.
+public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        public static let communicatorDestroyed = Code("communicatorDestroyed")
+        public static let objectAdapterDeactivated = Code("objectAdapterDeactivated")
+        public static let alreadyRegistered = Code("alreadyRegistered")
+        public static let notRegistered = Code("notRegistered")
+        /// No endpoint to reach the object (and no collocated adapter hosts it).
+        public static let noEndpoint = Code("noEndpoint")
+        /// An operation that returns data was called on a oneway or batch proxy.
+        public static let twowayOnly = Code("twowayOnly")
+        /// A reply or request whose content could not be decoded.
+        public static let marshal = Code("marshal")
+        /// The server raised a user exception the operation does not declare.
+        public static let unknownUserException = Code("unknownUserException")
+        public static let invalidArgument = Code("invalidArgument")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \"\(message)\"" }
+}
+
+/// What a dispatch answers instead of a result: reply statuses 2 and up. Statuses 2–4 name
+/// the request that found no target; 5 and up carry a description for people.
+public struct DispatchError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var status: ReplyStatus
+    public var identity: Identity
+    public var facet: String
+    public var operation: String
+    public var message: String
+
+    public init(
+        status: ReplyStatus, identity: Identity = Identity(), facet: String = "", operation: String = "",
+        message: String = ""
+    ) {
+        self.status = status
+        self.identity = identity
+        self.facet = facet
+        self.operation = operation
+        self.message = message
+    }
+
+    public static func objectNotExist(_ current: Current) -> DispatchError {
+        DispatchError(status: .objectNotExist, identity: current.id, facet: current.facet, operation: current.operation)
+    }
+    public static func facetNotExist(_ current: Current) -> DispatchError {
+        DispatchError(status: .facetNotExist, identity: current.id, facet: current.facet, operation: current.operation)
+    }
+    public static func operationNotExist(_ current: Current) -> DispatchError {
+        DispatchError(
+            status: .operationNotExist, identity: current.id, facet: current.facet, operation: current.operation)
+    }
+
+    public var description: String {
+        switch status.rawValue {
+        case 2, 3, 4:
+            "\(status): identity '\(identity.category.isEmpty ? "" : identity.category + "/")\(identity.name)'"
+                + (facet.isEmpty ? "" : " facet '\(facet)'") + " operation '\(operation)'"
+        default: "\(status): \"\(message)\""
+        }
+    }
+}

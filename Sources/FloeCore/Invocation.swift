@@ -1,0 +1,161 @@
+import NIOCore
+
+extension ObjectPrx {
+    /// Sends a request and decodes its reply; every generated proxy method calls it.
+    ///
+    /// - Parameters:
+    ///   - returnsData: whether the operation has a result or out-parameters or declares
+    ///     exceptions, which a oneway proxy cannot deliver.
+    ///   - write: encodes the in-parameters.
+    ///   - read: decodes the results of an OK reply.
+    ///   - declared: rethrows the user exceptions the operation declares; any other is
+    ///     reported as `LocalError.unknownUserException`.
+    public func _invoke<R>(
+        operation: String, mode: OperationMode, format: FormatType? = nil, context: Context?,
+        returnsData: Bool, write: (inout OutputStream) -> Void, read: (inout InputStream) throws -> R,
+        declared: (any UserException) throws -> Void = { _ in }
+    ) async throws -> R {
+        let reference = _reference
+        let twoway = reference.data.mode == .twoway
+        if returnsData && !twoway {
+            throw LocalError(.twowayOnly, "operation '\(operation)' can only be invoked on a twoway proxy")
+        }
+        var parameters = OutputStream(encoding: reference.data.encodingVersion)
+        parameters.startEncapsulation(encoding: reference.data.encodingVersion, format: format)
+        write(&parameters)
+        parameters.endEncapsulation()
+        if let failure = parameters.failure { throw LocalError(.marshal, failure.description) }
+        var requestContext = reference.context
+        if let context { requestContext.merge(context) { _, perCall in perCall } }
+        let header = RequestHeader(
+            identity: reference.data.identity, facet: reference.data.facet, operation: operation, mode: mode,
+            context: requestContext)
+        guard
+            let reply = try await reference.communicator.send(
+                header, parameters: parameters.finished(), reference: reference)
+        else {
+            // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
+            guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
+            return none
+        }
+        return try decode(reply, operation: operation, read: read, declared: declared)
+    }
+
+    private func decode<R>(
+        _ reply: Reply, operation: String, read: (inout InputStream) throws -> R,
+        declared: (any UserException) throws -> Void
+    ) throws -> R {
+        let communicator = _reference.communicator
+        switch reply.body {
+        case .encapsulation(let encoding, let content) where reply.status == .ok:
+            var stream = communicator.makeInputStream(content, encoding: encoding)
+            do {
+                let result = try read(&stream)
+                try stream.finishContent()
+                return result
+            } catch let error as MarshalError {
+                throw LocalError(.marshal, "reply to '\(operation)': \(error)")
+            }
+        case .encapsulation(let encoding, let content):
+            var stream = communicator.makeInputStream(content, encoding: encoding)
+            let exception: any UserException
+            do {
+                exception = try stream.readUserException()
+            } catch let error as MarshalError where error.code == .unknownUserException {
+                throw LocalError(.unknownUserException, error.message)
+            } catch let error as MarshalError {
+                throw LocalError(.marshal, "exception from '\(operation)': \(error)")
+            }
+            try declared(exception)
+            throw LocalError(.unknownUserException, exception.ice_id())
+        case .target(let identity, let facet, let operation):
+            throw DispatchError(status: reply.status, identity: identity, facet: facet, operation: operation)
+        case .message(let message):
+            throw DispatchError(status: reply.status, message: message)
+        }
+    }
+}
+
+extension Communicator {
+    /// The transport seam. Today it serves collocated objects only: the request is dispatched
+    /// in process from its encoded parameters, and the reply comes back encoded, exactly as
+    /// over a connection. Returns nil for oneway requests.
+    func send(_ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference) async throws -> Reply? {
+        guard !isDestroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
+        guard let adapter = collocatedAdapter(for: reference) else {
+            throw LocalError(
+                .noEndpoint, "no collocated object for '\(reference.data.identity.name)' and no transport yet")
+        }
+        let twoway = reference.data.mode == .twoway
+        let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()
+        let current = Current(
+            adapter: adapter, id: header.identity, facet: header.facet, operation: header.operation, mode: header.mode,
+            ctx: header.context, requestId: twoway ? 1 : 0, encoding: encoding ?? .v1_1)
+        guard twoway else {
+            Task {
+                let request = IncomingRequest(
+                    current: current, inputStream: makeInputStream(parameters, encoding: .v1_0))
+                _ = await adapter.dispatchToReply(request)
+            }
+            return nil
+        }
+        let request = IncomingRequest(current: current, inputStream: makeInputStream(parameters, encoding: .v1_0))
+        return await adapter.dispatchToReply(request)
+    }
+}
+
+extension ObjectAdapter {
+    /// Dispatches and turns the outcome into the reply a server sends: results, a user
+    /// exception, a missing target, or a description of any other failure.
+    public func dispatchToReply(_ request: sending IncomingRequest) async -> Reply {
+        let current = request.current
+        let requestId = current.requestId
+        do {
+            let response = try await dispatch(request)
+            var buffer = response.outputStream.finished()
+            var stream = InputStream(buffer: buffer, encoding: .v1_0)
+            guard let (encoding, content) = try? stream.readEncapsulation() else {
+                buffer.clear()
+                return Reply(
+                    requestId: requestId, status: .unknownLocalException,
+                    body: .message("the servant produced a malformed response"))
+            }
+            return Reply(
+                requestId: requestId, status: response.replyStatus,
+                body: .encapsulation(encoding: encoding, content: content))
+        } catch let exception as any UserException {
+            let response = IncomingRequest(current: current, inputStream: InputStream(bytes: [])).makeResponse(
+                exception: exception)
+            var stream = InputStream(buffer: response.outputStream.finished(), encoding: .v1_0)
+            if let (encoding, content) = try? stream.readEncapsulation() {
+                return Reply(
+                    requestId: requestId, status: .userException,
+                    body: .encapsulation(encoding: encoding, content: content))
+            }
+            return Reply(requestId: requestId, status: .unknownUserException, body: .message(exception.ice_id()))
+        } catch let error as DispatchError {
+            switch error.status.rawValue {
+            case 2, 3, 4:
+                return Reply(
+                    requestId: requestId, status: error.status,
+                    body: .target(identity: error.identity, facet: error.facet, operation: error.operation))
+            default:
+                return Reply(requestId: requestId, status: error.status, body: .message(error.message))
+            }
+        } catch let error as LocalError {
+            return Reply(requestId: requestId, status: .unknownLocalException, body: .message(error.description))
+        } catch let error as MarshalError {
+            return Reply(requestId: requestId, status: .unknownLocalException, body: .message("\(error)"))
+        } catch {
+            return Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error)))
+        }
+    }
+}
+
+extension InputStream {
+    /// The encoding version of the encapsulation that starts here, without consuming it.
+    func peekEncapsulationEncoding() throws -> EncodingVersion {
+        var copy = self
+        return try copy.skipEncapsulation()
+    }
+}

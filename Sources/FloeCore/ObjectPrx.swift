@@ -1,0 +1,118 @@
+/// A proxy: a typed, immutable handle to an Ice object, possibly in another process.
+/// Generated `XPrx` protocols refine it; their implementations hold only a `ProxyReference`.
+public protocol ObjectPrx: Sendable, CustomStringConvertible {
+    var _reference: ProxyReference { get }
+    init(_reference: ProxyReference)
+}
+
+extension ObjectPrx {
+    public var description: String { _reference.communicator.proxyToString(self) }
+
+    public func ice_getCommunicator() -> Communicator { _reference.communicator }
+    public func ice_getIdentity() -> Identity { _reference.data.identity }
+    public func ice_getFacet() -> String { _reference.data.facet }
+    public func ice_getContext() -> Context { _reference.context }
+    public func ice_getAdapterId() -> String { _reference.data.adapterId }
+    public func ice_getEndpoints() -> [EndpointData] { _reference.data.endpoints }
+    public func ice_getEncodingVersion() -> EncodingVersion { _reference.data.encodingVersion }
+    public func ice_getInvocationTimeout() -> Int { _reference.invocationTimeout }
+    public var ice_isTwoway: Bool { _reference.data.mode == .twoway }
+    public var ice_isOneway: Bool { _reference.data.mode == .oneway }
+    public var ice_isBatchOneway: Bool { _reference.data.mode == .batchOneway }
+    public var ice_isSecure: Bool { _reference.data.secure }
+
+    private func with(_ change: (inout ProxyReference) -> Void) -> Self {
+        var reference = _reference
+        change(&reference)
+        return Self(_reference: reference)
+    }
+
+    /// A proxy for another object with the same settings; a typed proxy becomes `ObjectPrx`.
+    public func ice_identity(_ identity: Identity) -> any ObjectPrx {
+        ObjectPrxI(_reference: with { $0.data.identity = identity }._reference)
+    }
+    /// The same object's `facet`; a typed proxy becomes `ObjectPrx` (cast it again).
+    public func ice_facet(_ facet: String) -> any ObjectPrx {
+        ObjectPrxI(_reference: with { $0.data.facet = facet }._reference)
+    }
+    public func ice_context(_ context: Context) -> Self { with { $0.context = context } }
+    public func ice_twoway() -> Self { with { $0.data.mode = .twoway } }
+    public func ice_oneway() -> Self { with { $0.data.mode = .oneway } }
+    public func ice_batchOneway() -> Self { with { $0.data.mode = .batchOneway } }
+    public func ice_datagram() -> Self { with { $0.data.mode = .datagram } }
+    public func ice_batchDatagram() -> Self { with { $0.data.mode = .batchDatagram } }
+    public func ice_secure(_ secure: Bool) -> Self { with { $0.data.secure = secure } }
+    public func ice_compress(_ compress: Bool) -> Self { with { $0.compress = compress } }
+    public func ice_encodingVersion(_ version: EncodingVersion) -> Self { with { $0.data.encodingVersion = version } }
+    public func ice_invocationTimeout(_ milliseconds: Int) -> Self { with { $0.invocationTimeout = milliseconds } }
+    /// An indirect proxy resolved through the locator by adapter id.
+    public func ice_adapterId(_ id: String) -> Self {
+        with {
+            $0.data.adapterId = id
+            $0.data.endpoints = []
+        }
+    }
+    /// A direct proxy with these endpoints.
+    public func ice_endpoints(_ endpoints: [EndpointData]) -> Self {
+        with {
+            $0.data.endpoints = endpoints
+            if !endpoints.isEmpty { $0.data.adapterId = "" }
+        }
+    }
+    /// Sets the endpoint timeout on every tcp/ssl endpoint (milliseconds; Ice 3.7 peers honour it).
+    public func ice_timeout(_ milliseconds: Int32) -> Self {
+        with {
+            $0.data.endpoints = $0.data.endpoints.map { endpoint in
+                guard case .ip(var ip) = endpoint else { return endpoint }
+                ip.timeout = milliseconds
+                return .ip(ip)
+            }
+        }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a._reference == b._reference }
+}
+
+/// The implementation behind untyped `ObjectPrx` values.
+public struct ObjectPrxI: ObjectPrx {
+    public let _reference: ProxyReference
+    public init(_reference: ProxyReference) { self._reference = _reference }
+}
+
+/// Whether two proxies of any type designate the same object with the same settings.
+public func == (a: any ObjectPrx, b: any ObjectPrx) -> Bool { a._reference == b._reference }
+
+extension OutputStream {
+    /// Writes a proxy of any type, or the null proxy.
+    public mutating func write(_ proxy: (any ObjectPrx)?) {
+        write(proxy?._reference.data)
+    }
+
+    /// Writes an optional proxy with `tag` (FSize framing) when it is set.
+    public mutating func write(tag: Int, _ proxy: (any ObjectPrx)?) {
+        write(tag: tag, proxy?._reference.data)
+    }
+}
+
+extension InputStream {
+    /// Reads a proxy and binds it to the communicator this stream belongs to.
+    public mutating func read<P: ObjectPrx>(proxy type: P.Type) throws -> P? {
+        guard let data = try read(ProxyData.self) else { return nil }
+        guard let communicator = owner as? Communicator else {
+            throw LocalError(.marshal, "cannot decode a proxy: the stream has no communicator")
+        }
+        return P(_reference: ProxyReference(communicator: communicator, data: data))
+    }
+
+    /// Reads an optional proxy with `tag`.
+    public mutating func read<P: ObjectPrx>(tag: Int, proxy type: P.Type) throws -> P? {
+        guard try readOptional(tag: tag, format: .fSize) else { return nil }
+        try skip(4)
+        return try read(proxy: type)
+    }
+
+    /// Reads an `Object*`.
+    public mutating func read(_: (any ObjectPrx).Protocol) throws -> (any ObjectPrx)? {
+        try read(proxy: ObjectPrxI.self)
+    }
+}

@@ -1,0 +1,34 @@
+/// Everything a proxy is: where its object lives and how to call it. A value; the `ice_*`
+/// factories return modified copies.
+public struct ProxyReference: Sendable, Hashable {
+    /// The communicator that invocations go through (not part of equality).
+    public let communicator: Communicator
+    public var data: ProxyData
+    /// Added to every request, under the per-call context.
+    public var context: Context
+    /// Milliseconds; -1 waits forever.
+    public var invocationTimeout: Int
+    /// Overrides the endpoints' compression flag when set.
+    public var compress: Bool?
+
+    public init(
+        communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int = -1,
+        compress: Bool? = nil
+    ) {
+        self.communicator = communicator
+        self.data = data
+        self.context = context
+        self.invocationTimeout = invocationTimeout
+        self.compress = compress
+    }
+
+    public static func == (a: ProxyReference, b: ProxyReference) -> Bool {
+        a.communicator === b.communicator && a.data == b.data && a.context == b.context
+            && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(data)
+        hasher.combine(context)
+    }
+}
