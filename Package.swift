@@ -17,7 +17,9 @@ let package = Package(
         .library(name: "FloeProtocol", targets: ["FloeProtocol"]),
         .library(name: "FloeCore", targets: ["FloeCore"]),
         .library(name: "SliceParser", targets: ["SliceParser"]),
+        .library(name: "SliceSwiftGen", targets: ["SliceSwiftGen"]),
         .executable(name: "slice2floe", targets: ["slice2floe"]),
+        .plugin(name: "Slice2FloeBuildPlugin", targets: ["Slice2FloeBuildPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -28,12 +30,21 @@ let package = Package(
         // Compiler half: never imports the runtime.
         .target(name: "SliceAST", swiftSettings: strictSettings),
         .target(name: "SliceParser", dependencies: ["SliceAST"], swiftSettings: strictSettings),
+        .target(name: "SliceSwiftGen", dependencies: ["SliceAST"], swiftSettings: strictSettings),
         .executableTarget(
             name: "slice2floe",
             dependencies: [
-                "SliceAST", "SliceParser", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SliceAST", "SliceParser", "SliceSwiftGen",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
+        ),
+
+        .plugin(
+            name: "Slice2FloeBuildPlugin",
+            capability: .buildTool(),
+            dependencies: ["slice2floe"],
+            path: "Tools/Plugins/Slice2FloeBuildPlugin"
         ),
 
         // Runtime half.
@@ -61,6 +72,12 @@ let package = Package(
             dependencies: ["SliceAST", "SliceParser"],
             resources: [.copy("Inputs")],
             swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GeneratedCodeTests",
+            dependencies: ["FloeCore"],
+            swiftSettings: strictSettings,
+            plugins: ["Slice2FloeBuildPlugin"]
         ),
         .testTarget(
             name: "FloeEncodingTests",

@@ -1,37 +1,57 @@
+public import NIOCore
+
 /// Something that answers requests: generated servant protocols extend it, and middleware wraps it.
 public protocol Dispatcher: Sendable {
-    func dispatch(_ request: sending IncomingRequest) async throws -> OutgoingResponse
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse
 }
 
-/// A request on its way to a servant: its `Current` and its parameters.
-public struct IncomingRequest {
+/// A request on its way to a servant: its `Current` and its encoded parameters.
+///
+/// The parameters stay encoded until a dispatcher decodes them with a fresh stream, so the
+/// request itself is `Sendable` and the decoded values start out owned by the dispatch.
+public struct IncomingRequest: Sendable {
     public var current: Current
-    /// Positioned at the start of the parameter encapsulation's content.
-    public var inputStream: InputStream
+    /// The parameter encapsulation, header included.
+    public var parameters: ByteBuffer
 
-    public init(current: Current, inputStream: InputStream) {
+    public init(current: Current, parameters: ByteBuffer) {
         self.current = current
-        self.inputStream = inputStream
+        self.parameters = parameters
     }
 
-    /// Starts reading the parameters: the encapsulation header.
-    public mutating func startParameters() throws {
-        try inputStream.startEncapsulation()
+    /// A stream over the parameter encapsulation, bound to the adapter's communicator.
+    public func makeInputStream() -> InputStream {
+        current.adapter.communicator.makeInputStream(parameters, encoding: .v1_0)
     }
 
     /// Checks that an operation without parameters got none (optional values it does not know
     /// are skipped).
-    public mutating func readEmptyParameters() throws {
-        try inputStream.startEncapsulation()
-        try inputStream.endEncapsulation()
+    public func readEmptyParameters() throws {
+        var stream = makeInputStream()
+        try stream.startEncapsulation()
+        try stream.endEncapsulation()
     }
 
     /// An OK response whose results `write` encodes, in the request's encoding.
     public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
         -> OutgoingResponse
     {
+        current.makeResponse(format: format, write)
+    }
+
+    /// A user-exception response.
+    public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
+        current.makeResponse(exception: exception, format: format)
+    }
+}
+
+extension Current {
+    /// An OK response whose results `write` encodes, in the request's encoding.
+    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
+        -> OutgoingResponse
+    {
         var stream = OutputStream(encoding: .v1_0)
-        stream.startEncapsulation(encoding: current.encoding, format: format)
+        stream.startEncapsulation(encoding: encoding, format: format)
         write(&stream)
         stream.endEncapsulation()
         return OutgoingResponse(replyStatus: .ok, outputStream: stream)
@@ -40,7 +60,7 @@ public struct IncomingRequest {
     /// A user-exception response.
     public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
         var stream = OutputStream(encoding: .v1_0)
-        stream.startEncapsulation(encoding: current.encoding, format: format)
+        stream.startEncapsulation(encoding: encoding, format: format)
         stream.write(exception: exception)
         stream.endEncapsulation()
         return OutgoingResponse(replyStatus: .userException, exceptionId: exception.ice_id(), outputStream: stream)
@@ -71,7 +91,7 @@ public protocol SliceTraits {
 
 /// Answers the operations every Ice object has (`ice_ping`, `ice_isA`, `ice_id`, `ice_ids`),
 /// or nil for any other operation. Generated dispatch calls it last.
-public func dispatchBuiltin<T: SliceTraits>(_ request: inout IncomingRequest, traits: T.Type) throws
+public func dispatchBuiltin<T: SliceTraits>(_ request: IncomingRequest, traits: T.Type) throws
     -> OutgoingResponse?
 {
     switch request.current.operation {
@@ -79,9 +99,10 @@ public func dispatchBuiltin<T: SliceTraits>(_ request: inout IncomingRequest, tr
         try request.readEmptyParameters()
         return request.makeResponse()
     case "ice_isA":
-        try request.startParameters()
-        let id = try request.inputStream.read(String.self)
-        try request.inputStream.endEncapsulation()
+        var stream = request.makeInputStream()
+        try stream.startEncapsulation()
+        let id = try stream.read(String.self)
+        try stream.endEncapsulation()
         return request.makeResponse { $0.write(traits.staticIds.contains(id)) }
     case "ice_id":
         try request.readEmptyParameters()

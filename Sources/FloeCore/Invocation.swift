@@ -91,15 +91,11 @@ extension Communicator {
         let current = Current(
             adapter: adapter, id: header.identity, facet: header.facet, operation: header.operation, mode: header.mode,
             ctx: header.context, requestId: twoway ? 1 : 0, encoding: encoding ?? .v1_1)
+        let request = IncomingRequest(current: current, parameters: parameters)
         guard twoway else {
-            Task {
-                let request = IncomingRequest(
-                    current: current, inputStream: makeInputStream(parameters, encoding: .v1_0))
-                _ = await adapter.dispatchToReply(request)
-            }
+            Task { _ = await adapter.dispatchToReply(request) }
             return nil
         }
-        let request = IncomingRequest(current: current, inputStream: makeInputStream(parameters, encoding: .v1_0))
         return await adapter.dispatchToReply(request)
     }
 }
@@ -107,7 +103,7 @@ extension Communicator {
 extension ObjectAdapter {
     /// Dispatches and turns the outcome into the reply a server sends: results, a user
     /// exception, a missing target, or a description of any other failure.
-    public func dispatchToReply(_ request: sending IncomingRequest) async -> Reply {
+    public func dispatchToReply(_ request: IncomingRequest) async -> Reply {
         let current = request.current
         let requestId = current.requestId
         do {
@@ -124,8 +120,7 @@ extension ObjectAdapter {
                 requestId: requestId, status: response.replyStatus,
                 body: .encapsulation(encoding: encoding, content: content))
         } catch let exception as any UserException {
-            let response = IncomingRequest(current: current, inputStream: InputStream(bytes: [])).makeResponse(
-                exception: exception)
+            let response = current.makeResponse(exception: exception)
             var stream = InputStream(buffer: response.outputStream.finished(), encoding: .v1_0)
             if let (encoding, content) = try? stream.readEncapsulation() {
                 return Reply(

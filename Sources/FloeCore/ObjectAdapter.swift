@@ -96,7 +96,7 @@ public final class ObjectAdapter: Sendable {
 
     /// Finds the servant for a request and dispatches to it; a missing object or facet becomes
     /// the matching `DispatchError`.
-    public func dispatch(_ request: sending IncomingRequest) async throws -> OutgoingResponse {
+    public func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         let current = request.current
         let servant: (any Dispatcher)? = state.withLockedValue { state in
             if let facets = state.servants[current.id] { return facets[current.facet] }

@@ -112,7 +112,12 @@ extension InputStream {
     }
 
     /// Reads an `Object*`.
-    public mutating func read(_: (any ObjectPrx).Protocol) throws -> (any ObjectPrx)? {
+    public mutating func read(_: (any ObjectPrx).Type) throws -> (any ObjectPrx)? {
         try read(proxy: ObjectPrxI.self)
+    }
+
+    /// Reads an optional `Object*` with `tag`.
+    public mutating func read(tag: Int, _: (any ObjectPrx).Type) throws -> (any ObjectPrx)? {
+        try read(tag: tag, proxy: ObjectPrxI.self)
     }
 }

@@ -100,3 +100,19 @@ extension InputStream {
         }
     }
 }
+
+extension OutputStream {
+    /// Writes an optional class instance with `tag` when it is set (Ice 3.7 only).
+    public mutating func write(tag: Int, value: Value?) {
+        guard let value, writeOptional(tag: tag, format: .class) else { return }
+        write(value)
+    }
+}
+
+extension InputStream {
+    /// Reads the optional class instance with `tag`, or nil when it is absent.
+    public mutating func readValue(tag: Int) throws -> Value? {
+        guard try readOptional(tag: tag, format: .class) else { return nil }
+        return try readValue()
+    }
+}

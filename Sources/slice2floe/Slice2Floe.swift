@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SliceAST
 import SliceParser
+import SliceSwiftGen
 
 @main
 struct Slice2Floe: ParsableCommand {
@@ -61,6 +62,9 @@ struct Slice2Floe: ParsableCommand {
             let result = SliceCompiler.compile(path: file, options: options)
             report(result.diagnostics)
             failed = failed || result.diagnostics.hasErrors
+            if !validateOnly, !depend, !result.diagnostics.hasErrors {
+                try writeSwift(for: file, result: result)
+            }
             if depend, !result.diagnostics.hasErrors {
                 let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
                 let target = (outputDir as NSString).appendingPathComponent(base + ".swift")
@@ -68,12 +72,17 @@ struct Slice2Floe: ParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
-        if !validateOnly, !depend, !preprocessOnly {
-            FileHandle.standardError.write(
-                Data(
-                    "slice2floe: note: Swift code generation is not implemented yet; the input was checked and nothing was written\n"
-                        .utf8))
-        }
+    }
+
+    /// Writes `<output-dir>/<Base>.swift`, unless it already holds exactly that text (so build
+    /// systems do not rebuild for nothing).
+    private func writeSwift(for file: String, result: CompilationResult) throws {
+        let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let generated = SwiftGenerator(unit: result.unit).generate(fileName: base + ".swift", sourcePath: file)
+        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        let path = (outputDir as NSString).appendingPathComponent(generated.name)
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents { return }
+        try generated.contents.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     private func report(_ diagnostics: Diagnostics) {

@@ -126,7 +126,9 @@ public struct Parser {
             if name.contains("::"), !(allowScoped && !name.hasPrefix("::")) {
                 syntaxError("\(what) name '\(name)' cannot be scoped", at: token.location)
             } else {
-                for part in name.split(separator: ":") { checkIdentifier(String(part), escaped: escaped, token: token) }
+                for part in name.split(separator: ":") {
+                    checkIdentifier(String(part), escaped: escaped, token: token, what: what)
+                }
             }
             return Identifier(name, at: token.location)
         case .keyword(let keyword):
@@ -141,7 +143,7 @@ public struct Parser {
 
     /// The lexical rules on identifiers (ZeroC 3.7): underscores, the `ice` prefix and the
     /// reserved suffixes.
-    mutating func checkIdentifier(_ name: String, escaped: Bool, token: Token) {
+    mutating func checkIdentifier(_ name: String, escaped: Bool, token: Token, what: String) {
         let location = token.location
         let topLevel = includeLevel(of: token) == 0
         if name.hasPrefix("_") || name.hasSuffix("_") || name.contains("__") {
@@ -156,7 +158,10 @@ public struct Parser {
             diagnostics.error(
                 "identifier", "illegal identifier '\(name)': '\(suffix)' suffix is reserved", at: location)
         }
-        if topLevel, !escaped, let keyword = Keyword.byLowercase[name.lowercased()] {
+        // Type names that differ from a keyword only in case hurt portability (Ice 3.6 rejected
+        // them); member and parameter names such as `value` are common and harmless.
+        let isTypeName = !["data member", "parameter", "operation", "enumerator"].contains(what)
+        if topLevel, isTypeName, !escaped, let keyword = Keyword.byLowercase[name.lowercased()] {
             diagnostics.warning(
                 "keyword-case", "identifier '\(name)' differs from keyword '\(keyword.rawValue)' only in case",
                 at: location)

@@ -1,0 +1,141 @@
+import SliceAST
+
+extension SwiftGenerator {
+    /// Members in wire order: required ones as declared, then optional ones by tag.
+    func wireOrder(_ members: [DataMember]) -> [DataMember] {
+        members.filter { !$0.isOptional } + members.filter(\.isOptional).sorted { ($0.tag ?? 0) < ($1.tag ?? 0) }
+    }
+
+    /// Stored properties for data members, with their Slice defaults.
+    private func properties(_ members: [DataMember]) -> [SwiftDecl] {
+        members.compactMap { member in
+            guard let type = member.type.resolved else { return nil }
+            let nullable = member.isOptional && !isNullable(type)
+            let value =
+                nullable || member.isOptional
+                ? "nil" : (member.defaultValue.map { literal($0, type: type) } ?? zeroValue(type))
+            return .property(
+                doc: docLines(member.info.doc), modifiers: access, name: swiftName(member.info.name.name),
+                type: swiftType(type) + (nullable ? "?" : ""), value: value, body: nil)
+        }
+    }
+
+    /// The statements that write one slice's members (required, then optional by tag).
+    private func writeMembers(_ members: [DataMember]) -> [String] {
+        wireOrder(members).compactMap { m in
+            guard let type = m.type.resolved else { return nil }
+            let value = "self." + swiftName(m.info.name.name)
+            if m.isOptional, let tag = m.tag { return writeTaggedStatement(type, value, tag: tag) }
+            return writeStatement(type, value)
+        }
+    }
+
+    private func readMembers(_ members: [DataMember]) -> [String] {
+        wireOrder(members).compactMap { m in
+            guard let type = m.type.resolved else { return nil }
+            let target = "self." + swiftName(m.info.name.name)
+            if m.isOptional, let tag = m.tag { return "\(target) = \(readTaggedExpression(type, tag: tag))" }
+            return "\(target) = \(readExpression(type))"
+        }
+    }
+
+    /// The data members of every base, outermost base first.
+    private func inheritedMembers(base: TypeRef?, classes: Bool) -> [DataMember] {
+        var chain: [[DataMember]] = []
+        var next = base?.resolved
+        var guardCount = 0
+        while case .user(let name, _)? = next, guardCount < 100 {
+            guardCount += 1
+            if classes, let c = index.classes[name] {
+                chain.insert(c.members, at: 0)
+                next = c.base?.resolved
+            } else if !classes, let e = index.exceptions[name] {
+                chain.insert(e.members, at: 0)
+                next = e.base?.resolved
+            } else {
+                break
+            }
+        }
+        return chain.flatMap { $0 }
+    }
+
+    func classDecls(_ c: ClassDef) -> [SwiftDecl] {
+        let name = localName(c.info)
+        var baseName = "Value"
+        if case .user(let base, _)? = c.base?.resolved { baseName = typeName(base) }
+        let inherited = inheritedMembers(base: c.base, classes: true)
+        var members = properties(c.members)
+        members.append(.blank)
+        members.append(.function(doc: [], signature: "\(access) required init()", body: ["super.init()"]))
+        if !(c.members.isEmpty && inherited.isEmpty) {
+            members.append(memberwiseInit(c.members, superMembers: inherited, isClass: true))
+        }
+        members.append(.blank)
+        members.append(
+            .function(
+                doc: [], signature: "override open class func ice_staticId() -> String",
+                body: [swiftStringLiteral(c.info.scopedName)]))
+        let compact = c.compactId.map { ", compactId: \($0)" } ?? ""
+        members.append(
+            .function(
+                doc: [], signature: "override open func _iceWriteImpl(to ostr: inout OutputStream)",
+                body: [
+                    "ostr.startSlice(typeId: \(swiftStringLiteral(c.info.scopedName))\(compact), last: \(c.base == nil))"
+                ]
+                    + writeMembers(c.members) + ["ostr.endSlice()"]
+                    + (c.base == nil ? [] : ["super._iceWriteImpl(to: &ostr)"])))
+        members.append(
+            .function(
+                doc: [], signature: "override open func _iceReadImpl(from istr: inout InputStream) throws",
+                body: ["try istr.startSlice()"] + readMembers(c.members) + ["try istr.endSlice()"]
+                    + (c.base == nil ? [] : ["try super._iceReadImpl(from: &istr)"])))
+        return [
+            .nominal(
+                SwiftNominal(
+                    doc: docLines(c.info.doc), modifiers: "open", kind: .class, name: name, inherits: [baseName],
+                    members: members))
+        ]
+    }
+
+    func exceptionDecls(_ e: ExceptionDef) -> [SwiftDecl] {
+        let name = localName(e.info)
+        let isRoot = e.base == nil
+        var inherits = ["UserException", "@unchecked Sendable"]
+        if case .user(let base, _)? = e.base?.resolved { inherits = [typeName(base), "@unchecked Sendable"] }
+        let inherited = inheritedMembers(base: e.base, classes: false)
+        let override = isRoot ? "" : "override "
+        var members = properties(e.members)
+        members.append(.blank)
+        members.append(
+            .function(doc: [], signature: "\(access) required init()", body: isRoot ? [] : ["super.init()"]))
+        if !(e.members.isEmpty && inherited.isEmpty) {
+            members.append(memberwiseInit(e.members, superMembers: inherited, isClass: !isRoot))
+        }
+        members.append(.blank)
+        members.append(
+            .function(
+                doc: [], signature: "\(override)open class func ice_staticId() -> String",
+                body: [swiftStringLiteral(e.info.scopedName)]))
+        if isRoot {
+            members.append(
+                .function(doc: [], signature: "open func ice_id() -> String", body: ["type(of: self).ice_staticId()"]))
+        }
+        members.append(
+            .function(
+                doc: [], signature: "\(override)open func _iceWriteImpl(to ostr: inout OutputStream)",
+                body: ["ostr.startSlice(typeId: \(swiftStringLiteral(e.info.scopedName)), last: \(isRoot))"]
+                    + writeMembers(e.members) + ["ostr.endSlice()"] + (isRoot ? [] : ["super._iceWriteImpl(to: &ostr)"])
+            ))
+        members.append(
+            .function(
+                doc: [], signature: "\(override)open func _iceReadImpl(from istr: inout InputStream) throws",
+                body: ["try istr.startSlice()"] + readMembers(e.members) + ["try istr.endSlice()"]
+                    + (isRoot ? [] : ["try super._iceReadImpl(from: &istr)"])))
+        return [
+            .nominal(
+                SwiftNominal(
+                    doc: docLines(e.info.doc), modifiers: "open", kind: .class, name: name, inherits: inherits,
+                    members: members))
+        ]
+    }
+}

@@ -1,0 +1,152 @@
+import SliceAST
+
+extension SwiftGenerator {
+    /// The Swift type of a Slice type. Class instances and proxies are optionals (nil is null).
+    func swiftType(_ type: ResolvedType) -> String {
+        switch type {
+        case .builtin(let b):
+            switch b {
+            case .bool: return "Bool"
+            case .byte: return "UInt8"
+            case .short: return "Int16"
+            case .int: return "Int32"
+            case .long: return "Int64"
+            case .float: return "Float"
+            case .double: return "Double"
+            case .string: return "String"
+            case .object, .value, .localObject: return "Value?"
+            }
+        case .proxy(let name):
+            return name == "::Ice::Object" ? "(any ObjectPrx)?" : "(any \(typeName(name, suffix: "Prx")))?"
+        case .user(let name, let kind):
+            switch kind {
+            case .class: return typeName(name) + "?"
+            case .interface: return "Value?"
+            default: return typeName(name)
+            }
+        }
+    }
+
+    /// The value a member or result has when nothing else is said.
+    func zeroValue(_ type: ResolvedType) -> String {
+        switch type {
+        case .builtin(let b):
+            switch b {
+            case .bool: return "false"
+            case .string: return "\"\""
+            case .object, .value, .localObject: return "nil"
+            default: return "0"
+            }
+        case .proxy: return "nil"
+        case .user(let name, let kind):
+            switch kind {
+            case .class, .interface, .exception: return "nil"
+            case .struct: return typeName(name) + "()"
+            case .enum:
+                let first = index.enums[name]?.enumerators.first.map { swiftName($0.info.name.name) } ?? "init()"
+                return typeName(name) + "." + first
+            case .sequence: return "[]"
+            case .dictionary: return "[:]"
+            }
+        }
+    }
+
+    /// A Swift literal for a folded constant of `type`.
+    func literal(_ value: ConstantValue, type: ResolvedType) -> String {
+        switch value {
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i):
+            if case .builtin(.float) = type { return "\(Float(i))" }
+            if case .builtin(.double) = type { return "\(Double(i))" }
+            return i == Int64.min ? "Int64.min" : "\(i)"
+        case .float(let d):
+            if case .builtin(.float) = type { return Float(d).isFinite ? "\(Float(d))" : "Float.infinity" }
+            return d.isFinite ? "\(d)" : "Double.infinity"
+        case .string(let s): return swiftStringLiteral(s)
+        case .enumerator(let enumType, let name, _): return typeName(enumType) + "." + swiftName(name)
+        }
+    }
+
+    /// An expression reading a value of `type` from `stream` (an `inout InputStream`).
+    func readExpression(_ type: ResolvedType, stream: String = "istr") -> String {
+        switch type {
+        case .builtin(let b) where b == .object || b == .value || b == .localObject:
+            return "try \(stream).readValue()"
+        case .builtin:
+            return "try \(stream).read(\(swiftType(type)).self)"
+        case .proxy(let name):
+            return name == "::Ice::Object"
+                ? "try \(stream).read((any ObjectPrx).self)"
+                : "try \(stream).read((any \(typeName(name, suffix: "Prx"))).self)"
+        case .user(let name, let kind):
+            switch kind {
+            case .class: return "try \(stream).read(\(typeName(name)).self)"
+            case .interface: return "try \(stream).readValue()"
+            case .sequence, .dictionary:
+                return index.isStreamCodable(type)
+                    ? "try \(typeName(name))(from: &\(stream))"
+                    : "try \(typeName(name, suffix: "Helper")).read(from: &\(stream))"
+            default: return "try \(typeName(name))(from: &\(stream))"
+            }
+        }
+    }
+
+    /// A statement writing `value` of `type` to `stream` (an `inout OutputStream`).
+    func writeStatement(_ type: ResolvedType, _ value: String, stream: String = "ostr") -> String {
+        switch type {
+        case .builtin(let b) where b == .object || b == .value || b == .localObject:
+            return "\(stream).write(\(value))"
+        case .builtin:
+            return "\(stream).write(\(value))"
+        case .proxy:
+            return "\(stream).write(\(value))"
+        case .user(let name, let kind):
+            switch kind {
+            case .class, .interface: return "\(stream).write(\(value))"
+            case .sequence, .dictionary:
+                return index.isStreamCodable(type)
+                    ? "\(value).encode(to: &\(stream))"
+                    : "\(typeName(name, suffix: "Helper")).write(\(value), to: &\(stream))"
+            default: return "\(value).encode(to: &\(stream))"
+            }
+        }
+    }
+
+    /// An expression reading the optional value with `tag` (nil when absent).
+    func readTaggedExpression(_ type: ResolvedType, tag: Int, stream: String = "istr") -> String {
+        switch type {
+        case .builtin(let b) where b == .object || b == .value || b == .localObject:
+            return "try \(stream).readValue(tag: \(tag))"
+        case .user(_, .class), .user(_, .interface):
+            return "try \(stream).readValue(tag: \(tag)) as? \(swiftType(type).dropLast())"
+        case .proxy(let name):
+            return name == "::Ice::Object"
+                ? "try \(stream).read(tag: \(tag), (any ObjectPrx).self)"
+                : "try \(stream).read(tag: \(tag), (any \(typeName(name, suffix: "Prx"))).self)"
+        case .user(let name, .sequence), .user(let name, .dictionary):
+            return index.isStreamCodable(type)
+                ? "try \(stream).read(tag: \(tag), \(typeName(name)).self)"
+                : "try \(typeName(name, suffix: "Helper")).read(from: &\(stream), tag: \(tag))"
+        default:
+            return "try \(stream).read(tag: \(tag), \(swiftType(type)).self)"
+        }
+    }
+
+    /// A statement writing the optional `value` with `tag` when it is set.
+    func writeTaggedStatement(_ type: ResolvedType, _ value: String, tag: Int, stream: String = "ostr") -> String {
+        switch type {
+        case .builtin(let b) where b == .object || b == .value || b == .localObject:
+            return "\(stream).write(tag: \(tag), value: \(value))"
+        case .user(_, .class), .user(_, .interface):
+            return "\(stream).write(tag: \(tag), value: \(value))"
+        case .user(let name, .sequence) where !index.isStreamCodable(type),
+            .user(let name, .dictionary) where !index.isStreamCodable(type):
+            return "\(typeName(name, suffix: "Helper")).write(\(value), to: &\(stream), tag: \(tag))"
+        default:
+            return "\(stream).write(tag: \(tag), \(value))"
+        }
+    }
+
+    /// Whether the Swift type of an optional member or parameter is already an optional.
+    func isNullable(_ type: ResolvedType) -> Bool { swiftType(type).hasSuffix("?") }
+}

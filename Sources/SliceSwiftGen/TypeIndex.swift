@@ -1,0 +1,140 @@
+import SliceAST
+
+/// Every definition of a unit (included files too) by scoped name, and the facts about types
+/// that the generated code depends on.
+struct TypeIndex {
+    var structs: [String: StructDef] = [:]
+    var enums: [String: EnumDef] = [:]
+    var sequences: [String: SequenceDef] = [:]
+    var dictionaries: [String: DictionaryDef] = [:]
+    var classes: [String: ClassDef] = [:]
+    var interfaces: [String: InterfaceDef] = [:]
+    var exceptions: [String: ExceptionDef] = [:]
+
+    init(_ unit: CompilationUnit) {
+        add(unit.definitions)
+    }
+
+    private mutating func add(_ definitions: [Definition]) {
+        for definition in definitions {
+            switch definition {
+            case .module(let m): add(m.contents)
+            case .structDef(let s): structs[s.info.scopedName] = s
+            case .enumDef(let e): enums[e.info.scopedName] = e
+            case .sequence(let s): sequences[s.info.scopedName] = s
+            case .dictionary(let d): dictionaries[d.info.scopedName] = d
+            case .classDef(let c): classes[c.info.scopedName] = c
+            case .interfaceDef(let i): interfaces[i.info.scopedName] = i
+            case .exception(let e): exceptions[e.info.scopedName] = e
+            case .forward, .const: break
+            }
+        }
+    }
+
+    /// Whether values of the type conform to `StreamCodable` (no proxies anywhere inside, and
+    /// not an interface by value): then sequences and dictionaries of it need no helper.
+    func isStreamCodable(_ type: ResolvedType, depth: Int = 0) -> Bool {
+        guard depth < 32 else { return false }
+        switch type {
+        case .builtin: return true
+        case .proxy: return false
+        case .user(let name, let kind):
+            switch kind {
+            case .struct, .enum, .class: return true
+            case .interface, .exception: return false
+            case .sequence:
+                return sequences[name].flatMap(\.element.resolved).map { isStreamCodable($0, depth: depth + 1) }
+                    ?? false
+            case .dictionary:
+                guard let d = dictionaries[name], let k = d.key.resolved, let v = d.value.resolved else { return false }
+                return isStreamCodable(k, depth: depth + 1) && isStreamCodable(v, depth: depth + 1)
+            }
+        }
+    }
+
+    /// Whether the Swift value is `Sendable`: everything but class instances and what holds them.
+    func isSendable(_ type: ResolvedType, depth: Int = 0) -> Bool {
+        guard depth < 32 else { return false }
+        switch type {
+        case .builtin(let b): return b != .object && b != .value && b != .localObject
+        case .proxy: return true
+        case .user(let name, let kind):
+            switch kind {
+            case .class, .interface, .exception: return false
+            case .enum: return true
+            case .struct:
+                return structs[name]?.members.allSatisfy {
+                    $0.type.resolved.map { isSendable($0, depth: depth + 1) } ?? false
+                }
+                    ?? false
+            case .sequence:
+                return sequences[name].flatMap(\.element.resolved).map { isSendable($0, depth: depth + 1) } ?? false
+            case .dictionary:
+                guard let d = dictionaries[name], let k = d.key.resolved, let v = d.value.resolved else { return false }
+                return isSendable(k, depth: depth + 1) && isSendable(v, depth: depth + 1)
+            }
+        }
+    }
+
+    /// Whether the Swift value can be `Hashable`: no classes or proxies inside.
+    func isHashable(_ type: ResolvedType, depth: Int = 0) -> Bool {
+        guard depth < 32 else { return false }
+        switch type {
+        case .builtin(let b): return b != .object && b != .value && b != .localObject
+        case .proxy: return false
+        case .user(let name, let kind):
+            switch kind {
+            case .class, .interface, .exception: return false
+            case .enum: return true
+            case .struct:
+                return structs[name]?.members.allSatisfy {
+                    $0.type.resolved.map { isHashable($0, depth: depth + 1) } ?? false
+                }
+                    ?? false
+            case .sequence:
+                return sequences[name].flatMap(\.element.resolved).map { isHashable($0, depth: depth + 1) } ?? false
+            case .dictionary:
+                guard let d = dictionaries[name], let k = d.key.resolved, let v = d.value.resolved else { return false }
+                return isHashable(k, depth: depth + 1) && isHashable(v, depth: depth + 1)
+            }
+        }
+    }
+
+    /// The fixed encoded size of a type, or nil if it varies.
+    func fixedSize(_ type: ResolvedType, depth: Int = 0) -> Int? {
+        guard depth < 32 else { return nil }
+        switch type {
+        case .builtin(let b):
+            switch b {
+            case .bool, .byte: return 1
+            case .short: return 2
+            case .int, .float: return 4
+            case .long, .double: return 8
+            default: return nil
+            }
+        case .user(let name, .struct):
+            guard let s = structs[name] else { return nil }
+            var total = 0
+            for member in s.members {
+                guard let type = member.type.resolved, let size = fixedSize(type, depth: depth + 1) else { return nil }
+                total += size
+            }
+            return total
+        default: return nil
+        }
+    }
+
+    /// The fewest bytes a value takes on the wire.
+    func minSize(_ type: ResolvedType, depth: Int = 0) -> Int {
+        if let fixed = fixedSize(type) { return fixed }
+        guard depth < 32 else { return 1 }
+        switch type {
+        case .proxy: return 2
+        case .user(let name, .struct):
+            return structs[name]?.members.reduce(0) {
+                $0 + ($1.type.resolved.map { minSize($0, depth: depth + 1) } ?? 1)
+            } ?? 1
+        default: return 1
+        }
+    }
+}

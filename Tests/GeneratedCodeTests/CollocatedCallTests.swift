@@ -1,0 +1,153 @@
+import FloeCore
+import Testing
+
+/// Generated proxies calling generated servants in the same communicator: every request and
+/// reply is encoded and decoded exactly as it would be on a connection.
+@Suite("Generated code: collocated calls")
+struct CollocatedCallTests {
+    @Test func primitivesInAndOut() async throws {
+        let c = try Collocated()
+        let result = try await c.tester.opPrimitives(
+            b: true, y: 200, s: -2, i: 42, l: 1_099_511_627_781, f: 1.5, d: 3.25, str: "h\u{e9}llo")
+        #expect(result.returnValue == "True|200|-2|42|1099511627781|1.5|3.25|h\u{e9}llo")
+        #expect(result.dout == 6.5)
+    }
+
+    @Test func sequencesStructsEnumsDictionaries() async throws {
+        let c = try Collocated()
+        let bytes: ByteSeq = (0..<300).map { UInt8($0 % 256) }
+        #expect(try await c.tester.opByteSeq(bytes) == bytes)
+        let structs = try await c.tester.opStruct(p: Point(x: 1, y: 2), q: Person(name: "ann", age: 30, color: .Green))
+        #expect(structs.returnValue == Point(x: 2, y: 1))
+        #expect(structs.r == Person(name: "ANN", age: 31, color: .Blue))
+        let enums = try await c.tester.opEnum(c: .Green, s: .High)
+        #expect(enums.returnValue == .Green && enums.so == .High)
+        #expect(try await c.tester.opDict(["a": 1, "b": 2]) == ["a": 10, "b": 20])
+    }
+
+    @Test func optionalsPresentAndAbsent() async throws {
+        let c = try Collocated()
+        let set = try await c.tester.opOptional(
+            i: 5, s: "opt", p: Point(x: 3, y: 4), seq: [1, 2, 3], c: .Blue, d: ["k": 9])
+        #expect(set.returnValue == 6 && set.so == "opt")
+        let unset = try await c.tester.opOptional()
+        #expect(unset.returnValue == nil && unset.so == nil)
+        let echoed = try await c.tester.opWithOptional(WithOptional(a: 1, s: "s", i: nil))
+        #expect(echoed?.a == 1 && echoed?.s == "s" && echoed?.i == nil)
+    }
+
+    @Test(arguments: [false, true])
+    func classGraphsWithCyclesAndSharing(sliced: Bool) async throws {
+        let c = try Collocated()
+        let n1 = Node(value: 1, next: nil)
+        n1.next = Node(value: 2, next: n1)
+        let back = sliced ? try await c.tester.opNodeSliced(n1) : try await c.tester.opNode(n1)
+        #expect(back?.value == 1 && back?.next?.value == 2)
+        #expect(back?.next?.next === back, "the cycle survives the round trip")
+
+        let d = Derived(b: "x", d: 1)
+        let sequence: BaseSeq = [d, Base(b: "y"), d, nil]
+        let echoed = sliced ? try await c.tester.opBaseSeq(sequence) : try await c.tester.opBaseSeqCompact(sequence)
+        #expect(echoed.count == 4)
+        #expect((echoed[0] as? Derived)?.d == 1 && echoed[1]?.b == "y" && echoed[3] == nil)
+        #expect(echoed[2] === echoed[0], "a shared instance stays shared")
+    }
+
+    @Test func compactIdsAndPreservedSlices() async throws {
+        let c = try Collocated()
+        #expect(try await c.tester.opCompact(Compact(v: 5))?.v == 6)
+        let hidden = try #require(try await c.tester.opUnknownSlice() as? Hidden)
+        #expect(hidden.secret == "hidden-part" && hidden.d == 42 && hidden.b == "base-part")
+    }
+
+    @Test func derivedUserExceptionsAreCaughtAsTheBase() async throws {
+        let c = try Collocated()
+        do {
+            try await c.tester.opThrow(3)
+            Issue.record("no exception")
+        } catch let error as BaseError {
+            let derived = try #require(error as? DerivedError)
+            #expect(derived.reason == "derived reason" && derived.code == 3)
+        }
+        await #expect(throws: BaseError.self) { try await c.tester.opThrow(0) }
+        do {
+            try await c.tester.opThrowSliced(2)
+            Issue.record("no exception")
+        } catch let error as HiddenError {
+            #expect(error.extra == "extra data" && error.code == 2)
+        }
+    }
+
+    @Test func undeclaredAndUnknownExceptions() async throws {
+        let c = try Collocated()
+        await #expect(throws: LocalError.self) { try await c.tester.opUndeclared(1) }
+        do {
+            try await c.tester.opUndeclared(1)
+        } catch let error as LocalError {
+            #expect(error.code == .unknownUserException && error.message == "::Vectors::OtherError")
+        }
+        do {
+            try await c.tester.opUndeclared(2)
+        } catch let error as DispatchError {
+            #expect(error.status == .unknownLocalException && error.message == "a local exception text")
+        }
+        do {
+            try await c.tester.opUndeclared(0)
+        } catch let error as DispatchError {
+            #expect(error.status == .unknownException)
+        }
+    }
+
+    @Test func checkedCastSucceedsAndFails() async throws {
+        let c = try Collocated()
+        let untyped: any ObjectPrx = c.tester
+        let cast = try await checkedCast(prx: untyped, type: (any TesterPrx).self)
+        #expect(cast != nil)
+        #expect(try await c.tester.ice_ids() == ["::Ice::Object", "::Vectors::Tester"])
+        #expect(try await c.tester.ice_id() == "::Vectors::Tester")
+        #expect(try await c.tester.ice_isA(id: "::Other") == false)
+        let missing = c.communicator.makeProxy(Identity(name: "tester"), facet: "nofacet")
+        await #expect(throws: DispatchError.self) { try await checkedCast(prx: missing, type: (any TesterPrx).self) }
+    }
+
+    @Test func unknownOperationsAndObjects() async throws {
+        let c = try Collocated()
+        do {
+            try await c.tester._invoke(
+                operation: "noSuchOp", mode: .normal, context: nil, returnsData: false, write: { _ in }, read: { _ in })
+            Issue.record("no error")
+        } catch let error as DispatchError {
+            #expect(error.status == .operationNotExist && error.operation == "noSuchOp")
+        }
+        let adapter = try c.communicator.createObjectAdapter(name: "Other")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
+        try adapter.remove(Identity(name: "other"))
+        let gone = uncheckedCast(prx: c.communicator.makeProxy(Identity(name: "other")), type: (any TesterPrx).self)
+        await #expect(throws: LocalError.self) { try await gone.ping() }
+    }
+
+    @Test func contextsReachCurrent() async throws {
+        let c = try Collocated()
+        #expect(try await c.tester.opContext("k", context: ["k": "v", "x": "y"]) == "v")
+        let withContext = c.tester.ice_context(["k": "from proxy"])
+        #expect(try await withContext.opContext("k") == "from proxy")
+        #expect(try await withContext.opContext("k", context: ["k": "per call"]) == "per call")
+    }
+
+    @Test func proxiesTravelAsParameters() async throws {
+        let c = try Collocated()
+        let other = c.communicator.makeProxy(Identity(name: "name", category: "cat"))
+        let echoed = try await c.tester.opProxy(p1: other, p2: nil, p3: c.tester)
+        #expect(echoed?.ice_getIdentity() == Identity(name: "name", category: "cat"))
+    }
+
+    @Test func onewayAndIdempotent() async throws {
+        let c = try Collocated()
+        try await c.tester.ice_oneway().opOneway("fire")
+        await #expect(throws: LocalError.self) { try await c.tester.ice_oneway().opIdempotent() }
+        #expect(try await c.tester.opIdempotent() == 7)
+        // The oneway dispatch runs on its own; wait until it has been seen.
+        for _ in 0..<100 where await c.servant.onewayMessages.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(await c.servant.onewayMessages == ["fire"])
+    }
+}
