@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GeneratedCodeTests",
-            dependencies: ["FloeCore"],
+            dependencies: ["FloeCore", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),
@@ -88,13 +88,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The ZeroC captures, shared by the tests that check bytes against them.
+        .target(
+            name: "VectorFixtures",
+            path: "Tests/VectorFixtures",
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "FloeProtocolTests",
             dependencies: [
-                "FloeEncoding", "FloeProtocol",
+                "FloeEncoding", "FloeProtocol", "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            resources: [.copy("Vectors")],
             swiftSettings: strictSettings
         ),
     ]

@@ -2,6 +2,7 @@ import FloeEncoding
 import FloeProtocol
 import NIOCore
 import Testing
+import VectorFixtures
 
 @Suite("Truncated and malformed frames")
 struct TruncationTests {

@@ -2,6 +2,7 @@ import FloeEncoding
 import FloeProtocol
 import NIOCore
 import Testing
+import VectorFixtures
 
 /// Vector cases with class instances and user exceptions, in the compact and sliced formats.
 @Suite("Vectors: classes and exceptions")

@@ -2,6 +2,7 @@ import FloeEncoding
 import FloeProtocol
 import NIOCore
 import Testing
+import VectorFixtures
 
 /// Vector cases whose operations carry data: each checks the decoded values against the
 /// case's summary and that encoding those values reproduces the captured bytes.

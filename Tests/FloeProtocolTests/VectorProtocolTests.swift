@@ -2,6 +2,7 @@ import FloeEncoding
 import FloeProtocol
 import NIOCore
 import Testing
+import VectorFixtures
 
 private let tester = Identity(name: "tester")
 private let locator = Identity(name: "Locator", category: "VectorsGrid")

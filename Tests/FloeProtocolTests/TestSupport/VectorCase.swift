@@ -2,6 +2,7 @@ import FloeEncoding
 import FloeProtocol
 import NIOCore
 import Testing
+import VectorFixtures
 
 /// A vector file whose every message has been checked at the framing level: the header
 /// parses, the body decodes as its message type, and re-encoding the decoded message gives

@@ -1,23 +1,23 @@
 import Foundation
-import NIOCore
 
-/// One captured scenario from `Vectors/NAME.txt` (format: ../shared/vectors/README.md).
-struct VectorFile {
-    struct Message {
-        var connection: Int
+/// One captured scenario from `Vectors/NAME.txt` (format: ../shared/vectors/README.md), the
+/// ZeroC Ice 3.7.8 captures this repository tests against.
+public struct VectorFile: Sendable {
+    public struct Message: Sendable {
+        public var connection: Int
         /// `c2s` or `s2c`.
-        var direction: String
-        var kind: String
-        var annotations: String
-        var bytes: [UInt8]
-        var inflatedBody: [UInt8]?
+        public var direction: String
+        public var kind: String
+        public var annotations: String
+        public var bytes: [UInt8]
+        public var inflatedBody: [UInt8]?
     }
 
-    var name: String
-    var summary: String
-    var messages: [Message] = []
+    public var name: String
+    public var summary: String
+    public var messages: [Message] = []
 
-    init(named name: String) throws {
+    public init(named name: String) throws {
         guard let url = Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Vectors") else {
             throw VectorFileError("no vector file \(name).txt")
         }
@@ -46,7 +46,7 @@ struct VectorFile {
     }
 
     /// All vector case names, from the files in the bundle.
-    static var allNames: [String] {
+    public static var allNames: [String] {
         guard let folder = Bundle.module.resourceURL?.appendingPathComponent("Vectors"),
             let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
         else { return [] }
@@ -54,12 +54,12 @@ struct VectorFile {
     }
 }
 
-struct VectorFileError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct VectorFileError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
-func hexBytes(_ hex: some StringProtocol) throws -> [UInt8] {
+public func hexBytes(_ hex: some StringProtocol) throws -> [UInt8] {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(hex.utf8.count / 2)
     var iterator = hex.utf8.makeIterator()
@@ -80,6 +80,6 @@ private func hexDigit(_ c: UInt8) -> UInt8? {
     }
 }
 
-func hex(_ bytes: some Sequence<UInt8>) -> String {
+public func hex(_ bytes: some Sequence<UInt8>) -> String {
     bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
 }
