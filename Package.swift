@@ -74,8 +74,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SliceSwiftGenTests",
+            dependencies: ["SliceAST", "SliceParser", "SliceSwiftGen"],
+            exclude: ["Golden"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "GeneratedCodeTests",
-            dependencies: ["FloeCore", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["FloeCore", "FloeProtocol", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),

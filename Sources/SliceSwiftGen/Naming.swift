@@ -46,6 +46,7 @@ func docLines(_ doc: DocComment?) -> [String] {
     for tag in doc.parameters { tags.append("- Parameter \(tag.name): \(tag.text)") }
     if let returns = doc.returns { tags.append("- Returns: \(returns)") }
     for tag in doc.exceptions { tags.append("- Throws: `\(tag.name)` \(tag.text)") }
+    for target in doc.seeAlso { tags.append("- SeeAlso: `\(target.replacingOccurrences(of: "#", with: "."))`") }
     if let deprecated = doc.deprecated {
         tags.append("- Note: Deprecated" + (deprecated.isEmpty ? "." : ": \(deprecated)"))
     }

@@ -118,6 +118,8 @@ struct SwiftRenderer {
             var previousWasBlank = true
             for member in n.members {
                 if member == .blank && previousWasBlank { continue }
+                // Functions and nested types stand apart from what precedes them.
+                if !previousWasBlank, member.hasBody { emit("") }
                 render(member)
                 previousWasBlank = member == .blank
             }
@@ -128,4 +130,15 @@ struct SwiftRenderer {
     }
 
     var text: String { lines.joined(separator: "\n") + "\n" }
+}
+
+extension SwiftDecl {
+    /// Whether the declaration spans several lines (a function body or a type).
+    var hasBody: Bool {
+        switch self {
+        case .function(_, _, let body): body != nil
+        case .nominal: true
+        default: false
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import FloeCore
+import FloeProtocol
 import NIOCore
 import Testing
 import VectorFixtures

@@ -10,3 +10,13 @@ for input in *.ice; do
     "$compiler" --validate "$input" 2> "${input%.ice}.err" || true
 done
 echo "updated $(ls *.err | wc -l) expectation files"
+
+# Generated Swift for the Slice compiled by GeneratedCodeTests.
+cd ../../../GeneratedCodeTests
+out=$(mktemp -d)
+for input in *.ice; do
+    "$compiler" -I . -I ../../Slice --output-dir "$out" "$input"
+    mv "$out/${input%.ice}.swift" "../SliceSwiftGenTests/Golden/${input%.ice}.swift.expected"
+done
+rmdir "$out"
+echo "updated $(ls *.ice | wc -l) generated-code goldens"

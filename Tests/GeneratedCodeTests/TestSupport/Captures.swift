@@ -1,11 +1,12 @@
 import FloeCore
+import FloeProtocol
 import NIOCore
 import VectorFixtures
 
 /// The requests and replies of one vector case, decoded down to their encapsulations.
 struct Capture {
     var requests: [Request] = []
-    var replies: [Reply] = []
+    var replies: [FloeProtocol.Reply] = []
 
     init(_ name: String) throws {
         for message in try VectorFile(named: name).messages {
@@ -36,7 +37,7 @@ func encapsulation(_ encoding: EncodingVersion, _ content: ByteBuffer) -> [UInt8
     return stream.bytes
 }
 
-func describe(_ reply: Reply) -> String {
+func describe(_ reply: FloeProtocol.Reply) -> String {
     switch reply.body {
     case .encapsulation(let encoding, let content): "\(reply.status) \(hex(encapsulation(encoding, content)))"
     case .target(let identity, let facet, let operation):
@@ -52,7 +53,7 @@ struct ReplayServant: Dispatcher {
         func append(_ request: IncomingRequest) { requests.append(request) }
     }
 
-    let replies: [Reply]
+    let replies: [FloeProtocol.Reply]
     let log = Log()
 
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {

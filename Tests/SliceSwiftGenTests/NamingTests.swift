@@ -1,0 +1,86 @@
+import SliceAST
+import SliceParser
+import SliceSwiftGen
+import Testing
+
+/// Naming rules checked on small units: module mapping and prefixes, nested modules,
+/// keyword escaping, literals and doc comments.
+@Suite("Generator naming and snippets")
+struct NamingTests {
+    private func generate(_ source: String) -> String {
+        let result = SliceCompiler.compile(source: source)
+        #expect(!result.diagnostics.hasErrors, "\(result.diagnostics.map(\.description))")
+        return SwiftGenerator(unit: result.unit).generate(fileName: "input.swift", sourcePath: "input.ice").contents
+    }
+
+    @Test func swiftModuleMetadataPrefixesTypesAndNestedModulesFlatten() {
+        let text = generate(
+            """
+            ["swift:module:NestKit:NK"] module Outer { module Inner { struct S { int x; } interface Hello {} } struct T { Inner::S s; } }
+            """)
+        #expect(text.contains("public struct NKInnerS: Hashable, Sendable {"))
+        #expect(text.contains("public struct NKT: Hashable, Sendable {"))
+        #expect(text.contains("public var s: NKInnerS = NKInnerS()"))
+        #expect(text.contains("public protocol NKInnerHelloPrx: ObjectPrx {}"))
+    }
+
+    @Test func keywordsAreEscapedAndLiteralsAreExact() {
+        let text = generate(
+            """
+            module M { struct \\func { int \\class; string \\var = "a\\tb\\u00e9"; }
+                       enum \\Type { \\default, \\case = 3 } const long Min = -9223372036854775808; const float F = 2; }
+            """)
+        #expect(text.contains("public struct `func`: Hashable, Sendable {"))
+        #expect(text.contains("public var `class`: Int32 = 0"))
+        #expect(text.contains("public var `var`: String = \"a\\tb\\u{e9}\""))
+        #expect(text.contains("case `default` = 0"))
+        #expect(text.contains("case `case` = 3"))
+        #expect(text.contains("public let Min: Int64 = Int64.min"))
+        #expect(text.contains("public let F: Float = 2.0"))
+    }
+
+    @Test func docCommentsBecomeSwiftMarkup() {
+        let text = generate(
+            """
+            module M { interface I {
+                /** Finds {@link I#f}.
+                 * @param key what to look for
+                 * @return the value
+                 * @deprecated use g */
+                string f(string key); } }
+            """)
+        #expect(
+            text.contains(
+                "    /// Finds `I.f`.\n    ///\n    /// - Parameter key: what to look for\n    /// - Returns: the value\n    /// - Note: Deprecated: use g\n    public func f("
+            ))
+    }
+
+    @Test func operationShapes() {
+        let text = generate(
+            """
+            module M { class C { int v; } interface I {
+                void none();
+                int one(int a);
+                int two(int a, int b, out string c);
+                void outs(out int a, out int b);
+                optional(2) int opt(optional(1) string s);
+                C cls(C c);
+            } }
+            """)
+        #expect(text.contains("public func none(context: Context? = nil) async throws {"))
+        #expect(text.contains("public func one(_ iceP_a: Int32, context: Context? = nil) async throws -> Int32 {"))
+        #expect(
+            text.contains(
+                "public func two(a iceP_a: Int32, b iceP_b: Int32, context: Context? = nil) async throws -> (returnValue: Int32, c: String) {"
+            ))
+        #expect(text.contains("async throws -> (a: Int32, b: Int32)"))
+        #expect(
+            text.contains("public func opt(_ iceP_s: String? = nil, context: Context? = nil) async throws -> Int32? {"))
+        #expect(
+            text.contains("public func cls(_ iceP_c: sending C?, context: Context? = nil) async throws -> sending C? {")
+        )
+        #expect(
+            text.contains(
+                "func two(a: Int32, b: Int32, current: Current) async throws -> (returnValue: Int32, c: String)"))
+    }
+}
