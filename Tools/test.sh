@@ -39,3 +39,6 @@ fi
 
 swift build --build-tests
 swift test --skip-build "$@"
+
+# Generated code for ZeroC's whole Slice corpus must compile with no warnings.
+Tools/scripts/check-corpus-compiles.sh

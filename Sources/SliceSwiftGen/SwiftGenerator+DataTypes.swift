@@ -91,7 +91,10 @@ extension SwiftGenerator {
             let arguments = superMembers.map { "\(swiftName($0.info.name.name)): \(swiftName($0.info.name.name))" }
             body.append(superMembers.isEmpty ? "super.init()" : "super.init(\(arguments.joined(separator: ", ")))")
         }
-        return .function(doc: [], signature: "\(access) init(\(parameters.joined(separator: ", ")))", body: body)
+        // With no members of its own, the initializer has its base's signature and overrides it.
+        let override = isClass && own.isEmpty && !superMembers.isEmpty ? "override " : ""
+        return .function(
+            doc: [], signature: "\(override)\(access) init(\(parameters.joined(separator: ", ")))", body: body)
     }
 
     func sequenceDecls(_ s: SequenceDef) -> [SwiftDecl] {

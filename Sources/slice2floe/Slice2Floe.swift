@@ -37,6 +37,12 @@ struct Slice2Floe: ParsableCommand {
     @Option(help: ArgumentHelp("Where generated files go.", valueName: "DIR"))
     var outputDir: String = "."
 
+    @Option(
+        help: ArgumentHelp(
+            "The Swift module for Slice module Ice (default: the runtime); for compiling ZeroC's own Ice files.",
+            valueName: "NAME", visibility: .hidden))
+    var iceModule: String?
+
     @Argument(help: "The Slice files to compile.")
     var files: [String] = []
 
@@ -78,7 +84,8 @@ struct Slice2Floe: ParsableCommand {
     /// systems do not rebuild for nothing).
     private func writeSwift(for file: String, result: CompilationResult) throws {
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        let generated = SwiftGenerator(unit: result.unit).generate(fileName: base + ".swift", sourcePath: file)
+        let generated = SwiftGenerator(unit: result.unit, options: GeneratorOptions(iceModule: iceModule))
+            .generate(fileName: base + ".swift", sourcePath: file)
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         let path = (outputDir as NSString).appendingPathComponent(generated.name)
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents { return }
