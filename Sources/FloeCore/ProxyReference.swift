@@ -10,6 +10,8 @@ public struct ProxyReference: Sendable, Hashable {
     public var invocationTimeout: Int
     /// Overrides the endpoints' compression flag when set.
     public var compress: Bool?
+    /// The locator that resolves this proxy when it is indirect (nil: the communicator's default).
+    public var locator: ProxyData?
 
     public init(
         communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int = -1,
@@ -24,7 +26,7 @@ public struct ProxyReference: Sendable, Hashable {
 
     public static func == (a: ProxyReference, b: ProxyReference) -> Bool {
         a.communicator === b.communicator && a.data == b.data && a.context == b.context
-            && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress
+            && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
     }
 
     public func hash(into hasher: inout Hasher) {

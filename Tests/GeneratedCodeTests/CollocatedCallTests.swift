@@ -106,6 +106,8 @@ struct CollocatedCallTests {
         #expect(try await c.tester.ice_ids() == ["::Ice::Object", "::Vectors::Tester"])
         #expect(try await c.tester.ice_id() == "::Vectors::Tester")
         #expect(try await c.tester.ice_isA(id: "::Other") == false)
+        // The object does not implement InnerMirror: the cast answers nil.
+        #expect(try await checkedCast(prx: untyped, type: (any InnerMirrorPrx).self) == nil)
         let missing = c.communicator.makeProxy(Identity(name: "tester"), facet: "nofacet")
         await #expect(throws: DispatchError.self) { try await checkedCast(prx: missing, type: (any TesterPrx).self) }
     }
