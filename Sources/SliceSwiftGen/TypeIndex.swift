@@ -53,49 +53,28 @@ struct TypeIndex {
     }
 
     /// Whether the Swift value is `Sendable`: everything but class instances and what holds them.
-    func isSendable(_ type: ResolvedType, depth: Int = 0) -> Bool {
-        guard depth < 32 else { return false }
-        switch type {
-        case .builtin(let b): return b != .object && b != .value && b != .localObject
-        case .proxy: return true
-        case .user(let name, let kind):
-            switch kind {
-            case .class, .interface, .exception: return false
-            case .enum: return true
-            case .struct:
-                return structs[name]?.members.allSatisfy {
-                    $0.type.resolved.map { isSendable($0, depth: depth + 1) } ?? false
-                }
-                    ?? false
-            case .sequence:
-                return sequences[name].flatMap(\.element.resolved).map { isSendable($0, depth: depth + 1) } ?? false
-            case .dictionary:
-                guard let d = dictionaries[name], let k = d.key.resolved, let v = d.value.resolved else { return false }
-                return isSendable(k, depth: depth + 1) && isSendable(v, depth: depth + 1)
-            }
-        }
-    }
+    func isSendable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: true) }
 
     /// Whether the Swift value can be `Hashable`: no classes or proxies inside.
-    func isHashable(_ type: ResolvedType, depth: Int = 0) -> Bool {
+    func isHashable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: false) }
+
+    private func holdsNoClasses(_ type: ResolvedType, allowingProxies: Bool, depth: Int = 0) -> Bool {
         guard depth < 32 else { return false }
+        let inner = { (t: ResolvedType?) in
+            t.map { holdsNoClasses($0, allowingProxies: allowingProxies, depth: depth + 1) } ?? false
+        }
         switch type {
         case .builtin(let b): return b != .object && b != .value && b != .localObject
-        case .proxy: return false
+        case .proxy: return allowingProxies
         case .user(let name, let kind):
             switch kind {
             case .class, .interface, .exception: return false
             case .enum: return true
-            case .struct:
-                return structs[name]?.members.allSatisfy {
-                    $0.type.resolved.map { isHashable($0, depth: depth + 1) } ?? false
-                }
-                    ?? false
-            case .sequence:
-                return sequences[name].flatMap(\.element.resolved).map { isHashable($0, depth: depth + 1) } ?? false
+            case .struct: return structs[name]?.members.allSatisfy { inner($0.type.resolved) } ?? false
+            case .sequence: return inner(sequences[name]?.element.resolved)
             case .dictionary:
-                guard let d = dictionaries[name], let k = d.key.resolved, let v = d.value.resolved else { return false }
-                return isHashable(k, depth: depth + 1) && isHashable(v, depth: depth + 1)
+                guard let d = dictionaries[name] else { return false }
+                return inner(d.key.resolved) && inner(d.value.resolved)
             }
         }
     }
