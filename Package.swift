@@ -86,6 +86,11 @@ let package = Package(
             plugins: ["Slice2FloeBuildPlugin"]
         ),
         .testTarget(
+            name: "FloeCoreTests",
+            dependencies: ["FloeCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "FloeEncodingTests",
             dependencies: [
                 "FloeEncoding",

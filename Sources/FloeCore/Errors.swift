@@ -18,6 +18,16 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The server raised a user exception the operation does not declare.
         public static let unknownUserException = Code("unknownUserException")
         public static let invalidArgument = Code("invalidArgument")
+        /// A proxy or endpoint string that does not parse.
+        public static let proxyParse = Code("proxyParse")
+        public static let connectionRefused = Code("connectionRefused")
+        /// The connection broke while a request was outstanding.
+        public static let connectionLost = Code("connectionLost")
+        /// The peer closed the connection gracefully before answering; retrying is safe.
+        public static let closeConnection = Code("closeConnection")
+        public static let timeout = Code("timeout")
+        public static let invocationTimeout = Code("invocationTimeout")
+        public static let protocolError = Code("protocolError")
 
         public var description: String { name }
     }

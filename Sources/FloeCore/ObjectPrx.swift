@@ -55,7 +55,9 @@ extension ObjectPrx {
     /// The locator that resolves this proxy when it is indirect; nil restores the default.
     public func ice_locator(_ locator: (any ObjectPrx)?) -> Self { with { $0.locator = locator?._reference.data } }
     public func ice_getLocator() -> (any ObjectPrx)? {
-        _reference.locator.map { ObjectPrxI(_reference: ProxyReference(communicator: _reference.communicator, data: $0)) }
+        _reference.locator.map {
+            ObjectPrxI(_reference: ProxyReference(communicator: _reference.communicator, data: $0))
+        }
     }
 
     /// A direct proxy with these endpoints.

@@ -223,6 +223,12 @@ extension SwiftGenerator {
                 ]),
             .blank,
             .function(
+                doc: ["A `\(prx)` from its string form, e.g. `name:tcp -h host -p 4061`, without asking the object."],
+                signature:
+                    "\(access) func makeProxy(communicator: Communicator, proxyString: String, type: (any \(prx)).Type) throws -> any \(prx)",
+                body: ["try makeProxy(communicator: communicator, proxyString: proxyString, as: \(impl).self)"]),
+            .blank,
+            .function(
                 doc: ["The Slice type id of `\(prx)`."],
                 signature: "\(access) func ice_staticId(_ type: (any \(prx)).Type) -> String",
                 body: ["\(traits).staticId"]),

@@ -1,0 +1,51 @@
+import FloeCore
+import Testing
+
+@Suite("Proxy strings")
+struct ProxyStringTests {
+    let communicator = Communicator()
+
+    private func parse(_ text: String) throws -> ProxyData? { try communicator.stringToProxy(text)?._reference.data }
+
+    @Test func theVectorProxiesParseAndPrintBack() throws {
+        let p1 =
+            "test -f fac -t -e 1.1:tcp -h 127.0.0.1 -p 10000 -t 60000:ssl -h example.com -p 10001 -t 1000 -z:udp -h 239.255.1.1 -p 10002:ws -h localhost -p 10003 -t 60000 -r /path:opaque -t 99 -e 1.1 -v AQID"
+        let data = try #require(try parse(p1))
+        #expect(data.identity == Identity(name: "test") && data.facet == "fac")
+        #expect(
+            data.endpoints == [
+                .ip(IPEndpointData(host: "127.0.0.1", port: 10000)),
+                .ip(IPEndpointData(transport: .ssl, host: "example.com", port: 10001, timeout: 1000, compress: true)),
+                .udp(UDPEndpointData(host: "239.255.1.1", port: 10002)),
+                .ip(IPEndpointData(transport: .ws, host: "localhost", port: 10003, resource: "/path")),
+                .opaque(OpaqueEndpointData(type: 99, encoding: .v1_1, bytes: [1, 2, 3])),
+            ])
+        #expect(try communicator.stringToProxy(p1).map(String.init(describing:)) == p1)
+        let p2 = try #require(try parse("cat/name -o -s @ TheAdapter"))
+        #expect(
+            p2
+                == ProxyData(
+                    identity: Identity(name: "name", category: "cat"), mode: .oneway, secure: true,
+                    adapterId: "TheAdapter"))
+        #expect(try parse("") == nil)
+    }
+
+    @Test func quotingAndEscapes() throws {
+        let data = try #require(try parse(#""a b:c\/d" -f "x y" @ "ad apter""#))
+        #expect(data.identity == Identity(name: "a b:c/d") && data.facet == "x y" && data.adapterId == "ad apter")
+        #expect(try parse(#"cat\/x/n\u00e9\t"#)?.identity == Identity(name: "n\u{e9}\t", category: "cat/x"))
+        #expect(try parse("tester:tcp -h \"::1\" -p 4061")?.endpoints == [.ip(IPEndpointData(host: "::1", port: 4061))])
+        #expect(
+            try parse("t -e 1.0:tcp -p 1 -t infinite")?.endpoints == [
+                .ip(IPEndpointData(host: "", port: 1, timeout: -1))
+            ])
+    }
+
+    @Test(arguments: [
+        "a/b/c", "cat/", "x -q", "x -f", "x:tcp -p 70000", "x:tcp -y 1", "x @", "x:bogus -h h", "\"open",
+        "x:opaque -t 1", "x -e 1",
+    ])
+    func malformedStringsAreRejected(text: String) {
+        #expect(throws: LocalError.self) { try communicator.stringToProxy(text) }
+    }
+}
