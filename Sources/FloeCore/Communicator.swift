@@ -9,6 +9,9 @@ public final class Communicator: Sendable {
     private struct State {
         var adapters: [String: ObjectAdapter] = [:]
         var destroyed = false
+        /// Connections by endpoint, shared by every proxy that reaches that endpoint; a
+        /// pending connect is shared too.
+        var connections: [IPEndpointData: Task<any Connection, any Error>] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -17,9 +20,65 @@ public final class Communicator: Sendable {
     /// How deeply class graphs may nest when decoding (`Ice.ClassGraphDepthMax`).
     public let classGraphDepthMax: Int
 
-    public init(sliceLoader: any SliceLoader = SliceRegistry(), classGraphDepthMax: Int = 100) {
+    /// The network transport; nil keeps this communicator to collocated calls.
+    public let transport: (any Transport)?
+    /// The largest message accepted from a peer, in bytes (`Ice.MessageSizeMax`, 1 MiB).
+    public let messageSizeMax: Int
+
+    public init(
+        sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
+        messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100
+    ) {
         self.sliceLoader = sliceLoader
+        self.transport = transport
+        self.messageSizeMax = messageSizeMax
         self.classGraphDepthMax = classGraphDepthMax
+    }
+
+    /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.
+    public func createObjectAdapterWithEndpoints(name: String, endpoints: String) async throws -> ObjectAdapter {
+        guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
+        let adapter = try createObjectAdapter(name: name)
+        do {
+            let groups = endpoints.split(separator: ":").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+            for words in groups where !words.isEmpty {
+                guard case .ip(let endpoint)? = try ProxyStringParser.parseEndpoint(words, in: endpoints),
+                    endpoint.transport == .tcp
+                else { throw LocalError(.invalidArgument, "only tcp endpoints can be served: '\(endpoints)'") }
+                let acceptor = try await transport.listen(on: endpoint, adapter: adapter)
+                adapter.addAcceptor(acceptor)
+            }
+            adapter.activate()
+            return adapter
+        } catch {
+            await adapter.deactivate()
+            throw error
+        }
+    }
+
+    /// The connection for `endpoint`, connecting when there is none (or the last one closed).
+    func connection(to endpoint: IPEndpointData) async throws -> any Connection {
+        guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
+        var key = endpoint
+        key.timeout = 0
+        key.compress = false
+        let task: Task<any Connection, any Error> = try state.withLockedValue { state in
+            guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
+            if let existing = state.connections[key] { return existing }
+            let task = Task { try await transport.connect(to: endpoint, communicator: self) }
+            state.connections[key] = task
+            return task
+        }
+        do {
+            let connection = try await task.value
+            if !connection.isClosed { return connection }
+        } catch {
+            state.withLockedValue { if $0.connections[key] == task { $0.connections[key] = nil } }
+            throw error
+        }
+        // A closed connection: forget it and connect again.
+        state.withLockedValue { if $0.connections[key] == task { $0.connections[key] = nil } }
+        return try await connection(to: endpoint)
     }
 
     /// An adapter that dispatches requests to the servants added to it.
@@ -35,14 +94,19 @@ public final class Communicator: Sendable {
         }
     }
 
-    /// Destroys every adapter; later invocations fail with `communicatorDestroyed`.
-    public func destroy() {
-        let adapters = state.withLockedValue { state in
+    /// Destroys every adapter and closes every connection; later invocations fail with
+    /// `communicatorDestroyed`.
+    public func destroy() async {
+        let (adapters, connections) = state.withLockedValue { state in
             state.destroyed = true
-            defer { state.adapters = [:] }
-            return Array(state.adapters.values)
+            defer {
+                state.adapters = [:]
+                state.connections = [:]
+            }
+            return (Array(state.adapters.values), Array(state.connections.values))
         }
-        for adapter in adapters { adapter.destroy() }
+        for adapter in adapters { await adapter.deactivate() }
+        for task in connections { await (try? task.value)?.close() }
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }

@@ -82,11 +82,19 @@ extension Communicator {
     /// over a connection. Returns nil for oneway requests.
     func send(_ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference) async throws -> Reply? {
         guard !isDestroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
-        guard let adapter = collocatedAdapter(for: reference) else {
-            throw LocalError(
-                .noEndpoint, "no collocated object for '\(reference.data.identity.name)' and no transport yet")
-        }
         let twoway = reference.data.mode == .twoway
+        guard let adapter = collocatedAdapter(for: reference) else {
+            let endpoints = reference.data.endpoints.compactMap { e -> IPEndpointData? in
+                if case .ip(let ip) = e, ip.transport == .tcp { return ip }
+                return nil
+            }
+            guard let endpoint = endpoints.first else {
+                throw LocalError(
+                    .noEndpoint, "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
+            }
+            let connection = try await connection(to: endpoint)
+            return try await connection.send(header, parameters: parameters, twoway: twoway)
+        }
         let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()
         let current = Current(
             adapter: adapter, id: header.identity, facet: header.facet, operation: header.operation, mode: header.mode,

@@ -7,6 +7,7 @@ public final class ObjectAdapter: Sendable {
         var defaultServants: [String: any Dispatcher] = [:]
         var active = false
         var destroyed = false
+        var acceptors: [any Acceptor] = []
     }
 
     public let name: String
@@ -72,23 +73,47 @@ public final class ObjectAdapter: Sendable {
         }
     }
 
-    public func createProxy(_ id: Identity) -> any ObjectPrx { communicator.makeProxy(id) }
+    /// A proxy for `id` carrying this adapter's endpoints (none for a collocated-only adapter).
+    public func createProxy(_ id: Identity) -> any ObjectPrx {
+        communicator.makeProxy(id).ice_endpoints(publishedEndpoints.map(EndpointData.ip))
+    }
+
+    /// The endpoints this adapter listens on, with the ports actually bound.
+    public var publishedEndpoints: [IPEndpointData] { state.withLockedValue { $0.acceptors.map(\.endpoint) } }
+
+    func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
 
     public func activate() { state.withLockedValue { $0.active = true } }
-    public func destroy() {
-        state.withLockedValue {
-            $0.destroyed = true
-            $0.servants = [:]
-            $0.defaultServants = [:]
+
+    /// Stops listening and removes every servant.
+    public func deactivate() async {
+        let acceptors = state.withLockedValue { state in
+            state.destroyed = true
+            state.servants = [:]
+            state.defaultServants = [:]
+            defer { state.acceptors = [] }
+            return state.acceptors
         }
+        for acceptor in acceptors { await acceptor.close() }
         communicator.removeAdapter(named: name)
     }
+
+    public func destroy() async { await deactivate() }
 
     /// Whether this adapter serves the object a proxy designates: a servant (or default
     /// servant) for its identity, reached without endpoints or through this adapter's id.
     func isCollocated(with data: ProxyData) -> Bool {
         state.withLockedValue { state in
             guard !state.destroyed else { return false }
+            // A direct proxy is collocated only if it names one of this adapter's endpoints.
+            if !data.endpoints.isEmpty {
+                let mine = Set(state.acceptors.map { "\($0.endpoint.host):\($0.endpoint.port)" })
+                let named = data.endpoints.contains { endpoint in
+                    guard case .ip(let ip) = endpoint else { return false }
+                    return mine.contains("\(ip.host):\(ip.port)")
+                }
+                guard named else { return false }
+            }
             return state.servants[data.identity] != nil || state.defaultServants[data.identity.category] != nil
                 || state.defaultServants[""] != nil
         }

@@ -1,0 +1,81 @@
+public import FloeCore
+import FloeProtocol
+public import Logging
+public import NIOCore
+public import NIOPosix
+
+/// TCP on SwiftNIO: the transport a networked `Communicator` uses.
+///
+/// ```
+/// socket ─> IceFrameDecoder ─> IceConnectionHandler ─> (replies complete callers; requests go to the adapter)
+/// socket <────────────────────  IceConnectionHandler <─ (requests from proxies; replies from dispatch)
+/// ```
+public struct NIOTransport: Transport {
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "floe")) {
+        self.group = group
+        self.logger = logger
+    }
+
+    public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
+        let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
+        let logger = logger
+        let timeout = endpoint.timeout > 0 ? TimeAmount.milliseconds(Int64(endpoint.timeout)) : .seconds(10)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(timeout)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            IceConnectionHandler(
+                                communicator: communicator, adapter: nil, isClient: true, eventLoop: channel.eventLoop,
+                                logger: logger))
+                    }
+                }
+                .connect(host: host, port: Int(endpoint.port)).get()
+        } catch {
+            throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port): \(error)")
+        }
+        let connection = try await NIOConnection.make(channel: channel)
+        try await connection.waitUntilValidated()
+        return connection
+    }
+
+    public func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor {
+        let host = endpoint.host.isEmpty || endpoint.host == "*" ? "0.0.0.0" : endpoint.host
+        let logger = logger
+        let communicator = adapter.communicator
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        IceConnectionHandler(
+                            communicator: communicator, adapter: adapter, isClient: false, eventLoop: channel.eventLoop,
+                            logger: logger))
+                }
+            }
+            .bind(host: host, port: Int(endpoint.port)).get()
+        var bound = endpoint
+        bound.host = host == "0.0.0.0" ? "127.0.0.1" : host
+        bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
+        return NIOAcceptor(channel: channel, endpoint: bound)
+    }
+}
+
+struct NIOAcceptor: Acceptor {
+    let channel: any Channel
+    let endpoint: IPEndpointData
+
+    func close() async { try? await channel.close() }
+}

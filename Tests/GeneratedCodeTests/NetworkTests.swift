@@ -1,0 +1,89 @@
+import FloeCore
+import FloeNIO
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Floe client and Floe server in separate communicators, over TCP on 127.0.0.1.
+@Suite("TCP: Floe to Floe")
+struct NetworkTests {
+    struct Server {
+        let communicator: Communicator
+        let adapter: ObjectAdapter
+        let servant = TesterServant()
+        let port: Int32
+
+        init() async throws {
+            communicator = Communicator(
+                sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]), transport: NIOTransport())
+            adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+            try adapter.add(servant: servant, id: Identity(name: "tester"))
+            port = adapter.publishedEndpoints.first?.port ?? 0
+        }
+    }
+
+    private func client(_ port: Int32) throws -> (Communicator, any TesterPrx) {
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: communicator, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        return (communicator, tester)
+    }
+
+    @Test func callsTravelOverTCP() async throws {
+        let server = try await Server()
+        #expect(server.port > 0, "port 0 binds an ephemeral port and the published endpoint reports it")
+        let (client, tester) = try client(server.port)
+        try await tester.ice_ping()
+        let r = try await tester.opPrimitives(b: true, y: 200, s: -2, i: 42, l: 1 << 40, f: 1.5, d: 3.25, str: "h\u{e9}llo")
+        #expect(r.returnValue == "True|200|-2|42|1099511627776|1.5|3.25|h\u{e9}llo" && r.dout == 6.5)
+        let n1 = Node(value: 1, next: nil)
+        n1.next = Node(value: 2, next: n1)
+        let back = try await tester.opNodeSliced(n1)
+        #expect(back?.next?.next === back)
+        await #expect(throws: DerivedError.self) { try await tester.opThrow(3) }
+        #expect(try await tester.opContext("k", context: ["k": "v"]) == "v")
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    @Test func manyOutstandingRequestsOnOneConnection() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let results = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await tester.opOptional(i: Int32(i)).returnValue ?? -1 }
+            }
+            var all: [Int32] = []
+            for try await value in group { all.append(value) }
+            return all.sorted()
+        }
+        #expect(results == (1...200).map(Int32.init))
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    @Test func aMalformedFrameClosesOnlyItsConnection() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        try await tester.ice_ping()
+        // A raw socket that sends a bad magic.
+        let bad = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(server.port)).get()
+        try await bad.writeAndFlush(ByteBuffer(bytes: Array("NotIceP".utf8) + [UInt8](repeating: 0, count: 7)))
+        try await bad.closeFuture.get()  // the server hung up on it
+        try await tester.ice_ping()  // everyone else is still served
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    @Test func unreachableEndpointsFailWithConnectionRefused() async throws {
+        let (client, tester) = try client(1)
+        do {
+            try await tester.ice_ping()
+            Issue.record("no error")
+        } catch let error as LocalError {
+            #expect(error.code == .connectionRefused)
+        }
+        await client.destroy()
+    }
+}
