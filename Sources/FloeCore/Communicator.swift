@@ -40,7 +40,9 @@ public final class Communicator: Sendable {
         guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
         let adapter = try createObjectAdapter(name: name)
         do {
-            let groups = endpoints.split(separator: ":").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+            let groups = endpoints.split(separator: ":").map {
+                $0.split(whereSeparator: \.isWhitespace).map(String.init)
+            }
             for words in groups where !words.isEmpty {
                 guard case .ip(let endpoint)? = try ProxyStringParser.parseEndpoint(words, in: endpoints),
                     endpoint.transport == .tcp

@@ -90,7 +90,8 @@ extension Communicator {
             }
             guard let endpoint = endpoints.first else {
                 throw LocalError(
-                    .noEndpoint, "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
+                    .noEndpoint,
+                    "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
             }
             let connection = try await connection(to: endpoint)
             return try await connection.send(header, parameters: parameters, twoway: twoway)

@@ -22,7 +22,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     private var pending: [Int32: EventLoopPromise<Reply?>] = [:]
     private var closing = false
 
-    init(communicator: Communicator, adapter: ObjectAdapter?, isClient: Bool, eventLoop: any EventLoop, logger: Logger) {
+    init(communicator: Communicator, adapter: ObjectAdapter?, isClient: Bool, eventLoop: any EventLoop, logger: Logger)
+    {
         self.communicator = communicator
         self.adapter = adapter
         self.isClient = isClient
@@ -90,7 +91,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             guard requestId != 0 else { return }
             let reply = Reply(
                 requestId: requestId, status: .objectNotExist,
-                body: .target(identity: request.header.identity, facet: request.header.facet, operation: request.header.operation))
+                body: .target(
+                    identity: request.header.identity, facet: request.header.facet, operation: request.header.operation)
+            )
             context.writeAndFlush(wrapOutboundOut(Message.reply(reply).encode()), promise: nil)
             return
         }
@@ -180,4 +183,3 @@ final class IceConnectionHandler: ChannelInboundHandler {
         for promise in promises.values { promise.fail(error) }
     }
 }
-

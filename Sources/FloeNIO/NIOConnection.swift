@@ -15,7 +15,9 @@ final class NIOConnection: Connection {
 
     static func make(channel: any Channel) async throws -> NIOConnection {
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self),
+                eventLoop: channel.eventLoop)
         }.get()
         return NIOConnection(channel: channel, handler: handler)
     }

@@ -14,7 +14,9 @@ public struct NIOTransport: Transport {
     private let group: any EventLoopGroup
     private let logger: Logger
 
-    public init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "floe")) {
+    public init(
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "floe")
+    ) {
         self.group = group
         self.logger = logger
     }

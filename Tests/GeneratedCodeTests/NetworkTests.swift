@@ -15,8 +15,10 @@ struct NetworkTests {
 
         init() async throws {
             communicator = Communicator(
-                sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]), transport: NIOTransport())
-            adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+                sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]),
+                transport: NIOTransport())
+            adapter = try await communicator.createObjectAdapterWithEndpoints(
+                name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
             try adapter.add(servant: servant, id: Identity(name: "tester"))
             port = adapter.publishedEndpoints.first?.port ?? 0
         }
@@ -34,7 +36,8 @@ struct NetworkTests {
         #expect(server.port > 0, "port 0 binds an ephemeral port and the published endpoint reports it")
         let (client, tester) = try client(server.port)
         try await tester.ice_ping()
-        let r = try await tester.opPrimitives(b: true, y: 200, s: -2, i: 42, l: 1 << 40, f: 1.5, d: 3.25, str: "h\u{e9}llo")
+        let r = try await tester.opPrimitives(
+            b: true, y: 200, s: -2, i: 42, l: 1 << 40, f: 1.5, d: 3.25, str: "h\u{e9}llo")
         #expect(r.returnValue == "True|200|-2|42|1099511627776|1.5|3.25|h\u{e9}llo" && r.dout == 6.5)
         let n1 = Node(value: 1, next: nil)
         n1.next = Node(value: 2, next: n1)

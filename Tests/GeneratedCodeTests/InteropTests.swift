@@ -1,0 +1,118 @@
+import FloeCore
+import FloeNIO
+import Foundation
+import Testing
+
+/// Floe against real ZeroC Ice 3.7.8 peers (Debian's python3-zeroc-ice, which Tools/test.sh
+/// installs), both directions, over TCP on 127.0.0.1.
+@Suite("Interop with ZeroC Ice for Python", .serialized)
+struct InteropTests {
+    static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    static let python = "/usr/bin/python3"
+
+    /// Starts a process and returns it with a reader for its standard output.
+    private func launch(_ script: String, _ arguments: [String]) throws -> (Process, FileHandle) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.arguments = [Self.here.appendingPathComponent("Peers/\(script)").path, Self.here.path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        return (process, output.fileHandleForReading)
+    }
+
+    private func firstLine(of handle: FileHandle) async throws -> String {
+        try await Task.detached {
+            var line = Data()
+            while true {
+                let byte = try handle.read(upToCount: 1) ?? Data()
+                if byte.isEmpty || byte == Data("\n".utf8) { break }
+                line += byte
+            }
+            return String(decoding: line, as: UTF8.self)
+        }.value
+    }
+
+    @Test func floeClientToZeroCServer() async throws {
+        let (server, output) = try launch("vectors_server.py", [])
+        defer { if server.isRunning { server.terminate() } }
+        let port = try #require(Int32(try await firstLine(of: output)), "the ZeroC server did not start")
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let untyped = try #require(try communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
+        let tester = try #require(try await checkedCast(prx: untyped, type: (any TesterPrx).self))
+
+        #expect(try await tester.ice_ids() == ["::Ice::Object", "::Vectors::Tester"])
+        let r = try await tester.opPrimitives(
+            b: true, y: 200, s: -2, i: 42, l: 1_099_511_627_781, f: 1.5, d: 3.25, str: "h\u{e9}llo")
+        #expect(r.returnValue == "True|200|-2|42|1099511627781|1.5|3.25|h\u{e9}llo" && r.dout == 6.5)
+        let bytes = (0..<70_000).map { UInt8($0 % 251) }
+        #expect(try await tester.opByteSeq(bytes) == bytes)
+        let s = try await tester.opStruct(p: Point(x: 1, y: 2), q: Person(name: "ann", age: 30, color: .Green))
+        #expect(s.returnValue == Point(x: 2, y: 1) && s.r == Person(name: "ANN", age: 31, color: .Blue))
+        let e = try await tester.opEnum(c: .Green, s: .High)
+        #expect(e.returnValue == .Green && e.so == .High)
+        #expect(try await tester.opDict(["a": 1, "b": 2]) == ["a": 10, "b": 20])
+        let o = try await tester.opOptional(
+            i: 5, s: "opt", p: Point(x: 3, y: 4), seq: [1, 2, 3], c: .Blue, d: ["k": 9])
+        #expect(o.returnValue == 6 && o.so == "opt")
+        let none = try await tester.opOptional()
+        #expect(none.returnValue == nil && none.so == nil)
+        let n1 = Node(value: 1, next: nil)
+        n1.next = Node(value: 2, next: n1)
+        let back = try await tester.opNodeSliced(n1)
+        #expect(back?.next?.next === back && back?.next?.value == 2)
+        let seq = try await tester.opBaseSeqCompact([Derived(b: "x", d: 1), Base(b: "y"), nil])
+        #expect((seq[0] as? Derived)?.d == 1 && seq[1]?.b == "y" && seq[2] == nil)
+        let sliced = try await tester.opUnknownSlice()
+        #expect((sliced as? Derived)?.d == 42 && sliced?.slicedData?.slices.first?.typeId == "::Vectors::Hidden")
+        #expect(try await tester.opCompact(Compact(v: 5))?.v == 6)
+        let w = try await tester.opWithOptional(WithOptional(a: 1, s: "s", i: nil))
+        #expect(w?.a == 1 && w?.s == "s" && w?.i == nil)
+        do {
+            try await tester.opThrow(3)
+            Issue.record("no exception")
+        } catch let error as BaseError {
+            #expect((error as? DerivedError)?.code == 3)
+        }
+        await #expect(throws: DerivedError.self) { try await tester.opThrowSliced(2) }
+        do {
+            try await tester.opUndeclared(1)
+        } catch let error as LocalError {
+            #expect(error.code == .unknownUserException)
+        }
+        let proxy = try #require(try communicator.stringToProxy("cat/name -o -s @ TheAdapter"))
+        #expect(
+            try await tester.opProxy(p1: proxy, p2: nil, p3: nil)?.description == "cat/name -o -s -e 1.1 @ TheAdapter")
+        #expect(try await tester.opContext("k", context: ["k": "v", "x": "y"]) == "v")
+        #expect(try await tester.opIdempotent() == 7)
+        try await tester.ice_oneway().opOneway("fire")
+        let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
+        do {
+            try await missing.ice_ping()
+        } catch let error as DispatchError {
+            #expect(error.status == .objectNotExist && error.identity == Identity(name: "missing"))
+        }
+        try await tester.shutdown()
+        await communicator.destroy()
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+    }
+
+    @Test func zerocClientToFloeServer() async throws {
+        let communicator = Communicator(
+            sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]),
+            transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Tester", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        let port = try #require(adapter.publishedEndpoints.first?.port)
+        let (client, output) = try launch("vectors_client.py", ["\(port)"])
+        let transcript = try await Task.detached { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
+            .value
+        client.waitUntilExit()
+        #expect(client.terminationStatus == 0, "\(transcript)")
+        #expect(transcript.contains("all checks passed"), "\(transcript)")
+        #expect(!transcript.contains("FAILED"), "\(transcript)")
+        await communicator.destroy()
+    }
+}

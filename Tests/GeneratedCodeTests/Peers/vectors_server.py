@@ -1,0 +1,102 @@
+# A ZeroC Ice (Python) server for Vectors.ice, for Floe's interop tests.
+# Usage: /usr/bin/python3 vectors_server.py SLICE_DIR
+# Prints the port it listens on (127.0.0.1), then serves until shutdown() is called.
+import sys
+
+import Ice
+
+slice_dir = sys.argv[1]
+Ice.loadSlice("--all -I{0} {0}/ServerOnly.ice".format(slice_dir))
+import Vectors  # noqa: E402  (created by loadSlice)
+
+
+class Tester(Vectors.Tester):
+    def ping(self, current):
+        pass
+
+    def opPrimitives(self, b, y, s, i, l, f, d, text, current):
+        return ("{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}".format(b, y, s, i, l, f, d, text), d * 2)
+
+    def opByteSeq(self, seq, current):
+        return seq
+
+    def opStruct(self, p, q, current):
+        return (Vectors.Point(p.y, p.x), Vectors.Person(q.name.upper(), q.age + 1, Vectors.Color.Blue))
+
+    def opEnum(self, c, s, current):
+        return (c, s)
+
+    def opDict(self, d, current):
+        return {k: v * 10 for k, v in d.items()}
+
+    def opOptional(self, i, s, p, seq, c, d, current):
+        if i is Ice.Unset:
+            return (Ice.Unset, Ice.Unset)
+        return (i + 1, s)
+
+    def opNode(self, n, current):
+        return n
+
+    def opNodeSliced(self, n, current):
+        return n
+
+    def opBaseSeq(self, s, current):
+        return s
+
+    def opBaseSeqCompact(self, s, current):
+        return s
+
+    def opUnknownSlice(self, current):
+        return Vectors.Hidden("base-part", 42, "hidden-part")
+
+    def opCompact(self, c, current):
+        return Vectors.Compact(c.v + 1)
+
+    def opWithOptional(self, w, current):
+        return w
+
+    def opThrow(self, code, current):
+        if code == 0:
+            raise Vectors.BaseError("base reason")
+        raise Vectors.DerivedError("derived reason", code)
+
+    def opThrowSliced(self, code, current):
+        if code == 0:
+            raise Vectors.BaseError("base reason")
+        if code == 1:
+            raise Vectors.DerivedError("derived reason", code)
+        raise Vectors.HiddenError("hidden reason", code, "extra data")
+
+    def opUndeclared(self, kind, current):
+        if kind == 1:
+            raise Vectors.OtherError("not declared")
+        raise Ice.UnknownException("an unknown exception text")
+
+    def opProxy(self, p1, p2, p3, current):
+        return p1
+
+    def opContext(self, key, current):
+        return current.ctx.get(key, "")
+
+    def opIdempotent(self, current):
+        return 7
+
+    def opIdempotentFail(self, current):
+        raise Ice.UnknownLocalException("transient failure")
+
+    def opOneway(self, s, current):
+        self.last = s
+
+    def closeConnection(self, current):
+        current.con.close(Ice.ConnectionClose.Gracefully)
+
+    def shutdown(self, current):
+        current.adapter.getCommunicator().shutdown()
+
+
+with Ice.initialize(sys.argv) as communicator:
+    adapter = communicator.createObjectAdapterWithEndpoints("Tester", "tcp -h 127.0.0.1 -p 0")
+    adapter.add(Tester(), Ice.stringToIdentity("tester"))
+    adapter.activate()
+    print(adapter.getEndpoints()[0].getInfo().port, flush=True)
+    communicator.waitForShutdown()
