@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SliceSwiftGen", targets: ["SliceSwiftGen"]),
         .executable(name: "slice2floe", targets: ["slice2floe"]),
         .plugin(name: "Slice2FloeBuildPlugin", targets: ["Slice2FloeBuildPlugin"]),
+        .executable(name: "floe-demo", targets: ["floe-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -78,6 +79,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "floe-demo",
+            dependencies: ["FloeCore", "FloeNIO"],
+            swiftSettings: strictSettings,
+            plugins: ["Slice2FloeBuildPlugin"]
         ),
         .testTarget(
             name: "SliceParserTests",

@@ -40,5 +40,8 @@ fi
 swift build --build-tests
 swift test --skip-build "$@"
 
+# The README's first command: the end-to-end demo must run to completion.
+swift run floe-demo
+
 # Generated code for ZeroC's whole Slice corpus must compile with no warnings.
 Tools/scripts/check-corpus-compiles.sh

@@ -1,0 +1,62 @@
+import FloeCore
+import FloeNIO
+
+// Floe's end-to-end demo: a server and a client in one process, talking Ice over TCP on
+// 127.0.0.1. (The registry, TLS and compression join the demo as they land.)
+
+/// The server side: an actor, so its state needs no locks.
+actor GreeterServant: Greeter {
+    private var greetings: Greetings = []
+    private let stop: AsyncStream<Void>.Continuation
+
+    init(stop: AsyncStream<Void>.Continuation) { self.stop = stop }
+
+    func greet(name: String, current: Current) async throws -> Greeting {
+        guard !name.isEmpty else { throw GreetingError(reason: "there is nobody to greet") }
+        let greeting = Greeting(text: "Hello, \(name)!", count: Int32(greetings.count + 1))
+        greetings.append(greeting)
+        print("server: \(current.operation)(\"\(name)\") from request \(current.requestId)")
+        return greeting
+    }
+
+    func history(current: Current) async throws -> Greetings { greetings }
+
+    func shutdown(current: Current) async throws {
+        print("server: shutting down")
+        stop.yield()
+    }
+}
+
+let (stopped, stop) = AsyncStream<Void>.makeStream()
+
+// Server: an adapter on an ephemeral port.
+let server = Communicator(sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
+let adapter = try await server.createObjectAdapterWithEndpoints(name: "Greeter", endpoints: "tcp -h 127.0.0.1 -p 0")
+let served = try adapter.add(servant: GreeterServant(stop: stop), id: Identity(name: "greeter"))
+print("server: listening, greeter is \"\(served)\"")
+
+// Client: a separate communicator that knows only the proxy string.
+let client = Communicator(sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
+let untyped = try client.stringToProxy(served.description)
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+}
+guard let untyped, let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self) else {
+    throw DemoError(description: "the greeter does not implement ::Demo::Greeter")
+}
+for name in ["Alice", "Bob"] {
+    let greeting = try await greeter.greet(name)
+    print("client: got \"\(greeting.text)\" (#\(greeting.count))")
+}
+do {
+    _ = try await greeter.greet("")
+} catch let error as GreetingError {
+    print("client: caught GreetingError: \(error.reason)")
+}
+print("client: history has \(try await greeter.history().count) greetings")
+try await greeter.shutdown()
+
+for await _ in stopped { break }
+await client.destroy()
+await server.destroy()
+print("done")
