@@ -24,15 +24,24 @@ public final class Communicator: Sendable {
     public let transport: (any Transport)?
     /// The largest message accepted from a peer, in bytes (`Ice.MessageSizeMax`, 1 MiB).
     public let messageSizeMax: Int
+    /// Milliseconds to wait for a reply when the proxy sets no timeout; -1 waits forever
+    /// (`Ice.Default.InvocationTimeout`).
+    public let defaultInvocationTimeout: Int
+    /// Pauses before each automatic retry, in milliseconds (`Ice.RetryIntervals`, default one
+    /// immediate retry; empty disables retries).
+    public let retryIntervals: [Int]
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
-        messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100
+        messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
+        retryIntervals: [Int] = [0]
     ) {
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax
         self.classGraphDepthMax = classGraphDepthMax
+        self.defaultInvocationTimeout = defaultInvocationTimeout
+        self.retryIntervals = retryIntervals
     }
 
     /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.

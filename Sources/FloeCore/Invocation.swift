@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 extension ObjectPrx {
@@ -30,15 +31,65 @@ extension ObjectPrx {
         let header = RequestHeader(
             identity: reference.data.identity, facet: reference.data.facet, operation: operation, mode: mode,
             context: requestContext)
-        guard
-            let reply = try await reference.communicator.send(
-                header, parameters: parameters.finished(), reference: reference)
-        else {
-            // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
-            guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
-            return none
+        let buffer = parameters.finished()
+        let communicator = reference.communicator
+        let timeout =
+            reference.invocationTimeout > 0 ? reference.invocationTimeout : communicator.defaultInvocationTimeout
+        var attempt = 0
+        while true {
+            do {
+                let reply = try await Self.withTimeout(milliseconds: timeout, operation: operation) {
+                    try await communicator.send(header, parameters: buffer, reference: reference)
+                }
+                guard let reply else {
+                    // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
+                    guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
+                    return none
+                }
+                return try decode(reply, operation: operation, read: read, declared: declared)
+            } catch {
+                // Ice's retry rules: see `RetryPolicy`.
+                guard attempt < communicator.retryIntervals.count,
+                    RetryPolicy.mayRetry(error, idempotent: mode != .normal)
+                else { throw error }
+                let delay = communicator.retryIntervals[attempt]
+                attempt += 1
+                if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+            }
         }
-        return try decode(reply, operation: operation, read: read, declared: declared)
+    }
+
+    /// Runs `body`, failing with `invocationTimeout` after `milliseconds` (no limit when ≤ 0).
+    /// The caller is released at the deadline; the request may still complete remotely and
+    /// its late reply is then ignored.
+    private static func withTimeout<T: Sendable>(
+        milliseconds: Int, operation: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        guard milliseconds > 0 else { return try await body() }
+        let settled = NIOLockedValueBox(false)
+        let claim: @Sendable () -> Bool = {
+            settled.withLockedValue { done in
+                defer { done = true }
+                return !done
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let work = Task {
+                do {
+                    let value = try await body()
+                    if claim() { continuation.resume(returning: value) }
+                } catch {
+                    if claim() { continuation.resume(throwing: error) }
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .milliseconds(milliseconds))
+                guard claim() else { return }
+                work.cancel()
+                continuation.resume(
+                    throwing: LocalError(.invocationTimeout, "'\(operation)' got no reply within \(milliseconds) ms"))
+            }
+        }
     }
 
     private func decode<R>(
@@ -73,6 +124,23 @@ extension ObjectPrx {
         case .message(let message):
             throw DispatchError(status: reply.status, message: message)
         }
+    }
+}
+
+/// When Ice retries an invocation transparently (ice-wire.md §9.5).
+enum RetryPolicy {
+    static func mayRetry(_ error: any Error, idempotent: Bool) -> Bool {
+        if let error = error as? LocalError {
+            switch error.code {
+            // Never sent, or the peer promised it dispatched nothing it did not answer.
+            case .connectionRefused, .closeConnection: return true
+            // Sent, outcome unknown: only when running it twice is harmless.
+            case .connectionLost, .protocolError: return idempotent
+            default: return false
+            }
+        }
+        if let error = error as? DispatchError, error.status.rawValue >= 5 { return idempotent }
+        return false
     }
 }
 

@@ -1,7 +1,10 @@
 # A ZeroC Ice (Python) server for Vectors.ice, for Floe's interop tests.
-# Usage: /usr/bin/python3 vectors_server.py SLICE_DIR
+# Usage: /usr/bin/python3 vectors_server.py SLICE_DIR [PORT]
 # Prints the port it listens on (127.0.0.1), then serves until shutdown() is called.
+# ping and opIdempotent sleep for the seconds given in the request context key "sleep", so
+# tests can have a call outstanding while they break the connection.
 import sys
+import time
 
 import Ice
 
@@ -12,7 +15,7 @@ import Vectors  # noqa: E402  (created by loadSlice)
 
 class Tester(Vectors.Tester):
     def ping(self, current):
-        pass
+        time.sleep(float(current.ctx.get("sleep", "0")))
 
     def opPrimitives(self, b, y, s, i, l, f, d, text, current):
         return ("{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}".format(b, y, s, i, l, f, d, text), d * 2)
@@ -79,6 +82,7 @@ class Tester(Vectors.Tester):
         return current.ctx.get(key, "")
 
     def opIdempotent(self, current):
+        time.sleep(float(current.ctx.get("sleep", "0")))
         return 7
 
     def opIdempotentFail(self, current):
@@ -94,8 +98,9 @@ class Tester(Vectors.Tester):
         current.adapter.getCommunicator().shutdown()
 
 
-with Ice.initialize(sys.argv) as communicator:
-    adapter = communicator.createObjectAdapterWithEndpoints("Tester", "tcp -h 127.0.0.1 -p 0")
+port = sys.argv[2] if len(sys.argv) > 2 else "0"
+with Ice.initialize(["--Ice.ThreadPool.Server.SizeMax=4"]) as communicator:
+    adapter = communicator.createObjectAdapterWithEndpoints("Tester", "tcp -h 127.0.0.1 -p " + port)
     adapter.add(Tester(), Ice.stringToIdentity("tester"))
     adapter.activate()
     print(adapter.getEndpoints()[0].getInfo().port, flush=True)
