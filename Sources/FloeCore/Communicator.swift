@@ -30,18 +30,28 @@ public final class Communicator: Sendable {
     /// Pauses before each automatic retry, in milliseconds (`Ice.RetryIntervals`, default one
     /// immediate retry; empty disables retries).
     public let retryIntervals: [Int]
+    /// The configuration this communicator was created from (empty when created directly).
+    public let properties: Properties
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
-        retryIntervals: [Int] = [0]
+        retryIntervals: [Int] = [0], properties: Properties = Properties()
     ) {
+        self.properties = properties
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax
         self.classGraphDepthMax = classGraphDepthMax
         self.defaultInvocationTimeout = defaultInvocationTimeout
         self.retryIntervals = retryIntervals
+    }
+
+    /// An adapter configured by the properties `NAME.Endpoints` (listening, already active);
+    /// without that property, a collocated-only adapter.
+    public func createConfiguredObjectAdapter(name: String) async throws -> ObjectAdapter {
+        guard let endpoints = properties["\(name).Endpoints"] else { return try createObjectAdapter(name: name) }
+        return try await createObjectAdapterWithEndpoints(name: name, endpoints: endpoints)
     }
 
     /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.

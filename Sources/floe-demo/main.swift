@@ -29,14 +29,19 @@ actor GreeterServant: Greeter {
 
 let (stopped, stop) = AsyncStream<Void>.makeStream()
 
-// Server: an adapter on an ephemeral port.
-let server = Communicator(sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
-let adapter = try await server.createObjectAdapterWithEndpoints(name: "Greeter", endpoints: "tcp -h 127.0.0.1 -p 0")
+// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`.
+var (properties, _) = try Properties.parse(
+    arguments: Array(CommandLine.arguments.dropFirst()), prefixes: ["Ice", "Floe", "Greeter"])
+if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
+
+// Server: an adapter on the configured endpoints (an ephemeral port by default).
+let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
+let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
 let served = try adapter.add(servant: GreeterServant(stop: stop), id: Identity(name: "greeter"))
 print("server: listening, greeter is \"\(served)\"")
 
 // Client: a separate communicator that knows only the proxy string.
-let client = Communicator(sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
+let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
 let untyped = try client.stringToProxy(served.description)
 struct DemoError: Error, CustomStringConvertible {
     var description: String

@@ -1,0 +1,135 @@
+import Foundation
+
+/// Ice-style configuration: `Name=Value` pairs from config files (`--Ice.Config=FILE`) and
+/// `--Name=Value` command-line options, later ones overriding earlier ones.
+public struct Properties: Sendable, Hashable {
+    private var values: [String: String] = [:]
+
+    public init() {}
+
+    /// Properties from command-line arguments: `--Ice.Config=a.cfg,b.cfg` files are read
+    /// first, then every `--Prefix.Name=Value` option whose prefix is one of `prefixes`
+    /// overrides them. Returns the properties and the arguments that were not consumed.
+    public static func parse(
+        arguments: [String], prefixes: [String] = ["Ice", "IceSSL", "Floe"]
+    ) throws -> (Properties, remaining: [String]) {
+        var properties = Properties()
+        var remaining: [String] = []
+        var overrides: [(String, String)] = []
+        for argument in arguments {
+            guard argument.hasPrefix("--"), let (name, value) = split(String(argument.dropFirst(2))),
+                prefixes.contains(where: { name.hasPrefix($0 + ".") })
+            else {
+                remaining.append(argument)
+                continue
+            }
+            if name == "Ice.Config" {
+                for file in value.split(separator: ",") { try properties.load(contentsOf: String(file)) }
+            } else {
+                overrides.append((name, value))
+            }
+        }
+        for (name, value) in overrides { properties[name] = value }
+        return (properties, remaining)
+    }
+
+    public subscript(name: String) -> String? {
+        get { values[name] }
+        set { values[name] = newValue?.isEmpty == true ? nil : newValue }
+    }
+
+    public func string(_ name: String, default value: String = "") -> String { values[name] ?? value }
+
+    /// An integer property; a value that is not an integer is an error, not silently the default.
+    public func int(_ name: String, default value: Int) throws -> Int {
+        guard let text = values[name] else { return value }
+        guard let number = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw LocalError(.invalidArgument, "property \(name) is not an integer: '\(text)'")
+        }
+        return number
+    }
+
+    /// A whitespace- or comma-separated list of integers (`Ice.RetryIntervals=0 100 500`).
+    public func ints(_ name: String, default value: [Int]) throws -> [Int] {
+        guard let text = values[name] else { return value }
+        return try text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map { word in
+            guard let n = Int(word) else {
+                throw LocalError(.invalidArgument, "property \(name) is not a list of integers: '\(text)'")
+            }
+            return n
+        }
+    }
+
+    /// Every property whose name starts with `prefix`.
+    public func withPrefix(_ prefix: String) -> [String: String] { values.filter { $0.key.hasPrefix(prefix) } }
+
+    /// Reads a config file: `Name = Value` lines, `#` comments, `\` escapes for `#`, `=` and
+    /// leading or trailing spaces, as ZeroC's property files have them.
+    public mutating func load(contentsOf path: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LocalError(.invalidArgument, "cannot read config file '\(path)'")
+        }
+        try load(text: text, origin: path)
+    }
+
+    public mutating func load(text: String, origin: String = "<text>") throws {
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = Self.stripComment(String(rawLine))
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+            guard let (name, value) = Self.split(line) else {
+                throw LocalError(.invalidArgument, "\(origin):\(index + 1): expected Name=Value")
+            }
+            self[name] = value
+        }
+    }
+
+    /// Removes an unescaped `#` comment and resolves `\#`, `\=` and `\\`.
+    private static func stripComment(_ line: String) -> String {
+        var out = ""
+        var escaped = false
+        for c in line {
+            if escaped {
+                out.append(c == "#" || c == "=" || c == "\\" ? c : "\\")
+                if !(c == "#" || c == "=" || c == "\\") { out.append(c) }
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "#" {
+                break
+            } else if c == "=" {
+                out.append("\u{0}")  // an unescaped separator, told apart from an escaped '='
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func split(_ text: String) -> (String, String)? {
+        let separator: Character = text.contains("\u{0}") ? "\u{0}" : "="
+        guard let index = text.firstIndex(of: separator) else { return nil }
+        let name = text[..<index].trimmingCharacters(in: .whitespaces)
+        let value = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
+            .replacingOccurrences(of: "\u{0}", with: "=")
+        guard !name.isEmpty else { return nil }
+        return (name, value)
+    }
+}
+
+extension Communicator {
+    /// A communicator configured by Ice properties: `Ice.MessageSizeMax` (KiB; < 1 means no
+    /// limit), `Ice.Default.InvocationTimeout` (ms), `Ice.RetryIntervals` (ms list, `-1` for no
+    /// retries) and `Ice.ClassGraphDepthMax`.
+    public convenience init(
+        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil
+    ) throws {
+        let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)
+        let retries = try properties.ints("Ice.RetryIntervals", default: [0])
+        self.init(
+            sliceLoader: sliceLoader, transport: transport,
+            messageSizeMax: sizeKiB < 1 ? Int(Int32.max) : min(sizeKiB, Int(Int32.max) / 1024) * 1024,
+            classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
+            defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
+            retryIntervals: retries == [-1] ? [] : retries, properties: properties)
+    }
+}

@@ -1,0 +1,47 @@
+import FloeCore
+import Foundation
+import Testing
+
+@Suite("Properties")
+struct PropertiesTests {
+    @Test func configFilesAndOverrides() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("floe-\(UUID()).cfg")
+        try """
+        # a comment
+        Ice.MessageSizeMax = 2048
+        Ice.RetryIntervals=0 100 500   # trailing comment
+        Greeter.Endpoints = tcp -h 127.0.0.1 -p 0
+        Odd.Value = a\\=b \\# not a comment
+        Empty =
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (properties, remaining) = try Properties.parse(
+            arguments: ["demo", "--Ice.Config=\(file.path)", "--Ice.MessageSizeMax=4096", "--verbose", "--Other.X=1"])
+        #expect(remaining == ["demo", "--verbose", "--Other.X=1"])
+        #expect(try properties.int("Ice.MessageSizeMax", default: 0) == 4096, "the command line overrides the file")
+        #expect(try properties.ints("Ice.RetryIntervals", default: []) == [0, 100, 500])
+        #expect(properties["Greeter.Endpoints"] == "tcp -h 127.0.0.1 -p 0")
+        #expect(properties["Odd.Value"] == "a=b # not a comment")
+        #expect(properties["Empty"] == nil)
+    }
+
+    @Test func communicatorSettingsComeFromProperties() throws {
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "64"
+        properties["Ice.Default.InvocationTimeout"] = "250"
+        properties["Ice.RetryIntervals"] = "-1"
+        let communicator = try Communicator(properties: properties)
+        #expect(communicator.messageSizeMax == 64 * 1024)
+        #expect(communicator.defaultInvocationTimeout == 250)
+        #expect(communicator.retryIntervals.isEmpty)
+    }
+
+    @Test func badValuesAreErrors() throws {
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "lots"
+        #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+        var empty = Properties()
+        #expect(throws: LocalError.self) { try empty.load(text: "no separator here") }
+        #expect(throws: LocalError.self) { try Properties.parse(arguments: ["--Ice.Config=/nonexistent/x.cfg"]) }
+    }
+}
