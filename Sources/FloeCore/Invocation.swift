@@ -144,7 +144,22 @@ enum RetryPolicy {
     }
 }
 
+extension ObjectPrx {
+    /// Sends the batch oneway requests queued on this proxy's connection.
+    public func ice_flushBatchRequests() async throws {
+        try await _reference.communicator.flushBatchRequests(for: _reference)
+    }
+}
+
 extension Communicator {
+    func flushBatchRequests(for reference: ProxyReference) async throws {
+        guard collocatedAdapter(for: reference) == nil else { return }  // collocated batches are never queued
+        for case .ip(let endpoint) in reference.data.endpoints where endpoint.transport == .tcp {
+            try await connection(to: endpoint).flushBatchRequests()
+            return
+        }
+    }
+
     /// The transport seam. Today it serves collocated objects only: the request is dispatched
     /// in process from its encoded parameters, and the reply comes back encoded, exactly as
     /// over a connection. Returns nil for oneway requests.
@@ -162,7 +177,7 @@ extension Communicator {
                     "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
             }
             let connection = try await connection(to: endpoint)
-            return try await connection.send(header, parameters: parameters, twoway: twoway)
+            return try await connection.send(header, parameters: parameters, mode: reference.data.mode)
         }
         let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()
         let current = Current(

@@ -12,8 +12,12 @@ public protocol Transport: Sendable {
 
 /// An established connection that carries requests.
 public protocol Connection: Sendable {
-    /// Sends a request; waits for and returns the reply of a twoway request, nil for oneway.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, twoway: Bool) async throws -> Reply?
+    /// Sends a request as `mode` says: a twoway request returns its reply; a oneway request
+    /// returns nil once written; a batch oneway request is queued (nil) until the batch is
+    /// flushed, explicitly or when it grows past `Ice.BatchAutoFlushSize`.
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply?
+    /// Sends the queued batch oneway requests as one batch message.
+    func flushBatchRequests() async throws
     /// Closes gracefully: waits for outstanding replies, sends close-connection.
     func close() async
     var isClosed: Bool { get }

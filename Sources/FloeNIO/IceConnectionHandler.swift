@@ -21,6 +21,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     private var nextRequestId: Int32 = 1
     private var pending: [Int32: EventLoopPromise<Reply?>] = [:]
     private var closing = false
+    /// Batch oneway requests waiting for a flush, and their encoded size.
+    private var batch: [Request] = []
+    private var batchSize = 0
+    /// `Ice.BatchAutoFlushSize`: a batch this large is sent without waiting for a flush.
+    private let batchAutoFlushSize = 1 << 20
 
     init(communicator: Communicator, adapter: ObjectAdapter?, isClient: Bool, eventLoop: any EventLoop, logger: Logger)
     {
@@ -81,29 +86,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
         case .request(let request):
             dispatch(request, context: context)
         case .batchRequest(let requests):
-            for request in requests { dispatch(request, context: context) }
+            dispatchBatch(requests, context: context)
         }
     }
 
+    /// Dispatches a request in a task of its own (requests on one connection run concurrently);
+    /// the reply, if any, is written back on the event loop.
     private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        guard let adapter, !closing else { return rejectRequest(request, context: context) }
+        let incoming = incomingRequest(request, adapter: adapter)
         let requestId = request.requestId
-        guard let adapter, !closing else {
-            guard requestId != 0 else { return }
-            let reply = Reply(
-                requestId: requestId, status: .objectNotExist,
-                body: .target(
-                    identity: request.header.identity, facet: request.header.facet, operation: request.header.operation)
-            )
-            context.writeAndFlush(wrapOutboundOut(Message.reply(reply).encode()), promise: nil)
-            return
-        }
-        let current = Current(
-            adapter: adapter, id: request.header.identity, facet: request.header.facet,
-            operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
-            requestId: requestId, encoding: request.encoding)
-        var parameters = OutputStream(encoding: .v1_0)
-        parameters.writeEncapsulation(encoding: request.encoding, content: request.parameters.readableBytesView)
-        let incoming = IncomingRequest(current: current, parameters: parameters.finished())
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         Task {
@@ -114,13 +106,49 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func send(_ header: RequestHeader, parameters: ByteBuffer, twoway: Bool) -> EventLoopFuture<Reply?> {
+    /// Dispatches the requests of one batch in order, as Ice does; no replies.
+    private func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
+        guard let adapter, !closing else { return }
+        let incoming = requests.map { incomingRequest($0, adapter: adapter) }
+        Task {
+            for request in incoming { _ = await adapter.dispatchToReply(request) }
+        }
+    }
+
+    private func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {
+        let current = Current(
+            adapter: adapter, id: request.header.identity, facet: request.header.facet,
+            operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
+            requestId: request.requestId, encoding: request.encoding)
+        var parameters = OutputStream(encoding: .v1_0)
+        parameters.writeEncapsulation(encoding: request.encoding, content: request.parameters.readableBytesView)
+        return IncomingRequest(current: current, parameters: parameters.finished())
+    }
+
+    /// A connection without an adapter (a pure client) answers requests with object-not-exist.
+    private func rejectRequest(_ request: Request, context: ChannelHandlerContext) {
+        guard request.requestId != 0 else { return }
+        let header = request.header
+        let reply = Reply(
+            requestId: request.requestId, status: .objectNotExist,
+            body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
+        context.writeAndFlush(wrapOutboundOut(Message.reply(reply).encode()), promise: nil)
+    }
+
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) -> EventLoopFuture<Reply?> {
+        let twoway = mode == .twoway
         guard let context, context.channel.isActive, !closing else {
             return eventLoop.makeFailedFuture(LocalError(.connectionLost, "the connection is closed"))
         }
         var stream = InputStream(buffer: parameters, encoding: .v1_0)
         guard let (encoding, content) = try? stream.readEncapsulation() else {
             return context.eventLoop.makeFailedFuture(LocalError(.marshal, "malformed parameters"))
+        }
+        if mode == .batchOneway || mode == .batchDatagram {
+            batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
+            batchSize += content.readableBytes + header.operation.utf8.count + 32
+            if batchSize >= batchAutoFlushSize { return flushBatch().map { nil } }
+            return context.eventLoop.makeSucceededFuture(nil)
         }
         let requestId: Int32 = twoway ? nextRequestId : 0
         if twoway { nextRequestId = nextRequestId == Int32.max ? 1 : nextRequestId + 1 }
@@ -137,6 +165,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
             }
         }
         return promise.futureResult
+    }
+
+    /// Writes the queued batch oneway requests as one batch-request message.
+    func flushBatch() -> EventLoopFuture<Void> {
+        guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        let message = Message.batchRequest(batch)
+        batch = []
+        batchSize = 0
+        return context.writeAndFlush(wrapOutboundOut(message.encode())).flatMapErrorThrowing { error in
+            throw LocalError(.connectionLost, "\(error)")
+        }
     }
 
     /// Sends close-connection once no reply is outstanding, then closes.

@@ -29,11 +29,16 @@ final class NIOConnection: Connection {
 
     var isClosed: Bool { !channel.isActive }
 
-    func send(_ header: RequestHeader, parameters: ByteBuffer, twoway: Bool) async throws -> Reply? {
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply? {
         let handler = handler
         return try await channel.eventLoop.flatSubmit {
-            handler.value.send(header, parameters: parameters, twoway: twoway)
+            handler.value.send(header, parameters: parameters, mode: mode)
         }.get()
+    }
+
+    func flushBatchRequests() async throws {
+        let handler = handler
+        try await channel.eventLoop.flatSubmit { handler.value.flushBatch() }.get()
     }
 
     func close() async {

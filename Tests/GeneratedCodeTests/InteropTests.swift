@@ -88,6 +88,11 @@ struct InteropTests {
         #expect(try await tester.opContext("k", context: ["k": "v", "x": "y"]) == "v")
         #expect(try await tester.opIdempotent() == 7)
         try await tester.ice_oneway().opOneway("fire")
+        let batch = tester.ice_batchOneway()
+        try await batch.opOneway("a")
+        try await batch.ice_ping()
+        try await batch.ice_flushBatchRequests()
+        try await tester.ice_ping()
         let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
         do {
             try await missing.ice_ping()

@@ -79,6 +79,22 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    @Test func batchOnewayRequestsWaitForTheFlushAndArriveInOrder() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let batch = tester.ice_batchOneway()
+        for word in ["a", "b", "c"] { try await batch.opOneway(word) }
+        try await tester.ice_ping()  // a twoway round trip on the same connection
+        #expect(await server.servant.onewayMessages.isEmpty, "nothing is sent before the flush")
+        try await batch.ice_flushBatchRequests()
+        for _ in 0..<200 where await server.servant.onewayMessages.count < 3 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await server.servant.onewayMessages == ["a", "b", "c"])
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
     @Test func unreachableEndpointsFailWithConnectionRefused() async throws {
         let (client, tester) = try client(1)
         do {

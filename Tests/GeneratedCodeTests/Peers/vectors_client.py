@@ -65,6 +65,13 @@ with Ice.initialize(sys.argv) as communicator:
     check("opContext", tester.opContext("k", {"k": "v", "x": "y"}) == "v")
     check("opIdempotent", tester.opIdempotent() == 7)
     tester.ice_oneway().opOneway("fire")
+    batch = tester.ice_batchOneway()
+    batch.opOneway("a")
+    batch.opOneway("b")
+    batch.ice_ping()
+    batch.ice_flushBatchRequests()
+    tester.ice_ping()
+    check("batch oneway", True)
     try:
         communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p {0}".format(port)).ice_ping()
         check("object not exist", False)
