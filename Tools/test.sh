@@ -37,6 +37,9 @@ if ! /usr/bin/python3 -c 'import Ice' 2>/dev/null; then
     echo "warning: ZeroC Ice for Python is not available; interop tests will fail." >&2
 fi
 
+# The ZeroC C++ interop peer (needs libzeroc-ice-dev and slice2cpp).
+Tools/scripts/build-cpp-peer.sh
+
 swift build --build-tests
 swift test --skip-build "$@"
 

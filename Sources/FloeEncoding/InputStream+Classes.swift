@@ -280,8 +280,12 @@ extension InputStream {
 
     /// After the known slices: a sender whose type has more base slices than ours sent
     /// slices we can only skip.
+    ///
+    /// ZeroC's C++ runtime (3.7) writes user exceptions without the last-slice flag on their
+    /// final slice, so for exceptions the end of the encapsulation also ends the slices.
     private mutating func skipTrailingSlices(_ reader: ClassReader) throws {
         while reader.stack[reader.stack.count - 1].flags & SliceFlags.isLastSlice == 0 {
+            if reader.stack[reader.stack.count - 1].isException && isAtEnd { return }
             try readSliceHeader(reader, first: false)
             try skipUnknownSlice(reader, describing: reader.stack[reader.stack.count - 1].typeId ?? "")
         }

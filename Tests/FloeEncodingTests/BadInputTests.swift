@@ -191,3 +191,51 @@ struct BadInputTests {
         }
     }
 }
+
+@Suite("ZeroC quirks")
+struct ZeroCQuirkTests {
+    /// ZeroC C++ 3.7 sends DerivedError{reason, code} without the last-slice flag (captured
+    /// from its Tester server: the base slice's flags are 00, not 20).
+    @Test func cppExceptionsWithoutTheLastSliceFlag() throws {
+        let encapsulation = Array(
+            "48000000010100173a3a566563746f72733a3a446572697665644572726f720300000000143a3a566563746f72733a3a426173654572726f720e6465726976656420726561736f6e"
+                .utf8
+        )
+        var bytes: [UInt8] = []
+        var index = encapsulation.startIndex
+        while index < encapsulation.endIndex {
+            bytes.append(UInt8(String(decoding: encapsulation[index..<index + 2], as: UTF8.self), radix: 16) ?? 0)
+            index += 2
+        }
+        var registry = SliceRegistry()
+        registry.register(QuirkBaseError.self)
+        registry.register(QuirkDerivedError.self)
+        let exception = try decapsulate(bytes, loader: registry) { try $0.readUserException() }
+        let derived = try #require(exception as? QuirkDerivedError)
+        #expect(derived.code == 3 && derived.reason == "derived reason")
+    }
+}
+
+class QuirkBaseError: UserException, @unchecked Sendable {
+    var reason = ""
+    required init() {}
+    class func ice_staticId() -> String { "::Vectors::BaseError" }
+    func ice_id() -> String { type(of: self).ice_staticId() }
+    func _iceWriteImpl(to stream: inout OutputStream) {}
+    func _iceReadImpl(from stream: inout InputStream) throws {
+        try stream.startSlice()
+        reason = try stream.read(String.self)
+        try stream.endSlice()
+    }
+}
+
+final class QuirkDerivedError: QuirkBaseError, @unchecked Sendable {
+    var code: Int32 = 0
+    override class func ice_staticId() -> String { "::Vectors::DerivedError" }
+    override func _iceReadImpl(from stream: inout InputStream) throws {
+        try stream.startSlice()
+        code = try stream.read(Int32.self)
+        try stream.endSlice()
+        try super._iceReadImpl(from: &stream)
+    }
+}

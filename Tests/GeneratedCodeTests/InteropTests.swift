@@ -10,11 +10,20 @@ struct InteropTests {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let python = "/usr/bin/python3"
 
+    /// The C++ peer that Tools/scripts/build-cpp-peer.sh builds (Tools/test.sh runs it).
+    static let cppServer = here.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".build-peers/vectors-server").path
+
     /// Starts a process and returns it with a reader for its standard output.
     private func launch(_ script: String, _ arguments: [String]) throws -> (Process, FileHandle) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.here.appendingPathComponent("Peers/\(script)").path, Self.here.path] + arguments
+        if script.hasSuffix(".py") {
+            process.executableURL = URL(fileURLWithPath: Self.python)
+            process.arguments = [Self.here.appendingPathComponent("Peers/\(script)").path, Self.here.path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: script)
+            process.arguments = arguments
+        }
         let output = Pipe()
         process.standardOutput = output
         // Never let a peer hold the test runner's own output open.
@@ -35,8 +44,20 @@ struct InteropTests {
         }.value
     }
 
-    @Test func floeClientToZeroCServer() async throws {
-        let (server, output) = try launch("vectors_server.py", [])
+    @Test func floeClientToZeroCPythonServer() async throws {
+        try await floeClientToZeroCServer("vectors_server.py")
+    }
+
+    @Test func floeClientToZeroCCppServer() async throws {
+        #expect(
+            FileManager.default.isExecutableFile(atPath: Self.cppServer),
+            "the C++ peer is missing: run Tools/scripts/build-cpp-peer.sh (Tools/test.sh does)")
+        guard FileManager.default.isExecutableFile(atPath: Self.cppServer) else { return }
+        try await floeClientToZeroCServer(Self.cppServer)
+    }
+
+    private func floeClientToZeroCServer(_ peer: String) async throws {
+        let (server, output) = try launch(peer, [])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let port = try #require(Int32(try await firstLine(of: output)), "the ZeroC server did not start")
         let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
