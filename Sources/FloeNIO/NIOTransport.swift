@@ -32,14 +32,7 @@ public struct NIOTransport: Transport {
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
-                        try channel.pipeline.syncOperations.addHandler(
-                            IceConnectionHandler(
-                                communicator: communicator, adapter: nil, isClient: true, eventLoop: channel.eventLoop,
-                                logger: logger))
-                    }
+                    Self.addHandlers(to: channel, communicator: communicator, adapter: nil, logger: logger)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
         } catch {
@@ -58,20 +51,30 @@ public struct NIOTransport: Transport {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        IceConnectionHandler(
-                            communicator: communicator, adapter: adapter, isClient: false, eventLoop: channel.eventLoop,
-                            logger: logger))
-                }
+                Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, logger: logger)
             }
             .bind(host: host, port: Int(endpoint.port)).get()
         var bound = endpoint
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
         return NIOAcceptor(channel: channel, endpoint: bound)
+    }
+}
+
+extension NIOTransport {
+    /// The pipeline of every Ice connection: the frame decoder, then the protocol handler
+    /// (a client when there is no adapter).
+    fileprivate static func addHandlers(
+        to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, logger: Logger
+    ) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(
+                ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
+            try channel.pipeline.syncOperations.addHandler(
+                IceConnectionHandler(
+                    communicator: communicator, adapter: adapter, isClient: adapter == nil,
+                    eventLoop: channel.eventLoop, logger: logger))
+        }
     }
 }
 
