@@ -12,6 +12,8 @@ public final class Communicator: Sendable {
         /// Connections by endpoint, shared by every proxy that reaches that endpoint; a
         /// pending connect is shared too.
         var connections: [IPEndpointData: Task<any Connection, any Error>] = [:]
+        var isShutdown = false
+        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -131,6 +133,32 @@ public final class Communicator: Sendable {
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }
+
+    /// Stops serving: deactivates every object adapter and releases `waitForShutdown()`.
+    /// Client-side connections stay usable until `destroy()`.
+    public func shutdown() async {
+        let (adapters, waiters) = state.withLockedValue { state in
+            state.isShutdown = true
+            defer { state.shutdownWaiters = [] }
+            return (Array(state.adapters.values), state.shutdownWaiters)
+        }
+        for adapter in adapters { await adapter.deactivate() }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once `shutdown()` has been called (a server's `main` waits here).
+    public func waitForShutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { state in
+                if state.isShutdown { return true }
+                state.shutdownWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    public var isShutdown: Bool { state.withLockedValue { $0.isShutdown } }
 
     func removeAdapter(named name: String) {
         _ = state.withLockedValue { $0.adapters.removeValue(forKey: name) }

@@ -7,9 +7,6 @@ import FloeNIO
 /// The server side: an actor, so its state needs no locks.
 actor GreeterServant: Greeter {
     private var greetings: Greetings = []
-    private let stop: AsyncStream<Void>.Continuation
-
-    init(stop: AsyncStream<Void>.Continuation) { self.stop = stop }
 
     func greet(name: String, current: Current) async throws -> Greeting {
         guard !name.isEmpty else { throw GreetingError(reason: "there is nobody to greet") }
@@ -23,11 +20,11 @@ actor GreeterServant: Greeter {
 
     func shutdown(current: Current) async throws {
         print("server: shutting down")
-        stop.yield()
+        // Reply first, then stop serving.
+        let communicator = current.adapter.communicator
+        Task { await communicator.shutdown() }
     }
 }
-
-let (stopped, stop) = AsyncStream<Void>.makeStream()
 
 // Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`.
 var (properties, _) = try Properties.parse(
@@ -37,7 +34,7 @@ if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "t
 // Server: an adapter on the configured endpoints (an ephemeral port by default).
 let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
 let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
-let served = try adapter.add(servant: GreeterServant(stop: stop), id: Identity(name: "greeter"))
+let served = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
 print("server: listening, greeter is \"\(served)\"")
 
 // Client: a separate communicator that knows only the proxy string.
@@ -61,7 +58,7 @@ do {
 print("client: history has \(try await greeter.history().count) greetings")
 try await greeter.shutdown()
 
-for await _ in stopped { break }
+await server.waitForShutdown()
 await client.destroy()
 await server.destroy()
 print("done")
