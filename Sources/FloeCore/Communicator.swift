@@ -32,15 +32,20 @@ public final class Communicator: Sendable {
     /// Pauses before each automatic retry, in milliseconds (`Ice.RetryIntervals`, default one
     /// immediate retry; empty disables retries).
     public let retryIntervals: [Int]
+    /// Seconds of silence after which a connection counts as idle (`Ice.Connection.IdleTimeout`,
+    /// 60): every connection sends a heartbeat when it has written nothing for half of it, which
+    /// keeps Ice 3.8 peers' idle checks satisfied and is harmless to 3.7 peers. 0 disables.
+    public let idleTimeout: Int
     /// The configuration this communicator was created from (empty when created directly).
     public let properties: Properties
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
-        retryIntervals: [Int] = [0], properties: Properties = Properties()
+        retryIntervals: [Int] = [0], idleTimeout: Int = 60, properties: Properties = Properties()
     ) {
         self.properties = properties
+        self.idleTimeout = idleTimeout
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax

@@ -130,6 +130,7 @@ extension Communicator {
             messageSizeMax: sizeKiB < 1 ? Int(Int32.max) : min(sizeKiB, Int(Int32.max) / 1024) * 1024,
             classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
-            retryIntervals: retries == [-1] ? [] : retries, properties: properties)
+            retryIntervals: retries == [-1] ? [] : retries,
+            idleTimeout: try properties.int("Ice.Connection.IdleTimeout", default: 60), properties: properties)
     }
 }

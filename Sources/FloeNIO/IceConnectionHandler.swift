@@ -42,10 +42,34 @@ final class IceConnectionHandler: ChannelInboundHandler {
         logger[metadataKey: "connection"] = "\(context.channel.remoteAddress.map(String.init(describing:)) ?? "?")"
     }
 
+    private var heartbeat: RepeatedTask?
+    private var lastWrite = NIODeadline.now()
+
+    /// Writes and flushes a message, noting the activity for the heartbeat.
+    private func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        lastWrite = .now()
+        return context.writeAndFlush(wrapOutboundOut(bytes))
+    }
+
+    /// Every half idle timeout, a validate-connection message if nothing else was written.
+    private func startHeartbeat(_ context: ChannelHandlerContext) {
+        guard communicator.idleTimeout > 0 else { return }
+        let interval = TimeAmount.milliseconds(Int64(communicator.idleTimeout) * 500)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let handler = bound.value
+            guard let context = handler.context, context.channel.isActive,
+                NIODeadline.now() - handler.lastWrite >= interval - .milliseconds(10)
+            else { return }
+            _ = handler.write(context, Message.validateConnection.encode())
+        }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
+        startHeartbeat(context)
         if !isClient {
             // The server speaks first: one validate-connection message.
-            context.writeAndFlush(wrapOutboundOut(Message.validateConnection.encode()), promise: nil)
+            _ = write(context, Message.validateConnection.encode())
             isValidated = true
             validation.succeed()
         }
@@ -102,7 +126,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
             let reply = await adapter.dispatchToReply(incoming)
             guard requestId != 0 else { return }
             let bytes = Message.reply(reply).encode()
-            loop.execute { bound.value.context?.writeAndFlush(bound.value.wrapOutboundOut(bytes), promise: nil) }
+            loop.execute {
+                let handler = bound.value
+                if let context = handler.context { _ = handler.write(context, bytes) }
+            }
         }
     }
 
@@ -155,7 +182,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let request = Request(requestId: requestId, header: header, encoding: encoding, parameters: content)
         let promise = context.eventLoop.makePromise(of: Reply?.self)
         if twoway { pending[requestId] = promise }
-        let written = context.writeAndFlush(wrapOutboundOut(Message.request(request).encode()))
+        let written = write(context, Message.request(request).encode())
         if !twoway {
             written.whenComplete { result in
                 switch result {
@@ -173,7 +200,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let message = Message.batchRequest(batch)
         batch = []
         batchSize = 0
-        return context.writeAndFlush(wrapOutboundOut(message.encode())).flatMapErrorThrowing { error in
+        return write(context, message.encode()).flatMapErrorThrowing { error in
             throw LocalError(.connectionLost, "\(error)")
         }
     }
@@ -199,6 +226,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        heartbeat?.cancel()
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
         context.fireChannelInactive()
