@@ -54,12 +54,15 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Every half idle timeout, a validate-connection message if nothing else was written.
     private func startHeartbeat(_ context: ChannelHandlerContext) {
         guard communicator.idleTimeout > 0 else { return }
+        // Checked four times per heartbeat interval, so a heartbeat goes out at most a quarter
+        // interval late whatever the timing of other writes.
         let interval = TimeAmount.milliseconds(Int64(communicator.idleTimeout) * 500)
+        let tick = TimeAmount.nanoseconds(interval.nanoseconds / 4)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
             let handler = bound.value
             guard let context = handler.context, context.channel.isActive,
-                NIODeadline.now() - handler.lastWrite >= interval - .milliseconds(10)
+                NIODeadline.now() - handler.lastWrite >= interval
             else { return }
             _ = handler.write(context, Message.validateConnection.encode())
         }
