@@ -150,6 +150,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             adapter: adapter, id: request.header.identity, facet: request.header.facet,
             operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
             requestId: request.requestId, encoding: request.encoding)
+        if let encapsulation = request.encapsulation {
+            return IncomingRequest(current: current, parameters: encapsulation)
+        }
         var parameters = OutputStream(encoding: .v1_0)
         parameters.writeEncapsulation(encoding: request.encoding, content: request.parameters.readableBytesView)
         return IncomingRequest(current: current, parameters: parameters.finished())

@@ -39,6 +39,9 @@ public struct Request: Sendable {
     public var encoding: EncodingVersion
     /// The encoded parameters, without the encapsulation header.
     public var parameters: ByteBuffer
+    /// The whole parameter encapsulation, header included, when the request was decoded from
+    /// a frame: a slice of the frame, so a server can hand it on without copying.
+    public var encapsulation: ByteBuffer?
 
     public init(requestId: Int32, header: RequestHeader, encoding: EncodingVersion, parameters: ByteBuffer) {
         self.requestId = requestId
@@ -81,7 +84,10 @@ extension InputStream {
     /// its parameter encapsulation.
     public mutating func readRequest(requestId: Int32) throws -> Request {
         let header = try read(RequestHeader.self)
+        let before = buffer
         let (encoding, parameters) = try readEncapsulation()
-        return Request(requestId: requestId, header: header, encoding: encoding, parameters: parameters)
+        var request = Request(requestId: requestId, header: header, encoding: encoding, parameters: parameters)
+        request.encapsulation = before.getSlice(at: before.readerIndex, length: parameters.readableBytes + 6)
+        return request
     }
 }

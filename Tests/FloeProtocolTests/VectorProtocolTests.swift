@@ -57,6 +57,17 @@ struct VectorProtocolTests {
         expectMessage(v, 3, .closeConnection, compression: .compressionSupported)
     }
 
+    @Test("decoded requests keep their whole parameter encapsulation")
+    func requestEncapsulationSlices() throws {
+        for name in ["primitives", "optional-set", "class-cycle-sliced", "batch-oneway"] {
+            let v = try VectorCase(name)
+            for (index, request) in v.requests.enumerated() {
+                #expect(
+                    request.encapsulation.map { Array($0.readableBytesView) } == v.parameters(index).bytes, "\(name)")
+            }
+        }
+    }
+
     @Test("ice-ping") func icePing() throws {
         let v = try VectorCase("ice-ping")
         expectMessage(v, 1, request(1, "ice_ping", mode: .nonmutating))

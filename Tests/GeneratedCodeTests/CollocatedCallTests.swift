@@ -83,16 +83,19 @@ struct CollocatedCallTests {
         await #expect(throws: LocalError.self) { try await c.tester.opUndeclared(1) }
         do {
             try await c.tester.opUndeclared(1)
+            Issue.record("no error")
         } catch let error as LocalError {
             #expect(error.code == .unknownUserException && error.message == "::Vectors::OtherError")
         }
         do {
             try await c.tester.opUndeclared(2)
+            Issue.record("no error")
         } catch let error as DispatchError {
             #expect(error.status == .unknownLocalException && error.message == "a local exception text")
         }
         do {
             try await c.tester.opUndeclared(0)
+            Issue.record("no error")
         } catch let error as DispatchError {
             #expect(error.status == .unknownException)
         }

@@ -100,6 +100,7 @@ struct InteropTests {
         await #expect(throws: DerivedError.self) { try await tester.opThrowSliced(2) }
         do {
             try await tester.opUndeclared(1)
+            Issue.record("no error")
         } catch let error as LocalError {
             #expect(error.code == .unknownUserException)
         }
@@ -117,6 +118,7 @@ struct InteropTests {
         let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
         do {
             try await missing.ice_ping()
+            Issue.record("no error")
         } catch let error as DispatchError {
             #expect(error.status == .objectNotExist && error.identity == Identity(name: "missing"))
         }
