@@ -11,7 +11,7 @@ public final class Communicator: Sendable {
         var destroyed = false
         /// Connections by endpoint, shared by every proxy that reaches that endpoint; a
         /// pending connect is shared too.
-        var connections: [IPEndpointData: Task<any Connection, any Error>] = [:]
+        var connections: [IPEndpointData: ConnectTask] = [:]
         var isShutdown = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -32,20 +32,22 @@ public final class Communicator: Sendable {
     /// Pauses before each automatic retry, in milliseconds (`Ice.RetryIntervals`, default one
     /// immediate retry; empty disables retries).
     public let retryIntervals: [Int]
-    /// Seconds of silence after which a connection counts as idle (`Ice.Connection.IdleTimeout`,
-    /// 60): every connection sends a heartbeat when it has written nothing for half of it, which
-    /// keeps Ice 3.8 peers' idle checks satisfied and is harmless to 3.7 peers. 0 disables.
-    public let idleTimeout: Int
+    /// Idle handling, dispatch limits, connection establishment and tracing.
+    public let connectionOptions: ConnectionOptions
+    /// Seconds after which a silent connection counts as idle (see `ConnectionOptions`).
+    public var idleTimeout: Int { connectionOptions.idleTimeout }
+    public var defaultEndpointSelection: EndpointSelection { connectionOptions.endpointSelection }
     /// The configuration this communicator was created from (empty when created directly).
     public let properties: Properties
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
-        retryIntervals: [Int] = [0], idleTimeout: Int = 60, properties: Properties = Properties()
+        retryIntervals: [Int] = [0], connectionOptions: ConnectionOptions = ConnectionOptions(),
+        properties: Properties = Properties()
     ) {
         self.properties = properties
-        self.idleTimeout = idleTimeout
+        self.connectionOptions = connectionOptions
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax
@@ -84,16 +86,60 @@ public final class Communicator: Sendable {
         }
     }
 
-    /// The connection for `endpoint`, connecting when there is none (or the last one closed).
-    func connection(to endpoint: IPEndpointData) async throws -> any Connection {
-        guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
+    /// The connection a proxy's invocations use: its fixed connection, else an open connection
+    /// to one of its endpoints, else a new one, trying the endpoints in the proxy's
+    /// endpoint-selection order until one accepts.
+    func connection(for reference: ProxyReference) async throws -> any Connection {
+        if let fixed = reference.fixedConnection {
+            guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
+            return fixed
+        }
+        var endpoints = reference.data.endpoints.compactMap { endpoint -> IPEndpointData? in
+            if case .ip(let ip) = endpoint, ip.transport == .tcp { return ip }
+            return nil
+        }
+        guard !endpoints.isEmpty else {
+            throw LocalError(
+                .noEndpoint, "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
+        }
+        if let open = openConnection(to: endpoints) { return open }
+        if reference.endpointSelection == .random { endpoints.shuffle() }
+        var failure: (any Error)?
+        for endpoint in endpoints {
+            do {
+                return try await connection(to: endpoint)
+            } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
+                failure = error
+            }
+        }
+        throw failure ?? LocalError(.connectionRefused, "no endpoint accepted a connection")
+    }
+
+    /// An established, open connection to one of `endpoints`, if there is one.
+    private func openConnection(to endpoints: [IPEndpointData]) -> (any Connection)? {
+        let tasks = state.withLockedValue { state in endpoints.compactMap { state.connections[Self.key($0)] } }
+        for task in tasks {
+            if let connection = task.settledConnection, !connection.isClosed { return connection }
+        }
+        return nil
+    }
+
+    /// Connections are shared per address: the timeout and compression flags do not matter.
+    private static func key(_ endpoint: IPEndpointData) -> IPEndpointData {
         var key = endpoint
         key.timeout = 0
         key.compress = false
-        let task: Task<any Connection, any Error> = try state.withLockedValue { state in
+        return key
+    }
+
+    /// The connection for `endpoint`, connecting when there is none (or the last one closed).
+    func connection(to endpoint: IPEndpointData) async throws -> any Connection {
+        guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
+        let key = Self.key(endpoint)
+        let task: ConnectTask = try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             if let existing = state.connections[key] { return existing }
-            let task = Task { try await transport.connect(to: endpoint, communicator: self) }
+            let task = ConnectTask { try await transport.connect(to: endpoint, communicator: self) }
             state.connections[key] = task
             return task
         }
@@ -101,11 +147,11 @@ public final class Communicator: Sendable {
             let connection = try await task.value
             if !connection.isClosed { return connection }
         } catch {
-            state.withLockedValue { if $0.connections[key] == task { $0.connections[key] = nil } }
+            state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
             throw error
         }
         // A closed connection: forget it and connect again.
-        state.withLockedValue { if $0.connections[key] == task { $0.connections[key] = nil } }
+        state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
         return try await connection(to: endpoint)
     }
 
@@ -134,7 +180,7 @@ public final class Communicator: Sendable {
             return (Array(state.adapters.values), Array(state.connections.values))
         }
         for adapter in adapters { await adapter.deactivate() }
-        for task in connections { await (try? task.value)?.close() }
+        for task in connections { await (try? await task.value)?.close() }
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }
@@ -192,4 +238,23 @@ public final class Communicator: Sendable {
         stream.owner = self
         return stream
     }
+}
+
+/// A connection being established, shared by every caller that needs it meanwhile.
+final class ConnectTask: Sendable {
+    private let task: Task<any Connection, any Error>
+    private let settled = NIOLockedValueBox<(any Connection)?>(nil)
+
+    init(_ connect: @escaping @Sendable () async throws -> any Connection) {
+        let settled = settled
+        task = Task {
+            let connection = try await connect()
+            settled.withLockedValue { $0 = connection }
+            return connection
+        }
+    }
+
+    var value: any Connection { get async throws { try await task.value } }
+    /// The connection once established, without waiting.
+    var settledConnection: (any Connection)? { settled.withLockedValue { $0 } }
 }

@@ -11,11 +11,14 @@ public struct Current: Sendable {
     public let requestId: Int32
     /// The encoding of the parameters; the reply uses the same.
     public let encoding: EncodingVersion
+    /// The connection the request arrived on (nil for collocated calls).
+    public let con: (any Connection)?
 
     public init(
         adapter: ObjectAdapter, id: Identity, facet: String = "", operation: String, mode: OperationMode = .normal,
-        ctx: Context = [:], requestId: Int32 = 0, encoding: EncodingVersion = .v1_1
+        ctx: Context = [:], requestId: Int32 = 0, encoding: EncodingVersion = .v1_1, con: (any Connection)? = nil
     ) {
+        self.con = con
         self.adapter = adapter
         self.id = id
         self.facet = facet

@@ -26,6 +26,10 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The peer closed the connection gracefully before answering; retrying is safe.
         public static let closeConnection = Code("closeConnection")
         public static let timeout = Code("timeout")
+        /// No connection could be established (and validated) within the connect timeout.
+        public static let connectTimeout = Code("connectTimeout")
+        /// The peer stayed silent for the idle timeout while a call was outstanding (ACM).
+        public static let connectionTimeout = Code("connectionTimeout")
         public static let invocationTimeout = Code("invocationTimeout")
         public static let protocolError = Code("protocolError")
 

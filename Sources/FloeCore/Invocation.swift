@@ -49,7 +49,7 @@ extension ObjectPrx {
                 return try decode(reply, operation: operation, read: read, declared: declared)
             } catch {
                 // Ice's retry rules: see `RetryPolicy`.
-                guard attempt < communicator.retryIntervals.count,
+                guard attempt < communicator.retryIntervals.count, reference.fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
                 let delay = communicator.retryIntervals[attempt]
@@ -133,9 +133,9 @@ enum RetryPolicy {
         if let error = error as? LocalError {
             switch error.code {
             // Never sent, or the peer promised it dispatched nothing it did not answer.
-            case .connectionRefused, .closeConnection: return true
+            case .connectionRefused, .connectTimeout, .closeConnection: return true
             // Sent, outcome unknown: only when running it twice is harmless.
-            case .connectionLost, .protocolError: return idempotent
+            case .connectionLost, .connectionTimeout, .protocolError: return idempotent
             default: return false
             }
         }
@@ -153,11 +153,9 @@ extension ObjectPrx {
 
 extension Communicator {
     func flushBatchRequests(for reference: ProxyReference) async throws {
-        guard collocatedAdapter(for: reference) == nil else { return }  // collocated batches are never queued
-        for case .ip(let endpoint) in reference.data.endpoints where endpoint.transport == .tcp {
-            try await connection(to: endpoint).flushBatchRequests()
-            return
-        }
+        // Collocated batches are never queued.
+        guard reference.fixedConnection != nil || collocatedAdapter(for: reference) == nil else { return }
+        try await connection(for: reference).flushBatchRequests()
     }
 
     /// The transport seam. Today it serves collocated objects only: the request is dispatched
@@ -166,17 +164,8 @@ extension Communicator {
     func send(_ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference) async throws -> Reply? {
         guard !isDestroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
         let twoway = reference.data.mode == .twoway
-        guard let adapter = collocatedAdapter(for: reference) else {
-            let endpoints = reference.data.endpoints.compactMap { e -> IPEndpointData? in
-                if case .ip(let ip) = e, ip.transport == .tcp { return ip }
-                return nil
-            }
-            guard let endpoint = endpoints.first else {
-                throw LocalError(
-                    .noEndpoint,
-                    "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
-            }
-            let connection = try await connection(to: endpoint)
+        guard reference.fixedConnection == nil, let adapter = collocatedAdapter(for: reference) else {
+            let connection = try await connection(for: reference)
             return try await connection.send(header, parameters: parameters, mode: reference.data.mode)
         }
         let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()

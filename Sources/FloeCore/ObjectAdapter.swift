@@ -6,8 +6,13 @@ public final class ObjectAdapter: Sendable {
         var servants: [Identity: [String: any Dispatcher]] = [:]
         var defaultServants: [String: any Dispatcher] = [:]
         var active = false
+        var held = false
+        /// Dispatches waiting for `activate()` while the adapter is held.
+        var heldDispatches: [CheckedContinuation<Void, Never>] = []
         var destroyed = false
         var acceptors: [any Acceptor] = []
+        /// Incoming connections, closed gracefully on deactivation.
+        var connections: [ObjectIdentifier: any Connection] = [:]
     }
 
     public let name: String
@@ -83,19 +88,54 @@ public final class ObjectAdapter: Sendable {
 
     func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
 
-    public func activate() { state.withLockedValue { $0.active = true } }
+    /// Starts (or, after `hold()`, resumes) dispatching.
+    public func activate() {
+        let waiting = state.withLockedValue { state in
+            state.active = true
+            state.held = false
+            defer { state.heldDispatches = [] }
+            return state.heldDispatches
+        }
+        for dispatch in waiting { dispatch.resume() }
+    }
 
-    /// Stops listening and removes every servant.
+    /// Suspends dispatching: requests wait (on their connections) until `activate()`.
+    public func hold() { state.withLockedValue { $0.held = true } }
+
+    /// Stops listening, closes incoming connections gracefully (each once its running
+    /// dispatches have replied; this call does not wait for that, so a servant may call it)
+    /// and removes every servant.
     public func deactivate() async {
-        let acceptors = state.withLockedValue { state in
+        let (acceptors, connections, waiting) = state.withLockedValue { state in
             state.destroyed = true
             state.servants = [:]
             state.defaultServants = [:]
-            defer { state.acceptors = [] }
-            return state.acceptors
+            defer {
+                state.acceptors = []
+                state.connections = [:]
+                state.heldDispatches = []
+            }
+            return (state.acceptors, Array(state.connections.values), state.heldDispatches)
         }
+        for dispatch in waiting { dispatch.resume() }
         for acceptor in acceptors { await acceptor.close() }
+        for connection in connections { Task { await connection.close() } }
         communicator.removeAdapter(named: name)
+    }
+
+    public var isDeactivated: Bool { state.withLockedValue { $0.destroyed } }
+
+    /// Called by transports for every incoming connection, while it is open.
+    public func register(_ connection: any Connection) {
+        let refused = state.withLockedValue { state in
+            if !state.destroyed { state.connections[ObjectIdentifier(connection)] = connection }
+            return state.destroyed
+        }
+        if refused { Task { await connection.close() } }
+    }
+
+    public func unregister(_ connection: any Connection) {
+        _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
     public func destroy() async { await deactivate() }
@@ -123,6 +163,16 @@ public final class ObjectAdapter: Sendable {
     /// the matching `DispatchError`.
     public func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         let current = request.current
+        if state.withLockedValue({ $0.held && !$0.destroyed }) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLockedValue { state in
+                    guard state.held, !state.destroyed else { return true }
+                    state.heldDispatches.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
         let servant: (any Dispatcher)? = state.withLockedValue { state in
             if let facets = state.servants[current.id] { return facets[current.facet] }
             return state.defaultServants[current.id.category] ?? state.defaultServants[""]

@@ -60,6 +60,20 @@ extension ObjectPrx {
         }
     }
 
+    /// A proxy whose invocations all go over `connection` (e.g. a callback to a client).
+    public func ice_fixed(_ connection: any Connection) -> Self { with { $0.fixedConnection = connection } }
+    public func ice_getFixedConnection() -> (any Connection)? { _reference.fixedConnection }
+    /// How a connection is chosen among several endpoints (`Ice.Default.EndpointSelection`).
+    public func ice_endpointSelection(_ selection: EndpointSelection) -> Self {
+        with { $0.endpointSelection = selection }
+    }
+    public func ice_getEndpointSelection() -> EndpointSelection { _reference.endpointSelection }
+
+    /// The connection invocations on this proxy use, connecting if needed.
+    public func ice_getConnection() async throws -> any Connection {
+        try await _reference.communicator.connection(for: _reference)
+    }
+
     /// A direct proxy with these endpoints.
     public func ice_endpoints(_ endpoints: [EndpointData]) -> Self {
         with {

@@ -119,7 +119,7 @@ public struct Properties: Sendable, Hashable {
 extension Communicator {
     /// A communicator configured by Ice properties: `Ice.MessageSizeMax` (KiB; < 1 means no
     /// limit), `Ice.Default.InvocationTimeout` (ms), `Ice.RetryIntervals` (ms list, `-1` for no
-    /// retries) and `Ice.ClassGraphDepthMax`.
+    /// retries), `Ice.ClassGraphDepthMax`, and the connection properties of `ConnectionOptions`.
     public convenience init(
         properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil
     ) throws {
@@ -131,6 +131,6 @@ extension Communicator {
             classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
             retryIntervals: retries == [-1] ? [] : retries,
-            idleTimeout: try properties.int("Ice.Connection.IdleTimeout", default: 60), properties: properties)
+            connectionOptions: try ConnectionOptions(properties: properties), properties: properties)
     }
 }

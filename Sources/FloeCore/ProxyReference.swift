@@ -12,11 +12,16 @@ public struct ProxyReference: Sendable, Hashable {
     public var compress: Bool?
     /// The locator that resolves this proxy when it is indirect (nil: the communicator's default).
     public var locator: ProxyData?
+    /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
+    public var fixedConnection: (any Connection)?
+    public var endpointSelection: EndpointSelection
 
     public init(
         communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int = -1,
-        compress: Bool? = nil
+        compress: Bool? = nil, fixedConnection: (any Connection)? = nil
     ) {
+        self.fixedConnection = fixedConnection
+        self.endpointSelection = communicator.defaultEndpointSelection
         self.communicator = communicator
         self.data = data
         self.context = context
@@ -27,10 +32,19 @@ public struct ProxyReference: Sendable, Hashable {
     public static func == (a: ProxyReference, b: ProxyReference) -> Bool {
         a.communicator === b.communicator && a.data == b.data && a.context == b.context
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
+            && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(data)
         hasher.combine(context)
     }
+}
+
+/// The order in which a proxy tries its endpoints when it needs a new connection.
+public enum EndpointSelection: String, Sendable {
+    /// A random order for every new connection, spreading clients over replicas.
+    case random = "Random"
+    /// The order of the proxy's endpoints, for fail-over to backups.
+    case ordered = "Ordered"
 }

@@ -10,17 +10,38 @@ public protocol Transport: Sendable {
     func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor
 }
 
-/// An established connection that carries requests.
-public protocol Connection: Sendable {
+/// An established connection that carries requests, in both directions: a client connection
+/// given an adapter (`setAdapter`) serves requests its peer sends back over it (bidirectional
+/// connections, for callbacks through firewalls).
+public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Sends a request as `mode` says: a twoway request returns its reply; a oneway request
     /// returns nil once written; a batch oneway request is queued (nil) until the batch is
     /// flushed, explicitly or when it grows past `Ice.BatchAutoFlushSize`.
     func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply?
     /// Sends the queued batch oneway requests as one batch message.
     func flushBatchRequests() async throws
-    /// Closes gracefully: waits for outstanding replies, sends close-connection.
+    /// Closes gracefully: waits for outstanding replies and running dispatches, then sends
+    /// close-connection.
     func close() async
+    /// Closes at once; outstanding calls fail with connection-lost.
+    func abort() async
+    /// The communicator this connection belongs to.
+    var communicator: Communicator { get }
     var isClosed: Bool { get }
+    /// The adapter that dispatches requests arriving on this connection (nil: they are
+    /// answered with object-not-exist). Incoming connections start with their listener's adapter.
+    func setAdapter(_ adapter: ObjectAdapter?) async
+    func getAdapter() async -> ObjectAdapter?
+}
+
+extension Connection {
+    /// A proxy for `id` that is bound to this connection (`ice_fixed`), e.g. to call back a
+    /// client over the connection it opened.
+    public func createProxy(_ id: Identity) -> any ObjectPrx {
+        ObjectPrxI(
+            _reference: ProxyReference(
+                communicator: communicator, data: ProxyData(identity: id), fixedConnection: self))
+    }
 }
 
 /// A listening socket.

@@ -4,34 +4,50 @@ import Logging
 import NIOCore
 
 /// The Ice protocol on one connection: connection validation, request ids and replies,
-/// dispatch of incoming requests to the adapter, and graceful or abrupt closure.
-/// Everything here runs on the channel's event loop.
+/// dispatch of incoming requests to the adapter, active connection management, and graceful
+/// or abrupt closure. Everything here runs on the channel's event loop; the dispatch and ACM
+/// parts live in the extensions next to this file.
 final class IceConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
-    private let communicator: Communicator
-    private let adapter: ObjectAdapter?
-    private let isClient: Bool
-    private var logger: Logger
-    private let eventLoop: any EventLoop
-    private var context: ChannelHandlerContext?
+    let communicator: Communicator
+    let options: ConnectionOptions
+    /// Dispatches incoming requests; nil answers them with object-not-exist.
+    var adapter: ObjectAdapter?
+    let isClient: Bool
+    var logger: Logger
+    let eventLoop: any EventLoop
+    var context: ChannelHandlerContext?
+    /// The `Connection` the runtime sees; dropped when the channel goes away.
+    private(set) var connection: NIOConnection?
     private let validation: EventLoopPromise<Void>
     private var isValidated = false
     private var nextRequestId: Int32 = 1
-    private var pending: [Int32: EventLoopPromise<Reply?>] = [:]
-    private var closing = false
+    var pending: [Int32: EventLoopPromise<Reply?>] = [:]
+    /// Set once a graceful close has begun: no new requests are sent or dispatched.
+    var closing = false
     /// Batch oneway requests waiting for a flush, and their encoded size.
-    private var batch: [Request] = []
+    var batch: [Request] = []
     private var batchSize = 0
     /// `Ice.BatchAutoFlushSize`: a batch this large is sent without waiting for a flush.
     private let batchAutoFlushSize = 1 << 20
+    /// Requests (or batches) being dispatched, and who waits for them to finish.
+    var dispatchCount = 0
+    var dispatchesDone: [EventLoopPromise<Void>] = []
+    /// Requests beyond `Ice.Connection.MaxDispatches`, in arrival order.
+    var waiting: [Waiting] = []
+    /// For heartbeats and idle closing.
+    var lastWrite = NIODeadline.now()
+    var lastRead = NIODeadline.now()
+    var lastActivity = NIODeadline.now()
+    var monitor: RepeatedTask?
 
-    init(communicator: Communicator, adapter: ObjectAdapter?, isClient: Bool, eventLoop: any EventLoop, logger: Logger)
-    {
+    init(communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger) {
         self.communicator = communicator
+        self.options = communicator.connectionOptions
         self.adapter = adapter
-        self.isClient = isClient
+        self.isClient = adapter == nil
         self.eventLoop = eventLoop
         self.validation = eventLoop.makePromise()
         self.logger = logger
@@ -39,39 +55,36 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        logger[metadataKey: "connection"] = "\(context.channel.remoteAddress.map(String.init(describing:)) ?? "?")"
+        connection = NIOConnection(
+            channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
+            communicator: communicator)
+        logger[metadataKey: "peer"] =
+            "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")"
     }
 
-    private var heartbeat: RepeatedTask?
-    private var lastWrite = NIODeadline.now()
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // A channel that never became active gets no channelInactive: settle everything here.
+        failPending(LocalError(.connectionLost, "the connection closed"))
+        validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
+        self.context = nil
+        connection = nil
+    }
 
-    /// Writes and flushes a message, noting the activity for the heartbeat.
-    private func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+    /// Writes and flushes a message, noting the activity for heartbeats and idle closing.
+    func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         lastWrite = .now()
         return context.writeAndFlush(wrapOutboundOut(bytes))
     }
 
-    /// Every half idle timeout, a validate-connection message if nothing else was written.
-    private func startHeartbeat(_ context: ChannelHandlerContext) {
-        guard communicator.idleTimeout > 0 else { return }
-        // Checked four times per heartbeat interval, so a heartbeat goes out at most a quarter
-        // interval late whatever the timing of other writes.
-        let interval = TimeAmount.milliseconds(Int64(communicator.idleTimeout) * 500)
-        let tick = TimeAmount.nanoseconds(interval.nanoseconds / 4)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        heartbeat = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
-            let handler = bound.value
-            guard let context = handler.context, context.channel.isActive,
-                NIODeadline.now() - handler.lastWrite >= interval
-            else { return }
-            _ = handler.write(context, Message.validateConnection.encode())
-        }
-    }
-
     func channelActive(context: ChannelHandlerContext) {
-        startHeartbeat(context)
+        if options.traceNetwork >= 1 {
+            logger.info("\(isClient ? "established" : "accepted") tcp connection \(connection?.description ?? "")")
+        }
+        if let adapter, let connection { adapter.register(connection) }
+        startMonitor(context)
         if !isClient {
             // The server speaks first: one validate-connection message.
+            trace("sent validate connection")
             _ = write(context, Message.validateConnection.encode())
             isValidated = true
             validation.succeed()
@@ -84,10 +97,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        lastRead = .now()
         if !isValidated {
             guard frame.header.type == .validateConnection else {
                 return fail(context, "connection not validated: first message is a \(frame.header.type)")
             }
+            trace("received validate connection")
             isValidated = true
             validation.succeed()
             return
@@ -103,69 +118,25 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
         switch message {
         case .validateConnection:
-            break  // a heartbeat
+            trace("received heartbeat")
         case .closeConnection:
+            trace("received close connection")
             failPending(LocalError(.closeConnection, "the peer closed the connection"))
             context.close(promise: nil)
         case .reply(let reply):
+            lastActivity = .now()
+            trace("received reply, request id \(reply.requestId), status \(reply.status)")
             // A reply to nothing outstanding is ignored, as ZeroC does.
             pending.removeValue(forKey: reply.requestId)?.succeed(reply)
         case .request(let request):
+            lastActivity = .now()
+            trace("received request \(request.header.operation), request id \(request.requestId)")
             dispatch(request, context: context)
         case .batchRequest(let requests):
+            lastActivity = .now()
+            trace("received batch of \(requests.count) requests")
             dispatchBatch(requests, context: context)
         }
-    }
-
-    /// Dispatches a request in a task of its own (requests on one connection run concurrently);
-    /// the reply, if any, is written back on the event loop.
-    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
-        guard let adapter, !closing else { return rejectRequest(request, context: context) }
-        let incoming = incomingRequest(request, adapter: adapter)
-        let requestId = request.requestId
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(self, eventLoop: loop)
-        Task {
-            let reply = await adapter.dispatchToReply(incoming)
-            guard requestId != 0 else { return }
-            let bytes = Message.reply(reply).encode()
-            loop.execute {
-                let handler = bound.value
-                if let context = handler.context { _ = handler.write(context, bytes) }
-            }
-        }
-    }
-
-    /// Dispatches the requests of one batch in order, as Ice does; no replies.
-    private func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
-        guard let adapter, !closing else { return }
-        let incoming = requests.map { incomingRequest($0, adapter: adapter) }
-        Task {
-            for request in incoming { _ = await adapter.dispatchToReply(request) }
-        }
-    }
-
-    private func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {
-        let current = Current(
-            adapter: adapter, id: request.header.identity, facet: request.header.facet,
-            operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
-            requestId: request.requestId, encoding: request.encoding)
-        if let encapsulation = request.encapsulation {
-            return IncomingRequest(current: current, parameters: encapsulation)
-        }
-        var parameters = OutputStream(encoding: .v1_0)
-        parameters.writeEncapsulation(encoding: request.encoding, content: request.parameters.readableBytesView)
-        return IncomingRequest(current: current, parameters: parameters.finished())
-    }
-
-    /// A connection without an adapter (a pure client) answers requests with object-not-exist.
-    private func rejectRequest(_ request: Request, context: ChannelHandlerContext) {
-        guard request.requestId != 0 else { return }
-        let header = request.header
-        let reply = Reply(
-            requestId: request.requestId, status: .objectNotExist,
-            body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
-        context.writeAndFlush(wrapOutboundOut(Message.reply(reply).encode()), promise: nil)
     }
 
     func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) -> EventLoopFuture<Reply?> {
@@ -177,6 +148,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard let (encoding, content) = try? stream.readEncapsulation() else {
             return context.eventLoop.makeFailedFuture(LocalError(.marshal, "malformed parameters"))
         }
+        lastActivity = .now()
         if mode == .batchOneway || mode == .batchDatagram {
             batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
             batchSize += content.readableBytes + header.operation.utf8.count + 32
@@ -188,6 +160,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let request = Request(requestId: requestId, header: header, encoding: encoding, parameters: content)
         let promise = context.eventLoop.makePromise(of: Reply?.self)
         if twoway { pending[requestId] = promise }
+        trace("sent request \(header.operation), request id \(requestId)")
         let written = write(context, Message.request(request).encode())
         if !twoway {
             written.whenComplete { result in
@@ -204,6 +177,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func flushBatch() -> EventLoopFuture<Void> {
         guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
         let message = Message.batchRequest(batch)
+        trace("sent batch of \(batch.count) requests")
         batch = []
         batchSize = 0
         return write(context, message.encode()).flatMapErrorThrowing { error in
@@ -211,12 +185,20 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Sends close-connection once no reply is outstanding, then closes.
+    /// Once no reply is outstanding and no dispatch is running, sends close-connection and
+    /// closes. Requests arriving meanwhile are dropped: close-connection tells the peer that
+    /// they were not dispatched, so it retries them elsewhere.
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         closing = true
+        waiting = []
         let done = eventLoop.makePromise(of: Void.self)
-        let outstanding = pending.values.map { $0.futureResult.map { _ in () } }
+        var outstanding = pending.values.map { $0.futureResult.map { _ in () } }
+        if dispatchCount > 0 {
+            let dispatches = eventLoop.makePromise(of: Void.self)
+            dispatchesDone.append(dispatches)
+            outstanding.append(dispatches.futureResult)
+        }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         EventLoopFuture.andAllComplete(outstanding, on: eventLoop).whenComplete { _ in
             bound.value.sendCloseConnection(then: done)
@@ -226,13 +208,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     private func sendCloseConnection(then done: EventLoopPromise<Void>) {
         guard let context, context.channel.isActive else { return done.succeed() }
+        trace("sent close connection")
         context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: nil)
         context.close(promise: nil)
         done.succeed()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        heartbeat?.cancel()
+        monitor?.cancel()
+        if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
+        if let adapter, let connection { adapter.unregister(connection) }
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
         context.fireChannelInactive()
@@ -243,16 +228,21 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     /// Drops the connection for a protocol violation; only this connection suffers.
-    private func fail(_ context: ChannelHandlerContext, _ reason: String) {
+    func fail(_ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError) {
         logger.warning("closing connection: \(reason)")
-        failPending(LocalError(.protocolError, reason))
-        validation.fail(LocalError(.protocolError, reason))
+        failPending(LocalError(code, reason))
+        validation.fail(LocalError(code, reason))
         context.close(promise: nil)
     }
 
-    private func failPending(_ error: LocalError) {
+    func failPending(_ error: LocalError) {
         let promises = pending
         pending = [:]
         for promise in promises.values { promise.fail(error) }
+    }
+
+    /// `Ice.Trace.Protocol` output.
+    func trace(_ message: @autoclosure () -> String) {
+        if options.traceProtocol >= 1 { logger.info("\(message())") }
     }
 }

@@ -7,19 +7,27 @@ import NIOCore
 final class NIOConnection: Connection {
     private let channel: any Channel
     private let handler: NIOLoopBound<IceConnectionHandler>
+    let communicator: Communicator
+    let description: String
 
-    private init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>) {
+    init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator) {
         self.channel = channel
         self.handler = handler
+        self.communicator = communicator
+        let local = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+        description = "local address = \(local)\nremote address = \(remote)"
     }
 
-    static func make(channel: any Channel) async throws -> NIOConnection {
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(
-                try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self),
-                eventLoop: channel.eventLoop)
+    /// The connection of a channel whose pipeline has an `IceConnectionHandler`.
+    static func of(_ channel: any Channel) async throws -> NIOConnection {
+        try await channel.eventLoop.submit {
+            let handler = try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self)
+            guard let connection = handler.connection else {
+                throw LocalError(.connectionLost, "the connection closed while opening")
+            }
+            return connection
         }.get()
-        return NIOConnection(channel: channel, handler: handler)
     }
 
     func waitUntilValidated() async throws {
@@ -44,5 +52,18 @@ final class NIOConnection: Connection {
     func close() async {
         let handler = handler
         try? await channel.eventLoop.flatSubmit { handler.value.closeGracefully() }.get()
+    }
+
+    /// Closes at once: outstanding calls fail with connection-lost.
+    func abort() async { try? await channel.close() }
+
+    func setAdapter(_ adapter: ObjectAdapter?) async {
+        let handler = handler
+        try? await channel.eventLoop.submit { handler.value.adapter = adapter }.get()
+    }
+
+    func getAdapter() async -> ObjectAdapter? {
+        let handler = handler
+        return try? await channel.eventLoop.submit { handler.value.adapter }.get()
     }
 }

@@ -21,25 +21,46 @@ public struct NIOTransport: Transport {
         self.logger = logger
     }
 
+    /// Connects and waits for the server's validation, all within the connect timeout
+    /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
     public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
         let logger = logger
-        let timeout = endpoint.timeout > 0 ? TimeAmount.milliseconds(Int64(endpoint.timeout)) : .seconds(10)
+        let override = communicator.connectionOptions.connectTimeout
+        let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
+        let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
-                .connectTimeout(timeout)
+                .connectTimeout(.milliseconds(Int64(milliseconds)))
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     Self.addHandlers(to: channel, communicator: communicator, adapter: nil, logger: logger)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
+        } catch ChannelError.connectTimeout {
+            throw LocalError(.connectTimeout, "cannot connect to \(host):\(endpoint.port) within \(milliseconds) ms")
         } catch {
             throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port): \(error)")
         }
-        let connection = try await NIOConnection.make(channel: channel)
-        try await connection.waitUntilValidated()
+        let connection = try await NIOConnection.of(channel)
+        // The server must validate the connection before the deadline too.
+        let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+            channel.close(promise: nil)
+        }
+        do {
+            try await connection.waitUntilValidated()
+            timer.cancel()
+        } catch {
+            timer.cancel()
+            if NIODeadline.now() >= deadline {
+                throw LocalError(
+                    .connectTimeout,
+                    "\(host):\(endpoint.port) did not validate the connection within \(milliseconds) ms")
+            }
+            throw error
+        }
         return connection
     }
 
@@ -57,6 +78,9 @@ public struct NIOTransport: Transport {
         var bound = endpoint
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
+        if communicator.connectionOptions.traceNetwork >= 2 {
+            logger.info("listening for tcp connections at \(bound.host):\(bound.port)")
+        }
         return NIOAcceptor(channel: channel, endpoint: bound)
     }
 }
@@ -72,8 +96,7 @@ extension NIOTransport {
                 ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
             try channel.pipeline.syncOperations.addHandler(
                 IceConnectionHandler(
-                    communicator: communicator, adapter: adapter, isClient: adapter == nil,
-                    eventLoop: channel.eventLoop, logger: logger))
+                    communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger))
         }
     }
 }

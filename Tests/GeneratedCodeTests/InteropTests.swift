@@ -60,7 +60,7 @@ struct InteropTests {
         let (server, output) = try launch(peer, [])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let port = try #require(Int32(try await firstLine(of: output)), "the ZeroC server did not start")
-        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let communicator = try Self.largeMessageCommunicator(Vectors_SliceLoader())
         let untyped = try #require(try communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
         let tester = try #require(try await checkedCast(prx: untyped, type: (any TesterPrx).self))
 
@@ -115,6 +115,22 @@ struct InteropTests {
         try await batch.ice_ping()
         try await batch.ice_flushBatchRequests()
         try await tester.ice_ping()
+        #expect(try await onewaysArrive(["fire", "a"], at: tester))
+        let strings = try await tester.opStringSeq(["x", "", "z\u{e9}"])
+        #expect(strings.returnValue == ["x", "", "z\u{e9}"] && strings.reversed == ["z\u{e9}", "", "x"])
+        let people = (0..<1000).map { Person(name: "p\($0)", age: Int32($0), color: .Red) }
+        #expect(try await tester.opPersonSeq(people) == people)
+        // 10 MiB each way, above the default Ice.MessageSizeMax that both sides raised.
+        let large = (0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(try await tester.opByteSeq(large) == large)
+        let doubles = (0..<((10 << 20) / 8)).map { Double($0) * 0.5 }
+        #expect(try await tester.opDoubleSeq(doubles) == doubles)
+        // Bidirectional: the server calls a servant of ours back over our own connection.
+        let callbacks = try communicator.createObjectAdapter(name: "Callbacks")
+        let servant = TesterServant()
+        let callback = try callbacks.add(servant: servant, id: Identity(name: "callback"))
+        await (try await tester.ice_getConnection()).setAdapter(callbacks)
+        #expect(try await tester.opCallback(uncheckedCast(prx: callback, type: (any TesterPrx).self)) == 8)
         let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
         do {
             try await missing.ice_ping()
@@ -128,10 +144,28 @@ struct InteropTests {
         #expect(server.terminationStatus == 0)
     }
 
+    /// A communicator that accepts the interop tests' 10 MiB sequences.
+    static func largeMessageCommunicator(_ loader: any SliceLoader) throws -> Communicator {
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "65536"
+        // A peer that deadlocks fails the test instead of hanging it.
+        properties["Ice.Default.InvocationTimeout"] = "30000"
+        return try Communicator(properties: properties, sliceLoader: loader, transport: NIOTransport())
+    }
+
+    /// Oneway requests may still be dispatching when a later twoway call returns: polls.
+    private func onewaysArrive(_ expected: [String], at tester: any TesterPrx) async throws -> Bool {
+        for _ in 0..<100 {
+            if try await tester.onewaysReceived() == expected { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("oneways received: \(try await tester.onewaysReceived())")
+        return false
+    }
+
     @Test func zerocClientToFloeServer() async throws {
-        let communicator = Communicator(
-            sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]),
-            transport: NIOTransport())
+        let communicator = try Self.largeMessageCommunicator(
+            CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]))
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
             name: "Tester", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))

@@ -8,7 +8,10 @@ peers=Tests/GeneratedCodeTests/Peers/cpp
 slice=Tests/GeneratedCodeTests
 out=.build-peers
 mkdir -p "$out"
-if [ -x "$out/vectors-server" ] && [ "$out/vectors-server" -nt "$peers/vectors_server.cpp" ]; then exit 0; fi
+if [ -x "$out/vectors-server" ] && [ "$out/vectors-server" -nt "$peers/vectors_server.cpp" ] \
+    && [ "$out/vectors-server" -nt "$slice/Vectors.ice" ] && [ "$out/vectors-server" -nt "$slice/ServerOnly.ice" ]; then
+    exit 0
+fi
 slice2cpp -I "$slice" --output-dir "$out" "$slice/Vectors.ice" "$slice/ServerOnly.ice"
 g++ -std=c++17 -O1 -pthread -DICE_CPP11_MAPPING -I "$out" \
     "$peers/vectors_server.cpp" "$out/Vectors.cpp" "$out/ServerOnly.cpp" \

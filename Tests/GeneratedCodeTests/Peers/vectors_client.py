@@ -2,6 +2,7 @@
 # every result. Usage: /usr/bin/python3 vectors_client.py SLICE_DIR PORT
 # Prints one line per check and exits non-zero at the first failure.
 import sys
+import time
 
 import Ice
 
@@ -16,7 +17,25 @@ def check(name, condition):
         sys.exit(1)
 
 
-with Ice.initialize(sys.argv) as communicator:
+class Callback(Vectors.Tester):
+    """The object the server calls back over this client's own connection."""
+
+    def opIdempotent(self, current):
+        return 41
+
+
+def wait_for_oneways(tester, expected):
+    """Oneway calls may still be dispatching when a later twoway call returns."""
+    for _ in range(100):
+        received = tester.onewaysReceived()
+        if received == expected:
+            return True
+        time.sleep(0.05)
+    print("oneways received: {0}".format(received), flush=True)
+    return False
+
+
+with Ice.initialize(sys.argv + ["--Ice.MessageSizeMax=65536"]) as communicator:
     tester = Vectors.TesterPrx.checkedCast(
         communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p {0}".format(port)))
     check("checkedCast", tester is not None)
@@ -71,7 +90,19 @@ with Ice.initialize(sys.argv) as communicator:
     batch.ice_ping()
     batch.ice_flushBatchRequests()
     tester.ice_ping()
-    check("batch oneway", True)
+    check("oneway and batch oneway", wait_for_oneways(tester, ["fire", "a", "b"]))
+    ret, rev = tester.opStringSeq(["x", "", "zé"])
+    check("opStringSeq", ret == ["x", "", "zé"] and rev == ["zé", "", "x"])
+    people = [Vectors.Person("p{0}".format(i), i, Vectors.Color.Red) for i in range(1000)]
+    check("opPersonSeq", tester.opPersonSeq(people) == people)
+    large = bytes(range(256)) * (10 * 1024 * 1024 // 256)
+    check("opByteSeq 10 MiB", tester.opByteSeq(large) == large)
+    doubles = [i * 0.5 for i in range(10 * 1024 * 1024 // 8)]
+    check("opDoubleSeq 10 MiB", tester.opDoubleSeq(doubles) == doubles)
+    adapter = communicator.createObjectAdapter("")
+    callback = Vectors.TesterPrx.uncheckedCast(adapter.add(Callback(), Ice.stringToIdentity("callback")))
+    tester.ice_getConnection().setAdapter(adapter)
+    check("bidirectional callback", tester.opCallback(callback) == 42)
     try:
         communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p {0}".format(port)).ice_ping()
         check("object not exist", False)

@@ -88,8 +88,26 @@ class Tester(Vectors.Tester):
     def opIdempotentFail(self, current):
         raise Ice.UnknownLocalException("transient failure")
 
+    def __init__(self):
+        self.oneways = []
+
     def opOneway(self, s, current):
-        self.last = s
+        self.oneways.append(s)
+
+    def onewaysReceived(self, current):
+        return list(self.oneways)
+
+    def opStringSeq(self, s, current):
+        return (s, list(reversed(s)))
+
+    def opDoubleSeq(self, s, current):
+        return s
+
+    def opPersonSeq(self, s, current):
+        return s
+
+    def opCallback(self, cb, current):
+        return cb.ice_fixed(current.con).opIdempotent() + 1
 
     def closeConnection(self, current):
         current.con.close(Ice.ConnectionClose.Gracefully)
@@ -99,7 +117,7 @@ class Tester(Vectors.Tester):
 
 
 port = sys.argv[2] if len(sys.argv) > 2 else "0"
-with Ice.initialize(["--Ice.ThreadPool.Server.SizeMax=4"]) as communicator:
+with Ice.initialize(["--Ice.ThreadPool.Server.SizeMax=4", "--Ice.MessageSizeMax=65536"]) as communicator:
     adapter = communicator.createObjectAdapterWithEndpoints("Tester", "tcp -h 127.0.0.1 -p " + port)
     adapter.add(Tester(), Ice.stringToIdentity("tester"))
     adapter.activate()

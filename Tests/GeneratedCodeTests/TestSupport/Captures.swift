@@ -90,3 +90,13 @@ struct Replay {
     /// The requests the generated proxy sent.
     var requests: [IncomingRequest] { get async { await servant.log.requests } }
 }
+
+extension ConnectionOptions {
+    /// Default options with another idle timeout (seconds).
+    static func idleTimeout(_ seconds: Int, close: ACMClose = .onInvocationAndIdle) -> ConnectionOptions {
+        var options = ConnectionOptions()
+        options.idleTimeout = seconds
+        options.clientClose = close
+        return options
+    }
+}

@@ -4,7 +4,19 @@ import FloeCore
 actor TesterServant: Tester {
     private(set) var onewayMessages: [String] = []
 
-    func ping(current: Current) async throws {}
+    /// The most pings that ran at once.
+    private(set) var mostConcurrentPings = 0
+    private var runningPings = 0
+
+    /// Sleeps for the seconds in the context's "sleep" entry, like the Python peer.
+    func ping(current: Current) async throws {
+        runningPings += 1
+        mostConcurrentPings = max(mostConcurrentPings, runningPings)
+        defer { runningPings -= 1 }
+        if let seconds = current.ctx["sleep"].flatMap(Double.init) {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        }
+    }
 
     func opPrimitives(
         b: Bool, y: UInt8, s: Int16, i: Int32, l: Int64, f: Float, d: Double, str: String, current: Current
@@ -81,6 +93,21 @@ actor TesterServant: Tester {
     func opOneway(s: String, current: Current) async throws { onewayMessages.append(s) }
     func closeConnection(current: Current) async throws {}
     func shutdown(current: Current) async throws {}
+
+    func opStringSeq(s: StringSeq, current: Current) async throws -> (returnValue: StringSeq, reversed: StringSeq) {
+        (s, s.reversed())
+    }
+
+    func opDoubleSeq(s: DoubleSeq, current: Current) async throws -> DoubleSeq { s }
+    func opPersonSeq(s: PersonSeq, current: Current) async throws -> PersonSeq { s }
+    func onewaysReceived(current: Current) async throws -> StringSeq { onewayMessages }
+
+    func opCallback(cb: (any TesterPrx)?, current: Current) async throws -> Int32 {
+        guard let cb, let connection = current.con else {
+            throw DispatchError(status: .unknownLocalException, message: "no callback proxy or no connection")
+        }
+        return try await cb.ice_fixed(connection).opIdempotent() + 1
+    }
 }
 
 /// A communicator hosting a `TesterServant` as "tester", and a typed proxy to it.

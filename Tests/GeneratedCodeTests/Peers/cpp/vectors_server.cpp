@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 
 #include "ServerOnly.h"
@@ -113,7 +114,32 @@ public:
         throw Ice::UnknownLocalException(__FILE__, __LINE__, "transient failure");
     }
 
-    void opOneway(string, const Ice::Current&) override {}
+    void opOneway(string s, const Ice::Current&) override
+    {
+        lock_guard<mutex> lock(_mutex);
+        _oneways.push_back(std::move(s));
+    }
+
+    StringSeq onewaysReceived(const Ice::Current&) override
+    {
+        lock_guard<mutex> lock(_mutex);
+        return _oneways;
+    }
+
+    StringSeq opStringSeq(StringSeq s, StringSeq& reversed, const Ice::Current&) override
+    {
+        reversed.assign(s.rbegin(), s.rend());
+        return s;
+    }
+
+    DoubleSeq opDoubleSeq(DoubleSeq s, const Ice::Current&) override { return s; }
+
+    PersonSeq opPersonSeq(PersonSeq s, const Ice::Current&) override { return s; }
+
+    int opCallback(shared_ptr<TesterPrx> cb, const Ice::Current& current) override
+    {
+        return cb->ice_fixed(current.con)->opIdempotent() + 1;
+    }
 
     void closeConnection(const Ice::Current& current) override
     {
@@ -121,6 +147,10 @@ public:
     }
 
     void shutdown(const Ice::Current& current) override { current.adapter->getCommunicator()->shutdown(); }
+
+private:
+    mutex _mutex;
+    StringSeq _oneways;
 };
 
 int main(int argc, char* argv[])
@@ -131,6 +161,9 @@ int main(int argc, char* argv[])
         init.properties = Ice::createProperties(argc, argv);
         // Floe sends cyclic graphs in the tests; 3.7.5+ C++ refuses them unless told otherwise.
         init.properties->setProperty("Ice.AcceptClassCycles", "1");
+        init.properties->setProperty("Ice.MessageSizeMax", "65536");
+        // opCallback waits for a reply that a second server thread must read.
+        init.properties->setProperty("Ice.ThreadPool.Server.SizeMax", "4");
         Ice::CommunicatorHolder holder(argc, argv, init);
         auto adapter = holder->createObjectAdapterWithEndpoints("Tester", "tcp -h 127.0.0.1 -p 0");
         adapter->add(make_shared<TesterI>(), Ice::stringToIdentity("tester"));

@@ -1,0 +1,76 @@
+/// How connections behave: idle handling, dispatch limits, connection establishment and
+/// tracing. `Communicator(properties:)` fills it from the `Ice.*` properties named below.
+public struct ConnectionOptions: Sendable {
+    /// Seconds of silence after which a connection counts as idle (`Ice.ACM.Timeout`, or the
+    /// 3.8 name `Ice.Connection.IdleTimeout`; 60). Every connection sends a heartbeat when it
+    /// has written nothing for half of it, so ZeroC peers' ACM never closes it while it is in
+    /// use. 0 disables heartbeats and idle closing.
+    public var idleTimeout = 60
+    /// When outgoing connections are closed for idleness (`Ice.ACM.Client.Close`, else
+    /// `Ice.ACM.Close`; default: on invocation and idle, as in Ice 3.7).
+    public var clientClose = ACMClose.onInvocationAndIdle
+    /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default
+    /// off, because a server closing an idle connection can drop a oneway in flight).
+    public var serverClose = ACMClose.off
+    /// Milliseconds to establish a connection, including the peer's validation
+    /// (`Ice.Override.ConnectTimeout`; otherwise the endpoint's `-t` timeout, else 10 s).
+    public var connectTimeout = -1
+    /// Requests dispatched at once per connection (`Ice.Connection.MaxDispatches`, 100); beyond
+    /// it, the connection stops reading until a dispatch completes. 0 means no limit.
+    public var maxDispatches = 100
+    /// The default for proxies' `ice_endpointSelection` (`Ice.Default.EndpointSelection`).
+    public var endpointSelection = EndpointSelection.random
+    /// `Ice.Trace.Network`: 1 logs connections opened and closed, 2 also listening sockets.
+    public var traceNetwork = 0
+    /// `Ice.Trace.Protocol`: 1 logs every message sent and received.
+    public var traceProtocol = 0
+
+    public init() {}
+}
+
+/// When active connection management closes a connection (ZeroC's `Ice::ACMClose`).
+public enum ACMClose: Int, Sendable {
+    case off = 0
+    /// Gracefully, once nothing was sent or received for the idle timeout and nothing is outstanding.
+    case onIdle = 1
+    /// Forcefully, when a call is outstanding but the peer sent nothing (not even a heartbeat)
+    /// for the idle timeout: the peer is presumed dead.
+    case onInvocation = 2
+    /// Both of the above.
+    case onInvocationAndIdle = 3
+    /// Forcefully once idle, even with calls outstanding.
+    case onIdleForceful = 4
+
+    public var closesWhenIdle: Bool { self == .onIdle || self == .onInvocationAndIdle }
+    public var closesOnSilentInvocation: Bool { self == .onInvocation || self == .onInvocationAndIdle }
+}
+
+extension ConnectionOptions {
+    init(properties: Properties) throws {
+        idleTimeout = try properties.int(
+            "Ice.ACM.Timeout", default: try properties.int("Ice.Connection.IdleTimeout", default: 60))
+        let close = try properties.int("Ice.ACM.Close", default: -1)
+        clientClose = try Self.close(properties, "Ice.ACM.Client.Close", close, default: .onInvocationAndIdle)
+        serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
+        connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
+        maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
+        let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"
+        guard let parsed = EndpointSelection(rawValue: selection) else {
+            throw LocalError(
+                .invalidArgument, "Ice.Default.EndpointSelection must be Random or Ordered, not '\(selection)'")
+        }
+        endpointSelection = parsed
+        traceNetwork = try properties.int("Ice.Trace.Network", default: 0)
+        traceProtocol = try properties.int("Ice.Trace.Protocol", default: 0)
+    }
+
+    private static func close(_ properties: Properties, _ name: String, _ general: Int, default: ACMClose) throws
+        -> ACMClose
+    {
+        let value = try properties.int(name, default: general >= 0 ? general : `default`.rawValue)
+        guard let close = ACMClose(rawValue: value) else {
+            throw LocalError(.invalidArgument, "\(name) must be between 0 and 4, not \(value)")
+        }
+        return close
+    }
+}

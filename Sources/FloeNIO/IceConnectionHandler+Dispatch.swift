@@ -1,0 +1,101 @@
+import FloeCore
+import FloeProtocol
+import NIOCore
+
+/// Incoming requests: each is dispatched in a task of its own (requests on one connection run
+/// concurrently, as with ZeroC's thread pools), at most `Ice.Connection.MaxDispatches` at once:
+/// beyond that, requests wait here in arrival order and the connection stops reading.
+extension IceConnectionHandler {
+    /// A request, or a batch of them, that arrived while the dispatch limit was reached.
+    enum Waiting {
+        case request(Request)
+        case batch([Request])
+    }
+
+    private var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
+
+    func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        guard !closing else { return }  // see closeGracefully
+        guard let adapter else { return rejectRequest(request, context: context) }
+        guard !atDispatchLimit else { return waiting.append(.request(request)) }
+        let incoming = incomingRequest(request, adapter: adapter)
+        let requestId = request.requestId
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        dispatchStarted(context)
+        Task {
+            let reply = await adapter.dispatchToReply(incoming)
+            let bytes = requestId == 0 ? nil : Message.reply(reply).encode()
+            loop.execute { bound.value.dispatchFinished(reply: bytes) }
+        }
+    }
+
+    /// Dispatches the requests of one batch in order, as Ice does; no replies.
+    func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
+        guard let adapter, !closing else { return }
+        guard !atDispatchLimit else { return waiting.append(.batch(requests)) }
+        let incoming = requests.map { incomingRequest($0, adapter: adapter) }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        dispatchStarted(context)
+        Task {
+            for request in incoming { _ = await adapter.dispatchToReply(request) }
+            loop.execute { bound.value.dispatchFinished(reply: nil) }
+        }
+    }
+
+    private func dispatchStarted(_ context: ChannelHandlerContext) {
+        dispatchCount += 1
+        if options.maxDispatches > 0, dispatchCount == options.maxDispatches, waiting.isEmpty {
+            // Back-pressure: stop reading until a dispatch completes.
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    private func dispatchFinished(reply: ByteBuffer?) {
+        dispatchCount -= 1
+        lastActivity = .now()
+        guard let context else { return }
+        if let reply {
+            trace("sent reply")
+            _ = write(context, reply)
+        }
+        if !waiting.isEmpty {
+            switch waiting.removeFirst() {
+            case .request(let request): dispatch(request, context: context)
+            case .batch(let requests): dispatchBatch(requests, context: context)
+            }
+        } else if options.maxDispatches > 0, dispatchCount == options.maxDispatches - 1 {
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            context.read()
+        }
+        if dispatchCount == 0 {
+            let waiters = dispatchesDone
+            dispatchesDone = []
+            for waiter in waiters { waiter.succeed() }
+        }
+    }
+
+    private func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {
+        let current = Current(
+            adapter: adapter, id: request.header.identity, facet: request.header.facet,
+            operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
+            requestId: request.requestId, encoding: request.encoding, con: connection)
+        if let encapsulation = request.encapsulation {
+            return IncomingRequest(current: current, parameters: encapsulation)
+        }
+        var parameters = OutputStream(encoding: .v1_0)
+        parameters.writeEncapsulation(encoding: request.encoding, content: request.parameters.readableBytesView)
+        return IncomingRequest(current: current, parameters: parameters.finished())
+    }
+
+    /// A connection without an adapter (a pure client) answers requests with object-not-exist.
+    private func rejectRequest(_ request: Request, context: ChannelHandlerContext) {
+        guard request.requestId != 0 else { return }
+        let header = request.header
+        let reply = Reply(
+            requestId: request.requestId, status: .objectNotExist,
+            body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
+        _ = write(context, Message.reply(reply).encode())
+    }
+}

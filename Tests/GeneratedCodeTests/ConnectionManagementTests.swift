@@ -1,0 +1,207 @@
+import FloeCore
+import FloeNIO
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Connection establishment, endpoint selection, idle closing, adapter states, graceful closing,
+/// dispatch limits and tracing, Floe to Floe over TCP on 127.0.0.1.
+@Suite("Connection management")
+struct ConnectionManagementTests {
+    private static func server(_ options: ConnectionOptions = ConnectionOptions()) async throws
+        -> (Communicator, ObjectAdapter, TesterServant, Int32)
+    {
+        let communicator = Communicator(
+            sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]),
+            transport: NIOTransport(), connectionOptions: options)
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        return (communicator, adapter, servant, adapter.publishedEndpoints.first?.port ?? 0)
+    }
+
+    private static func client(
+        _ proxy: String, options: ConnectionOptions = ConnectionOptions(), transport: NIOTransport = NIOTransport()
+    ) throws -> (Communicator, any TesterPrx) {
+        let communicator = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: transport, retryIntervals: [], connectionOptions: options)
+        return (communicator, try makeProxy(communicator: communicator, proxyString: proxy, type: (any TesterPrx).self))
+    }
+
+    /// A port nothing listens on: bound, then released.
+    private static func deadPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 1
+        try await channel.close()
+        return port
+    }
+
+    @Test func theConnectTimeoutCoversAServerThatNeverValidates() async throws {
+        // Accepts TCP connections but never speaks Ice.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        var options = ConnectionOptions()
+        options.connectTimeout = 300
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(silent.localAddress?.port ?? 0)", options: options)
+        let start = ContinuousClock.now
+        do {
+            try await tester.ice_ping()
+            Issue.record("the ping succeeded")
+        } catch let error as LocalError {
+            #expect(error.code == .connectTimeout, "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5), "the call must not hang")
+        await client.destroy()
+        try await silent.close()
+    }
+
+    @Test func orderedSelectionFailsOverToTheNextEndpoint() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let dead = try await Self.deadPort()
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(dead):tcp -h 127.0.0.1 -p \(port)")
+        let ordered = tester.ice_endpointSelection(.ordered)
+        #expect(ordered.ice_getEndpointSelection() == .ordered && tester.ice_getEndpointSelection() == .random)
+        try await ordered.ice_ping()
+        try await tester.ice_ping()  // random order tries every endpoint too
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func theDefaultEndpointSelectionComesFromProperties() throws {
+        var properties = Properties()
+        properties["Ice.Default.EndpointSelection"] = "Ordered"
+        let communicator = try Communicator(properties: properties)
+        let proxy = try #require(try communicator.stringToProxy("a:tcp -h 127.0.0.1 -p 1"))
+        #expect(proxy.ice_getEndpointSelection() == .ordered)
+        properties["Ice.Default.EndpointSelection"] = "Sometimes"
+        #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+    }
+
+    @Test func idleConnectionsCloseAndReopenTransparently() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
+        try await tester.ice_ping()
+        let first = try await tester.ice_getConnection()
+        for _ in 0..<50 where !first.isClosed { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(first.isClosed, "ACM closes a connection idle for Ice.ACM.Timeout")
+        try await tester.ice_ping()
+        #expect(try await tester.ice_getConnection() !== first)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func busyConnectionsAreNotClosedForIdleness() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
+        // One call outstanding for longer than the idle timeout.
+        try await tester.ping(context: ["sleep": "1.6"])
+        let connection = try await tester.ice_getConnection()
+        try await tester.ice_ping()
+        #expect(try await tester.ice_getConnection() === connection)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func aHeldAdapterQueuesRequestsUntilActivated() async throws {
+        let (server, adapter, _, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        adapter.hold()
+        let answered = NIOLockedValueBox(false)
+        let call = Task {
+            let value = try await tester.opIdempotent()
+            answered.withLockedValue { $0 = true }
+            return value
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!answered.withLockedValue { $0 }, "a held adapter dispatches nothing")
+        adapter.activate()
+        #expect(try await call.value == 7)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func deactivationLetsRunningDispatchesReply() async throws {
+        let (server, adapter, _, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        try await tester.ice_ping()
+        let call = Task { try await tester.ping(context: ["sleep": "0.5"]) }
+        try await Task.sleep(for: .milliseconds(150))
+        await adapter.deactivate()
+        try await call.value  // the reply came before the close-connection message
+        // A later call needs a new connection, which the closed acceptor refuses.
+        await #expect(throws: LocalError.self) { try await tester.ice_ping() }
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func aClientsGracefulCloseWaitsForItsOutstandingCalls() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        let call = Task { try await tester.ping(context: ["sleep": "0.4"]) }
+        try await Task.sleep(for: .milliseconds(100))
+        await connection.close()
+        try await call.value
+        #expect(connection.isClosed)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func maxDispatchesBoundsTheDispatchesOfAConnection() async throws {
+        var options = ConnectionOptions()
+        options.maxDispatches = 2
+        let (server, _, servant, port) = try await Self.server(options)
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<10 { group.addTask { try await tester.ping(context: ["sleep": "0.05"]) } }
+            try await group.waitForAll()
+        }
+        let most = await servant.mostConcurrentPings
+        #expect(most >= 1 && most <= 2, "at most Ice.Connection.MaxDispatches at once, saw \(most)")
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func traceLevelsLogConnectionsAndMessages() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "trace") { _ in CapturingLogHandler(lines: lines) }
+        var options = ConnectionOptions()
+        options.traceNetwork = 1
+        options.traceProtocol = 1
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(port)", options: options, transport: NIOTransport(logger: logger))
+        try await tester.ice_ping()
+        await client.destroy()
+        let logged = lines.withLockedValue { $0 }
+        #expect(logged.contains { $0.hasPrefix("established tcp connection") }, "\(logged)")
+        #expect(logged.contains("sent request ice_ping, request id 1"), "\(logged)")
+        #expect(logged.contains { $0.hasPrefix("received reply, request id 1") }, "\(logged)")
+        await server.destroy()
+    }
+}
+
+/// Keeps every message logged through it.
+struct CapturingLogHandler: LogHandler {
+    let lines: NIOLockedValueBox<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.withLockedValue { $0.append(event.message.description) }
+    }
+}
