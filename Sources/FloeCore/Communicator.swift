@@ -56,11 +56,32 @@ public final class Communicator: Sendable {
         self.retryIntervals = retryIntervals
     }
 
-    /// An adapter configured by the properties `NAME.Endpoints` (listening, already active);
-    /// without that property, a collocated-only adapter.
+    /// An adapter configured by the properties `NAME.Endpoints` (listening, already active) and
+    /// `NAME.PublishedEndpoints`; without `NAME.Endpoints`, a collocated-only adapter.
     public func createConfiguredObjectAdapter(name: String) async throws -> ObjectAdapter {
         guard let endpoints = properties["\(name).Endpoints"] else { return try createObjectAdapter(name: name) }
-        return try await createObjectAdapterWithEndpoints(name: name, endpoints: endpoints)
+        let adapter = try await createObjectAdapterWithEndpoints(name: name, endpoints: endpoints)
+        if let published = properties["\(name).PublishedEndpoints"] {
+            do {
+                adapter.setPublishedEndpoints(try Self.parseEndpoints(published))
+            } catch {
+                await adapter.deactivate()
+                throw error
+            }
+        }
+        return adapter
+    }
+
+    /// `tcp -h H -p P:tcp …` as IP endpoints.
+    private static func parseEndpoints(_ text: String) throws -> [IPEndpointData] {
+        try text.split(separator: ":").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+            .filter { !$0.isEmpty }
+            .map { words in
+                guard case .ip(let endpoint)? = try ProxyStringParser.parseEndpoint(words, in: text) else {
+                    throw LocalError(.invalidArgument, "not an IP endpoint list: '\(text)'")
+                }
+                return endpoint
+            }
     }
 
     /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.
@@ -68,13 +89,10 @@ public final class Communicator: Sendable {
         guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
         let adapter = try createObjectAdapter(name: name)
         do {
-            let groups = endpoints.split(separator: ":").map {
-                $0.split(whereSeparator: \.isWhitespace).map(String.init)
-            }
-            for words in groups where !words.isEmpty {
-                guard case .ip(let endpoint)? = try ProxyStringParser.parseEndpoint(words, in: endpoints),
-                    endpoint.transport == .tcp
-                else { throw LocalError(.invalidArgument, "only tcp endpoints can be served: '\(endpoints)'") }
+            for endpoint in try Self.parseEndpoints(endpoints) {
+                guard endpoint.transport == .tcp else {
+                    throw LocalError(.invalidArgument, "only tcp endpoints can be served: '\(endpoints)'")
+                }
                 let acceptor = try await transport.listen(on: endpoint, adapter: adapter)
                 adapter.addAcceptor(acceptor)
             }

@@ -11,6 +11,7 @@ public final class ObjectAdapter: Sendable {
         var heldDispatches: [CheckedContinuation<Void, Never>] = []
         var destroyed = false
         var acceptors: [any Acceptor] = []
+        var published: [IPEndpointData]?
         /// Incoming connections, closed gracefully on deactivation.
         var connections: [ObjectIdentifier: any Connection] = [:]
     }
@@ -81,10 +82,22 @@ public final class ObjectAdapter: Sendable {
     /// A proxy for `id` carrying this adapter's endpoints (none for a collocated-only adapter).
     public func createProxy(_ id: Identity) -> any ObjectPrx {
         communicator.makeProxy(id).ice_endpoints(publishedEndpoints.map(EndpointData.ip))
+            .ice_endpointSelection(communicator.defaultEndpointSelection)
     }
 
-    /// The endpoints this adapter listens on, with the ports actually bound.
-    public var publishedEndpoints: [IPEndpointData] { state.withLockedValue { $0.acceptors.map(\.endpoint) } }
+    /// The endpoints its proxies carry: `NAME.PublishedEndpoints` (or `setPublishedEndpoints`)
+    /// when set, else the endpoints it listens on with the ports actually bound.
+    public var publishedEndpoints: [IPEndpointData] {
+        state.withLockedValue { $0.published ?? $0.acceptors.map(\.endpoint) }
+    }
+
+    /// The endpoints it listens on, with the ports actually bound.
+    public var endpoints: [IPEndpointData] { state.withLockedValue { $0.acceptors.map(\.endpoint) } }
+
+    /// Overrides the endpoints put in proxies (e.g. a host name reachable from outside).
+    public func setPublishedEndpoints(_ endpoints: [IPEndpointData]?) {
+        state.withLockedValue { $0.published = endpoints }
+    }
 
     func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
 

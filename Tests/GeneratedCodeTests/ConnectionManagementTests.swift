@@ -83,6 +83,20 @@ struct ConnectionManagementTests {
         #expect(throws: LocalError.self) { try Communicator(properties: properties) }
     }
 
+    @Test func adaptersReadEndpointsAndPublishedEndpointsFromProperties() async throws {
+        var properties = Properties()
+        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.PublishedEndpoints"] = "tcp -h floe.example -p 4061:tcp -h 10.0.0.1 -p 4062"
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await communicator.createConfiguredObjectAdapter(name: "Server")
+        #expect(adapter.endpoints.count == 1 && adapter.endpoints[0].port > 0)
+        let proxy = adapter.createProxy(Identity(name: "x"))
+        #expect(
+            proxy.description
+                == "x -t -e 1.1:tcp -h floe.example -p 4061 -t 60000:tcp -h 10.0.0.1 -p 4062 -t 60000")
+        await communicator.destroy()
+    }
+
     @Test func idleConnectionsCloseAndReopenTransparently() async throws {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(
