@@ -86,6 +86,15 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),
+        .executableTarget(
+            name: "floe-bench",
+            dependencies: [
+                "FloeCore", "FloeNIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings,
+            plugins: ["Slice2FloeBuildPlugin"]
+        ),
         .testTarget(
             name: "SliceParserTests",
             dependencies: ["SliceAST", "SliceParser"],

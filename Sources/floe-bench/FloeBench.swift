@@ -1,0 +1,75 @@
+import ArgumentParser
+import FloeCore
+import FloeNIO
+import Foundation
+
+/// The Floe peer of the Ice wire benchmark (`../shared/peers/BENCH.md`):
+///
+///     floe-bench server [--endpoints STR] [--Ice.Name=value ...]
+///     floe-bench client [--proxy STR] [--workloads LIST] ... [--Ice.Name=value ...]
+@main
+struct FloeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "floe-bench", abstract: "The Floe peer of the Ice wire benchmark (BENCH.md).",
+        subcommands: [BenchServer.self, BenchClient.self])
+
+    /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let properties: Properties
+        let command: any ParsableCommand
+        do {
+            let (parsed, remaining) = try Properties.parse(arguments: arguments)
+            properties = parsed
+            command = try parseAsRoot(remaining)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+        do {
+            switch command {
+            case let server as BenchServer: try await server.run(properties: properties)
+            case let client as BenchClient: try await client.run(properties: properties)
+            default:
+                print(helpMessage())
+                Foundation.exit(2)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("floe-bench: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    /// The benchmark's defaults (BENCH.md §1), under any `--Ice.*` the user gave.
+    static func communicator(_ given: Properties, server: Bool) throws -> Communicator {
+        var properties = given
+        if properties["Ice.MessageSizeMax"] == nil { properties["Ice.MessageSizeMax"] = "8192" }
+        // BENCH.md §3: a server dispatches one connection's requests in arrival order.
+        if server, properties["Ice.Connection.MaxDispatches"] == nil {
+            properties["Ice.Connection.MaxDispatches"] = "1"
+        }
+        return try Communicator(properties: properties, sliceLoader: Bench_SliceLoader(), transport: NIOTransport())
+    }
+}
+
+struct BenchServer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "Serves the object 'bench'; prints 'ready' once it accepts connections.")
+
+    @Option(help: "Endpoints of the object adapter.")
+    var endpoints = "tcp -h 127.0.0.1 -p 10000"
+
+    func run(properties: Properties) async throws {
+        let communicator = try FloeBench.communicator(properties, server: true)
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Bench", endpoints: endpoints)
+        try adapter.add(servant: PerfServant(), id: Identity(name: "bench"))
+        FileHandle.standardOutput.write(Data("ready\n".utf8))
+        await communicator.waitForShutdown()
+        await communicator.destroy()
+    }
+}

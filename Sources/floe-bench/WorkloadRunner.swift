@@ -1,0 +1,120 @@
+import FloeCore
+import Foundation
+
+/// One timed run: its duration and, for `latency`, each call's time in seconds.
+struct Measurement {
+    var seconds: Double
+    var callSeconds: [Double] = []
+}
+
+/// Runs workloads against the server (BENCH.md §4–5). The data sets are built before any
+/// timed region.
+struct WorkloadRunner {
+    let perf: any PerfPrx
+    let options: BenchClient
+    let payload: ByteSeq
+    let items: ItemSeq
+
+    init(perf: any PerfPrx, options: BenchClient) {
+        self.perf = perf
+        self.options = options
+        payload = DataSets.payload(options.bytes)
+        items = DataSets.items(options.items)
+    }
+
+    func payloadBytes(_ workload: Workload) -> Int {
+        switch workload {
+        case .throughputSend, .throughputRecv, .throughputSendZ, .throughputRecvZ:
+            DataSets.sizeEncoding(options.bytes) + options.bytes
+        case .structsSend, .structsRecv: DataSets.sizeEncoding(options.items) + 21 * options.items
+        default: 0
+        }
+    }
+
+    /// Runs `calls` calls; `checkFully` compares received data with the standard sets (warm-up),
+    /// otherwise only lengths and counts are checked.
+    func execute(_ workload: Workload, calls: Int, checkFully: Bool) async throws -> Measurement {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var callSeconds: [Double] = []
+        switch workload {
+        case .latency:
+            callSeconds.reserveCapacity(calls)
+            for _ in 0..<calls {
+                let begin = clock.now
+                try await perf.ping()
+                callSeconds.append((clock.now - begin).seconds)
+            }
+        case .pipelined:
+            try await pipelined(calls: calls)
+        case .oneway:
+            let oneway = perf.ice_oneway()
+            for _ in 0..<calls { try await oneway.ping() }
+            try await perf.ping()
+        case .throughputSend, .throughputSendZ:
+            for _ in 0..<calls { try expect(try await perf.sendBytes(payload), Int32(payload.count), "sendBytes") }
+        case .throughputRecv, .throughputRecvZ:
+            for _ in 0..<calls {
+                let received = try await perf.recvBytes(Int32(options.bytes))
+                try expect(received.count, options.bytes, "recvBytes length")
+                if checkFully { try expect(received == payload, true, "recvBytes content") }
+            }
+        case .structsSend:
+            for _ in 0..<calls { try expect(try await perf.sendItems(items), Int32(items.count), "sendItems") }
+        case .structsRecv:
+            for _ in 0..<calls {
+                let received = try await perf.recvItems(Int32(options.items))
+                try expect(received.count, options.items, "recvItems count")
+                if checkFully { try expect(received == items, true, "recvItems content") }
+            }
+        case .classesSend:
+            // Each call sends a tree of its own (sent values cannot be shared); building it is
+            // kept out of the timed region, like every data set.
+            var timed = Duration.zero
+            for _ in 0..<calls {
+                let tree = DataSets.tree(options.nodes)
+                let begin = clock.now
+                let count = try await perf.sendGraph(tree)
+                timed += clock.now - begin
+                try expect(count, Int32(options.nodes), "sendGraph")
+            }
+            return Measurement(seconds: timed.seconds)
+        case .classesRecv:
+            for _ in 0..<calls {
+                let root = try await perf.recvGraph(Int32(options.nodes))
+                if checkFully {
+                    try expect(DataSets.isStandardTree(root, count: options.nodes), true, "recvGraph tree")
+                } else {
+                    try expect(root?.id, options.nodes > 0 ? 0 : nil, "recvGraph root")
+                }
+            }
+        }
+        return Measurement(seconds: (clock.now - start).seconds, callSeconds: callSeconds)
+    }
+
+    /// K requests outstanding on the one connection until `calls` were issued.
+    private func pipelined(calls: Int) async throws {
+        let perf = perf
+        let workers = min(options.pipeline, calls)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                let share = calls / workers + (worker < calls % workers ? 1 : 0)
+                group.addTask {
+                    for _ in 0..<share { try await perf.ping() }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func expect<T: Equatable>(_ actual: T, _ expected: T, _ what: String) throws {
+        guard actual == expected else { throw BenchError.verification("\(what): got \(actual), expected \(expected)") }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}
