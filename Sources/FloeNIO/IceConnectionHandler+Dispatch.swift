@@ -23,10 +23,16 @@ extension IceConnectionHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         dispatchStarted(context)
-        Task {
+        // Runs on this event loop until the servant first suspends: a servant that completes
+        // without suspending is dispatched and answered with no thread switch at all.
+        Task.immediate {
             let reply = await adapter.dispatchToReply(incoming)
-            let bytes = requestId == 0 ? nil : Message.reply(reply).encode()
-            loop.execute { bound.value.dispatchFinished(reply: bytes) }
+            let frame: ReplyFrame? = requestId == 0 ? nil : ReplyFrame(reply)
+            if loop.inEventLoop {
+                bound.value.dispatchFinished(reply: frame)
+            } else {
+                loop.execute { bound.value.dispatchFinished(reply: frame) }
+            }
         }
     }
 
@@ -38,9 +44,13 @@ extension IceConnectionHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         dispatchStarted(context)
-        Task {
+        Task.immediate {
             for request in incoming { _ = await adapter.dispatchToReply(request) }
-            loop.execute { bound.value.dispatchFinished(reply: nil) }
+            if loop.inEventLoop {
+                bound.value.dispatchFinished(reply: nil)
+            } else {
+                loop.execute { bound.value.dispatchFinished(reply: nil) }
+            }
         }
     }
 
@@ -52,13 +62,17 @@ extension IceConnectionHandler {
         }
     }
 
-    private func dispatchFinished(reply: ByteBuffer?) {
+    private func dispatchFinished(reply: ReplyFrame?) {
         dispatchCount -= 1
         lastActivity = .now()
         guard let context else { return }
         if let reply {
             trace("sent reply")
-            _ = write(context, reply)
+            if let body = reply.body {
+                _ = write(context, prefix: reply.prefix, body: body)
+            } else {
+                _ = write(context, reply.prefix)
+            }
         }
         if !waiting.isEmpty {
             switch waiting.removeFirst() {
@@ -97,5 +111,21 @@ extension IceConnectionHandler {
             requestId: request.requestId, status: .objectNotExist,
             body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
         _ = write(context, Message.reply(reply).encode())
+    }
+}
+
+/// A reply as the buffers to write: results go out as the servant encoded them, uncopied.
+struct ReplyFrame: Sendable {
+    var prefix: ByteBuffer
+    var body: ByteBuffer?
+
+    init(_ reply: Reply) {
+        guard case .encapsulation(let encoding, let content) = reply.body else {
+            prefix = Message.reply(reply).encode()
+            return
+        }
+        prefix = MessagePrefix.reply(
+            requestId: reply.requestId, status: reply.status, encoding: encoding, contentSize: content.readableBytes)
+        body = content
     }
 }

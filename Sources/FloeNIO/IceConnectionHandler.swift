@@ -76,6 +76,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
         return context.writeAndFlush(wrapOutboundOut(bytes))
     }
 
+    /// Writes a message given as its prefix and its encapsulation: one vectored write, and the
+    /// encapsulation is never copied.
+    func write(_ context: ChannelHandlerContext, prefix: ByteBuffer, body: ByteBuffer) -> EventLoopFuture<Void> {
+        lastWrite = .now()
+        context.write(wrapOutboundOut(prefix), promise: nil)
+        return context.writeAndFlush(wrapOutboundOut(body))
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         if options.traceNetwork >= 1 {
             logger.info("\(isClient ? "established" : "accepted") tcp connection \(connection?.description ?? "")")
@@ -144,32 +152,31 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard let context, context.channel.isActive, !closing else {
             return eventLoop.makeFailedFuture(LocalError(.connectionLost, "the connection is closed"))
         }
-        var stream = InputStream(buffer: parameters, encoding: .v1_0)
-        guard let (encoding, content) = try? stream.readEncapsulation() else {
-            return context.eventLoop.makeFailedFuture(LocalError(.marshal, "malformed parameters"))
-        }
         lastActivity = .now()
         if mode == .batchOneway || mode == .batchDatagram {
+            var stream = InputStream(buffer: parameters, encoding: .v1_0)
+            guard let (encoding, content) = try? stream.readEncapsulation() else {
+                return context.eventLoop.makeFailedFuture(LocalError(.marshal, "malformed parameters"))
+            }
             batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
             batchSize += content.readableBytes + header.operation.utf8.count + 32
             if batchSize >= batchAutoFlushSize { return flushBatch().map { nil } }
             return context.eventLoop.makeSucceededFuture(nil)
         }
+        guard parameters.readableBytes >= 6 else {
+            return context.eventLoop.makeFailedFuture(LocalError(.marshal, "malformed parameters"))
+        }
         let requestId: Int32 = twoway ? nextRequestId : 0
         if twoway { nextRequestId = nextRequestId == Int32.max ? 1 : nextRequestId + 1 }
-        let request = Request(requestId: requestId, header: header, encoding: encoding, parameters: content)
-        let promise = context.eventLoop.makePromise(of: Reply?.self)
-        if twoway { pending[requestId] = promise }
+        let prefix = MessagePrefix.request(
+            requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
-        let written = write(context, Message.request(request).encode())
-        if !twoway {
-            written.whenComplete { result in
-                switch result {
-                case .success: promise.succeed(nil)
-                case .failure(let error): promise.fail(LocalError(.connectionLost, "\(error)"))
-                }
-            }
+        let written = write(context, prefix: prefix, body: parameters)
+        guard twoway else {
+            return written.flatMapErrorThrowing { error in throw LocalError(.connectionLost, "\(error)") }.map { nil }
         }
+        let promise = context.eventLoop.makePromise(of: Reply?.self)
+        pending[requestId] = promise
         return promise.futureResult
     }
 

@@ -39,9 +39,10 @@ final class NIOConnection: Connection {
 
     func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply? {
         let handler = handler
-        return try await channel.eventLoop.flatSubmit {
-            handler.value.send(header, parameters: parameters, mode: mode)
-        }.get()
+        let loop = channel.eventLoop
+        // Already on the loop (Swift concurrency running on NIO's event loops): no hop.
+        if loop.inEventLoop { return try await handler.value.send(header, parameters: parameters, mode: mode).get() }
+        return try await loop.flatSubmit { handler.value.send(header, parameters: parameters, mode: mode) }.get()
     }
 
     func flushBatchRequests() async throws {

@@ -16,6 +16,8 @@ struct FloeBench: ParsableCommand {
     /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
+        if !arguments.contains("--Floe.EventLoopExecutor=0") { EventLoopExecutor.install() }
         let properties: Properties
         let command: any ParsableCommand
         do {

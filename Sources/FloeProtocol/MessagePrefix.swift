@@ -1,0 +1,48 @@
+public import FloeEncoding
+public import NIOCore
+
+/// The bytes of a request or reply message that come before its encapsulation, so the
+/// encapsulation (parameters or results, possibly megabytes) is written as a buffer of its own
+/// — one vectored write, no copy — instead of being copied into the message.
+public enum MessagePrefix {
+    /// A request up to its parameter encapsulation, whose whole size (size field included) is
+    /// `encapsulationSize`. A request id of 0 makes it oneway.
+    public static func request(requestId: Int32, header: RequestHeader, encapsulationSize: Int) -> ByteBuffer {
+        var stream = OutputStream(encoding: .v1_0)
+        writeHeader(type: .request, to: &stream)
+        stream.write(requestId)
+        stream.write(header)
+        return finish(&stream, following: encapsulationSize)
+    }
+
+    /// A reply up to the content of its encapsulation (status ok or user exception): the
+    /// reply header, then the encapsulation's size and encoding for `contentSize` bytes.
+    public static func reply(
+        requestId: Int32, status: ReplyStatus, encoding: EncodingVersion, contentSize: Int
+    ) -> ByteBuffer {
+        var stream = OutputStream(encoding: .v1_0)
+        writeHeader(type: .reply, to: &stream)
+        stream.write(requestId)
+        stream.write(status.rawValue)
+        stream.write(Int32(truncatingIfNeeded: contentSize + 6))
+        stream.write(encoding.major)
+        stream.write(encoding.minor)
+        return finish(&stream, following: contentSize)
+    }
+
+    private static func writeHeader(type: MessageType, to stream: inout OutputStream) {
+        // Magic "IceP", protocol 1.0, encoding 1.0, type, no compression, size patched later.
+        stream.write(Int32(0x5065_6349))
+        stream.write(Int32(0x0001_0001))
+        stream.write(type.rawValue)
+        stream.write(UInt8(0))
+        stream.write(Int32(0))
+    }
+
+    private static func finish(_ stream: inout OutputStream, following size: Int) -> ByteBuffer {
+        var buffer = stream.finished()
+        let total = buffer.readableBytes + size
+        buffer.setInteger(Int32(truncatingIfNeeded: total), at: buffer.readerIndex + 10, endianness: .little)
+        return buffer
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Floe against ZeroC's C++ runtime on the benchmark of BENCH.md, interleaved in one sitting.
+#
+#   Tools/bench.sh [--rounds N] [client options...]     (default: --workloads core,classes)
+#
+# Builds floe-bench in release mode and the C++ peer (make -C ../shared/peers/cpp when
+# ../shared is there; otherwise set CPP_PEER to a folder holding bench-server and
+# bench-client built from ZeroC Ice 3.7's C++ runtime and Bench.ice — see
+# Docs/benchmark.md). Then runs N rounds (default 3) of the four pairings, in order
+# floe→floe, cpp→cpp, floe→cpp, cpp→floe (client→server), prints a table per workload with
+# Floe/C++ ratios (per-call time for latency, calls/s or MB/s otherwise; medians over the
+# rounds), the Floe server's resident memory after repeated full runs, and the raw JSON lines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3
+if [ "${1:-}" = "--rounds" ]; then rounds=$2; shift 2; fi
+[ $# -gt 0 ] || set -- --workloads core,classes
+
+shared=../shared/peers
+if [ -z "${CPP_PEER:-}" ]; then
+    [ -d "$shared/cpp" ] || { echo "bench.sh: no ../shared/peers/cpp; set CPP_PEER" >&2; exit 2; }
+    make -s -C "$shared/cpp" >&2
+    CPP_PEER=$shared/cpp/build
+fi
+swift build -c release --product floe-bench >&2
+FLOE=.build/release/floe-bench
+port=${PORT:-10100}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server" ;; esac; }
+client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client" ;; esac; }
+
+# run CLIENT SERVER ARGS...: one pairing; JSON lines tagged with the pairing go to $out/results.
+run() {
+    local client=$1 server=$2; shift 2
+    port=$((port + 1))
+    # shellcheck disable=SC2046
+    $(server_cmd "$server") --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && break; sleep 0.1; done
+    echo "  $client → $server" >&2
+    # shellcheck disable=SC2046
+    $(client_cmd "$client") --proxy "bench:tcp -h 127.0.0.1 -p $port" --shutdown "$@" \
+        | sed "s/^{/{\"pairing\":\"$client→$server\",/" >>"$out/results"
+    wait "$pid" 2>/dev/null || true
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
+for round in $(seq "$rounds"); do
+    echo "round $round/$rounds" >&2
+    run floe floe "$@"
+    run cpp cpp "$@"
+    run floe cpp "$@"
+    run cpp floe "$@"
+done
+
+# Server memory: a Floe server serving three full C++ client runs in a row.
+port=$((port + 1))
+$FLOE server --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && break; sleep 0.1; done
+rss=()
+for _ in 1 2 3; do
+    "$CPP_PEER/bench-client" --proxy "bench:tcp -h 127.0.0.1 -p $port" "$@" >/dev/null
+    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")")
+done
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+python3 Tools/scripts/bench-table.py "$out/results" "${rss[@]}"
+echo
+echo "raw results:"
+cat "$out/results"
