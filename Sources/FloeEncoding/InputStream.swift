@@ -7,7 +7,8 @@ public import NIOCore
 /// Inside an encapsulation the buffer's readable region is narrowed to the
 /// encapsulation, so a value can never be read out of its enclosing encapsulation.
 public struct InputStream {
-    public internal(set) var buffer: ByteBuffer
+    /// The unread bytes (raw access for framing code; prefer the typed reads).
+    public var buffer: ByteBuffer
     /// The encoding in force at the current position.
     public internal(set) var encoding: EncodingVersion
     /// Creates class instances and user exceptions from their type ids.
@@ -49,6 +50,7 @@ public struct InputStream {
 
     // MARK: Primitives
 
+    @inlinable
     mutating func readInteger<T: FixedWidthInteger>(_: T.Type = T.self) throws -> T {
         guard let v = buffer.readInteger(endianness: .little, as: T.self) else {
             throw MarshalError(.truncated, "expected \(MemoryLayout<T>.size) bytes, \(buffer.readableBytes) left")
@@ -56,19 +58,27 @@ public struct InputStream {
         return v
     }
 
+    @inlinable
     public mutating func read(_: Bool.Type = Bool.self) throws -> Bool { try readInteger(UInt8.self) != 0 }
+    @inlinable
     public mutating func read(_: UInt8.Type = UInt8.self) throws -> UInt8 { try readInteger() }
+    @inlinable
     public mutating func read(_: Int16.Type = Int16.self) throws -> Int16 { try readInteger() }
+    @inlinable
     public mutating func read(_: Int32.Type = Int32.self) throws -> Int32 { try readInteger() }
+    @inlinable
     public mutating func read(_: Int64.Type = Int64.self) throws -> Int64 { try readInteger() }
+    @inlinable
     public mutating func read(_: Float.Type = Float.self) throws -> Float {
         Float(bitPattern: try readInteger(UInt32.self))
     }
+    @inlinable
     public mutating func read(_: Double.Type = Double.self) throws -> Double {
         Double(bitPattern: try readInteger(UInt64.self))
     }
 
     /// Reads a *size*; rejects a negative five-byte form.
+    @inlinable
     public mutating func readSize() throws -> Int {
         let first = try readInteger(UInt8.self)
         if first < 255 { return Int(first) }
@@ -79,6 +89,7 @@ public struct InputStream {
 
     /// Reads a sequence count and checks that `count × minElementSize` bytes can follow,
     /// so a bogus count never causes a large allocation.
+    @inlinable
     public mutating func readCount(minElementSize: Int) throws -> Int {
         let n = try readSize()
         // Both factors are bounded (n < 2^31, sizes are small), so the product cannot overflow.
@@ -90,14 +101,20 @@ public struct InputStream {
     }
 
     /// Reads a UTF-8 string, rejecting invalid UTF-8.
+    @inlinable
     public mutating func read(_: String.Type = String.self) throws -> String {
         let n = try readSize()
         guard n <= buffer.readableBytes else {
             throw MarshalError(.truncated, "string of \(n) bytes, \(buffer.readableBytes) left")
         }
         if n == 0 { return "" }
-        let s = buffer.withUnsafeReadableBytes { raw in
-            String(validating: UnsafeRawBufferPointer(rebasing: raw.prefix(n)), as: UTF8.self)
+        let s = buffer.withUnsafeReadableBytes { raw -> String? in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[..<n])
+            // ASCII, the common case, decodes as is; anything else must survive decoding
+            // unchanged (decoding replaces invalid UTF-8 with U+FFFD, which a check catches).
+            let decoded = String(decoding: bytes, as: UTF8.self)
+            if bytes.allSatisfy({ $0 < 0x80 }) || decoded.utf8.elementsEqual(bytes) { return decoded }
+            return nil
         }
         guard let s else { throw MarshalError(.invalidUTF8, "string is not valid UTF-8") }
         buffer.moveReaderIndex(forwardBy: n)
@@ -105,6 +122,7 @@ public struct InputStream {
     }
 
     /// Reads `count` raw bytes.
+    @inlinable
     public mutating func readBlob(count: Int) throws -> [UInt8] {
         guard count >= 0, let bytes = buffer.readBytes(length: count) else {
             throw MarshalError(.truncated, "expected \(count) bytes, \(buffer.readableBytes) left")

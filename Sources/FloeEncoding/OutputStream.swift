@@ -6,7 +6,8 @@ public import NIOCore
 /// with `encoding` (1.0 for protocol headers); inside one, with the encapsulation's version.
 /// Class instances and their type-id tables are scoped to the innermost encapsulation.
 public struct OutputStream {
-    public internal(set) var buffer: ByteBuffer
+    /// The bytes written so far (raw access for framing code; prefer the typed writes).
+    public var buffer: ByteBuffer
     /// The encoding in force at the current position.
     public internal(set) var encoding: EncodingVersion
     /// The class and exception format used by encapsulations that do not name one.
@@ -42,15 +43,23 @@ public struct OutputStream {
 
     // MARK: Primitives
 
+    @inlinable
     public mutating func write(_ v: Bool) { buffer.writeInteger(v ? 1 : 0 as UInt8) }
+    @inlinable
     public mutating func write(_ v: UInt8) { buffer.writeInteger(v) }
+    @inlinable
     public mutating func write(_ v: Int16) { buffer.writeInteger(v, endianness: .little) }
+    @inlinable
     public mutating func write(_ v: Int32) { buffer.writeInteger(v, endianness: .little) }
+    @inlinable
     public mutating func write(_ v: Int64) { buffer.writeInteger(v, endianness: .little) }
+    @inlinable
     public mutating func write(_ v: Float) { buffer.writeInteger(v.bitPattern, endianness: .little) }
+    @inlinable
     public mutating func write(_ v: Double) { buffer.writeInteger(v.bitPattern, endianness: .little) }
 
     /// Writes a *size*: one byte below 255, else `ff` and an `int32`.
+    @inlinable
     public mutating func writeSize(_ n: Int) {
         precondition(n >= 0 && n <= Int(Int32.max), "size out of range: \(n)")
         if n < 255 {
@@ -62,6 +71,7 @@ public struct OutputStream {
     }
 
     /// Writes a string as a byte-count size followed by its UTF-8 bytes.
+    @inlinable
     public mutating func write(_ v: String) {
         let utf8 = v.utf8
         writeSize(utf8.count)
@@ -69,6 +79,7 @@ public struct OutputStream {
     }
 
     /// Writes raw bytes with no size prefix.
+    @inlinable
     public mutating func writeBlob(_ bytes: some Sequence<UInt8>) { buffer.writeBytes(bytes) }
 
     /// Writes raw bytes with no size prefix.

@@ -25,9 +25,12 @@ public protocol StreamCodable {
 }
 
 extension StreamCodable {
+    @inlinable
     public static var fixedWireSize: Int? { nil }
+    @inlinable
     public static var optionalFormat: OptionalFormat { fixedWireSize != nil ? .vSize : .fSize }
 
+    @inlinable
     public func encodeOptionalPayload(to stream: inout OutputStream) {
         switch Self.optionalFormat {
         case .vSize:
@@ -42,6 +45,7 @@ extension StreamCodable {
         }
     }
 
+    @inlinable
     public static func decodeOptionalPayload(from stream: inout InputStream) throws -> Self {
         switch optionalFormat {
         case .vSize: if fixedWireSize != nil { try stream.skipSize() }
@@ -51,10 +55,12 @@ extension StreamCodable {
         return try Self(from: &stream)
     }
 
+    @inlinable
     public static func encodeElements(_ elements: [Self], to stream: inout OutputStream) {
         for element in elements { element.encode(to: &stream) }
     }
 
+    @inlinable
     public static func decodeElements(count: Int, from stream: inout InputStream) throws -> [Self] {
         var result: [Self] = []
         result.reserveCapacity(count)
@@ -72,8 +78,11 @@ public protocol StreamCodableNumber: StreamCodable {
 }
 
 extension StreamCodableNumber {
+    @inlinable
     public static var minWireSize: Int { wireSize }
+    @inlinable
     public static var fixedWireSize: Int? { wireSize }
+    @inlinable
     public static var optionalFormat: OptionalFormat {
         switch wireSize {
         case 1: .f1
@@ -85,78 +94,110 @@ extension StreamCodableNumber {
 }
 
 extension Bool: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Bool.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 1 }
 }
 
 extension UInt8: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(UInt8.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 1 }
 
+    @inlinable
     public static func encodeElements(_ elements: [UInt8], to stream: inout OutputStream) {
         stream.writeBlob(elements)
     }
+    @inlinable
     public static func decodeElements(count: Int, from stream: inout InputStream) throws -> [UInt8] {
         try stream.readBlob(count: count)
     }
 }
 
 extension Int16: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Int16.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 2 }
 }
 
 extension Int32: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Int32.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 4 }
 }
 
 extension Int64: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Int64.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 8 }
 }
 
 extension Float: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Float.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 4 }
 }
 
 extension Double: StreamCodableNumber {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(Double.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var wireSize: Int { 8 }
 }
 
 extension String: StreamCodable {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try stream.read(String.self) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { stream.write(self) }
+    @inlinable
     public static var minWireSize: Int { 1 }
     /// A string's own size prefix doubles as the VSize length.
+    @inlinable
     public static var optionalFormat: OptionalFormat { .vSize }
 }
 
 // MARK: Sequences and dictionaries
 
 extension Array: StreamCodable where Element: StreamCodable {
+    @inlinable
     public init(from stream: inout InputStream) throws {
         let count = try stream.readCount(minElementSize: Element.minWireSize)
         self = try Element.decodeElements(count: count, from: &stream)
     }
 
+    @inlinable
     public func encode(to stream: inout OutputStream) {
         stream.writeSize(count)
         Element.encodeElements(self, to: &stream)
     }
 
+    @inlinable
     public static var minWireSize: Int { 1 }
+    @inlinable
     public static var optionalFormat: OptionalFormat { Element.fixedWireSize != nil ? .vSize : .fSize }
 
+    @inlinable
     public func encodeOptionalPayload(to stream: inout OutputStream) {
         if let size = Element.fixedWireSize {
             // Byte and bool sequences are their own length; others announce count × size + count's size.
@@ -169,6 +210,7 @@ extension Array: StreamCodable where Element: StreamCodable {
         }
     }
 
+    @inlinable
     public static func decodeOptionalPayload(from stream: inout InputStream) throws -> Self {
         if let size = Element.fixedWireSize {
             if size > 1 { try stream.skipSize() }
@@ -180,6 +222,7 @@ extension Array: StreamCodable where Element: StreamCodable {
 }
 
 extension Dictionary: StreamCodable where Key: StreamCodable, Value: StreamCodable {
+    @inlinable
     public init(from stream: inout InputStream) throws {
         let count = try stream.readCount(minElementSize: Key.minWireSize + Value.minWireSize)
         self.init(minimumCapacity: count)
@@ -189,6 +232,7 @@ extension Dictionary: StreamCodable where Key: StreamCodable, Value: StreamCodab
         }
     }
 
+    @inlinable
     public func encode(to stream: inout OutputStream) {
         stream.writeSize(count)
         for (key, value) in self {
@@ -197,11 +241,14 @@ extension Dictionary: StreamCodable where Key: StreamCodable, Value: StreamCodab
         }
     }
 
+    @inlinable
     public static var minWireSize: Int { 1 }
+    @inlinable
     public static var optionalFormat: OptionalFormat {
         Key.fixedWireSize != nil && Value.fixedWireSize != nil ? .vSize : .fSize
     }
 
+    @inlinable
     public func encodeOptionalPayload(to stream: inout OutputStream) {
         if let k = Key.fixedWireSize, let v = Value.fixedWireSize {
             stream.writeSize(count * (k + v) + (count < 255 ? 1 : 5))
@@ -213,6 +260,7 @@ extension Dictionary: StreamCodable where Key: StreamCodable, Value: StreamCodab
         }
     }
 
+    @inlinable
     public static func decodeOptionalPayload(from stream: inout InputStream) throws -> Self {
         if Key.fixedWireSize != nil && Value.fixedWireSize != nil {
             try stream.skipSize()
@@ -235,15 +283,23 @@ public protocol NullableStreamCodable {
 }
 
 extension Optional: StreamCodable where Wrapped: NullableStreamCodable {
+    @inlinable
     public init(from stream: inout InputStream) throws { self = try Wrapped.readNullable(from: &stream) }
+    @inlinable
     public func encode(to stream: inout OutputStream) { Wrapped.writeNullable(self, to: &stream) }
+    @inlinable
     public static var minWireSize: Int { Wrapped.nullableMinWireSize }
+    @inlinable
     public static var optionalFormat: OptionalFormat { Wrapped.nullableOptionalFormat }
 }
 
 extension Value: NullableStreamCodable {
+    @inlinable
     public static func readNullable(from stream: inout InputStream) throws -> Self? { try stream.read(self) }
+    @inlinable
     public static func writeNullable(_ value: Value?, to stream: inout OutputStream) { stream.write(value) }
+    @inlinable
     public static var nullableMinWireSize: Int { 1 }
+    @inlinable
     public static var nullableOptionalFormat: OptionalFormat { .class }
 }
