@@ -69,7 +69,7 @@ extension IceConnectionHandler {
         if let reply {
             trace("sent reply")
             if let body = reply.body {
-                _ = write(context, prefix: reply.prefix, body: body)
+                write(context, prefix: reply.prefix, body: body)
             } else {
                 _ = write(context, reply.prefix)
             }

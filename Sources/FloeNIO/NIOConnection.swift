@@ -41,7 +41,16 @@ final class NIOConnection: Connection {
         let handler = handler
         let loop = channel.eventLoop
         // Already on the loop (Swift concurrency running on NIO's event loops): no hop.
-        if loop.inEventLoop { return try await handler.value.send(header, parameters: parameters, mode: mode).get() }
+        if loop.inEventLoop {
+            // A oneway request is done once queued: no suspension at all.
+            switch try handler.value.start(header, parameters: parameters, mode: mode) {
+            case .sent: return nil
+            case .awaitingReply(let reply): return try await reply.futureResult.get()
+            case .awaitingWritable(let writable):
+                try await writable.get()
+                return nil
+            }
+        }
         return try await loop.flatSubmit { handler.value.send(header, parameters: parameters, mode: mode) }.get()
     }
 

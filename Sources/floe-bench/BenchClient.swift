@@ -31,7 +31,7 @@ struct BenchClient: ParsableCommand {
 
     func calls(_ workload: Workload) -> Int { max(1, Int((Double(workload.defaultCalls) * scale).rounded())) }
 
-    func run(properties: Properties) async throws {
+    @concurrent func run(properties: Properties) async throws {
         let selected = try Workload.select(workloads)
         if list {
             for workload in selected { print("\(workload.rawValue) \(calls(workload))") }

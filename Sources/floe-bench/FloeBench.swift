@@ -66,7 +66,7 @@ struct BenchServer: ParsableCommand {
     @Option(help: "Endpoints of the object adapter.")
     var endpoints = "tcp -h 127.0.0.1 -p 10000"
 
-    func run(properties: Properties) async throws {
+    @concurrent func run(properties: Properties) async throws {
         let communicator = try FloeBench.communicator(properties, server: true)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Bench", endpoints: endpoints)
         try adapter.add(servant: PerfServant(), id: Identity(name: "bench"))
