@@ -17,7 +17,7 @@ extension IceConnectionHandler {
     func dispatch(_ request: Request, context: ChannelHandlerContext) {
         guard !closing else { return }  // see closeGracefully
         guard let adapter else { return rejectRequest(request, context: context) }
-        guard !atDispatchLimit else { return waiting.append(.request(request)) }
+        guard !atDispatchLimit else { return wait(.request(request), context: context) }
         let incoming = incomingRequest(request, adapter: adapter)
         let requestId = request.requestId
         let loop = context.eventLoop
@@ -39,7 +39,7 @@ extension IceConnectionHandler {
     /// Dispatches the requests of one batch in order, as Ice does; no replies.
     func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
         guard let adapter, !closing else { return }
-        guard !atDispatchLimit else { return waiting.append(.batch(requests)) }
+        guard !atDispatchLimit else { return wait(.batch(requests), context: context) }
         let incoming = requests.map { incomingRequest($0, adapter: adapter) }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
@@ -54,10 +54,14 @@ extension IceConnectionHandler {
         }
     }
 
-    private func dispatchStarted(_ context: ChannelHandlerContext) {
-        dispatchCount += 1
-        if options.maxDispatches > 0, dispatchCount == options.maxDispatches, waiting.isEmpty {
-            // Back-pressure: stop reading until a dispatch completes.
+    private func dispatchStarted(_ context: ChannelHandlerContext) { dispatchCount += 1 }
+
+    /// Queues a request beyond the limit and stops reading until the queue drains, so the
+    /// socket pushes back on the peer. (Reaching the limit alone changes nothing: a servant that
+    /// answers at once never makes the connection toggle its reading.)
+    private func wait(_ request: Waiting, context: ChannelHandlerContext) {
+        waiting.append(request)
+        if waiting.count == 1 {
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
     }
@@ -79,9 +83,10 @@ extension IceConnectionHandler {
             case .request(let request): dispatch(request, context: context)
             case .batch(let requests): dispatchBatch(requests, context: context)
             }
-        } else if options.maxDispatches > 0, dispatchCount == options.maxDispatches - 1 {
-            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-            context.read()
+            if waiting.isEmpty {
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                context.read()
+            }
         }
         if dispatchCount == 0 {
             let waiters = dispatchesDone

@@ -44,6 +44,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var monitor: RepeatedTask?
     /// Coalesced flushing (see `write(_:prefix:body:)`).
     private var flushScheduled = false
+    /// Between channelRead and channelReadComplete.
+    private var reading = false
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     private var unflushedBytes = 0
 
@@ -92,7 +94,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         unflushedBytes += prefix.readableBytes + body.readableBytes
         if unflushedBytes >= Self.flushThreshold {
             flushNow(context)
-        } else if !flushScheduled {
+        } else if !flushScheduled && !reading {
+            // (While reading, channelReadComplete flushes: replies to the requests of one read
+            // leave together, with no extra pass of the loop.)
             flushScheduled = true
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute {
@@ -130,7 +134,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Succeeds once the server's validate-connection has arrived (clients) or at once (servers).
     var validated: EventLoopFuture<Void> { validation.futureResult }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if unflushedBytes > 0 { flushNow(context) }
+        context.fireChannelReadComplete()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
         let frame = unwrapInboundIn(data)
         lastRead = .now()
         if !isValidated {
