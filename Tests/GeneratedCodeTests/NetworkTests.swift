@@ -95,6 +95,24 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    @Test func aFloodOfOnewaysArrivesWhole() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let oneway = tester.ice_oneway()
+        // About 1.5 MB of requests: far above the connection's high-water mark, so callers
+        // must wait for it to drain rather than queue without bound.
+        let count = 20_000
+        let text = String(repeating: "x", count: 40)
+        for _ in 0..<count { try await oneway.opOneway(text) }
+        try await tester.ice_ping()
+        for _ in 0..<500 where await server.servant.onewayMessages.count < count {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(await server.servant.onewayMessages.count == count)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
     @Test func unreachableEndpointsFailWithConnectionRefused() async throws {
         let (client, tester) = try client(1)
         do {
