@@ -46,5 +46,8 @@ swift test --skip-build "$@"
 # The README's first command: the end-to-end demo must run to completion.
 swift run floe-demo
 
+# The benchmark peer runs every workload, verified, at a tiny scale.
+Tools/scripts/bench-smoke.sh
+
 # Generated code for ZeroC's whole Slice corpus must compile with no warnings.
 Tools/scripts/check-corpus-compiles.sh

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# A quick check that floe-bench works end to end (not a measurement): a debug floe-bench
+# server and client run every workload with verification at a tiny scale, and must print one
+# JSON line per workload. Used by Tools/test.sh; Tools/bench.sh does the real runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bench=.build/debug/floe-bench
+port=${BENCH_SMOKE_PORT:-10199}
+log=$(mktemp)
+$bench server --endpoints "tcp -h 127.0.0.1 -p $port" >"$log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
+grep -q '^ready' "$log" || { echo "bench-smoke: the server did not start" >&2; cat "$log" >&2; exit 1; }
+lines=$($bench client --proxy "bench:tcp -h 127.0.0.1 -p $port" --scale 0.01 --runs 1 --shutdown | grep -c '^{"workload"')
+[ "$lines" = 9 ] || { echo "bench-smoke: expected 9 results, got $lines" >&2; exit 1; }
+wait "$pid"
+echo "bench-smoke: floe-bench client and server ran all 9 workloads with verification"
