@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A type that reads and writes itself in the Ice encoding. Built-in types, sequences
 /// (`Array`) and dictionaries conform here; generated structs and enums conform too.
@@ -189,6 +189,8 @@ extension Array: StreamCodable where Element: StreamCodable {
     @inlinable
     public func encode(to stream: inout OutputStream) {
         stream.writeSize(count)
+        // One allocation for the elements' least size instead of repeated doubling.
+        stream.buffer.reserveCapacity(stream.buffer.writerIndex + count * Element.minWireSize)
         Element.encodeElements(self, to: &stream)
     }
 
