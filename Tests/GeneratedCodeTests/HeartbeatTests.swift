@@ -31,8 +31,9 @@ struct HeartbeatTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(server.localAddress?.port)
-        // Idle timeout 1 s: a heartbeat whenever nothing was written for 500 ms.
-        let client = Communicator(transport: NIOTransport(), connectionOptions: .idleTimeout(1))
+        // Idle timeout 1 s: a heartbeat whenever nothing was written for 500 ms. (Idle closing
+        // is off here: it would close this unused connection after 1 s.)
+        let client = Communicator(transport: NIOTransport(), connectionOptions: .idleTimeout(1, close: .off))
         let proxy = try #require(try client.stringToProxy("x -o:tcp -h 127.0.0.1 -p \(port)"))
         try await proxy.ice_ping()  // oneway: opens the connection, needs no reply
         try await Task.sleep(for: .milliseconds(2_200))
