@@ -112,6 +112,14 @@ public final class Communicator: Sendable {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
             return fixed
         }
+        // The common case first, without building lists: an open connection to an endpoint.
+        for case .ip(let endpoint) in reference.data.endpoints where endpoint.transport == .tcp {
+            if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
+                !open.isClosed
+            {
+                return open
+            }
+        }
         var endpoints = reference.data.endpoints.compactMap { endpoint -> IPEndpointData? in
             if case .ip(let ip) = endpoint, ip.transport == .tcp { return ip }
             return nil
@@ -120,7 +128,6 @@ public final class Communicator: Sendable {
             throw LocalError(
                 .noEndpoint, "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
         }
-        if let open = openConnection(to: endpoints) { return open }
         if reference.endpointSelection == .random { endpoints.shuffle() }
         var failure: (any Error)?
         for endpoint in endpoints {
@@ -131,15 +138,6 @@ public final class Communicator: Sendable {
             }
         }
         throw failure ?? LocalError(.connectionRefused, "no endpoint accepted a connection")
-    }
-
-    /// An established, open connection to one of `endpoints`, if there is one.
-    private func openConnection(to endpoints: [IPEndpointData]) -> (any Connection)? {
-        let tasks = state.withLockedValue { state in endpoints.compactMap { state.connections[Self.key($0)] } }
-        for task in tasks {
-            if let connection = task.settledConnection, !connection.isClosed { return connection }
-        }
-        return nil
     }
 
     /// Connections are shared per address: the timeout and compression flags do not matter.
@@ -235,7 +233,7 @@ public final class Communicator: Sendable {
 
     /// The adapter of this communicator that hosts the proxy's object, if any.
     func collocatedAdapter(for reference: ProxyReference) -> ObjectAdapter? {
-        let adapters = state.withLockedValue { Array($0.adapters.values) }
+        let adapters = state.withLockedValue { $0.adapters.isEmpty ? [] : Array($0.adapters.values) }
         return adapters.first { $0.isCollocated(with: reference.data) }
     }
 

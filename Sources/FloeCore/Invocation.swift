@@ -38,9 +38,12 @@ extension ObjectPrx {
         var attempt = 0
         while true {
             do {
-                let reply = try await Self.withTimeout(milliseconds: timeout, operation: operation) {
-                    try await communicator.send(header, parameters: buffer, reference: reference)
-                }
+                let reply =
+                    timeout > 0
+                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) {
+                        try await communicator.send(header, parameters: buffer, reference: reference)
+                    }
+                    : try await communicator.send(header, parameters: buffer, reference: reference)
                 guard let reply else {
                     // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
                     guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }

@@ -1,4 +1,5 @@
-import NIOCore
+public import FloeCore
+public import NIOCore
 import NIOPosix
 
 /// Where Swift concurrency runs in a Floe process.
@@ -11,5 +12,23 @@ public enum EventLoopExecutor {
     @discardableResult
     public static func install() -> Bool {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+}
+
+/// An actor that runs on the event loop of a connection. Code isolated to it calls proxies that
+/// use that connection without any thread or executor switch: a request is written and its
+/// reply resumes the caller on the same thread. (Code on the global executor hops to it once per
+/// await instead.)
+public actor ConnectionActor {
+    public nonisolated let eventLoop: any EventLoop
+
+    /// The actor of a connection made by `NIOTransport`; nil for other transports.
+    public init?(_ connection: any Connection) {
+        guard let connection = connection as? NIOConnection else { return nil }
+        eventLoop = connection.eventLoop
+    }
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        eventLoop.executor.asUnownedSerialExecutor()
     }
 }

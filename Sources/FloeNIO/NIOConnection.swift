@@ -9,6 +9,7 @@ final class NIOConnection: Connection {
     private let handler: NIOLoopBound<IceConnectionHandler>
     let communicator: Communicator
     let description: String
+    var eventLoop: any EventLoop { channel.eventLoop }
 
     init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator) {
         self.channel = channel

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FloeCore
+import FloeNIO
 import Foundation
 
 struct BenchClient: ParsableCommand {
@@ -41,12 +42,17 @@ struct BenchClient: ParsableCommand {
         guard let untyped = try communicator.stringToProxy(proxy) else { throw BenchError.usage("null proxy") }
         let perf = uncheckedCast(prx: untyped, type: (any PerfPrx).self)
         try await perf.ice_ping()  // the connection exists before any workload runs
+        guard let loop = ConnectionActor(try await perf.ice_getConnection()) else {
+            throw BenchError.usage("not a NIO connection")
+        }
         let runner = WorkloadRunner(perf: perf, options: self)
         for workload in selected {
             let calls = calls(workload)
-            _ = try await runner.execute(workload, calls: max(1, calls / 10), checkFully: true)
+            _ = try await runner.execute(workload, calls: max(1, calls / 10), checkFully: true, on: loop)
             var measured: [Measurement] = []
-            for _ in 0..<runs { measured.append(try await runner.execute(workload, calls: calls, checkFully: false)) }
+            for _ in 0..<runs {
+                measured.append(try await runner.execute(workload, calls: calls, checkFully: false, on: loop))
+            }
             let report = Report(
                 workload: workload, calls: calls, runs: measured, payloadBytes: runner.payloadBytes(workload),
                 pipeline: workload == .pipelined ? pipeline : nil, label: label)

@@ -1,4 +1,5 @@
 import FloeCore
+import FloeNIO
 import Foundation
 
 /// One timed run: its duration and, for `latency`, each call's time in seconds.
@@ -9,7 +10,7 @@ struct Measurement {
 
 /// Runs workloads against the server (BENCH.md §4–5). The data sets are built before any
 /// timed region.
-struct WorkloadRunner {
+struct WorkloadRunner: Sendable {
     let perf: any PerfPrx
     let options: BenchClient
     let payload: ByteSeq
@@ -33,7 +34,12 @@ struct WorkloadRunner {
 
     /// Runs `calls` calls; `checkFully` compares received data with the standard sets (warm-up),
     /// otherwise only lengths and counts are checked.
-    func execute(_ workload: Workload, calls: Int, checkFully: Bool) async throws -> Measurement {
+    ///
+    /// Runs isolated to the connection's event loop (`ConnectionActor`), as a latency-minded
+    /// Floe application would: calls then involve no thread or executor switch.
+    func execute(
+        _ workload: Workload, calls: Int, checkFully: Bool, on loop: isolated ConnectionActor
+    ) async throws -> Measurement {
         let clock = ContinuousClock()
         let start = clock.now
         var callSeconds: [Double] = []
@@ -46,7 +52,7 @@ struct WorkloadRunner {
                 callSeconds.append((clock.now - begin).seconds)
             }
         case .pipelined:
-            try await pipelined(calls: calls)
+            try await pipelined(calls: calls, on: loop)
         case .oneway:
             let oneway = perf.ice_oneway()
             for _ in 0..<calls { try await oneway.ping() }
@@ -93,18 +99,21 @@ struct WorkloadRunner {
     }
 
     /// K requests outstanding on the one connection until `calls` were issued.
-    private func pipelined(calls: Int) async throws {
+    private func pipelined(calls: Int, on loop: isolated ConnectionActor) async throws {
         let perf = perf
         let workers = min(options.pipeline, calls)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
                 let share = calls / workers + (worker < calls % workers ? 1 : 0)
-                group.addTask {
-                    for _ in 0..<share { try await perf.ping() }
-                }
+                group.addTask { try await Self.ping(perf, times: share, on: loop) }
             }
             try await group.waitForAll()
         }
+    }
+
+    /// One pipelined caller: hops to the connection's loop once, then calls without switching.
+    private static func ping(_ perf: any PerfPrx, times: Int, on loop: isolated ConnectionActor) async throws {
+        for _ in 0..<times { try await perf.ping() }
     }
 
     private func expect<T: Equatable>(_ actual: T, _ expected: T, _ what: String) throws {

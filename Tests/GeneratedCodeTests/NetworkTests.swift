@@ -113,6 +113,27 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    @Test func aConnectionActorRunsOnItsConnectionsEventLoop() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let connection = try await tester.ice_getConnection()
+        let loop = try #require(ConnectionActor(connection))
+        #expect(try await Self.calls(tester, on: loop) == [true, true, true])
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// Calls made isolated to the actor run on the connection's event loop, before and after
+    /// each reply.
+    private static func calls(_ tester: any TesterPrx, on loop: isolated ConnectionActor) async throws -> [Bool] {
+        var onLoop = [loop.eventLoop.inEventLoop]
+        try await tester.ice_ping()
+        onLoop.append(loop.eventLoop.inEventLoop)
+        _ = try await tester.opIdempotent()
+        onLoop.append(loop.eventLoop.inEventLoop)
+        return onLoop
+    }
+
     @Test func unreachableEndpointsFailWithConnectionRefused() async throws {
         let (client, tester) = try client(1)
         do {
