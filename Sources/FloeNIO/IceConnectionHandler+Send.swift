@@ -1,0 +1,133 @@
+import FloeCore
+import FloeProtocol
+import NIOCore
+
+/// Outgoing messages: requests, batches, and the coalesced writing and flushing that requests
+/// and replies share.
+extension IceConnectionHandler {
+
+    /// Writes and flushes a message, noting the activity for heartbeats and idle closing.
+    func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
+        lastWrite = .now()
+        flushScheduled = false
+        unflushedBytes = 0
+        return context.writeAndFlush(wrapOutboundOut(bytes))
+    }
+
+    /// Writes a request or reply given as its prefix and its encapsulation (never copied). The
+    /// flush is coalesced: messages written during one pass of the event loop — replies to a
+    /// burst of requests, a flood of oneways, pipelined calls — leave in one vectored write.
+    func write(_ context: ChannelHandlerContext, prefix: ByteBuffer, body: ByteBuffer) {
+        lastWrite = .now()
+        context.write(wrapOutboundOut(prefix), promise: nil)
+        context.write(wrapOutboundOut(body), promise: nil)
+        unflushedBytes += prefix.readableBytes + body.readableBytes
+        if unflushedBytes >= Self.flushThreshold {
+            flushNow(context)
+        } else if !flushScheduled && !reading {
+            // (While reading, channelReadComplete flushes: replies to the requests of one read
+            // leave together, with no extra pass of the loop.)
+            flushScheduled = true
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let handler = bound.value
+                if handler.flushScheduled, let context = handler.context { handler.flushNow(context) }
+            }
+        }
+    }
+
+    /// Unflushed bytes above which a write flushes at once rather than at the end of the pass.
+    private static let flushThreshold = 64 * 1024
+
+    func flushNow(_ context: ChannelHandlerContext) {
+        flushScheduled = false
+        unflushedBytes = 0
+        context.flush()
+    }
+
+    /// Sends a request: the future of its reply (twoway), or nil once queued.
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) -> EventLoopFuture<Reply?> {
+        do {
+            switch try start(header, parameters: parameters, mode: mode) {
+            case .sent: return eventLoop.makeSucceededFuture(nil)
+            case .awaitingReply(let reply): return reply.futureResult
+            case .awaitingWritable(let writable): return writable.map { nil }
+            }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// What a caller waits for once its request is written.
+    enum Started {
+        /// Nothing: a oneway request, queued on a connection that takes more.
+        case sent
+        case awaitingReply(EventLoopPromise<Reply?>)
+        /// Back-pressure: the connection's outgoing buffer is above its high-water mark, so a
+        /// oneway caller waits until it drains instead of queuing without bound.
+        case awaitingWritable(EventLoopFuture<Void>)
+    }
+
+    /// Writes a request, or queues a batch oneway one. A oneway call is done once its message
+    /// is queued on the connection, as in Ice; a write that fails closes the connection, which
+    /// later calls report.
+    func start(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) throws -> Started {
+        guard let context, context.channel.isActive, !closing else {
+            throw LocalError(.connectionLost, "the connection is closed")
+        }
+        lastActivity = .now()
+        if mode == .batchOneway || mode == .batchDatagram {
+            var stream = InputStream(buffer: parameters, encoding: .v1_0)
+            guard let (encoding, content) = try? stream.readEncapsulation() else {
+                throw LocalError(.marshal, "malformed parameters")
+            }
+            batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
+            batchSize += content.readableBytes + header.operation.utf8.count + 32
+            if batchSize >= batchAutoFlushSize { _ = flushBatch() }
+            return .sent
+        }
+        guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
+        let twoway = mode == .twoway
+        let requestId: Int32 = twoway ? nextRequestId : 0
+        if twoway { nextRequestId = nextRequestId == Int32.max ? 1 : nextRequestId + 1 }
+        let prefix = MessagePrefix.request(
+            requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
+        trace("sent request \(header.operation), request id \(requestId)")
+        write(context, prefix: prefix, body: parameters)
+        if twoway {
+            let promise = context.eventLoop.makePromise(of: Reply?.self)
+            pending[requestId] = promise
+            return .awaitingReply(promise)
+        }
+        guard !context.channel.isWritable else { return .sent }
+        flushNow(context)
+        let writable = context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(writable)
+        return .awaitingWritable(writable.futureResult)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { releaseWritabilityWaiters(nil) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func releaseWritabilityWaiters(_ error: LocalError?) {
+        let waiters = writabilityWaiters
+        writabilityWaiters = []
+        for waiter in waiters {
+            if let error { waiter.fail(error) } else { waiter.succeed() }
+        }
+    }
+
+    /// Writes the queued batch oneway requests as one batch-request message.
+    func flushBatch() -> EventLoopFuture<Void> {
+        guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        let message = Message.batchRequest(batch)
+        trace("sent batch of \(batch.count) requests")
+        batch = []
+        batchSize = 0
+        return write(context, message.encode()).flatMapErrorThrowing { error in
+            throw LocalError(.connectionLost, "\(error)")
+        }
+    }
+}
