@@ -1,4 +1,5 @@
 import Foundation
+public import Logging
 
 /// Ice-style configuration: `Name=Value` pairs from config files (`--Ice.Config=FILE`) and
 /// `--Name=Value` command-line options, later ones overriding earlier ones.
@@ -31,6 +32,19 @@ public struct Properties: Sendable, Hashable {
         }
         for (name, value) in overrides { properties[name] = value }
         return (properties, remaining)
+    }
+
+    /// The `Ice.*` properties a communicator reads (`Communicator(properties:)`).
+    static let iceNames: Set<String> = [
+        "Ice.Config", "Ice.Warn.UnknownProperties", "Ice.MessageSizeMax", "Ice.Default.InvocationTimeout",
+        "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
+        "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
+        "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
+    ]
+
+    /// The `Ice.*` properties set here that a communicator does not read, sorted.
+    public var unknownIceProperties: [String] {
+        values.keys.filter { $0.hasPrefix("Ice.") && !Self.iceNames.contains($0) }.sorted()
     }
 
     public subscript(name: String) -> String? {
@@ -120,9 +134,18 @@ extension Communicator {
     /// A communicator configured by Ice properties: `Ice.MessageSizeMax` (KiB; < 1 means no
     /// limit), `Ice.Default.InvocationTimeout` (ms), `Ice.RetryIntervals` (ms list, `-1` for no
     /// retries), `Ice.ClassGraphDepthMax`, and the connection properties of `ConnectionOptions`.
+    ///
+    /// Like ZeroC (`Ice.Warn.UnknownProperties`, on by default), it warns through `logger` about
+    /// every `Ice.*` property it does not read: a misspelt name, or a feature Floe lacks.
     public convenience init(
-        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil
+        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
+        logger: Logger = Logger(label: "floe")
     ) throws {
+        if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
+            for name in properties.unknownIceProperties {
+                logger.warning("unknown property \(name): Floe does not read it")
+            }
+        }
         let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)
         let retries = try properties.ints("Ice.RetryIntervals", default: [0])
         self.init(

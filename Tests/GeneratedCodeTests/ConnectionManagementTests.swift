@@ -97,6 +97,26 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    @Test func unknownIcePropertiesAreReported() throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) }
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "2048"
+        properties["Ice.ThreadPool.Server.Size"] = "4"
+        properties["Ice.Trace.Protocl"] = "1"
+        properties["MyApp.Endpoints"] = "tcp -p 0"
+        _ = try Communicator(properties: properties, logger: logger)
+        #expect(
+            lines.withLockedValue { $0 } == [
+                "unknown property Ice.ThreadPool.Server.Size: Floe does not read it",
+                "unknown property Ice.Trace.Protocl: Floe does not read it",
+            ])
+        properties["Ice.Warn.UnknownProperties"] = "0"
+        lines.withLockedValue { $0 = [] }
+        _ = try Communicator(properties: properties, logger: logger)
+        #expect(lines.withLockedValue { $0 }.isEmpty)
+    }
+
     @Test func idleConnectionsCloseAndReopenTransparently() async throws {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(
