@@ -18,6 +18,9 @@ public struct ConnectionOptions: Sendable {
     /// Requests dispatched at once per connection (`Ice.Connection.MaxDispatches`, 100); beyond
     /// it, the connection stops reading until a dispatch completes. 0 means no limit.
     public var maxDispatches = 100
+    /// Seconds a graceful close may wait for outstanding replies and dispatches before the
+    /// connection is closed forcefully (`Ice.Connection.CloseTimeout`, 10; 0 waits forever).
+    public var closeTimeout = 10
     /// The default for proxies' `ice_endpointSelection` (`Ice.Default.EndpointSelection`).
     public var endpointSelection = EndpointSelection.random
     /// `Ice.Trace.Network`: 1 logs connections opened and closed, 2 also listening sockets.
@@ -54,6 +57,7 @@ extension ConnectionOptions {
         serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
         connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
         maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
+        closeTimeout = try properties.int("Ice.Connection.CloseTimeout", default: 10)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"
         guard let parsed = EndpointSelection(rawValue: selection) else {
             throw LocalError(

@@ -164,6 +164,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
         EventLoopFuture.andAllComplete(outstanding, on: eventLoop).whenComplete { _ in
             bound.value.sendCloseConnection(then: done)
         }
+        if options.closeTimeout > 0 {
+            // A reply or dispatch that never ends must not keep the connection open forever.
+            let limit = options.closeTimeout
+            context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+                let handler = bound.value
+                guard let context = handler.context, context.channel.isActive else { return }
+                handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
+                done.succeed()
+            }
+        }
         return done.futureResult
     }
 

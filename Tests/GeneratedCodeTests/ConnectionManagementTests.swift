@@ -190,6 +190,28 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    @Test func aGracefulCloseGivesUpAfterTheCloseTimeout() async throws {
+        let (server, _, _, port) = try await Self.server()
+        var options = ConnectionOptions()
+        options.closeTimeout = 1
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)", options: options)
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        let call = Task { try await tester.ping(context: ["sleep": "5"]) }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        await connection.close()
+        #expect(ContinuousClock.now - start < .seconds(4), "close waited for the 5 s call")
+        do {
+            try await call.value
+            Issue.record("the call outlived its connection")
+        } catch let error as LocalError {
+            #expect(error.code == .connectionLost, "\(error)")
+        }
+        await client.destroy()
+        await server.destroy()
+    }
+
     @Test func maxDispatchesBoundsTheDispatchesOfAConnection() async throws {
         var options = ConnectionOptions()
         options.maxDispatches = 2
