@@ -69,12 +69,26 @@ extension SwiftGenerator {
                     doc: [], modifiers: "\(access) static", name: "fixedWireSize", type: "Int?", value: nil,
                     body: ["\(fixed)"]))
         }
-        return [
+        var decls: [SwiftDecl] = [
             structDecl, .blank,
             .nominal(
                 SwiftNominal(modifiers: "", kind: .extension, name: name, inherits: ["StreamCodable"], members: codable)
             ),
         ]
+        if index.isRawDecodable(structType) {
+            // Sequences of it then decode through one RawReader (see FloeEncoding.RawDecodable).
+            let read = SwiftDecl.function(
+                doc: [], signature: "\(access) init(from reader: inout RawReader) throws",
+                body: s.members.compactMap { m in
+                    m.type.resolved.map { "\(swiftName(m.info.name.name)) = \(readExpression($0, stream: "reader"))" }
+                })
+            decls += [
+                .blank,
+                .nominal(
+                    SwiftNominal(modifiers: "", kind: .extension, name: name, inherits: ["RawDecodable"], members: [read])),
+            ]
+        }
+        return decls
     }
 
     /// `init(a:b:)` assigning every member; for classes, base members come first and go to `super`.

@@ -52,6 +52,21 @@ struct TypeIndex {
         }
     }
 
+    /// Whether values of the type can be decoded from a `RawReader` (`RawDecodable`): numbers,
+    /// strings, and structs made only of those.
+    func isRawDecodable(_ type: ResolvedType, depth: Int = 0) -> Bool {
+        guard depth < 32 else { return false }
+        switch type {
+        case .builtin(let b): return b != .object && b != .value && b != .localObject
+        case .user(let name, .struct):
+            guard let s = structs[name] else { return false }
+            return s.members.allSatisfy { m in
+                !m.isOptional && (m.type.resolved.map { isRawDecodable($0, depth: depth + 1) } ?? false)
+            }
+        default: return false
+        }
+    }
+
     /// Whether the Swift value is `Sendable`: everything but class instances and what holds them.
     func isSendable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: true) }
 

@@ -110,6 +110,11 @@ struct BadInputTests {
     @Test func invalidUTF8() {
         expectError(.invalidUTF8, [0x02, 0xc3, 0x28]) { try String(from: &$0) }
         expectError(.invalidUTF8, [0x03, 0xed, 0xa0, 0x80]) { try String(from: &$0) }  // a UTF-16 surrogate
+        // Sequences decode through a RawReader: the same checks apply.
+        expectError(.invalidUTF8, [0x02, 0x01, 0x61, 0x02, 0xc3, 0x28]) { try [String](from: &$0) }
+        expectError(.invalidUTF8, [0x01, 0x03, 0xed, 0xa0, 0x80]) { try [String](from: &$0) }
+        expectError(.truncated, [0x02, 0x01, 0x61, 0x05, 0x62]) { try [String](from: &$0) }
+        expectError(.truncated, [0x01, 0xff, 0x00, 0x00, 0x00]) { try [String](from: &$0) }
         expectError(.invalidUTF8, [0x01, 0xff]) { try String(from: &$0) }
     }
 
