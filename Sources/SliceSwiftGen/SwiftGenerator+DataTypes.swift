@@ -85,10 +85,40 @@ extension SwiftGenerator {
             decls += [
                 .blank,
                 .nominal(
-                    SwiftNominal(modifiers: "", kind: .extension, name: name, inherits: ["RawDecodable"], members: [read])),
+                    SwiftNominal(
+                        modifiers: "", kind: .extension, name: name, inherits: ["RawDecodable", "RawEncodable"],
+                        members: [read, .blank] + rawEncoding(s))),
             ]
         }
         return decls
+    }
+
+    /// `rawEncodedSize` and `encode(to: inout RawWriter)` of a struct made of numbers, strings
+    /// and such structs: fixed-size members add up to one constant.
+    private func rawEncoding(_ s: StructDef) -> [SwiftDecl] {
+        var fixed = 0
+        var dynamic: [String] = []
+        var writes: [String] = []
+        for m in s.members {
+            guard let type = m.type.resolved else { continue }
+            let value = "self." + swiftName(m.info.name.name)
+            if let size = index.fixedSize(type) {
+                fixed += size
+            } else {
+                dynamic.append("\(value).rawEncodedSize")
+            }
+            if case .builtin = type {
+                writes.append("writer.write(\(value))")
+            } else {
+                writes.append("\(value).encode(to: &writer)")
+            }
+        }
+        let size = (dynamic + (fixed > 0 || dynamic.isEmpty ? ["\(fixed)"] : [])).joined(separator: " + ")
+        return [
+            .property(
+                doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil, body: [size]),
+            .function(doc: [], signature: "\(access) func encode(to writer: inout RawWriter)", body: writes),
+        ]
     }
 
     /// `init(a:b:)` assigning every member; for classes, base members come first and go to `super`.

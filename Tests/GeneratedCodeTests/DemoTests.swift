@@ -1,4 +1,5 @@
 import FloeCore
+import NIOCore
 import Testing
 
 /// A servant for Demo.ice's Greeter: multiple inheritance, proxies in sequences and
@@ -115,6 +116,44 @@ struct DemoTests {
             Issue.record("no error")
         } catch let error as DispatchError {
             #expect(error.status == .unknownLocalException)
+        }
+    }
+}
+
+/// Sequences of structs made of numbers and strings take the raw path (one buffer access for
+/// the whole sequence); it must produce and accept exactly the bytes of the value-by-value path.
+@Suite("Generated code: raw sequence coding")
+struct RawSequenceCodingTests {
+    private func valueByValue<T: StreamCodable>(_ values: [T]) -> [UInt8] {
+        var stream = OutputStream()
+        stream.writeSize(values.count)
+        for value in values { value.encode(to: &stream) }
+        return stream.bytes
+    }
+
+    private func roundTrip<T: StreamCodable & Equatable>(_ values: [T]) throws {
+        var stream = OutputStream()
+        values.encode(to: &stream)
+        #expect(stream.bytes == valueByValue(values))
+        var input = InputStream(buffer: ByteBuffer(bytes: stream.bytes))
+        #expect(try [T](from: &input) == values)
+        #expect(input.isAtEnd)
+    }
+
+    @Test func structsOfNumbersAndStrings() throws {
+        try roundTrip((0..<300).map { InnerPair(int: Int32($0) - 150, class: String(repeating: "é", count: $0 % 7)) })
+        try roundTrip((0..<300).map { Measure(value: Double($0) / 3, weight: Float($0) * 0.5) })
+        try roundTrip([InnerPair(int: 1, class: String(repeating: "long ", count: 100))])
+        try roundTrip([Measure]())
+    }
+
+    @Test func truncatedSequencesAreRejected() {
+        var stream = OutputStream()
+        [InnerPair(int: 7, class: "abc"), InnerPair(int: 8, class: "def")].encode(to: &stream)
+        let bytes = stream.bytes
+        for cut in 1..<bytes.count {
+            var input = InputStream(buffer: ByteBuffer(bytes: bytes[..<cut]))
+            #expect(throws: MarshalError.self) { try [InnerPair](from: &input) }
         }
     }
 }
