@@ -3,6 +3,10 @@ import NIOCore
 /// What the writer remembers about class instances within one encapsulation.
 final class ClassWriter {
     var typeIdIndexes: [String: Int] = [:]
+    /// The last type id looked up and its index: graphs are mostly of one type, and comparing
+    /// a string is cheaper than hashing it.
+    var lastTypeId = ""
+    var lastTypeIdIndex = 0
     var instanceIds: [ObjectIdentifier: Int] = [:]
     var nextInstanceId = 2
     /// One entry per instance (or exception) being written, innermost last.
@@ -133,9 +137,13 @@ extension OutputStream {
             if let compactId {
                 flags |= SliceFlags.typeIdCompact
                 writeSize(compactId)
+            } else if writer.lastTypeIdIndex > 0 && writer.lastTypeId == typeId {
+                flags |= SliceFlags.typeIdIndex
+                writeSize(writer.lastTypeIdIndex)
             } else if let index = writer.typeIdIndexes[typeId] {
                 flags |= SliceFlags.typeIdIndex
                 writeSize(index)
+                (writer.lastTypeId, writer.lastTypeIdIndex) = (typeId, index)
             } else {
                 writer.typeIdIndexes[typeId] = writer.typeIdIndexes.count + 1
                 flags |= SliceFlags.typeIdString
