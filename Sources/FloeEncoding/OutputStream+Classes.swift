@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the writer remembers about class instances within one encapsulation.
-final class ClassWriter {
+struct ClassWriter {
     var typeIdIndexes: [String: Int] = [:]
     /// The last type id looked up and its index: graphs are mostly of one type, and comparing
     /// a string is cheaper than hashing it.
@@ -39,20 +39,6 @@ enum SliceFlags {
 }
 
 extension OutputStream {
-    var classWriter: ClassWriter {
-        mutating get {
-            if encapsulations.isEmpty {
-                // Values written outside any encapsulation (tests, custom framing) share one scope.
-                encapsulations.append(
-                    WriteEncapsulation(start: -1, outerEncoding: encoding, format: defaultFormat, classes: nil))
-            }
-            if let writer = encapsulations[encapsulations.count - 1].classes { return writer }
-            let writer = ClassWriter()
-            encapsulations[encapsulations.count - 1].classes = writer
-            return writer
-        }
-    }
-
     /// Writes a class instance reference: null, a new instance inline, or a back-reference.
     /// Inside a slice of the sliced format it writes an index into the slice's indirection table.
     public mutating func write(_ value: Value?) {
@@ -60,60 +46,58 @@ extension OutputStream {
             unsupported("class instances in encoding 1.0")
             return
         }
-        let writer = classWriter
-        if let slice = writer.instances.last?.slice, slice.sizePosition != nil {
+        if let slice = classes.instances.last?.slice, slice.sizePosition != nil {
             guard let value else { return writeSize(0) }
-            writeSize(addToIndirectionTable(value, writer))
+            writeSize(addToIndirectionTable(value))
         } else {
-            writeInstanceReference(value, writer)
+            writeInstanceReference(value)
         }
     }
 
     /// The 1-based index of `value` in the current slice's indirection table, adding it if new.
-    private func addToIndirectionTable(_ value: Value, _ writer: ClassWriter) -> Int {
-        let top = writer.instances.count - 1
+    private mutating func addToIndirectionTable(_ value: Value) -> Int {
+        let top = classes.instances.count - 1
         let key = ObjectIdentifier(value)
-        if let index = writer.instances[top].slice?.indirectionIndexes[key] { return index }
-        writer.instances[top].slice?.indirection.append(value)
-        let index = writer.instances[top].slice?.indirection.count ?? 0
-        writer.instances[top].slice?.indirectionIndexes[key] = index
+        if let index = classes.instances[top].slice?.indirectionIndexes[key] { return index }
+        classes.instances[top].slice?.indirection.append(value)
+        let index = classes.instances[top].slice?.indirection.count ?? 0
+        classes.instances[top].slice?.indirectionIndexes[key] = index
         return index
     }
 
-    private mutating func writeInstanceReference(_ value: Value?, _ writer: ClassWriter) {
+    private mutating func writeInstanceReference(_ value: Value?) {
         guard let value else { return writeSize(0) }
         let key = ObjectIdentifier(value)
-        if let id = writer.instanceIds[key] { return writeSize(id) }
-        writer.instanceIds[key] = writer.nextInstanceId
-        writer.nextInstanceId += 1
+        if let id = classes.instanceIds[key] { return writeSize(id) }
+        classes.instanceIds[key] = classes.nextInstanceId
+        classes.nextInstanceId += 1
         writeSize(1)
-        writer.instances.append(InstanceWriteState(isException: false))
+        classes.instances.append(InstanceWriteState(isException: false))
         let sliced = currentFormat == .sliced
         if let preserved = value.slicedData, sliced || value is UnknownSlicedValue {
-            writePreservedSlices(preserved, writer)
+            writePreservedSlices(preserved)
         }
         value._iceWriteImpl(to: &self)
-        writer.instances.removeLast()
+        classes.instances.removeLast()
     }
 
-    private mutating func writePreservedSlices(_ data: SlicedData, _ writer: ClassWriter) {
+    private mutating func writePreservedSlices(_ data: SlicedData) {
         for info in data.slices {
             startSlice(typeId: info.typeId, compactId: info.compactId, last: info.isLastSlice, forceSize: true)
             writeBlob(info.bytes)
             if info.hasOptionalMembers { markOptionalMember() }
             // The member bytes point into the table by index; re-adding the preserved
             // references in their original order keeps those indexes valid.
-            for case let instance? in info.instances { _ = addToIndirectionTable(instance, writer) }
+            for case let instance? in info.instances { _ = addToIndirectionTable(instance) }
             endSlice()
         }
     }
 
     /// Writes a user exception: its slices, most-derived first.
     public mutating func write(exception: any UserException) {
-        let writer = classWriter
-        writer.instances.append(InstanceWriteState(isException: true))
+        classes.instances.append(InstanceWriteState(isException: true))
         exception._iceWriteImpl(to: &self)
-        writer.instances.removeLast()
+        classes.instances.removeLast()
     }
 
     /// Starts a slice of the class or exception being written. Generated `_iceWriteImpl`
@@ -123,8 +107,7 @@ extension OutputStream {
     }
 
     private mutating func startSlice(typeId: String, compactId: Int?, last: Bool, forceSize: Bool) {
-        let writer = classWriter
-        guard var instance = writer.instances.last else {
+        guard var instance = classes.instances.last else {
             preconditionFailure("startSlice outside of a class instance or exception")
         }
         let sliced = currentFormat == .sliced || forceSize
@@ -137,15 +120,15 @@ extension OutputStream {
             if let compactId {
                 flags |= SliceFlags.typeIdCompact
                 writeSize(compactId)
-            } else if writer.lastTypeIdIndex > 0 && writer.lastTypeId == typeId {
+            } else if classes.lastTypeIdIndex > 0 && classes.lastTypeId == typeId {
                 flags |= SliceFlags.typeIdIndex
-                writeSize(writer.lastTypeIdIndex)
-            } else if let index = writer.typeIdIndexes[typeId] {
+                writeSize(classes.lastTypeIdIndex)
+            } else if let index = classes.typeIdIndexes[typeId] {
                 flags |= SliceFlags.typeIdIndex
                 writeSize(index)
-                (writer.lastTypeId, writer.lastTypeIdIndex) = (typeId, index)
+                (classes.lastTypeId, classes.lastTypeIdIndex) = (typeId, index)
             } else {
-                writer.typeIdIndexes[typeId] = writer.typeIdIndexes.count + 1
+                classes.typeIdIndexes[typeId] = classes.typeIdIndexes.count + 1
                 flags |= SliceFlags.typeIdString
                 write(typeId)
             }
@@ -159,17 +142,16 @@ extension OutputStream {
         if last { flags |= SliceFlags.isLastSlice }
         instance.firstSlice = false
         instance.slice = SliceWriteState(flagsPosition: flagsPosition, flags: flags, sizePosition: sizePosition)
-        writer.instances[writer.instances.count - 1] = instance
+        classes.instances[classes.instances.count - 1] = instance
     }
 
     /// Ends the current slice: writes the optional-members end marker, the slice size and
     /// the indirection table.
     public mutating func endSlice() {
-        let writer = classWriter
-        guard let top = writer.instances.last, var slice = top.slice else {
+        guard let top = classes.instances.last, var slice = top.slice else {
             preconditionFailure("endSlice without startSlice")
         }
-        writer.instances[writer.instances.count - 1].slice = nil
+        classes.instances[classes.instances.count - 1].slice = nil
         if slice.flags & SliceFlags.hasOptionalMembers != 0 { write(UInt8(0xff)) }
         if let sizePosition = slice.sizePosition {
             rewrite(Int32(position - sizePosition), at: sizePosition)
@@ -177,17 +159,15 @@ extension OutputStream {
         if !slice.indirection.isEmpty {
             slice.flags |= SliceFlags.hasIndirectionTable
             writeSize(slice.indirection.count)
-            for value in slice.indirection { writeInstanceReference(value, writer) }
+            for value in slice.indirection { writeInstanceReference(value) }
         }
         rewrite(slice.flags, at: slice.flagsPosition)
     }
 
     /// Notes that the current slice carries optional members (flag 0x04 and an `ff` end marker).
     mutating func markOptionalMember() {
-        guard let index = encapsulations.indices.last, let writer = encapsulations[index].classes,
-            writer.instances.last?.slice != nil
-        else { return }
-        writer.instances[writer.instances.count - 1].slice?.flags |= SliceFlags.hasOptionalMembers
+        guard classes.instances.last?.slice != nil else { return }
+        classes.instances[classes.instances.count - 1].slice?.flags |= SliceFlags.hasOptionalMembers
     }
 
     mutating func unsupported(_ what: String) {

@@ -5,7 +5,8 @@ struct WriteEncapsulation {
     var start: Int
     var outerEncoding: EncodingVersion
     var format: FormatType
-    var classes: ClassWriter?
+    /// The enclosing scope's class state, restored when this encapsulation ends.
+    var outerClasses: ClassWriter
 }
 
 extension OutputStream {
@@ -14,7 +15,8 @@ extension OutputStream {
         let start = position
         encapsulations.append(
             WriteEncapsulation(
-                start: start, outerEncoding: self.encoding, format: format ?? defaultFormat, classes: nil))
+                start: start, outerEncoding: self.encoding, format: format ?? defaultFormat, outerClasses: classes))
+        classes = ClassWriter()
         write(Int32(0))
         write(encoding.major)
         write(encoding.minor)
@@ -28,6 +30,7 @@ extension OutputStream {
         }
         rewrite(Int32(position - encaps.start), at: encaps.start)
         encoding = encaps.outerEncoding
+        classes = encaps.outerClasses
     }
 
     /// Writes an encapsulation with no content: `06 00 00 00 01 01` for 1.1.

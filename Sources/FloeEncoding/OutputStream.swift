@@ -14,6 +14,9 @@ public struct OutputStream {
     public var defaultFormat: FormatType
 
     var encapsulations: [WriteEncapsulation] = []
+    /// Class instances and type ids of the innermost encapsulation (a value, so its updates are
+    /// statically checked accesses, not dynamic exclusivity checks on a class's properties).
+    var classes = ClassWriter()
 
     /// The first value this stream could not encode (class instances in encoding 1.0);
     /// callers that send the bytes check it first.
