@@ -5,7 +5,8 @@ struct ReadEncapsulation {
     /// The buffer's writer index outside this encapsulation, restored when it ends.
     var outerEnd: Int
     var outerEncoding: EncodingVersion
-    var classes: ClassReader?
+    /// The enclosing scope's class state, restored when this encapsulation ends.
+    var outerClasses: ClassReader
 }
 
 extension InputStream {
@@ -17,7 +18,9 @@ extension InputStream {
             throw MarshalError(.unsupportedEncoding, "encapsulation uses encoding \(version)")
         }
         let end = position + size - 6
-        encapsulations.append(ReadEncapsulation(outerEnd: buffer.writerIndex, outerEncoding: encoding, classes: nil))
+        encapsulations.append(
+            ReadEncapsulation(outerEnd: buffer.writerIndex, outerEncoding: encoding, outerClasses: classes))
+        classes = ClassReader()
         buffer.moveWriterIndex(to: end)
         encoding = version
         return version
@@ -41,6 +44,7 @@ extension InputStream {
         encapsulations.removeLast()
         buffer.moveWriterIndex(to: encaps.outerEnd)
         encoding = encaps.outerEncoding
+        classes = encaps.outerClasses
     }
 
     /// Skips a whole encapsulation and returns its encoding version.

@@ -20,6 +20,9 @@ public struct InputStream {
     public var owner: (any AnyObject & Sendable)?
 
     var encapsulations: [ReadEncapsulation] = []
+    /// Class instances and type ids of the innermost encapsulation (a value: see
+    /// `OutputStream.classes`).
+    var classes = ClassReader()
 
     public init(
         buffer: ByteBuffer, encoding: EncodingVersion = .v1_1, sliceLoader: (any SliceLoader)? = nil,
