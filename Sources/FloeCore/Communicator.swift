@@ -34,8 +34,6 @@ public final class Communicator: Sendable {
     public let retryIntervals: [Int]
     /// Idle handling, dispatch limits, connection establishment and tracing.
     public let connectionOptions: ConnectionOptions
-    /// Seconds after which a silent connection counts as idle (see `ConnectionOptions`).
-    public var idleTimeout: Int { connectionOptions.idleTimeout }
     public var defaultEndpointSelection: EndpointSelection { connectionOptions.endpointSelection }
     /// The configuration this communicator was created from (empty when created directly).
     public let properties: Properties
@@ -74,14 +72,12 @@ public final class Communicator: Sendable {
 
     /// `tcp -h H -p P:tcp …` as IP endpoints.
     private static func parseEndpoints(_ text: String) throws -> [IPEndpointData] {
-        try text.split(separator: ":").map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
-            .filter { !$0.isEmpty }
-            .map { words in
-                guard case .ip(let endpoint)? = try ProxyStringParser.parseEndpoint(words, in: text) else {
-                    throw LocalError(.invalidArgument, "not an IP endpoint list: '\(text)'")
-                }
-                return endpoint
+        try ProxyStringParser.parseEndpoints(text).map { endpoint in
+            guard case .ip(let ip) = endpoint else {
+                throw LocalError(.invalidArgument, "not an IP endpoint list: '\(text)'")
             }
+            return ip
+        }
     }
 
     /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.

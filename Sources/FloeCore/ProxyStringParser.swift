@@ -48,7 +48,18 @@ enum ProxyStringParser {
             guard !data.adapterId.isEmpty else { throw error("empty adapter id", text) }
             return data
         }
-        // Endpoints: groups of tokens separated by ':'.
+        data.endpoints = try parseEndpointList(tokens, in: text)
+        guard !data.endpoints.isEmpty else { throw error("no usable endpoint", text) }
+        return data
+    }
+
+    /// An endpoint list on its own, as in `NAME.Endpoints`: `tcp -h a -p 1:tcp -h b -p 2`.
+    static func parseEndpoints(_ text: String) throws -> [EndpointData] {
+        try parseEndpointList(try tokenize(text), in: text)
+    }
+
+    /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':').
+    private static func parseEndpointList(_ tokens: [Token], in text: String) throws -> [EndpointData] {
         var groups: [[Token]] = [[]]
         for token in tokens {
             if token.isSeparator && token.text == ":" {
@@ -57,11 +68,7 @@ enum ProxyStringParser {
                 groups[groups.count - 1].append(token)
             }
         }
-        for group in groups {
-            if let endpoint = try parseEndpoint(group.map(\.text), in: text) { data.endpoints.append(endpoint) }
-        }
-        guard !data.endpoints.isEmpty else { throw error("no usable endpoint", text) }
-        return data
+        return try groups.compactMap { try parseEndpoint($0.map(\.text), in: text) }
     }
 
     /// One endpoint: `tcp -h 127.0.0.1 -p 10000 -t 60000 -z`. Nil for transports this

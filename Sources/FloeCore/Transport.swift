@@ -23,8 +23,6 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Closes gracefully: waits for outstanding replies and running dispatches, then sends
     /// close-connection.
     func close() async
-    /// Closes at once; outstanding calls fail with connection-lost.
-    func abort() async
     /// The communicator this connection belongs to.
     var communicator: Communicator { get }
     var isClosed: Bool { get }

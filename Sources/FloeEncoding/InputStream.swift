@@ -111,14 +111,7 @@ public struct InputStream {
             throw MarshalError(.truncated, "string of \(n) bytes, \(buffer.readableBytes) left")
         }
         if n == 0 { return "" }
-        let s = buffer.withUnsafeReadableBytes { raw -> String? in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[..<n])
-            // ASCII, the common case, decodes as is; anything else must survive decoding
-            // unchanged (decoding replaces invalid UTF-8 with U+FFFD, which a check catches).
-            let decoded = String(decoding: bytes, as: UTF8.self)
-            if bytes.allSatisfy({ $0 < 0x80 }) || decoded.utf8.elementsEqual(bytes) { return decoded }
-            return nil
-        }
+        let s = buffer.withUnsafeReadableBytes { RawReader.validUTF8(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
         guard let s else { throw MarshalError(.invalidUTF8, "string is not valid UTF-8") }
         buffer.moveReaderIndex(forwardBy: n)
         return s

@@ -7,8 +7,9 @@ public enum EventLoopExecutor {
     /// Makes NIO's singleton event loops Swift concurrency's global executor, so tasks and the
     /// connections they use share threads: a call from a task running on a connection's loop
     /// writes without a thread switch, and its reply resumes it on the same thread. On small
-    /// machines this halves the threads competing for cores. Call it once, first thing in
-    /// `main`, before any task starts; returns false when the hook could not be installed.
+    /// machines it also means fewer threads competing for cores (the event loops alone instead
+    /// of the loops plus Swift's pool). Call it once, first thing in `main`, before any task
+    /// starts; returns false when the hook could not be installed.
     @discardableResult
     public static func install() -> Bool {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()

@@ -65,9 +65,6 @@ final class NIOConnection: Connection {
         try? await channel.eventLoop.flatSubmit { handler.value.closeGracefully() }.get()
     }
 
-    /// Closes at once: outstanding calls fail with connection-lost.
-    func abort() async { try? await channel.close() }
-
     func setAdapter(_ adapter: ObjectAdapter?) async {
         let handler = handler
         try? await channel.eventLoop.submit { handler.value.adapter = adapter }.get()

@@ -80,8 +80,12 @@ public struct MessageHeader: Hashable, Sendable {
 
     /// Writes the header; `messageSize` may be patched later with ``patchSize(_:in:at:)``.
     public func write(to buffer: inout ByteBuffer) {
-        buffer.writeBytes(Self.magic)
-        buffer.writeBytes([1, 0, 1, 0, type.rawValue, compression.rawValue])
+        // Magic "IceP", protocol 1.0, encoding 1.0, type, compression, size: written as
+        // integers, so no array is allocated per message.
+        buffer.writeInteger(UInt32(0x4963_6550), endianness: .big)
+        buffer.writeInteger(UInt32(0x0100_0100), endianness: .big)
+        buffer.writeInteger(type.rawValue)
+        buffer.writeInteger(compression.rawValue)
         buffer.writeInteger(Int32(truncatingIfNeeded: messageSize), endianness: .little)
     }
 

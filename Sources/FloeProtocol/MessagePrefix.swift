@@ -9,7 +9,7 @@ public enum MessagePrefix {
     /// `encapsulationSize`. A request id of 0 makes it oneway.
     public static func request(requestId: Int32, header: RequestHeader, encapsulationSize: Int) -> ByteBuffer {
         var stream = OutputStream(encoding: .v1_0)
-        writeHeader(type: .request, to: &stream)
+        MessageHeader(type: .request, compression: .notCompressed, messageSize: 0).write(to: &stream.buffer)
         stream.write(requestId)
         stream.write(header)
         return finish(&stream, following: encapsulationSize)
@@ -21,7 +21,7 @@ public enum MessagePrefix {
         requestId: Int32, status: ReplyStatus, encoding: EncodingVersion, contentSize: Int
     ) -> ByteBuffer {
         var stream = OutputStream(encoding: .v1_0)
-        writeHeader(type: .reply, to: &stream)
+        MessageHeader(type: .reply, compression: .notCompressed, messageSize: 0).write(to: &stream.buffer)
         stream.write(requestId)
         stream.write(status.rawValue)
         stream.write(Int32(truncatingIfNeeded: contentSize + 6))
@@ -30,17 +30,9 @@ public enum MessagePrefix {
         return finish(&stream, following: contentSize)
     }
 
-    private static func writeHeader(type: MessageType, to stream: inout OutputStream) {
-        // Magic "IceP", protocol 1.0, encoding 1.0, type, no compression, size patched later.
-        stream.write(Int32(0x5065_6349))
-        stream.write(Int32(0x0001_0001))
-        stream.write(type.rawValue)
-        stream.write(UInt8(0))
-        stream.write(Int32(0))
-    }
-
     private static func finish(_ stream: inout OutputStream, following size: Int) -> ByteBuffer {
         var buffer = stream.finished()
+        // The size covers the encapsulation that follows in a buffer of its own.
         let total = buffer.readableBytes + size
         buffer.setInteger(Int32(truncatingIfNeeded: total), at: buffer.readerIndex + 10, endianness: .little)
         return buffer

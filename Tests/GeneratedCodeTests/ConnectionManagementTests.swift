@@ -86,14 +86,15 @@ struct ConnectionManagementTests {
     @Test func adaptersReadEndpointsAndPublishedEndpointsFromProperties() async throws {
         var properties = Properties()
         properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
-        properties["Server.PublishedEndpoints"] = "tcp -h floe.example -p 4061:tcp -h 10.0.0.1 -p 4062"
+        // The list is tokenized like a proxy string: a quoted IPv6 host keeps its colons.
+        properties["Server.PublishedEndpoints"] = "tcp -h floe.example -p 4061:tcp -h \"fe80::1\" -p 4062"
         let communicator = try Communicator(properties: properties, transport: NIOTransport())
         let adapter = try await communicator.createConfiguredObjectAdapter(name: "Server")
         #expect(adapter.endpoints.count == 1 && adapter.endpoints[0].port > 0)
         let proxy = adapter.createProxy(Identity(name: "x"))
         #expect(
             proxy.description
-                == "x -t -e 1.1:tcp -h floe.example -p 4061 -t 60000:tcp -h 10.0.0.1 -p 4062 -t 60000")
+                == "x -t -e 1.1:tcp -h floe.example -p 4061 -t 60000:tcp -h \"fe80::1\" -p 4062 -t 60000")
         await communicator.destroy()
     }
 
