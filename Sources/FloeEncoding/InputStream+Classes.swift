@@ -31,10 +31,9 @@ extension InputStream {
     /// Optional values may be read at the top of an encapsulation, or inside a slice whose
     /// flags announce optional members.
     var canReadOptionals: Bool {
-        guard let top = classes.stack.last, top.inSlice else {
-            return true
-        }
-        return top.flags & SliceFlags.hasOptionalMembers != 0
+        let top = classes.stack.count - 1
+        guard top >= 0, classes.stack[top].inSlice else { return true }
+        return classes.stack[top].flags & SliceFlags.hasOptionalMembers != 0
     }
 
     /// Reads a class instance reference and checks that the instance is a `T`.
@@ -53,14 +52,17 @@ extension InputStream {
         guard encoding != .v1_0 else {
             throw MarshalError(.unsupportedEncoding, "class instances in encoding 1.0 are not supported")
         }
-        if let top = classes.stack.last, top.inSlice, top.flags & SliceFlags.hasSliceSize != 0 {
+        // Fields are read through the stack's subscript rather than by copying its top entry:
+        // a copy would retain and release the entry's arrays for every reference read.
+        let top = classes.stack.count - 1
+        if top >= 0, classes.stack[top].inSlice, classes.stack[top].flags & SliceFlags.hasSliceSize != 0 {
             let index = try readSize()
             if index == 0 { return nil }
-            guard index <= top.indirection.count else {
-                throw MarshalError(
-                    .invalidReference, "indirection index \(index) beyond a table of \(top.indirection.count)")
+            let count = classes.stack[top].indirection.count
+            guard index <= count else {
+                throw MarshalError(.invalidReference, "indirection index \(index) beyond a table of \(count)")
             }
-            return top.indirection[index - 1]
+            return classes.stack[top].indirection[index - 1]
         }
         return try readInstanceReference()
     }
@@ -174,62 +176,67 @@ extension InputStream {
     /// Finishes the current slice: skips unread optional members, checks its size, and
     /// steps over its indirection table.
     public mutating func endSlice() throws {
-        guard let state = classes.stack.last, state.inSlice else {
+        let top = classes.stack.count - 1
+        guard top >= 0, classes.stack[top].inSlice else {
             throw MarshalError(.invalidValue, "endSlice without startSlice")
         }
-        if state.flags & SliceFlags.hasOptionalMembers != 0 { try skipRemainingOptionals() }
-        if state.flags & SliceFlags.hasSliceSize != 0 {
-            let consumed = position - state.sliceStart
-            guard consumed == state.sliceSize - 4 else {
-                throw MarshalError(.invalidSize, "slice of \(state.sliceSize) bytes, members took \(consumed + 4)")
+        let flags = classes.stack[top].flags
+        if flags & SliceFlags.hasOptionalMembers != 0 { try skipRemainingOptionals() }
+        if flags & SliceFlags.hasSliceSize != 0 {
+            let consumed = position - classes.stack[top].sliceStart
+            let sliceSize = classes.stack[top].sliceSize
+            guard consumed == sliceSize - 4 else {
+                throw MarshalError(.invalidSize, "slice of \(sliceSize) bytes, members took \(consumed + 4)")
             }
         }
-        if let end = state.tableEnd { seek(to: end) }
-        let top = classes.stack.count - 1
         classes.stack[top].inSlice = false
-        classes.stack[top].indirection = []
-        classes.stack[top].tableEnd = nil
+        if let end = classes.stack[top].tableEnd {
+            seek(to: end)
+            classes.stack[top].indirection = []
+            classes.stack[top].tableEnd = nil
+        }
     }
 
     private mutating func readSliceHeader(first: Bool) throws {
         let top = classes.stack.count - 1
-        var state = classes.stack[top]
-        state.flags = try read(UInt8.self)
-        state.typeId = nil
-        state.compactId = nil
-        if state.isException {
-            state.typeId = try read(String.self)
+        let flags = try read(UInt8.self)
+        var typeId: String?
+        var compactId: Int?
+        if classes.stack[top].isException {
+            typeId = try read(String.self)
         } else {
-            switch state.flags & SliceFlags.typeIdMask {
+            switch flags & SliceFlags.typeIdMask {
             case SliceFlags.typeIdString:
-                let typeId = try read(String.self)
-                classes.typeIds.append(typeId)
-                state.typeId = typeId
+                let string = try read(String.self)
+                classes.typeIds.append(string)
+                typeId = string
             case SliceFlags.typeIdIndex:
                 let index = try readSize()
                 guard index >= 1, index <= classes.typeIds.count else {
                     throw MarshalError(.invalidReference, "type id index \(index) of \(classes.typeIds.count)")
                 }
-                state.typeId = classes.typeIds[index - 1]
+                typeId = classes.typeIds[index - 1]
             case SliceFlags.typeIdCompact:
-                let compactId = try readSize()
-                state.compactId = compactId
-                state.typeId = sliceLoader?.typeId(forCompactId: compactId)
+                let id = try readSize()
+                compactId = id
+                typeId = sliceLoader?.typeId(forCompactId: id)
             default:
                 if first { throw MarshalError(.invalidValue, "first slice of an instance has no type id") }
             }
         }
-        if state.flags & SliceFlags.hasSliceSize != 0 {
+        if flags & SliceFlags.hasSliceSize != 0 {
             let size = Int(try read(Int32.self))
             guard size >= 4, size - 4 <= remaining else {
                 throw MarshalError(.invalidSize, "slice size \(size) with \(remaining) bytes left")
             }
-            state.sliceSize = size
-        } else if state.flags & SliceFlags.hasIndirectionTable != 0 {
+            classes.stack[top].sliceSize = size
+        } else if flags & SliceFlags.hasIndirectionTable != 0 {
             throw MarshalError(.invalidValue, "slice has an indirection table but no size")
         }
-        state.sliceStart = position
-        classes.stack[top] = state
+        classes.stack[top].flags = flags
+        classes.stack[top].typeId = typeId
+        classes.stack[top].compactId = compactId
+        classes.stack[top].sliceStart = position
     }
 
     private mutating func readIndirectionTable() throws -> [Value?] {

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// What the writer remembers about class instances within one encapsulation.
 struct ClassWriter {
     var typeIdIndexes: [String: Int] = [:]
@@ -9,22 +7,37 @@ struct ClassWriter {
     var lastTypeIdIndex = 0
     var instanceIds: [ObjectIdentifier: Int] = [:]
     var nextInstanceId = 2
-    /// One entry per instance (or exception) being written, innermost last.
+    /// The `1` announcing an inline instance is due; `startSlice` writes it together with the
+    /// slice header, in one buffer access.
+    var instanceMarkerPending = false
+    /// One entry per instance (or exception) being written, innermost last. Plain values, so
+    /// pushing, popping and inspecting them costs no reference counting.
     var instances: [InstanceWriteState] = []
+    /// The indirection tables of the open sized slices, innermost last (sliced format and
+    /// preserved slices only).
+    var indirectionTables: [IndirectionTable] = []
 }
 
 struct InstanceWriteState {
     var isException: Bool
     var firstSlice = true
-    var slice: SliceWriteState?
+    var inSlice = false
+    var flagsPosition = 0
+    /// The flags as written at `flagsPosition`, and as they must be when the slice ends.
+    var writtenFlags: UInt8 = 0
+    var flags: UInt8 = 0
+    /// Where the slice size is patched in; nil for slices without a size (compact format).
+    var sizePosition: Int?
+
+    init(isException: Bool) { self.isException = isException }
+
+    var inSizedSlice: Bool { inSlice && sizePosition != nil }
 }
 
-struct SliceWriteState {
-    var flagsPosition: Int
-    var flags: UInt8
-    var sizePosition: Int?
-    var indirection: [Value] = []
-    var indirectionIndexes: [ObjectIdentifier: Int] = [:]
+/// Instances a sized slice refers to by index; written after the slice's members.
+struct IndirectionTable {
+    var values: [Value] = []
+    var indexes: [ObjectIdentifier: Int] = [:]
 }
 
 enum SliceFlags {
@@ -46,7 +59,8 @@ extension OutputStream {
             unsupported("class instances in encoding 1.0")
             return
         }
-        if let slice = classes.instances.last?.slice, slice.sizePosition != nil {
+        let top = classes.instances.count - 1
+        if top >= 0 && classes.instances[top].inSizedSlice {
             guard let value else { return writeSize(0) }
             writeSize(addToIndirectionTable(value))
         } else {
@@ -56,12 +70,12 @@ extension OutputStream {
 
     /// The 1-based index of `value` in the current slice's indirection table, adding it if new.
     private mutating func addToIndirectionTable(_ value: Value) -> Int {
-        let top = classes.instances.count - 1
+        let top = classes.indirectionTables.count - 1
         let key = ObjectIdentifier(value)
-        if let index = classes.instances[top].slice?.indirectionIndexes[key] { return index }
-        classes.instances[top].slice?.indirection.append(value)
-        let index = classes.instances[top].slice?.indirection.count ?? 0
-        classes.instances[top].slice?.indirectionIndexes[key] = index
+        if let index = classes.indirectionTables[top].indexes[key] { return index }
+        classes.indirectionTables[top].values.append(value)
+        let index = classes.indirectionTables[top].values.count
+        classes.indirectionTables[top].indexes[key] = index
         return index
     }
 
@@ -71,13 +85,14 @@ extension OutputStream {
         if let id = classes.instanceIds[key] { return writeSize(id) }
         classes.instanceIds[key] = classes.nextInstanceId
         classes.nextInstanceId += 1
-        writeSize(1)
+        classes.instanceMarkerPending = true
         classes.instances.append(InstanceWriteState(isException: false))
         let sliced = currentFormat == .sliced
         if let preserved = value.slicedData, sliced || value is UnknownSlicedValue {
             writePreservedSlices(preserved)
         }
         value._iceWriteImpl(to: &self)
+        precondition(!classes.instanceMarkerPending, "\(type(of: value)) wrote no slice")
         classes.instances.removeLast()
     }
 
@@ -107,67 +122,90 @@ extension OutputStream {
     }
 
     private mutating func startSlice(typeId: String, compactId: Int?, last: Bool, forceSize: Bool) {
-        guard var instance = classes.instances.last else {
-            preconditionFailure("startSlice outside of a class instance or exception")
-        }
+        let top = classes.instances.count - 1
+        precondition(top >= 0, "startSlice outside of a class instance or exception")
         let sliced = currentFormat == .sliced || forceSize
-        let flagsPosition = position
-        write(UInt8(0))
-        var flags: UInt8 = 0
+        let instance = classes.instances[top]
+        var flags: UInt8 = last ? SliceFlags.isLastSlice : 0
+        if sliced { flags |= SliceFlags.hasSliceSize }
+        // The flags go first on the wire but depend on how the type id is written; work that out
+        // before writing anything, so the flags byte is written once with its final value
+        // (it is patched at the end only when optional members or an indirection table appear).
+        let marker = classes.instanceMarkerPending
+        classes.instanceMarkerPending = false
+        let flagsPosition = position + (marker ? 1 : 0)
         if instance.isException {
+            write(flags)
             write(typeId)
         } else if sliced || instance.firstSlice {
             if let compactId {
                 flags |= SliceFlags.typeIdCompact
-                writeSize(compactId)
+                writeSliceHead(marker: marker, flags: flags, size: compactId)
             } else if classes.lastTypeIdIndex > 0 && classes.lastTypeId == typeId {
                 flags |= SliceFlags.typeIdIndex
-                writeSize(classes.lastTypeIdIndex)
+                writeSliceHead(marker: marker, flags: flags, size: classes.lastTypeIdIndex)
             } else if let index = classes.typeIdIndexes[typeId] {
                 flags |= SliceFlags.typeIdIndex
-                writeSize(index)
+                writeSliceHead(marker: marker, flags: flags, size: index)
                 (classes.lastTypeId, classes.lastTypeIdIndex) = (typeId, index)
             } else {
                 classes.typeIdIndexes[typeId] = classes.typeIdIndexes.count + 1
                 flags |= SliceFlags.typeIdString
+                if marker { write(UInt8(1)) }
+                write(flags)
                 write(typeId)
             }
+        } else {
+            write(flags)
         }
         var sizePosition: Int?
         if sliced {
-            flags |= SliceFlags.hasSliceSize
             sizePosition = position
             write(Int32(0))
+            classes.indirectionTables.append(IndirectionTable())
         }
-        if last { flags |= SliceFlags.isLastSlice }
-        instance.firstSlice = false
-        instance.slice = SliceWriteState(flagsPosition: flagsPosition, flags: flags, sizePosition: sizePosition)
-        classes.instances[classes.instances.count - 1] = instance
+        classes.instances[top].firstSlice = false
+        classes.instances[top].inSlice = true
+        classes.instances[top].flagsPosition = flagsPosition
+        classes.instances[top].flags = flags
+        classes.instances[top].writtenFlags = flags
+        classes.instances[top].sizePosition = sizePosition
+    }
+
+    /// The instance marker (when due), the flags and a size (a type id index or compact id).
+    private mutating func writeSliceHead(marker: Bool, flags: UInt8, size: Int) {
+        withRawWriter(size: (marker ? 1 : 0) + 1 + RawWriter.sizeOfSize(size)) { writer in
+            if marker { writer.write(UInt8(1)) }
+            writer.write(flags)
+            writer.writeSize(size)
+        }
     }
 
     /// Ends the current slice: writes the optional-members end marker, the slice size and
     /// the indirection table.
     public mutating func endSlice() {
-        guard let top = classes.instances.last, var slice = top.slice else {
-            preconditionFailure("endSlice without startSlice")
-        }
-        classes.instances[classes.instances.count - 1].slice = nil
+        let top = classes.instances.count - 1
+        precondition(top >= 0 && classes.instances[top].inSlice, "endSlice without startSlice")
+        var slice = classes.instances[top]
+        classes.instances[top].inSlice = false
         if slice.flags & SliceFlags.hasOptionalMembers != 0 { write(UInt8(0xff)) }
         if let sizePosition = slice.sizePosition {
             rewrite(Int32(position - sizePosition), at: sizePosition)
+            let table = classes.indirectionTables.removeLast()
+            if !table.values.isEmpty {
+                slice.flags |= SliceFlags.hasIndirectionTable
+                writeSize(table.values.count)
+                for value in table.values { writeInstanceReference(value) }
+            }
         }
-        if !slice.indirection.isEmpty {
-            slice.flags |= SliceFlags.hasIndirectionTable
-            writeSize(slice.indirection.count)
-            for value in slice.indirection { writeInstanceReference(value) }
-        }
-        rewrite(slice.flags, at: slice.flagsPosition)
+        if slice.flags != slice.writtenFlags { rewrite(slice.flags, at: slice.flagsPosition) }
     }
 
     /// Notes that the current slice carries optional members (flag 0x04 and an `ff` end marker).
     mutating func markOptionalMember() {
-        guard classes.instances.last?.slice != nil else { return }
-        classes.instances[classes.instances.count - 1].slice?.flags |= SliceFlags.hasOptionalMembers
+        let top = classes.instances.count - 1
+        guard top >= 0, classes.instances[top].inSlice else { return }
+        classes.instances[top].flags |= SliceFlags.hasOptionalMembers
     }
 
     mutating func unsupported(_ what: String) {

@@ -22,21 +22,57 @@ extension SwiftGenerator {
 
     /// The statements that write one slice's members (required, then optional by tag).
     private func writeMembers(_ members: [DataMember]) -> [String] {
-        wireOrder(members).compactMap { m in
-            guard let type = m.type.resolved else { return nil }
+        memberRuns(wireOrder(members)).flatMap { run -> [String] in
+            if run.count > 1 { return rawWriteStatements(run) }
+            guard let m = run.first, let type = m.type.resolved else { return [] }
             let value = "self." + swiftName(m.info.name.name)
-            if m.isOptional, let tag = m.tag { return writeTaggedStatement(type, value, tag: tag) }
-            return writeStatement(type, value)
+            if m.isOptional, let tag = m.tag { return [writeTaggedStatement(type, value, tag: tag)] }
+            return [writeStatement(type, value)]
         }
     }
 
     private func readMembers(_ members: [DataMember]) -> [String] {
-        wireOrder(members).compactMap { m in
-            guard let type = m.type.resolved else { return nil }
+        memberRuns(wireOrder(members)).flatMap { run -> [String] in
+            if run.count > 1 {
+                let reads = run.compactMap { m in
+                    m.type.resolved.map {
+                        "    self.\(swiftName(m.info.name.name)) = \(readExpression($0, stream: "reader"))"
+                    }
+                }
+                return ["try istr.withRawReader { reader in"] + reads + ["}"]
+            }
+            guard let m = run.first, let type = m.type.resolved else { return [] }
             let target = "self." + swiftName(m.info.name.name)
-            if m.isOptional, let tag = m.tag { return "\(target) = \(readTaggedExpression(type, tag: tag))" }
-            return "\(target) = \(readExpression(type))"
+            if m.isOptional, let tag = m.tag { return ["\(target) = \(readTaggedExpression(type, tag: tag))"] }
+            return ["\(target) = \(readExpression(type))"]
         }
+    }
+
+    /// Members split into runs: consecutive required members of raw-codable types (numbers,
+    /// strings, structs of those) form one run, to be coded through one `RawWriter`/`RawReader`
+    /// (one buffer access per run instead of one per member); every other member is a run of one.
+    private func memberRuns(_ members: [DataMember]) -> [[DataMember]] {
+        var runs: [[DataMember]] = []
+        var open = false
+        for m in members {
+            let raw = !m.isOptional && (m.type.resolved.map { index.isRawDecodable($0) } ?? false)
+            if raw && open {
+                runs[runs.count - 1].append(m)
+            } else {
+                runs.append([m])
+            }
+            open = raw
+        }
+        return runs
+    }
+
+    /// One `withRawWriter` block writing a run of raw-codable members.
+    private func rawWriteStatements(_ run: [DataMember]) -> [String] {
+        let members = run.compactMap { m in
+            m.type.resolved.map { (type: $0, value: "self." + swiftName(m.info.name.name)) }
+        }
+        return ["ostr.withRawWriter(size: \(rawSizeExpression(members))) { writer in"]
+            + members.map { "    " + rawWriteStatement($0.type, $0.value) } + ["}"]
     }
 
     /// The data members of every base, outermost base first.

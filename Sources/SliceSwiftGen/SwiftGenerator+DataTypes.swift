@@ -94,31 +94,39 @@ extension SwiftGenerator {
     }
 
     /// `rawEncodedSize` and `encode(to: inout RawWriter)` of a struct made of numbers, strings
-    /// and such structs: fixed-size members add up to one constant.
+    /// and such structs.
     private func rawEncoding(_ s: StructDef) -> [SwiftDecl] {
-        var fixed = 0
-        var dynamic: [String] = []
-        var writes: [String] = []
-        for m in s.members {
-            guard let type = m.type.resolved else { continue }
-            let value = "self." + swiftName(m.info.name.name)
-            if let size = index.fixedSize(type) {
-                fixed += size
-            } else {
-                dynamic.append("\(value).rawEncodedSize")
-            }
-            if case .builtin = type {
-                writes.append("writer.write(\(value))")
-            } else {
-                writes.append("\(value).encode(to: &writer)")
-            }
+        let members = s.members.compactMap { m in
+            m.type.resolved.map { (type: $0, value: "self." + swiftName(m.info.name.name)) }
         }
-        let size = (dynamic + (fixed > 0 || dynamic.isEmpty ? ["\(fixed)"] : [])).joined(separator: " + ")
         return [
             .property(
-                doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil, body: [size]),
-            .function(doc: [], signature: "\(access) func encode(to writer: inout RawWriter)", body: writes),
+                doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil,
+                body: [rawSizeExpression(members)]),
+            .function(
+                doc: [], signature: "\(access) func encode(to writer: inout RawWriter)",
+                body: members.map { rawWriteStatement($0.type, $0.value) }),
         ]
+    }
+
+    /// The encoded size of raw-codable values: fixed-size ones add up to one constant.
+    func rawSizeExpression(_ members: [(type: ResolvedType, value: String)]) -> String {
+        var fixed = 0
+        var dynamic: [String] = []
+        for m in members {
+            if let size = index.fixedSize(m.type) {
+                fixed += size
+            } else {
+                dynamic.append("\(m.value).rawEncodedSize")
+            }
+        }
+        return (dynamic + (fixed > 0 || dynamic.isEmpty ? ["\(fixed)"] : [])).joined(separator: " + ")
+    }
+
+    /// A statement writing a raw-codable value to a `RawWriter` named `writer`.
+    func rawWriteStatement(_ type: ResolvedType, _ value: String) -> String {
+        if case .builtin = type { return "writer.write(\(value))" }
+        return "\(value).encode(to: &writer)"
     }
 
     /// `init(a:b:)` assigning every member; for classes, base members come first and go to `super`.
