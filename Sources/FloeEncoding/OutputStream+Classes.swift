@@ -5,7 +5,7 @@ struct ClassWriter {
     /// a string is cheaper than hashing it.
     var lastTypeId = ""
     var lastTypeIdIndex = 0
-    var instanceIds: [ObjectIdentifier: Int] = [:]
+    var instanceIds = InstanceIdTable()
     var nextInstanceId = 2
     /// The `1` announcing an inline instance is due; `startSlice` writes it together with the
     /// slice header, in one buffer access.
@@ -81,9 +81,9 @@ extension OutputStream {
 
     private mutating func writeInstanceReference(_ value: Value?) {
         guard let value else { return writeSize(0) }
-        let key = ObjectIdentifier(value)
-        if let id = classes.instanceIds[key] { return writeSize(id) }
-        classes.instanceIds[key] = classes.nextInstanceId
+        if let id = classes.instanceIds.id(of: ObjectIdentifier(value), orAdd: classes.nextInstanceId) {
+            return writeSize(id)
+        }
         classes.nextInstanceId += 1
         classes.instanceMarkerPending = true
         classes.instances.append(InstanceWriteState(isException: false))
