@@ -11,6 +11,7 @@ extension IceConnectionHandler {
         lastWrite = .now()
         flushScheduled = false
         unflushedBytes = 0
+        unflushedMessages = 0
         return context.writeAndFlush(wrapOutboundOut(bytes))
     }
 
@@ -22,7 +23,8 @@ extension IceConnectionHandler {
         context.write(wrapOutboundOut(prefix), promise: nil)
         context.write(wrapOutboundOut(body), promise: nil)
         unflushedBytes += prefix.readableBytes + body.readableBytes
-        if unflushedBytes >= Self.flushThreshold {
+        unflushedMessages += 1
+        if unflushedBytes >= Self.flushThreshold || unflushedMessages >= Self.flushMessageThreshold {
             flushNow(context)
         } else if !flushScheduled && !reading {
             // (While reading, channelReadComplete flushes: replies to the requests of one read
@@ -38,10 +40,15 @@ extension IceConnectionHandler {
 
     /// Unflushed bytes above which a write flushes at once rather than at the end of the pass.
     private static let flushThreshold = 64 * 1024
+    /// Unflushed messages at which a write flushes at once. Coalescing a whole burst into one
+    /// write saves syscalls but makes the peer wait for the end of the burst before it can
+    /// start on the first message; sending every few messages lets both sides work at once.
+    private static let flushMessageThreshold = 8
 
     func flushNow(_ context: ChannelHandlerContext) {
         flushScheduled = false
         unflushedBytes = 0
+        unflushedMessages = 0
         context.flush()
     }
 

@@ -48,6 +48,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var reading = false
     var writabilityWaiters: [EventLoopPromise<Void>] = []
     var unflushedBytes = 0
+    var unflushedMessages = 0
 
     init(communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger) {
         self.communicator = communicator
