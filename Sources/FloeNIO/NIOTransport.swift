@@ -7,7 +7,7 @@ public import NIOPosix
 /// TCP on SwiftNIO: the transport a networked `Communicator` uses.
 ///
 /// ```
-/// socket ─> IceFrameDecoder ─> IceConnectionHandler ─> (replies complete callers; requests go to the adapter)
+/// socket ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
 /// socket <────────────────────  IceConnectionHandler <─ (requests from proxies; replies from dispatch)
 /// ```
 public struct NIOTransport: Transport {
@@ -86,14 +86,12 @@ public struct NIOTransport: Transport {
 }
 
 extension NIOTransport {
-    /// The pipeline of every Ice connection: the frame decoder, then the protocol handler
-    /// (a client when there is no adapter).
+    /// The pipeline of every Ice connection: the protocol handler, which also splits the
+    /// byte stream into messages (a client when there is no adapter).
     fileprivate static func addHandlers(
         to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, logger: Logger
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(IceFrameDecoder(maxMessageSize: communicator.messageSizeMax)))
             try channel.pipeline.syncOperations.addHandler(
                 IceConnectionHandler(
                     communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger))

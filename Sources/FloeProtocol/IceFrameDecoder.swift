@@ -15,22 +15,14 @@ public struct Frame: Sendable {
 /// Splits a byte stream into Ice messages. The header is checked as soon as its 14 bytes are
 /// in (magic, versions, type, size bounds against `maxMessageSize`), before any body is
 /// awaited, so a bogus size never makes the connection buffer or allocate it.
-public struct IceFrameDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = Frame
-
+public struct IceFrameDecoder: Sendable {
     private let maxMessageSize: Int
 
     public init(maxMessageSize: Int) {
         self.maxMessageSize = maxMessageSize
     }
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try decodeFrame(&buffer) else { return .needMoreData }
-        context.fireChannelRead(Self.wrapInboundOut(frame))
-        return .continue
-    }
-
-    /// The decoding step itself, usable without a channel.
+    /// The next whole message at the start of `buffer` (consumed), or nil until it is all in.
     public func decodeFrame(_ buffer: inout ByteBuffer) throws -> Frame? {
         guard buffer.readableBytes >= MessageHeader.size else { return nil }
         var peek = buffer
@@ -39,11 +31,5 @@ public struct IceFrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: MessageHeader.size)
         guard let body = buffer.readSlice(length: header.messageSize - MessageHeader.size) else { return nil }
         return Frame(header: header, body: body)
-    }
-
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
-        -> DecodingState
-    {
-        try decode(context: context, buffer: &buffer)
     }
 }
