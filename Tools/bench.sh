@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Floe against ZeroC's C++ runtime on the benchmark of BENCH.md, interleaved in one sitting.
 #
-#   Tools/bench.sh [--rounds N] [client options...]     (default: --workloads core,classes)
+#   Tools/bench.sh [--rounds N] [--grpc] [client options...]     (default: --workloads core,classes)
 #
 # Builds floe-bench in release mode and the C++ peer (make -C ../shared/peers/cpp when
 # ../shared is there; otherwise set CPP_PEER to a folder holding bench-server and
@@ -10,11 +10,25 @@
 # floe→floe, cpp→cpp, floe→cpp, cpp→floe (client→server), prints a table per workload with
 # Floe/C++ ratios (per-call time for latency, calls/s or MB/s otherwise; medians over the
 # rounds), the Floe server's resident memory after repeated full runs, and the raw JSON lines.
+#
+# --grpc (opt-in) also builds the gRPC peer Tools/grpc-bench (its own package; its first build
+# takes several minutes) and adds a grpc→grpc pairing to each round, after the four others. Its
+# client gets only the options it shares with the others (--workloads, --runs, --scale,
+# --pipeline, --bytes, --label) and runs latency, pipelined, throughput-send and throughput-recv,
+# skipping other workloads with a note; the table then has a grpc→grpc column and a floe/grpc
+# ratio for those four. See Docs/benchmark.md, "gRPC comparison peer".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=3
-if [ "${1:-}" = "--rounds" ]; then rounds=$2; shift 2; fi
+grpc=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds) rounds=$2; shift 2 ;;
+        --grpc) grpc=true; shift ;;
+        *) break ;;
+    esac
+done
 [ $# -gt 0 ] || set -- --workloads core,classes
 
 shared=../shared/peers
@@ -25,12 +39,29 @@ if [ -z "${CPP_PEER:-}" ]; then
 fi
 swift build -c release --product floe-bench >&2
 FLOE=.build/release/floe-bench
+GRPC=Tools/grpc-bench/.build/release/grpc-bench
+if $grpc; then swift build -c release --package-path Tools/grpc-bench >&2; fi
 port=${PORT:-10100}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server" ;; esac; }
-client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client" ;; esac; }
+server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server" ;; grpc) echo "$GRPC server" ;; esac; }
+client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client" ;; grpc) echo "$GRPC client" ;; esac; }
+
+# grpc_args ARGS...: the client options the gRPC peer shares with the Ice peers, in either
+# form (--opt value, --opt=value); others (--items, --nodes, --Ice.*, --Floe.*) are dropped.
+grpc_args=()
+grpc_args() {
+    grpc_args=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --workloads=* | --runs=* | --scale=* | --pipeline=* | --bytes=* | --label=*) grpc_args+=("$1"); shift ;;
+            --workloads | --runs | --scale | --pipeline | --bytes | --label) grpc_args+=("$1" "${2-}"); shift $(($# > 1 ? 2 : 1)) ;;
+            --items | --nodes) shift $(($# > 1 ? 2 : 1)) ;;
+            *) shift ;;
+        esac
+    done
+}
 
 # run CLIENT SERVER ARGS...: one pairing; JSON lines tagged with the pairing go to $out/results.
 run() {
@@ -54,6 +85,10 @@ for round in $(seq "$rounds"); do
     run cpp cpp "$@"
     run floe cpp "$@"
     run cpp floe "$@"
+    if $grpc; then
+        grpc_args "$@"
+        run grpc grpc ${grpc_args[@]+"${grpc_args[@]}"}
+    fi
 done
 
 # Server memory: a Floe server serving three full C++ client runs in a row.

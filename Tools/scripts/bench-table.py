@@ -1,5 +1,9 @@
 """Summarises Tools/bench.sh results: one table per workload, Floe/C++ ratios of medians.
 
+When RESULTS holds grpc→grpc lines (Tools/bench.sh --grpc), the table gets a grpc→grpc column
+and a floe/grpc ratio (floe→floe against grpc→grpc, same convention as the C++ ratio) for the
+workloads the gRPC peer runs; without them the output is as before.
+
 Usage: bench-table.py RESULTS RSS_KB...
 """
 import json
@@ -7,9 +11,13 @@ import statistics
 import sys
 
 PAIRINGS = ["floe→floe", "cpp→cpp", "floe→cpp", "cpp→floe"]
+GRPC = "grpc→grpc"
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 workloads = list(dict.fromkeys(row["workload"] for row in rows))
+# The gRPC columns appear only when there is something to put in them.
+with_grpc = any(row["pairing"] == GRPC for row in rows)
+pairings = PAIRINGS + [GRPC] if with_grpc else PAIRINGS
 
 
 def figure(row):
@@ -21,21 +29,33 @@ def figure(row):
     return row["calls_per_s"], "calls/s", True
 
 
-print("%-16s %-10s %12s %12s %12s %12s   %s" % ("workload", "unit", *PAIRINGS, "floe↔floe / cpp↔cpp"))
+def ratio(medians, other, higher_is_better):
+    """floe→floe's median over `other`'s: per-call time for latency (≤1: Floe as fast or
+    faster), a rate otherwise (≥1: Floe as fast or faster)."""
+    if "floe→floe" not in medians or other not in medians:
+        return ""
+    r = medians["floe→floe"] / medians[other]
+    return "%.2f (%s)" % (r, "≥1 is parity" if higher_is_better else "≤1 is parity")
+
+
+header = "%-16s %-10s" + " %12s" * len(pairings) + "   %-20s"
+print((header % ("workload", "unit", *pairings, "floe↔floe / cpp↔cpp")
+       + ("   floe/grpc" if with_grpc else "")).rstrip())
 for workload in workloads:
     medians = {}
     unit, higher_is_better = "", True
-    for pairing in PAIRINGS:
+    for pairing in pairings:
         values = [figure(r) for r in rows if r["workload"] == workload and r["pairing"] == pairing]
         if values:
             medians[pairing] = statistics.median(v for v, _, _ in values)
             unit, higher_is_better = values[0][1], values[0][2]
-    cells = ["%12.1f" % medians[p] if p in medians else "%12s" % "-" for p in PAIRINGS]
-    ratio = ""
-    if "floe→floe" in medians and "cpp→cpp" in medians:
-        r = medians["floe→floe"] / medians["cpp→cpp"]
-        ratio = "%.2f (%s)" % (r, "≥1 is parity" if higher_is_better else "≤1 is parity")
-    print("%-16s %-10s %s   %s" % (workload, unit, " ".join(cells), ratio))
+    cells = ["%12.1f" % medians[p] if p in medians else "%12s" % "-" for p in pairings]
+    cpp = ratio(medians, "cpp→cpp", higher_is_better)
+    if GRPC in medians:
+        grpc = ratio(medians, GRPC, higher_is_better)
+        print(("%-16s %-10s %s   %-20s   %s" % (workload, unit, " ".join(cells), cpp, grpc)).rstrip())
+    else:
+        print("%-16s %-10s %s   %s" % (workload, unit, " ".join(cells), cpp))
 
 rss = [int(kb) for kb in sys.argv[2:]]
 if rss:
