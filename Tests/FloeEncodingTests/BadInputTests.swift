@@ -116,6 +116,12 @@ struct BadInputTests {
         expectError(.truncated, [0x02, 0x01, 0x61, 0x05, 0x62]) { try [String](from: &$0) }
         expectError(.truncated, [0x01, 0xff, 0x00, 0x00, 0x00]) { try [String](from: &$0) }
         expectError(.invalidUTF8, [0x01, 0xff]) { try String(from: &$0) }
+        // Past the first eight bytes (checked a word at a time), and a truncated four-byte
+        // sequence that decoding replaces by a U+FFFD of the same length.
+        let long = Array("abcdefgh".utf8)
+        expectError(.invalidUTF8, [0x01, 0x0b] + long + [0xf0, 0x9f, 0x98]) { try [String](from: &$0) }
+        expectError(.invalidUTF8, [0x0c] + long + [0x61, 0xf0, 0x9f, 0x98]) { try String(from: &$0) }
+        expectError(.invalidUTF8, [0x01, 0x11] + long + long + [0x80]) { try [String](from: &$0) }
     }
 
     @Test func brokenClassReferences() {
