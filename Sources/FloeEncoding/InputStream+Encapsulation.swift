@@ -18,7 +18,7 @@ extension InputStream {
             throw MarshalError(.unsupportedEncoding, "encapsulation uses encoding \(version)")
         }
         let end = position + size - 6
-        encapsulations.append(
+        encapsulations.push(
             ReadEncapsulation(outerEnd: buffer.writerIndex, outerEncoding: encoding, outerClasses: classes))
         classes = ClassReader()
         buffer.moveWriterIndex(to: end)
@@ -29,7 +29,7 @@ extension InputStream {
     /// Finishes the innermost encapsulation: skips optional values nobody asked for and
     /// checks that the content was consumed exactly.
     public mutating func endEncapsulation() throws {
-        guard let encaps = encapsulations.last else {
+        guard !encapsulations.isEmpty else {
             throw MarshalError(.encapsulation, "endEncapsulation without startEncapsulation")
         }
         if encoding != .v1_0 {
@@ -41,7 +41,7 @@ extension InputStream {
         guard isAtEnd else {
             throw MarshalError(.encapsulation, "\(remaining) unread bytes at the end of an encapsulation")
         }
-        encapsulations.removeLast()
+        guard let encaps = encapsulations.pop() else { return }
         buffer.moveWriterIndex(to: encaps.outerEnd)
         encoding = encaps.outerEncoding
         classes = encaps.outerClasses

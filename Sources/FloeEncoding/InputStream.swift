@@ -19,7 +19,7 @@ public struct InputStream {
     /// can produce one bound to it. The encoding itself never looks at it.
     public var owner: (any AnyObject & Sendable)?
 
-    var encapsulations: [ReadEncapsulation] = []
+    var encapsulations = EncapsulationStack<ReadEncapsulation>()
     /// Class instances and type ids of the innermost encapsulation (a value: see
     /// `OutputStream.classes`).
     var classes = ClassReader()

@@ -4,7 +4,7 @@ import NIOCore
 struct WriteEncapsulation {
     var start: Int
     var outerEncoding: EncodingVersion
-    var format: FormatType
+    var outerFormat: FormatType
     /// The enclosing scope's class state, restored when this encapsulation ends.
     var outerClasses: ClassWriter
 }
@@ -13,10 +13,11 @@ extension OutputStream {
     /// Starts an encapsulation: reserves its size and writes its encoding version.
     public mutating func startEncapsulation(encoding: EncodingVersion = .v1_1, format: FormatType? = nil) {
         let start = position
-        encapsulations.append(
+        encapsulations.push(
             WriteEncapsulation(
-                start: start, outerEncoding: self.encoding, format: format ?? defaultFormat, outerClasses: classes))
+                start: start, outerEncoding: self.encoding, outerFormat: currentFormat, outerClasses: classes))
         classes = ClassWriter()
+        currentFormat = format ?? defaultFormat
         write(Int32(0))
         write(encoding.major)
         write(encoding.minor)
@@ -25,12 +26,13 @@ extension OutputStream {
 
     /// Ends the innermost encapsulation, writing its size.
     public mutating func endEncapsulation() {
-        guard let encaps = encapsulations.popLast() else {
+        guard let encaps = encapsulations.pop() else {
             preconditionFailure("endEncapsulation without startEncapsulation")
         }
         rewrite(Int32(position - encaps.start), at: encaps.start)
         encoding = encaps.outerEncoding
         classes = encaps.outerClasses
+        currentFormat = encaps.outerFormat
     }
 
     /// Writes an encapsulation with no content: `06 00 00 00 01 01` for 1.1.
@@ -47,6 +49,4 @@ extension OutputStream {
         write(encoding.minor)
         writeBlob(content)
     }
-
-    var currentFormat: FormatType { encapsulations.last?.format ?? defaultFormat }
 }

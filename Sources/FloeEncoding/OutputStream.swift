@@ -11,9 +11,13 @@ public struct OutputStream {
     /// The encoding in force at the current position.
     public internal(set) var encoding: EncodingVersion
     /// The class and exception format used by encapsulations that do not name one.
-    public var defaultFormat: FormatType
+    public var defaultFormat: FormatType {
+        didSet { if encapsulations.isEmpty { currentFormat = defaultFormat } }
+    }
 
-    var encapsulations: [WriteEncapsulation] = []
+    var encapsulations = EncapsulationStack<WriteEncapsulation>()
+    /// The class format of the innermost encapsulation (`defaultFormat` outside any).
+    var currentFormat: FormatType
     /// Class instances and type ids of the innermost encapsulation (a value, so its updates are
     /// statically checked accesses, not dynamic exclusivity checks on a class's properties).
     var classes = ClassWriter()
@@ -26,6 +30,7 @@ public struct OutputStream {
         self.buffer = ByteBufferAllocator().buffer(capacity: capacity)
         self.encoding = encoding
         self.defaultFormat = format
+        self.currentFormat = format
     }
 
     /// Continues writing at the end of `buffer`.
@@ -33,6 +38,7 @@ public struct OutputStream {
         self.buffer = buffer
         self.encoding = encoding
         self.defaultFormat = format
+        self.currentFormat = format
     }
 
     /// The bytes written so far.

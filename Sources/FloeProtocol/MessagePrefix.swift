@@ -31,10 +31,12 @@ public enum MessagePrefix {
     }
 
     private static func finish(_ stream: inout OutputStream, following size: Int) -> ByteBuffer {
-        var buffer = stream.finished()
-        // The size covers the encapsulation that follows in a buffer of its own.
-        let total = buffer.readableBytes + size
-        buffer.setInteger(Int32(truncatingIfNeeded: total), at: buffer.readerIndex + 10, endianness: .little)
-        return buffer
+        // The size covers the encapsulation that follows in a buffer of its own. It is patched
+        // in the stream's own buffer: patching a copy taken out of the stream first would find
+        // the storage shared and copy it (two allocations and a copy per message).
+        let total = stream.buffer.readableBytes + size
+        stream.buffer.setInteger(
+            Int32(truncatingIfNeeded: total), at: stream.buffer.readerIndex + 10, endianness: .little)
+        return stream.buffer
     }
 }
