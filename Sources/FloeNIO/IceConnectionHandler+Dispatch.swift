@@ -72,11 +72,7 @@ extension IceConnectionHandler {
         guard let context else { return }
         if let reply {
             trace("sent reply")
-            if let body = reply.body {
-                write(context, prefix: reply.prefix, body: body)
-            } else {
-                _ = write(context, reply.prefix)
-            }
+            write(context, prefix: reply.prefix, body: reply.body)
         }
         if !waiting.isEmpty {
             switch waiting.removeFirst() {
@@ -131,6 +127,6 @@ struct ReplyFrame: Sendable {
         }
         prefix = MessagePrefix.reply(
             requestId: reply.requestId, status: reply.status, encoding: encoding, contentSize: content.readableBytes)
-        body = content
+        body = prefix.append(small: content)
     }
 }

@@ -15,14 +15,15 @@ extension IceConnectionHandler {
         return context.writeAndFlush(wrapOutboundOut(bytes))
     }
 
-    /// Writes a request or reply given as its prefix and its encapsulation (never copied). The
-    /// flush is coalesced: messages written during one pass of the event loop — replies to a
-    /// burst of requests, a flood of oneways, pipelined calls — leave in one vectored write.
-    func write(_ context: ChannelHandlerContext, prefix: ByteBuffer, body: ByteBuffer) {
+    /// Writes a request or reply given as its prefix and its encapsulation (never copied), or
+    /// as one buffer when `body` is nil. The flush is coalesced: messages written during one
+    /// pass of the event loop — replies to a burst of requests, a flood of oneways, pipelined
+    /// calls — leave in one vectored write.
+    func write(_ context: ChannelHandlerContext, prefix: ByteBuffer, body: ByteBuffer?) {
         lastWrite = .now()
         context.write(wrapOutboundOut(prefix), promise: nil)
-        context.write(wrapOutboundOut(body), promise: nil)
-        unflushedBytes += prefix.readableBytes + body.readableBytes
+        if let body { context.write(wrapOutboundOut(body), promise: nil) }
+        unflushedBytes += prefix.readableBytes + (body?.readableBytes ?? 0)
         unflushedMessages += 1
         if unflushedBytes >= Self.flushThreshold || unflushedMessages >= Self.flushMessageThreshold {
             flushNow(context)
@@ -97,10 +98,11 @@ extension IceConnectionHandler {
         let twoway = mode == .twoway
         let requestId: Int32 = twoway ? nextRequestId : 0
         if twoway { nextRequestId = nextRequestId == Int32.max ? 1 : nextRequestId + 1 }
-        let prefix = MessagePrefix.request(
+        var prefix = MessagePrefix.request(
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
-        write(context, prefix: prefix, body: parameters)
+        let body = prefix.append(small: parameters)
+        write(context, prefix: prefix, body: body)
         if twoway {
             let promise = context.eventLoop.makePromise(of: Reply?.self)
             pending[requestId] = promise
@@ -136,5 +138,18 @@ extension IceConnectionHandler {
         return write(context, message.encode()).flatMapErrorThrowing { error in
             throw LocalError(.connectionLost, "\(error)")
         }
+    }
+}
+
+extension ByteBuffer {
+    /// Copies `body` behind this message prefix when it fits in the room the prefix already
+    /// has (a ping's parameters, most replies), returning nil; otherwise returns `body`, to be
+    /// written as a buffer of its own. One buffer means one pass through the pipeline and one
+    /// iovec instead of two; a larger body is never copied.
+    mutating func append(small body: ByteBuffer) -> ByteBuffer? {
+        guard body.readableBytes <= writableBytes else { return body }
+        var body = body
+        writeBuffer(&body)
+        return nil
     }
 }
