@@ -29,7 +29,8 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-[ $# -gt 0 ] || set -- --workloads core,classes
+# Floe has no compression yet: unless the workloads are named, run core and classes.
+case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes "$@" ;; esac
 
 shared=../shared/peers
 if [ -z "${CPP_PEER:-}" ]; then
@@ -43,7 +44,9 @@ GRPC=Tools/grpc-bench/.build/release/grpc-bench
 if $grpc; then swift build -c release --package-path Tools/grpc-bench >&2; fi
 port=${PORT:-10100}
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+server_pid=
+# A failing client ends the script (set -e); its server must not outlive it.
+trap 'if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; rm -rf "$out"' EXIT
 
 server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server" ;; grpc) echo "$GRPC server" ;; esac; }
 client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client" ;; grpc) echo "$GRPC client" ;; esac; }
@@ -63,19 +66,35 @@ grpc_args() {
     done
 }
 
+# start_server CMD...: starts a server on $port and waits for its `ready` line.
+start_server() {
+    "$@" --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && return; sleep 0.1; done
+    echo "bench.sh: the server did not start: $*" >&2
+    cat "$out/server.log" >&2
+    exit 1
+}
+
+# stop_server: waits up to 10 s for the server to exit (after shutdown()), then kills it.
+stop_server() {
+    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+}
+
 # run CLIENT SERVER ARGS...: one pairing; JSON lines tagged with the pairing go to $out/results.
 run() {
     local client=$1 server=$2; shift 2
     port=$((port + 1))
     # shellcheck disable=SC2046
-    $(server_cmd "$server") --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && break; sleep 0.1; done
+    start_server $(server_cmd "$server")
     echo "  $client → $server" >&2
     # shellcheck disable=SC2046
     $(client_cmd "$client") --proxy "bench:tcp -h 127.0.0.1 -p $port" --shutdown "$@" \
         | sed "s/^{/{\"pairing\":\"$client→$server\",/" >>"$out/results"
-    wait "$pid" 2>/dev/null || true
+    stop_server
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
@@ -93,15 +112,14 @@ done
 
 # Server memory: a Floe server serving three full C++ client runs in a row.
 port=$((port + 1))
-$FLOE server --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && break; sleep 0.1; done
+start_server $FLOE server
 rss=()
 for _ in 1 2 3; do
     "$CPP_PEER/bench-client" --proxy "bench:tcp -h 127.0.0.1 -p $port" "$@" >/dev/null
-    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")")
+    rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")")
 done
-kill "$pid"; wait "$pid" 2>/dev/null || true
+kill "$server_pid"
+stop_server
 
 python3 Tools/scripts/bench-table.py "$out/results" "${rss[@]}"
 echo

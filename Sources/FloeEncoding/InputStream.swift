@@ -106,15 +106,7 @@ public struct InputStream {
     /// Reads a UTF-8 string, rejecting invalid UTF-8.
     @inlinable
     public mutating func read(_: String.Type = String.self) throws -> String {
-        let n = try readSize()
-        guard n <= buffer.readableBytes else {
-            throw MarshalError(.truncated, "string of \(n) bytes, \(buffer.readableBytes) left")
-        }
-        if n == 0 { return "" }
-        let s = buffer.withUnsafeReadableBytes { RawReader.validUTF8(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-        guard let s else { throw MarshalError(.invalidUTF8, "string is not valid UTF-8") }
-        buffer.moveReaderIndex(forwardBy: n)
-        return s
+        try withRawReader { try $0.read(String.self) }
     }
 
     /// Reads `count` raw bytes.

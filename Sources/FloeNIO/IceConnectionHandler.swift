@@ -159,16 +159,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
             failPending(LocalError(.closeConnection, "the peer closed the connection"))
             context.close(promise: nil)
         case .reply(let reply):
-            lastActivity = .now()
+            lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received reply, request id \(reply.requestId), status \(reply.status)")
             // A reply to nothing outstanding is ignored, as ZeroC does.
             pending.removeValue(forKey: reply.requestId)?.succeed(reply)
         case .request(let request):
-            lastActivity = .now()
+            lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received request \(request.header.operation), request id \(request.requestId)")
             dispatch(request, context: context)
         case .batchRequest(let requests):
-            lastActivity = .now()
+            lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received batch of \(requests.count) requests")
             dispatchBatch(requests, context: context)
         }

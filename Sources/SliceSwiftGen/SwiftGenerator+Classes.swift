@@ -68,9 +68,7 @@ extension SwiftGenerator {
 
     /// One `withRawWriter` block writing a run of raw-codable members.
     private func rawWriteStatements(_ run: [DataMember]) -> [String] {
-        let members = run.compactMap { m in
-            m.type.resolved.map { (type: $0, value: "self." + swiftName(m.info.name.name)) }
-        }
+        let members = memberValues(run)
         return ["ostr.withRawWriter(size: \(rawSizeExpression(members))) { writer in"]
             + members.map { "    " + rawWriteStatement($0.type, $0.value) } + ["}"]
     }

@@ -96,9 +96,7 @@ extension SwiftGenerator {
     /// `rawEncodedSize` and `encode(to: inout RawWriter)` of a struct made of numbers, strings
     /// and such structs.
     private func rawEncoding(_ s: StructDef) -> [SwiftDecl] {
-        let members = s.members.compactMap { m in
-            m.type.resolved.map { (type: $0, value: "self." + swiftName(m.info.name.name)) }
-        }
+        let members = memberValues(s.members)
         return [
             .property(
                 doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil,
@@ -107,6 +105,11 @@ extension SwiftGenerator {
                 doc: [], signature: "\(access) func encode(to writer: inout RawWriter)",
                 body: members.map { rawWriteStatement($0.type, $0.value) }),
         ]
+    }
+
+    /// Each member's resolved type and the expression of its value (`self.name`).
+    func memberValues(_ members: [DataMember]) -> [(type: ResolvedType, value: String)] {
+        members.compactMap { m in m.type.resolved.map { (type: $0, value: "self." + swiftName(m.info.name.name)) } }
     }
 
     /// The encoded size of raw-codable values: fixed-size ones add up to one constant.

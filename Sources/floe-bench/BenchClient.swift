@@ -25,8 +25,12 @@ struct BenchClient: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard runs >= 1, pipeline >= 1, scale > 0, bytes >= 0, items >= 0, nodes >= 0 else {
-            throw ValidationError("--runs and --pipeline must be at least 1, --scale positive, sizes not negative")
+        guard runs >= 1, pipeline >= 1, scale > 0, scale <= 1_000_000 else {
+            throw ValidationError("--runs and --pipeline must be at least 1, --scale in (0, 1000000]")
+        }
+        let sizes = 0...Int(Int32.max)
+        guard sizes.contains(bytes), sizes.contains(items), sizes.contains(nodes) else {
+            throw ValidationError("--bytes, --items and --nodes must be in 0...\(Int32.max)")
         }
     }
 

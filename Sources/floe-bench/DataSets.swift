@@ -34,11 +34,18 @@ enum DataSets {
     }
 
     /// The nodes reachable from `root`, counted without recursion (the data set is a tree).
-    static func countNodes(_ root: Node?) -> Int {
+    /// The graph comes from the network and may have cycles or shared nodes, which a tree walk
+    /// would follow forever or exponentially often; a walk longer than `limit` steps fails
+    /// instead. (Each node took at least one byte of its message, so a walk longer than the
+    /// message size limit is revisiting nodes.)
+    static func countNodes(_ root: Node?, limit: Int) throws -> Int {
         var count = 0
         var stack = root.map { [$0] } ?? []
         while let node = stack.popLast() {
             count += 1
+            guard count <= limit else {
+                throw BenchError.usage("the graph has more than \(limit) nodes: it is not a tree")
+            }
             if let left = node.left { stack.append(left) }
             if let right = node.right { stack.append(right) }
         }
@@ -61,7 +68,4 @@ enum DataSets {
         }
         return seen == count
     }
-
-    /// Encoded size of a Slice size: 1 byte below 255, else 5.
-    static func sizeEncoding(_ n: Int) -> Int { n < 255 ? 1 : 5 }
 }

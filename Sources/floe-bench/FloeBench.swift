@@ -16,13 +16,13 @@ struct FloeBench: ParsableCommand {
     /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
-        if !arguments.contains("--Floe.EventLoopExecutor=0") { EventLoopExecutor.install() }
         let properties: Properties
         let command: any ParsableCommand
         do {
             let (parsed, remaining) = try Properties.parse(arguments: arguments)
             properties = parsed
+            // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
+            if properties["Floe.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
             command = try parseAsRoot(remaining)
         } catch {
             let code = exitCode(for: error)
@@ -38,7 +38,8 @@ struct FloeBench: ParsableCommand {
             case let server as BenchServer: try await server.run(properties: properties)
             case let client as BenchClient: try await client.run(properties: properties)
             default:
-                print(helpMessage())
+                // stdout carries only results (BENCH.md §7).
+                FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
                 Foundation.exit(2)
             }
         } catch {

@@ -15,19 +15,21 @@ struct WorkloadRunner: Sendable {
     let options: BenchClient
     let payload: ByteSeq
     let items: ItemSeq
+    let tree: SharedTree
 
     init(perf: any PerfPrx, options: BenchClient) {
         self.perf = perf
         self.options = options
         payload = DataSets.payload(options.bytes)
         items = DataSets.items(options.items)
+        tree = SharedTree(root: DataSets.tree(options.nodes))
     }
 
     func payloadBytes(_ workload: Workload) -> Int {
         switch workload {
         case .throughputSend, .throughputRecv, .throughputSendZ, .throughputRecvZ:
-            DataSets.sizeEncoding(options.bytes) + options.bytes
-        case .structsSend, .structsRecv: DataSets.sizeEncoding(options.items) + 21 * options.items
+            RawWriter.sizeOfSize(options.bytes) + options.bytes
+        case .structsSend, .structsRecv: RawWriter.sizeOfSize(options.items) + 21 * options.items
         default: 0
         }
     }
@@ -76,7 +78,7 @@ struct WorkloadRunner: Sendable {
         case .classesSend:
             // One tree serves every call, as in the C++ peer. A sent class graph is `sending`;
             // sharing this one is safe because encoding only reads it and nothing changes it.
-            nonisolated(unsafe) let tree = DataSets.tree(options.nodes)
+            nonisolated(unsafe) let tree = self.tree.root
             for _ in 0..<calls {
                 try expect(try await perf.sendGraph(tree), Int32(options.nodes), "sendGraph")
             }

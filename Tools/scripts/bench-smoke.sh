@@ -14,5 +14,7 @@ for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
 grep -q '^ready' "$log" || { echo "bench-smoke: the server did not start" >&2; cat "$log" >&2; exit 1; }
 lines=$($bench client --proxy "bench:tcp -h 127.0.0.1 -p $port" --scale 0.01 --runs 1 --shutdown | grep -c '^{"workload"')
 [ "$lines" = 9 ] || { echo "bench-smoke: expected 9 results, got $lines" >&2; exit 1; }
-wait "$pid"
+# The server exits after shutdown(); one that does not is a failure, not a hang.
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then echo "bench-smoke: the server did not exit after shutdown()" >&2; exit 1; fi
 echo "bench-smoke: floe-bench client and server ran all 9 workloads with verification"

@@ -20,7 +20,7 @@ struct GRPCBench: ParsableCommand {
     /// line (ArgumentParser's own would be 64).
     static func main() async {
         // Swift concurrency on NIO's event loops, as floe-bench runs by default, so both peers
-        // have the same executor set-up (in one A/B it changed gRPC's figures by 5–10% only).
+        // have the same executor set-up (in one A/B it changed gRPC's figures by 4–15%).
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let command: any ParsableCommand
         do {
