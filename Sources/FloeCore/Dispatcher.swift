@@ -27,6 +27,16 @@ public struct IncomingRequest: Sendable {
     /// Checks that an operation without parameters got none (optional values it does not know
     /// are skipped).
     public func readEmptyParameters() throws {
+        // The usual case, an empty 1.0 or 1.1 encapsulation, needs no stream.
+        let start = parameters.readerIndex
+        if parameters.readableBytes == 6,
+            parameters.getInteger(at: start, endianness: .little, as: Int32.self) == 6,
+            let major = parameters.getInteger(at: start + 4, as: UInt8.self),
+            let minor = parameters.getInteger(at: start + 5, as: UInt8.self),
+            EncodingVersion(major: major, minor: minor).isSupported
+        {
+            return
+        }
         var stream = makeInputStream()
         try stream.startEncapsulation()
         try stream.endEncapsulation()
@@ -50,7 +60,7 @@ extension Current {
     public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
         -> OutgoingResponse
     {
-        var stream = OutputStream(encoding: .v1_0)
+        var stream = OutputStream.forReply()
         stream.startEncapsulation(encoding: encoding, format: format)
         write(&stream)
         stream.endEncapsulation()
@@ -59,7 +69,7 @@ extension Current {
 
     /// A user-exception response.
     public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
-        var stream = OutputStream(encoding: .v1_0)
+        var stream = OutputStream.forReply()
         stream.startEncapsulation(encoding: encoding, format: format)
         stream.write(exception: exception)
         stream.endEncapsulation()
@@ -67,17 +77,34 @@ extension Current {
     }
 }
 
+extension OutputStream {
+    /// A stream for a reply's encapsulation that leaves room in front of it for the reply's
+    /// header, so the reply is sent as this one buffer (`MessagePrefix.frameReply`).
+    static func forReply() -> OutputStream {
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        buffer.writeRepeatingByte(0, count: MessagePrefix.replyHeadroom)
+        buffer.moveReaderIndex(forwardBy: MessagePrefix.replyHeadroom)
+        return OutputStream(appendingTo: buffer, encoding: .v1_0)
+    }
+}
+
 /// What a dispatch produces: a reply status and, for 0 and 1, the encapsulation that follows it.
-public struct OutgoingResponse {
+public struct OutgoingResponse: Sendable {
     public var replyStatus: ReplyStatus
     public var exceptionId: String?
-    /// The encapsulation (statuses 0 and 1), written in encoding 1.0 framing.
-    public var outputStream: OutputStream
+    /// The encapsulation (statuses 0 and 1), size field first. `makeResponse` leaves room in
+    /// front of it for the reply header, so the reply is sent without copying it.
+    public var encapsulation: ByteBuffer
 
-    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, outputStream: OutputStream) {
+    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, encapsulation: ByteBuffer) {
         self.replyStatus = replyStatus
         self.exceptionId = exceptionId
-        self.outputStream = outputStream
+        self.encapsulation = encapsulation
+    }
+
+    /// A response whose encapsulation `outputStream` wrote (in encoding 1.0 framing).
+    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, outputStream: consuming OutputStream) {
+        self.init(replyStatus: replyStatus, exceptionId: exceptionId, encapsulation: outputStream.finished())
     }
 }
 

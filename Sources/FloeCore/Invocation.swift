@@ -1,5 +1,5 @@
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 
 extension ObjectPrx {
     /// Sends a request and decodes its reply; every generated proxy method calls it.
@@ -184,50 +184,87 @@ extension Communicator {
     }
 }
 
+/// A reply ready to send: usually the whole message in one buffer (the servant's results with
+/// the reply header written in the room left in front of them), otherwise a reply to encode.
+public enum ReplyMessage: Sendable {
+    case framed(ByteBuffer)
+    case reply(Reply)
+}
+
 extension ObjectAdapter {
     /// Dispatches and turns the outcome into the reply a server sends: results, a user
     /// exception, a missing target, or a description of any other failure.
     public func dispatchToReply(_ request: IncomingRequest) async -> Reply {
+        switch await outcome(of: request) {
+        case .encapsulation(let status, let buffer): reply(request.current.requestId, status, buffer)
+        case .failure(let reply): reply
+        }
+    }
+
+    /// As `dispatchToReply`, but as the message to write: a response the servant encoded gets
+    /// its header in place, so it is neither copied nor written as two buffers.
+    public func dispatchToReplyMessage(_ request: IncomingRequest) async -> ReplyMessage {
+        let requestId = request.current.requestId
+        switch await outcome(of: request) {
+        case .encapsulation(let status, var buffer):
+            if MessagePrefix.frameReply(&buffer, requestId: requestId, status: status) { return .framed(buffer) }
+            return .reply(reply(requestId, status, buffer))
+        case .failure(let reply):
+            return .reply(reply)
+        }
+    }
+
+    private enum Outcome {
+        /// Statuses 0 and 1: the encapsulation a servant (or its exception) encoded.
+        case encapsulation(ReplyStatus, ByteBuffer)
+        case failure(Reply)
+    }
+
+    private func outcome(of request: IncomingRequest) async -> Outcome {
         let current = request.current
         let requestId = current.requestId
         do {
-            let response = try await dispatch(request)
-            var buffer = response.outputStream.finished()
-            var stream = InputStream(buffer: buffer, encoding: .v1_0)
-            guard let (encoding, content) = try? stream.readEncapsulation() else {
-                buffer.clear()
-                return Reply(
-                    requestId: requestId, status: .unknownLocalException,
-                    body: .message("the servant produced a malformed response"))
+            // (Not `dispatch(request)`: the usual case makes one async call, not three.)
+            let servant: any Dispatcher
+            if let found = try servantUnlessHeld(for: current) {
+                servant = found
+            } else {
+                servant = try await self.servant(for: current)
             }
-            return Reply(
-                requestId: requestId, status: response.replyStatus,
-                body: .encapsulation(encoding: encoding, content: content))
+            let response = try await servant.dispatch(request)
+            return .encapsulation(response.replyStatus, response.encapsulation)
         } catch let exception as any UserException {
-            let response = current.makeResponse(exception: exception)
-            var stream = InputStream(buffer: response.outputStream.finished(), encoding: .v1_0)
-            if let (encoding, content) = try? stream.readEncapsulation() {
-                return Reply(
-                    requestId: requestId, status: .userException,
-                    body: .encapsulation(encoding: encoding, content: content))
-            }
-            return Reply(requestId: requestId, status: .unknownUserException, body: .message(exception.ice_id()))
+            return .encapsulation(.userException, current.makeResponse(exception: exception).encapsulation)
         } catch let error as DispatchError {
             switch error.status.rawValue {
             case 2, 3, 4:
-                return Reply(
-                    requestId: requestId, status: error.status,
-                    body: .target(identity: error.identity, facet: error.facet, operation: error.operation))
+                return .failure(
+                    Reply(
+                        requestId: requestId, status: error.status,
+                        body: .target(identity: error.identity, facet: error.facet, operation: error.operation)))
             default:
-                return Reply(requestId: requestId, status: error.status, body: .message(error.message))
+                return .failure(Reply(requestId: requestId, status: error.status, body: .message(error.message)))
             }
         } catch let error as LocalError {
-            return Reply(requestId: requestId, status: .unknownLocalException, body: .message(error.description))
+            return .failure(
+                Reply(requestId: requestId, status: .unknownLocalException, body: .message(error.description)))
         } catch let error as MarshalError {
-            return Reply(requestId: requestId, status: .unknownLocalException, body: .message("\(error)"))
+            return .failure(Reply(requestId: requestId, status: .unknownLocalException, body: .message("\(error)")))
         } catch {
-            return Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error)))
+            return .failure(
+                Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error))))
         }
+    }
+
+    /// The reply carrying an encapsulation; one a servant got wrong becomes a failure.
+    private func reply(_ requestId: Int32, _ status: ReplyStatus, _ buffer: ByteBuffer) -> Reply {
+        var stream = InputStream(buffer: buffer, encoding: .v1_0)
+        guard let (encoding, content) = try? stream.readEncapsulation(), stream.remaining == 0 else {
+            return Reply(
+                requestId: requestId, status: .unknownLocalException,
+                body: .message("the servant produced a malformed response"))
+        }
+        return Reply(requestId: requestId, status: status, body: .encapsulation(encoding: encoding, content: content))
     }
 }
 

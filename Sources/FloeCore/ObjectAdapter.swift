@@ -175,8 +175,13 @@ public final class ObjectAdapter: Sendable {
     /// Finds the servant for a request and dispatches to it; a missing object or facet becomes
     /// the matching `DispatchError`.
     public func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
-        let current = request.current
-        if state.withLockedValue({ $0.held && !$0.destroyed }) {
+        try await servant(for: request.current).dispatch(request)
+    }
+
+    /// The servant for a request, once the adapter is not held.
+    func servant(for current: Current) async throws -> any Dispatcher {
+        while true {
+            if let servant = try servantUnlessHeld(for: current) { return servant }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLockedValue { state in
                     guard state.held, !state.destroyed else { return true }
@@ -186,14 +191,26 @@ public final class ObjectAdapter: Sendable {
                 if resumeNow { continuation.resume() }
             }
         }
-        let servant: (any Dispatcher)? = state.withLockedValue { state in
-            if let facets = state.servants[current.id] { return facets[current.facet] }
-            return state.defaultServants[current.id.category] ?? state.defaultServants[""]
+    }
+
+    /// The servant for a request, or nil while the adapter is held: one lock, nothing
+    /// asynchronous, so the usual dispatch allocates no frame for it.
+    func servantUnlessHeld(for current: Current) throws -> (any Dispatcher)? {
+        enum Lookup {
+            case found(any Dispatcher)
+            case held, noObject, noFacet
         }
-        guard let servant else {
-            let known = state.withLockedValue { $0.servants[current.id] != nil }
-            throw known ? DispatchError.facetNotExist(current) : DispatchError.objectNotExist(current)
+        let lookup = state.withLockedValue { state -> Lookup in
+            if state.held && !state.destroyed { return .held }
+            if let facets = state.servants[current.id] { return facets[current.facet].map(Lookup.found) ?? .noFacet }
+            return (state.defaultServants[current.id.category] ?? state.defaultServants[""]).map(Lookup.found)
+                ?? .noObject
         }
-        return try await servant.dispatch(request)
+        switch lookup {
+        case .found(let servant): return servant
+        case .held: return nil
+        case .noObject: throw DispatchError.objectNotExist(current)
+        case .noFacet: throw DispatchError.facetNotExist(current)
+        }
     }
 }

@@ -26,12 +26,12 @@ extension IceConnectionHandler {
         // Runs on this event loop until the servant first suspends: a servant that completes
         // without suspending is dispatched and answered with no thread switch at all.
         Task.immediate {
-            let reply = await adapter.dispatchToReply(incoming)
-            let frame: ReplyFrame? = requestId == 0 ? nil : ReplyFrame(reply)
+            let message = await adapter.dispatchToReplyMessage(incoming)
+            let reply = requestId == 0 ? nil : message
             if loop.inEventLoop {
-                bound.value.dispatchFinished(reply: frame)
+                bound.value.dispatchFinished(reply: reply)
             } else {
-                loop.execute { bound.value.dispatchFinished(reply: frame) }
+                loop.execute { bound.value.dispatchFinished(reply: reply) }
             }
         }
     }
@@ -66,13 +66,20 @@ extension IceConnectionHandler {
         }
     }
 
-    private func dispatchFinished(reply: ReplyFrame?) {
+    private func dispatchFinished(reply: ReplyMessage?) {
         dispatchCount -= 1
         lastActivity = .now()
         guard let context else { return }
-        if let reply {
+        switch reply {
+        case .framed(let message):
             trace("sent reply")
-            write(context, prefix: reply.prefix, body: reply.body)
+            write(context, prefix: message, body: nil)
+        case .reply(let reply):
+            trace("sent reply")
+            let frame = ReplyFrame(reply)
+            write(context, prefix: frame.prefix, body: frame.body)
+        case nil:
+            break
         }
         if !waiting.isEmpty {
             switch waiting.removeFirst() {
@@ -115,7 +122,8 @@ extension IceConnectionHandler {
     }
 }
 
-/// A reply as the buffers to write: results go out as the servant encoded them, uncopied.
+/// A reply that was not framed in place, as the buffers to write: an encapsulation goes out
+/// as it was encoded, uncopied.
 struct ReplyFrame: Sendable {
     var prefix: ByteBuffer
     var body: ByteBuffer?

@@ -89,6 +89,15 @@ public struct MessageHeader: Hashable, Sendable {
         buffer.writeInteger(Int32(truncatingIfNeeded: messageSize), endianness: .little)
     }
 
+    /// Writes the header over the 14 bytes at `index`, which must exist.
+    public func set(in buffer: inout ByteBuffer, at index: Int) {
+        buffer.setInteger(UInt32(0x4963_6550), at: index, endianness: .big)
+        buffer.setInteger(UInt32(0x0100_0100), at: index + 4, endianness: .big)
+        buffer.setInteger(type.rawValue, at: index + 8)
+        buffer.setInteger(compression.rawValue, at: index + 9)
+        buffer.setInteger(Int32(truncatingIfNeeded: messageSize), at: index + 10, endianness: .little)
+    }
+
     /// Sets the size field of the header written at `index` to the bytes written since.
     public static func patchSize(in buffer: inout ByteBuffer, headerAt index: Int) {
         buffer.setInteger(Int32(buffer.writerIndex - index), at: index + 10, endianness: .little)

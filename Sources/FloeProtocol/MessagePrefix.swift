@@ -30,6 +30,30 @@ public enum MessagePrefix {
         return finish(&stream, following: contentSize)
     }
 
+    /// The bytes a reply message has before its encapsulation: the message header, the request
+    /// id and the status. A servant's results stream leaves this much room in front of its
+    /// encapsulation, so `frameReply` can turn it into the whole message in place.
+    public static let replyHeadroom = MessageHeader.size + 4 + 1
+
+    /// Writes a reply's header, request id and status into the room left in front of the
+    /// encapsulation `buffer` starts with, and moves the reader back over them: the results
+    /// become the whole message with no copy and no other buffer. Returns false, leaving
+    /// `buffer` unchanged, when there is no such room or the encapsulation's size field does
+    /// not cover exactly the bytes that follow.
+    public static func frameReply(_ buffer: inout ByteBuffer, requestId: Int32, status: ReplyStatus) -> Bool {
+        let size = buffer.readableBytes
+        guard buffer.readerIndex >= replyHeadroom, size >= 6,
+            buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: Int32.self)
+                == Int32(truncatingIfNeeded: size)
+        else { return false }
+        let start = buffer.readerIndex - replyHeadroom
+        MessageHeader(type: .reply, messageSize: replyHeadroom + size).set(in: &buffer, at: start)
+        buffer.setInteger(requestId, at: start + MessageHeader.size, endianness: .little)
+        buffer.setInteger(status.rawValue, at: start + MessageHeader.size + 4)
+        buffer.moveReaderIndex(to: start)
+        return true
+    }
+
     private static func finish(_ stream: inout OutputStream, following size: Int) -> ByteBuffer {
         // The size covers the encapsulation that follows in a buffer of its own. It is patched
         // in the stream's own buffer: patching a copy taken out of the stream first would find

@@ -198,7 +198,7 @@ extension SwiftGenerator {
             .nominal(
                 SwiftNominal(
                     modifiers: "", kind: .extension, name: servant,
-                    members: [dispatchFunction(i, traits: traits)])))
+                    members: dispatchFunctions(i, traits: traits))))
         return decls
     }
 
@@ -310,23 +310,41 @@ extension SwiftGenerator {
             body: nil)
     }
 
-    private func dispatchFunction(_ i: InterfaceDef, traits: String) -> SwiftDecl {
+    /// `dispatch`, which picks the operation, then one function per operation that decodes its
+    /// parameters, calls the servant and encodes the results. Each operation runs in a function
+    /// of its own so that a request's async frame holds only that operation's locals: with every
+    /// case in `dispatch`, Bench.ice's frame was 2 KB, a `malloc` per request.
+    private func dispatchFunctions(_ i: InterfaceDef, traits: String) -> [SwiftDecl] {
         var body = ["switch request.current.operation {"]
         var operations: [(Operation, InterfaceDef)] = i.operations.map { ($0, i) }
         for base in allBases(of: i) { operations += base.operations.map { ($0, base) } }
-        for (op, owner) in operations.sorted(by: { $0.0.info.name.name < $1.0.info.name.name }) {
-            body.append("case \(swiftStringLiteral(op.info.name.name)):")
-            body += dispatchCase(op, in: owner).map { "    " + $0 }
+        operations.sort { $0.0.info.name.name < $1.0.info.name.name }
+        for (op, _) in operations {
+            body.append("case \(swiftStringLiteral(op.info.name.name)): return try await \(dispatchName(op))(request)")
         }
         body.append("default:")
         body.append("    if let response = try dispatchBuiltin(request, traits: \(traits).self) { return response }")
         body.append("    throw DispatchError.operationNotExist(request.current)")
         body.append("}")
-        return .function(
-            doc: ["Decodes a request's parameters, calls the matching method and encodes its results."],
-            signature: "\(access) func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse",
-            body: body)
+        var decls: [SwiftDecl] = [
+            .function(
+                doc: ["Decodes a request's parameters, calls the matching method and encodes its results."],
+                signature: "\(access) func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse",
+                body: body)
+        ]
+        for (op, owner) in operations {
+            decls.append(.blank)
+            decls.append(
+                .function(
+                    doc: ["Dispatches `\(op.info.name.name)`."],
+                    signature:
+                        "private func \(dispatchName(op))(_ request: IncomingRequest) async throws -> OutgoingResponse",
+                    body: dispatchCase(op, in: owner)))
+        }
+        return decls
     }
+
+    private func dispatchName(_ op: Operation) -> String { "_iceD_" + op.info.name.name }
 
     private func dispatchCase(_ op: Operation, in i: InterfaceDef) -> [String] {
         let shape = OperationShape(op)

@@ -1,4 +1,5 @@
 import FloeCore
+import NIOCore
 import Testing
 
 struct EchoServant: Dispatcher {
@@ -34,5 +35,64 @@ struct CommunicatorTests {
         #expect(throws: LocalError.self) { try adapter.add(servant: EchoServant(), id: Identity(name: "x")) }
         #expect(throws: LocalError.self) { try adapter.add(servant: EchoServant(), id: Identity(name: "")) }
         #expect(throws: LocalError.self) { try adapter.remove(Identity(name: "y")) }
+    }
+
+    @Test func dispatchFindsFacetsAndDefaultServants() async throws {
+        let communicator = Communicator()
+        defer { Task { await communicator.destroy() } }
+        let adapter = try communicator.createObjectAdapter(name: "A")
+        let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
+        try await proxy.ice_ping()
+        func status(of call: () async throws -> Void) async -> ReplyStatus? {
+            do {
+                try await call()
+                return nil
+            } catch let error as DispatchError {
+                return error.status
+            } catch {
+                return .unknownException
+            }
+        }
+        #expect(await status { try await proxy.ice_facet("nofacet").ice_ping() } == .facetNotExist)
+        // (An identity with no servant is not collocated: object-not-exist is tested over TCP.)
+        try adapter.addDefaultServant(EchoServant(), category: "c")
+        try await proxy.ice_identity(Identity(name: "other", category: "c")).ice_ping()
+        // An identity with servants of its own never falls back to a default servant.
+        try adapter.addDefaultServant(EchoServant(), category: "")
+        #expect(await status { try await proxy.ice_facet("nofacet").ice_ping() } == .facetNotExist)
+    }
+}
+
+@Suite("Empty parameters")
+struct EmptyParametersTests {
+    private func request(_ bytes: [UInt8]) throws -> (IncomingRequest, Communicator) {
+        let communicator = Communicator()
+        let adapter = try communicator.createObjectAdapter(name: "A")
+        let current = Current(adapter: adapter, id: Identity(name: "x"), operation: "op")
+        return (IncomingRequest(current: current, parameters: ByteBuffer(bytes: bytes)), communicator)
+    }
+
+    @Test(
+        arguments: [
+            [6, 0, 0, 0, 1, 1], [6, 0, 0, 0, 1, 0],
+            [7, 0, 0, 0, 1, 0, 0],  // a 1.0 encapsulation with the extra byte old peers send
+        ] as [[UInt8]])
+    func emptyEncapsulationsAreAccepted(bytes: [UInt8]) async throws {
+        let (request, communicator) = try request(bytes)
+        try request.readEmptyParameters()
+        await communicator.destroy()
+    }
+
+    @Test(
+        arguments: [
+            [6, 0, 0, 0, 2, 0],  // an encoding that does not exist
+            [5, 0, 0, 0, 1, 1],  // a size below the header's
+            [7, 0, 0, 0, 1, 1, 9],  // a parameter the operation does not take
+            [6, 0, 0, 0, 1],
+        ] as [[UInt8]])
+    func otherParametersAreRejected(bytes: [UInt8]) async throws {
+        let (request, communicator) = try request(bytes)
+        #expect(throws: MarshalError.self) { try request.readEmptyParameters() }
+        await communicator.destroy()
     }
 }

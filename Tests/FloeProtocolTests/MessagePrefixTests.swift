@@ -39,4 +39,43 @@ struct MessagePrefixTests {
         framed.writeBytes(content)
         #expect(framed == whole)
     }
+
+    /// An encapsulation written after `replyHeadroom` free bytes, as a servant's results are.
+    private func encapsulationWithHeadroom(_ content: [UInt8], headroom: Int = MessagePrefix.replyHeadroom)
+        -> ByteBuffer
+    {
+        var buffer = ByteBuffer(repeating: 0xEE, count: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
+        var stream = OutputStream(appendingTo: buffer, encoding: .v1_0)
+        stream.writeEncapsulation(encoding: .v1_1, content: content)
+        return stream.finished()
+    }
+
+    @Test(arguments: [ReplyStatus.ok, .userException], [[], Array(repeating: UInt8(5), count: 70_000)])
+    func replyFramedInPlaceIsTheMessage(status: ReplyStatus, content: [UInt8]) {
+        let whole = Message.reply(
+            Reply(
+                requestId: 9, status: status, body: .encapsulation(encoding: .v1_1, content: ByteBuffer(bytes: content))
+            )
+        ).encode()
+        var framed = encapsulationWithHeadroom(content)
+        #expect(MessagePrefix.frameReply(&framed, requestId: 9, status: status))
+        #expect(framed == whole)
+        #expect(framed.readerIndex == 0)
+    }
+
+    @Test func replyIsNotFramedWithoutRoomOrWithAWrongSize() {
+        var noRoom = encapsulationWithHeadroom([1, 2, 3], headroom: MessagePrefix.replyHeadroom - 1)
+        let before = noRoom
+        #expect(!MessagePrefix.frameReply(&noRoom, requestId: 1, status: .ok))
+        #expect(noRoom == before && noRoom.readerIndex == before.readerIndex)
+
+        var trailing = encapsulationWithHeadroom([1, 2, 3])
+        trailing.writeInteger(UInt8(0))  // a byte the size field does not cover
+        #expect(!MessagePrefix.frameReply(&trailing, requestId: 1, status: .ok))
+
+        var tooShort = ByteBuffer(repeating: 0, count: MessagePrefix.replyHeadroom + 4)
+        tooShort.moveReaderIndex(forwardBy: MessagePrefix.replyHeadroom)
+        #expect(!MessagePrefix.frameReply(&tooShort, requestId: 1, status: .ok))
+    }
 }
