@@ -55,22 +55,25 @@ extension IceConnectionHandler {
 
     /// Sends a request: the future of its reply (twoway), or nil once queued.
     func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) -> EventLoopFuture<Reply?> {
+        let reply = eventLoop.makePromise(of: Reply?.self)
         do {
-            switch try start(header, parameters: parameters, mode: mode) {
-            case .sent: return eventLoop.makeSucceededFuture(nil)
-            case .awaitingReply(let reply): return reply.futureResult
-            case .awaitingWritable(let writable): return writable.map { nil }
+            switch try start(header, parameters: parameters, mode: mode, replyTo: .promise(reply)) {
+            case .sent: reply.succeed(nil)
+            case .awaitingReply: break
+            case .awaitingWritable(let writable): reply.completeWith(writable.map { nil })
             }
         } catch {
-            return eventLoop.makeFailedFuture(error)
+            reply.fail(error)
         }
+        return reply.futureResult
     }
 
     /// What a caller waits for once its request is written.
     enum Started {
         /// Nothing: a oneway request, queued on a connection that takes more.
         case sent
-        case awaitingReply(EventLoopPromise<Reply?>)
+        /// The reply, which resumes the waiter given to `start`.
+        case awaitingReply
         /// Back-pressure: the connection's outgoing buffer is above its high-water mark, so a
         /// oneway caller waits until it drains instead of queuing without bound.
         case awaitingWritable(EventLoopFuture<Void>)
@@ -78,8 +81,11 @@ extension IceConnectionHandler {
 
     /// Writes a request, or queues a batch oneway one. A oneway call is done once its message
     /// is queued on the connection, as in Ice; a write that fails closes the connection, which
-    /// later calls report.
-    func start(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) throws -> Started {
+    /// later calls report. A twoway request's reply (or failure) goes to `waiter`, which is
+    /// left alone when this throws; oneway requests have none.
+    func start(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, replyTo waiter: ReplyWaiter?) throws
+        -> Started
+    {
         guard let context, context.channel.isActive, !closing else {
             throw LocalError(.connectionLost, "the connection is closed")
         }
@@ -102,12 +108,11 @@ extension IceConnectionHandler {
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
         let body = prefix.append(small: parameters)
+        // Registered before writing: a write that fails at once closes the connection, and
+        // closing fails what is pending — this request included.
+        if twoway, let waiter { pending[requestId] = waiter }
         write(context, prefix: prefix, body: body)
-        if twoway {
-            let promise = context.eventLoop.makePromise(of: Reply?.self)
-            pending[requestId] = promise
-            return .awaitingReply(promise)
-        }
+        if twoway { return .awaitingReply }
         guard !context.channel.isWritable else { return .sent }
         flushNow(context)
         let writable = context.eventLoop.makePromise(of: Void.self)
@@ -151,5 +156,20 @@ extension ByteBuffer {
         var body = body
         writeBuffer(&body)
         return nil
+    }
+}
+
+/// Who waits for a reply: a caller suspended on the connection's own event loop, resumed
+/// directly, or a promise for callers elsewhere. (A future per call cost an allocation, a
+/// callback and a runtime metadata lookup for `EventLoopFuture<Reply?>` on every request.)
+enum ReplyWaiter {
+    case continuation(UnsafeContinuation<Reply?, any Error>)
+    case promise(EventLoopPromise<Reply?>)
+
+    func resume(_ result: Result<Reply?, any Error>) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(with: result)
+        case .promise(let promise): promise.completeWith(result)
+        }
     }
 }

@@ -24,7 +24,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
     private let validation: EventLoopPromise<Void>
     private var isValidated = false
     var nextRequestId: Int32 = 1
-    var pending: [Int32: EventLoopPromise<Reply?>] = [:]
+    /// Twoway requests waiting for their reply, by request id.
+    var pending: [Int32: ReplyWaiter] = [:]
+    /// Graceful closes waiting for `pending` to empty.
+    var repliesDone: [EventLoopPromise<Void>] = []
     /// Set once a graceful close has begun: no new requests are sent or dispatched.
     var closing = false
     /// Batch oneway requests waiting for a flush, and their encoded size.
@@ -162,7 +165,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received reply, request id \(reply.requestId), status \(reply.status)")
             // A reply to nothing outstanding is ignored, as ZeroC does.
-            pending.removeValue(forKey: reply.requestId)?.succeed(reply)
+            if let waiter = pending.removeValue(forKey: reply.requestId) {
+                waiter.resume(.success(reply))
+                if pending.isEmpty { releaseRepliesDone() }
+            }
         case .request(let request):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received request \(request.header.operation), request id \(request.requestId)")
@@ -182,7 +188,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
         closing = true
         waiting = []
         let done = eventLoop.makePromise(of: Void.self)
-        var outstanding = pending.values.map { $0.futureResult.map { _ in () } }
+        var outstanding: [EventLoopFuture<Void>] = []
+        if !pending.isEmpty {
+            let replies = eventLoop.makePromise(of: Void.self)
+            repliesDone.append(replies)
+            outstanding.append(replies.futureResult)
+        }
         if dispatchCount > 0 {
             let dispatches = eventLoop.makePromise(of: Void.self)
             dispatchesDone.append(dispatches)
@@ -235,10 +246,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func failPending(_ error: LocalError) {
-        let promises = pending
+        let waiters = pending
         pending = [:]
-        for promise in promises.values { promise.fail(error) }
+        for waiter in waiters.values { waiter.resume(.failure(error)) }
+        releaseRepliesDone()
         releaseWritabilityWaiters(error)
+    }
+
+    private func releaseRepliesDone() {
+        let done = repliesDone
+        repliesDone = []
+        for promise in done { promise.succeed() }
     }
 
     /// `Ice.Trace.Protocol` output.

@@ -43,10 +43,20 @@ final class NIOConnection: Connection {
         let loop = channel.eventLoop
         // Already on the loop (Swift concurrency running on NIO's event loops): no hop.
         if loop.inEventLoop {
+            if mode == .twoway {
+                // The handler resumes this caller with the reply; no future in between.
+                return try await withUnsafeThrowingContinuation { continuation in
+                    do {
+                        _ = try handler.value.start(
+                            header, parameters: parameters, mode: mode, replyTo: .continuation(continuation))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
             // A oneway request is done once queued: no suspension at all.
-            switch try handler.value.start(header, parameters: parameters, mode: mode) {
-            case .sent: return nil
-            case .awaitingReply(let reply): return try await reply.futureResult.get()
+            switch try handler.value.start(header, parameters: parameters, mode: mode, replyTo: nil) {
+            case .sent, .awaitingReply: return nil
             case .awaitingWritable(let writable):
                 try await writable.get()
                 return nil

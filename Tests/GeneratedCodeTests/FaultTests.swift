@@ -55,6 +55,39 @@ struct FaultTests {
         await communicator.destroy()
     }
 
+    /// The same from the connection's own event loop, where the caller waits on a continuation
+    /// the connection resumes rather than on a future.
+    @Test(.timeLimit(.minutes(1))) func aServerKilledMidCallFailsACallMadeOnTheConnectionsLoop() async throws {
+        let (server, port) = try await zerocServer()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try tester(communicator, port: port)
+        let loop = try #require(ConnectionActor(try await tester.ice_getConnection()))
+        let pid = server.processIdentifier
+        Task {
+            try await Task.sleep(for: .milliseconds(300))
+            kill(pid, SIGKILL)
+        }
+        let code = await Self.sleepingCall(tester, on: loop)
+        #expect(code == .connectionLost || code == .connectionRefused)
+        await communicator.destroy()
+    }
+
+    /// A call the server answers after 10 s, made isolated to `loop`: its error's code.
+    private static func sleepingCall(_ tester: any TesterPrx, on loop: isolated ConnectionActor) async
+        -> LocalError.Code?
+    {
+        do {
+            try await tester.ice_ping()
+            try await tester.ping(context: ["sleep": "10"])
+            return nil
+        } catch let error as LocalError {
+            return error.code
+        } catch {
+            return nil
+        }
+    }
+
     @Test func anIdempotentCallIsRetriedOntoARestartedServer() async throws {
         let (first, port) = try await zerocServer()
         let communicator = Communicator(
