@@ -69,10 +69,18 @@ extension OutputStream {
 
 extension InputStream {
     public mutating func read(_: RequestHeader.Type) throws -> RequestHeader {
-        let identity = try Identity(from: &self)
-        let facet = try readFacet()
-        let operation = try read(String.self)
-        let rawMode = try read(UInt8.self)
+        // Identity, facet, operation and mode through one raw reader: every request pays for
+        // this, and each read through the stream checks its buffer again.
+        let (identity, facet, operation, rawMode) = try withRawReader { reader in
+            let identity = Identity(name: try reader.read(String.self), category: try reader.read(String.self))
+            let facet: String
+            switch try reader.readSize() {
+            case 0: facet = ""
+            case 1: facet = try reader.read(String.self)
+            case let n: throw MarshalError(.invalidValue, "facet path with \(n) elements")
+            }
+            return (identity, facet, try reader.read(String.self), try reader.read(UInt8.self))
+        }
         guard let mode = OperationMode(rawValue: rawMode) else {
             throw MarshalError(.invalidValue, "operation mode \(rawMode)")
         }

@@ -56,6 +56,28 @@ struct TruncationTests {
         #expect(throws: ProtocolError.self) { try header(valid, max: 39) }
     }
 
+    /// A request body: id 1, identity "n", then `facet` (the facet path bytes), operation "op",
+    /// `mode`, an empty context and an empty 1.1 encapsulation.
+    private func requestBody(facet: [UInt8], mode: UInt8) -> ByteBuffer {
+        ByteBuffer(bytes: [1, 0, 0, 0, 1, 0x6E, 0] + facet + [2, 0x6F, 0x70, mode, 0, 6, 0, 0, 0, 1, 1])
+    }
+
+    @Test func requestHeadersAreChecked() throws {
+        let one = try Message.decode(type: .request, body: requestBody(facet: [1, 1, 0x66], mode: 2))
+        guard case .request(let request) = one else { return #expect(Bool(false), "not a request") }
+        #expect(request.header.identity == Identity(name: "n") && request.header.facet == "f")
+        #expect(request.header.operation == "op" && request.header.mode == .idempotent)
+        #expect(throws: MarshalError.self) {
+            try Message.decode(type: .request, body: requestBody(facet: [2, 1, 0x66, 1, 0x67], mode: 0))
+        }
+        #expect(throws: MarshalError.self) {
+            try Message.decode(type: .request, body: requestBody(facet: [0], mode: 3))
+        }
+        #expect(throws: MarshalError.self) {
+            try Message.decode(type: .request, body: requestBody(facet: [1, 9, 0x66], mode: 0))
+        }
+    }
+
     @Test func batchCountsAreChecked() {
         var body = ByteBuffer()
         body.writeInteger(Int32(-1), endianness: .little)
