@@ -95,16 +95,26 @@ public struct OutgoingResponse: Sendable {
     /// The encapsulation (statuses 0 and 1), size field first. `makeResponse` leaves room in
     /// front of it for the reply header, so the reply is sent without copying it.
     public var encapsulation: ByteBuffer
+    /// Why the results could not be encoded (a class instance in encoding 1.0), if they could
+    /// not: the reply then reports it instead of sending the partial bytes.
+    public var encodingFailure: MarshalError?
 
-    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, encapsulation: ByteBuffer) {
+    public init(
+        replyStatus: ReplyStatus, exceptionId: String? = nil, encapsulation: ByteBuffer,
+        encodingFailure: MarshalError? = nil
+    ) {
         self.replyStatus = replyStatus
         self.exceptionId = exceptionId
         self.encapsulation = encapsulation
+        self.encodingFailure = encodingFailure
     }
 
     /// A response whose encapsulation `outputStream` wrote (in encoding 1.0 framing).
     public init(replyStatus: ReplyStatus, exceptionId: String? = nil, outputStream: consuming OutputStream) {
-        self.init(replyStatus: replyStatus, exceptionId: exceptionId, encapsulation: outputStream.finished())
+        let failure = outputStream.failure
+        self.init(
+            replyStatus: replyStatus, exceptionId: exceptionId, encapsulation: outputStream.finished(),
+            encodingFailure: failure)
     }
 }
 

@@ -231,10 +231,9 @@ extension ObjectAdapter {
             } else {
                 servant = try await self.servant(for: current)
             }
-            let response = try await servant.dispatch(request)
-            return .encapsulation(response.replyStatus, response.encapsulation)
+            return checked(try await servant.dispatch(request), requestId: requestId)
         } catch let exception as any UserException {
-            return .encapsulation(.userException, current.makeResponse(exception: exception).encapsulation)
+            return checked(current.makeResponse(exception: exception), requestId: requestId)
         } catch let error as DispatchError {
             switch error.status.rawValue {
             case 2, 3, 4:
@@ -254,6 +253,24 @@ extension ObjectAdapter {
             return .failure(
                 Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error))))
         }
+    }
+
+    /// A response as an outcome: only statuses 0 and 1 carry an encapsulation, and results
+    /// that could not be encoded are reported rather than sent in part.
+    private func checked(_ response: OutgoingResponse, requestId: Int32) -> Outcome {
+        if let failure = response.encodingFailure {
+            return .failure(
+                Reply(
+                    requestId: requestId, status: .unknownLocalException,
+                    body: .message("the results could not be encoded: \(failure)")))
+        }
+        guard response.replyStatus == .ok || response.replyStatus == .userException else {
+            return .failure(
+                Reply(
+                    requestId: requestId, status: .unknownLocalException,
+                    body: .message("the servant returned status \(response.replyStatus) with results")))
+        }
+        return .encapsulation(response.replyStatus, response.encapsulation)
     }
 
     /// The reply carrying an encapsulation; one a servant got wrong becomes a failure.

@@ -53,13 +53,19 @@ enum ProxyStringParser {
         return data
     }
 
-    /// An endpoint list on its own, as in `NAME.Endpoints`: `tcp -h a -p 1:tcp -h b -p 2`.
+    /// An adapter's endpoint list, as in `NAME.Endpoints`: `tcp -h a -p 1:tcp -h b -p 2`. Unlike
+    /// a proxy's, every endpoint must be one this runtime knows (as in ZeroC, where an adapter
+    /// endpoint it cannot create is an error): dropping one would leave an adapter listening
+    /// on less than it was told to, or on nothing at all.
     static func parseEndpoints(_ text: String) throws -> [EndpointData] {
-        try parseEndpointList(try tokenize(text), in: text)
+        try parseEndpointList(try tokenize(text), in: text, droppingUnknown: false)
     }
 
-    /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':').
-    private static func parseEndpointList(_ tokens: [Token], in text: String) throws -> [EndpointData] {
+    /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':'). Unknown
+    /// transports are dropped (a proxy's) or an error (an adapter's).
+    private static func parseEndpointList(_ tokens: [Token], in text: String, droppingUnknown: Bool = true) throws
+        -> [EndpointData]
+    {
         var groups: [[Token]] = [[]]
         for token in tokens {
             if token.isSeparator && token.text == ":" {
@@ -68,7 +74,12 @@ enum ProxyStringParser {
                 groups[groups.count - 1].append(token)
             }
         }
-        return try groups.compactMap { try parseEndpoint($0.map(\.text), in: text) }
+        return try groups.compactMap { group in
+            let words = group.map(\.text)
+            let endpoint = try parseEndpoint(words, in: text)
+            if endpoint == nil, !droppingUnknown { throw error("unknown transport '\(words.first ?? "")'", text) }
+            return endpoint
+        }
     }
 
     /// One endpoint: `tcp -h 127.0.0.1 -p 10000 -t 60000 -z`. Nil for transports this

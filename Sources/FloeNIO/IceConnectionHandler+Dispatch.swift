@@ -45,7 +45,7 @@ extension IceConnectionHandler {
         let bound = NIOLoopBound(self, eventLoop: loop)
         dispatchStarted(context)
         Task.immediate {
-            for request in incoming { _ = await adapter.dispatchToReply(request) }
+            for request in incoming { _ = await adapter.dispatchToReplyMessage(request) }
             if loop.inEventLoop {
                 bound.value.dispatchFinished(reply: nil)
             } else {

@@ -102,8 +102,7 @@ extension IceConnectionHandler {
         }
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
         let twoway = mode == .twoway
-        let requestId: Int32 = twoway ? nextRequestId : 0
-        if twoway { nextRequestId = nextRequestId == Int32.max ? 1 : nextRequestId + 1 }
+        let requestId: Int32 = twoway ? takeRequestId() : 0
         var prefix = MessagePrefix.request(
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
@@ -118,6 +117,15 @@ extension IceConnectionHandler {
         let writable = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(writable)
         return .awaitingWritable(writable.futureResult)
+    }
+
+    /// The next request id, skipping any still awaiting its reply: after the ids wrap, a call
+    /// that has waited 2³¹ calls long must not lose its waiter to a new one.
+    private func takeRequestId() -> Int32 {
+        var id = nextRequestId
+        while pending[id] != nil { id = id == Int32.max ? 1 : id + 1 }
+        nextRequestId = id == Int32.max ? 1 : id + 1
+        return id
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -44,8 +44,17 @@ struct FloeBench: ParsableCommand {
             }
         } catch {
             FileHandle.standardError.write(Data("floe-bench: \(error)\n".utf8))
-            Foundation.exit(1)
+            Foundation.exit(isCommandLineError(error) ? 2 : 1)
         }
+    }
+
+    /// Whether `error` is the command line's fault (BENCH.md §6: exit status 2) rather than a
+    /// failed call or verification (1). Proxies and endpoints are parsed once the communicator
+    /// exists, so their errors arrive here rather than from argument validation.
+    static func isCommandLineError(_ error: any Error) -> Bool {
+        if let error = error as? BenchError, case .usage = error { return true }
+        if let error = error as? LocalError { return error.code == .proxyParse || error.code == .invalidArgument }
+        return false
     }
 
     /// The benchmark's defaults (BENCH.md §1), under any `--Ice.*` the user gave.

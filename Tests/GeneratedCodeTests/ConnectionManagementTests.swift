@@ -98,6 +98,20 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// A proxy drops endpoints of transports it does not know; an adapter refuses them, as
+    /// ZeroC's does, rather than listen on fewer endpoints than it was given (or on none).
+    @Test func adapterEndpointsOfUnknownTransportsAreErrors() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        for endpoints in ["tcp-h", "tcp -h 127.0.0.1 -p 0:bogus -h x"] {
+            await #expect(throws: LocalError.self) {
+                try await communicator.createObjectAdapterWithEndpoints(name: "A", endpoints: endpoints)
+            }
+        }
+        let proxy = try #require(try communicator.stringToProxy("x:bogus -h x:tcp -h 127.0.0.1 -p 4061"))
+        #expect(proxy.description == "x -t -e 1.1:tcp -h 127.0.0.1 -p 4061 -t 60000")
+        await communicator.destroy()
+    }
+
     @Test func unknownIcePropertiesAreReported() throws {
         let lines = NIOLockedValueBox<[String]>([])
         let logger = Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) }
