@@ -43,37 +43,39 @@ public struct IncomingRequest: Sendable {
     }
 
     /// An OK response whose results `write` encodes, in the request's encoding.
-    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
+    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in }) throws
         -> OutgoingResponse
     {
-        current.makeResponse(format: format, write)
+        try current.makeResponse(format: format, write)
     }
 
     /// A user-exception response.
-    public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
-        current.makeResponse(exception: exception, format: format)
+    public func makeResponse(exception: any UserException, format: FormatType? = nil) throws -> OutgoingResponse {
+        try current.makeResponse(exception: exception, format: format)
     }
 }
 
 extension Current {
-    /// An OK response whose results `write` encodes, in the request's encoding.
-    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in })
+    /// An OK response whose results `write` encodes, in the request's encoding. Throws
+    /// `LocalError.marshal` when they cannot be encoded (a class instance in encoding 1.0):
+    /// the caller then gets an unknown-local-exception reply, never part of the results.
+    public func makeResponse(format: FormatType? = nil, _ write: (inout OutputStream) -> Void = { _ in }) throws
         -> OutgoingResponse
     {
         var stream = OutputStream.forReply()
         stream.startEncapsulation(encoding: encoding, format: format)
         write(&stream)
         stream.endEncapsulation()
-        return OutgoingResponse(replyStatus: .ok, outputStream: stream)
+        return try OutgoingResponse(replyStatus: .ok, checking: stream)
     }
 
-    /// A user-exception response.
-    public func makeResponse(exception: any UserException, format: FormatType? = nil) -> OutgoingResponse {
+    /// A user-exception response; throws as `makeResponse(format:_:)`.
+    public func makeResponse(exception: any UserException, format: FormatType? = nil) throws -> OutgoingResponse {
         var stream = OutputStream.forReply()
         stream.startEncapsulation(encoding: encoding, format: format)
         stream.write(exception: exception)
         stream.endEncapsulation()
-        return OutgoingResponse(replyStatus: .userException, exceptionId: exception.ice_id(), outputStream: stream)
+        return try OutgoingResponse(replyStatus: .userException, exceptionId: exception.ice_id(), checking: stream)
     }
 }
 
@@ -95,26 +97,27 @@ public struct OutgoingResponse: Sendable {
     /// The encapsulation (statuses 0 and 1), size field first. `makeResponse` leaves room in
     /// front of it for the reply header, so the reply is sent without copying it.
     public var encapsulation: ByteBuffer
-    /// Why the results could not be encoded (a class instance in encoding 1.0), if they could
-    /// not: the reply then reports it instead of sending the partial bytes.
-    public var encodingFailure: MarshalError?
 
-    public init(
-        replyStatus: ReplyStatus, exceptionId: String? = nil, encapsulation: ByteBuffer,
-        encodingFailure: MarshalError? = nil
-    ) {
+    public init(replyStatus: ReplyStatus, exceptionId: String? = nil, encapsulation: ByteBuffer) {
         self.replyStatus = replyStatus
         self.exceptionId = exceptionId
         self.encapsulation = encapsulation
-        self.encodingFailure = encodingFailure
     }
 
-    /// A response whose encapsulation `outputStream` wrote (in encoding 1.0 framing).
+    /// A response whose encapsulation `outputStream` wrote (in encoding 1.0 framing). Check the
+    /// stream's `failure` first: this sends whatever it holds.
     public init(replyStatus: ReplyStatus, exceptionId: String? = nil, outputStream: consuming OutputStream) {
-        let failure = outputStream.failure
-        self.init(
-            replyStatus: replyStatus, exceptionId: exceptionId, encapsulation: outputStream.finished(),
-            encodingFailure: failure)
+        self.init(replyStatus: replyStatus, exceptionId: exceptionId, encapsulation: outputStream.finished())
+    }
+
+    /// As `init(replyStatus:exceptionId:outputStream:)`, but throws `LocalError.marshal` when the
+    /// stream could not encode everything. (A failure carried in the response instead made every
+    /// generated dispatch's async frame larger, and one more `malloc` per request.)
+    init(replyStatus: ReplyStatus, exceptionId: String? = nil, checking stream: consuming OutputStream) throws {
+        if let failure = stream.failure {
+            throw LocalError(.marshal, "the results could not be encoded: \(failure)")
+        }
+        self.init(replyStatus: replyStatus, exceptionId: exceptionId, outputStream: stream)
     }
 }
 
@@ -134,19 +137,19 @@ public func dispatchBuiltin<T: SliceTraits>(_ request: IncomingRequest, traits: 
     switch request.current.operation {
     case "ice_ping":
         try request.readEmptyParameters()
-        return request.makeResponse()
+        return try request.makeResponse()
     case "ice_isA":
         var stream = request.makeInputStream()
         try stream.startEncapsulation()
         let id = try stream.read(String.self)
         try stream.endEncapsulation()
-        return request.makeResponse { $0.write(traits.staticIds.contains(id)) }
+        return try request.makeResponse { $0.write(traits.staticIds.contains(id)) }
     case "ice_id":
         try request.readEmptyParameters()
-        return request.makeResponse { $0.write(traits.staticId) }
+        return try request.makeResponse { $0.write(traits.staticId) }
     case "ice_ids":
         try request.readEmptyParameters()
-        return request.makeResponse { traits.staticIds.encode(to: &$0) }
+        return try request.makeResponse { traits.staticIds.encode(to: &$0) }
     default:
         return nil
     }

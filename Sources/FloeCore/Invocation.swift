@@ -221,20 +221,34 @@ extension ObjectAdapter {
     }
 
     private func outcome(of request: IncomingRequest) async -> Outcome {
-        let current = request.current
-        let requestId = current.requestId
         do {
             // (Not `dispatch(request)`: the usual case makes one async call, not three.)
             let servant: any Dispatcher
-            if let found = try servantUnlessHeld(for: current) {
+            if let found = try servantUnlessHeld(for: request.current) {
                 servant = found
             } else {
-                servant = try await self.servant(for: current)
+                servant = try await self.servant(for: request.current)
             }
-            return checked(try await servant.dispatch(request), requestId: requestId)
-        } catch let exception as any UserException {
-            return checked(current.makeResponse(exception: exception), requestId: requestId)
-        } catch let error as DispatchError {
+            return checked(try await servant.dispatch(request), requestId: request.current.requestId)
+        } catch {
+            return outcome(of: error, current: request.current)
+        }
+    }
+
+    /// What a failed dispatch answers. Kept out of the async function above: every request's
+    /// async frame would otherwise hold room for all these replies and errors, and a frame
+    /// that outgrows the task's allocation slab costs a `malloc` per request.
+    private func outcome(of error: any Error, current: Current) -> Outcome {
+        let requestId = current.requestId
+        switch error {
+        case let exception as any UserException:
+            do {
+                return checked(try current.makeResponse(exception: exception), requestId: requestId)
+            } catch {
+                return .failure(
+                    Reply(requestId: requestId, status: .unknownUserException, body: .message(exception.ice_id())))
+            }
+        case let error as DispatchError:
             switch error.status.rawValue {
             case 2, 3, 4:
                 return .failure(
@@ -244,26 +258,19 @@ extension ObjectAdapter {
             default:
                 return .failure(Reply(requestId: requestId, status: error.status, body: .message(error.message)))
             }
-        } catch let error as LocalError {
+        case let error as LocalError:
             return .failure(
                 Reply(requestId: requestId, status: .unknownLocalException, body: .message(error.description)))
-        } catch let error as MarshalError {
+        case let error as MarshalError:
             return .failure(Reply(requestId: requestId, status: .unknownLocalException, body: .message("\(error)")))
-        } catch {
+        default:
             return .failure(
                 Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error))))
         }
     }
 
-    /// A response as an outcome: only statuses 0 and 1 carry an encapsulation, and results
-    /// that could not be encoded are reported rather than sent in part.
-    private func checked(_ response: OutgoingResponse, requestId: Int32) -> Outcome {
-        if let failure = response.encodingFailure {
-            return .failure(
-                Reply(
-                    requestId: requestId, status: .unknownLocalException,
-                    body: .message("the results could not be encoded: \(failure)")))
-        }
+    /// A response as an outcome: only statuses 0 and 1 carry an encapsulation.
+    private func checked(_ response: consuming OutgoingResponse, requestId: Int32) -> Outcome {
         guard response.replyStatus == .ok || response.replyStatus == .userException else {
             return .failure(
                 Reply(

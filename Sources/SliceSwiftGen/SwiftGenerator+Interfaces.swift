@@ -374,9 +374,9 @@ extension SwiftGenerator {
         let format = formatArgument(op, in: i)
         var respond: [String]
         if shape.resultCount == 0 {
-            respond = [call, "return current.makeResponse(format: \(format))"]
+            respond = [call, "return try current.makeResponse(format: \(format))"]
         } else {
-            respond = ["let result = \(call)", "return current.makeResponse(format: \(format)) { ostr in"]
+            respond = ["let result = \(call)", "return try current.makeResponse(format: \(format)) { ostr in"]
             let parts = shape.resultParts
             for part in shape.resultWireOrder {
                 let value = parts.count == 1 ? "result" : "result.\(part.label)"
@@ -392,7 +392,7 @@ extension SwiftGenerator {
             lines.append("do {")
             lines += respond.map { "    " + $0 }
             lines.append("} catch let exception as any UserException {")
-            lines.append("    return current.makeResponse(exception: exception, format: .sliced)")
+            lines.append("    return try current.makeResponse(exception: exception, format: .sliced)")
             lines.append("}")
         } else {
             lines += respond
