@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "FloeCore", "FloeNIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
@@ -112,7 +113,8 @@ let package = Package(
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: [
-                "FloeCore", "FloeNIO", "FloeProtocol", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio"),
+                "FloeCore", "FloeNIO", "FloeProtocol", "VectorFixtures",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Peers"],

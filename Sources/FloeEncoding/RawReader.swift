@@ -13,7 +13,7 @@ public struct RawReader {
     @inlinable
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func take<T: FixedWidthInteger>(_: T.Type) throws -> T {
         let size = MemoryLayout<T>.size
         guard bytes.count - offset >= size else { throw Self.truncated(size, bytes.count - offset) }
@@ -26,18 +26,20 @@ public struct RawReader {
         MarshalError(.truncated, "expected \(needed) bytes, \(left) left")
     }
 
-    @inlinable public mutating func read(_: Bool.Type) throws -> Bool { try take(UInt8.self) != 0 }
-    @inlinable public mutating func read(_: UInt8.Type) throws -> UInt8 { try take(UInt8.self) }
-    @inlinable public mutating func read(_: Int16.Type) throws -> Int16 { try take(Int16.self) }
-    @inlinable public mutating func read(_: Int32.Type) throws -> Int32 { try take(Int32.self) }
-    @inlinable public mutating func read(_: Int64.Type) throws -> Int64 { try take(Int64.self) }
-    @inlinable public mutating func read(_: Float.Type) throws -> Float { Float(bitPattern: try take(UInt32.self)) }
-    @inlinable public mutating func read(_: Double.Type) throws -> Double {
+    @inlinable @inline(__always) public mutating func read(_: Bool.Type) throws -> Bool { try take(UInt8.self) != 0 }
+    @inlinable @inline(__always) public mutating func read(_: UInt8.Type) throws -> UInt8 { try take(UInt8.self) }
+    @inlinable @inline(__always) public mutating func read(_: Int16.Type) throws -> Int16 { try take(Int16.self) }
+    @inlinable @inline(__always) public mutating func read(_: Int32.Type) throws -> Int32 { try take(Int32.self) }
+    @inlinable @inline(__always) public mutating func read(_: Int64.Type) throws -> Int64 { try take(Int64.self) }
+    @inlinable @inline(__always) public mutating func read(_: Float.Type) throws -> Float {
+        Float(bitPattern: try take(UInt32.self))
+    }
+    @inlinable @inline(__always) public mutating func read(_: Double.Type) throws -> Double {
         Double(bitPattern: try take(UInt64.self))
     }
 
     /// A *size*, as `InputStream.readSize()`.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readSize() throws -> Int {
         let first = try take(UInt8.self)
         if first < 255 { return Int(first) }
@@ -47,7 +49,7 @@ public struct RawReader {
     }
 
     /// A UTF-8 string, rejecting invalid UTF-8 as `InputStream` does.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func read(_: String.Type) throws -> String {
         let n = try readSize()
         guard bytes.count - offset >= n else { throw Self.truncated(n, bytes.count - offset) }
@@ -64,7 +66,7 @@ public struct RawReader {
     /// case, decodes as is; anything else must survive decoding unchanged (decoding replaces
     /// invalid UTF-8 with U+FFFD, which the comparison catches). `String(validating:)` is
     /// generic and was the largest cost in the profile of decoding strings.
-    @inlinable
+    @inlinable @inline(__always)
     static func validUTF8(_ bytes: UnsafeRawBufferPointer) -> String? {
         let decoded = String(decoding: bytes, as: UTF8.self)
         if isASCII(bytes) || decoded.utf8.elementsEqual(bytes) { return decoded }
@@ -73,7 +75,7 @@ public struct RawReader {
 
     /// Whether every byte is below 0x80, eight bytes at a time (a byte-by-byte check was a
     /// tenth of decoding a sequence of short strings).
-    @inlinable
+    @inlinable @inline(__always)
     static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var high: UInt64 = 0
         var index = 0
@@ -125,26 +127,30 @@ extension InputStream {
 }
 
 extension Bool: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Bool.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(Bool.self) }
 }
 extension UInt8: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(UInt8.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(UInt8.self) }
 }
 extension Int16: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Int16.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(Int16.self) }
 }
 extension Int32: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Int32.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(Int32.self) }
 }
 extension Int64: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Int64.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(Int64.self) }
 }
 extension Float: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Float.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws { self = try reader.read(Float.self) }
 }
 extension Double: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(Double.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws {
+        self = try reader.read(Double.self)
+    }
 }
 extension String: RawDecodable {
-    @inlinable public init(from reader: inout RawReader) throws { self = try reader.read(String.self) }
+    @inlinable @inline(__always) public init(from reader: inout RawReader) throws {
+        self = try reader.read(String.self)
+    }
 }

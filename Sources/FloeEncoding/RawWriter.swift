@@ -12,7 +12,7 @@ public struct RawWriter {
     @inlinable
     init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func put<T: FixedWidthInteger>(_ value: T) {
         // The caller reserved `rawEncodedSize` bytes; a type that under-reports its size stops
         // here rather than writing past the reservation.
@@ -21,15 +21,15 @@ public struct RawWriter {
         offset += MemoryLayout<T>.size
     }
 
-    @inlinable public mutating func write(_ v: Bool) { put(UInt8(v ? 1 : 0)) }
-    @inlinable public mutating func write(_ v: UInt8) { put(v) }
-    @inlinable public mutating func write(_ v: Int16) { put(v) }
-    @inlinable public mutating func write(_ v: Int32) { put(v) }
-    @inlinable public mutating func write(_ v: Int64) { put(v) }
-    @inlinable public mutating func write(_ v: Float) { put(v.bitPattern) }
-    @inlinable public mutating func write(_ v: Double) { put(v.bitPattern) }
+    @inlinable @inline(__always) public mutating func write(_ v: Bool) { put(UInt8(v ? 1 : 0)) }
+    @inlinable @inline(__always) public mutating func write(_ v: UInt8) { put(v) }
+    @inlinable @inline(__always) public mutating func write(_ v: Int16) { put(v) }
+    @inlinable @inline(__always) public mutating func write(_ v: Int32) { put(v) }
+    @inlinable @inline(__always) public mutating func write(_ v: Int64) { put(v) }
+    @inlinable @inline(__always) public mutating func write(_ v: Float) { put(v.bitPattern) }
+    @inlinable @inline(__always) public mutating func write(_ v: Double) { put(v.bitPattern) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeSize(_ n: Int) {
         if n < 255 {
             put(UInt8(truncatingIfNeeded: n))
@@ -39,17 +39,22 @@ public struct RawWriter {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func write(_ v: String) {
-        var v = v
-        v.withUTF8 { utf8 in
-            writeSize(utf8.count)
-            precondition(bytes.count - offset >= utf8.count, "RawWriter: rawEncodedSize was too small")
-            if utf8.count > 0 {
-                UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<(offset + utf8.count)])
-                    .copyMemory(from: UnsafeRawBufferPointer(utf8))
-                offset += utf8.count
-            }
+        // Native strings (all of them on Linux) lend their UTF-8 without a copy of the string.
+        if let done: Void = v.utf8.withContiguousStorageIfAvailable({ write(utf8: $0) }) { return done }
+        var copy = v
+        copy.withUTF8 { write(utf8: $0) }
+    }
+
+    @inlinable @inline(__always)
+    mutating func write(utf8: UnsafeBufferPointer<UInt8>) {
+        writeSize(utf8.count)
+        precondition(bytes.count - offset >= utf8.count, "RawWriter: rawEncodedSize was too small")
+        if utf8.count > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<(offset + utf8.count)])
+                .copyMemory(from: UnsafeRawBufferPointer(utf8))
+            offset += utf8.count
         }
     }
 
@@ -69,10 +74,14 @@ public protocol RawEncodable: StreamCodable {
 extension RawEncodable {
     @inlinable
     public static func encodeElements(_ elements: [Self], to stream: inout OutputStream) {
-        var size = 0
-        for element in elements { size += element.rawEncodedSize }
-        stream.withRawWriter(size: size) { writer in
-            for element in elements { element.encode(to: &writer) }
+        // Elements are read in place through the buffer: iterating the array would copy each
+        // one (a retain and release of every string, a quarter of encoding small structs).
+        elements.withUnsafeBufferPointer { elements in
+            var size = 0
+            for index in elements.indices { size += elements[index].rawEncodedSize }
+            stream.withRawWriter(size: size) { writer in
+                for index in elements.indices { elements[index].encode(to: &writer) }
+            }
         }
     }
 }
@@ -92,36 +101,36 @@ extension OutputStream {
 
 extension Bool: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 1 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension Int16: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 2 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension Int32: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 4 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension Int64: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 8 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension Float: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 4 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension Double: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 8 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension String: RawEncodable {
     @inlinable public var rawEncodedSize: Int {
         let count = utf8.count
         return RawWriter.sizeOfSize(count) + count
     }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
 extension UInt8: RawEncodable {
     @inlinable public var rawEncodedSize: Int { 1 }
-    @inlinable public func encode(to writer: inout RawWriter) { writer.write(self) }
+    @inlinable @inline(__always) public func encode(to writer: inout RawWriter) { writer.write(self) }
 }
