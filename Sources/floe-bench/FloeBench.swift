@@ -11,7 +11,7 @@ import Foundation
 struct FloeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "floe-bench", abstract: "The Floe peer of the Ice wire benchmark (BENCH.md).",
-        subcommands: [BenchServer.self, BenchClient.self])
+        subcommands: [BenchServer.self, BenchClient.self, CodecBench.self])
 
     /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
     static func main() async {
@@ -37,6 +37,7 @@ struct FloeBench: ParsableCommand {
             switch command {
             case let server as BenchServer: try await server.run(properties: properties)
             case let client as BenchClient: try await client.run(properties: properties)
+            case let codec as CodecBench: try codec.run()
             default:
                 // stdout carries only results (BENCH.md §7).
                 FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))

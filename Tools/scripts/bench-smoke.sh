@@ -17,11 +17,14 @@ lines=$($bench client --proxy "bench:tcp -h 127.0.0.1 -p $port" --scale 0.01 --r
 # The server exits after shutdown(); one that does not is a failure, not a hang.
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "bench-smoke: the server did not exit after shutdown()" >&2; exit 1; fi
+# The in-memory codec timings: encode, then decode and check, both data sets.
+lines=$($bench codec --items 100 --nodes 10 --rounds 2 | grep -c '^{"codec"')
+[ "$lines" = 4 ] || { echo "bench-smoke: expected 4 codec results, got $lines" >&2; exit 1; }
 # A bad command line exits with 2 (BENCH.md §6), including a proxy or endpoints that do not parse.
-for args in "client --runs 0" "client --proxy bench:tcp-h" "server --endpoints tcp-h"; do
+for args in "client --runs 0" "client --proxy bench:tcp-h" "server --endpoints tcp-h" "codec --rounds 0"; do
     status=0
     # shellcheck disable=SC2086
     $bench $args >/dev/null 2>&1 || status=$?
     [ "$status" = 2 ] || { echo "bench-smoke: 'floe-bench $args' exited with $status, not 2" >&2; exit 1; }
 done
-echo "bench-smoke: floe-bench client and server ran all 9 workloads with verification; bad command lines exit 2"
+echo "bench-smoke: floe-bench client and server ran all 9 workloads with verification, codec timings decode what they encode; bad command lines exit 2"
