@@ -48,6 +48,9 @@ swift run floe-demo
 
 # The benchmark peer runs every workload, verified, at a tiny scale.
 Tools/scripts/bench-smoke.sh
+# Tools/bench-codec.sh's C++ side builds and decodes what it encodes (exits 1 otherwise).
+make -s -C Tools/cpp-codec
+Tools/cpp-codec/build/cpp-codec --items 100 --nodes 10 --rounds 2 >/dev/null
 
 # Generated code for ZeroC's whole Slice corpus must compile with no warnings.
 Tools/scripts/check-corpus-compiles.sh
