@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Floe against ZeroC's C++ runtime on the benchmark of BENCH.md, interleaved in one sitting.
 #
-#   Tools/bench.sh [--rounds N] [--grpc] [client options...]     (default: --workloads core,classes)
+#   Tools/bench.sh [--rounds N] [--grpc] [--pin C:S] [client options...]     (default: --workloads core,classes)
 #
 # Builds floe-bench in release mode and the C++ peer (make -C ../shared/peers/cpp when
 # ../shared is there; otherwise set CPP_PEER to a folder holding bench-server and
@@ -9,7 +9,13 @@
 # Docs/benchmark.md). Then runs N rounds (default 3) of the four pairings, in order
 # floe→floe, cpp→cpp, floe→cpp, cpp→floe (client→server), prints a table per workload with
 # Floe/C++ ratios (per-call time for latency, calls/s or MB/s otherwise; medians over the
-# rounds), the Floe server's resident memory after repeated full runs, and the raw JSON lines.
+# rounds), the Floe server's resident memory after each of five full runs, a bare C TCP ping-pong's
+# time per round trip in each round (the floor under the latency workload that day), and the
+# raw JSON lines.
+#
+# --pin C:S (a diagnostic) runs every client on CPU C and every server on CPU S (taskset), e.g.
+# 0:0 for one core, 0:1 for two; the ping-pong's ends likewise. Latency on these VMs depends on where
+# the scheduler puts the two ends (Docs/benchmark.md, "Latency and idle CPUs").
 #
 # --grpc (opt-in) also builds the gRPC peer Tools/grpc-bench (its own package; its first build
 # takes several minutes) and adds a grpc→grpc pairing to each round, after the four others. Its
@@ -22,10 +28,16 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 grpc=false
+pin_client=()
+pin_server=()
+pingpong_cpus=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --grpc) grpc=true; shift ;;
+        --pin)
+            pin_client=(taskset -c "${2%%:*}"); pin_server=(taskset -c "${2##*:}")
+            pingpong_cpus=("${2%%:*}" "${2##*:}"); shift 2 ;;
         *) break ;;
     esac
 done
@@ -68,7 +80,7 @@ grpc_args() {
 
 # start_server CMD...: starts a server on $port and waits for its `ready` line.
 start_server() {
-    "$@" --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+    ${pin_server[@]+"${pin_server[@]}"} "$@" --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && return; sleep 0.1; done
     echo "bench.sh: the server did not start: $*" >&2
@@ -92,14 +104,26 @@ run() {
     start_server $(server_cmd "$server")
     echo "  $client → $server" >&2
     # shellcheck disable=SC2046
-    $(client_cmd "$client") --proxy "bench:tcp -h 127.0.0.1 -p $port" --shutdown "$@" \
+    ${pin_client[@]+"${pin_client[@]}"} $(client_cmd "$client") --proxy "bench:tcp -h 127.0.0.1 -p $port" --shutdown "$@" \
         | sed "s/^{/{\"pairing\":\"$client→$server\",/" >>"$out/results"
     stop_server
 }
 
+# The floor under the latency workload, measured in every round: a bare C TCP ping-pong.
+pingpong=()
+if cc -O2 -o "$out/tcp-pingpong" Tools/scripts/tcp-pingpong.c 2>/dev/null; then
+    pingpong=("$out/tcp-pingpong")
+else
+    echo "bench.sh: no C compiler; the bare TCP ping-pong is left out" >&2
+fi
+
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2
 for round in $(seq "$rounds"); do
     echo "round $round/$rounds" >&2
+    if [ ${#pingpong[@]} -gt 0 ]; then
+        port=$((port + 1))
+        "${pingpong[@]}" "$port" 20000 ${pingpong_cpus[@]+"${pingpong_cpus[@]}"} >>"$out/pingpong"
+    fi
     run floe floe "$@"
     run cpp cpp "$@"
     run floe cpp "$@"
@@ -110,11 +134,13 @@ for round in $(seq "$rounds"); do
     fi
 done
 
-# Server memory: a Floe server serving three full C++ client runs in a row.
+# Server memory: a Floe server serving five full C++ client runs in a row. It grows over the
+# first runs (glibc gives each event-loop thread a malloc arena of its own, which keeps its
+# high-water mark) and is flat from about the fourth; Docs/benchmark.md has longer series.
 port=$((port + 1))
 start_server $FLOE server
 rss=()
-for _ in 1 2 3; do
+for _ in 1 2 3 4 5; do
     "$CPP_PEER/bench-client" --proxy "bench:tcp -h 127.0.0.1 -p $port" "$@" >/dev/null
     rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")")
 done
@@ -122,6 +148,10 @@ kill "$server_pid"
 stop_server
 
 python3 Tools/scripts/bench-table.py "$out/results" "${rss[@]}"
+if [ -s "$out/pingpong" ]; then
+    echo "Bare C TCP ping-pong over loopback (Tools/scripts/tcp-pingpong.c), per round:" \
+        "$(awk '{printf "%s%s", sep, $1; sep=", "}' "$out/pingpong") µs per round trip"
+fi
 echo
 echo "raw results:"
 cat "$out/results"
