@@ -54,7 +54,10 @@ let package = Package(
         // Runtime half.
         .target(
             name: "FloeEncoding",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

@@ -156,7 +156,7 @@ extension SwiftGenerator {
         guard let element = s.element.resolved else { return [] }
         let name = localName(s.info)
         var decls: [SwiftDecl] = [
-            .typeAlias(doc: docLines(s.info.doc), access: access, name: name, type: "[\(swiftType(element))]")
+            .typeAlias(doc: docLines(s.info.doc), access: access, name: name, type: sequenceType(element))
         ]
         if !index.isStreamCodable(.user(s.info.scopedName, .sequence)) {
             decls += [

@@ -27,6 +27,12 @@ extension SwiftGenerator {
         }
     }
 
+    /// The Swift type of a sequence of `element`: `Data` for bytes, as in ZeroC's Swift mapping
+    /// (and so a received byte sequence can share the message's storage), an array otherwise.
+    func sequenceType(_ element: ResolvedType) -> String {
+        element == .builtin(.byte) ? "Data" : "[\(swiftType(element))]"
+    }
+
     /// The value a member or result has when nothing else is said.
     func zeroValue(_ type: ResolvedType) -> String {
         switch type {
@@ -45,7 +51,7 @@ extension SwiftGenerator {
             case .enum:
                 let first = index.enums[name]?.enumerators.first.map { swiftName($0.info.name.name) } ?? "init()"
                 return typeName(name) + "." + first
-            case .sequence: return "[]"
+            case .sequence: return index.isByteSequence(name) ? "Data()" : "[]"
             case .dictionary: return "[:]"
             }
         }

@@ -111,7 +111,11 @@ public struct SwiftGenerator {
             for module in generator.referencedModules(topModules) where module != generator.currentModule {
                 imports.insert(module)
             }
-            header += imports.sorted().map { "public import \($0)" }
+            header += imports.sorted().map { module in
+                // Only `Data` from Foundation: all of it would make `InputStream` and
+                // `OutputStream` ambiguous with the runtime's streams.
+                module == "Foundation" ? "public import struct Foundation.Data" : "public import \(module)"
+            }
         }
         while renderer.lines.last == "" { _ = renderer.lines.popLast() }
         let body = renderer.lines.isEmpty ? "" : "\n" + renderer.lines.joined(separator: "\n") + "\n"
@@ -121,7 +125,7 @@ public struct SwiftGenerator {
     /// Whether declarations refer to the runtime: anything but constants and aliases of
     /// built-in types does.
     private static func usesRuntime(_ decls: [SwiftDecl]) -> Bool {
-        let builtins: Set<String> = ["Bool", "UInt8", "Int16", "Int32", "Int64", "Float", "Double", "String"]
+        let builtins: Set<String> = ["Bool", "UInt8", "Int16", "Int32", "Int64", "Float", "Double", "String", "Data"]
         return decls.contains { decl in
             switch decl {
             case .blank: false
@@ -165,6 +169,7 @@ public struct SwiftGenerator {
             guard let resolved = type?.resolved else { return }
             switch resolved {
             case .proxy(let s), .user(let s, _):
+                if case .user(_, .sequence) = resolved, index.isByteSequence(s) { names.insert("Foundation") }
                 if let top = s.split(separator: ":", omittingEmptySubsequences: true).first,
                     let mapped = self.definitionModules[s] ?? self.modules[String(top)]
                 {
@@ -184,7 +189,9 @@ public struct SwiftGenerator {
                 case .exception(let e):
                     e.members.forEach { visit($0.type) }
                     visit(e.base)
-                case .sequence(let s): visit(s.element)
+                case .sequence(let s):
+                    if s.element.resolved == .builtin(.byte) { names.insert("Foundation") }
+                    visit(s.element)
                 case .dictionary(let d):
                     visit(d.key)
                     visit(d.value)

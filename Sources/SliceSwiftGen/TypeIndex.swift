@@ -52,6 +52,9 @@ struct TypeIndex {
         }
     }
 
+    /// Whether the sequence named `name` is a sequence of bytes (mapped to `Data`).
+    func isByteSequence(_ name: String) -> Bool { sequences[name]?.element.resolved == .builtin(.byte) }
+
     /// Whether values of the type can be decoded from a `RawReader` (`RawDecodable`): numbers,
     /// strings, and structs made only of those.
     func isRawDecodable(_ type: ResolvedType, depth: Int = 0) -> Bool {

@@ -6,12 +6,13 @@ enum DataSets {
     /// 'a' + (low 4 bits of the k-th output).
     static func payload(_ size: Int) -> ByteSeq {
         var x: UInt32 = 2_463_534_242
-        return (0..<max(size, 0)).map { _ in
-            x ^= x << 13
-            x ^= x >> 17
-            x ^= x << 5
-            return UInt8(ascii: "a") + UInt8(x & 0x0F)
-        }
+        return Data(
+            (0..<max(size, 0)).map { _ in
+                x ^= x << 13
+                x ^= x >> 17
+                x ^= x << 5
+                return UInt8(ascii: "a") + UInt8(x & 0x0F)
+            })
     }
 
     /// Item k: s = k as 8 zero-padded digits (mod 10^8), d = k * 0.5, i = k.

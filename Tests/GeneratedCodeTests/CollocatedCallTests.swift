@@ -1,6 +1,8 @@
 import FloeCore
 import Testing
 
+import struct Foundation.Data
+
 /// Generated proxies calling generated servants in the same communicator: every request and
 /// reply is encoded and decoded exactly as it would be on a connection.
 @Suite("Generated code: collocated calls")
@@ -15,7 +17,7 @@ struct CollocatedCallTests {
 
     @Test func sequencesStructsEnumsDictionaries() async throws {
         let c = try Collocated()
-        let bytes: ByteSeq = (0..<300).map { UInt8($0 % 256) }
+        let bytes = ByteSeq((0..<300).map { UInt8($0 % 256) })
         #expect(try await c.tester.opByteSeq(bytes) == bytes)
         let structs = try await c.tester.opStruct(p: Point(x: 1, y: 2), q: Person(name: "ann", age: 30, color: .Green))
         #expect(structs.returnValue == Point(x: 2, y: 1))

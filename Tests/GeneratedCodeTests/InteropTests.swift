@@ -68,7 +68,7 @@ struct InteropTests {
         let r = try await tester.opPrimitives(
             b: true, y: 200, s: -2, i: 42, l: 1_099_511_627_781, f: 1.5, d: 3.25, str: "h\u{e9}llo")
         #expect(r.returnValue == "True|200|-2|42|1099511627781|1.5|3.25|h\u{e9}llo" && r.dout == 6.5)
-        let bytes = (0..<70_000).map { UInt8($0 % 251) }
+        let bytes = Data((0..<70_000).map { UInt8($0 % 251) })
         #expect(try await tester.opByteSeq(bytes) == bytes)
         let s = try await tester.opStruct(p: Point(x: 1, y: 2), q: Person(name: "ann", age: 30, color: .Green))
         #expect(s.returnValue == Point(x: 2, y: 1) && s.r == Person(name: "ANN", age: 31, color: .Blue))
@@ -121,7 +121,7 @@ struct InteropTests {
         let people = (0..<1000).map { Person(name: "p\($0)", age: Int32($0), color: .Red) }
         #expect(try await tester.opPersonSeq(people) == people)
         // 10 MiB each way, above the default Ice.MessageSizeMax that both sides raised.
-        let large = (0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let large = Data((0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         #expect(try await tester.opByteSeq(large) == large)
         let doubles = (0..<((10 << 20) / 8)).map { Double($0) * 0.5 }
         #expect(try await tester.opDoubleSeq(doubles) == doubles)

@@ -4,6 +4,8 @@ import NIOCore
 import Testing
 import VectorFixtures
 
+import struct Foundation.Data
+
 /// The bytes generated code writes equal what ZeroC Ice 3.7.8 wrote in the captures: requests
 /// from generated proxies (replayed against captured replies, which generated code decodes)
 /// and replies from the generated dispatch of a Swift servant fed the captured requests.
@@ -58,9 +60,9 @@ struct VectorEncodingTests {
     }
 
     @Test("byteseq") func byteSequences() async throws {
-        let small: ByteSeq = [0, 1, 0x7f, 0x80, 0xff]
+        let small = ByteSeq([0, 1, 0x7f, 0x80, 0xff])
         #expect(try await client("byteseq-small") { try await $0.opByteSeq(small) } == small)
-        let large = (0..<300).map { UInt8($0 % 256) }
+        let large = ByteSeq((0..<300).map { UInt8($0 % 256) })
         #expect(try await client("byteseq-300") { try await $0.opByteSeq(large) } == large)
         try await server("byteseq-small")
         try await server("byteseq-300")

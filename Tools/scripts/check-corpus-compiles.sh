@@ -21,11 +21,12 @@ for file in $(cd "$corpus" && find . -name '*.ice' | sort); do
     "$compiler" -I "$corpus" --ice-module Ice --output-dir "$work/Sources/$module" "$corpus/$file"
 done
 
-# A target per module, depending on the modules its generated code imports.
+# A target per module, depending on the modules its generated code imports (scoped imports, such
+# as `public import struct Foundation.Data`, name a system module, not a target).
 targets=""
 for dir in "$work"/Sources/*/; do
     module=$(basename "$dir")
-    deps=$(grep -ho '^public import [A-Za-z0-9_]*' "$dir"*.swift | awk '{print $3}' | sort -u | grep -v -x -e FloeCore -e "$module" || true)
+    deps=$(grep -ho '^public import [A-Za-z0-9_]*' "$dir"*.swift | awk '{print $3}' | sort -u | grep -v -x -e FloeCore -e struct -e "$module" || true)
     list='.product(name: "FloeCore", package: "Floe")'
     for dep in $deps; do list="$list, \"$dep\""; done
     targets="$targets        .target(name: \"$module\", dependencies: [$list], swiftSettings: [.swiftLanguageMode(.v6)]),\n"
