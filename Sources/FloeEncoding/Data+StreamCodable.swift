@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import NIOFoundationEssentialsCompat
 
 #if canImport(FoundationEssentials)
@@ -21,20 +21,15 @@ extension Data: StreamCodable {
     @inlinable
     public func encode(to stream: inout OutputStream) {
         stream.writeSize(count)
-        stream.buffer.writeBytes(self)
+        stream.writeBlob(self)
     }
 
     @inlinable
     public static var minWireSize: Int { 1 }
-    /// Like every sequence of one-byte elements, a byte sequence is its own length when optional.
+    /// Like every sequence of one-byte elements, a byte sequence is its own length when optional
+    /// (with no fixed size, the default payload coding adds nothing around the value).
     @inlinable
     public static var optionalFormat: OptionalFormat { .vSize }
-    @inlinable
-    public func encodeOptionalPayload(to stream: inout OutputStream) { encode(to: &stream) }
-    @inlinable
-    public static func decodeOptionalPayload(from stream: inout InputStream) throws -> Data {
-        try Data(from: &stream)
-    }
 }
 
 extension InputStream {
