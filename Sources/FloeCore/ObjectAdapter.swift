@@ -112,6 +112,9 @@ public final class ObjectAdapter: Sendable {
         for dispatch in waiting { dispatch.resume() }
     }
 
+    /// Dispatches waiting for `activate()`; tests wait on it instead of on a fixed delay.
+    var heldDispatchCount: Int { state.withLockedValue { $0.heldDispatches.count } }
+
     /// Suspends dispatching: requests wait (on their connections) until `activate()`.
     public func hold() { state.withLockedValue { $0.held = true } }
 

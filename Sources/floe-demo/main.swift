@@ -1,5 +1,6 @@
 import FloeCore
 import FloeNIO
+import Foundation
 
 // Floe's end-to-end demo: a server and a client in one process, talking Ice over TCP on
 // 127.0.0.1. (The registry, TLS and compression join the demo as they land.)
@@ -40,11 +41,13 @@ print("server: listening, greeter is \"\(served)\"")
 // Client: a separate communicator that knows only the proxy string.
 let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
 let untyped = try client.stringToProxy(served.description)
-struct DemoError: Error, CustomStringConvertible {
-    var description: String
+/// Ends the demo with status 1: `Tools/test.sh` runs it as a test, so a wrong outcome must fail.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("floe-demo: error: \(message)\n".utf8))
+    exit(1)
 }
 guard let untyped, let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self) else {
-    throw DemoError(description: "the greeter does not implement ::Demo::Greeter")
+    fail("the greeter does not implement ::Demo::Greeter")
 }
 for name in ["Alice", "Bob"] {
     let greeting = try await greeter.greet(name)
@@ -52,10 +55,15 @@ for name in ["Alice", "Bob"] {
 }
 do {
     _ = try await greeter.greet("")
+    fail("greet(\"\") returned a greeting instead of throwing GreetingError")
 } catch let error as GreetingError {
     print("client: caught GreetingError: \(error.reason)")
+} catch {
+    fail("greet(\"\") threw \(error) instead of GreetingError")
 }
-print("client: history has \(try await greeter.history().count) greetings")
+let history = try await greeter.history()
+guard history.map(\.text) == ["Hello, Alice!", "Hello, Bob!"] else { fail("unexpected history \(history)") }
+print("client: history has \(history.count) greetings")
 try await greeter.shutdown()
 
 await server.waitForShutdown()

@@ -1,4 +1,3 @@
-import FloeCore
 import FloeNIO
 import Logging
 import NIOConcurrencyHelpers
@@ -6,9 +5,11 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import FloeCore
+
 /// Connection establishment, endpoint selection, idle closing, adapter states, graceful closing,
 /// dispatch limits and tracing, Floe to Floe over TCP on 127.0.0.1.
-@Suite("Connection management")
+@Suite("Connection management", .timeLimit(.minutes(2)))
 struct ConnectionManagementTests {
     private static func server(_ options: ConnectionOptions = ConnectionOptions()) async throws
         -> (Communicator, ObjectAdapter, TesterServant, Int32)
@@ -31,15 +32,6 @@ struct ConnectionManagementTests {
         return (communicator, try makeProxy(communicator: communicator, proxyString: proxy, type: (any TesterPrx).self))
     }
 
-    /// A port nothing listens on: bound, then released.
-    private static func deadPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 1
-        try await channel.close()
-        return port
-    }
-
     @Test func theConnectTimeoutCoversAServerThatNeverValidates() async throws {
         // Accepts TCP connections but never speaks Ice.
         let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -60,16 +52,57 @@ struct ConnectionManagementTests {
         try await silent.close()
     }
 
+    /// Which of two servers each of `calls` fresh connections reaches through `proxy`.
+    private static func reached(
+        _ proxy: (Communicator) throws -> any TesterPrx, calls: Int, first: TesterServant, second: TesterServant
+    ) async throws -> [Int] {
+        var reached: [Int] = []
+        for _ in 0..<calls {
+            let before = await (first.pings, second.pings)
+            // A new communicator each time: a cached connection would decide nothing.
+            let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: [])
+            try await proxy(client).ping()
+            await client.destroy()
+            let after = await (first.pings, second.pings)
+            reached.append(after.0 > before.0 ? 0 : after.1 > before.1 ? 1 : -1)
+        }
+        return reached
+    }
+
+    @Test func orderedSelectionTriesEndpointsInOrder() async throws {
+        let (server1, _, servant1, port1) = try await Self.server()
+        let (server2, _, servant2, port2) = try await Self.server()
+        let text = "tester:tcp -h 127.0.0.1 -p \(port1):tcp -h 127.0.0.1 -p \(port2)"
+        let ordered = try await Self.reached(
+            {
+                try makeProxy(communicator: $0, proxyString: text, type: (any TesterPrx).self).ice_endpointSelection(
+                    .ordered)
+            },
+            calls: 10, first: servant1, second: servant2)
+        #expect(ordered == Array(repeating: 0, count: 10), "ordered selection always takes the first endpoint")
+        // Random selection reaches both (all 24 on one server: one chance in 8 million).
+        let random = try await Self.reached(
+            { try makeProxy(communicator: $0, proxyString: text, type: (any TesterPrx).self) },
+            calls: 24, first: servant1, second: servant2)
+        #expect(Set(random) == [0, 1], "\(random)")
+        await server1.destroy()
+        await server2.destroy()
+    }
+
     @Test func orderedSelectionFailsOverToTheNextEndpoint() async throws {
-        let (server, _, _, port) = try await Self.server()
-        let dead = try await Self.deadPort()
+        let (server, _, servant, port) = try await Self.server()
+        let dead = try RefusingPort()
         let (client, tester) = try Self.client(
-            "tester:tcp -h 127.0.0.1 -p \(dead):tcp -h 127.0.0.1 -p \(port)")
+            "tester:tcp -h 127.0.0.1 -p \(dead.port):tcp -h 127.0.0.1 -p \(port)")
         let ordered = tester.ice_endpointSelection(.ordered)
         #expect(ordered.ice_getEndpointSelection() == .ordered && tester.ice_getEndpointSelection() == .random)
-        try await ordered.ice_ping()
-        try await tester.ice_ping()  // random order tries every endpoint too
+        try await ordered.ping()
+        #expect(await servant.pings == 1)
         await client.destroy()
+        // The refusing endpoint really refuses.
+        let (alone, deadOnly) = try Self.client("tester:tcp -h 127.0.0.1 -p \(dead.port)")
+        await #expect(throws: LocalError.self) { try await deadOnly.ice_ping() }
+        await alone.destroy()
         await server.destroy()
     }
 
@@ -160,29 +193,25 @@ struct ConnectionManagementTests {
     }
 
     @Test func aHeldAdapterQueuesRequestsUntilActivated() async throws {
-        let (server, adapter, _, port) = try await Self.server()
+        let (server, adapter, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
         adapter.hold()
-        let answered = NIOLockedValueBox(false)
-        let call = Task {
-            let value = try await tester.opIdempotent()
-            answered.withLockedValue { $0 = true }
-            return value
-        }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!answered.withLockedValue { $0 }, "a held adapter dispatches nothing")
+        let call = Task { try await tester.ping() }
+        #expect(await eventually { adapter.heldDispatchCount == 1 }, "the request never reached the adapter")
+        #expect(await servant.pings == 0, "a held adapter dispatches nothing")
         adapter.activate()
-        #expect(try await call.value == 7)
+        try await call.value
+        #expect(await servant.pings == 1)
         await client.destroy()
         await server.destroy()
     }
 
     @Test func deactivationLetsRunningDispatchesReply() async throws {
-        let (server, adapter, _, port) = try await Self.server()
+        let (server, adapter, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
         try await tester.ice_ping()
         let call = Task { try await tester.ping(context: ["sleep": "0.5"]) }
-        try await Task.sleep(for: .milliseconds(150))
+        #expect(await eventually { await servant.runningPings == 1 })
         await adapter.deactivate()
         try await call.value  // the reply came before the close-connection message
         // A later call needs a new connection, which the closed acceptor refuses.
@@ -192,12 +221,12 @@ struct ConnectionManagementTests {
     }
 
     @Test func aClientsGracefulCloseWaitsForItsOutstandingCalls() async throws {
-        let (server, _, _, port) = try await Self.server()
+        let (server, _, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
         try await tester.ice_ping()
         let connection = try await tester.ice_getConnection()
         let call = Task { try await tester.ping(context: ["sleep": "0.4"]) }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { await servant.runningPings == 1 })
         await connection.close()
         try await call.value
         #expect(connection.isClosed)
@@ -206,14 +235,14 @@ struct ConnectionManagementTests {
     }
 
     @Test func aGracefulCloseGivesUpAfterTheCloseTimeout() async throws {
-        let (server, _, _, port) = try await Self.server()
+        let (server, _, servant, port) = try await Self.server()
         var options = ConnectionOptions()
         options.closeTimeout = 1
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)", options: options)
         try await tester.ice_ping()
         let connection = try await tester.ice_getConnection()
         let call = Task { try await tester.ping(context: ["sleep": "5"]) }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { await servant.runningPings == 1 })
         let start = ContinuousClock.now
         await connection.close()
         #expect(ContinuousClock.now - start < .seconds(4), "close waited for the 5 s call")

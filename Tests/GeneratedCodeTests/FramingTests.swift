@@ -8,7 +8,7 @@ import Testing
 
 /// The server's framing over a raw socket: messages split over many reads, and many messages
 /// in one read, are each dispatched once and answered.
-@Suite("Framing")
+@Suite("Framing", .timeLimit(.minutes(2)))
 struct FramingTests {
     /// Collects every byte the server sends.
     final class Collector: ChannelInboundHandler, Sendable {

@@ -5,7 +5,7 @@ import Testing
 
 /// Floe against real ZeroC Ice 3.7.8 peers (Debian's python3-zeroc-ice, which Tools/test.sh
 /// installs), both directions, over TCP on 127.0.0.1.
-@Suite("Interop with ZeroC Ice for Python", .serialized)
+@Suite("Interop with ZeroC Ice for Python", .serialized, .timeLimit(.minutes(3)))
 struct InteropTests {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let python = "/usr/bin/python3"
@@ -28,7 +28,7 @@ struct InteropTests {
         process.standardOutput = output
         // Never let a peer hold the test runner's own output open.
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try runWithWatchdog(process)
         return (process, output.fileHandleForReading)
     }
 

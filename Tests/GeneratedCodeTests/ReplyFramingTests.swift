@@ -57,7 +57,7 @@ struct HandWrittenPinger: Dispatcher {
     }
 }
 
-@Suite("Reply framing")
+@Suite("Reply framing", .timeLimit(.minutes(2)))
 struct ReplyFramingTests {
     @Test func aResponseFromMakeResponseIsSentWithoutACopy() async throws {
         let communicator = Communicator()

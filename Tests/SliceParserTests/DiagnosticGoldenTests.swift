@@ -21,6 +21,11 @@ struct DiagnosticGoldenTests {
         #expect(Inputs.names(in: "diagnostics") == Inputs.names(in: "diagnostics", extension: "err"))
     }
 
+    /// The inputs are listed from the bundle at run time: an empty list would pass vacuously.
+    @Test func theValidInputsAreAllThere() {
+        #expect(Inputs.names(in: "valid").count == 7)
+    }
+
     @Test(arguments: Inputs.names(in: "valid"))
     func validInputHasNoDiagnostic(name: String) {
         let (_, text) = Inputs.compile(name, in: "valid")

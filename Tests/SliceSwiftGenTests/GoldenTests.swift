@@ -19,6 +19,13 @@ struct GoldenTests {
         return files.filter { $0.hasSuffix(".ice") }.map { String($0.dropLast(4)) }.sorted()
     }
 
+    /// An unreadable folder would make the parameterized test below run no case and pass.
+    @Test func everyGoldenHasItsInput() throws {
+        let expected = try FileManager.default.contentsOfDirectory(atPath: Self.goldens.path)
+            .filter { $0.hasSuffix(".swift.expected") }.map { String($0.dropLast(".swift.expected".count)) }.sorted()
+        #expect(!Self.names.isEmpty && Self.names == expected)
+    }
+
     @Test(arguments: names)
     func generatedSwiftMatchesGolden(name: String) throws {
         let result = SliceCompiler.compile(

@@ -14,8 +14,11 @@ work="$root/.build-corpus"
 rm -rf "$work/Sources"
 mkdir -p "$work/Sources"
 
-# Generate each file into the folder of its top-level module.
-for file in $(cd "$corpus" && find . -name '*.ice' | sort); do
+# Generate each file into the folder of its top-level module. (An assignment, so that a failing
+# find stops the script; a loop over a command substitution would hide it.)
+files=$(cd "$corpus" && find . -name '*.ice' | sort)
+[ -n "$files" ] || { echo "error: no .ice files under $corpus" >&2; exit 1; }
+for file in $files; do
     module=$(dirname "${file#./}")
     mkdir -p "$work/Sources/$module"
     "$compiler" -I "$corpus" --ice-module Ice --output-dir "$work/Sources/$module" "$corpus/$file"
@@ -26,7 +29,7 @@ done
 targets=""
 for dir in "$work"/Sources/*/; do
     module=$(basename "$dir")
-    deps=$(grep -ho '^public import [A-Za-z0-9_]*' "$dir"*.swift | awk '{print $3}' | sort -u | grep -v -x -e FloeCore -e struct -e "$module" || true)
+    deps=$(awk -v self="$module" '$1 == "public" && $2 == "import" && $3 != "FloeCore" && $3 != "struct" && $3 != self { print $3 }' "$dir"*.swift | sort -u)
     list='.product(name: "FloeCore", package: "Floe")'
     for dep in $deps; do list="$list, \"$dep\""; done
     targets="$targets        .target(name: \"$module\", dependencies: [$list], swiftSettings: [.swiftLanguageMode(.v6)]),\n"
@@ -50,7 +53,7 @@ log=$(mktemp)
 status=0
 swift build > "$log" 2>&1 || status=$?
 if [ "$status" -ne 0 ] || grep -qE "(error|warning):" "$log"; then
-    grep -E "(error|warning):" "$log" | sort -u | head -50 >&2
+    { grep -E "(error|warning):" "$log" || tail -50 "$log"; } | sort -u | head -50 >&2
     echo "error: the generated code for the ZeroC corpus does not compile cleanly" >&2
     exit 1
 fi

@@ -35,7 +35,7 @@ def wait_for_oneways(tester, expected):
     return False
 
 
-with Ice.initialize(sys.argv + ["--Ice.MessageSizeMax=65536"]) as communicator:
+with Ice.initialize(sys.argv + ["--Ice.MessageSizeMax=65536", "--Ice.Default.InvocationTimeout=30000"]) as communicator:
     tester = Vectors.TesterPrx.checkedCast(
         communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p {0}".format(port)))
     check("checkedCast", tester is not None)

@@ -2,7 +2,9 @@
 # Usage: /usr/bin/python3 vectors_server.py SLICE_DIR [PORT]
 # Prints the port it listens on (127.0.0.1), then serves until shutdown() is called.
 # ping and opIdempotent sleep for the seconds given in the request context key "sleep", so
-# tests can have a call outstanding while they break the connection.
+# tests can have a call outstanding while they break the connection. Both first append their
+# name to the file named by the context key "record", if any, so a test can count how many
+# times an operation ran, across server restarts.
 import sys
 import time
 
@@ -13,8 +15,16 @@ Ice.loadSlice("--all -I{0} {0}/ServerOnly.ice".format(slice_dir))
 import Vectors  # noqa: E402  (created by loadSlice)
 
 
+def record(current, operation):
+    path = current.ctx.get("record")
+    if path:
+        with open(path, "a") as log:
+            log.write(operation + "\n")
+
+
 class Tester(Vectors.Tester):
     def ping(self, current):
+        record(current, "ping")
         time.sleep(float(current.ctx.get("sleep", "0")))
 
     def opPrimitives(self, b, y, s, i, l, f, d, text, current):
@@ -82,6 +92,7 @@ class Tester(Vectors.Tester):
         return current.ctx.get(key, "")
 
     def opIdempotent(self, current):
+        record(current, "opIdempotent")
         time.sleep(float(current.ctx.get("sleep", "0")))
         return 7
 

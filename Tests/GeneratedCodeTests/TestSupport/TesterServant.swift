@@ -6,11 +6,14 @@ actor TesterServant: Tester {
 
     /// The most pings that ran at once.
     private(set) var mostConcurrentPings = 0
-    private var runningPings = 0
+    /// Pings running now, and pings started so far.
+    private(set) var runningPings = 0
+    private(set) var pings = 0
 
     /// Sleeps for the seconds in the context's "sleep" entry, like the Python peer.
     func ping(current: Current) async throws {
         runningPings += 1
+        pings += 1
         mostConcurrentPings = max(mostConcurrentPings, runningPings)
         defer { runningPings -= 1 }
         if let seconds = current.ctx["sleep"].flatMap(Double.init) {
