@@ -3,7 +3,8 @@ import Testing
 import VectorFixtures
 
 /// Every captured vector is used by some test: its name appears, quoted, in a test of this
-/// target or of GeneratedCodeTests (which drive generated code and connections with them).
+/// target or of GeneratedCodeTests (which drive generated code and connections with them),
+/// outside `@Test(...)` names.
 /// Read from the test sources, so a vector whose test is deleted is reported.
 @Test("every vector file has its test")
 func everyVectorHasATest() throws {
@@ -13,7 +14,9 @@ func everyVectorHasATest() throws {
         let directory = tests.appendingPathComponent(folder)
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".swift") {
             guard file != URL(fileURLWithPath: #filePath).lastPathComponent else { continue }
-            sources += try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            // A test's display name is not a use of the vector.
+            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+            sources += text.split(separator: "\n").filter { !$0.contains("@Test(") }.joined(separator: "\n")
         }
     }
     #expect(VectorFile.allNames.count == 52)
