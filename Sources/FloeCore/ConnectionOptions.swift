@@ -18,6 +18,14 @@ public struct ConnectionOptions: Sendable {
     /// Requests dispatched at once per connection (`Ice.Connection.MaxDispatches`, 100); beyond
     /// it, the connection stops reading until a dispatch completes. 0 means no limit.
     public var maxDispatches = 100
+    /// Bytes a connection may hold for a peer in each direction
+    /// (`Floe.Connection.MaxQueuedBytes`, 4 MiB): written but not yet taken by the peer, and
+    /// requests read but not yet dispatched. Past it, no request is dispatched and callers wait
+    /// until the peer reads, and reading stops until waiting requests drain.
+    public var maxQueuedBytes = 4 << 20
+    /// Seconds a connection may stay above `maxQueuedBytes` of unsent data before it is closed
+    /// as stalled (`Floe.Connection.WriteStallTimeout`, 60; 0 never closes it).
+    public var writeStallTimeout = 60
     /// Seconds a graceful close may wait for outstanding replies and dispatches before the
     /// connection is closed forcefully (`Ice.Connection.CloseTimeout`, 10; 0 waits forever).
     public var closeTimeout = 10
@@ -58,6 +66,8 @@ extension ConnectionOptions {
         connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
         maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
         closeTimeout = try properties.int("Ice.Connection.CloseTimeout", default: 10)
+        maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
+        writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"
         guard let parsed = EndpointSelection(rawValue: selection) else {
             throw LocalError(

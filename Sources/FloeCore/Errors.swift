@@ -38,10 +38,20 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// Whether the request provably never left this process (the connection closed before it
+    /// was written): retrying it cannot run it twice, whatever the operation's mode.
+    public private(set) var requestNotSent = false
 
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    /// The error of a request that was never written.
+    public static func notSent(_ code: Code, _ message: String) -> LocalError {
+        var error = LocalError(code, message)
+        error.requestNotSent = true
+        return error
     }
 
     public var description: String { "\(code): \"\(message)\"" }

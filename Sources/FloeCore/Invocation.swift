@@ -63,35 +63,27 @@ extension ObjectPrx {
     }
 
     /// Runs `body`, failing with `invocationTimeout` after `milliseconds` (no limit when ≤ 0).
-    /// The caller is released at the deadline; the request may still complete remotely and
-    /// its late reply is then ignored.
+    /// The caller is released at the deadline even if `body` is slow to notice; `body` is
+    /// cancelled then, so the connection forgets the request and ignores a late reply.
+    /// Nothing of the call outlives it: the timer is cancelled when the reply comes, and
+    /// cancelling the caller ends the call at once with `CancellationError`.
     private static func withTimeout<T: Sendable>(
         milliseconds: Int, operation: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         guard milliseconds > 0 else { return try await body() }
-        let settled = NIOLockedValueBox(false)
-        let claim: @Sendable () -> Bool = {
-            settled.withLockedValue { done in
-                defer { done = true }
-                return !done
-            }
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            let work = Task {
-                do {
-                    let value = try await body()
-                    if claim() { continuation.resume(returning: value) }
-                } catch {
-                    if claim() { continuation.resume(throwing: error) }
+        let call = TimedCall<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                call.start(continuation, body: body) {
+                    try? await Task.sleep(for: .milliseconds(milliseconds))
+                    guard !Task.isCancelled else { return }
+                    call.finish(
+                        .failure(
+                            LocalError(.invocationTimeout, "'\(operation)' got no reply within \(milliseconds) ms")))
                 }
             }
-            Task {
-                try? await Task.sleep(for: .milliseconds(milliseconds))
-                guard claim() else { return }
-                work.cancel()
-                continuation.resume(
-                    throwing: LocalError(.invocationTimeout, "'\(operation)' got no reply within \(milliseconds) ms"))
-            }
+        } onCancel: {
+            call.finish(.failure(CancellationError()))
         }
     }
 
@@ -130,10 +122,64 @@ extension ObjectPrx {
     }
 }
 
+/// A call racing its deadline: whichever of the reply, the deadline and the caller's
+/// cancellation comes first settles it, and cancels the tasks of the others.
+private final class TimedCall<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var tasks: [Task<Void, Never>] = []
+        /// Set once settled; a call cancelled before it started is settled at `start`.
+        var result: Result<T, any Error>?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    func start(
+        _ continuation: CheckedContinuation<T, any Error>, body: @escaping @Sendable () async throws -> T,
+        timer: @escaping @Sendable () async -> Void
+    ) {
+        let early = state.withLockedValue { state -> Result<T, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { return continuation.resume(with: early) }
+        let work = Task {
+            do {
+                self.finish(.success(try await body()))
+            } catch {
+                self.finish(.failure(error))
+            }
+        }
+        let deadline = Task { await timer() }
+        let settled = state.withLockedValue { state in
+            state.tasks = [work, deadline]
+            return state.result != nil
+        }
+        if settled {
+            work.cancel()
+            deadline.cancel()
+        }
+    }
+
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, tasks) = state.withLockedValue {
+            state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+            guard state.result == nil else { return (nil, []) }
+            state.result = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        for task in tasks { task.cancel() }
+        continuation?.resume(with: result)
+    }
+}
+
 /// When Ice retries an invocation transparently (ice-wire.md §9.5).
 enum RetryPolicy {
     static func mayRetry(_ error: any Error, idempotent: Bool) -> Bool {
         if let error = error as? LocalError {
+            if error.requestNotSent { return true }
             switch error.code {
             // Never sent, or the peer promised it dispatched nothing it did not answer.
             case .connectionRefused, .connectTimeout, .closeConnection: return true

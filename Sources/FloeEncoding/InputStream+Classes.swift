@@ -6,7 +6,6 @@ struct ClassReader {
     /// Instances by id; ids start at 2, so index `id - 2`. Nil while an instance is reserved
     /// but not yet created (its unknown slices are being skipped).
     var instances: [Value?] = []
-    var depth = 0
     /// One entry per instance or exception being read, innermost last.
     var stack: [InstanceReadState] = []
 }
@@ -84,16 +83,16 @@ extension InputStream {
     }
 
     private mutating func readInstance() throws -> Value {
-        classes.depth += 1
-        defer { classes.depth -= 1 }
-        guard classes.depth <= classGraphDepthMax else {
+        classDepth += 1
+        defer { classDepth -= 1 }
+        guard classDepth <= classGraphDepthMax else {
             throw MarshalError(.classGraphTooDeep, "class graph deeper than \(classGraphDepthMax)")
         }
         // The id is taken before the slices are read, as the writer assigned it.
         let id = classes.instances.count
         classes.instances.append(nil)
         classes.stack.append(InstanceReadState(isException: false))
-        defer { classes.stack.removeLast() }
+        defer { _ = classes.stack.popLast() }  // (an error in a nested encapsulation leaves its state behind)
 
         try readSliceHeader(first: true)
         var mostDerived: String?
@@ -128,7 +127,7 @@ extension InputStream {
     /// skipped when they carry sizes.
     public mutating func readUserException() throws -> any UserException {
         classes.stack.append(InstanceReadState(isException: true))
-        defer { classes.stack.removeLast() }
+        defer { _ = classes.stack.popLast() }  // (an error in a nested encapsulation leaves its state behind)
         try readSliceHeader(first: true)
         let mostDerived = classes.stack[classes.stack.count - 1].typeId ?? ""
         while true {

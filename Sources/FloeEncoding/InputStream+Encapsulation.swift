@@ -10,6 +10,12 @@ struct ReadEncapsulation {
 }
 
 extension InputStream {
+    /// Encapsulations a message may nest. Legitimate data nests a handful (a request's
+    /// parameters, a proxy's endpoint inside them, that in a class…); the bound, with
+    /// `classGraphDepthMax` across the whole message, keeps decoding's recursion far from the
+    /// stack's limit whatever a peer sends.
+    static let maxEncapsulationDepth = 100
+
     /// Reads an encapsulation header and narrows reading to its content. Returns its encoding.
     @discardableResult
     public mutating func startEncapsulation() throws -> EncodingVersion {
@@ -17,6 +23,11 @@ extension InputStream {
         guard version.isSupported else {
             throw MarshalError(.unsupportedEncoding, "encapsulation uses encoding \(version)")
         }
+        guard encapsulationDepth < Self.maxEncapsulationDepth else {
+            throw MarshalError(
+                .classGraphTooDeep, "encapsulations nested more than \(Self.maxEncapsulationDepth) deep")
+        }
+        encapsulationDepth += 1
         let end = position + size - 6
         encapsulations.push(
             ReadEncapsulation(outerEnd: buffer.writerIndex, outerEncoding: encoding, outerClasses: classes))
@@ -42,6 +53,7 @@ extension InputStream {
             throw MarshalError(.encapsulation, "\(remaining) unread bytes at the end of an encapsulation")
         }
         guard let encaps = encapsulations.pop() else { return }
+        encapsulationDepth -= 1
         buffer.moveWriterIndex(to: encaps.outerEnd)
         encoding = encaps.outerEncoding
         classes = encaps.outerClasses

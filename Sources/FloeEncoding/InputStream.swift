@@ -20,6 +20,12 @@ public struct InputStream {
     public var owner: (any AnyObject & Sendable)?
 
     var encapsulations = EncapsulationStack<ReadEncapsulation>()
+    /// Class instances being read, one inside the other, across the whole message: the count
+    /// is not reset by an encapsulation, because encapsulations nest through classes (a class
+    /// holds a proxy, whose endpoint's encapsulation has a trailing class optional, …).
+    var classDepth = 0
+    /// Encapsulations open at once; see `maxEncapsulationDepth`.
+    var encapsulationDepth = 0
     /// Class instances and type ids of the innermost encapsulation (a value: see
     /// `OutputStream.classes`).
     var classes = ClassReader()

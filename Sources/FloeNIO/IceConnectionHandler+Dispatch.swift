@@ -3,26 +3,46 @@ import FloeProtocol
 import NIOCore
 
 /// Incoming requests: each is dispatched in a task of its own (requests on one connection run
-/// concurrently, as with ZeroC's thread pools), at most `Ice.Connection.MaxDispatches` at once:
-/// beyond that, requests wait here in arrival order and the connection stops reading.
+/// concurrently, as with ZeroC's thread pools). A request waits here, in arrival order, while
+/// `Ice.Connection.MaxDispatches` dispatches run or while the peer is not reading what this
+/// connection already has to send (see `+FlowControl`).
 extension IceConnectionHandler {
-    /// A request, or a batch of them, that arrived while the dispatch limit was reached.
+    /// A request, or a batch of them, that arrived while it could not be dispatched.
     enum Waiting {
         case request(Request)
         case batch([Request])
+
+        /// What a waiting request is counted as against `Floe.Connection.MaxQueuedBytes`: its
+        /// bytes, and a fixed cost for the values decoded from them.
+        var cost: Int {
+            switch self {
+            case .request(let request): request.parameters.readableBytes + 256
+            case .batch(let requests): requests.reduce(0) { $0 + $1.parameters.readableBytes + 256 }
+            }
+        }
     }
 
     private var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
 
+    /// Whether a request may start now: below the dispatch limit, and the peer is reading
+    /// what this connection writes (a reply written now would only queue).
+    func mayDispatch(_ context: ChannelHandlerContext) -> Bool {
+        !atDispatchLimit && context.channel.isWritable
+    }
+
     func dispatch(_ request: Request, context: ChannelHandlerContext) {
         guard !closing else { return }  // see closeGracefully
         guard let adapter else { return rejectRequest(request, context: context) }
-        guard !atDispatchLimit else { return wait(.request(request), context: context) }
+        guard waiting.isEmpty, mayDispatch(context) else { return wait(.request(request), context: context) }
+        start(request, adapter: adapter, context: context)
+    }
+
+    private func start(_ request: Request, adapter: ObjectAdapter, context: ChannelHandlerContext) {
         let incoming = incomingRequest(request, adapter: adapter)
         let requestId = request.requestId
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        dispatchStarted(context)
+        dispatchCount += 1
         // Runs on this event loop until the servant first suspends: a servant that completes
         // without suspending is dispatched and answered with no thread switch at all.
         Task.immediate {
@@ -38,12 +58,17 @@ extension IceConnectionHandler {
 
     /// Dispatches the requests of one batch in order, as Ice does; no replies.
     func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
-        guard let adapter, !closing else { return }
-        guard !atDispatchLimit else { return wait(.batch(requests), context: context) }
+        guard adapter != nil, !closing else { return }
+        guard waiting.isEmpty, mayDispatch(context) else { return wait(.batch(requests), context: context) }
+        startBatch(requests, context: context)
+    }
+
+    private func startBatch(_ requests: [Request], context: ChannelHandlerContext) {
+        guard let adapter else { return }
         let incoming = requests.map { incomingRequest($0, adapter: adapter) }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        dispatchStarted(context)
+        dispatchCount += 1
         Task.immediate {
             for request in incoming { _ = await adapter.dispatchToReplyMessage(request) }
             if loop.inEventLoop {
@@ -54,16 +79,26 @@ extension IceConnectionHandler {
         }
     }
 
-    private func dispatchStarted(_ context: ChannelHandlerContext) { dispatchCount += 1 }
-
-    /// Queues a request beyond the limit and stops reading until the queue drains, so the
-    /// socket pushes back on the peer. (Reaching the limit alone changes nothing: a servant that
-    /// answers at once never makes the connection toggle its reading.)
+    /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
+    /// (see `updateReading`).
     private func wait(_ request: Waiting, context: ChannelHandlerContext) {
+        waitingCost += request.cost
         waiting.append(request)
-        if waiting.count == 1 {
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        updateReading(context)
+    }
+
+    /// Starts waiting requests while they may start.
+    func startWaiting(_ context: ChannelHandlerContext) {
+        guard let adapter else { return }
+        while !closing, let next = waiting.first, mayDispatch(context) {
+            waiting.removeFirst()
+            waitingCost -= next.cost
+            switch next {
+            case .request(let request): start(request, adapter: adapter, context: context)
+            case .batch(let requests): startBatch(requests, context: context)
+            }
         }
+        updateReading(context)
     }
 
     private func dispatchFinished(reply: ReplyMessage?) {
@@ -81,16 +116,7 @@ extension IceConnectionHandler {
         case nil:
             break
         }
-        if !waiting.isEmpty {
-            switch waiting.removeFirst() {
-            case .request(let request): dispatch(request, context: context)
-            case .batch(let requests): dispatchBatch(requests, context: context)
-            }
-            if waiting.isEmpty {
-                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-                context.read()
-            }
-        }
+        if !waiting.isEmpty { startWaiting(context) }
         if dispatchCount == 0 {
             let waiters = dispatchesDone
             dispatchesDone = []
@@ -98,7 +124,13 @@ extension IceConnectionHandler {
         }
     }
 
-    private func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {
+    func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {
+        Self.incomingRequest(request, adapter: adapter, connection: connection)
+    }
+
+    static func incomingRequest(_ request: Request, adapter: ObjectAdapter, connection: NIOConnection?)
+        -> IncomingRequest
+    {
         let current = Current(
             adapter: adapter, id: request.header.identity, facet: request.header.facet,
             operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,

@@ -54,10 +54,14 @@ extension IceConnectionHandler {
     }
 
     /// Sends a request: the future of its reply (twoway), or nil once queued.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) -> EventLoopFuture<Reply?> {
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, requestId: Int32? = nil)
+        -> EventLoopFuture<Reply?>
+    {
         let reply = eventLoop.makePromise(of: Reply?.self)
         do {
-            switch try start(header, parameters: parameters, mode: mode, replyTo: .promise(reply)) {
+            switch try start(
+                header, parameters: parameters, mode: mode, replyTo: .promise(reply), requestId: requestId)
+            {
             case .sent: reply.succeed(nil)
             case .awaitingReply: break
             case .awaitingWritable(let writable): reply.completeWith(writable.map { nil })
@@ -82,12 +86,15 @@ extension IceConnectionHandler {
     /// Writes a request, or queues a batch oneway one. A oneway call is done once its message
     /// is queued on the connection, as in Ice; a write that fails closes the connection, which
     /// later calls report. A twoway request's reply (or failure) goes to `waiter`, which is
-    /// left alone when this throws; oneway requests have none.
-    func start(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, replyTo waiter: ReplyWaiter?) throws
-        -> Started
-    {
+    /// left alone when this throws; oneway requests have none. A twoway request uses
+    /// `requestId` when the caller took one (to cancel by it), else the next.
+    func start(
+        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, replyTo waiter: ReplyWaiter?,
+        requestId: Int32? = nil
+    ) throws -> Started {
         guard let context, context.channel.isActive, !closing else {
-            throw LocalError(.connectionLost, "the connection is closed")
+            // Provably not sent: safe to retry whatever the operation's mode.
+            throw LocalError.notSent(.connectionLost, "the connection is closed")
         }
         lastActivity = .now()
         if mode == .batchOneway || mode == .batchDatagram {
@@ -102,7 +109,7 @@ extension IceConnectionHandler {
         }
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
         let twoway = mode == .twoway
-        let requestId: Int32 = twoway ? takeRequestId() : 0
+        let requestId: Int32 = twoway ? (requestId ?? takeRequestId()) : 0
         var prefix = MessagePrefix.request(
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
@@ -114,31 +121,24 @@ extension IceConnectionHandler {
         if twoway { return .awaitingReply }
         guard !context.channel.isWritable else { return .sent }
         flushNow(context)
-        let writable = context.eventLoop.makePromise(of: Void.self)
-        writabilityWaiters.append(writable)
-        return .awaitingWritable(writable.futureResult)
+        return .awaitingWritable(whenWritable(context))
     }
 
     /// The next request id, skipping any still awaiting its reply: after the ids wrap, a call
     /// that has waited 2³¹ calls long must not lose its waiter to a new one.
-    private func takeRequestId() -> Int32 {
+    func takeRequestId() -> Int32 {
         var id = nextRequestId
         while pending[id] != nil { id = id == Int32.max ? 1 : id + 1 }
         nextRequestId = id == Int32.max ? 1 : id + 1
         return id
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { releaseWritabilityWaiters(nil) }
-        context.fireChannelWritabilityChanged()
-    }
-
-    func releaseWritabilityWaiters(_ error: LocalError?) {
-        let waiters = writabilityWaiters
-        writabilityWaiters = []
-        for waiter in waiters {
-            if let error { waiter.fail(error) } else { waiter.succeed() }
-        }
+    /// Gives up on a twoway request whose caller was cancelled (or timed out): nothing of it
+    /// remains, and its reply, should it come, is ignored.
+    func cancelRequest(_ requestId: Int32) {
+        guard let waiter = pending.removeValue(forKey: requestId) else { return }
+        waiter.resume(.failure(CancellationError()))
+        if pending.isEmpty { releaseRepliesDone() }
     }
 
     /// Writes the queued batch oneway requests as one batch-request message.

@@ -38,8 +38,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Requests (or batches) being dispatched, and who waits for them to finish.
     var dispatchCount = 0
     var dispatchesDone: [EventLoopPromise<Void>] = []
-    /// Requests beyond `Ice.Connection.MaxDispatches`, in arrival order.
-    var waiting: [Waiting] = []
+    /// Requests that cannot be dispatched yet (see `+FlowControl`), in arrival order, and
+    /// what they count against `Floe.Connection.MaxQueuedBytes`.
+    var waiting = CircularBuffer<Waiting>()
+    var waitingCost = 0
+    /// Whether reading stopped because too many requests wait.
+    var readPaused = false
+    /// Closes the connection if the peer reads nothing for `Floe.Connection.WriteStallTimeout`.
+    var writeStall: Scheduled<Void>?
     /// For heartbeats and idle closing.
     var lastWrite = NIODeadline.now()
     var lastRead = NIODeadline.now()
@@ -186,7 +192,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         closing = true
-        waiting = []
+        waiting.removeAll()
+        waitingCost = 0
+        updateReading(context)  // replies to this side's requests must still arrive
         let done = eventLoop.makePromise(of: Void.self)
         var outstanding: [EventLoopFuture<Void>] = []
         if !pending.isEmpty {
@@ -208,9 +216,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             let limit = options.closeTimeout
             context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
                 let handler = bound.value
+                defer { done.succeed() }  // whatever happened meanwhile, the close is over
                 guard let context = handler.context, context.channel.isActive else { return }
                 handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
-                done.succeed()
             }
         }
         return done.futureResult
@@ -226,10 +234,15 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         monitor?.cancel()
+        writeStall?.cancel()
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
         if let adapter, let connection { adapter.unregister(connection) }
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
+        // A graceful close waiting for dispatches is over: their replies have nowhere to go.
+        let closes = dispatchesDone
+        dispatchesDone = []
+        for close in closes { close.succeed() }
         context.fireChannelInactive()
     }
 
@@ -253,7 +266,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         releaseWritabilityWaiters(error)
     }
 
-    private func releaseRepliesDone() {
+    func releaseRepliesDone() {
         let done = repliesDone
         repliesDone = []
         for promise in done { promise.succeed() }

@@ -1,5 +1,6 @@
 import FloeCore
 import FloeProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A `Connection` over one NIO channel; its state lives in the channel's handler, on the
@@ -38,20 +39,30 @@ final class NIOConnection: Connection {
 
     var isClosed: Bool { !channel.isActive }
 
+    /// Sends a request; a twoway caller that is cancelled (an invocation timeout cancels it
+    /// too) is failed at once with `CancellationError`, and its request forgotten.
     func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply? {
         let handler = handler
         let loop = channel.eventLoop
-        // Already on the loop (Swift concurrency running on NIO's event loops): no hop.
-        if loop.inEventLoop {
+        // Already on the loop (Swift concurrency running on NIO's event loops) and the peer is
+        // reading: no hop. (Otherwise callers wait for writability below, before writing; see
+        // IceConnectionHandler+FlowControl.)
+        if loop.inEventLoop, channel.isWritable {
             if mode == .twoway {
+                // Taken now, while on the loop, so that cancellation can name the request.
+                let requestId = handler.value.takeRequestId()
                 // The handler resumes this caller with the reply; no future in between.
-                return try await withUnsafeThrowingContinuation { continuation in
-                    do {
-                        _ = try handler.value.start(
-                            header, parameters: parameters, mode: mode, replyTo: .continuation(continuation))
-                    } catch {
-                        continuation.resume(throwing: error)
+                return try await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { continuation in
+                        // (Cancellation handling may have moved this task off the loop.)
+                        if loop.inEventLoop {
+                            Self.start(header, parameters, mode, handler, requestId, continuation)
+                        } else {
+                            loop.execute { Self.start(header, parameters, mode, handler, requestId, continuation) }
+                        }
                     }
+                } onCancel: {
+                    loop.execute { handler.value.cancelRequest(requestId) }
                 }
             }
             // A oneway request is done once queued: no suspension at all.
@@ -62,7 +73,56 @@ final class NIOConnection: Connection {
                 return nil
             }
         }
-        return try await loop.flatSubmit { handler.value.send(header, parameters: parameters, mode: mode) }.get()
+        guard mode == .twoway else {
+            return try await loop.flatSubmit { Self.send(header, parameters, mode, handler, requestId: nil) }.get()
+        }
+        // The request id, once taken on the loop, and whether the caller was cancelled first.
+        let state = NIOLockedValueBox<(requestId: Int32?, cancelled: Bool)>((nil, false))
+        return try await withTaskCancellationHandler {
+            try await loop.flatSubmit {
+                guard !state.withLockedValue({ $0.cancelled }) else {
+                    return loop.makeFailedFuture(CancellationError())
+                }
+                let requestId = handler.value.takeRequestId()
+                state.withLockedValue { $0.requestId = requestId }
+                return Self.send(header, parameters, mode, handler, requestId: requestId)
+            }.get()
+        } onCancel: {
+            loop.execute {
+                let requestId = state.withLockedValue { state in
+                    state.cancelled = true
+                    return state.requestId
+                }
+                if let requestId { handler.value.cancelRequest(requestId) }
+            }
+        }
+    }
+
+    /// On the loop: starts a twoway request whose caller waits on `continuation`.
+    private static func start(
+        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode,
+        _ handler: NIOLoopBound<IceConnectionHandler>, _ requestId: Int32,
+        _ continuation: UnsafeContinuation<Reply?, any Error>
+    ) {
+        do {
+            _ = try handler.value.start(
+                header, parameters: parameters, mode: mode, replyTo: .continuation(continuation), requestId: requestId)
+        } catch {
+            continuation.resume(throwing: error)
+        }
+    }
+
+    /// On the loop: sends once the connection takes more (see `send`).
+    private static func send(
+        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode,
+        _ handler: NIOLoopBound<IceConnectionHandler>, requestId: Int32?
+    ) -> EventLoopFuture<Reply?> {
+        guard let context = handler.value.context else {
+            return handler.value.send(header, parameters: parameters, mode: mode, requestId: requestId)
+        }
+        return handler.value.whenWritable(context).flatMap {
+            handler.value.send(header, parameters: parameters, mode: mode, requestId: requestId)
+        }
     }
 
     func flushBatchRequests() async throws {

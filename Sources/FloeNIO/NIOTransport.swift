@@ -35,6 +35,7 @@ public struct NIOTransport: Transport {
                 .connectTimeout(.milliseconds(Int64(milliseconds)))
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
                 .channelInitializer { channel in
                     Self.addHandlers(to: channel, communicator: communicator, adapter: nil, logger: logger)
                 }
@@ -71,6 +72,7 @@ public struct NIOTransport: Transport {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
             .childChannelInitializer { channel in
                 Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, logger: logger)
             }
@@ -86,6 +88,13 @@ public struct NIOTransport: Transport {
 }
 
 extension NIOTransport {
+    /// A connection turns unwritable above `Floe.Connection.MaxQueuedBytes` of unsent data, and
+    /// writable again once half of it has gone.
+    fileprivate static func waterMark(_ communicator: Communicator) -> ChannelOptions.Types.WriteBufferWaterMark {
+        let high = communicator.connectionOptions.maxQueuedBytes
+        return .init(low: high / 2, high: high)
+    }
+
     /// The pipeline of every Ice connection: the protocol handler, which also splits the
     /// byte stream into messages (a client when there is no adapter).
     fileprivate static func addHandlers(

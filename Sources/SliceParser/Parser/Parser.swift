@@ -12,6 +12,9 @@ public struct Parser {
     var scope: [String] = []
     /// Files in which a definition has been seen (file metadata must come before).
     var filesWithDefinitions: Set<Int> = []
+    /// Set when parsing gave up on the rest of the input (nesting beyond the limits): the
+    /// errors that follow from it are not reported.
+    var abandoned = false
 
     public init(tokens: [Token], files: [SourceFile]) {
         self.tokens = tokens
@@ -58,6 +61,7 @@ public struct Parser {
     }
 
     mutating func syntaxError(_ message: String, at location: SourceLocation? = nil) {
+        guard !abandoned else { return }
         diagnostics.error("syntax", message, at: location ?? current.location)
     }
 
@@ -200,6 +204,10 @@ public struct Parser {
 
     // MARK: Entries
 
+    /// How deeply modules may nest: far beyond real Slice, and far from the stack's limit of
+    /// the recursion through parsing, analysis and generation.
+    static let maxModuleDepth = 100
+
     /// Definitions (with their metadata and doc comments) up to `}` or the end of the file.
     mutating func parseEntries(insideModule: Bool) -> [Definition] {
         var definitions: [Definition] = []
@@ -312,6 +320,12 @@ public struct Parser {
         }
         try expect(.leftBrace)
         let depth = scope.count
+        guard depth + names.count <= Self.maxModuleDepth else {
+            syntaxError("modules nested more than \(Self.maxModuleDepth) deep", at: names[0].location)
+            index = tokens.count - 1  // the rest is not parsed: every module below would say the same
+            abandoned = true
+            throw SyntaxError()
+        }
         var infos: [DefinitionInfo] = []
         for name in names {
             var nested = info

@@ -18,7 +18,7 @@ struct ConditionParser {
 
     init(text: String, macros: [String: String]) {
         self.macros = macros
-        tokens = tokenize(text, depth: 0)
+        tokens = tokenize(text, disabled: [])
     }
 
     mutating func parse() throws -> Int64 {
@@ -29,7 +29,19 @@ struct ConditionParser {
         return value
     }
 
-    private mutating func tokenize(_ text: String, depth: Int) -> [Token] {
+    /// Tokens an expression may expand to, and how deeply macros may expand within each other
+    /// and the expression may nest (parentheses, `!` chains, `?:`).
+    static let maxTokens = 100_000
+    static let maxDepth = 200
+    private var depth = 0
+
+    /// The tokens of `text`, expanding macros except inside their own expansion (the C rule:
+    /// `#define X X X` then `#if X` sees `X X`).
+    private mutating func tokenize(_ text: String, disabled: Set<String>) -> [Token] {
+        guard disabled.count <= Self.maxDepth else {
+            tokenizeError = "macros expand within each other more than \(Self.maxDepth) deep"
+            return []
+        }
         var result: [Token] = []
         var chars = text[...]
         let operators = [
@@ -62,8 +74,14 @@ struct ConditionParser {
                 chars = chars.dropFirst(word.count)
                 if word == "defined" {
                     result.append(.name(word))
-                } else if let replacement = macros[word], depth < 32, !Self.isOperandOfDefined(result) {
-                    result += replacement.isEmpty ? [.number(0)] : tokenize(replacement, depth: depth + 1)
+                } else if let replacement = macros[word], !disabled.contains(word), !Self.isOperandOfDefined(result) {
+                    result +=
+                        replacement.isEmpty ? [.number(0)] : tokenize(replacement, disabled: disabled.union([word]))
+                    guard tokenizeError == nil else { return [] }
+                    guard result.count <= Self.maxTokens else {
+                        tokenizeError = "macro expansion exceeds \(Self.maxTokens) tokens"
+                        return []
+                    }
                 } else {
                     result.append(.name(word))
                 }
@@ -94,7 +112,21 @@ struct ConditionParser {
         return false
     }
 
+    /// Runs a recursive step, failing beyond `maxDepth` instead of exhausting the stack.
+    private mutating func nested<T>(_ step: (inout Self) throws -> T) throws -> T {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else {
+            throw Failure(message: "expression nested more than \(Self.maxDepth) deep")
+        }
+        return try step(&self)
+    }
+
     private mutating func conditional() throws -> Int64 {
+        try nested { try $0.conditionalStep() }
+    }
+
+    private mutating func conditionalStep() throws -> Int64 {
         let condition = try binary(0)
         guard take("?") else { return condition }
         let a = try conditional()
@@ -146,6 +178,10 @@ struct ConditionParser {
     }
 
     private mutating func unary() throws -> Int64 {
+        try nested { try $0.unaryStep() }
+    }
+
+    private mutating func unaryStep() throws -> Int64 {
         guard let token = peek else { throw Failure(message: "expression ends too early") }
         position += 1
         switch token {

@@ -58,19 +58,33 @@ public struct Preprocessor {
     private let options: PreprocessorOptions
     private let provider: any SourceProvider
     private var macros: [String: String] = [:]
+    /// How many macro names have each length, so a line is scanned for macros without a
+    /// dictionary lookup per word (kept up to date by `define`, not recomputed per line).
+    private var macroNameLengths: [Int: Int] = [:]
+    /// Set when an include limit was hit: like a C preprocessor, stop there (everything after
+    /// would repeat the same files), and hand the parser nothing.
+    private var abandoned = false
+    /// Files read so far, counting every inclusion: without include guards a file can include
+    /// itself twice per level, which the depth limit alone lets grow as 2^depth.
+    private var includeCount = 0
     private var onceFiles: Set<String> = []
     private var includeStack: [String] = []
     private(set) var diagnostics = Diagnostics()
     private var output = PreprocessedSource(files: [], lines: [])
 
     static let maxIncludeDepth = 100
+    static let maxIncludeCount = 1_000
+    /// Characters one line may grow to by macro expansion (`#define A B B`, `#define B C C`, …
+    /// doubles per macro), and how deeply macros may expand within each other.
+    static let maxExpansionLength = 1 << 16
+    static let maxExpansionDepth = 200
 
     public init(options: PreprocessorOptions, provider: any SourceProvider) {
         self.options = options
         self.provider = provider
-        for (name, value) in PreprocessorOptions.predefined { macros[name] = value }
-        for (name, value) in options.defines { macros[name] = value }
-        for name in options.undefines { macros[name] = nil }
+        for (name, value) in PreprocessorOptions.predefined { define(name, value) }
+        for (name, value) in options.defines { define(name, value) }
+        for name in options.undefines { define(name, nil) }
     }
 
     /// Preprocesses the file at `path` and everything it includes.
@@ -84,6 +98,7 @@ public struct Preprocessor {
         } else {
             preprocessor.diagnostics.error("file-not-found", "cannot open '\(path)'", at: nil)
         }
+        if preprocessor.abandoned { preprocessor.output.lines = [] }
         return (preprocessor.output, preprocessor.diagnostics)
     }
 
@@ -96,7 +111,7 @@ public struct Preprocessor {
     }
 
     private mutating func process(path: String, text: String, includeLevel: Int) {
-        if onceFiles.contains(path) { return }
+        if onceFiles.contains(path) || abandoned { return }
         let fileIndex = output.files.count
         output.files.append(SourceFile(path: path, includeLevel: includeLevel))
         includeStack.append(path)
@@ -109,7 +124,7 @@ public struct Preprocessor {
         }
         if text.utf8.last == UInt8(ascii: "\n") { lines.removeLast() }
         var index = 0
-        while index < lines.count {
+        while index < lines.count, !abandoned {
             let lineNumber = index + 1
             var line = String(lines[index])
             if index == 0, line.hasPrefix("\u{FEFF}") { line.removeFirst() }
@@ -122,7 +137,10 @@ public struct Preprocessor {
             guard !startsInComment, trimmed.first == "#" else {
                 if active {
                     output.lines.append(
-                        PreprocessedLine(text: startsInComment ? line : expand(line), file: fileIndex, line: lineNumber)
+                        PreprocessedLine(
+                            text: startsInComment
+                                ? line : expandLine(line, at: SourceLocation(file: path, line: lineNumber, column: 1)),
+                            file: fileIndex, line: lineNumber)
                     )
                 }
                 continue
@@ -217,9 +235,9 @@ public struct Preprocessor {
                 diagnostics.error("preprocessor", "function-like macros are not supported", at: location)
                 return
             }
-            macros[String(macro)] = String(rest).trimmingWhitespace()
+            define(String(macro), String(rest).trimmingWhitespace())
         case "undef":
-            macros[argument.firstWord] = nil
+            define(argument.firstWord, nil)
         case "error":
             diagnostics.error("preprocessor-error", "#error \(argument)", at: location)
         case "warning":
@@ -233,7 +251,7 @@ public struct Preprocessor {
 
     private mutating func include(_ argument: String, at location: SourceLocation, from file: String, includeLevel: Int)
     {
-        let spec = argument.hasPrefix("\"") || argument.hasPrefix("<") ? argument : expand(argument)
+        let spec = argument.hasPrefix("\"") || argument.hasPrefix("<") ? argument : expandLine(argument, at: location)
         guard let open = spec.first, open == "\"" || open == "<",
             let close = spec.dropFirst().firstIndex(of: open == "\"" ? "\"" : ">")
         else {
@@ -253,6 +271,16 @@ public struct Preprocessor {
             guard let text = provider.read(path) else { continue }
             guard includeStack.count < Self.maxIncludeDepth else {
                 diagnostics.error("include-depth", "#include nested too deeply (include cycle?)", at: location)
+                abandoned = true
+                return
+            }
+            includeCount += 1
+            guard includeCount <= Self.maxIncludeCount else {
+                diagnostics.error(
+                    "include-count",
+                    "more than \(Self.maxIncludeCount) files included (a file without include guards including itself?)",
+                    at: location)
+                abandoned = true
                 return
             }
             process(path: path, text: text, includeLevel: includeLevel + 1)
@@ -263,25 +291,68 @@ public struct Preprocessor {
 
     // MARK: Macros
 
+    /// Defines (or, with nil, undefines) a macro.
+    private mutating func define(_ name: String, _ value: String?) {
+        let length = name.utf8.count
+        if macros[name] == nil, value != nil { macroNameLengths[length, default: 0] += 1 }
+        if macros[name] != nil, value == nil {
+            macroNameLengths[length, default: 1] -= 1
+            if macroNameLengths[length] == 0 { macroNameLengths[length] = nil }
+        }
+        macros[name] = value
+    }
+
+    /// `expand`, reporting an expansion that outgrows the limits (the line is then dropped).
+    private mutating func expandLine(_ line: String, at location: SourceLocation) -> String {
+        var budget = line.utf8.count + Self.maxExpansionLength
+        var tooDeep = false
+        let expanded = expand(line, disabled: [], budget: &budget, tooDeep: &tooDeep)
+        if tooDeep {
+            diagnostics.error(
+                "macro-expansion", "macros expand within each other more than \(Self.maxExpansionDepth) deep",
+                at: location)
+            return ""
+        }
+        if budget < 0 {
+            diagnostics.error(
+                "macro-expansion", "macro expansion of this line exceeds \(Self.maxExpansionLength) characters",
+                at: location)
+            return ""
+        }
+        return expanded
+    }
+
     /// Replaces macro names outside string literals and comments, re-scanning replacements
-    /// but never expanding a macro inside its own expansion.
-    func expand(_ line: String, disabled: Set<String> = []) -> String {
-        guard !macros.isEmpty, mentionsMacro(line) else { return line }
+    /// but never expanding a macro inside its own expansion (the C rule: `#define X X X`
+    /// expands once). Stops once the output would exceed `budget` characters.
+    func expand(_ line: String, disabled: Set<String>, budget: inout Int, tooDeep: inout Bool) -> String {
+        guard !macros.isEmpty, mentionsMacro(line) else {
+            budget -= line.utf8.count
+            return line
+        }
+        guard disabled.count < Self.maxExpansionDepth else {
+            tooDeep = true
+            return ""
+        }
         var out = ""
         var chars = line[...]
-        while let c = chars.first {
+        while budget >= 0, let c = chars.first {
             if c == "\"" {
                 let literal = stringLiteralPrefix(chars)
+                budget -= literal.utf8.count
                 out += literal
                 chars = chars.dropFirst(literal.count)
             } else if chars.hasPrefix("//") {
+                budget -= chars.utf8.count
                 out += chars
                 break
             } else if chars.hasPrefix("/*") {
                 guard let end = chars.range(of: "*/") else {
+                    budget -= chars.utf8.count
                     out += chars
                     break
                 }
+                budget -= chars[..<end.upperBound].utf8.count
                 out += chars[..<end.upperBound]
                 chars = chars[end.upperBound...]
             } else if c.isLetter || c == "_" {
@@ -289,15 +360,19 @@ public struct Preprocessor {
                 chars = chars.dropFirst(word.count)
                 let name = String(word)
                 if let replacement = macros[name], !disabled.contains(name) {
-                    out += expand(replacement, disabled: disabled.union([name]))
+                    out += expand(replacement, disabled: disabled.union([name]), budget: &budget, tooDeep: &tooDeep)
+                    if budget < 0 || tooDeep { return out }
                 } else {
                     out += word
+                    budget -= word.utf8.count
                 }
             } else if c.isNumber {
                 let number = chars.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }
+                budget -= number.utf8.count
                 out += number
                 chars = chars.dropFirst(number.count)
             } else {
+                budget -= c.utf8.count
                 out.append(c)
                 chars = chars.dropFirst()
             }
@@ -320,7 +395,7 @@ public struct Preprocessor {
                 if identifierStart == nil { identifierStart = index }
             } else if let start = identifierStart {
                 identifierStart = nil
-                if macroNameLengths.contains(index - start),
+                if macroNameLengths[index - start] != nil,
                     macros[String(decoding: bytes[start..<index], as: UTF8.self)] != nil
                 {
                     found = true
@@ -330,8 +405,6 @@ public struct Preprocessor {
         }
         return found
     }
-
-    private var macroNameLengths: Set<Int> { Set(macros.keys.map(\.utf8.count)) }
 
     private mutating func evaluate(_ expression: String, at location: SourceLocation) -> Bool {
         var parser = ConditionParser(text: expression, macros: macros)

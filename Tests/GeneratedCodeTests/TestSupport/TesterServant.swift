@@ -27,7 +27,15 @@ actor TesterServant: Tester {
         ("\(b ? "True" : "False")|\(y)|\(s)|\(i)|\(l)|\(f)|\(d)|\(str)", d * 2)
     }
 
-    func opByteSeq(seq: ByteSeq, current: Current) async throws -> ByteSeq { seq }
+    /// Echoes `seq`, or answers the number of bytes given in the context's "reply-size" entry
+    /// (a small request with a large reply, as a client that never reads would send).
+    func opByteSeq(seq: ByteSeq, current: Current) async throws -> ByteSeq {
+        byteSeqCalls += 1
+        guard let size = current.ctx["reply-size"].flatMap(Int.init) else { return seq }
+        return ByteSeq(repeating: 7, count: size)
+    }
+
+    private(set) var byteSeqCalls = 0
 
     func opStruct(p: Point, q: Person, current: Current) async throws -> (returnValue: Point, r: Person) {
         (Point(x: p.y, y: p.x), Person(name: q.name.uppercased(), age: q.age + 1, color: .Blue))

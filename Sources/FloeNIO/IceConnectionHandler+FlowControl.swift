@@ -1,0 +1,65 @@
+import FloeCore
+import NIOCore
+
+/// What one connection may hold in memory for a peer that sends faster than it reads, or
+/// faster than its requests can be served (`Floe.Connection.MaxQueuedBytes`, both ways):
+///
+/// - Outgoing: the channel's write buffer. Above the bound the channel turns unwritable; no new
+///   request is dispatched (its reply would only queue), callers' requests wait before they are
+///   written, and if the peer reads nothing for `Floe.Connection.WriteStallTimeout` the
+///   connection is closed.
+/// - Incoming: requests read but not yet dispatched. Reading goes on while they fit in the
+///   bound, so replies, heartbeats and close-connection keep arriving (a servant that calls back
+///   over this connection gets its reply); beyond it, reading stops until they drain.
+///
+/// Replies of dispatches already running are always written, so the outgoing side can exceed
+/// the bound by at most `Ice.Connection.MaxDispatches` replies.
+extension IceConnectionHandler {
+    /// Pauses or resumes reading to keep the waiting requests within the bound.
+    func updateReading(_ context: ChannelHandlerContext) {
+        let pause = waitingCost >= options.maxQueuedBytes
+        guard pause != readPaused else { return }
+        readPaused = pause
+        context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenFailure { _ in }
+        if !pause { context.read() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            writeStall?.cancel()
+            writeStall = nil
+            releaseWritabilityWaiters(nil)
+            startWaiting(context)
+        } else if writeStall == nil, options.writeStallTimeout > 0 {
+            let limit = options.writeStallTimeout
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            writeStall = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+                let handler = bound.value
+                handler.writeStall = nil
+                guard let context = handler.context, context.channel.isActive, !context.channel.isWritable else {
+                    return
+                }
+                handler.fail(
+                    context, "the peer read nothing of what this connection sent for \(limit) s",
+                    code: .connectionTimeout)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func releaseWritabilityWaiters(_ error: LocalError?) {
+        let waiters = writabilityWaiters
+        writabilityWaiters = []
+        for waiter in waiters {
+            if let error { waiter.fail(error) } else { waiter.succeed() }
+        }
+    }
+
+    /// A future that succeeds once the channel is writable (at once if it is).
+    func whenWritable(_ context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        guard !context.channel.isWritable else { return context.eventLoop.makeSucceededVoidFuture() }
+        let writable = context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(writable)
+        return writable.futureResult
+    }
+}

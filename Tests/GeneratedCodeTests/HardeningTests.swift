@@ -1,0 +1,182 @@
+import FloeCore
+import FloeNIO
+import FloeProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Testing
+
+/// What one hostile or careless peer can make a Floe server spend, and calls that must neither
+/// linger nor be lost (issue 13).
+@Suite("Hardening", .timeLimit(.minutes(2)))
+struct HardeningTests {
+    private static func server(_ options: ConnectionOptions = ConnectionOptions(), logger: Logger? = nil) async throws
+        -> (Communicator, TesterServant, Int32)
+    {
+        let communicator = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: logger.map { NIOTransport(logger: $0) } ?? NIOTransport(),
+            connectionOptions: options)
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
+    }
+
+    private static func client(_ port: Int32, retryIntervals: [Int] = []) throws -> (Communicator, any TesterPrx) {
+        let communicator = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: retryIntervals)
+        let proxy = try makeProxy(
+            communicator: communicator, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        return (communicator, proxy)
+    }
+
+    /// A client pipelines 200 small requests for 256 KiB replies and never reads. The server
+    /// stops dispatching once its queue for that peer is full, closes the connection when the
+    /// peer reads nothing for the write-stall timeout, and serves everyone else meanwhile.
+    @Test func aClientThatNeverReadsCannotMakeTheServerQueueWithoutBound() async throws {
+        var options = ConnectionOptions()
+        options.maxQueuedBytes = 1 << 20
+        options.maxDispatches = 10
+        options.writeStallTimeout = 5
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let (server, servant, port) = try await Self.server(options, logger: logger)
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: false)  // never reads a reply
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        var requests = ByteBuffer()
+        for id in 1...200 {
+            var request = Message.request(
+                Request(
+                    requestId: Int32(id),
+                    header: RequestHeader(
+                        identity: Identity(name: "tester"), operation: "opByteSeq", context: ["reply-size": "262144"]),
+                    encoding: .v1_1, parameters: ByteBuffer(bytes: [0])
+                )
+            ).encode()
+            requests.writeBuffer(&request)
+        }
+        raw.writeAndFlush(requests, promise: nil)
+        // Another client is served while the first one stalls.
+        let (client, tester) = try Self.client(port)
+        #expect(try await tester.opIdempotent() == 7)
+        // (The peer reads nothing, so it cannot see the close itself: the server's log says it.)
+        let stalled = "closing connection: the peer read nothing of what this connection sent for 5 s"
+        #expect(await eventually(within: .seconds(30)) { lines.withLockedValue { $0 }.contains(stalled) })
+        // 200 replies are 50 MiB. What ran is bounded by the queue (1 MiB), the kernel's socket
+        // buffers (some MiB on loopback) and the dispatch limit, not by what the peer asked for.
+        let calls = await servant.byteSeqCalls
+        #expect(calls < 100, "\(calls) of 200 requests were dispatched for a peer that reads nothing")
+        #expect(try await tester.opIdempotent() == 7)
+        try? await raw.close()
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A timed-out call leaves nothing behind: its connection closes at once instead of waiting
+    /// for the late reply, which is ignored.
+    @Test func aTimedOutCallLeavesNothingPending() async throws {
+        let (server, servant, port) = try await Self.server()
+        let (client, tester) = try Self.client(port)
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        await #expect(throws: LocalError.self) {
+            try await tester.ice_invocationTimeout(200).ping(context: ["sleep": "3"])
+        }
+        #expect(await servant.runningPings == 1)
+        let start = ContinuousClock.now
+        await connection.close()
+        #expect(ContinuousClock.now - start < .seconds(2), "the close waited for the timed-out call's reply")
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// Cancelling the caller's task ends a call promptly with a cancellation error.
+    @Test func aCancelledCallerIsReleasedAtOnce() async throws {
+        let (server, servant, port) = try await Self.server()
+        let (client, tester) = try Self.client(port)
+        for timeout in [-1, 10_000] {  // without, and with, an invocation timeout
+            let call = Task { try await tester.ice_invocationTimeout(timeout).ping(context: ["sleep": "3"]) }
+            #expect(await eventually { await servant.runningPings == 1 })
+            let start = ContinuousClock.now
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(await eventually { await servant.runningPings == 0 })
+        }
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// Servants that call back over the connection their request came on, more of them than
+    /// `Ice.Connection.MaxDispatches`: the waiting requests must not stop the connection from
+    /// reading the callbacks' replies.
+    @Test func callbacksOverAFullConnectionGetTheirReplies() async throws {
+        var options = ConnectionOptions()
+        options.maxDispatches = 1
+        let (server, _, port) = try await Self.server(options)
+        let (client, tester) = try Self.client(port)
+        let callbacks = try client.createObjectAdapter(name: "Callbacks")
+        let callback = try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
+        await (try await tester.ice_getConnection()).setAdapter(callbacks)
+        let bounded = tester.ice_invocationTimeout(10_000)  // a deadlock fails instead of hanging
+        let results = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<5 {
+                group.addTask { try await bounded.opCallback(uncheckedCast(prx: callback, type: (any TesterPrx).self)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results == Array(repeating: 8, count: 5))
+        await client.destroy()
+        await server.destroy()
+    }
+}
+
+/// Accepts one connection, validates it, and keeps it for the test to write to or close.
+private final class HeldConnection: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let channel = NIOLockedValueBox<(any Channel)?>(nil)
+
+    func channelActive(context: ChannelHandlerContext) {
+        channel.withLockedValue { $0 = context.channel }
+        context.writeAndFlush(NIOAny(Message.validateConnection.encode()), promise: nil)
+    }
+}
+
+extension HardeningTests {
+    /// A client's graceful close that waits for a dispatch (a callback its server sent) still
+    /// ends when the connection dies, so `destroy()` returns.
+    @Test func destroyReturnsWhenTheConnectionDiesDuringAGracefulClose() async throws {
+        let held = HeldConnection()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(held) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let (client, tester) = try Self.client(Int32(server.localAddress?.port ?? 0))
+        let callbacks = try client.createObjectAdapter(name: "Callbacks")
+        let servant = TesterServant()
+        try callbacks.add(servant: servant, id: Identity(name: "callback"))
+        await (try await tester.ice_getConnection()).setAdapter(callbacks)
+        let channel = try #require(held.channel.withLockedValue { $0 })
+        let callback = Message.request(
+            Request(
+                requestId: 1,
+                header: RequestHeader(
+                    identity: Identity(name: "callback"), operation: "ping", context: ["sleep": "30"]),
+                encoding: .v1_1, parameters: ByteBuffer()))
+        try await channel.writeAndFlush(callback.encode())
+        #expect(await eventually { await servant.runningPings == 1 })
+        let destroyed = NIOLockedValueBox(false)
+        Task {
+            await client.destroy()
+            destroyed.withLockedValue { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(300))  // lets the close begin: it waits for the dispatch
+        try await channel.close()
+        #expect(await eventually(within: .seconds(8)) { destroyed.withLockedValue { $0 } }, "destroy() never returned")
+        try await server.close()
+    }
+}

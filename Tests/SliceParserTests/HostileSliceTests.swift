@@ -1,0 +1,77 @@
+import SliceAST
+import SliceParser
+import Testing
+
+/// Slice written to hang or crash the compiler ends quickly with a clear error (issue 13).
+@Suite("Hostile Slice", .timeLimit(.minutes(1)))
+struct HostileSliceTests {
+    private func preprocess(_ files: [String: String]) -> (PreprocessedSource, [String]) {
+        let (source, diagnostics) = Preprocessor.run(
+            path: "main.ice", options: PreprocessorOptions(), provider: InMemorySourceProvider(files))
+        return (source, diagnostics.map(\.description))
+    }
+
+    @Test func aMacroIsNotExpandedInsideItsOwnExpansion() {
+        let (source, errors) = preprocess(["main.ice": "#define X X X\nX\n#define A B\n#define B A\nA"])
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(source.lines.map(\.text) == ["X X", "A"])
+    }
+
+    @Test func aSelfReferentialMacroInAConditionEvaluates() {
+        let (source, errors) = preprocess(["main.ice": "#define X X X\n#if X\nyes\n#endif\n#if defined(X)\nd\n#endif"])
+        // `X X` is not a valid expression: an error, not a hang.
+        #expect(errors.count == 1 && errors[0].contains("invalid #if expression"), "\(errors)")
+        #expect(source.lines.map(\.text) == ["d"])
+    }
+
+    /// Each macro doubles the one before: 2^40 characters if expanded naively.
+    @Test func exponentialExpansionIsRefused() {
+        var lines = (0..<40).map { "#define M\($0) M\($0 + 1) M\($0 + 1)" }
+        lines += ["#define M40 x", "M0", "#if M0", "#endif"]
+        let (_, errors) = preprocess(["main.ice": lines.joined(separator: "\n")])
+        #expect(errors.count == 2, "\(errors)")
+        #expect(errors.allSatisfy { $0.contains("exceeds") }, "\(errors)")
+    }
+
+    @Test func longMacroChainsAreRefused() {
+        var lines = (0..<100_000).map { "#define M\($0) M\($0 + 1)" }
+        lines.append("M0")
+        let (_, errors) = preprocess(["main.ice": lines.joined(separator: "\n")])
+        #expect(errors.count == 1 && errors[0].contains("more than 200 deep"), "\(errors)")
+    }
+
+    /// A file without guards that includes itself twice: 2^100 inclusions within the depth
+    /// limit. The first path to reach the limit ends preprocessing.
+    @Test func includeCyclesStopAtTheDepthLimit() {
+        let (source, errors) = preprocess(["main.ice": "#include \"main.ice\"\n#include \"main.ice\"\nx"])
+        #expect(errors.count == 1 && errors[0].contains("nested too deeply"), "\(errors)")
+        #expect(source.lines.isEmpty)
+    }
+
+    /// Without a cycle: 40 includes of a file that includes another 40 times.
+    @Test func includeFanOutIsRefused() {
+        let forty = { (name: String) in String(repeating: "#include \"\(name)\"\n", count: 40) }
+        let (source, errors) = preprocess(["main.ice": forty("a.ice"), "a.ice": forty("b.ice"), "b.ice": "x"])
+        #expect(errors.count == 1 && errors[0].contains("more than 1000 files included"), "\(errors)")
+        #expect(source.lines.isEmpty)
+    }
+
+    @Test(arguments: [5_000, 100_000])
+    func deeplyNestedModulesAreRefused(depth: Int) {
+        let source =
+            String(repeating: "module M { ", count: depth) + "struct S { int i; }"
+            + String(repeating: " }", count: depth)
+        let errors = SliceCompiler.compile(source: source).diagnostics.map(\.description)
+        #expect(
+            errors == ["input.ice:1:\(100 * 11 + 8): error: modules nested more than 100 deep"], "\(errors.prefix(3))")
+    }
+
+    @Test(arguments: ["(", "!", "- "])
+    func deeplyNestedConditionsAreRefused(prefix: String) {
+        let closing = prefix == "(" ? String(repeating: ")", count: 100_000) : ""
+        let (_, errors) = preprocess([
+            "main.ice": "#if " + String(repeating: prefix, count: 100_000) + "1" + closing + "\n#endif"
+        ])
+        #expect(errors.count == 1 && errors[0].contains("nested more than 200 deep"), "\(errors)")
+    }
+}
