@@ -174,7 +174,9 @@ public final class Communicator: Sendable {
             guard state.adapters[name] == nil else {
                 throw LocalError(.alreadyRegistered, "an object adapter named '\(name)' already exists")
             }
-            let adapter = ObjectAdapter(name: name, communicator: self)
+            let adapter = ObjectAdapter(
+                name: name, communicator: self,
+                maxConnections: try properties.int("\(name).MaxConnections", default: 10_000))
             state.adapters[name] = adapter
             return adapter
         }

@@ -12,6 +12,10 @@ public struct ConnectionOptions: Sendable {
     /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default
     /// off, because a server closing an idle connection can drop a oneway in flight).
     public var serverClose = ACMClose.off
+    /// Seconds after which an incoming connection with no request, reply or dispatch (heartbeats
+    /// do not count) is closed gracefully (`Ice.Connection.InactivityTimeout`, as in Ice 3.8:
+    /// 300; 0 never closes it). Clients reconnect transparently; `serverClose` can close sooner.
+    public var inactivityTimeout = 300
     /// Milliseconds to establish a connection, including the peer's validation
     /// (`Ice.Override.ConnectTimeout`; otherwise the endpoint's `-t` timeout, else 10 s).
     public var connectTimeout = -1
@@ -66,6 +70,7 @@ extension ConnectionOptions {
         connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
         maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
         closeTimeout = try properties.int("Ice.Connection.CloseTimeout", default: 10)
+        inactivityTimeout = try properties.int("Ice.Connection.InactivityTimeout", default: 300)
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"

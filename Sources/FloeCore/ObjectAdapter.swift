@@ -14,15 +14,21 @@ public final class ObjectAdapter: Sendable {
         var published: [IPEndpointData]?
         /// Incoming connections, closed gracefully on deactivation.
         var connections: [ObjectIdentifier: any Connection] = [:]
+        /// When a refused connection was last reported (see `register`).
+        var lastRefusalReport: ContinuousClock.Instant?
     }
 
     public let name: String
     public let communicator: Communicator
+    /// Incoming connections this adapter keeps open at once (`NAME.MaxConnections`, 10,000;
+    /// 0 means no limit). Beyond it, new connections are closed as soon as they are accepted.
+    public let maxConnections: Int
     private let state = NIOLockedValueBox(State())
 
-    init(name: String, communicator: Communicator) {
+    init(name: String, communicator: Communicator, maxConnections: Int = 10_000) {
         self.name = name
         self.communicator = communicator
+        self.maxConnections = maxConnections
     }
 
     /// Adds `servant` as the default facet of `id`; returns a proxy for it.
@@ -141,13 +147,29 @@ public final class ObjectAdapter: Sendable {
 
     public var isDeactivated: Bool { state.withLockedValue { $0.destroyed } }
 
-    /// Called by transports for every incoming connection, while it is open.
-    public func register(_ connection: any Connection) {
-        let refused = state.withLockedValue { state in
-            if !state.destroyed { state.connections[ObjectIdentifier(connection)] = connection }
-            return state.destroyed
+    /// Called by transports for every incoming connection, while it is open. Returns false when
+    /// the adapter already has `maxConnections`: the transport then closes the connection.
+    @discardableResult
+    public func register(_ connection: any Connection) -> Bool {
+        let (destroyed, full) = state.withLockedValue { state in
+            if state.destroyed { return (true, false) }
+            if maxConnections > 0, state.connections.count >= maxConnections { return (false, true) }
+            state.connections[ObjectIdentifier(connection)] = connection
+            return (false, false)
         }
-        if refused { Task { await connection.close() } }
+        if destroyed { Task { await connection.close() } }
+        return !full
+    }
+
+    /// Whether a refused connection should be logged now: at most once per 10 s, so a flood of
+    /// connections does not become a flood of log lines.
+    public func shouldReportRefusal() -> Bool {
+        let now = ContinuousClock.now
+        return state.withLockedValue { state in
+            if let last = state.lastRefusalReport, now - last < .seconds(10) { return false }
+            state.lastRefusalReport = now
+            return true
+        }
     }
 
     public func unregister(_ connection: any Connection) {

@@ -40,7 +40,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
-        "Ice.Connection.CloseTimeout",
+        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout",
     ]
 
     /// The `Ice.*` properties set here that a communicator does not read, sorted.

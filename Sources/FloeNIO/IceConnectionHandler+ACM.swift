@@ -7,9 +7,11 @@ import NIOCore
 /// four times per half idle timeout so that load never delays a heartbeat by a whole interval.
 extension IceConnectionHandler {
     func startMonitor(_ context: ChannelHandlerContext) {
-        guard options.idleTimeout > 0 else { return }
-        let idle = TimeAmount.seconds(Int64(options.idleTimeout))
-        let tick = TimeAmount.nanoseconds(idle.nanoseconds / 8)
+        let inactivity = isClient ? 0 : options.inactivityTimeout
+        guard options.idleTimeout > 0 || inactivity > 0 else { return }
+        let idle = TimeAmount.seconds(Int64(options.idleTimeout > 0 ? options.idleTimeout : inactivity))
+        let tick = TimeAmount.nanoseconds(
+            min(idle.nanoseconds, inactivity > 0 ? TimeAmount.seconds(Int64(inactivity)).nanoseconds : .max) / 8)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         lastActivity = .now()
         monitor = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
@@ -20,6 +22,16 @@ extension IceConnectionHandler {
     private func checkIdle(idle: TimeAmount) {
         guard let context, context.channel.isActive else { return }
         let now = NIODeadline.now()
+        // Inactivity: an incoming connection nobody uses is closed, whatever heartbeats say.
+        let inactivity = isClient ? 0 : options.inactivityTimeout
+        if inactivity > 0, now - lastActivity >= .seconds(Int64(inactivity)), pending.isEmpty, dispatchCount == 0,
+            waiting.isEmpty, batch.isEmpty, !closing
+        {
+            if options.traceNetwork >= 1 { logger.info("closing inactive connection") }
+            _ = closeGracefully()
+            return
+        }
+        guard options.idleTimeout > 0 else { return }
         if now - lastWrite >= TimeAmount.nanoseconds(idle.nanoseconds / 2) {
             // A heartbeat: validate-connection, which every Ice peer accepts at any time.
             trace("sent heartbeat")

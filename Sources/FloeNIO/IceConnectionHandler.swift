@@ -97,7 +97,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if options.traceNetwork >= 1 {
             logger.info("\(isClient ? "established" : "accepted") tcp connection \(connection?.description ?? "")")
         }
-        if let adapter, let connection { adapter.register(connection) }
+        if let adapter, let connection, !adapter.register(connection) {
+            if adapter.shouldReportRefusal() {
+                logger.warning(
+                    "refusing connection: adapter '\(adapter.name)' has \(adapter.maxConnections) connections (\(adapter.name).MaxConnections)"
+                )
+            }
+            return context.close(promise: nil)
+        }
         startMonitor(context)
         if !isClient {
             // The server speaks first: one validate-connection message.

@@ -24,8 +24,10 @@ final class NIOConnection: Connection {
     /// The connection of a channel whose pipeline has an `IceConnectionHandler`.
     static func of(_ channel: any Channel) async throws -> NIOConnection {
         try await channel.eventLoop.submit {
-            let handler = try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self)
-            guard let connection = handler.connection else {
+            // A channel the peer closed at once has no handler left.
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self),
+                let connection = handler.connection
+            else {
                 throw LocalError(.connectionLost, "the connection closed while opening")
             }
             return connection

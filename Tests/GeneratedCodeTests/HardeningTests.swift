@@ -180,3 +180,56 @@ extension HardeningTests {
         try await server.close()
     }
 }
+
+extension HardeningTests {
+    /// A peer that only sends heartbeats does not keep its connection open forever.
+    @Test func anInactiveConnectionIsClosedDespiteHeartbeats() async throws {
+        var options = ConnectionOptions()
+        options.idleTimeout = 1
+        options.inactivityTimeout = 1
+        let (server, _, port) = try await Self.server(options)
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        let heartbeats = Task {
+            for _ in 0..<100 where raw.isActive {
+                try? await raw.writeAndFlush(Message.validateConnection.encode())
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        await expectPeerCloses(raw, within: .seconds(15))
+        heartbeats.cancel()
+        await server.destroy()
+    }
+
+    /// Beyond `NAME.MaxConnections` an adapter closes new connections at once, and says so once.
+    @Test func anAdapterRefusesConnectionsBeyondItsLimit() async throws {
+        var properties = Properties()
+        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.MaxConnections"] = "2"
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
+        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        let port = try #require(adapter.publishedEndpoints.first?.port)
+        let first = try Self.client(port)
+        let second = try Self.client(port)
+        try await first.1.ice_ping()
+        try await second.1.ice_ping()
+        for _ in 0..<5 {
+            let (extra, tester) = try Self.client(port)
+            await #expect(throws: LocalError.self) { try await tester.ice_ping() }
+            await extra.destroy()
+        }
+        let refusals = lines.withLockedValue { $0 }.filter { $0.hasPrefix("refusing connection") }
+        #expect(refusals == ["refusing connection: adapter 'Server' has 2 connections (Server.MaxConnections)"])
+        // A place frees up once a client leaves.
+        await first.0.destroy()
+        let (third, tester) = try Self.client(port)
+        #expect(await eventually { (try? await tester.ice_ping()) != nil })
+        await third.destroy()
+        await second.0.destroy()
+        await server.destroy()
+    }
+}
