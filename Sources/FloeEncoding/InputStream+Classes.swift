@@ -138,8 +138,8 @@ extension InputStream {
                 try skipTrailingSlices()
                 return exception
             }
-            let state = classes.stack[classes.stack.count - 1]
-            guard state.flags & SliceFlags.hasSliceSize != 0, state.flags & SliceFlags.isLastSlice == 0 else {
+            let flags = classes.stack[classes.stack.count - 1].flags
+            guard flags & SliceFlags.hasSliceSize != 0, flags & SliceFlags.isLastSlice == 0 else {
                 throw MarshalError(.unknownUserException, mostDerived)
             }
             try skipUnknownSlice(describing: typeId)
@@ -250,22 +250,24 @@ extension InputStream {
     /// Skips a slice whose type is unknown, keeping its bytes and table for re-sending.
     private mutating func skipUnknownSlice(describing typeId: String) throws {
         let top = classes.stack.count - 1
-        let state = classes.stack[top]
-        guard state.flags & SliceFlags.hasSliceSize != 0 else {
+        // Fields, not a copy of the state: a copy would share the `skipped` array appended to
+        // below and make every append copy it, quadratic in the number of slices.
+        let flags = classes.stack[top].flags
+        let isException = classes.stack[top].isException
+        guard flags & SliceFlags.hasSliceSize != 0 else {
             throw MarshalError(
-                state.isException ? .unknownUserException : .noValueFactory,
-                state.isException ? typeId : "no class factory for \(typeId) and the slice cannot be skipped")
+                isException ? .unknownUserException : .noValueFactory,
+                isException ? typeId : "no class factory for \(typeId) and the slice cannot be skipped")
         }
-        let hasOptionals = state.flags & SliceFlags.hasOptionalMembers != 0
-        var bytes = try readBlob(count: state.sliceSize - 4)
+        let hasOptionals = flags & SliceFlags.hasOptionalMembers != 0
+        var bytes = try readBlob(count: classes.stack[top].sliceSize - 4)
         // The optional end marker is re-written when the slice is sent again.
         if hasOptionals, bytes.last == 0xff { bytes.removeLast() }
-        let instances =
-            state.flags & SliceFlags.hasIndirectionTable != 0 ? try readIndirectionTable() : []
-        classes.stack[top].skipped.append(
-            SliceInfo(
-                typeId: state.typeId ?? "", compactId: state.compactId, bytes: bytes, instances: instances,
-                hasOptionalMembers: hasOptionals, isLastSlice: state.flags & SliceFlags.isLastSlice != 0))
+        let instances = flags & SliceFlags.hasIndirectionTable != 0 ? try readIndirectionTable() : []
+        let info = SliceInfo(
+            typeId: classes.stack[top].typeId ?? "", compactId: classes.stack[top].compactId, bytes: bytes,
+            instances: instances, hasOptionalMembers: hasOptionals, isLastSlice: flags & SliceFlags.isLastSlice != 0)
+        classes.stack[top].skipped.append(info)
     }
 
     /// After the known slices: a sender whose type has more base slices than ours sent

@@ -36,7 +36,8 @@ struct InstanceWriteState {
 
 /// Instances a sized slice refers to by index; written after the slice's members.
 struct IndirectionTable {
-    var values: [Value] = []
+    /// Entries in order; nil only in a preserved slice's table, which is re-sent as received.
+    var values: [Value?] = []
     var indexes: [ObjectIdentifier: Int] = [:]
 }
 
@@ -101,9 +102,9 @@ extension OutputStream {
             startSlice(typeId: info.typeId, compactId: info.compactId, last: info.isLastSlice, forceSize: true)
             writeBlob(info.bytes)
             if info.hasOptionalMembers { markOptionalMember() }
-            // The member bytes point into the table by index; re-adding the preserved
-            // references in their original order keeps those indexes valid.
-            for case let instance? in info.instances { _ = addToIndirectionTable(instance) }
+            // The member bytes point into the table by index: the table is re-sent exactly as
+            // received, null and repeated entries included, so every index still holds.
+            classes.indirectionTables[classes.indirectionTables.count - 1].values = info.instances
             endSlice()
         }
     }
