@@ -114,3 +114,14 @@ struct NIOAcceptor: Acceptor {
 
     func close() async { try? await channel.close() }
 }
+
+extension NIOTransport {
+    /// The handler an accepted connection of `adapter` gets, so that a server connection can be
+    /// driven without a socket (the frame fuzzer in Tools/fuzz feeds it through a testing
+    /// channel). Not for applications.
+    @_spi(Testing) public static func serverConnectionHandler(
+        adapter: ObjectAdapter, eventLoop: any EventLoop, logger: Logger
+    ) -> any ChannelInboundHandler {
+        IceConnectionHandler(communicator: adapter.communicator, adapter: adapter, eventLoop: eventLoop, logger: logger)
+    }
+}

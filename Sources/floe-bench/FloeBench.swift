@@ -11,7 +11,7 @@ import Foundation
 struct FloeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "floe-bench", abstract: "The Floe peer of the Ice wire benchmark (BENCH.md).",
-        subcommands: [BenchServer.self, BenchClient.self, CodecBench.self])
+        subcommands: [BenchServer.self, BenchClient.self, CodecBench.self, SoakClient.self])
 
     /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
     static func main() async {
@@ -38,6 +38,7 @@ struct FloeBench: ParsableCommand {
             case let server as BenchServer: try await server.run(properties: properties)
             case let client as BenchClient: try await client.run(properties: properties)
             case let codec as CodecBench: try codec.run()
+            case let soak as SoakClient: try await soak.run(properties: properties)
             default:
                 // stdout carries only results (BENCH.md §7).
                 FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
@@ -76,13 +77,17 @@ struct BenchServer: ParsableCommand {
 
     @Option(help: "Endpoints of the object adapter.")
     var endpoints = "tcp -h 127.0.0.1 -p 10000"
+    @Option(help: "Writes which soak calls ran (Tools/soak.sh) to this file at shutdown.")
+    var soakLedger: String?
 
     @concurrent func run(properties: Properties) async throws {
         let communicator = try FloeBench.communicator(properties, server: true)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Bench", endpoints: endpoints)
-        try adapter.add(servant: PerfServant(), id: Identity(name: "bench"))
+        let servant = PerfServant()
+        try adapter.add(servant: servant, id: Identity(name: "bench"))
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         await communicator.waitForShutdown()
         await communicator.destroy()
+        if let soakLedger { try servant.ledger.write(to: soakLedger) }
     }
 }

@@ -8,7 +8,12 @@ final class PerfServant: Perf {
     private let itemSets = SizeCache(DataSets.items)
     private let trees = SizeCache { SharedTree(root: DataSets.tree($0)) }
 
-    func ping(current: Current) async throws {}
+    /// Soak calls (`Tools/soak.sh`) are counted; benchmark pings cost one dictionary lookup.
+    let ledger = SoakLedger()
+
+    func ping(current: Current) async throws {
+        if let tag = current.ctx["soak"] { ledger.record(tag) }
+    }
 
     func sendBytes(data: ByteSeq, current: Current) async throws -> Int32 { Int32(data.count) }
 

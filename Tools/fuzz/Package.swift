@@ -1,19 +1,66 @@
 // swift-tools-version: 6.1
-// The decoder fuzzer lives in its own package so the main package never carries its flags.
-// Run it with Tools/fuzz/run.sh.
+// The fuzzers live in their own package so the main package never carries their flags. They
+// compile Floe's runtime sources themselves (Runtime/ links to ../../Sources): a dependency on
+// the Floe package would also build its Slice build plugin's tool with the fuzzer's sanitizer,
+// whose libFuzzer `main` clashes with the tool's own. Run them with Tools/fuzz/run.sh.
 import PackageDescription
+
+let settings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
 
 let package = Package(
     name: "FloeFuzz",
-    dependencies: [.package(name: "Floe", path: "../..")],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
     targets: [
-        .executableTarget(
-            name: "FloeDecoderFuzzer",
+        .target(
+            name: "FloeEncoding",
             dependencies: [
-                .product(name: "FloeEncoding", package: "Floe"),
-                .product(name: "FloeProtocol", package: "Floe"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
-        )
+            path: "Runtime/FloeEncoding", swiftSettings: settings),
+        .target(
+            name: "FloeProtocol", dependencies: ["FloeEncoding", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Runtime/FloeProtocol", swiftSettings: settings),
+        .target(
+            name: "FloeCore",
+            dependencies: [
+                "FloeEncoding", "FloeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Runtime/FloeCore", swiftSettings: settings),
+        .target(
+            name: "FloeNIO",
+            dependencies: [
+                "FloeCore", "FloeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Runtime/FloeNIO", swiftSettings: settings),
+        // Values, exceptions, proxies and messages decoded from raw bytes.
+        .executableTarget(
+            name: "FloeDecoderFuzzer", dependencies: ["FloeEncoding", "FloeProtocol"],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
+        // Whole frames into a server connection (its real handler, through a testing channel).
+        .executableTarget(
+            name: "FloeFrameFuzzer",
+            dependencies: [
+                "FloeCore", "FloeEncoding", "FloeNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
     ]
 )

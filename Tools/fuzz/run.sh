@@ -1,11 +1,38 @@
 #!/usr/bin/env bash
-# Builds the decoder fuzzer with coverage counters and runs it for SECONDS (default 60).
+# Builds a fuzzer with coverage counters and runs it for SECONDS (default 60):
+#   Tools/fuzz/run.sh [decoder|frames] [SECONDS]
+# decoder: bytes decoded as values, exceptions, proxies and messages (FloeDecoderFuzzer).
+# frames:  a client's byte stream fed to a server connection's real handler through a testing
+#          channel (FloeFrameFuzzer), seeded with the client side of the 52 ZeroC captures.
 # Without -sanitize-coverage this toolchain's --sanitize=fuzzer leaves the code uninstrumented
 # and libFuzzer runs blind.
 set -euo pipefail
 cd "$(dirname "$0")"
+target=decoder
+if [ "${1:-}" = decoder ] || [ "${1:-}" = frames ]; then target=$1; shift; fi
 seconds=${1:-60}
-swift build -c release --sanitize=fuzzer \
+product=$([ "$target" = decoder ] && echo FloeDecoderFuzzer || echo FloeFrameFuzzer)
+swift build -c release --product "$product" --sanitize=fuzzer \
     -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
-mkdir -p corpus
-exec .build/release/FloeDecoderFuzzer corpus -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=4096
+if [ "$target" = decoder ]; then
+    mkdir -p corpus
+    exec .build/release/FloeDecoderFuzzer corpus -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=4096
+fi
+mkdir -p corpus-frames
+# Seeds: what each captured ZeroC client sent on its first connection.
+python3 - ../../Tests/VectorFixtures/Vectors corpus-frames <<'PY'
+import os, sys
+source, target = sys.argv[1], sys.argv[2]
+for name in sorted(os.listdir(source)):
+    data, direction = b"", None
+    for line in open(os.path.join(source, name)):
+        if line.startswith("message: "):
+            fields = line.split()
+            direction = fields[2] if fields[1] == "1" else None
+        elif line.startswith("hex: ") and direction == "c2s":
+            data += bytes.fromhex(line[5:].strip())
+    if data:
+        open(os.path.join(target, "seed-" + name[:-4]), "wb").write(data)
+PY
+exec .build/release/FloeFrameFuzzer corpus-frames -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=8192 \
+    -timeout=10

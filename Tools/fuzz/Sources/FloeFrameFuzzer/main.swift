@@ -1,0 +1,106 @@
+import Dispatch
+import FloeCore
+import FloeEncoding
+@_spi(Testing) import FloeNIO
+import Logging
+import NIOCore
+import NIOEmbedded
+
+// libFuzzer entry point: the input is the byte stream a client sends to a Floe server
+// connection, fed to the connection's real handler through a testing channel. Any input must
+// end with the connection answering or closing it; a trap, a hang or a huge allocation is a bug.
+
+/// Answers every operation by decoding its parameters as something (chosen by the operation
+/// name's length) and returning them: decoding, dispatch and replies all take part.
+struct FuzzServant: Dispatcher {
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        var stream = request.current.adapter.communicator.makeInputStream(
+            request.parameters, encoding: request.current.encoding)
+        _ = try stream.startEncapsulation()
+        var results = OutputStream(encoding: .v1_1)
+        results.startEncapsulation(encoding: .v1_1, format: .sliced)
+        switch request.current.operation.utf8.count % 4 {
+        case 0: results.write(try stream.readValue())
+        case 1: try [String](from: &stream).encode(to: &results)
+        case 2: results.write(try stream.read(ProxyData.self))
+        default: _ = try stream.readUserException()
+        }
+        try stream.endEncapsulation()
+        results.endEncapsulation()
+        return OutgoingResponse(replyStatus: .ok, outputStream: results)
+    }
+}
+
+final class FuzzNode: Value {
+    var next: FuzzNode?
+    override class func ice_staticId() -> String { "::Fuzz::Node" }
+    override func _iceWriteImpl(to stream: inout OutputStream) {
+        stream.startSlice(typeId: FuzzNode.ice_staticId(), last: true)
+        stream.write(next)
+        stream.endSlice()
+    }
+    override func _iceReadImpl(from stream: inout InputStream) throws {
+        try stream.startSlice()
+        next = try stream.read(FuzzNode.self)
+        try stream.endSlice()
+    }
+}
+
+let adapter: ObjectAdapter = {
+    var registry = SliceRegistry()
+    registry.register(FuzzNode.self)
+    var options = ConnectionOptions()
+    options.maxDispatches = 4
+    options.maxQueuedBytes = 256 * 1024
+    let communicator = Communicator(
+        sliceLoader: registry, messageSizeMax: 64 * 1024, classGraphDepthMax: 50, connectionOptions: options)
+    guard let adapter = try? communicator.createObjectAdapter(name: "Fuzz"),
+        (try? adapter.add(servant: FuzzServant(), id: Identity(name: "fuzz"))) != nil
+    else { fatalError("cannot set up the fuzzing adapter") }
+    adapter.activate()
+    return adapter
+}()
+
+/// Quiet: every malformed input is logged as a warning otherwise.
+let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
+
+func feed(_ bytes: [UInt8]) async {
+    let channel = NIOAsyncTestingChannel()
+    do {
+        try await channel.eventLoop.submit {
+            let handler = NIOTransport.serverConnectionHandler(
+                adapter: adapter, eventLoop: channel.eventLoop, logger: logger)
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }.get()
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061))
+        // In pieces, as a socket delivers them.
+        var offset = 0
+        var piece = 1
+        while offset < bytes.count, channel.isActive {
+            let end = min(bytes.count, offset + piece)
+            try await channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
+            offset = end
+            piece = piece * 3 + 7
+        }
+        // Let dispatches that are still running reply, then drain what was written.
+        for _ in 0..<20 {
+            await Task.yield()
+            while try await channel.readOutbound(as: ByteBuffer.self) != nil {}
+        }
+        _ = try? await channel.finish()
+    } catch {
+        _ = try? await channel.finish()
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await feed(bytes)
+        done.signal()
+    }
+    done.wait()
+    return 0
+}
