@@ -37,6 +37,8 @@ public final class Communicator: Sendable {
     public var defaultEndpointSelection: EndpointSelection { connectionOptions.endpointSelection }
     /// The configuration this communicator was created from (empty when created directly).
     public let properties: Properties
+    /// Bounds the dispatches of all this communicator's connections together.
+    public let dispatchGate: DispatchGate
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
@@ -46,6 +48,7 @@ public final class Communicator: Sendable {
     ) {
         self.properties = properties
         self.connectionOptions = connectionOptions
+        self.dispatchGate = DispatchGate(limit: connectionOptions.maxCommunicatorDispatches)
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax

@@ -22,6 +22,10 @@ public struct ConnectionOptions: Sendable {
     /// Requests dispatched at once per connection (`Ice.Connection.MaxDispatches`, 100); beyond
     /// it, the connection stops reading until a dispatch completes. 0 means no limit.
     public var maxDispatches = 100
+    /// Requests dispatched at once by all of a communicator's connections together
+    /// (`Floe.MaxDispatches`, 10,000; 0 means no limit). Beyond it, requests wait on their
+    /// connections as they do at `maxDispatches`.
+    public var maxCommunicatorDispatches = 10_000
     /// Bytes a connection may hold for a peer in each direction
     /// (`Floe.Connection.MaxQueuedBytes`, 4 MiB): written but not yet taken by the peer, and
     /// requests read but not yet dispatched. Past it, no request is dispatched and callers wait
@@ -73,6 +77,7 @@ extension ConnectionOptions {
         inactivityTimeout = try properties.int("Ice.Connection.InactivityTimeout", default: 300)
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
+        maxCommunicatorDispatches = try properties.int("Floe.MaxDispatches", default: 10_000)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"
         guard let parsed = EndpointSelection(rawValue: selection) else {
             throw LocalError(

@@ -24,10 +24,29 @@ extension IceConnectionHandler {
 
     private var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
 
-    /// Whether a request may start now: below the dispatch limit, and the peer is reading
-    /// what this connection writes (a reply written now would only queue).
+    /// Whether a request may start now: below the connection's dispatch limit, the peer is
+    /// reading what this connection writes (a reply written now would only queue), and the
+    /// communicator has a place (taken here: the caller must start a dispatch when this is true).
     func mayDispatch(_ context: ChannelHandlerContext) -> Bool {
-        !atDispatchLimit && context.channel.isWritable
+        guard !atDispatchLimit, context.channel.isWritable else { return false }
+        if communicator.dispatchGate.tryEnter() { return true }
+        waitForGate(context)
+        return false
+    }
+
+    /// Asks the communicator's gate to wake this connection when a place frees up (once).
+    private func waitForGate(_ context: ChannelHandlerContext) {
+        guard !waitingForGate else { return }
+        waitingForGate = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        communicator.dispatchGate.notifyWhenOpen {
+            loop.execute {
+                let handler = bound.value
+                handler.waitingForGate = false
+                if let context = handler.context, !handler.waiting.isEmpty { handler.startWaiting(context) }
+            }
+        }
     }
 
     func dispatch(_ request: Request, context: ChannelHandlerContext) {
@@ -103,6 +122,7 @@ extension IceConnectionHandler {
 
     private func dispatchFinished(reply: ReplyMessage?) {
         dispatchCount -= 1
+        communicator.dispatchGate.leave()
         lastActivity = .now()
         guard let context else { return }
         switch reply {

@@ -44,6 +44,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.
     var readPaused = false
+    /// Whether the communicator's dispatch gate will wake this connection.
+    var waitingForGate = false
     /// Closes the connection if the peer reads nothing for `Floe.Connection.WriteStallTimeout`.
     var writeStall: Scheduled<Void>?
     /// For heartbeats and idle closing.

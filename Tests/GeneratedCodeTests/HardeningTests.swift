@@ -233,3 +233,30 @@ extension HardeningTests {
         await server.destroy()
     }
 }
+
+extension HardeningTests {
+    /// `Floe.MaxDispatches` bounds the dispatches of all connections together; requests beyond it
+    /// wait and are all served.
+    @Test func dispatchesAreBoundedAcrossConnections() async throws {
+        var options = ConnectionOptions()
+        options.maxCommunicatorDispatches = 2
+        let (server, servant, port) = try await Self.server(options)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {  // four clients, four connections, three calls each
+                let (client, tester) = try Self.client(port)
+                group.addTask {
+                    try await withThrowingTaskGroup(of: Void.self) { calls in
+                        for _ in 0..<3 { calls.addTask { try await tester.ping(context: ["sleep": "0.05"]) } }
+                        try await calls.waitForAll()
+                    }
+                    await client.destroy()
+                }
+            }
+            try await group.waitForAll()
+        }
+        let most = await servant.mostConcurrentPings
+        #expect(await servant.pings == 12)
+        #expect(most >= 1 && most <= 2, "at most Floe.MaxDispatches at once, saw \(most)")
+        await server.destroy()
+    }
+}
