@@ -10,14 +10,14 @@ extension IceConnectionHandler {
     /// A request, or a batch of them, that arrived while it could not be dispatched.
     enum Waiting {
         case request(Request)
-        case batch([Request])
+        case batch(BatchRequestReader)
 
         /// What a waiting request is counted as against `Floe.Connection.MaxQueuedBytes`: its
         /// bytes, and a fixed cost for the values decoded from them.
         var cost: Int {
             switch self {
             case .request(let request): request.parameters.readableBytes + 256
-            case .batch(let requests): requests.reduce(0) { $0 + $1.parameters.readableBytes + 256 }
+            case .batch(let batch): batch.remainingBytes + 256
             }
         }
     }
@@ -76,26 +76,31 @@ extension IceConnectionHandler {
     }
 
     /// Dispatches the requests of one batch in order, as Ice does; no replies.
-    func dispatchBatch(_ requests: [Request], context: ChannelHandlerContext) {
+    func dispatchBatch(_ batch: BatchRequestReader, context: ChannelHandlerContext) {
         guard adapter != nil, !closing else { return }
-        guard waiting.isEmpty, mayDispatch(context) else { return wait(.batch(requests), context: context) }
-        startBatch(requests, context: context)
+        guard waiting.isEmpty, mayDispatch(context) else { return wait(.batch(batch), context: context) }
+        startBatch(batch, context: context)
     }
 
-    private func startBatch(_ requests: [Request], context: ChannelHandlerContext) {
+    private func startBatch(_ batch: BatchRequestReader, context: ChannelHandlerContext) {
         guard let adapter else { return }
-        let incoming = requests.map { incomingRequest($0, adapter: adapter) }
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
+        let connection: (any Connection)? = connection
         dispatchCount += 1
         Task.immediate {
-            for request in incoming { _ = await adapter.dispatchToReplyMessage(request) }
+            let failure = await dispatchInOrder(batch, adapter: adapter, connection: connection)
             if loop.inEventLoop {
-                bound.value.dispatchFinished(reply: nil)
+                bound.value.batchFinished(failure)
             } else {
-                loop.execute { bound.value.dispatchFinished(reply: nil) }
+                loop.execute { bound.value.batchFinished(failure) }
             }
         }
+    }
+
+    private func batchFinished(_ failure: (any Error)?) {
+        if let failure, let context { fail(context, "malformed batch request: \(failure)") }
+        dispatchFinished(reply: nil)
     }
 
     /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
@@ -114,13 +119,13 @@ extension IceConnectionHandler {
             waitingCost -= next.cost
             switch next {
             case .request(let request): start(request, adapter: adapter, context: context)
-            case .batch(let requests): startBatch(requests, context: context)
+            case .batch(let batch): startBatch(batch, context: context)
             }
         }
         updateReading(context)
     }
 
-    private func dispatchFinished(reply: ReplyMessage?) {
+    func dispatchFinished(reply: ReplyMessage?) {
         dispatchCount -= 1
         communicator.dispatchGate.leave()
         lastActivity = .now()
@@ -148,7 +153,7 @@ extension IceConnectionHandler {
         Self.incomingRequest(request, adapter: adapter, connection: connection)
     }
 
-    static func incomingRequest(_ request: Request, adapter: ObjectAdapter, connection: NIOConnection?)
+    static func incomingRequest(_ request: Request, adapter: ObjectAdapter, connection: (any Connection)?)
         -> IncomingRequest
     {
         let current = Current(
@@ -188,5 +193,23 @@ struct ReplyFrame: Sendable {
         prefix = MessagePrefix.reply(
             requestId: reply.requestId, status: reply.status, encoding: encoding, contentSize: content.readableBytes)
         body = prefix.append(small: content)
+    }
+}
+
+/// Dispatches a batch's requests one after the other, decoding each when its turn comes;
+/// returns what stopped it early, if anything did. (A free function: as a static member of the
+/// handler, the task calling it tripped the compiler's region checker.)
+private func dispatchInOrder(
+    _ batch: BatchRequestReader, adapter: ObjectAdapter, connection: (any Connection)?
+) async -> (any Error)? {
+    var batch = batch
+    do {
+        while let request = try batch.next() {
+            let incoming = IceConnectionHandler.incomingRequest(request, adapter: adapter, connection: connection)
+            _ = await adapter.dispatchToReplyMessage(incoming)
+        }
+        return nil
+    } catch {
+        return error
     }
 }

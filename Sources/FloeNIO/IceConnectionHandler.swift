@@ -163,6 +163,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard frame.header.compression != .compressed else {
             return fail(context, "compressed messages are not supported yet")
         }
+        if frame.header.type == .batchRequest {
+            // Decoded entry by entry as it is dispatched (see BatchRequestReader).
+            do {
+                let batch = try BatchRequestReader(body: frame.body)
+                lastActivity = lastRead  // the time its bytes were read; no second clock read
+                trace("received batch of \(batch.count) requests")
+                return dispatchBatch(batch, context: context)
+            } catch {
+                return fail(context, "malformed batch request message: \(error)")
+            }
+        }
         let message: Message
         do {
             message = try Message.decode(type: frame.header.type, body: frame.body)
@@ -188,10 +199,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received request \(request.header.operation), request id \(request.requestId)")
             dispatch(request, context: context)
-        case .batchRequest(let requests):
-            lastActivity = lastRead  // the time its bytes were read; no second clock read
-            trace("received batch of \(requests.count) requests")
-            dispatchBatch(requests, context: context)
+        case .batchRequest:
+            break  // handled above
         }
     }
 

@@ -260,3 +260,28 @@ extension HardeningTests {
         await server.destroy()
     }
 }
+
+extension HardeningTests {
+    /// Batch entries are decoded as they are dispatched, not all first: a malformed third entry
+    /// ends the batch (and the connection) after the first two ran.
+    @Test func batchEntriesAreDecodedAsTheyAreDispatched() async throws {
+        let (server, servant, port) = try await Self.server()
+        func oneway(_ text: String) -> Request {
+            var parameters = OutputStream()
+            parameters.write(text)
+            return Request(
+                requestId: 0, header: RequestHeader(identity: Identity(name: "tester"), operation: "opOneway"),
+                encoding: .v1_1, parameters: parameters.finished())
+        }
+        var bytes = Array(Message.batchRequest([oneway("a"), oneway("b")]).encode().readableBytesView)
+        bytes[14] = 3  // three entries announced…
+        bytes += [UInt8](repeating: 0xff, count: 16)  // …the third is garbage
+        withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { bytes.replaceSubrange(10..<14, with: $0) }
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        try await raw.writeAndFlush(ByteBuffer(bytes: bytes))
+        await expectPeerCloses(raw)
+        #expect(await eventually { await servant.onewayMessages == ["a", "b"] })
+        await server.destroy()
+    }
+}
