@@ -40,17 +40,19 @@ enum DataSets {
     /// instead. (Each node took at least one byte of its message, so a walk longer than the
     /// message size limit is revisiting nodes.)
     static func countNodes(_ root: Node?, limit: Int) throws -> Int {
-        var count = 0
+        // Reachable nodes, each counted once: a received graph may share nodes or have cycles
+        // (`root.left = root`), which a plain walk would follow forever or count many times.
+        var seen = Set<ObjectIdentifier>()
         var stack = root.map { [$0] } ?? []
         while let node = stack.popLast() {
-            count += 1
-            guard count <= limit else {
-                throw BenchError.usage("the graph has more than \(limit) nodes: it is not a tree")
+            guard seen.insert(ObjectIdentifier(node)).inserted else { continue }
+            guard seen.count <= limit else {
+                throw BenchError.usage("the graph has more than \(limit) nodes")
             }
             if let left = node.left { stack.append(left) }
             if let right = node.right { stack.append(right) }
         }
-        return count
+        return seen.count
     }
 
     /// Whether `root` is exactly the standard tree of `count` nodes.
