@@ -40,8 +40,9 @@ extension ObjectPrx {
             do {
                 let reply =
                     timeout > 0
-                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) {
-                        try await communicator.send(header, parameters: buffer, reference: reference)
+                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) { cancellation in
+                        try await communicator.send(
+                            header, parameters: buffer, reference: reference, cancellation: cancellation)
                     }
                     : try await communicator.send(header, parameters: buffer, reference: reference)
                 guard let reply else {
@@ -68,13 +69,14 @@ extension ObjectPrx {
     /// Nothing of the call outlives it: the timer is cancelled when the reply comes, and
     /// cancelling the caller ends the call at once with `CancellationError`.
     private static func withTimeout<T: Sendable>(
-        milliseconds: Int, operation: String, _ body: @escaping @Sendable () async throws -> T
+        milliseconds: Int, operation: String, _ body: @escaping @Sendable (CallCancellation) async throws -> T
     ) async throws -> T {
-        guard milliseconds > 0 else { return try await body() }
-        let call = TimedCall<T>()
+        let cancellation = CallCancellation()
+        guard milliseconds > 0 else { return try await body(cancellation) }
+        let call = TimedCall<T>(cancellation)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                call.start(continuation, body: body) {
+                call.start(continuation, body: { try await body(cancellation) }) {
                     try? await Task.sleep(for: .milliseconds(milliseconds))
                     guard !Task.isCancelled else { return }
                     call.finish(
@@ -133,6 +135,10 @@ private final class TimedCall<T: Sendable>: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Tells the connection to forget the request when the call ends early.
+    private let cancellation: CallCancellation
+
+    init(_ cancellation: CallCancellation) { self.cancellation = cancellation }
 
     func start(
         _ continuation: CheckedContinuation<T, any Error>, body: @escaping @Sendable () async throws -> T,
@@ -171,6 +177,7 @@ private final class TimedCall<T: Sendable>: Sendable {
             return (state.continuation, state.tasks)
         }
         for task in tasks { task.cancel() }
+        if case .failure = result { cancellation.cancel() }
         continuation?.resume(with: result)
     }
 }
@@ -210,12 +217,16 @@ extension Communicator {
     /// The transport seam. Today it serves collocated objects only: the request is dispatched
     /// in process from its encoded parameters, and the reply comes back encoded, exactly as
     /// over a connection. Returns nil for oneway requests.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference) async throws -> Reply? {
+    func send(
+        _ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference,
+        cancellation: CallCancellation? = nil
+    ) async throws -> Reply? {
         guard !isDestroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
         let twoway = reference.data.mode == .twoway
         guard reference.fixedConnection == nil, let adapter = collocatedAdapter(for: reference) else {
             let connection = try await connection(for: reference)
-            return try await connection.send(header, parameters: parameters, mode: reference.data.mode)
+            return try await connection.send(
+                header, parameters: parameters, mode: reference.data.mode, cancellation: cancellation)
         }
         let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()
         let current = Current(

@@ -16,8 +16,10 @@ public protocol Transport: Sendable {
 public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Sends a request as `mode` says: a twoway request returns its reply; a oneway request
     /// returns nil once written; a batch oneway request is queued (nil) until the batch is
-    /// flushed, explicitly or when it grows past `Ice.BatchAutoFlushSize`.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply?
+    /// flushed, explicitly or when it grows past `Ice.BatchAutoFlushSize`. A twoway request
+    /// registers with `cancellation`, when given, how to forget it if the call ends early.
+    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, cancellation: CallCancellation?)
+        async throws -> Reply?
     /// Sends the queued batch oneway requests as one batch message.
     func flushBatchRequests() async throws
     /// Closes gracefully: waits for outstanding replies and running dispatches, then sends
@@ -33,6 +35,11 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
 }
 
 extension Connection {
+    /// Sends a request that cannot end early.
+    public func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply? {
+        try await send(header, parameters: parameters, mode: mode, cancellation: nil)
+    }
+
     /// A proxy for `id` that is bound to this connection (`ice_fixed`), e.g. to call back a
     /// client over the connection it opened.
     public func createProxy(_ id: Identity) -> any ObjectPrx {
