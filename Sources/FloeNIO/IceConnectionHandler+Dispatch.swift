@@ -12,6 +12,28 @@ extension IceConnectionHandler {
         case request(Request)
         case batch(BatchRequestReader)
 
+        /// The same request holding copies of its bytes. A request decoded from a read shares
+        /// that read's whole buffer; once it waits, the copy makes what it holds what it is
+        /// counted as (only waiting requests pay for the copy).
+        func compacted() -> Waiting {
+            switch self {
+            case .request(var request):
+                // The parameters are the content of the encapsulation: copy the encapsulation
+                // and take the parameters from the copy.
+                if let encapsulation = request.encapsulation {
+                    let copy = ByteBuffer(bytes: encapsulation.readableBytesView)
+                    request.encapsulation = copy
+                    request.parameters =
+                        copy.getSlice(at: copy.readerIndex + 6, length: copy.readableBytes - 6) ?? ByteBuffer()
+                } else {
+                    request.parameters = ByteBuffer(bytes: request.parameters.readableBytesView)
+                }
+                return .request(request)
+            case .batch(let batch):
+                return .batch(batch.compacted())
+            }
+        }
+
         /// What a waiting request is counted as against `Floe.Connection.MaxQueuedBytes`: its
         /// bytes, and a fixed cost for the values decoded from them.
         var cost: Int {
@@ -106,6 +128,7 @@ extension IceConnectionHandler {
     /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
     /// (see `updateReading`).
     private func wait(_ request: Waiting, context: ChannelHandlerContext) {
+        let request = request.compacted()
         waitingCost += request.cost
         waiting.append(request)
         updateReading(context)

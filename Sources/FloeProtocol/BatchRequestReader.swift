@@ -25,6 +25,13 @@ public struct BatchRequestReader: Sendable {
         self.rest = stream.buffer
     }
 
+    /// The same reader holding a copy of the bytes left, instead of a slice of a larger buffer.
+    public func compacted() -> BatchRequestReader {
+        var copy = self
+        copy.rest = ByteBuffer(bytes: rest.readableBytesView)
+        return copy
+    }
+
     /// The bytes left to read.
     public var remainingBytes: Int { rest.readableBytes }
 
