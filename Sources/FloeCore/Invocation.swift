@@ -63,7 +63,7 @@ extension ObjectPrx {
         }
     }
 
-    /// Runs `body`, failing with `invocationTimeout` after `milliseconds` (no limit when ≤ 0).
+    /// Runs `body`, failing with `invocationTimeout` after `milliseconds`.
     /// The caller is released at the deadline even if `body` is slow to notice; `body` is
     /// cancelled then, so the connection forgets the request and ignores a late reply.
     /// Nothing of the call outlives it: the timer is cancelled when the reply comes, and
@@ -72,7 +72,6 @@ extension ObjectPrx {
         milliseconds: Int, operation: String, _ body: @escaping @Sendable (CallCancellation) async throws -> T
     ) async throws -> T {
         let cancellation = CallCancellation()
-        guard milliseconds > 0 else { return try await body(cancellation) }
         let call = TimedCall<T>(cancellation)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in

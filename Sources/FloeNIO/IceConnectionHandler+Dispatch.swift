@@ -13,8 +13,7 @@ extension IceConnectionHandler {
         case batch(BatchRequestReader)
 
         /// The same request holding copies of its bytes. A request decoded from a read shares
-        /// that read's whole buffer; once it waits, the copy makes what it holds what it is
-        /// counted as (only waiting requests pay for the copy).
+        /// that read's whole buffer; the copy makes what it holds what it is counted as.
         func compacted() -> Waiting {
             switch self {
             case .request(var request):
@@ -43,6 +42,10 @@ extension IceConnectionHandler {
             }
         }
     }
+
+    /// Waiting requests that may share their read's buffer: at most this many buffers (64 KiB
+    /// each at most, NIO's largest read) are held beyond what `MaxQueuedBytes` counts.
+    static let uncopiedWaitingRequests = 64
 
     private var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
 
@@ -128,7 +131,10 @@ extension IceConnectionHandler {
     /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
     /// (see `updateReading`).
     private func wait(_ request: Waiting, context: ChannelHandlerContext) {
-        let request = request.compacted()
+        // The first few keep sharing their read's buffer (pipelined calls beyond
+        // `MaxDispatches` wait all the time, and a copy each would cost an allocation per
+        // request); past them, what waits holds only its own bytes.
+        let request = waiting.count < Self.uncopiedWaitingRequests ? request : request.compacted()
         waitingCost += request.cost
         waiting.append(request)
         updateReading(context)

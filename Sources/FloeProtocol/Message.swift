@@ -27,16 +27,11 @@ public enum Message: Sendable {
         case .request:
             message = .request(try stream.readRequest(requestId: try stream.read(Int32.self)))
         case .batchRequest:
-            let count = try stream.read(Int32.self)
-            guard count >= 0 else { throw ProtocolError("negative batch request count \(count)") }
-            // A batch entry takes at least 11 bytes: identity, facet, operation, mode, context, encapsulation.
-            guard Int(count) * 11 <= stream.remaining else {
-                throw ProtocolError("batch of \(count) requests in \(stream.remaining) bytes")
-            }
+            var batch = try BatchRequestReader(body: stream.buffer)
             var requests: [Request] = []
-            requests.reserveCapacity(Int(count))
-            for _ in 0..<count { requests.append(try stream.readRequest(requestId: 0)) }
-            message = .batchRequest(requests)
+            requests.reserveCapacity(batch.count)
+            while let request = try batch.next() { requests.append(request) }
+            return .batchRequest(requests)  // `next()` has checked that nothing follows
         case .reply:
             message = .reply(try stream.readReply(requestId: try stream.read(Int32.self)))
         case .validateConnection:
