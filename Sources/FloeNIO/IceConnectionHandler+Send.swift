@@ -9,6 +9,7 @@ extension IceConnectionHandler {
     /// Writes and flushes a message, noting the activity for heartbeats and idle closing.
     func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         lastWrite = .now()
+        bytesQueued += Int64(bytes.readableBytes)
         flushScheduled = false
         unflushedBytes = 0
         unflushedMessages = 0
@@ -23,7 +24,9 @@ extension IceConnectionHandler {
         lastWrite = .now()
         context.write(wrapOutboundOut(prefix), promise: nil)
         if let body { context.write(wrapOutboundOut(body), promise: nil) }
-        unflushedBytes += prefix.readableBytes + (body?.readableBytes ?? 0)
+        let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+        bytesQueued += Int64(size)
+        unflushedBytes += size
         unflushedMessages += 1
         if unflushedBytes >= Self.flushThreshold || unflushedMessages >= Self.flushMessageThreshold {
             flushNow(context)
@@ -116,12 +119,20 @@ extension IceConnectionHandler {
         let body = prefix.append(small: parameters)
         // Registered before writing: a write that fails at once closes the connection, and
         // closing fails what is pending — this request included.
-        if twoway, let waiter { pending[requestId] = waiter }
+        if twoway, let waiter {
+            let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+            pending[requestId] = Outstanding(waiter: waiter, end: bytesQueued + Int64(size))
+        }
         write(context, prefix: prefix, body: body)
         if twoway { return .awaitingReply }
         guard !context.channel.isWritable else { return .sent }
         flushNow(context)
-        return .awaitingWritable(whenWritable(context))
+        // This request is already queued: if the connection fails, it may have been sent.
+        return .awaitingWritable(
+            whenWritable(context).flatMapErrorThrowing { error in
+                guard let error = error as? LocalError else { throw error }
+                throw LocalError(error.code, error.message)
+            })
     }
 
     /// The next request id, skipping any still awaiting its reply: after the ids wrap, a call
@@ -136,8 +147,8 @@ extension IceConnectionHandler {
     /// Gives up on a twoway request whose caller was cancelled (or timed out): nothing of it
     /// remains, and its reply, should it come, is ignored.
     func cancelRequest(_ requestId: Int32) {
-        guard let waiter = pending.removeValue(forKey: requestId) else { return }
-        waiter.resume(.failure(CancellationError()))
+        guard let outstanding = pending.removeValue(forKey: requestId) else { return }
+        outstanding.waiter.resume(.failure(CancellationError()))
         if pending.isEmpty { releaseRepliesDone() }
     }
 
@@ -165,6 +176,13 @@ extension ByteBuffer {
         writeBuffer(&body)
         return nil
     }
+}
+
+/// A twoway request awaiting its reply: who waits, and where the request ends in the
+/// connection's outgoing byte stream (see `IceConnectionHandler.bytesQueued`).
+struct Outstanding {
+    let waiter: ReplyWaiter
+    let end: Int64
 }
 
 /// Who waits for a reply: a caller suspended on the connection's own event loop, resumed

@@ -25,7 +25,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
     private var isValidated = false
     var nextRequestId: Int32 = 1
     /// Twoway requests waiting for their reply, by request id.
-    var pending: [Int32: ReplyWaiter] = [:]
+    var pending: [Int32: Outstanding] = [:]
+    /// Bytes handed to the channel since it opened. Less what the channel still buffers, they
+    /// are the bytes that reached the socket: a request whose end lies beyond never left.
+    var bytesQueued: Int64 = 0
     /// Graceful closes waiting for `pending` to empty.
     var repliesDone: [EventLoopPromise<Void>] = []
     /// Set once a graceful close has begun: no new requests are sent or dispatched.
@@ -90,7 +93,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         // A channel that never became active gets no channelInactive: settle everything here.
         failPending(LocalError(.connectionLost, "the connection closed"))
-        validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
+        validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
         self.context = nil
         connection = nil
     }
@@ -191,8 +194,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received reply, request id \(reply.requestId), status \(reply.status)")
             // A reply to nothing outstanding is ignored, as ZeroC does.
-            if let waiter = pending.removeValue(forKey: reply.requestId) {
-                waiter.resume(.success(reply))
+            if let outstanding = pending.removeValue(forKey: reply.requestId) {
+                outstanding.waiter.resume(.success(reply))
                 if pending.isEmpty { releaseRepliesDone() }
             }
         case .request(let request):
@@ -210,6 +213,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         closing = true
+        connection?.markEnding()
         waiting.removeAll()
         waitingCost = 0
         updateReading(context)  // replies to this side's requests must still arrive
@@ -256,7 +260,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
         if let adapter, let connection { adapter.unregister(connection) }
         failPending(LocalError(.connectionLost, "the connection was lost"))
-        validation.fail(LocalError(.connectionLost, "the connection closed before it was validated"))
+        validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
         // A graceful close waiting for dispatches is over: their replies have nowhere to go.
         let closes = dispatchesDone
         dispatchesDone = []
@@ -264,24 +268,55 @@ final class IceConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// The peer closed its side (the channel allows half-closure so that this arrives while
+    /// the unsent part of the outgoing buffer can still be told apart): the connection is lost.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
+        if options.traceNetwork >= 1 { logger.info("the peer closed tcp connection \(connection?.description ?? "")") }
+        failPending(LocalError(.connectionLost, "the peer closed the connection"))
+        validation.fail(LocalError.notSent(.connectionLost, "the peer closed the connection before validating it"))
+        context.close(promise: nil)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context, "\(error)")
+        // A socket error (a reset, a broken pipe) loses the connection; anything else is a
+        // peer breaking the protocol.
+        fail(context, "\(error)", code: error is IOError || error is ChannelError ? .connectionLost : .protocolError)
     }
 
     /// Drops the connection for a protocol violation; only this connection suffers.
     func fail(_ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError) {
         logger.warning("closing connection: \(reason)")
         failPending(LocalError(code, reason))
-        validation.fail(LocalError(code, reason))
+        validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)
     }
 
+    /// Fails the requests awaiting replies, and the callers waiting to write theirs. Called
+    /// while the channel is still open, it tells the requests that never reached the socket
+    /// (still in the channel's buffer) from those that may have reached the peer: only the
+    /// latter are subject to the operation's idempotency when the call is retried.
     func failPending(_ error: LocalError) {
-        let waiters = pending
+        connection?.markEnding()
+        let outstanding = pending
         pending = [:]
-        for waiter in waiters.values { waiter.resume(.failure(error)) }
+        let notSent = LocalError.notSent(error.code, error.message)
+        let sent = bytesSent()
+        for request in outstanding.values {
+            let reached = sent.map { request.end <= $0 } ?? true
+            request.waiter.resume(.failure(reached ? error : notSent))
+        }
         releaseRepliesDone()
-        releaseWritabilityWaiters(error)
+        releaseWritabilityWaiters(notSent)
+    }
+
+    /// The bytes that have left through the socket, while the channel is open; nil when that
+    /// cannot be known (the channel closed and dropped its buffer), which counts all as sent.
+    private func bytesSent() -> Int64? {
+        guard let context, context.channel.isActive,
+            let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        else { return nil }
+        return bytesQueued - Int64(buffered)
     }
 
     func releaseRepliesDone() {

@@ -2,6 +2,7 @@ import FloeCore
 import FloeProtocol
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// A `Connection` over one NIO channel; its state lives in the channel's handler, on the
 /// channel's event loop.
@@ -11,6 +12,9 @@ final class NIOConnection: Connection {
     let communicator: Communicator
     let description: String
     var eventLoop: any EventLoop { channel.eventLoop }
+    /// Set (on the loop) as soon as the connection starts to close, before its waiting callers
+    /// are failed: a caller that retries at once must not be handed this connection again.
+    private let ending = Atomic<Bool>(false)
 
     init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator) {
         self.channel = channel
@@ -28,7 +32,7 @@ final class NIOConnection: Connection {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self),
                 let connection = handler.connection
             else {
-                throw LocalError(.connectionLost, "the connection closed while opening")
+                throw LocalError.notSent(.connectionLost, "the connection closed while opening")
             }
             return connection
         }.get()
@@ -39,7 +43,9 @@ final class NIOConnection: Connection {
         try await channel.eventLoop.flatSubmit { handler.value.validated }.get()
     }
 
-    var isClosed: Bool { !channel.isActive }
+    var isClosed: Bool { ending.load(ordering: .acquiring) || !channel.isActive }
+
+    func markEnding() { ending.store(true, ordering: .releasing) }
 
     /// Sends a request. A twoway request is forgotten when `cancellation` fires (the call's
     /// deadline passed or its caller was cancelled). Off the connection's loop, a cancelled

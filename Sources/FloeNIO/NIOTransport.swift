@@ -36,6 +36,7 @@ public struct NIOTransport: Transport {
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
+                .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
                     Self.addHandlers(to: channel, communicator: communicator, adapter: nil, logger: logger)
                 }
@@ -73,6 +74,7 @@ public struct NIOTransport: Transport {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, logger: logger)
             }

@@ -1,0 +1,79 @@
+import FloeCore
+import FloeNIO
+import FloeProtocol
+import NIOCore
+import NIOPosix
+import Testing
+
+/// A request that never left is retried whatever its mode (issue 13, item 7): a server that
+/// reads nothing drops the connection while most of a large request is still in the client's
+/// outgoing buffer, and the call — not idempotent — goes through on the next endpoint.
+@Suite("Unsent requests", .serialized, .timeLimit(.minutes(1)))
+struct UnsentRequestTests {
+    /// Accepts one connection, validates it, reads once (the start of the client's request),
+    /// then reads nothing more and soon drops the connection: abruptly (unread data makes the
+    /// kernel reset it) or by closing its output (the client reads end-of-file while its own
+    /// side is still open). It stops listening after accepting, so a retry cannot come back.
+    final class StallingServer: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let mode: CloseMode
+        private var closeScheduled = false
+
+        init(mode: CloseMode) { self.mode = mode }
+
+        func channelActive(context: ChannelHandlerContext) {
+            context.writeAndFlush(wrapOutboundOut(Message.validateConnection.encode()), promise: nil)
+            context.read()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !closeScheduled else { return }
+            closeScheduled = true
+            let channel = context.channel
+            let mode = mode
+            context.eventLoop.scheduleTask(in: .milliseconds(300)) { channel.close(mode: mode, promise: nil) }
+        }
+    }
+
+    @Test(arguments: [CloseMode.all, .output])
+    func aRequestStillInTheOutgoingBufferIsRetried(mode: CloseMode) async throws {
+        let server = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), messageSizeMax: 16 << 20)
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+
+        let accepted = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let staller = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: 64 * 1024)
+            .childChannelInitializer { channel in
+                accepted.succeed()
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StallingServer(mode: mode))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let stallerPort = staller.localAddress?.port ?? 0
+        accepted.futureResult.whenSuccess { staller.close(promise: nil) }
+
+        let client = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), messageSizeMax: 16 << 20, retryIntervals: [0]
+        )
+        let tester = try makeProxy(
+            communicator: client,
+            proxyString: "tester:tcp -h 127.0.0.1 -p \(stallerPort):tcp -h 127.0.0.1 -p \(port)",
+            type: (any TesterPrx).self
+        ).ice_endpointSelection(.ordered)
+        // Twice what the kernel's socket buffers hold (the client's send buffer grows to 4 MiB).
+        let payload = ByteSeq(repeating: 1, count: 8 << 20)
+        let echoed = try await tester.opByteSeq(payload)
+        #expect(echoed.count == payload.count)
+        #expect(await servant.byteSeqCalls == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+}
