@@ -1,3 +1,4 @@
+public import FloeEncoding
 public import NIOCore
 
 /// Something that answers requests: generated servant protocols extend it, and middleware wraps it.
@@ -22,6 +23,31 @@ public struct IncomingRequest: Sendable {
     /// A stream over the parameter encapsulation, bound to the adapter's communicator.
     public func makeInputStream() -> InputStream {
         current.adapter.communicator.makeInputStream(parameters, encoding: .v1_0)
+    }
+
+    /// Runs a dispatch whose parameters may hold class instances: `body` decodes them from the
+    /// stream it is given, calls the servant and encodes the response. Once it has returned (and
+    /// its values are gone), a graph of received instances that may have a cycle is freed if the
+    /// servant kept none of it (see `ReceivedGraph`); reference counting alone would never free it.
+    public func withParameters(_ body: (sending InputStream) async throws -> OutgoingResponse) async throws
+        -> OutgoingResponse
+    {
+        let graph = ReceivedGraph()
+        let outcome: Result<OutgoingResponse, any Error>
+        do {
+            // A temporary: no copy of the stream (and of the instances it holds) outlives `body`.
+            outcome = .success(try await body(makeInputStream(tracking: graph)))
+        } catch {
+            outcome = .failure(error)
+        }
+        graph.release()
+        return try outcome.get()
+    }
+
+    private func makeInputStream(tracking graph: ReceivedGraph) -> InputStream {
+        var stream = makeInputStream()
+        stream.receivedGraph = graph
+        return stream
     }
 
     /// Checks that an operation without parameters got none (optional values it does not know

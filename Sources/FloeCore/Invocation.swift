@@ -95,19 +95,23 @@ extension ObjectPrx {
         let communicator = _reference.communicator
         switch reply.body {
         case .encapsulation(let encoding, let content) where reply.status == .ok:
-            var stream = communicator.makeInputStream(content, encoding: encoding)
-            do {
+            let results = Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
                 let result = try read(&stream)
                 try stream.finishContent()
                 return result
+            }
+            do {
+                return try results.get()
             } catch let error as MarshalError {
                 throw LocalError(.marshal, "reply to '\(operation)': \(error)")
             }
         case .encapsulation(let encoding, let content):
-            var stream = communicator.makeInputStream(content, encoding: encoding)
+            let decoded = Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
+                try stream.readUserException()
+            }
             let exception: any UserException
             do {
-                exception = try stream.readUserException()
+                exception = try decoded.get()
             } catch let error as MarshalError where error.code == .unknownUserException {
                 throw LocalError(.unknownUserException, error.message)
             } catch let error as MarshalError {
@@ -119,6 +123,35 @@ extension ObjectPrx {
             throw DispatchError(status: reply.status, identity: identity, facet: facet, operation: operation)
         case .message(let message):
             throw DispatchError(status: reply.status, message: message)
+        }
+    }
+}
+
+extension ObjectPrx {
+    /// Decodes with `read`; if the decoded instances may form a cycle, frees those the result
+    /// does not reach (skipped optional values, the rest of a failed decode). What the result
+    /// reaches is the caller's, to keep or drop like any Swift object graph.
+    fileprivate static func decoding<T>(_ stream: InputStream, _ read: (inout InputStream) throws -> T) -> Result<
+        T, any Error
+    > {
+        let (result, graph) = decodingStream(stream, read)
+        if let graph {
+            graph.collectUnreachable()
+            graph.forget()
+        }
+        return result
+    }
+
+    /// Runs `read`; when this returns, the stream and what it held are gone.
+    private static func decodingStream<T>(_ stream: InputStream, _ read: (inout InputStream) throws -> T) -> (
+        Result<T, any Error>, ReceivedGraph?
+    ) {
+        var stream = stream
+        do {
+            let result = try read(&stream)
+            return (.success(result), stream.receivedGraph)
+        } catch {
+            return (.failure(error), stream.receivedGraph)
         }
     }
 }

@@ -6,6 +6,11 @@ struct ClassReader {
     /// Instances by id; ids start at 2, so index `id - 2`. Nil while an instance is reserved
     /// but not yet created (its unknown slices are being skipped).
     var instances: [Value?] = []
+    /// Whether each instance is still being read: a reference to one makes a cycle.
+    var reading: [Bool] = []
+    /// Set once this encapsulation's instances may form a cycle: each is then tracked in the
+    /// stream's `ReceivedGraph`.
+    var tracking = false
     /// One entry per instance or exception being read, innermost last.
     var stack: [InstanceReadState] = []
 }
@@ -78,6 +83,7 @@ extension InputStream {
             guard index < classes.instances.count, let value = classes.instances[index] else {
                 throw MarshalError(.invalidReference, "reference to instance \(marker), which was not read")
             }
+            if classes.reading[index] && !classes.tracking { startTracking() }
             return value
         }
     }
@@ -91,6 +97,11 @@ extension InputStream {
         // The id is taken before the slices are read, as the writer assigned it.
         let id = classes.instances.count
         classes.instances.append(nil)
+        classes.reading.append(true)
+        defer {
+            // (After an error in a nested encapsulation, `classes` may be that one's state.)
+            if id < classes.reading.count { classes.reading[id] = false }
+        }
         classes.stack.append(InstanceReadState(isException: false))
         defer { _ = classes.stack.popLast() }  // (an error in a nested encapsulation leaves its state behind)
 
@@ -113,6 +124,7 @@ extension InputStream {
         }
         guard let value else { throw MarshalError(.noValueFactory, "no class type found") }
         classes.instances[id] = value
+        if classes.tracking { receivedGraph?.adopt(value) }
         if !(value is UnknownSlicedValue) {
             classes.stack[classes.stack.count - 1].headerPending = true
             try value._iceReadImpl(from: &self)
@@ -121,6 +133,15 @@ extension InputStream {
         let skipped = classes.stack[classes.stack.count - 1].skipped
         if !skipped.isEmpty { value.slicedData = SlicedData(slices: skipped) }
         return value
+    }
+
+    /// A reference to an instance still being read closes a cycle: from now on this
+    /// encapsulation's instances, those read so far included, are tracked so they can be freed.
+    private mutating func startTracking() {
+        classes.tracking = true
+        let graph = receivedGraph ?? ReceivedGraph()
+        receivedGraph = graph
+        for case let value? in classes.instances { graph.adopt(value) }
     }
 
     /// Reads a user exception: its first known slice decides the type; unknown slices are

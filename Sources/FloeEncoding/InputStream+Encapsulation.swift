@@ -57,6 +57,8 @@ extension InputStream {
         buffer.moveWriterIndex(to: encaps.outerEnd)
         encoding = encaps.outerEncoding
         classes = encaps.outerClasses
+        // Decoding is over and only its caller holds what it made: free what that cannot reach.
+        if encapsulationDepth == 0, let receivedGraph { receivedGraph.collectUnreachable() }
     }
 
     /// Skips a whole encapsulation and returns its encoding version.

@@ -29,6 +29,8 @@ public struct InputStream {
     /// Class instances and type ids of the innermost encapsulation (a value: see
     /// `OutputStream.classes`).
     var classes = ClassReader()
+    /// The decoded instances that may form cycles, once one was seen (see `ReceivedGraph`).
+    package var receivedGraph: ReceivedGraph?
 
     public init(
         buffer: ByteBuffer, encoding: EncodingVersion = .v1_1, sliceLoader: (any SliceLoader)? = nil,

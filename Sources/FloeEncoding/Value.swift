@@ -21,6 +21,16 @@ open class Value {
 
     /// Reads this instance's own slices, mirroring `_iceWriteImpl(to:)`.
     open func _iceReadImpl(from stream: inout InputStream) throws {}
+
+    /// Passes every class reference this instance holds to `visitor` (see `ReceivedGraph`).
+    /// Generated classes override it for their members and then call `super`, which visits
+    /// the instances that preserved slices refer to.
+    open func _iceVisitReferences(_ visitor: inout ReferenceVisitor) {
+        guard let slicedData else { return }
+        for slice in slicedData.slices {
+            for index in slice.instances.indices { visitor.visit(&slice.instances[index]) }
+        }
+    }
 }
 
 /// An instance none of whose slices this process knows; it keeps them all and writes them

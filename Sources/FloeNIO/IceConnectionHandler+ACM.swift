@@ -38,7 +38,8 @@ extension IceConnectionHandler {
             _ = write(context, Message.validateConnection.encode())
         }
         let close = isClient ? options.clientClose : options.serverClose
-        guard now - lastActivity >= idle else { return }
+        // (A connection still waiting for validation is the connect timeout's business.)
+        guard now - lastActivity >= idle, isValidated else { return }
         if close == .onIdleForceful {
             return fail(context, "idle for \(options.idleTimeout) s", code: .connectionTimeout)
         }

@@ -22,7 +22,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// The `Connection` the runtime sees; dropped when the channel goes away.
     private(set) var connection: NIOConnection?
     private let validation: EventLoopPromise<Void>
-    private var isValidated = false
+    private(set) var isValidated = false
     var nextRequestId: Int32 = 1
     /// Twoway requests waiting for their reply, by request id.
     var pending: [Int32: Outstanding] = [:]
@@ -160,6 +160,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             }
             trace("received validate connection")
             isValidated = true
+            // Idleness counts from here: the caller that opened the connection is about to use it.
+            lastActivity = lastRead
             validation.succeed()
             return
         }

@@ -48,6 +48,16 @@ extension SwiftGenerator {
         }
     }
 
+    /// The statements passing each member that may hold class instances to a
+    /// `ReferenceVisitor` (the runtime frees received cycles through them).
+    func visitStatements(_ members: [DataMember]) -> [String] {
+        members.compactMap { m in
+            guard let type = m.type.resolved, index.mayHoldClasses(type) else { return nil }
+            let nullable = m.isOptional && !isNullable(type)
+            return "self.\(swiftName(m.info.name.name))\(nullable ? "?" : "")._iceVisitReferences(&visitor)"
+        }
+    }
+
     /// Members split into runs: consecutive required members of raw-codable types (numbers,
     /// strings, structs of those) form one run, to be coded through one `RawWriter`/`RawReader`
     /// (one buffer access per run instead of one per member); every other member is a run of one.
@@ -123,6 +133,13 @@ extension SwiftGenerator {
                 doc: [], signature: "override open func _iceReadImpl(from istr: inout InputStream) throws",
                 body: ["try istr.startSlice()"] + readMembers(c.members) + ["try istr.endSlice()"]
                     + (c.base == nil ? [] : ["try super._iceReadImpl(from: &istr)"])))
+        let visits = visitStatements(c.members)
+        if !visits.isEmpty {
+            members.append(
+                .function(
+                    doc: [], signature: "override open func _iceVisitReferences(_ visitor: inout ReferenceVisitor)",
+                    body: visits + ["super._iceVisitReferences(&visitor)"]))
+        }
         return [
             .nominal(
                 SwiftNominal(

@@ -75,6 +75,21 @@ extension SwiftGenerator {
                 SwiftNominal(modifiers: "", kind: .extension, name: name, inherits: ["StreamCodable"], members: codable)
             ),
         ]
+        let visits = visitStatements(s.members)
+        if !visits.isEmpty {
+            decls.append(.blank)
+            decls.append(
+                .nominal(
+                    SwiftNominal(
+                        modifiers: "", kind: .extension, name: name, inherits: ["ValueReferences"],
+                        members: [
+                            .function(
+                                doc: [],
+                                signature:
+                                    "\(access) mutating func _iceVisitReferences(_ visitor: inout ReferenceVisitor)",
+                                body: visits)
+                        ])))
+        }
         if index.isRawDecodable(structType) {
             // Sequences of it then decode through one RawReader (see FloeEncoding.RawDecodable).
             let read = SwiftDecl.function(

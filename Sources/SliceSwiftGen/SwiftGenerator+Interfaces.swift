@@ -354,17 +354,21 @@ extension SwiftGenerator {
         if !op.isIdempotent {
             lines.append("try current.checkNonIdempotent()")
         }
+        // Parameters that may hold class instances are decoded inside `withParameters`, which
+        // frees a received cycle once the dispatch is over and nothing kept the instances.
+        let holdsClasses = shape.inParameters.contains { $0.type.resolved.map(index.mayHoldClasses) ?? false }
+        var decode: [String] = []
         if shape.inParameters.isEmpty {
             lines.append("try request.readEmptyParameters()")
         } else {
-            lines.append("var istr = request.makeInputStream()")
-            lines.append("try istr.startEncapsulation()")
+            if !holdsClasses { decode.append("var istr = request.makeInputStream()") }
+            decode.append("try istr.startEncapsulation()")
             for p in shape.inWireOrder {
                 guard let type = p.type.resolved else { continue }
                 let expression = p.tag.map { readTaggedExpression(type, tag: $0) } ?? readExpression(type)
-                lines.append("let iceP_\(p.info.name.name) = \(expression)")
+                decode.append("let iceP_\(p.info.name.name) = \(expression)")
             }
-            lines.append("try istr.endEncapsulation()")
+            decode.append("try istr.endEncapsulation()")
         }
         let arguments =
             shape.inParameters.map { "\(swiftName($0.info.name.name)): iceP_\($0.info.name.name)" } + [
@@ -387,17 +391,20 @@ extension SwiftGenerator {
             }
             respond.append("}")
         }
+        var body = decode
         if format == ".sliced" {
             // User exceptions go out in the operation's format.
-            lines.append("do {")
-            lines += respond.map { "    " + $0 }
-            lines.append("} catch let exception as any UserException {")
-            lines.append("    return try current.makeResponse(exception: exception, format: .sliced)")
-            lines.append("}")
+            body.append("do {")
+            body += respond.map { "    " + $0 }
+            body.append("} catch let exception as any UserException {")
+            body.append("    return try current.makeResponse(exception: exception, format: .sliced)")
+            body.append("}")
         } else {
-            lines += respond
+            body += respond
         }
-        return lines
+        guard holdsClasses else { return lines + body }
+        return lines + ["return try await request.withParameters { stream in", "    var istr = stream"]
+            + body.map { "    " + $0 } + ["}"]
     }
 }
 

@@ -73,6 +73,9 @@ struct TypeIndex {
     /// Whether the Swift value is `Sendable`: everything but class instances and what holds them.
     func isSendable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: true) }
 
+    /// Whether values of the type may hold class instances (and so take part in cycles).
+    func mayHoldClasses(_ type: ResolvedType) -> Bool { !holdsNoClasses(type, allowingProxies: true) }
+
     /// Whether the Swift value can be `Hashable`: no classes or proxies inside.
     func isHashable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: false) }
 
