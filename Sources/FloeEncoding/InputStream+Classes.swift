@@ -6,8 +6,6 @@ struct ClassReader {
     /// Instances by id; ids start at 2, so index `id - 2`. Nil while an instance is reserved
     /// but not yet created (its unknown slices are being skipped).
     var instances: [Value?] = []
-    /// Whether each instance is still being read: a reference to one makes a cycle.
-    var reading: [Bool] = []
     /// Set once this encapsulation's instances may form a cycle: each is then tracked in the
     /// stream's `ReceivedGraph`.
     var tracking = false
@@ -17,6 +15,8 @@ struct ClassReader {
 
 struct InstanceReadState {
     var isException: Bool
+    /// The instance's index in `ClassReader.instances` (-1 for an exception).
+    var index = -1
     /// The header of the next slice was already read while looking for a known type.
     var headerPending = false
     var inSlice = false
@@ -83,7 +83,10 @@ extension InputStream {
             guard index < classes.instances.count, let value = classes.instances[index] else {
                 throw MarshalError(.invalidReference, "reference to instance \(marker), which was not read")
             }
-            if classes.reading[index] && !classes.tracking { startTracking() }
+            // An instance still being read is on the stack: a reference to it closes a cycle.
+            // (A tree never gets here; a shared node costs a look at the stack, which holds at
+            // most ClassGraphDepthMax entries.)
+            if !classes.tracking, classes.stack.contains(where: { $0.index == index }) { startTracking() }
             return value
         }
     }
@@ -97,12 +100,7 @@ extension InputStream {
         // The id is taken before the slices are read, as the writer assigned it.
         let id = classes.instances.count
         classes.instances.append(nil)
-        classes.reading.append(true)
-        defer {
-            // (After an error in a nested encapsulation, `classes` may be that one's state.)
-            if id < classes.reading.count { classes.reading[id] = false }
-        }
-        classes.stack.append(InstanceReadState(isException: false))
+        classes.stack.append(InstanceReadState(isException: false, index: id))
         defer { _ = classes.stack.popLast() }  // (an error in a nested encapsulation leaves its state behind)
 
         try readSliceHeader(first: true)
