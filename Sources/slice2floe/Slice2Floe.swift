@@ -8,10 +8,12 @@ import SliceSwiftGen
 struct Slice2Floe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slice2floe",
-        abstract: "Compiles Slice definitions for Floe.",
+        abstract: "Compiles Slice definitions to Swift for Floe.",
         discussion: """
-            Diagnostics are printed as file:line:column: error: message. The exit status is 1 when \
-            any file has an error.
+            Takes the options of ZeroC's slice2swift: -IDIR, -DNAME[=DEF] and -UNAME may be glued or \
+            separated. Diagnostics are printed on standard error as file:line:column: error: message \
+            (or as JSON lines). The exit status is 1 when any file has an error or the command line \
+            is wrong.
             """,
         version: "slice2floe 0.1.0 (Slice, Ice 3.7 dialect)"
     )
@@ -19,23 +21,38 @@ struct Slice2Floe: ParsableCommand {
     @Option(name: .customShort("I"), help: ArgumentHelp("Add DIR to the include search path.", valueName: "DIR"))
     var includePaths: [String] = []
 
-    @Option(name: .customShort("D"), help: ArgumentHelp("Define a preprocessor macro.", valueName: "NAME[=VALUE]"))
+    @Option(name: .customShort("D"), help: ArgumentHelp("Define a preprocessor macro.", valueName: "NAME[=DEF]"))
     var defines: [String] = []
 
     @Option(name: .customShort("U"), help: ArgumentHelp("Remove a preprocessor macro.", valueName: "NAME"))
     var undefines: [String] = []
 
-    @Flag(name: .customShort("E"), help: "Print the preprocessed input and stop.")
+    @Flag(name: .customShort("E"), help: "Print the preprocessed input on standard output and stop.")
     var preprocessOnly = false
 
-    @Flag(name: .customLong("validate"), help: "Check the input only; write nothing.")
-    var validateOnly = false
+    @Option(help: ArgumentHelp("Create files in DIR.", valueName: "DIR"))
+    var outputDir: String = "."
 
-    @Flag(help: "Print make-style dependencies of each file and stop.")
+    @Flag(help: "Print make-style dependencies (to standard output or --depend-file); generate nothing.")
     var depend = false
 
-    @Option(help: ArgumentHelp("Where generated files go.", valueName: "DIR"))
-    var outputDir: String = "."
+    @Flag(help: "Print dependencies as JSON (to standard output or --depend-file); generate nothing.")
+    var dependJson = false
+
+    @Option(help: ArgumentHelp("Write dependencies to FILE instead of standard output.", valueName: "FILE"))
+    var dependFile: String?
+
+    @Flag(name: .customLong("validate"), help: "Check the command line and stop.")
+    var validateOnly = false
+
+    @Flag(help: "Generate Swift for included files too (ZeroC's own Ice files excepted).")
+    var all = false
+
+    @Flag(name: [.customShort("d"), .long], help: "Print what the compiler does, and how long it takes.")
+    var debug = false
+
+    @Option(help: ArgumentHelp("How to print diagnostics: text or json.", valueName: "FORMAT"))
+    var diagnosticsFormat: String = "text"
 
     @Option(
         help: ArgumentHelp(
@@ -46,8 +63,39 @@ struct Slice2Floe: ParsableCommand {
     @Argument(help: "The Slice files to compile.")
     var files: [String] = []
 
+    /// ZeroC's command line first (see `ZeroCArguments`), and every usage error in one line.
+    static func main() {
+        do {
+            var command = try parseAsRoot(ZeroCArguments.normalize(Array(CommandLine.arguments.dropFirst())))
+            try command.run()
+        } catch let error as ZeroCArguments.Refusal {
+            fail(error.description)
+        } catch {
+            // Help, version and a clean exit status go through as they are.
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            fail(message(for: error))
+        }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("slice2floe: error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+
+    mutating func validate() throws {
+        guard DiagnosticFormat(rawValue: diagnosticsFormat) != nil else {
+            throw ValidationError("--diagnostics-format must be text or json, not '\(diagnosticsFormat)'")
+        }
+        guard !(depend && dependJson) else { throw ValidationError("--depend and --depend-json exclude each other") }
+        guard dependFile == nil || depend || dependJson else {
+            throw ValidationError("--depend-file needs --depend or --depend-json")
+        }
+        guard validateOnly || !files.isEmpty else { throw ValidationError("no input file") }
+    }
+
     func run() throws {
-        guard !files.isEmpty else { throw ValidationError("no input file") }
+        if validateOnly { return }
+        let format = DiagnosticFormat(rawValue: diagnosticsFormat) ?? .text
         let options = PreprocessorOptions(
             includePaths: includePaths,
             defines: defines.map { definition in
@@ -56,45 +104,78 @@ struct Slice2Floe: ParsableCommand {
             },
             undefines: undefines)
         var failed = false
+        var dependencies = Dependencies()
+        var generated = Set<String>()
         for file in files {
             if preprocessOnly {
                 let (source, diagnostics) = Preprocessor.run(
                     path: file, options: options, provider: FileSystemSourceProvider())
-                report(diagnostics)
+                report(diagnostics, format)
                 failed = failed || diagnostics.hasErrors
                 if !diagnostics.hasErrors { print(source.render(), terminator: "") }
                 continue
             }
+            let start = ContinuousClock.now
             let result = SliceCompiler.compile(path: file, options: options)
-            report(result.diagnostics)
+            trace("compiled \(file) (\(result.dependencies.count) files read) in \(ContinuousClock.now - start)")
+            report(result.diagnostics, format)
             failed = failed || result.diagnostics.hasErrors
-            if !validateOnly, !depend, !result.diagnostics.hasErrors {
-                try writeSwift(for: file, result: result)
+            guard !result.diagnostics.hasErrors else { continue }
+            if depend || dependJson {
+                dependencies.add(file, result.dependencies, target: target(for: file))
+                continue
             }
-            if depend, !result.diagnostics.hasErrors {
-                let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-                let target = (outputDir as NSString).appendingPathComponent(base + ".swift")
-                print(([target + ":"] + result.dependencies).joined(separator: " \\\n  "))
+            try writeSwift(for: file, result: result, done: &generated)
+            if all {
+                for included in result.dependencies.dropFirst() where !isZeroCIceFile(included) {
+                    let included = SliceCompiler.compile(path: included, options: options)
+                    try writeSwift(for: included.dependencies[0], result: included, done: &generated)
+                }
+            }
+        }
+        if depend || dependJson {
+            let text = dependJson ? dependencies.json() : dependencies.make()
+            if let dependFile {
+                try text.write(toFile: dependFile, atomically: true, encoding: .utf8)
+            } else {
+                print(text, terminator: "")
             }
         }
         if failed { throw ExitCode(1) }
     }
 
+    private func target(for file: String) -> String {
+        let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        return (outputDir as NSString).appendingPathComponent(base + ".swift")
+    }
+
+    /// ZeroC's (or Floe's) own `Ice/*.ice`: their types are the runtime's, never generated again.
+    private func isZeroCIceFile(_ path: String) -> Bool {
+        iceModule == nil && (path as NSString).deletingLastPathComponent.hasSuffix("/Ice")
+    }
+
     /// Writes `<output-dir>/<Base>.swift`, unless it already holds exactly that text (so build
     /// systems do not rebuild for nothing).
-    private func writeSwift(for file: String, result: CompilationResult) throws {
+    private func writeSwift(for file: String, result: CompilationResult, done: inout Set<String>) throws {
+        let path = target(for: file)
+        guard done.insert(path).inserted else { return }
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let start = ContinuousClock.now
         let generated = SwiftGenerator(unit: result.unit, options: GeneratorOptions(iceModule: iceModule))
             .generate(fileName: base + ".swift", sourcePath: file)
+        trace("generated \(path) in \(ContinuousClock.now - start)")
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
-        let path = (outputDir as NSString).appendingPathComponent(generated.name)
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents { return }
         try generated.contents.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
-    private func report(_ diagnostics: Diagnostics) {
+    private func report(_ diagnostics: Diagnostics, _ format: DiagnosticFormat) {
         guard diagnostics.count > 0 else { return }
-        let text = diagnostics.map(\.description).joined(separator: "\n") + "\n"
-        FileHandle.standardError.write(Data(text.utf8))
+        FileHandle.standardError.write(Data(format.render(diagnostics).utf8))
+    }
+
+    private func trace(_ message: @autoclosure () -> String) {
+        guard debug else { return }
+        FileHandle.standardError.write(Data("slice2floe: \(message())\n".utf8))
     }
 }
