@@ -107,6 +107,12 @@ let package = Package(
             resources: [.copy("Inputs")],
             swiftSettings: strictSettings
         ),
+        // Runs the slice2floe that `swift build --build-tests` builds next to the test bundle (a
+        // dependency on the executable target would link its objects twice).
+        .testTarget(
+            name: "Slice2FloeTests",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SliceSwiftGenTests",
             dependencies: ["SliceAST", "SliceParser", "SliceSwiftGen"],

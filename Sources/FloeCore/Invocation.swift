@@ -95,23 +95,21 @@ extension ObjectPrx {
         let communicator = _reference.communicator
         switch reply.body {
         case .encapsulation(let encoding, let content) where reply.status == .ok:
-            let results = Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
-                let result = try read(&stream)
-                try stream.finishContent()
-                return result
-            }
             do {
-                return try results.get()
+                return try Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
+                    let result = try read(&stream)
+                    try stream.finishContent()
+                    return result
+                }
             } catch let error as MarshalError {
                 throw LocalError(.marshal, "reply to '\(operation)': \(error)")
             }
         case .encapsulation(let encoding, let content):
-            let decoded = Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
-                try stream.readUserException()
-            }
             let exception: any UserException
             do {
-                exception = try decoded.get()
+                exception = try Self.decoding(communicator.makeInputStream(content, encoding: encoding)) { stream in
+                    try stream.readUserException()
+                }
             } catch let error as MarshalError where error.code == .unknownUserException {
                 throw LocalError(.unknownUserException, error.message)
             } catch let error as MarshalError {
@@ -131,28 +129,28 @@ extension ObjectPrx {
     /// Decodes with `read`; if the decoded instances may form a cycle, frees those the result
     /// does not reach (skipped optional values, the rest of a failed decode). What the result
     /// reaches is the caller's, to keep or drop like any Swift object graph.
-    fileprivate static func decoding<T>(_ stream: InputStream, _ read: (inout InputStream) throws -> T) -> Result<
-        T, any Error
-    > {
-        let (result, graph) = decodingStream(stream, read)
-        if let graph {
-            graph.collectUnreachable()
-            graph.forget()
+    fileprivate static func decoding<T>(_ stream: consuming InputStream, _ read: (inout InputStream) throws -> T)
+        throws -> T
+    {
+        var graph: ReceivedGraph?
+        // Runs once `decodingStream` has returned, with the stream gone and the result (or the
+        // error) in flight.
+        defer {
+            if let graph {
+                graph.collectUnreachable()
+                graph.forget()
+            }
         }
-        return result
+        return try decodingStream(stream, &graph, read)
     }
 
     /// Runs `read`; when this returns, the stream and what it held are gone.
-    private static func decodingStream<T>(_ stream: InputStream, _ read: (inout InputStream) throws -> T) -> (
-        Result<T, any Error>, ReceivedGraph?
-    ) {
+    private static func decodingStream<T>(
+        _ stream: consuming InputStream, _ graph: inout ReceivedGraph?, _ read: (inout InputStream) throws -> T
+    ) throws -> T {
         var stream = stream
-        do {
-            let result = try read(&stream)
-            return (.success(result), stream.receivedGraph)
-        } catch {
-            return (.failure(error), stream.receivedGraph)
-        }
+        defer { graph = stream.receivedGraph }
+        return try read(&stream)
     }
 }
 

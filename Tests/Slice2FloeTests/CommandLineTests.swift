@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// slice2floe as Makefiles and scripts written for ZeroC's compilers call it (issue 14): the
+/// built binary, run as a process.
+@Suite("slice2floe command line")
+struct CommandLineTests {
+    @Test func aGluedIncludeOfZeroCsSliceDirectoryCompiles() throws {
+        // `-I/usr/share/…` once printed the help (the `h` of `share`) and exited 0.
+        let dir = try Scratch()
+        try dir.write(
+            "Hello.ice",
+            "#include <Ice/Identity.ice>\nmodule Demo { interface Hello { void greet(Ice::Identity id); } }\n")
+        let run = try slice2floe(["-I/usr/share/ice/slice", "Hello.ice"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!run.stdout.contains("USAGE"))
+        #expect(dir.exists("Hello.swift"))
+    }
+
+    @Test(arguments: [
+        ["-Iinc dir", "-DLEVEL=2", "-DWITH_X", "-U__SLICE2FLOE__"],
+        ["-I", "inc dir", "-D", "LEVEL=2", "-D", "WITH_X", "-U", "__SLICE2FLOE__"],
+        ["-Inowhere", "-I", "inc dir", "-Iinc dir", "-DLEVEL=1", "-DLEVEL=2", "-D", "WITH_X", "-U__SLICE2FLOE__"],
+    ])
+    func gluedSeparatedAndRepeatedOptionsMeanTheSame(options: [String]) throws {
+        let dir = try Scratch()
+        try dir.write("inc dir/Shared.ice", "module Shared { struct Point { int x; int y; } }\n")
+        try dir.write(
+            "Main.ice",
+            """
+            #include <Shared.ice>
+            module Main {
+            #if defined(WITH_X) && LEVEL == 2
+                interface WithX { Shared::Point where(); }
+            #endif
+            #ifdef __SLICE2FLOE__
+                interface Undefined {}
+            #endif
+            }
+
+            """)
+        let run = try slice2floe(options + ["--output-dir", "out dir", "Main.ice"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let swift = try dir.read("out dir/Main.swift")
+        #expect(swift.contains("WithXPrx"))
+        #expect(!swift.contains("UndefinedPrx"))
+    }
+
+    @Test func aGroupedShortOptionIsNeverHelp() throws {
+        let dir = try Scratch()
+        try dir.write("A.ice", "module A { interface I {} }\n")
+        let run = try slice2floe(["-Ih", "A.ice"], in: dir)
+        #expect(run.status == 0 && !run.stdout.contains("USAGE"), "\(run.stdout)\(run.stderr)")
+        #expect(try slice2floe(["-h"], in: dir).stdout.contains("USAGE"))
+        #expect(try slice2floe(["-v"], in: dir).stdout.hasPrefix("slice2floe "))
+    }
+
+    @Test(arguments: [
+        (["--dll-export", "X", "A.ice"], "--dll-export is not supported by slice2floe"),
+        (["--include-dir=x", "A.ice"], "--include-dir is not supported by slice2floe"),
+        (["--bogus", "A.ice"], "Unknown option '--bogus'"),
+        ([String](), "no input file"),
+        (["--depend-file", "d", "A.ice"], "--depend-file needs --depend or --depend-json"),
+        (["--diagnostics-format", "xml", "A.ice"], "--diagnostics-format must be text or json"),
+    ])
+    func usageErrorsAreOneLineAndFail(arguments: [String], message: String) throws {
+        let dir = try Scratch()
+        try dir.write("A.ice", "module A { interface I {} }\n")
+        let run = try slice2floe(arguments, in: dir)
+        #expect(run.status == 1)
+        #expect(run.stderr.hasPrefix("slice2floe: error: "))
+        #expect(run.stderr.split(separator: "\n").count == 1 && run.stderr.contains(message), "\(run.stderr)")
+        #expect(!dir.exists("A.swift"))
+    }
+
+    @Test func validateChecksTheCommandLineOnly() throws {
+        let dir = try Scratch()
+        #expect(try slice2floe(["--validate", "-Ix", "-DY"], in: dir).status == 0)
+        #expect(try slice2floe(["--validate", "--bogus"], in: dir).status == 1)
+    }
+
+    @Test func dependenciesInMakeAndJSONForm() throws {
+        let dir = try Scratch()
+        try dir.write("inc/B.ice", "module B { struct S { int x; } }\n")
+        try dir.write("A.ice", "#include <B.ice>\nmodule A { interface I { B::S get(); } }\n")
+        let make = try slice2floe(["-Iinc", "--output-dir", "gen", "--depend", "A.ice"], in: dir)
+        #expect(make.status == 0 && make.stdout == "gen/A.swift: \\\n  A.ice \\\n  inc/B.ice\n", "\(make.stdout)")
+        let json = try slice2floe(["-Iinc", "--depend-json", "--depend-file", "deps.json", "A.ice"], in: dir)
+        #expect(json.status == 0 && json.stdout.isEmpty)
+        let object = try JSONSerialization.jsonObject(with: Data(try dir.read("deps.json").utf8)) as? [String: [String]]
+        #expect(object == ["A.ice": ["inc/B.ice"]])
+        #expect(!dir.exists("gen/A.swift"), "--depend generates nothing")
+    }
+
+    @Test func allGeneratesIncludedFilesToo() throws {
+        let dir = try Scratch()
+        try dir.write("B.ice", "module B { struct S { int x; } }\n")
+        try dir.write(
+            "A.ice", "#include <B.ice>\n#include <Ice/Identity.ice>\nmodule A { interface I { B::S get(); } }\n")
+        let run = try slice2floe(["-I.", "-I/usr/share/ice/slice", "--all", "A.ice"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(dir.exists("A.swift") && dir.exists("B.swift"))
+        #expect(!dir.exists("Identity.swift"), "ZeroC's Ice types are the runtime's")
+    }
+
+    @Test func preprocessingOnlyPrintsTheSource() throws {
+        let dir = try Scratch()
+        try dir.write("A.ice", "#define NAME Renamed\nmodule NAME { }\n")
+        let run = try slice2floe(["-E", "A.ice"], in: dir)
+        #expect(run.status == 0 && run.stdout.contains("module Renamed"), "\(run.stdout)")
+        #expect(!dir.exists("A.swift"))
+    }
+
+    /// Each golden invalid file's diagnostics, as JSON lines, say exactly what its `.err` says.
+    @Test func jsonDiagnosticsCarryWhatTheTextSays() throws {
+        let inputs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SliceParserTests/Inputs/diagnostics")
+        let names = try FileManager.default.contentsOfDirectory(atPath: inputs.path).filter { $0.hasSuffix(".ice") }
+            .sorted()
+        #expect(names.count >= 60)
+        let output = try Scratch()
+        for name in names {
+            let run = try slice2floe(
+                ["--diagnostics-format", "json", "--output-dir", output.url.path, name], at: inputs)
+            let expected = try String(
+                contentsOf: inputs.appendingPathComponent(String(name.dropLast(4)) + ".err"), encoding: .utf8)
+            let objects = run.stderr.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            #expect(objects.count == run.stderr.split(separator: "\n").count, "\(name): a line is not JSON")
+            let text = objects.map(Self.text).joined()
+            #expect(text.trimmingCharacters(in: .newlines) == expected.trimmingCharacters(in: .newlines), "\(name)")
+            let hasError = objects.contains { $0["severity"] as? String == "error" }
+            #expect(run.status == (hasError ? 1 : 0), "\(name)")
+        }
+    }
+
+    /// The `file:line:col: severity: message` form of a JSON diagnostic, notes after it.
+    private static func text(_ object: [String: Any]) -> String {
+        var line = ""
+        if let file = object["file"] as? String, let l = object["line"] as? Int, let c = object["column"] as? Int {
+            line = "\(file):\(l):\(c): "
+        }
+        line += "\(object["severity"] as? String ?? "?"): \(object["message"] as? String ?? "?")\n"
+        let notes = object["notes"] as? [[String: Any]] ?? []
+        return line + notes.map(text).joined()
+    }
+}
