@@ -46,7 +46,11 @@ extension IceConnectionHandler {
         if !pending.isEmpty, close.closesOnSilentInvocation, now - lastRead >= idle {
             return fail(context, "no data from the peer for \(options.idleTimeout) s", code: .connectionTimeout)
         }
-        if close.closesWhenIdle, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing {
+        // A client connection nobody has used yet is not idle: its opener is about to send (on a
+        // loaded machine, more than the idle timeout may pass before it gets to run).
+        if close.closesWhenIdle, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
+            !isClient || hasSentRequest
+        {
             if options.traceNetwork >= 1 { logger.info("closing idle connection") }
             _ = closeGracefully()
         }

@@ -100,6 +100,7 @@ extension IceConnectionHandler {
             throw LocalError.notSent(.connectionLost, "the connection is closed")
         }
         lastActivity = .now()
+        hasSentRequest = true
         if mode == .batchOneway || mode == .batchDatagram {
             var stream = InputStream(buffer: parameters, encoding: .v1_0)
             guard let (encoding, content) = try? stream.readEncapsulation() else {

@@ -24,6 +24,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     private let validation: EventLoopPromise<Void>
     private(set) var isValidated = false
     var nextRequestId: Int32 = 1
+    /// Whether any request went out on this connection (see idle closing in `+ACM`).
+    var hasSentRequest = false
     /// Twoway requests waiting for their reply, by request id.
     var pending: [Int32: Outstanding] = [:]
     /// Bytes handed to the channel since it opened. Less what the channel still buffers, they

@@ -105,7 +105,8 @@ struct FaultTests {
         let communicator = Communicator(
             sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: [0, 500, 1000, 2000, 4000])
         let tester = try tester(communicator, port: port)
-        async let call = tester.opIdempotent(context: ["sleep": "1"].merging(record.context) { a, _ in a })
+        // (Long enough that the kill comes first on a loaded machine, which the check below needs.)
+        async let call = tester.opIdempotent(context: ["sleep": "3"].merging(record.context) { a, _ in a })
         try await killWhenRun(first, record)
         let (second, _) = try await zerocServer(port: port)
         defer { kill(second.processIdentifier, SIGKILL) }
