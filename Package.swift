@@ -16,7 +16,9 @@ let package = Package(
     products: [
         .library(name: "FloeEncoding", targets: ["FloeEncoding"]),
         .library(name: "FloeProtocol", targets: ["FloeProtocol"]),
-        .library(name: "FloeCore", targets: ["FloeCore"]),
+        // FloeIce comes with FloeCore: generated code that uses Ice's Locator, Process, Router or
+        // built-in sequences imports it.
+        .library(name: "FloeCore", targets: ["FloeCore", "FloeIce"]),
         .library(name: "FloeNIO", targets: ["FloeNIO"]),
         .library(name: "SliceParser", targets: ["SliceParser"]),
         .library(name: "SliceSwiftGen", targets: ["SliceSwiftGen"]),
@@ -85,6 +87,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FloeIce",
+            dependencies: ["FloeCore"],
+            exclude: ["slice-plugin.json"],
+            swiftSettings: strictSettings,
+            plugins: ["Slice2FloeBuildPlugin"]
+        ),
         .executableTarget(
             name: "floe-demo",
             dependencies: ["FloeCore", "FloeNIO"],
@@ -122,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: [
-                "FloeCore", "FloeNIO", "FloeProtocol", "VectorFixtures",
+                "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -186,3 +186,13 @@ public struct ObjectTraits: SliceTraits {
     public static let staticId = "::Ice::Object"
     public static let staticIds = ["::Ice::Object"]
 }
+
+/// Carries the values generated dispatch code decoded from one request to the servant as
+/// separate `sending` parameters. The compiler sees one region (they came from one stream, and
+/// may share instances) and would refuse; the dispatch vouches for them instead: it never
+/// touches them again, and they all go to the same call.
+public struct SendingBox<Value>: @unchecked Sendable {
+    public let value: Value
+
+    public init(_ value: Value) { self.value = value }
+}

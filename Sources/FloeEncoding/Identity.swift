@@ -20,3 +20,6 @@ public struct Identity: Hashable, Sendable, StreamCodable {
 
     public static var minWireSize: Int { 2 }
 }
+
+/// `Ice::IdentitySeq`.
+public typealias IdentitySeq = [Identity]

@@ -1,3 +1,4 @@
+import Foundation
 public import SliceAST
 
 /// What compiling one Slice file produces: the checked syntax tree and every diagnostic.
@@ -30,6 +31,7 @@ public enum SliceCompiler {
         var analyzer = SemanticAnalyzer(unit: unit)
         unit = analyzer.run()
         for d in analyzer.diagnostics { diagnostics.append(d) }
+        diagnostics = Self.applyingSuppressions(diagnostics, files: unit.files)
         return CompilationResult(
             unit: unit, diagnostics: diagnostics.sorted(fileOrder: source.dependencies),
             dependencies: source.dependencies)
@@ -43,5 +45,39 @@ public enum SliceCompiler {
         var files = includes
         files[path] = source
         return compile(path: path, options: options, provider: InMemorySourceProvider(files))
+    }
+
+    /// Drops the warnings a file's `[["suppress-warning"]]` or `[["suppress-warning:CATEGORY,…"]]`
+    /// metadata silences, as ZeroC's compilers do (categories: all, deprecated, invalid-metadata).
+    static func applyingSuppressions(_ diagnostics: Diagnostics, files: [SourceFile]) -> Diagnostics {
+        var suppressed: [String: Set<String>] = [:]
+        for file in files {
+            for metadata in file.metadata where metadata.value.hasPrefix("suppress-warning") {
+                let rest = metadata.value.dropFirst("suppress-warning".count)
+                let categories =
+                    rest.isEmpty
+                    ? ["all"] : rest.dropFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                suppressed[file.path, default: []].formUnion(categories)
+            }
+        }
+        guard !suppressed.isEmpty else { return diagnostics }
+        var kept = Diagnostics()
+        for diagnostic in diagnostics {
+            if diagnostic.severity == .warning, let file = diagnostic.location?.file,
+                let categories = suppressed[file],
+                categories.contains("all") || categories.contains(category(of: diagnostic.code))
+            {
+                continue
+            }
+            kept.append(diagnostic)
+        }
+        return kept
+    }
+
+    private static func category(of code: DiagnosticCode) -> String {
+        switch code.rawValue {
+        case "class-operations", "class-proxy": return "deprecated"
+        default: return code.rawValue
+        }
     }
 }

@@ -84,7 +84,7 @@ extension SwiftGenerator {
     }
 
     /// The data members of every base, outermost base first.
-    private func inheritedMembers(base: TypeRef?, classes: Bool) -> [DataMember] {
+    func inheritedMembers(base: TypeRef?, classes: Bool) -> [DataMember] {
         var chain: [[DataMember]] = []
         var next = base?.resolved
         var guardCount = 0
@@ -140,12 +140,23 @@ extension SwiftGenerator {
                     doc: [], signature: "override open func _iceVisitReferences(_ visitor: inout ReferenceVisitor)",
                     body: visits + ["super._iceVisitReferences(&visitor)"]))
         }
-        return [
+        var decls: [SwiftDecl] = [
             .nominal(
                 SwiftNominal(
                     doc: docLines(c.info.doc), modifiers: "open", kind: .class, name: name, inherits: [baseName],
                     members: members))
         ]
+        if index.classHasOperations(c.info.scopedName) {
+            // `C*` of a class with operations (deprecated): a proxy with them, for calling
+            // servers that still have such classes. No servant side: the class's name is taken.
+            var bases = c.implements
+            if let base = c.base, case .user(let name, .class)? = base.resolved, index.classHasOperations(name) {
+                bases.insert(base, at: 0)
+            }
+            let asInterface = InterfaceDef(info: c.info, bases: bases, operations: c.operations)
+            decls += [.blank] + interfaceDecls(asInterface, servant: false)
+        }
+        return decls
     }
 
     func exceptionDecls(_ e: ExceptionDef) -> [SwiftDecl] {

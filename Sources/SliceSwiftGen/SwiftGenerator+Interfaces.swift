@@ -114,7 +114,7 @@ extension SwiftGenerator {
         return " -> " + (allSendable ? type : "sending " + type)
     }
 
-    func interfaceDecls(_ i: InterfaceDef) -> [SwiftDecl] {
+    func interfaceDecls(_ i: InterfaceDef, servant withServant: Bool = true) -> [SwiftDecl] {
         let prx = localName(i.info, suffix: "Prx")
         let servant = localName(i.info)
         let traits = localName(i.info, suffix: "Traits")
@@ -185,6 +185,7 @@ extension SwiftGenerator {
                     modifiers: "", kind: .extension, name: prx,
                     members: i.operations.map { proxyMethod($0, in: i) }.joined(separator: [.blank]).map { $0 })))
 
+        guard withServant else { return decls }
         // Servant protocol and dispatch.
         decls.append(.blank)
         decls.append(
@@ -370,10 +371,22 @@ extension SwiftGenerator {
             }
             decode.append("try istr.endEncapsulation()")
         }
+        // Values decoded from one stream are one region to the compiler, so two of them cannot be
+        // `sending` parameters of one call; they go in a box that vouches for them (they are
+        // never touched again here, and all go to the same call).
+        let unsendable = shape.inParameters.filter { !($0.type.resolved.map(index.isSendable) ?? true) }
+        let boxed = Set(unsendable.count >= 2 ? unsendable.map(\.info.name.name) : [])
+        if !boxed.isEmpty {
+            let names = unsendable.map { "iceP_\($0.info.name.name)" }
+            decode.append("let iceBox = SendingBox((\(names.joined(separator: ", "))))")
+        }
+        let boxIndex = Dictionary(uniqueKeysWithValues: unsendable.enumerated().map { ($1.info.name.name, $0) })
         let arguments =
-            shape.inParameters.map { "\(swiftName($0.info.name.name)): iceP_\($0.info.name.name)" } + [
-                "current: current"
-            ]
+            shape.inParameters.map { p in
+                let name = p.info.name.name
+                let value = boxed.contains(name) ? "iceBox.value.\(boxIndex[name] ?? 0)" : "iceP_\(name)"
+                return "\(swiftName(name)): \(value)"
+            } + ["current: current"]
         let call = "try await \(swiftName(op.info.name.name))(\(arguments.joined(separator: ", ")))"
         let format = formatArgument(op, in: i)
         var respond: [String]

@@ -17,7 +17,7 @@ extension SwiftGenerator {
             case .object, .value, .localObject: return "Value?"
             }
         case .proxy(let name):
-            return name == "::Ice::Object" ? "(any ObjectPrx)?" : "(any \(typeName(name, suffix: "Prx")))?"
+            return "(any \(proxyName(name)))?"
         case .user(let name, let kind):
             switch kind {
             case .class: return typeName(name) + "?"
@@ -81,9 +81,7 @@ extension SwiftGenerator {
         case .builtin:
             return "try \(stream).read(\(swiftType(type)).self)"
         case .proxy(let name):
-            return name == "::Ice::Object"
-                ? "try \(stream).read((any ObjectPrx).self)"
-                : "try \(stream).read((any \(typeName(name, suffix: "Prx"))).self)"
+            return "try \(stream).read((any \(proxyName(name))).self)"
         case .user(let name, let kind):
             switch kind {
             case .class: return "try \(stream).read(\(typeName(name)).self)"
@@ -126,9 +124,7 @@ extension SwiftGenerator {
         case .user(_, .class), .user(_, .interface):
             return "try \(stream).readValue(tag: \(tag)) as? \(swiftType(type).dropLast())"
         case .proxy(let name):
-            return name == "::Ice::Object"
-                ? "try \(stream).read(tag: \(tag), (any ObjectPrx).self)"
-                : "try \(stream).read(tag: \(tag), (any \(typeName(name, suffix: "Prx"))).self)"
+            return "try \(stream).read(tag: \(tag), (any \(proxyName(name))).self)"
         case .user(let name, .sequence), .user(let name, .dictionary):
             return index.isStreamCodable(type)
                 ? "try \(stream).read(tag: \(tag), \(typeName(name)).self)"
@@ -154,5 +150,14 @@ extension SwiftGenerator {
     }
 
     /// Whether the Swift type of an optional member or parameter is already an optional.
+    /// The proxy protocol for `Name*`: `NamePrx` for an interface, and for a class with
+    /// operations (deprecated, as ZeroC's 3.7 mapping has it); `ObjectPrx` for `Object*` and for a
+    /// class without operations.
+    func proxyName(_ scopedName: String) -> String {
+        if scopedName == "::Ice::Object" { return "ObjectPrx" }
+        if index.classes[scopedName] != nil, !index.classHasOperations(scopedName) { return "ObjectPrx" }
+        return typeName(scopedName, suffix: "Prx")
+    }
+
     func isNullable(_ type: ResolvedType) -> Bool { swiftType(type).hasSuffix("?") }
 }

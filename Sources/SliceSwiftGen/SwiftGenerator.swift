@@ -15,12 +15,24 @@ public struct GeneratorOptions: Sendable {
     /// The Swift module of the Slice module `Ice`: the runtime by default, which provides
     /// the Ice types applications use; another name when generating ZeroC's own Ice files.
     public var iceModule: String?
+    /// The Swift module all the Slice of this compilation goes into (the build plugin's target):
+    /// then every top-level Slice module without `swift:module` metadata maps to it, so that
+    /// several top-level modules in one target refer to each other without imports. Nil maps
+    /// each top-level module to a Swift module of its own name, as ZeroC's slice2swift does.
+    public var moduleName: String?
+    /// The Swift module of the `Ice` types the runtime does not write by hand (built-in
+    /// sequences, Locator, Process, Router…), generated from Floe's `Slice/Ice`.
+    public var iceTypesModule = "FloeIce"
     /// Shown in the header of every file.
     public var compilerVersion: String
 
-    public init(runtimeModule: String = "FloeCore", iceModule: String? = nil, compilerVersion: String = "0.1.0") {
+    public init(
+        runtimeModule: String = "FloeCore", iceModule: String? = nil, moduleName: String? = nil,
+        compilerVersion: String = "0.1.0"
+    ) {
         self.runtimeModule = runtimeModule
         self.iceModule = iceModule
+        self.moduleName = moduleName
         self.compilerVersion = compilerVersion
     }
 }
@@ -38,6 +50,8 @@ public struct SwiftGenerator {
     var definitionModules: [String: (swiftModule: String, prefix: String)] = [:]
     /// The Swift module of the file being generated.
     var currentModule = ""
+    /// Member names of the type being generated (see `typeName`).
+    var shadowedNames: Set<String> = []
 
     public init(unit: CompilationUnit, options: GeneratorOptions = GeneratorOptions()) {
         self.unit = unit
@@ -53,14 +67,27 @@ public struct SwiftGenerator {
             }
             Self.record(module.contents, as: mapped, into: &definitionModules)
         }
+        if options.iceModule == nil {
+            // The runtime writes some `Ice` types by hand (it uses them itself); FloeIce has the
+            // rest, generated from Floe's own Slice.
+            for (name, mapped) in definitionModules where name.hasPrefix("::Ice::") && mapped.prefix.isEmpty {
+                if !Self.handWrittenIceTypes.contains(name) { definitionModules[name] = (options.iceTypesModule, "") }
+            }
+        }
     }
+
+    /// The `Ice` types the runtime module itself provides.
+    static let handWrittenIceTypes: Set<String> = [
+        "::Ice::Identity", "::Ice::IdentitySeq", "::Ice::Context", "::Ice::OperationMode", "::Ice::ProtocolVersion",
+        "::Ice::EncodingVersion",
+    ]
 
     private static func mapping(of module: ModuleDef, options: GeneratorOptions) -> (
         swiftModule: String, prefix: String
     ) {
         let name = module.info.name.name
         if name == "Ice" { return (options.iceModule ?? options.runtimeModule, "") }
-        var mapped = (swiftModule: name, prefix: "")
+        var mapped = (swiftModule: options.moduleName ?? name, prefix: "")
         for metadata in module.info.metadata {
             let parts = metadata.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             if parts.count >= 3, parts[0] == "swift", parts[1] == "module" {
@@ -89,7 +116,8 @@ public struct SwiftGenerator {
             if case .module(let m) = d, m.info.includeLevel == 0 { return m }
             return nil
         }
-        generator.currentModule = topModules.first.flatMap { generator.modules[$0.info.name.name]?.swiftModule } ?? ""
+        generator.currentModule =
+            options.moduleName ?? topModules.first.flatMap { generator.modules[$0.info.name.name]?.swiftModule } ?? ""
         var decls: [SwiftDecl] = []
         for module in topModules { decls += generator.generate(module: module) }
         let base = fileName.hasSuffix(".swift") ? String(fileName.dropLast(6)) : fileName
@@ -108,9 +136,10 @@ public struct SwiftGenerator {
         } else {
             // Constants of built-in types alone need no runtime (an unused public import warns).
             var imports = Self.usesRuntime(decls) ? Set([options.runtimeModule]) : []
-            for module in generator.referencedModules(topModules) where module != generator.currentModule {
+            for module in generator.referencedModules(topModules) {
                 imports.insert(module)
             }
+            imports.remove(generator.currentModule)
             header += imports.sorted().map { module in
                 // Only `Data` from Foundation: all of it would make `InputStream` and
                 // `OutputStream` ambiguous with the runtime's streams.
@@ -146,13 +175,17 @@ public struct SwiftGenerator {
             case .module(let m): generated = generate(module: m)
             case .forward: generated = []
             case .enumDef(let e): generated = enumDecls(e)
-            case .structDef(let s): generated = structDecls(s)
+            case .structDef(let s): generated = shadowing(s.members.map(\.info.name.name)).structDecls(s)
             case .sequence(let s): generated = sequenceDecls(s)
             case .dictionary(let d): generated = dictionaryDecls(d)
             case .const(let c): generated = constantDecls(c)
-            case .classDef(let c): generated = classDecls(c)
-            case .exception(let e): generated = exceptionDecls(e)
-            case .interfaceDef(let i): generated = interfaceDecls(i)
+            case .classDef(let c):
+                let members = (c.members + inheritedMembers(base: c.base, classes: true)).map(\.info.name.name)
+                generated = shadowing(members + c.operations.map(\.info.name.name)).classDecls(c)
+            case .exception(let e):
+                let members = e.members + inheritedMembers(base: e.base, classes: false)
+                generated = shadowing(members.map(\.info.name.name)).exceptionDecls(e)
+            case .interfaceDef(let i): generated = shadowing(i.operations.map(\.info.name.name)).interfaceDecls(i)
             }
             if !generated.isEmpty {
                 if !decls.isEmpty { decls.append(.blank) }
@@ -259,7 +292,8 @@ public struct SwiftGenerator {
 
     // MARK: Names
 
-    /// The Swift name of a user type, qualified when it lives in another Swift module.
+    /// The Swift name of a user type, qualified when it lives in another Swift module, or when
+    /// a member of the type being generated has the same name (`E1 E1;` in a struct).
     func typeName(_ scopedName: String, suffix: String = "") -> String {
         let parts = scopedName.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
         guard let top = parts.first, let mapped = definitionModules[scopedName] ?? modules[top] else {
@@ -267,8 +301,20 @@ public struct SwiftGenerator {
         }
         let local = mapped.prefix + parts.dropFirst().joined() + suffix
         let name = parts.count == 2 && mapped.prefix.isEmpty ? swiftName(local) : local
-        if mapped.swiftModule == currentModule || mapped.swiftModule == options.runtimeModule { return name }
+        if mapped.swiftModule == currentModule || mapped.swiftModule == options.runtimeModule,
+            !shadowedNames.contains(local)
+        {
+            return name
+        }
         return mapped.swiftModule + "." + name
+    }
+
+    /// This generator, for the body of a type whose members (or operations) have these Slice
+    /// names: type references they would shadow are qualified with their module.
+    func shadowing(_ names: [String]) -> SwiftGenerator {
+        var scoped = self
+        scoped.shadowedNames = Set(names)
+        return scoped
     }
 
     /// The unqualified Swift name of a definition in the current file.

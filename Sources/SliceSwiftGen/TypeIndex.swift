@@ -73,6 +73,15 @@ struct TypeIndex {
     /// Whether the Swift value is `Sendable`: everything but class instances and what holds them.
     func isSendable(_ type: ResolvedType) -> Bool { holdsNoClasses(type, allowingProxies: true) }
 
+    /// Whether a class has operations (its own, a base class's or an implemented interface's):
+    /// then `C*` is a proxy with those operations.
+    func classHasOperations(_ name: String, depth: Int = 0) -> Bool {
+        guard depth < 100, let c = classes[name] else { return false }
+        if !c.operations.isEmpty || !c.implements.isEmpty { return true }
+        guard case .user(let base, .class)? = c.base?.resolved else { return false }
+        return classHasOperations(base, depth: depth + 1)
+    }
+
     /// Whether values of the type may hold class instances (and so take part in cycles).
     func mayHoldClasses(_ type: ResolvedType) -> Bool { !holdsNoClasses(type, allowingProxies: true) }
 

@@ -56,6 +56,12 @@ struct Slice2Floe: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Generate for Swift module NAME: top-level Slice modules without swift:module metadata all map to it.",
+            valueName: "NAME"))
+    var moduleName: String?
+
+    @Option(
+        help: ArgumentHelp(
             "The Swift module for Slice module Ice (default: the runtime); for compiling ZeroC's own Ice files.",
             valueName: "NAME", visibility: .hidden))
     var iceModule: String?
@@ -161,8 +167,10 @@ struct Slice2Floe: ParsableCommand {
         guard done.insert(path).inserted else { return }
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let start = ContinuousClock.now
-        let generated = SwiftGenerator(unit: result.unit, options: GeneratorOptions(iceModule: iceModule))
-            .generate(fileName: base + ".swift", sourcePath: file)
+        let generated = SwiftGenerator(
+            unit: result.unit, options: GeneratorOptions(iceModule: iceModule, moduleName: moduleName)
+        )
+        .generate(fileName: base + ".swift", sourcePath: file)
         trace("generated \(path) in \(ContinuousClock.now - start)")
         try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents { return }

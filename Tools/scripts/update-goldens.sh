@@ -6,16 +6,18 @@ cd "$(dirname "$0")/../.."
 swift build --product slice2floe
 compiler="$PWD/.build/debug/slice2floe"
 cd Tests/SliceParserTests/Inputs/diagnostics
+scratch=$(mktemp -d)
 for input in *.ice; do
-    "$compiler" --validate "$input" 2> "${input%.ice}.err" || true
+    "$compiler" --output-dir "$scratch" "$input" 2> "${input%.ice}.err" || true
 done
+rm -rf "$scratch"
 echo "updated $(ls *.err | wc -l) expectation files"
 
 # Generated Swift for the Slice compiled by GeneratedCodeTests.
 cd ../../../GeneratedCodeTests
 out=$(mktemp -d)
 for input in *.ice; do
-    "$compiler" -I . -I ../../Slice --output-dir "$out" "$input"
+    "$compiler" -I . -I ../../Slice --module-name GeneratedCodeTests --output-dir "$out" "$input"
     mv "$out/${input%.ice}.swift" "../SliceSwiftGenTests/Golden/${input%.ice}.swift.expected"
 done
 rmdir "$out"

@@ -2,26 +2,143 @@ import Foundation
 import PackagePlugin
 
 /// Compiles a target's `.ice` files with slice2floe when the target builds, like the
-/// swift-protobuf and grpc-swift plugins do for `.proto` files. Each `X.ice` becomes `X.swift`.
-/// Includes are searched in the target's folder and in the package's `Slice/` folder.
+/// swift-protobuf and grpc-swift plugins do for `.proto` files. Each `X.ice` becomes `X.swift`,
+/// all in the target's Swift module (several top-level Slice modules need no imports between
+/// them).
+///
+/// Includes are searched in the target's folder, the package's `Slice/` folder, Floe's shipped
+/// Slice (`#include <Ice/Identity.ice>` works from any package) and the `search_paths` of an
+/// optional `slice-plugin.json` in the target:
+///
+/// ```json
+/// { "sources": ["Slice", "More/Extra.ice"], "search_paths": ["../Shared/Slice"] }
+/// ```
+///
+/// `sources` (files or folders, relative to the target) replaces the default, every `.ice` file
+/// of the target. The files a Slice file includes are inputs of its command, so editing one
+/// regenerates what depends on it.
 @main
 struct Slice2FloeBuildPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
         guard let target = target as? SourceModuleTarget else { return [] }
         let compiler = try context.tool(named: "slice2floe").url
         let output = context.pluginWorkDirectoryURL.appending(path: "Generated")
-        let sliceFiles = target.sourceFiles(withSuffix: "ice").map(\.url)
-        var includes = ["-I", target.directoryURL.path()]
-        let shipped = context.package.directoryURL.appending(path: "Slice")
-        if FileManager.default.fileExists(atPath: shipped.path()) { includes += ["-I", shipped.path()] }
+        let directory = target.directoryURL
+        let configuration = try Configuration.load(from: directory.appending(path: "slice-plugin.json"))
+        let sliceFiles =
+            configuration?.sources.map { $0.flatMap { Self.sliceFiles(at: directory.appending(path: $0)) } }
+            ?? target.sourceFiles(withSuffix: "ice").map(\.url)
+        var searchPaths = [directory]
+        searchPaths += (configuration?.searchPaths ?? []).map { directory.appending(path: $0) }
+        let packageSlice = context.package.directoryURL.appending(path: "Slice")
+        if FileManager.default.fileExists(atPath: packageSlice.path()) { searchPaths.append(packageSlice) }
+        if let floe = Self.floeSlice(context.package), floe != packageSlice { searchPaths.append(floe) }
+        let includes = searchPaths.flatMap { ["-I", $0.path()] }
         return sliceFiles.map { input in
             let name = input.deletingPathExtension().lastPathComponent
+            let input = input.standardizedFileURL
             return .buildCommand(
                 displayName: "slice2floe \(input.lastPathComponent)",
                 executable: compiler,
-                arguments: includes + ["--output-dir", output.path(), input.path()],
-                inputFiles: [input],
+                arguments: includes + [
+                    "--module-name", target.moduleName, "--output-dir", output.path(), input.path(),
+                ],
+                inputFiles: [input] + IncludeScanner(searchPaths: searchPaths).includes(of: input),
                 outputFiles: [output.appending(path: name + ".swift")])
+        }
+    }
+
+    /// The `.ice` files at `url`: the file itself, or those in the folder and below.
+    private static func sliceFiles(at url: URL) -> [URL] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path(), isDirectory: &isDirectory) else { return [] }
+        guard isDirectory.boolValue else { return [url] }
+        let files = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil)?.allObjects ?? []
+        return files.compactMap { $0 as? URL }.filter { $0.pathExtension == "ice" }
+            .sorted { $0.path() < $1.path() }
+    }
+
+    /// The `Slice/` folder of the package that provides slice2floe (Floe), found among the
+    /// package's dependencies.
+    private static func floeSlice(_ package: Package) -> URL? {
+        var queue = [package]
+        var seen = Set<String>()
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            guard seen.insert(next.id).inserted else { continue }
+            if next.products.contains(where: { $0.name == "slice2floe" }) {
+                return next.directoryURL.appending(path: "Slice")
+            }
+            queue += next.dependencies.map(\.package)
+        }
+        return nil
+    }
+}
+
+/// `slice-plugin.json`.
+struct Configuration: Decodable {
+    var sources: [String]?
+    var searchPaths: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case sources
+        case searchPaths = "search_paths"
+    }
+
+    static func load(from url: URL) throws -> Configuration? {
+        guard let data = FileManager.default.contents(atPath: url.path()) else { return nil }
+        do {
+            return try JSONDecoder().decode(Configuration.self, from: data)
+        } catch {
+            throw PluginError("\(url.path()): \(error)")
+        }
+    }
+}
+
+struct PluginError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The files a Slice file includes, directly or not, found as the compiler finds them. It reads
+/// `#include` lines without evaluating `#if`, so it may list a file the compiler skips: a
+/// spurious rebuild, never a missed one.
+struct IncludeScanner {
+    let searchPaths: [URL]
+
+    func includes(of file: URL) -> [URL] {
+        var found: [URL] = []
+        var seen: Set<String> = [file.standardizedFileURL.path()]
+        var queue = [file]
+        while !queue.isEmpty, found.count < 1000 {
+            let current = queue.removeFirst()
+            guard let text = try? String(contentsOf: current, encoding: .utf8) else { continue }
+            for name in Self.includedNames(in: text) {
+                let candidates = [current.deletingLastPathComponent()] + searchPaths
+                guard
+                    let url = candidates.map({ $0.appending(path: name).standardizedFileURL }).first(where: {
+                        FileManager.default.fileExists(atPath: $0.path())
+                    }), seen.insert(url.path()).inserted
+                else { continue }
+                found.append(url)
+                queue.append(url)
+            }
+        }
+        return found
+    }
+
+    /// The names in `#include "name"` and `#include <name>` lines.
+    static func includedNames(in text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            var rest = line.drop(while: { $0 == " " || $0 == "\t" })
+            guard rest.first == "#" else { return nil }
+            rest = rest.dropFirst().drop(while: { $0 == " " || $0 == "\t" })
+            guard rest.hasPrefix("include") else { return nil }
+            rest = rest.dropFirst("include".count).drop(while: { $0 == " " || $0 == "\t" })
+            guard let open = rest.first, open == "\"" || open == "<" else { return nil }
+            let close: Character = open == "<" ? ">" : "\""
+            let name = rest.dropFirst().prefix(while: { $0 != close })
+            return name.isEmpty ? nil : String(name)
         }
     }
 }

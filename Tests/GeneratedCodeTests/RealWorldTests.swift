@@ -1,0 +1,115 @@
+import FloeCore
+import FloeIce
+import Foundation
+import Testing
+
+struct RegistryServant: Registry {
+    func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? {
+        try makeProxy(
+            communicator: current.adapter.communicator, proxyString: "IceGrid/Registry:tcp -h 127.0.0.1 -p 4061",
+            type: (any LocatorRegistryPrx).self)
+    }
+    func bytes(names: StringSeq, current: Current) async throws -> ByteSeq { Data(names.joined().utf8) }
+    func who(current: Current) async throws -> Identity { current.id }
+    func shared(current: Current) async throws -> Shared { Shared(v: 42) }
+}
+
+struct ClassProxiesServant: ClassProxies {
+    func plain(p: (any ObjectPrx)?, current: Current) async throws -> (any ObjectPrx)? { p }
+    func ops(p: (any WithOpsPrx)?, current: Current) async throws -> (any WithOpsPrx)? { p }
+}
+
+struct ShadowsServant: Shadows {
+    func echo(s: Shadow, current: Current) async throws -> Shadow { s }
+    func echoClass(c: sending CShadow?, current: Current) async throws -> sending CShadow? { c }
+    func fail(E1: E1, current: Current) async throws { throw XShadow(E1: E1) }
+}
+
+actor ClassesServant: Classes {
+    func two(p1: sending Plain?, p2: sending Plain?, current: Current) async throws
+        -> sending (returnValue: Plain?, p3: Plain?)
+    {
+        (Plain(x: (p1?.x ?? 0) * 10), p2)
+    }
+    func amd(a: sending Plain?, b: sending Plain?, current: Current) async throws -> sending Plain? {
+        Plain(x: (a?.x ?? 0) + (b?.x ?? 0))
+    }
+    func sliced(p1: sending Plain?, p2: sending Plain?, current: Current) async throws -> sending Plain? { p2 }
+}
+
+struct UsesFirstServant: UsesFirst {
+    func get(s: InSecond, current: Current) async throws -> E1 { s.s.x == 2 ? .v2 : .v1 }
+}
+
+/// The real-world patterns of `RealWorld.ice` compile (this target builds them) and round-trip
+/// through collocated calls (issue 14).
+@Suite("Real-world Slice")
+struct RealWorldTests {
+    private static func collocated<P>(_ servant: any Dispatcher, _ type: P.Type, cast: (any ObjectPrx) -> P) throws
+        -> (Communicator, P)
+    {
+        let communicator = Communicator(
+            sliceLoader: CompositeSliceLoader([RealWorld_SliceLoader(), FloeIce_SliceLoader()]))
+        let adapter = try communicator.createObjectAdapter(name: "RealWorld")
+        let proxy = try adapter.add(servant: servant, id: Identity(name: "it"))
+        adapter.activate()
+        return (communicator, cast(proxy))
+    }
+
+    @Test func zerocIceTypesAndASecondTopLevelModule() async throws {
+        let (communicator, registry) = try Self.collocated(RegistryServant(), (any RegistryPrx).self) {
+            uncheckedCast(prx: $0, type: (any RegistryPrx).self)
+        }
+        #expect(try await registry.getRegistry()?.description.hasPrefix("IceGrid/Registry -t -e 1.1:tcp") == true)
+        #expect(try await registry.bytes(["a", "bc"]) == Data("abc".utf8))
+        #expect(try await registry.who() == Identity(name: "it"))
+        #expect(try await registry.shared() == Shared(v: 42))
+        let (other, usesFirst) = try Self.collocated(UsesFirstServant(), (any UsesFirstPrx).self) {
+            uncheckedCast(prx: $0, type: (any UsesFirstPrx).self)
+        }
+        #expect(try await usesFirst.get(InSecond(s: S1(x: 2))) == .v2)
+        await communicator.destroy()
+        await other.destroy()
+    }
+
+    @Test func proxiesToClasses() async throws {
+        let (communicator, proxies) = try Self.collocated(ClassProxiesServant(), (any ClassProxiesPrx).self) {
+            uncheckedCast(prx: $0, type: (any ClassProxiesPrx).self)
+        }
+        let target = try makeProxy(
+            communicator: communicator, proxyString: "thing:tcp -h 127.0.0.1 -p 1", type: (any WithOpsPrx).self)
+        #expect(try await proxies.plain(target)?.description == target.description)
+        #expect(try await proxies.ops(target)?.description == target.description)
+        #expect(ice_staticId((any WithOpsPrx).self) == "::RealWorld::WithOps")
+        await communicator.destroy()
+    }
+
+    @Test func membersNamedLikeTheirTypes() async throws {
+        let (communicator, shadows) = try Self.collocated(ShadowsServant(), (any ShadowsPrx).self) {
+            uncheckedCast(prx: $0, type: (any ShadowsPrx).self)
+        }
+        #expect(Shadow().E1 == .v1 && CShadow().E1 == .v2, "Slice defaults")
+        #expect(try await shadows.echo(Shadow(E1: .v2, S1: S1(x: 7))) == Shadow(E1: .v2, S1: S1(x: 7)))
+        let echoed = try await shadows.echoClass(CShadow(E1: .v1, S1: S1(x: 3)))
+        #expect(echoed?.E1 == .v1 && echoed?.S1.x == 3)
+        do {
+            try await shadows.fail(.v2)
+            Issue.record("no exception")
+        } catch let error as XShadow {
+            #expect(error.E1 == .v2)
+        }
+        await communicator.destroy()
+    }
+
+    @Test func severalClassParametersAndResults() async throws {
+        let (communicator, classes) = try Self.collocated(ClassesServant(), (any ClassesPrx).self) {
+            uncheckedCast(prx: $0, type: (any ClassesPrx).self)
+        }
+        let (returned, p3) = try await classes.two(p1: Plain(x: 4), p2: Plain(x: 5))
+        #expect(returned?.x == 40, "returned \(String(describing: returned?.x))")
+        #expect(p3?.x == 5, "p3 \(String(describing: p3?.x))")
+        #expect(try await classes.amd(a: Plain(x: 2), b: Plain(x: 3))?.x == 5)
+        #expect(try await classes.sliced(p1: Plain(x: 1), p2: Plain(x: 9))?.x == 9)
+        await communicator.destroy()
+    }
+}
