@@ -14,6 +14,8 @@ let strictSettings: [SwiftSetting] = [
 let package = Package(
     name: "Floe",
     products: [
+        // What applications import: the runtime, FloeIce and the NIO transport.
+        .library(name: "Floe", targets: ["Floe"]),
         .library(name: "FloeEncoding", targets: ["FloeEncoding"]),
         .library(name: "FloeProtocol", targets: ["FloeProtocol"]),
         // FloeIce comes with FloeCore: generated code that uses Ice's Locator, Process, Router or
@@ -87,6 +89,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "Floe", dependencies: ["FloeCore", "FloeIce", "FloeNIO"], swiftSettings: strictSettings),
         .target(
             name: "FloeIce",
             dependencies: ["FloeCore"],

@@ -51,6 +51,10 @@ timeout 2400 swift test --skip-build "$@"
 # when any step goes wrong); a hang fails after 5 minutes.
 timeout 300 swift run floe-demo
 
+# A package of its own with a path dependency on Floe and the build plugin, as a user writes it:
+# its Slice includes Floe's Ice/Identity.ice and a file found through slice-plugin.json.
+timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
+
 # The benchmark peer runs every workload, verified, at a tiny scale.
 timeout 600 Tools/scripts/bench-smoke.sh
 # Tools/bench-codec.sh's C++ side builds and decodes what it encodes (exits 1 otherwise).

@@ -1,0 +1,17 @@
+// swift-tools-version: 6.1
+// A package as a Floe user writes it, following only the README: a path dependency on Floe and
+// the build plugin on a target with its own Slice. Tools/test.sh builds and runs it.
+import PackageDescription
+
+let package = Package(
+    name: "PluginConsumer",
+    dependencies: [.package(name: "Floe", path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "Consumer",
+            dependencies: [.product(name: "Floe", package: "Floe")],
+            exclude: ["slice-plugin.json"],
+            plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
+        )
+    ]
+)
