@@ -50,6 +50,44 @@ struct PreprocessorTests {
         #expect(text(source) == ["const int S = 42; \"SIZE\" 42 42 // SIZE", "SIZE"])
     }
 
+    /// Function-like macros as mcpp (ZeroC's preprocessor) expands them.
+    @Test func functionLikeMacros() {
+        let source = """
+            #define SEQ(T) sequence<T> T##Seq;
+            #define PAIR(a, b) a##b
+            #define STR(x) #x
+            #define CALL(f, x) f(x)
+            #define NONE() empty
+            #define LOOP(x) LOOP(x) x
+            SEQ(int) PAIR(Po, int) STR(a "b" c)
+            CALL(SEQ, long) PAIR(x, (1, 2)) NONE() NONE SEQ (byte)
+            LOOP(1) "SEQ(int)"
+            #ifdef PAIR
+            defined
+            #endif
+            #undef SEQ
+            SEQ(int)
+            """
+        let (result, diagnostics) = run(["main.ice": source])
+        #expect(diagnostics.count == 0, "\(diagnostics.map(\.description))")
+        #expect(
+            text(result) == [
+                "sequence<int> intSeq; Point \"a \\\"b\\\" c\"",
+                "sequence<long> longSeq; x(1, 2) empty NONE sequence<byte> byteSeq;",
+                "LOOP(1) 1 \"SEQ(int)\"", "defined", "SEQ(int)",
+            ])
+    }
+
+    @Test func functionLikeMacroErrors() {
+        let (_, diagnostics) = run(["main.ice": "#define F(a, a) a\n#define G(a, ...) a\n#define H(x) x\nH(1, 2)"])
+        #expect(
+            diagnostics.map(\.description) == [
+                "main.ice:1:1: error: duplicate macro parameter name",
+                "main.ice:2:1: error: variadic macros are not supported",
+                "main.ice:4:1: error: macro 'H' takes 1 arguments, 2 given",
+            ])
+    }
+
     @Test(arguments: [
         ("defined(A) && !defined(B)", true), ("defined A || 0", true), ("A == 3 && A * 2 > 5", true),
         ("(1 ? 0 : 1)", false), ("__ICE_VERSION__ >= 30700 && __SLICE2FLOE__", true), ("UNKNOWN", false),

@@ -58,6 +58,8 @@ public struct Preprocessor {
     private let options: PreprocessorOptions
     private let provider: any SourceProvider
     private var macros: [String: String] = [:]
+    /// `#define NAME(params) body`.
+    private var functionMacros: [String: FunctionMacro] = [:]
     /// How many macro names have each length, so a line is scanned for macros without a
     /// dictionary lookup per word (kept up to date by `define`, not recomputed per line).
     private var macroNameLengths: [Int: Int] = [:]
@@ -164,8 +166,8 @@ public struct Preprocessor {
                 var value = false
                 if parentActive {
                     switch name {
-                    case "ifdef": value = macros[argument.firstWord] != nil
-                    case "ifndef": value = macros[argument.firstWord] == nil
+                    case "ifdef": value = isDefined(argument.firstWord)
+                    case "ifndef": value = !isDefined(argument.firstWord)
                     default: value = evaluate(argument, at: location)
                     }
                 }
@@ -232,7 +234,11 @@ public struct Preprocessor {
             }
             let rest = argument.dropFirst(macro.count)
             if rest.first == "(" {
-                diagnostics.error("preprocessor", "function-like macros are not supported", at: location)
+                // `NAME(` with no blank between: a function-like macro, as in C.
+                switch FunctionMacro.parse(rest) {
+                case .success(let function): define(String(macro), function: function)
+                case .failure(let error): diagnostics.error("preprocessor", error.message, at: location)
+                }
                 return
             }
             define(String(macro), String(rest).trimmingWhitespace())
@@ -292,25 +298,30 @@ public struct Preprocessor {
     // MARK: Macros
 
     /// Defines (or, with nil, undefines) a macro.
-    private mutating func define(_ name: String, _ value: String?) {
+    private func isDefined(_ name: String) -> Bool { macros[name] != nil || functionMacros[name] != nil }
+
+    /// Defines an object-like macro (`value`), a function-like one (`function`), or neither
+    /// (`#undef`): one name is one macro.
+    private mutating func define(_ name: String, _ value: String? = nil, function: FunctionMacro? = nil) {
         let length = name.utf8.count
-        if macros[name] == nil, value != nil { macroNameLengths[length, default: 0] += 1 }
-        if macros[name] != nil, value == nil {
+        let wasDefined = isDefined(name)
+        macros[name] = value
+        functionMacros[name] = function
+        if !wasDefined, isDefined(name) { macroNameLengths[length, default: 0] += 1 }
+        if wasDefined, !isDefined(name) {
             macroNameLengths[length, default: 1] -= 1
             if macroNameLengths[length] == 0 { macroNameLengths[length] = nil }
         }
-        macros[name] = value
     }
 
-    /// `expand`, reporting an expansion that outgrows the limits (the line is then dropped).
+    /// `expand`, reporting an expansion that outgrows the limits or a wrong invocation (the
+    /// line is then dropped).
     private mutating func expandLine(_ line: String, at location: SourceLocation) -> String {
         var budget = line.utf8.count + Self.maxExpansionLength
-        var tooDeep = false
-        let expanded = expand(line, disabled: [], budget: &budget, tooDeep: &tooDeep)
-        if tooDeep {
-            diagnostics.error(
-                "macro-expansion", "macros expand within each other more than \(Self.maxExpansionDepth) deep",
-                at: location)
+        var failure: String?
+        let expanded = expand(line, disabled: [], budget: &budget, failure: &failure)
+        if let failure {
+            diagnostics.error("macro-expansion", failure, at: location)
             return ""
         }
         if budget < 0 {
@@ -325,13 +336,13 @@ public struct Preprocessor {
     /// Replaces macro names outside string literals and comments, re-scanning replacements
     /// but never expanding a macro inside its own expansion (the C rule: `#define X X X`
     /// expands once). Stops once the output would exceed `budget` characters.
-    func expand(_ line: String, disabled: Set<String>, budget: inout Int, tooDeep: inout Bool) -> String {
+    func expand(_ line: String, disabled: Set<String>, budget: inout Int, failure: inout String?) -> String {
         guard !macros.isEmpty, mentionsMacro(line) else {
             budget -= line.utf8.count
             return line
         }
         guard disabled.count < Self.maxExpansionDepth else {
-            tooDeep = true
+            failure = "macros expand within each other more than \(Self.maxExpansionDepth) deep"
             return ""
         }
         var out = ""
@@ -360,8 +371,25 @@ public struct Preprocessor {
                 chars = chars.dropFirst(word.count)
                 let name = String(word)
                 if let replacement = macros[name], !disabled.contains(name) {
-                    out += expand(replacement, disabled: disabled.union([name]), budget: &budget, tooDeep: &tooDeep)
-                    if budget < 0 || tooDeep { return out }
+                    out += expand(replacement, disabled: disabled.union([name]), budget: &budget, failure: &failure)
+                    if budget < 0 || failure != nil { return out }
+                } else if let function = functionMacros[name], !disabled.contains(name),
+                    let (arguments, rest) = FunctionMacro.arguments(at: chars)
+                {
+                    chars = rest
+                    let raw = function.parameters.isEmpty && arguments == [""] ? [] : arguments
+                    guard raw.count == function.parameters.count else {
+                        failure = "macro '\(name)' takes \(function.parameters.count) arguments, \(raw.count) given"
+                        return out
+                    }
+                    var expanded: [String] = []
+                    for argument in raw {
+                        expanded.append(expand(argument, disabled: disabled, budget: &budget, failure: &failure))
+                        if budget < 0 || failure != nil { return out }
+                    }
+                    let body = function.substitute(expanded: expanded, raw: raw)
+                    out += expand(body, disabled: disabled.union([name]), budget: &budget, failure: &failure)
+                    if budget < 0 || failure != nil { return out }
                 } else {
                     out += word
                     budget -= word.utf8.count
@@ -396,7 +424,7 @@ public struct Preprocessor {
             } else if let start = identifierStart {
                 identifierStart = nil
                 if macroNameLengths[index - start] != nil,
-                    macros[String(decoding: bytes[start..<index], as: UTF8.self)] != nil
+                    isDefined(String(decoding: bytes[start..<index], as: UTF8.self))
                 {
                     found = true
                     break
