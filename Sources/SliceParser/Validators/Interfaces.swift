@@ -145,9 +145,17 @@ extension SemanticAnalyzer {
             return Int(tag)
         }
         if var returnType = op.returnType {
-            resolveType(&returnType, scope: scope, useScope: useScope, user: op.info)
+            // The return type is seen from the interface, before the operation's name exists
+            // there: `S1 S1();` makes `S1` change meaning in the interface, as ZeroC reports.
+            resolveType(&returnType, scope: scope, useScope: container.scopedName, user: op.info)
             op.returnType = returnType
             op.returnTag = claim(op.returnTagSyntax, for: "return value", analyzer: &self)
+        }
+        if let meaning = symbols.conflictingUse(ofNewName: name, scopedName: op.info.scopedName, in: container.scopedName)
+        {
+            diagnostics.error(
+                "changed-meaning", "'\(name)' has changed meaning: it was used to mean '\(meaning)'",
+                at: op.info.name.location)
         }
         var parameterNames: [String: String] = [:]
         var sawOut = false

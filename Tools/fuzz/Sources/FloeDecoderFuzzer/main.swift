@@ -24,6 +24,12 @@ final class FuzzNode: Value {
         text = try stream.read(tag: 2, String.self)
         try stream.endSlice()
     }
+    // As generated classes do, so that received cycles can be freed.
+    override func _iceVisitReferences(_ visitor: inout ReferenceVisitor) {
+        next._iceVisitReferences(&visitor)
+        items._iceVisitReferences(&visitor)
+        super._iceVisitReferences(&visitor)
+    }
 }
 
 final class FuzzError: UserException, @unchecked Sendable {
@@ -50,6 +56,15 @@ let loader: SliceRegistry = {
     return registry
 }()
 
+/// Decodes a value and encodes it again; the value is gone when this returns, so the end of
+/// the encapsulation frees it even if it has cycles (as a dispatch's end does).
+func decodeAndReencodeValue(_ stream: inout InputStream) throws {
+    let node = try stream.readValue()
+    // Whatever was decoded must encode again without trouble.
+    var out = OutputStream(format: .sliced)
+    out.write(node)
+}
+
 func decode(_ bytes: UnsafeRawBufferPointer) throws {
     guard let selector = bytes.first else { return }
     let data = ByteBuffer(bytes: bytes.dropFirst())
@@ -62,11 +77,7 @@ func decode(_ bytes: UnsafeRawBufferPointer) throws {
     var stream = InputStream(buffer: data, sliceLoader: loader, classGraphDepthMax: 50)
     try stream.startEncapsulation()
     switch selector % 6 {
-    case 1:
-        let node = try stream.readValue()
-        // Whatever was decoded must encode again without trouble.
-        var out = OutputStream(format: .sliced)
-        out.write(node)
+    case 1: try decodeAndReencodeValue(&stream)
     case 2: _ = try stream.readUserException()
     case 3: _ = try stream.read(ProxyData.self)
     case 4: _ = try [String: [Int32]](from: &stream)
