@@ -24,7 +24,7 @@ actor GreeterServant: Greeter {
     func attach(n: sending Note?, peer: (any GreeterPrx)?, current: Current) async throws {
         attached.append((n?.body ?? "") + "@" + (peer?.ice_getIdentity().name ?? "nil"))
     }
-    func blob(current: Current) async throws -> Blob { Data([1, 2, 3]) }
+    func getBlob(current: Current) async throws -> Blob { Data([1, 2, 3]) }
     func find(key: String?, current: Current) async throws
         -> sending (returnValue: String?, reply: Reply?, notes: Notes)
     {
@@ -80,7 +80,7 @@ struct DemoTests {
             lookup.found && lookup.returnValue == Reply(text: "bob", mood: .Grumpy, from: Identity(name: "greeter")))
         #expect(try await greeter.history(max: 3, filter: .Sleepy).map(\.mood) == [.Sleepy, .Sleepy, .Sleepy])
         #expect(try await greeter.history(max: 1).first?.mood == .Happy)
-        #expect(try await greeter.blob() == Data([1, 2, 3]))
+        #expect(try await greeter.getBlob() == Data([1, 2, 3]))
         let found = try await greeter.find("k")
         #expect(found.returnValue == "K" && found.reply?.mood == .Sleepy)
         #expect((found.notes.first as? Reminder)?.mood == .Grumpy)

@@ -15,7 +15,7 @@ struct RegistryServant: Registry {
 }
 
 struct ClassProxiesServant: ClassProxies {
-    func plain(p: (any ObjectPrx)?, current: Current) async throws -> (any ObjectPrx)? { p }
+    func plainProxy(p: (any ObjectPrx)?, current: Current) async throws -> (any ObjectPrx)? { p }
     func ops(p: (any WithOpsPrx)?, current: Current) async throws -> (any WithOpsPrx)? { p }
 }
 
@@ -78,7 +78,7 @@ struct RealWorldTests {
         }
         let target = try makeProxy(
             communicator: communicator, proxyString: "thing:tcp -h 127.0.0.1 -p 1", type: (any WithOpsPrx).self)
-        #expect(try await proxies.plain(target)?.description == target.description)
+        #expect(try await proxies.plainProxy(target)?.description == target.description)
         #expect(try await proxies.ops(target)?.description == target.description)
         #expect(ice_staticId((any WithOpsPrx).self) == "::RealWorld::WithOps")
         await communicator.destroy()
