@@ -15,6 +15,12 @@ func swiftName(_ name: String) -> String {
     swiftKeywords.contains(name) ? "`\(name)`" : name
 }
 
+/// A Slice name as a Swift argument label at a call site, where only `inout`, `var` and `let`
+/// need backticks (escaping others draws a warning).
+func argumentLabel(_ name: String) -> String {
+    ["inout", "var", "let"].contains(name) ? "`\(name)`" : name
+}
+
 /// A Swift string literal for `text`, with non-ASCII and control characters escaped.
 func swiftStringLiteral(_ text: String) -> String {
     var out = "\""

@@ -158,7 +158,7 @@ extension SwiftGenerator {
         }
         var body = own.map { "self.\(swiftName($0.info.name.name)) = \(swiftName($0.info.name.name))" }
         if isClass {
-            let arguments = superMembers.map { "\(swiftName($0.info.name.name)): \(swiftName($0.info.name.name))" }
+            let arguments = superMembers.map { "\(argumentLabel($0.info.name.name)): \(swiftName($0.info.name.name))" }
             body.append(superMembers.isEmpty ? "super.init()" : "super.init(\(arguments.joined(separator: ", ")))")
         }
         // With no members of its own, the initializer has its base's signature and overrides it.

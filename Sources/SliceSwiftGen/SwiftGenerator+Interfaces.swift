@@ -385,7 +385,7 @@ extension SwiftGenerator {
             shape.inParameters.map { p in
                 let name = p.info.name.name
                 let value = boxed.contains(name) ? "iceBox.value.\(boxIndex[name] ?? 0)" : "iceP_\(name)"
-                return "\(swiftName(name)): \(value)"
+                return "\(argumentLabel(name)): \(value)"
             } + ["current: current"]
         let call = "try await \(swiftName(op.info.name.name))(\(arguments.joined(separator: ", ")))"
         let format = formatArgument(op, in: i)

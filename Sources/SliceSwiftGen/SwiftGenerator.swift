@@ -23,6 +23,10 @@ public struct GeneratorOptions: Sendable {
     /// The Swift module of the `Ice` types the runtime does not write by hand (built-in
     /// sequences, Locator, Process, Router…), generated from Floe's `Slice/Ice`.
     public var iceTypesModule = "FloeIce"
+    /// With `moduleName`: whether a Slice file belongs to that module (the build plugin's
+    /// target); nil means every file does. Files outside it keep ZeroC's mapping (their top-level
+    /// module, or its `swift:module`, names their Swift module).
+    public var isInModule: (@Sendable (String) -> Bool)?
     /// Shown in the header of every file.
     public var compilerVersion: String
 
@@ -61,7 +65,8 @@ public struct SwiftGenerator {
         // metadata (ZeroC maps IceMX to Ice in one file and to IceStorm in another), so the
         // mapping is recorded for every definition, from the module definition that holds it.
         for case .module(let module) in unit.definitions {
-            let mapped = Self.mapping(of: module, options: options)
+            let own = options.moduleName != nil && (options.isInModule?(module.info.name.location.file) ?? true)
+            let mapped = Self.mapping(of: module, options: options, own: own)
             if modules[module.info.name.name] == nil || module.info.includeLevel == 0 {
                 modules[module.info.name.name] = mapped
             }
@@ -82,12 +87,15 @@ public struct SwiftGenerator {
         "::Ice::EncodingVersion",
     ]
 
-    private static func mapping(of module: ModuleDef, options: GeneratorOptions) -> (
+    /// The Swift module and type-name prefix of a top-level Slice module: its own name, or what
+    /// its `swift:module:Name[:Prefix]` metadata says; for a module of the file set being built
+    /// into `moduleName` (`own`), that module, keeping the metadata's prefix.
+    private static func mapping(of module: ModuleDef, options: GeneratorOptions, own: Bool) -> (
         swiftModule: String, prefix: String
     ) {
         let name = module.info.name.name
         if name == "Ice" { return (options.iceModule ?? options.runtimeModule, "") }
-        var mapped = (swiftModule: options.moduleName ?? name, prefix: "")
+        var mapped = (swiftModule: name, prefix: "")
         for metadata in module.info.metadata {
             let parts = metadata.value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             if parts.count >= 3, parts[0] == "swift", parts[1] == "module" {
@@ -96,6 +104,7 @@ public struct SwiftGenerator {
                 mapped = (parts[2], "")
             }
         }
+        if own, let moduleName = options.moduleName { mapped.swiftModule = moduleName }
         return mapped
     }
 
@@ -200,8 +209,11 @@ public struct SwiftGenerator {
     /// Swift modules other than the runtime that the generated code refers to.
     private func referencedModules(_ modules: [ModuleDef]) -> Set<String> {
         var names: Set<String> = []
-        func visit(_ type: TypeRef?) {
-            guard let resolved = type?.resolved else { return }
+        for case .sequence(let s) in allDefinitions(modules) where s.element.resolved == .builtin(.byte) {
+            names.insert("Foundation")
+        }
+        forEachTypeReference(in: modules) { type in
+            guard let resolved = type.resolved else { return }
             switch resolved {
             case .proxy(let s), .user(let s, _):
                 if case .user(_, .sequence) = resolved, index.isByteSequence(s) { names.insert("Foundation") }
@@ -213,38 +225,55 @@ public struct SwiftGenerator {
             case .builtin: break
             }
         }
+        names.remove(options.runtimeModule)
+        return names
+    }
+
+    /// The non-local definitions of these modules and the modules inside them, depth first.
+    func allDefinitions(_ modules: [ModuleDef]) -> [Definition] {
+        var result: [Definition] = []
         func walk(_ definitions: [Definition]) {
             for definition in definitions where !definition.info.isLocal {
-                switch definition {
-                case .module(let m): walk(m.contents)
-                case .structDef(let s): s.members.forEach { visit($0.type) }
-                case .classDef(let c):
-                    c.members.forEach { visit($0.type) }
-                    visit(c.base)
-                case .exception(let e):
-                    e.members.forEach { visit($0.type) }
-                    visit(e.base)
-                case .sequence(let s):
-                    if s.element.resolved == .builtin(.byte) { names.insert("Foundation") }
-                    visit(s.element)
-                case .dictionary(let d):
-                    visit(d.key)
-                    visit(d.value)
-                case .const(let c): visit(c.type)
-                case .interfaceDef(let i):
-                    i.bases.forEach(visit)
-                    for op in i.operations {
-                        visit(op.returnType)
-                        op.parameters.forEach { visit($0.type) }
-                        op.throwsClause.forEach(visit)
-                    }
-                case .enumDef, .forward: break
-                }
+                result.append(definition)
+                if case .module(let m) = definition { walk(m.contents) }
             }
         }
         walk(modules.map { .module($0) })
-        names.remove(options.runtimeModule)
-        return names
+        return result
+    }
+
+    /// Every type the non-local definitions of these modules refer to (members, bases,
+    /// parameters, results, exceptions, elements, constants).
+    func forEachTypeReference(in modules: [ModuleDef], _ visit: (TypeRef) -> Void) {
+        func visitOperations(_ operations: [SliceAST.Operation]) {
+            for op in operations {
+                op.returnType.map(visit)
+                op.parameters.forEach { visit($0.type) }
+                op.throwsClause.forEach(visit)
+            }
+        }
+        for definition in allDefinitions(modules) {
+            switch definition {
+            case .structDef(let s): s.members.forEach { visit($0.type) }
+            case .classDef(let c):
+                c.members.forEach { visit($0.type) }
+                c.base.map(visit)
+                c.implements.forEach(visit)
+                visitOperations(c.operations)
+            case .exception(let e):
+                e.members.forEach { visit($0.type) }
+                e.base.map(visit)
+            case .sequence(let s): visit(s.element)
+            case .dictionary(let d):
+                visit(d.key)
+                visit(d.value)
+            case .const(let c): visit(c.type)
+            case .interfaceDef(let i):
+                i.bases.forEach(visit)
+                visitOperations(i.operations)
+            case .module, .enumDef, .forward: break
+            }
+        }
     }
 
     /// A `SliceLoader` that creates the classes and exceptions of this file from type ids and

@@ -62,6 +62,12 @@ struct Slice2Floe: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "With --module-name: only Slice files under DIR belong to that module (repeatable; default: all).",
+            valueName: "DIR"))
+    var moduleDir: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
             "The Swift module for Slice module Ice (default: the runtime); for compiling ZeroC's own Ice files.",
             valueName: "NAME", visibility: .hidden))
     var iceModule: String?
@@ -131,6 +137,12 @@ struct Slice2Floe: ParsableCommand {
                 dependencies.add(file, result.dependencies, target: target(for: file))
                 continue
             }
+            let problems = SwiftGenerator(unit: result.unit, options: generatorOptions).check()
+            report(problems, format)
+            guard !problems.hasErrors else {
+                failed = true
+                continue
+            }
             try writeSwift(for: file, result: result, done: &generated)
             if all {
                 for included in result.dependencies.dropFirst() where !isZeroCIceFile(included) {
@@ -148,6 +160,24 @@ struct Slice2Floe: ParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    private var generatorOptions: GeneratorOptions {
+        var options = GeneratorOptions(iceModule: iceModule, moduleName: moduleName)
+        if !moduleDir.isEmpty {
+            let directories = moduleDir.map { Self.absolute($0) + "/" }
+            options.isInModule = { file in
+                let path = Self.absolute(file)
+                return directories.contains { path.hasPrefix($0) }
+            }
+        }
+        return options
+    }
+
+    /// `path` made absolute against the current directory, without `.` and `..` components.
+    private static func absolute(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        return url.standardizedFileURL.path
     }
 
     private func target(for file: String) -> String {
@@ -168,7 +198,7 @@ struct Slice2Floe: ParsableCommand {
         let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let start = ContinuousClock.now
         let generated = SwiftGenerator(
-            unit: result.unit, options: GeneratorOptions(iceModule: iceModule, moduleName: moduleName)
+            unit: result.unit, options: generatorOptions
         )
         .generate(fileName: base + ".swift", sourcePath: file)
         trace("generated \(path) in \(ContinuousClock.now - start)")

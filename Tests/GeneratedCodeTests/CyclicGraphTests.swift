@@ -58,16 +58,25 @@ struct CyclicTrailerServant: Dispatcher {
 /// frees a cycle, and a peer chooses what it sends.
 @Suite("Cyclic graphs", .serialized, .timeLimit(.minutes(2)))
 struct CyclicGraphTests {
-    private static func serverAndClient() async throws -> (Communicator, TesterServant, Communicator, any TesterPrx) {
-        let server = Communicator(sliceLoader: CountingLoader(), transport: NIOTransport())
+    /// A server hosting `servant` as "it" over TCP, and a client communicator, each with its
+    /// own loader (the counting one on the side under test).
+    private static func serve(
+        _ servant: any Dispatcher, serverLoader: any SliceLoader = CountingLoader(),
+        clientLoader: any SliceLoader = Vectors_SliceLoader()
+    ) async throws -> (server: Communicator, client: Communicator, proxy: String) {
+        let server = Communicator(sliceLoader: serverLoader, transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let servant = TesterServant()
-        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        try adapter.add(servant: servant, id: Identity(name: "it"))
         let port = adapter.publishedEndpoints.first?.port ?? 0
-        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let tester = try makeProxy(
-            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let client = Communicator(sliceLoader: clientLoader, transport: NIOTransport())
+        return (server, client, "it:tcp -h 127.0.0.1 -p \(port)")
+    }
+
+    private static func serverAndClient() async throws -> (Communicator, TesterServant, Communicator, any TesterPrx) {
+        let servant = TesterServant()
+        let (server, client, proxy) = try await serve(servant)
+        let tester = try makeProxy(communicator: client, proxyString: proxy, type: (any TesterPrx).self)
         return (server, servant, client, tester)
     }
 
@@ -104,14 +113,8 @@ struct CyclicGraphTests {
     }
 
     @Test func aServantThatKeepsAGraphKeepsItWhole() async throws {
-        let server = Communicator(sliceLoader: CountingLoader(), transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(
-            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        try adapter.add(servant: KeeperServant(), id: Identity(name: "keeper"))
-        let port = adapter.publishedEndpoints.first?.port ?? 0
-        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let keeper = try makeProxy(
-            communicator: client, proxyString: "keeper:tcp -h 127.0.0.1 -p \(port)", type: (any KeeperPrx).self)
+        let (server, client, proxy) = try await Self.serve(KeeperServant())
+        let keeper = try makeProxy(communicator: client, proxyString: proxy, type: (any KeeperPrx).self)
         for _ in 0..<3 { try await keeper.keep(Self.cycle()) }
         #expect(try await keeper.cycleLengths() == [3, 3, 3])
         await client.destroy()
@@ -150,14 +153,9 @@ struct CyclicGraphTests {
 
     /// A client frees the cyclic values of a reply that its results do not reach.
     @Test func aClientFreesCyclesItsResultsDoNotReach() async throws {
-        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(
-            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        try adapter.add(servant: CyclicTrailerServant(), id: Identity(name: "trailer"))
-        let port = adapter.publishedEndpoints.first?.port ?? 0
-        let client = Communicator(sliceLoader: CountingLoader(), transport: NIOTransport())
-        let tester = try makeProxy(
-            communicator: client, proxyString: "trailer:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let (server, client, proxy) = try await Self.serve(
+            CyclicTrailerServant(), serverLoader: Vectors_SliceLoader(), clientLoader: CountingLoader())
+        let tester = try makeProxy(communicator: client, proxyString: proxy, type: (any TesterPrx).self)
         let before = CountedNode.live.load(ordering: .relaxed)
         for _ in 0..<100 { try await tester.ping() }
         #expect(CountedNode.live.load(ordering: .relaxed) == before, "nodes left alive on the client")

@@ -39,6 +39,9 @@ actor ClassesServant: Classes {
 
 struct UsesFirstServant: UsesFirst {
     func get(s: InSecond, current: Current) async throws -> E1 { s.s.x == 2 ? .v2 : .v1 }
+    func resize(s: MetaSized, `throw`: Int32, current: Current) async throws -> MetaSized {
+        MetaSized(kind: `throw` > 10 ? .large : .small, size: `throw`)
+    }
 }
 
 /// The real-world patterns of `RealWorld.ice` compile (this target builds them) and round-trip
@@ -68,6 +71,9 @@ struct RealWorldTests {
             uncheckedCast(prx: $0, type: (any UsesFirstPrx).self)
         }
         #expect(try await usesFirst.get(InSecond(s: S1(x: 2))) == .v2)
+        #expect(
+            try await usesFirst.resize(s: MetaSized(kind: .small, size: 1), throw: 20)
+                == MetaSized(kind: .large, size: 20))
         await communicator.destroy()
         await other.destroy()
     }

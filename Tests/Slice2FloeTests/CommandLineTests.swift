@@ -111,6 +111,30 @@ struct CommandLineTests {
         #expect(!dir.exists("A.swift"))
     }
 
+    /// Swift the generator cannot write is reported by slice2floe, not left to the Swift build:
+    /// an Ice type Floe does not provide (here from ZeroC's own Slice folder), and two types of
+    /// different top-level modules that would share one Swift name in one module.
+    @Test func problemsOfTheGeneratedSwiftAreCompilerErrors() throws {
+        let dir = try Scratch()
+        try dir.write(
+            "Admin.ice", "#include <Ice/PropertiesAdmin.ice>\nmodule M { interface I { Ice::PropertyDict get(); } }\n")
+        let admin = try slice2floe(["-I/usr/share/ice/slice", "Admin.ice"], in: dir)
+        #expect(admin.status == 1)
+        #expect(
+            admin.stderr.contains(
+                "Admin.ice:2:26: error: 'Ice::PropertyDict' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files"
+            ), "\(admin.stderr)")
+        try dir.write("Twice.ice", "module A { class C {} }\nmodule B { class C {} }\n")
+        let twice = try slice2floe(["--module-name", "App", "Twice.ice"], in: dir)
+        #expect(twice.status == 1)
+        #expect(
+            twice.stderr.contains("Twice.ice:2:18: error: 'B::C' and 'A::C' are both 'App.C' in Swift"),
+            "\(twice.stderr)")
+        // Each in a module of its own (ZeroC's mapping), they do not clash.
+        #expect(try slice2floe(["Twice.ice"], in: dir).status == 0)
+        #expect(!dir.exists("Admin.swift"))
+    }
+
     /// Each golden invalid file's diagnostics, as JSON lines, say exactly what its `.err` says.
     @Test func jsonDiagnosticsCarryWhatTheTextSays() throws {
         let inputs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

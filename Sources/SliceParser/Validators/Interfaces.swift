@@ -151,7 +151,8 @@ extension SemanticAnalyzer {
             op.returnType = returnType
             op.returnTag = claim(op.returnTagSyntax, for: "return value", analyzer: &self)
         }
-        if let meaning = symbols.conflictingUse(ofNewName: name, scopedName: op.info.scopedName, in: container.scopedName)
+        if let meaning = symbols.conflictingUse(
+            ofNewName: name, scopedName: op.info.scopedName, in: container.scopedName)
         {
             diagnostics.error(
                 "changed-meaning", "'\(name)' has changed meaning: it was used to mean '\(meaning)'",

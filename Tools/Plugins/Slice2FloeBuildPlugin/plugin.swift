@@ -34,15 +34,20 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
         if FileManager.default.fileExists(atPath: packageSlice.path()) { searchPaths.append(packageSlice) }
         if let floe = Self.floeSlice(context.package), floe != packageSlice { searchPaths.append(floe) }
         let includes = searchPaths.flatMap { ["-I", $0.path()] }
+        // The target's Slice (its folder, and where slice-plugin.json's sources live) is its
+        // module; Slice included from elsewhere keeps its own module.
+        let moduleDirectories = Set([directory] + sliceFiles.map { $0.deletingLastPathComponent() })
+        let module =
+            ["--module-name", target.moduleName]
+            + moduleDirectories.sorted { $0.path() < $1.path() }
+            .flatMap { ["--module-dir", $0.standardizedFileURL.path()] }
         return sliceFiles.map { input in
             let name = input.deletingPathExtension().lastPathComponent
             let input = input.standardizedFileURL
             return .buildCommand(
                 displayName: "slice2floe \(input.lastPathComponent)",
                 executable: compiler,
-                arguments: includes + [
-                    "--module-name", target.moduleName, "--output-dir", output.path(), input.path(),
-                ],
+                arguments: includes + module + ["--output-dir", output.path(), input.path()],
                 inputFiles: [input] + IncludeScanner(searchPaths: searchPaths).includes(of: input),
                 outputFiles: [output.appending(path: name + ".swift")])
         }

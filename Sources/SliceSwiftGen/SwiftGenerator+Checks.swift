@@ -1,0 +1,70 @@
+public import SliceAST
+
+extension SwiftGenerator {
+    /// The `Ice` types Floe's runtime provides: written by hand, or generated into FloeIce from
+    /// Floe's `Slice/Ice` (a test keeps this list and those files in step).
+    public static let providedIceTypes: Set<String> = handWrittenIceTypes.union([
+        "::Ice::BoolSeq", "::Ice::ByteSeq", "::Ice::ShortSeq", "::Ice::IntSeq", "::Ice::LongSeq", "::Ice::FloatSeq",
+        "::Ice::DoubleSeq", "::Ice::StringSeq", "::Ice::ObjectSeq", "::Ice::ObjectProxySeq",
+        "::Ice::AdapterNotFoundException", "::Ice::InvalidReplicaGroupIdException",
+        "::Ice::AdapterAlreadyActiveException", "::Ice::ObjectNotFoundException", "::Ice::ServerNotFoundException",
+        "::Ice::Locator", "::Ice::LocatorRegistry", "::Ice::LocatorFinder", "::Ice::Process", "::Ice::Router",
+        "::Ice::RouterFinder", "::Ice::Object",
+    ])
+
+    /// What the Swift for the main file could not express, found before generating it:
+    /// references to `Ice` types Floe does not provide (ZeroC's `Ice/Properties.ice` included
+    /// from ZeroC's folder, say), and two definitions that become one Swift name in one module
+    /// (`module A { class C }` and `module B { class C }` built into one target).
+    public func check() -> Diagnostics {
+        var diagnostics = Diagnostics()
+        let mainModules = unit.definitions.compactMap { d -> ModuleDef? in
+            if case .module(let m) = d, m.info.includeLevel == 0 { return m }
+            return nil
+        }
+        if options.iceModule == nil {
+            var reported: Set<String> = []
+            forEachTypeReference(in: mainModules) { type in
+                guard let resolved = type.resolved else { return }
+                let name: String
+                switch resolved {
+                case .proxy(let s), .user(let s, _): name = s
+                case .builtin: return
+                }
+                guard name.hasPrefix("::Ice::"), !Self.providedIceTypes.contains(name),
+                    reported.insert(name + "\(type.location)").inserted
+                else { return }
+                diagnostics.error(
+                    "unsupported-ice-type",
+                    "'\(name.dropFirst(2))' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files",
+                    at: type.location)
+            }
+        }
+        var owners: [String: String] = [:]
+        let allModules = unit.definitions.compactMap { d -> ModuleDef? in
+            if case .module(let m) = d { return m }
+            return nil
+        }
+        for definition in allDefinitions(allModules) {
+            switch definition {
+            case .module, .forward, .const: continue
+            default: break
+            }
+            let scopedName = definition.info.scopedName
+            guard let mapped = definitionModules[scopedName], mapped.swiftModule != options.runtimeModule else {
+                continue
+            }
+            let key = mapped.swiftModule + "." + localName(definition.info)
+            if let other = owners[key], other.lowercased() != scopedName.lowercased() {
+                guard definition.info.includeLevel == 0 else { continue }
+                diagnostics.error(
+                    "swift-name-clash",
+                    "'\(scopedName.dropFirst(2))' and '\(other.dropFirst(2))' are both '\(key)' in Swift; give one of their modules [\"swift:module:\(mapped.swiftModule):Prefix\"] metadata",
+                    at: definition.info.name.location)
+            } else {
+                owners[key] = scopedName
+            }
+        }
+        return diagnostics
+    }
+}
