@@ -1,3 +1,4 @@
+public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -39,13 +40,18 @@ public final class Communicator: Sendable {
     public let properties: Properties
     /// Bounds the dispatches of all this communicator's connections together.
     public let dispatchGate: DispatchGate
+    /// Where the communicator reports what the application should know (swift-log).
+    public let logger: Logger
+    /// The exception type ids no loader knew, each reported once.
+    private let unknownTypeIds = NIOLockedValueBox<Set<String>>([])
 
     public init(
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
         retryIntervals: [Int] = [0], connectionOptions: ConnectionOptions = ConnectionOptions(),
-        properties: Properties = Properties()
+        properties: Properties = Properties(), logger: Logger = Logger(label: "floe")
     ) {
+        self.logger = logger
         self.properties = properties
         self.connectionOptions = connectionOptions
         self.dispatchGate = DispatchGate(limit: connectionOptions.maxCommunicatorDispatches)
@@ -274,4 +280,16 @@ final class ConnectTask: Sendable {
     var value: any Connection { get async throws { try await task.value } }
     /// The connection once established, without waiting.
     var settledConnection: (any Connection)? { settled.withLockedValue { $0 } }
+}
+
+extension Communicator {
+    /// A reply carried a user exception none of the slice loaders knows: the call fails with
+    /// `unknownUserException`, and the log says once which type id was missing, so that a
+    /// forgotten loader does not pass for a server error.
+    func reportUnknownException(_ typeId: String) {
+        guard unknownTypeIds.withLockedValue({ $0.insert(typeId).inserted }) else { return }
+        logger.warning(
+            "no slice loader knows the exception \(typeId): calls that raise it fail with unknownUserException; give the communicator the loader of the Slice file that defines it"
+        )
+    }
 }

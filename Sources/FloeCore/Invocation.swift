@@ -111,6 +111,7 @@ extension ObjectPrx {
                     try stream.readUserException()
                 }
             } catch let error as MarshalError where error.code == .unknownUserException {
+                communicator.reportUnknownException(error.message)
                 throw LocalError(.unknownUserException, error.message)
             } catch let error as MarshalError {
                 throw LocalError(.marshal, "exception from '\(operation)': \(error)")

@@ -155,6 +155,6 @@ extension Communicator {
             classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
             retryIntervals: retries == [-1] ? [] : retries,
-            connectionOptions: try ConnectionOptions(properties: properties), properties: properties)
+            connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger)
     }
 }

@@ -1,4 +1,6 @@
 import FloeCore
+import Logging
+import NIOConcurrencyHelpers
 import Testing
 
 import struct Foundation.Data
@@ -156,5 +158,33 @@ struct CollocatedCallTests {
         // The oneway dispatch runs on its own; wait until it has been seen.
         for _ in 0..<100 where await c.servant.onewayMessages.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         #expect(await c.servant.onewayMessages == ["fire"])
+    }
+}
+
+/// A user exception no loader knows fails the call with `unknownUserException`, and the log
+/// says once which type id was missing (issue 15: never silently).
+@Suite("Unknown exceptions")
+struct UnknownExceptionTests {
+    @Test func aMissingLoaderIsReportedOncePerTypeId() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let communicator = Communicator(
+            sliceLoader: SliceRegistry(), logger: Logger(label: "test") { _ in CapturingLogHandler(lines: lines) })
+        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        adapter.activate()
+        let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
+        for code: Int32 in [1, 2, 0] {
+            do {
+                try await tester.opThrow(code)
+                Issue.record("no exception")
+            } catch let error as LocalError {
+                #expect(error.code == .unknownUserException)
+            }
+        }
+        let warnings = lines.withLockedValue { $0 }.filter { $0.contains("no slice loader knows the exception") }
+        #expect(warnings.count == 2, "\(warnings)")
+        #expect(warnings.first?.contains("::Vectors::DerivedError") == true)
+        #expect(warnings.last?.contains("::Vectors::BaseError") == true)
+        await communicator.destroy()
     }
 }
