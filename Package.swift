@@ -89,7 +89,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .target(name: "Floe", dependencies: ["FloeCore", "FloeIce", "FloeNIO"], swiftSettings: strictSettings),
+        .target(
+            name: "Floe",
+            dependencies: ["FloeCore", "FloeIce", "FloeNIO", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .target(
             name: "FloeIce",
             dependencies: ["FloeCore"],

@@ -2,3 +2,32 @@
 @_exported public import FloeCore
 @_exported public import FloeIce
 @_exported public import FloeNIO
+public import Logging
+
+extension Communicator {
+    /// A communicator whose transport is TCP over SwiftNIO: with `import Floe`, `Communicator()`
+    /// reaches servers over the network. (It is preferred to FloeCore's initializer, which has a
+    /// `transport` parameter more; FloeCore alone keeps communicators transport-free, for
+    /// in-process use and tests.)
+    public convenience init(
+        sliceLoader: any SliceLoader = SliceRegistry(), messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100,
+        defaultInvocationTimeout: Int = -1, retryIntervals: [Int] = [0],
+        connectionOptions: ConnectionOptions = ConnectionOptions(), properties: Properties = Properties(),
+        logger: Logger = Logger(label: "floe")
+    ) {
+        self.init(
+            sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), messageSizeMax: messageSizeMax,
+            classGraphDepthMax: classGraphDepthMax, defaultInvocationTimeout: defaultInvocationTimeout,
+            retryIntervals: retryIntervals, connectionOptions: connectionOptions, properties: properties,
+            logger: logger)
+    }
+
+    /// A communicator configured by Ice properties (see FloeCore's `init(properties:…)`), whose
+    /// transport is TCP over SwiftNIO.
+    public convenience init(
+        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), logger: Logger = Logger(label: "floe")
+    ) throws {
+        try self.init(
+            properties: properties, sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), logger: logger)
+    }
+}

@@ -1,23 +1,37 @@
 import Floe
 import Foundation
 
-/// Greets through a collocated call: the generated proxy encodes, the generated servant
-/// dispatch decodes, as over a connection.
+/// Greets through a collocated call (the generated proxy encodes, the generated dispatch
+/// decodes, as over a connection), then over TCP on 127.0.0.1: with `import Floe`,
+/// `Communicator()` has the NIO transport.
 struct GreeterServant: Greeter {
     func greet(who: Identity, words: StringSeq, current: Current) async throws -> Greeting {
         Greeting(text: "hello \(who.name): " + words.joined(separator: " "), count: Int32(words.count))
     }
 }
 
+let expected = Greeting(text: "hello floe: from a user package", count: 4)
+let words = ["from", "a", "user", "package"]
+
 let communicator = Communicator(sliceLoader: Greeter_SliceLoader())
 let adapter = try communicator.createObjectAdapter(name: "Consumer")
 let proxy = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
 adapter.activate()
 let greeter = uncheckedCast(prx: proxy, type: (any GreeterPrx).self)
-let greeting = try await greeter.greet(who: Identity(name: "floe"), words: ["from", "a", "user", "package"])
+let collocated = try await greeter.greet(who: Identity(name: "floe"), words: words)
+
+let server = Communicator(sliceLoader: Greeter_SliceLoader())
+let listening = try await server.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+try listening.add(servant: GreeterServant(), id: Identity(name: "greeter"))
+let port = listening.publishedEndpoints.first?.port ?? 0
+let remote = try makeProxy(
+    communicator: communicator, proxyString: "greeter:tcp -h 127.0.0.1 -p \(port)", type: (any GreeterPrx).self)
+let overTCP = try await remote.greet(who: Identity(name: "floe"), words: words)
+
 await communicator.destroy()
-guard greeting == Greeting(text: "hello floe: from a user package", count: 4) else {
-    print("unexpected greeting: \(greeting)")
+await server.destroy()
+guard collocated == expected, overTCP == expected else {
+    print("unexpected greetings: \(collocated), \(overTCP)")
     exit(1)
 }
-print("PluginConsumer: \(greeting.text)")
+print("PluginConsumer: \(overTCP.text) (collocated and over TCP)")
