@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Compiler half: never imports the runtime.
@@ -91,7 +92,10 @@ let package = Package(
         ),
         .target(
             name: "Floe",
-            dependencies: ["FloeCore", "FloeIce", "FloeNIO", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FloeCore", "FloeIce", "FloeNIO", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings),
         .target(
             name: "FloeIce",
@@ -102,7 +106,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "floe-demo",
-            dependencies: ["FloeCore", "FloeNIO"],
+            dependencies: [
+                "Floe", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),

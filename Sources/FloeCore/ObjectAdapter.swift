@@ -141,7 +141,11 @@ public final class ObjectAdapter: Sendable {
         }
         for dispatch in waiting { dispatch.resume() }
         for acceptor in acceptors { await acceptor.close() }
-        for connection in connections { Task { await connection.close() } }
+        // Graceful closes: each waits for its running dispatches to reply (bounded by the close
+        // timeout), so a server that deactivates, then exits, loses no answered call.
+        await withTaskGroup(of: Void.self) { group in
+            for connection in connections { group.addTask { await connection.close() } }
+        }
         communicator.removeAdapter(named: name)
     }
 

@@ -1,20 +1,35 @@
-import FloeCore
-import FloeNIO
+import Floe
 import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
-// Floe's end-to-end demo: a server and a client in one process, talking Ice over TCP on
-// 127.0.0.1. (The registry, TLS and compression join the demo as they land.)
+// Floe's end-to-end demo, talking Ice over TCP on 127.0.0.1:
+//   floe-demo                      a server and a client in one process (the README's first command)
+//   floe-demo server [--Greeter.Endpoints=…] [--Ice.*=…]
+//                                  a server until SIGTERM or SIGINT, which let running calls finish
+//   floe-demo client PROXY [--calls N] [--slow MS]
+//                                  N concurrent calls, each answered after MS milliseconds
+// (The registry, TLS and compression join the demo as they land.)
 
 /// The server side: an actor, so its state needs no locks.
 actor GreeterServant: Greeter {
     private var greetings: Greetings = []
+    private let verbose: Bool
+
+    init(verbose: Bool) { self.verbose = verbose }
 
     func greet(name: String, current: Current) async throws -> Greeting {
         guard !name.isEmpty else { throw GreetingError(reason: "there is nobody to greet") }
         let greeting = Greeting(text: "Hello, \(name)!", count: Int32(greetings.count + 1))
         greetings.append(greeting)
-        print("server: \(current.operation)(\"\(name)\") from request \(current.requestId)")
+        if verbose { print("server: \(current.operation)(\"\(name)\") from request \(current.requestId)") }
         return greeting
+    }
+
+    func slowGreet(name: String, millis: Int32, current: Current) async throws -> Greeting {
+        try await Task.sleep(for: .milliseconds(Int(millis)))
+        return try await greet(name: name, current: current)
     }
 
     func history(current: Current) async throws -> Greetings { greetings }
@@ -27,46 +42,103 @@ actor GreeterServant: Greeter {
     }
 }
 
-// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`.
-var (properties, _) = try Properties.parse(
-    arguments: Array(CommandLine.arguments.dropFirst()), prefixes: ["Ice", "Floe", "Greeter"])
-if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
-
-// Server: an adapter on the configured endpoints (an ephemeral port by default).
-let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
-let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
-let served = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
-print("server: listening, greeter is \"\(served)\"")
-
-// Client: a separate communicator that knows only the proxy string.
-let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader(), transport: NIOTransport())
-let untyped = try client.stringToProxy(served.description)
-/// Ends the demo with status 1: `Tools/test.sh` runs it as a test, so a wrong outcome must fail.
+/// Ends with status 1: `Tools/test.sh` runs the demo as a test, so a wrong outcome must fail.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("floe-demo: error: \(message)\n".utf8))
     exit(1)
 }
-guard let untyped, let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self) else {
-    fail("the greeter does not implement ::Demo::Greeter")
-}
-for name in ["Alice", "Bob"] {
-    let greeting = try await greeter.greet(name)
-    print("client: got \"\(greeting.text)\" (#\(greeting.count))")
-}
-do {
-    _ = try await greeter.greet("")
-    fail("greet(\"\") returned a greeting instead of throwing GreetingError")
-} catch let error as GreetingError {
-    print("client: caught GreetingError: \(error.reason)")
-} catch {
-    fail("greet(\"\") threw \(error) instead of GreetingError")
-}
-let history = try await greeter.history()
-guard history.map(\.text) == ["Hello, Alice!", "Hello, Bob!"] else { fail("unexpected history \(history)") }
-print("client: history has \(history.count) greetings")
-try await greeter.shutdown()
 
-await server.waitForShutdown()
-await client.destroy()
-await server.destroy()
-print("done")
+/// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`;
+/// returns the other arguments too.
+func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
+    var (properties, rest) = try Properties.parse(arguments: arguments, prefixes: ["Ice", "Floe", "Greeter"])
+    if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
+    return (properties, rest)
+}
+
+/// `floe-demo server`: serves until SIGTERM/SIGINT, through swift-service-lifecycle.
+func runServer(_ arguments: [String]) async throws {
+    let (properties, _) = try configuration(arguments)
+    let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
+    let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
+    // (Written straight to the descriptor: the script that starts the server waits for it.)
+    FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))
+    let group = ServiceGroup(
+        services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "floe-demo"))
+    try await group.run()
+    print("server: stopped")
+}
+
+/// `floe-demo client PROXY [--calls N] [--slow MS]`: N concurrent calls, all of which must succeed.
+func runClient(_ arguments: [String]) async throws {
+    let (properties, rest) = try configuration(arguments)
+    guard let proxyString = rest.first else { fail("usage: floe-demo client PROXY [--calls N] [--slow MS]") }
+    func option(_ name: String, default value: Int) -> Int {
+        guard let index = rest.firstIndex(of: name), index + 1 < rest.count, let number = Int(rest[index + 1]) else {
+            return value
+        }
+        return number
+    }
+    let calls = option("--calls", default: 1)
+    let millis = Int32(option("--slow", default: 0))
+    let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let greeter = try makeProxy(communicator: client, proxyString: proxyString, type: (any GreeterPrx).self)
+    let succeeded = await withTaskGroup(of: Bool.self) { group in
+        for index in 0..<calls {
+            group.addTask {
+                (try? await greeter.slowGreet(name: "caller \(index)", millis: millis)) != nil
+            }
+        }
+        return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+    }
+    await client.destroy()
+    print("client: \(succeeded) of \(calls) calls succeeded")
+    if succeeded != calls { exit(1) }
+}
+
+/// `floe-demo`: both ends in one process.
+func runBoth() async throws {
+    let (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
+    // Server: an adapter on the configured endpoints (an ephemeral port by default).
+    let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
+    let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
+    print("server: listening, greeter is \"\(served)\"")
+
+    // Client: a separate communicator that knows only the proxy string.
+    let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    guard let untyped = try client.stringToProxy(served.description),
+        let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self)
+    else {
+        fail("the greeter does not implement ::Demo::Greeter")
+    }
+    for name in ["Alice", "Bob"] {
+        let greeting = try await greeter.greet(name)
+        print("client: got \"\(greeting.text)\" (#\(greeting.count))")
+    }
+    do {
+        _ = try await greeter.greet("")
+        fail("greet(\"\") returned a greeting instead of throwing GreetingError")
+    } catch let error as GreetingError {
+        print("client: caught GreetingError: \(error.reason)")
+    } catch {
+        fail("greet(\"\") threw \(error) instead of GreetingError")
+    }
+    let history = try await greeter.history()
+    guard history.map(\.text) == ["Hello, Alice!", "Hello, Bob!"] else { fail("unexpected history \(history)") }
+    print("client: history has \(history.count) greetings")
+    try await greeter.shutdown()
+
+    await server.waitForShutdown()
+    await client.destroy()
+    await server.destroy()
+    print("done")
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "server": try await runServer(Array(arguments.dropFirst()))
+case "client": try await runClient(Array(arguments.dropFirst()))
+default: try await runBoth()
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The demo as two processes (in CI): `floe-demo server`, then `floe-demo client` with 100
+# concurrent calls that each take a second; SIGTERM reaches the server while they run. Every call
+# must succeed and the server must exit 0 (swift-service-lifecycle's graceful shutdown lets
+# running dispatches answer before the communicator goes).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+swift build --product floe-demo >/dev/null
+demo=.build/debug/floe-demo
+out=$(mktemp)
+trap 'rm -f "$out"; [ -n "${server:-}" ] && kill -9 "$server" 2>/dev/null || true' EXIT
+
+"$demo" server > "$out" 2>&1 &
+server=$!
+for _ in $(seq 100); do grep -q "server: ready" "$out" && break; sleep 0.1; done
+proxy=$(sed -n 's/^server: ready, greeter is "\(.*\)"$/\1/p' "$out")
+[ -n "$proxy" ] || { cat "$out"; echo "two-process: the server did not start" >&2; exit 1; }
+
+"$demo" client "$proxy" --calls 100 --slow 1000 &
+client=$!
+sleep 0.5
+kill -TERM "$server"
+client_status=0; wait "$client" || client_status=$?
+server_status=0; wait "$server" || server_status=$?
+server=
+cat "$out"
+[ "$client_status" = 0 ] || { echo "two-process: the client saw failed calls (status $client_status)" >&2; exit 1; }
+[ "$server_status" = 0 ] || { echo "two-process: the server exited with $server_status" >&2; exit 1; }
+echo "two-process: 100 calls in flight at SIGTERM all answered; the server exited 0"
