@@ -32,6 +32,42 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// answered with object-not-exist). Incoming connections start with their listener's adapter.
     func setAdapter(_ adapter: ObjectAdapter?) async
     func getAdapter() async -> ObjectAdapter?
+    /// Where the connection runs (Ice's `ConnectionInfo`): addresses, ports, transport.
+    var info: ConnectionInfo { get }
+    /// Calls `callback` once when the connection is closed, for whatever reason (at once if it
+    /// already is): a server learns that a client it calls back has left.
+    func onClose(_ callback: @escaping @Sendable () -> Void)
+}
+
+/// What Ice's `ConnectionInfo`/`IPConnectionInfo` tell about a connection.
+public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
+    /// The endpoint type: `tcp` (later `ssl`).
+    public var type: String
+    /// Whether the connection is encrypted (TLS comes with the ssl transport).
+    public var isSecure: Bool
+    /// Whether this side accepted the connection (a server) rather than opened it.
+    public var incoming: Bool
+    public var localAddress: String
+    public var localPort: Int
+    public var remoteAddress: String
+    public var remotePort: Int
+
+    public init(
+        type: String, isSecure: Bool, incoming: Bool, localAddress: String, localPort: Int, remoteAddress: String,
+        remotePort: Int
+    ) {
+        self.type = type
+        self.isSecure = isSecure
+        self.incoming = incoming
+        self.localAddress = localAddress
+        self.localPort = localPort
+        self.remoteAddress = remoteAddress
+        self.remotePort = remotePort
+    }
+
+    public var description: String {
+        "\(type) \(localAddress):\(localPort) \(incoming ? "<-" : "->") \(remoteAddress):\(remotePort)"
+    }
 }
 
 extension Connection {

@@ -87,7 +87,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         self.context = context
         connection = NIOConnection(
             channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
-            communicator: communicator)
+            communicator: communicator, incoming: !isClient)
         logger[metadataKey: "peer"] =
             "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")"
     }

@@ -10,19 +10,37 @@ final class NIOConnection: Connection {
     private let channel: any Channel
     private let handler: NIOLoopBound<IceConnectionHandler>
     let communicator: Communicator
-    let description: String
     var eventLoop: any EventLoop { channel.eventLoop }
     /// Set (on the loop) as soon as the connection starts to close, before its waiting callers
     /// are failed: a caller that retries at once must not be handed this connection again.
     private let ending = Atomic<Bool>(false)
 
-    init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator) {
+    private let incoming: Bool
+
+    init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator, incoming: Bool)
+    {
         self.channel = channel
         self.handler = handler
         self.communicator = communicator
-        let local = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        let remote = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
-        description = "local address = \(local)\nremote address = \(remote)"
+        self.incoming = incoming
+    }
+
+    /// Read when asked: a client channel gets its addresses only once connected.
+    var info: ConnectionInfo {
+        ConnectionInfo(
+            type: "tcp", isSecure: false, incoming: incoming, localAddress: channel.localAddress?.ipAddress ?? "",
+            localPort: channel.localAddress?.port ?? 0, remoteAddress: channel.remoteAddress?.ipAddress ?? "",
+            remotePort: channel.remoteAddress?.port ?? 0)
+    }
+
+    var description: String {
+        let info = info
+        return
+            "local address = \(info.localAddress):\(info.localPort)\nremote address = \(info.remoteAddress):\(info.remotePort)"
+    }
+
+    func onClose(_ callback: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in callback() }
     }
 
     /// The connection of a channel whose pipeline has an `IceConnectionHandler`.
