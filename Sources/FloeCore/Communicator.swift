@@ -117,6 +117,7 @@ public final class Communicator: Sendable {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
             return fixed
         }
+        try Self.checkSupported(reference)
         // The common case first, without building lists: an open connection to an endpoint.
         for case .ip(let endpoint) in reference.data.endpoints where endpoint.transport == .tcp {
             if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
@@ -143,6 +144,20 @@ public final class Communicator: Sendable {
             }
         }
         throw failure ?? LocalError(.connectionRefused, "no endpoint accepted a connection")
+    }
+
+    /// Proxy settings Floe cannot honour yet fail the call, as Ice fails one it cannot make,
+    /// instead of being ignored.
+    private static func checkSupported(_ reference: ProxyReference) throws {
+        if reference.data.secure {
+            throw LocalError(.unsupported, "ice_secure(true): Floe has no TLS endpoints yet, only tcp")
+        }
+        if reference.compress == true {
+            throw LocalError(.unsupported, "ice_compress(true): Floe does not compress messages yet")
+        }
+        if reference.data.mode == .datagram || reference.data.mode == .batchDatagram {
+            throw LocalError(.unsupported, "datagram invocations need udp endpoints, which Floe does not have")
+        }
     }
 
     /// Connections are shared per address: the timeout and compression flags do not matter.

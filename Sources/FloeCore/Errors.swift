@@ -32,6 +32,9 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let connectionTimeout = Code("connectionTimeout")
         public static let invocationTimeout = Code("invocationTimeout")
         public static let protocolError = Code("protocolError")
+        /// A feature asked for (a secure, compressed or datagram invocation…) that Floe does not
+        /// have yet: the call fails rather than quietly doing something else.
+        public static let unsupported = Code("unsupported")
 
         public var description: String { name }
     }

@@ -96,3 +96,37 @@ struct EmptyParametersTests {
         await communicator.destroy()
     }
 }
+
+/// Proxy settings Floe cannot honour yet fail the call clearly instead of being ignored (issue
+/// 15): a secure proxy, a compressed one, a datagram one.
+@Suite("Unsupported proxy settings")
+struct UnsupportedSettingsTests {
+    @Test func secureCompressedAndDatagramCallsFailClearly() async throws {
+        let communicator = Communicator()
+        let proxy = try #require(try communicator.stringToProxy("thing:tcp -h 127.0.0.1 -p 1"))
+        let settings: [(String, any ObjectPrx)] = [
+            ("ice_secure", proxy.ice_secure(true)), ("ice_compress", proxy.ice_compress(true)),
+            ("datagram", proxy.ice_datagram()),
+        ]
+        for (name, configured) in settings {
+            await #expect(throws: LocalError.self, "\(name)") {
+                do {
+                    try await configured.ice_ping()
+                } catch let error as LocalError {
+                    #expect(error.code == .unsupported, "\(name): \(error)")
+                    throw error
+                }
+            }
+        }
+        // Turned off again, the call goes on to the transport (which this communicator lacks).
+        await #expect(throws: LocalError.self) {
+            do {
+                try await proxy.ice_secure(false).ice_compress(false).ice_ping()
+            } catch let error as LocalError {
+                #expect(error.code == .noEndpoint)
+                throw error
+            }
+        }
+        await communicator.destroy()
+    }
+}
