@@ -34,7 +34,7 @@ extension ObjectPrx {
         let buffer = parameters.finished()
         let communicator = reference.communicator
         let timeout =
-            reference.invocationTimeout > 0 ? reference.invocationTimeout : communicator.defaultInvocationTimeout
+            reference.invocationTimeout ?? communicator.defaultInvocationTimeout
         var attempt = 0
         while true {
             do {

@@ -15,7 +15,10 @@ extension ObjectPrx {
     public func ice_getAdapterId() -> String { _reference.data.adapterId }
     public func ice_getEndpoints() -> [EndpointData] { _reference.data.endpoints }
     public func ice_getEncodingVersion() -> EncodingVersion { _reference.data.encodingVersion }
-    public func ice_getInvocationTimeout() -> Int { _reference.invocationTimeout }
+    /// The invocation timeout in milliseconds (the communicator's default unless set); -1: none.
+    public func ice_getInvocationTimeout() -> Int {
+        _reference.invocationTimeout ?? _reference.communicator.defaultInvocationTimeout
+    }
     public var ice_isTwoway: Bool { _reference.data.mode == .twoway }
     public var ice_isOneway: Bool { _reference.data.mode == .oneway }
     public var ice_isBatchOneway: Bool { _reference.data.mode == .batchOneway }
@@ -44,7 +47,18 @@ extension ObjectPrx {
     public func ice_secure(_ secure: Bool) -> Self { with { $0.data.secure = secure } }
     public func ice_compress(_ compress: Bool) -> Self { with { $0.compress = compress } }
     public func ice_encodingVersion(_ version: EncodingVersion) -> Self { with { $0.data.encodingVersion = version } }
-    public func ice_invocationTimeout(_ milliseconds: Int) -> Self { with { $0.invocationTimeout = milliseconds } }
+    /// A proxy whose calls fail with `invocationTimeout` after `milliseconds`; -1 (or any value
+    /// below 1) waits forever, whatever the communicator's default.
+    public func ice_invocationTimeout(_ milliseconds: Int) -> Self {
+        with { $0.invocationTimeout = milliseconds > 0 ? milliseconds : -1 }
+    }
+    /// The same as a `Duration` (rounded up to whole milliseconds); nil waits forever.
+    public func ice_invocationTimeout(_ timeout: Duration?) -> Self {
+        guard let timeout, timeout > .zero else { return ice_invocationTimeout(-1) }
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return ice_invocationTimeout(Int(clamping: milliseconds))
+    }
     /// An indirect proxy resolved through the locator by adapter id.
     public func ice_adapterId(_ id: String) -> Self {
         with {

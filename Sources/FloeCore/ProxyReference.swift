@@ -6,8 +6,9 @@ public struct ProxyReference: Sendable, Hashable {
     public var data: ProxyData
     /// Added to every request, under the per-call context.
     public var context: Context
-    /// Milliseconds; -1 waits forever.
-    public var invocationTimeout: Int
+    /// Milliseconds; -1 waits forever; nil takes the communicator's default
+    /// (`Ice.Default.InvocationTimeout`).
+    public var invocationTimeout: Int?
     /// Overrides the endpoints' compression flag when set.
     public var compress: Bool?
     /// The locator that resolves this proxy when it is indirect (nil: the communicator's default).
@@ -17,7 +18,7 @@ public struct ProxyReference: Sendable, Hashable {
     public var endpointSelection: EndpointSelection
 
     public init(
-        communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int = -1,
+        communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int? = nil,
         compress: Bool? = nil, fixedConnection: (any Connection)? = nil
     ) {
         self.fixedConnection = fixedConnection

@@ -188,3 +188,33 @@ struct UnknownExceptionTests {
         await communicator.destroy()
     }
 }
+
+/// Invocation timeouts per proxy, as `Duration` or Ice's milliseconds; a proxy can turn off the
+/// communicator's default (issue 15).
+@Suite("Invocation timeouts")
+struct InvocationTimeoutTests {
+    @Test func aProxyOverridesOrTurnsOffTheDefault() async throws {
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), defaultInvocationTimeout: 100)
+        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        adapter.activate()
+        let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
+        let slow = ["sleep": "0.4"]
+        #expect(tester.ice_getInvocationTimeout() == 100)
+        await #expect(throws: LocalError.self) { try await tester.ping(context: slow) }
+        let patient = tester.ice_invocationTimeout(nil)
+        #expect(patient.ice_getInvocationTimeout() == -1)
+        try await patient.ping(context: slow)
+        try await tester.ice_invocationTimeout(-1).ping(context: slow)
+        let hasty = patient.ice_invocationTimeout(.milliseconds(50))
+        #expect(hasty.ice_getInvocationTimeout() == 50)
+        do {
+            try await hasty.ping(context: slow)
+            Issue.record("no timeout")
+        } catch let error as LocalError {
+            #expect(error.code == .invocationTimeout)
+        }
+        #expect(tester.ice_invocationTimeout(.microseconds(1500)).ice_getInvocationTimeout() == 2, "rounded up")
+        await communicator.destroy()
+    }
+}
