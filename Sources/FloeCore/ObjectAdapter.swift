@@ -75,6 +75,56 @@ public final class ObjectAdapter: Sendable {
         state.withLockedValue { $0.servants[id]?[facet] }
     }
 
+    /// Adds `servant` under a new identity whose name is a random UUID; returns a proxy for it.
+    @discardableResult
+    public func addWithUUID(_ servant: any Dispatcher) throws -> any ObjectPrx {
+        try add(servant: servant, id: Identity(name: Self.uuid()))
+    }
+
+    /// Every facet of `id`, by facet name.
+    public func findAllFacets(_ id: Identity) -> [String: any Dispatcher] {
+        state.withLockedValue { $0.servants[id] ?? [:] }
+    }
+
+    /// Removes every facet of `id` and returns them; fails if there was none.
+    @discardableResult
+    public func removeAllFacets(_ id: Identity) throws -> [String: any Dispatcher] {
+        try state.withLockedValue { state in
+            guard let facets = state.servants.removeValue(forKey: id) else {
+                throw LocalError(.notRegistered, "no servant for '\(id.name)'")
+            }
+            return facets
+        }
+    }
+
+    public func findDefaultServant(category: String) -> (any Dispatcher)? {
+        state.withLockedValue { $0.defaultServants[category] }
+    }
+
+    @discardableResult
+    public func removeDefaultServant(category: String) throws -> any Dispatcher {
+        try state.withLockedValue { state in
+            guard let servant = state.defaultServants.removeValue(forKey: category) else {
+                throw LocalError(.notRegistered, "no default servant for category '\(category)'")
+            }
+            return servant
+        }
+    }
+
+    /// A version 4 UUID in its usual text form.
+    private static func uuid() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = bytes[6] & 0x0f | 0x40
+        bytes[8] = bytes[8] & 0x3f | 0x80
+        let hex = bytes.map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
+        }
+        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }
+            .joined(separator: "-")
+    }
+
     /// Serves every identity of `category` (empty: every identity) that has no servant of its own.
     public func addDefaultServant(_ servant: any Dispatcher, category: String) throws {
         try state.withLockedValue { state in

@@ -306,6 +306,12 @@ enum ProxyStringParser {
 }
 
 extension Communicator {
+    /// An identity from its string form, `category/name` with ZeroC's escapes.
+    public func stringToIdentity(_ text: String) throws -> Identity { try ProxyStringParser.parseIdentity(text) }
+
+    /// The string form of an identity, as proxy strings write it.
+    public func identityToString(_ identity: Identity) -> String { ProxyStringFormatter.identityString(identity) }
+
     /// A proxy from its string form; nil for the null proxy (empty string).
     public func stringToProxy(_ text: String) throws -> (any ObjectPrx)? {
         try ProxyStringParser.parseProxy(text).map {

@@ -130,3 +130,33 @@ struct UnsupportedSettingsTests {
         await communicator.destroy()
     }
 }
+
+/// The adapter and communicator calls servers use that Floe lacked (issue 15).
+@Suite("Adapter calls")
+struct AdapterCallTests {
+    @Test func uuidsFacetsDefaultServantsAndIdentityStrings() async throws {
+        let communicator = Communicator()
+        let adapter = try communicator.createObjectAdapter(name: "A")
+        let first = try adapter.addWithUUID(EchoServant())
+        let second = try adapter.addWithUUID(EchoServant())
+        let name = first.ice_getIdentity().name
+        #expect(name.count == 36 && name.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12])
+        #expect(name != second.ice_getIdentity().name && Array(name)[14] == "4")
+        let id = Identity(name: "multi")
+        try adapter.add(servant: EchoServant(), id: id)
+        try adapter.addFacet(servant: EchoServant(), id: id, facet: "admin")
+        #expect(Set(adapter.findAllFacets(id).keys) == ["", "admin"])
+        #expect(try adapter.removeAllFacets(id).count == 2)
+        #expect(adapter.findAllFacets(id).isEmpty)
+        #expect(throws: LocalError.self) { try adapter.removeAllFacets(id) }
+        try adapter.addDefaultServant(EchoServant(), category: "files")
+        #expect(adapter.findDefaultServant(category: "files") != nil)
+        try adapter.removeDefaultServant(category: "files")
+        #expect(adapter.findDefaultServant(category: "files") == nil)
+        #expect(throws: LocalError.self) { try adapter.removeDefaultServant(category: "files") }
+        let tricky = Identity(name: "a/b c", category: "cat")
+        #expect(try communicator.stringToIdentity(communicator.identityToString(tricky)) == tricky)
+        #expect(communicator.identityToString(Identity(name: "x", category: "y")) == "y/x")
+        await communicator.destroy()
+    }
+}
