@@ -44,20 +44,34 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether the request provably never left this process (the connection closed before it
     /// was written): retrying it cannot run it twice, whatever the operation's mode.
     public private(set) var requestNotSent = false
+    /// The error underneath, when one caused this (a socket error, a decoding error…). Not part
+    /// of equality.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
+    }
+
+    public static func == (a: LocalError, b: LocalError) -> Bool {
+        a.code == b.code && a.message == b.message && a.requestNotSent == b.requestNotSent
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+        hasher.combine(requestNotSent)
     }
 
     /// The error of a request that was never written.
-    public static func notSent(_ code: Code, _ message: String) -> LocalError {
-        var error = LocalError(code, message)
+    public static func notSent(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) -> LocalError {
+        var error = LocalError(code, message, cause: cause)
         error.requestNotSent = true
         return error
     }
 
-    public var description: String { "\(code): \"\(message)\"" }
+    public var description: String { "\(code): \"\(message)\"" + (cause.map { " (cause: \($0))" } ?? "") }
 }
 
 /// What a dispatch answers instead of a result: reply statuses 2 and up. Statuses 2–4 name

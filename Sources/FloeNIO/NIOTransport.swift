@@ -44,7 +44,7 @@ public struct NIOTransport: Transport {
         } catch ChannelError.connectTimeout {
             throw LocalError(.connectTimeout, "cannot connect to \(host):\(endpoint.port) within \(milliseconds) ms")
         } catch {
-            throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port): \(error)")
+            throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port)", cause: error)
         }
         let connection = try await NIOConnection.of(channel)
         // The server must validate the connection before the deadline too.

@@ -160,3 +160,18 @@ struct AdapterCallTests {
         await communicator.destroy()
     }
 }
+
+@Suite("Local errors")
+struct LocalErrorTests {
+    struct Underlying: Error, CustomStringConvertible {
+        var description: String { "ECONNREFUSED" }
+    }
+
+    /// A local error keeps the error that caused it, shows it, and compares without it.
+    @Test func theCauseIsKeptAndShown() {
+        let error = LocalError(.connectionRefused, "cannot connect to 127.0.0.1:1", cause: Underlying())
+        #expect(error.cause is Underlying)
+        #expect(error.description == "connectionRefused: \"cannot connect to 127.0.0.1:1\" (cause: ECONNREFUSED)")
+        #expect(error == LocalError(.connectionRefused, "cannot connect to 127.0.0.1:1"))
+    }
+}
