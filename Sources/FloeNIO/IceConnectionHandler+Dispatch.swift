@@ -87,17 +87,50 @@ extension IceConnectionHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         dispatchCount += 1
+        let slot = beginDispatchTask()
         // Runs on this event loop until the servant first suspends: a servant that completes
         // without suspending is dispatched and answered with no thread switch at all.
-        Task.immediate {
+        let task = Task.immediate {
             let message = await adapter.dispatchToReplyMessage(incoming)
             let reply = requestId == 0 ? nil : message
             if loop.inEventLoop {
-                bound.value.dispatchFinished(reply: reply)
+                bound.value.dispatchFinished(reply: reply, slot: slot)
             } else {
-                loop.execute { bound.value.dispatchFinished(reply: reply) }
+                loop.execute { bound.value.dispatchFinished(reply: reply, slot: slot) }
             }
         }
+        endDispatchTaskStart(slot, task)
+    }
+
+    /// Dispatch tasks are kept while they run, so that a connection that dies cancels them (a
+    /// servant sees `Task.isCancelled`; its reply would have nowhere to go). One that finishes
+    /// while it starts — a servant that never suspends, the common case — is never stored.
+    private func beginDispatchTask() -> Int {
+        let slot = nextDispatchSlot
+        nextDispatchSlot &+= 1
+        startingSlot = slot
+        finishedWhileStarting = false
+        return slot
+    }
+
+    private func endDispatchTaskStart(_ slot: Int, _ task: Task<Void, Never>) {
+        startingSlot = nil
+        if !finishedWhileStarting { runningDispatches[slot] = task }
+    }
+
+    private func forgetDispatchTask(_ slot: Int) {
+        if slot == startingSlot {
+            finishedWhileStarting = true
+        } else {
+            runningDispatches[slot] = nil
+        }
+    }
+
+    /// The connection is gone: running dispatches are cancelled.
+    func cancelDispatches() {
+        let tasks = runningDispatches
+        runningDispatches = [:]
+        for task in tasks.values { task.cancel() }
     }
 
     /// Dispatches the requests of one batch in order, as Ice does; no replies.
@@ -113,19 +146,21 @@ extension IceConnectionHandler {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let connection: (any Connection)? = connection
         dispatchCount += 1
-        Task.immediate {
+        let slot = beginDispatchTask()
+        let task = Task.immediate {
             let failure = await dispatchInOrder(batch, adapter: adapter, connection: connection)
             if loop.inEventLoop {
-                bound.value.batchFinished(failure)
+                bound.value.batchFinished(failure, slot: slot)
             } else {
-                loop.execute { bound.value.batchFinished(failure) }
+                loop.execute { bound.value.batchFinished(failure, slot: slot) }
             }
         }
+        endDispatchTaskStart(slot, task)
     }
 
-    private func batchFinished(_ failure: (any Error)?) {
+    private func batchFinished(_ failure: (any Error)?, slot: Int) {
         if let failure, let context { fail(context, "malformed batch request: \(failure)") }
-        dispatchFinished(reply: nil)
+        dispatchFinished(reply: nil, slot: slot)
     }
 
     /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
@@ -154,7 +189,8 @@ extension IceConnectionHandler {
         updateReading(context)
     }
 
-    func dispatchFinished(reply: ReplyMessage?) {
+    func dispatchFinished(reply: ReplyMessage?, slot: Int) {
+        forgetDispatchTask(slot)
         dispatchCount -= 1
         communicator.dispatchGate.leave()
         lastActivity = .now()

@@ -42,6 +42,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     let batchAutoFlushSize = 1 << 20
     /// Requests (or batches) being dispatched, and who waits for them to finish.
     var dispatchCount = 0
+    /// Dispatch tasks still running (see `+Dispatch`), by slot.
+    var runningDispatches: [Int: Task<Void, Never>] = [:]
+    var nextDispatchSlot = 0
+    var startingSlot: Int?
+    var finishedWhileStarting = false
     var dispatchesDone: [EventLoopPromise<Void>] = []
     /// Requests that cannot be dispatched yet (see `+FlowControl`), in arrival order, and
     /// what they count against `Floe.Connection.MaxQueuedBytes`.
@@ -265,7 +270,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if let adapter, let connection { adapter.unregister(connection) }
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
-        // A graceful close waiting for dispatches is over: their replies have nowhere to go.
+        // Running dispatches are cancelled, and a graceful close waiting for them is over:
+        // their replies have nowhere to go.
+        cancelDispatches()
         let closes = dispatchesDone
         dispatchesDone = []
         for close in closes { close.succeed() }

@@ -285,3 +285,26 @@ extension HardeningTests {
         await server.destroy()
     }
 }
+
+extension HardeningTests {
+    /// A dispatch whose connection dies is cancelled (issue 15): the servant sees it (its sleep
+    /// throws) instead of working on for a reply that has nowhere to go.
+    @Test func aDispatchIsCancelledWhenItsConnectionDies() async throws {
+        let (server, servant, port) = try await Self.server()
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        let request = Message.request(
+            Request(
+                requestId: 1,
+                header: RequestHeader(identity: Identity(name: "tester"), operation: "ping", context: ["sleep": "30"]),
+                encoding: .v1_1, parameters: ByteBuffer())
+        ).encode()
+        try await raw.writeAndFlush(request)
+        #expect(await eventually { await servant.runningPings == 1 }, "the ping never started")
+        let closed = ContinuousClock.now
+        try await raw.close()
+        #expect(await eventually { await servant.runningPings == 0 }, "the dispatch ran on after its connection died")
+        #expect(ContinuousClock.now - closed < .seconds(20))
+        await server.destroy()
+    }
+}
