@@ -87,7 +87,8 @@ extension IceConnectionHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         dispatchCount += 1
-        let slot = beginDispatchTask()
+        let start = beginDispatchTask()
+        let slot = start.slot
         // Runs on this event loop until the servant first suspends: a servant that completes
         // without suspending is dispatched and answered with no thread switch at all.
         let task = Task.immediate {
@@ -99,23 +100,29 @@ extension IceConnectionHandler {
                 loop.execute { bound.value.dispatchFinished(reply: reply, slot: slot) }
             }
         }
-        endDispatchTaskStart(slot, task)
+        endDispatchTaskStart(start, task)
     }
 
     /// Dispatch tasks are kept while they run, so that a connection that dies cancels them (a
     /// servant sees `Task.isCancelled`; its reply would have nowhere to go). One that finishes
     /// while it starts — a servant that never suspends, the common case — is never stored.
-    private func beginDispatchTask() -> Int {
+    /// Starts nest (a dispatch that finishes at once starts the next waiting request inside its
+    /// own start), so the outer start's state is handed back to be restored.
+    private func beginDispatchTask() -> (slot: Int, outer: (slot: Int?, finished: Bool)) {
+        let outer = (startingSlot, finishedWhileStarting)
         let slot = nextDispatchSlot
         nextDispatchSlot &+= 1
         startingSlot = slot
         finishedWhileStarting = false
-        return slot
+        return (slot, outer)
     }
 
-    private func endDispatchTaskStart(_ slot: Int, _ task: Task<Void, Never>) {
-        startingSlot = nil
-        if !finishedWhileStarting { runningDispatches[slot] = task }
+    private func endDispatchTaskStart(
+        _ start: (slot: Int, outer: (slot: Int?, finished: Bool)), _ task: Task<Void, Never>
+    ) {
+        let finished = finishedWhileStarting
+        (startingSlot, finishedWhileStarting) = start.outer
+        if !finished { runningDispatches[start.slot] = task }
     }
 
     private func forgetDispatchTask(_ slot: Int) {
@@ -146,7 +153,8 @@ extension IceConnectionHandler {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let connection: (any Connection)? = connection
         dispatchCount += 1
-        let slot = beginDispatchTask()
+        let start = beginDispatchTask()
+        let slot = start.slot
         let task = Task.immediate {
             let failure = await dispatchInOrder(batch, adapter: adapter, connection: connection)
             if loop.inEventLoop {
@@ -155,7 +163,7 @@ extension IceConnectionHandler {
                 loop.execute { bound.value.batchFinished(failure, slot: slot) }
             }
         }
-        endDispatchTaskStart(slot, task)
+        endDispatchTaskStart(start, task)
     }
 
     private func batchFinished(_ failure: (any Error)?, slot: Int) {

@@ -78,6 +78,15 @@ struct PreprocessorTests {
             ])
     }
 
+    /// A body that names a long argument many times stops at the expansion limit, without
+    /// first building the whole text (2,000 × 30,000 bytes here).
+    @Test func aFunctionLikeMacroCannotOutgrowTheLimit() {
+        let body = Array(repeating: "x", count: 2000).joined(separator: " ")
+        let argument = String(repeating: "a", count: 30_000)
+        let (_, diagnostics) = run(["main.ice": "#define F(x) \(body)\nF(\(argument))"])
+        #expect(diagnostics.map(\.code) == ["macro-expansion"])
+    }
+
     @Test func functionLikeMacroErrors() {
         let (_, diagnostics) = run(["main.ice": "#define F(a, a) a\n#define G(a, ...) a\n#define H(x) x\nH(1, 2)"])
         #expect(

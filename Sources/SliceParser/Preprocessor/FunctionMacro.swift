@@ -74,8 +74,9 @@ struct FunctionMacro: Hashable, Sendable {
     }
 
     /// The body with parameters replaced: `expanded` where used plainly, `raw` next to `##`
-    /// and after `#`; `##` joins its neighbours.
-    func substitute(expanded: [String], raw: [String]) -> String {
+    /// and after `#`; `##` joins its neighbours. Nil once the result would exceed `limit` bytes
+    /// (a body naming a long argument many times).
+    func substitute(expanded: [String], raw: [String], limit: Int) -> String? {
         let tokens = Self.tokens(body)
         let index = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { ($1, $0) })
         func neighbour(_ i: Int, step: Int) -> String? {
@@ -114,6 +115,7 @@ struct FunctionMacro: Hashable, Sendable {
                 out += token
             }
             pasting = false
+            if out.utf8.count > limit { return nil }
         }
         return out
     }

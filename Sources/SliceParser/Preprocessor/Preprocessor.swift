@@ -387,7 +387,10 @@ public struct Preprocessor {
                         expanded.append(expand(argument, disabled: disabled, budget: &budget, failure: &failure))
                         if budget < 0 || failure != nil { return out }
                     }
-                    let body = function.substitute(expanded: expanded, raw: raw)
+                    guard let body = function.substitute(expanded: expanded, raw: raw, limit: max(budget, 0)) else {
+                        budget = -1
+                        return out
+                    }
                     out += expand(body, disabled: disabled.union([name]), budget: &budget, failure: &failure)
                     if budget < 0 || failure != nil { return out }
                 } else {
