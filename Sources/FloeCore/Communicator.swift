@@ -63,7 +63,8 @@ public final class Communicator: Sendable {
         self.retryIntervals = retryIntervals
     }
 
-    /// An adapter configured by the properties `NAME.Endpoints` (listening, already active) and
+    /// An adapter configured by the properties `NAME.Endpoints` (listening; it holds requests
+    /// until `activate()`) and
     /// `NAME.PublishedEndpoints`; without `NAME.Endpoints`, a collocated-only adapter.
     public func createConfiguredObjectAdapter(name: String) async throws -> ObjectAdapter {
         guard let endpoints = properties["\(name).Endpoints"] else { return try createObjectAdapter(name: name) }
@@ -89,7 +90,8 @@ public final class Communicator: Sendable {
         }
     }
 
-    /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`), already active.
+    /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`). It holds requests
+    /// until `activate()`: add servants first.
     public func createObjectAdapterWithEndpoints(name: String, endpoints: String) async throws -> ObjectAdapter {
         guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
         let adapter = try createObjectAdapter(name: name)
@@ -101,7 +103,6 @@ public final class Communicator: Sendable {
                 let acceptor = try await transport.listen(on: endpoint, adapter: adapter)
                 adapter.addAcceptor(acceptor)
             }
-            adapter.activate()
             return adapter
         } catch {
             await adapter.deactivate()

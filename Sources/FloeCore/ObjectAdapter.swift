@@ -6,7 +6,9 @@ public final class ObjectAdapter: Sendable {
         var servants: [Identity: [String: any Dispatcher]] = [:]
         var defaultServants: [String: any Dispatcher] = [:]
         var active = false
-        var held = false
+        /// A new adapter holds requests until `activate()`, as in Ice: none reaches a servant
+        /// before the application has added its servants.
+        var held = true
         /// Dispatches waiting for `activate()` while the adapter is held.
         var heldDispatches: [CheckedContinuation<Void, Never>] = []
         var destroyed = false
@@ -175,13 +177,12 @@ public final class ObjectAdapter: Sendable {
     public func hold() { state.withLockedValue { $0.held = true } }
 
     /// Stops listening, closes incoming connections gracefully (each once its running
-    /// dispatches have replied; this call does not wait for that, so a servant may call it)
-    /// and removes every servant.
+    /// dispatches have replied), waits for that, then removes every servant. Requests that
+    /// arrive meanwhile are not dispatched. A servant may call it: its own dispatch replies
+    /// before its connection closes, and the wait is bounded by the close timeout.
     public func deactivate() async {
         let (acceptors, connections, waiting) = state.withLockedValue { state in
             state.destroyed = true
-            state.servants = [:]
-            state.defaultServants = [:]
             defer {
                 state.acceptors = []
                 state.connections = [:]
@@ -196,6 +197,14 @@ public final class ObjectAdapter: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in connections { group.addTask { await connection.close() } }
         }
+        let removed = state.withLockedValue { state in
+            defer {
+                state.servants = [:]
+                state.defaultServants = [:]
+            }
+            return (state.servants, state.defaultServants)
+        }
+        _ = removed  // released here, outside the lock: a servant's deinit may call back in
         communicator.removeAdapter(named: name)
     }
 
@@ -280,7 +289,9 @@ public final class ObjectAdapter: Sendable {
             case held, noObject, noFacet
         }
         let lookup = state.withLockedValue { state -> Lookup in
-            if state.held && !state.destroyed { return .held }
+            // A deactivated adapter answers as Ice's does: the object is gone.
+            if state.destroyed { return .noObject }
+            if state.held { return .held }
             if let facets = state.servants[current.id] { return facets[current.facet].map(Lookup.found) ?? .noFacet }
             return (state.defaultServants[current.id.category] ?? state.defaultServants[""]).map(Lookup.found)
                 ?? .noObject

@@ -85,6 +85,7 @@ struct BenchServer: ParsableCommand {
         let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Bench", endpoints: endpoints)
         let servant = PerfServant()
         try adapter.add(servant: servant, id: Identity(name: "bench"))
+        adapter.activate()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         await communicator.waitForShutdown()
         await communicator.destroy()

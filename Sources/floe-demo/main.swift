@@ -62,6 +62,7 @@ func runServer(_ arguments: [String]) async throws {
     let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
+    adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
     FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))
     let group = ServiceGroup(
@@ -104,6 +105,7 @@ func runBoth() async throws {
     let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
+    adapter.activate()
     print("server: listening, greeter is \"\(served)\"")
 
     // Client: a separate communicator that knows only the proxy string.

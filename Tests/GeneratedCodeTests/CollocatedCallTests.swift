@@ -130,6 +130,7 @@ struct CollocatedCallTests {
         }
         let adapter = try c.communicator.createObjectAdapter(name: "Other")
         try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
+        adapter.activate()
         try adapter.remove(Identity(name: "other"))
         let gone = uncheckedCast(prx: c.communicator.makeProxy(Identity(name: "other")), type: (any TesterPrx).self)
         await #expect(throws: LocalError.self) { try await gone.ping() }

@@ -21,6 +21,7 @@ struct ConnectionManagementTests {
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
+        adapter.activate()
         return (communicator, adapter, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
@@ -206,6 +207,25 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// Ice's order: create the adapter (it listens), add servants, then `activate()`. A request
+    /// that comes in between waits, so it finds the servant instead of `ObjectNotExist`.
+    @Test func aNewAdapterDispatchesNothingUntilActivated() async throws {
+        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let port = try #require(adapter.endpoints.first?.port)
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        let call = Task { try await tester.ping() }
+        #expect(await eventually { adapter.heldDispatchCount == 1 }, "the request never reached the adapter")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        adapter.activate()
+        try await call.value
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
     @Test func deactivationLetsRunningDispatchesReply() async throws {
         let (server, adapter, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
@@ -213,6 +233,7 @@ struct ConnectionManagementTests {
         let call = Task { try await tester.ping(context: ["sleep": "0.5"]) }
         #expect(await eventually { await servant.runningPings == 1 })
         await adapter.deactivate()
+        #expect(await servant.runningPings == 0, "deactivate() returned before the dispatch ended")
         try await call.value  // the reply came before the close-connection message
         // A later call needs a new connection, which the closed acceptor refuses.
         await #expect(throws: LocalError.self) { try await tester.ice_ping() }

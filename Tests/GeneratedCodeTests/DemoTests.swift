@@ -53,6 +53,7 @@ struct DemoTests {
         let adapter = try communicator.createObjectAdapter(name: "Demo")
         let servant = GreeterServant()
         let proxy = try adapter.add(servant: servant, id: Identity(name: "greeter"))
+        adapter.activate()
         return (communicator, servant, uncheckedCast(prx: proxy, type: (any GreeterPrx).self))
     }
 

@@ -175,6 +175,7 @@ struct FaultTests {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try tester(client, port: port)
@@ -193,6 +194,7 @@ struct FaultTests {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<200 {

@@ -129,6 +129,7 @@ struct InteropTests {
         let callbacks = try communicator.createObjectAdapter(name: "Callbacks")
         let servant = TesterServant()
         let callback = try callbacks.add(servant: servant, id: Identity(name: "callback"))
+        callbacks.activate()
         await (try await tester.ice_getConnection()).setAdapter(callbacks)
         #expect(try await tester.opCallback(uncheckedCast(prx: callback, type: (any TesterPrx).self)) == 8)
         let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
@@ -169,6 +170,7 @@ struct InteropTests {
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
             name: "Tester", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let (client, output) = try launch("vectors_client.py", ["\(port)"])
         let transcript = try await Task.detached { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }

@@ -42,6 +42,7 @@ struct VectorEncodingTests {
         let request = capture.requests[0]
         let adapter = try c.communicator.createObjectAdapter(name: "Direct")
         try adapter.add(servant: c.servant, id: Identity(name: "tester"))
+        adapter.activate()
         let current = Current(
             adapter: adapter, id: request.header.identity, facet: request.header.facet,
             operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,

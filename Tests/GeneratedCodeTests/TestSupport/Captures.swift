@@ -85,6 +85,7 @@ struct Replay {
         servant = ReplayServant(replies: capture.replies)
         tester = uncheckedCast(
             prx: try adapter.add(servant: servant, id: Identity(name: "tester")), type: (any TesterPrx).self)
+        adapter.activate()
     }
 
     /// The requests the generated proxy sent.

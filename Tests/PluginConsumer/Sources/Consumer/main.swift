@@ -23,6 +23,7 @@ let collocated = try await greeter.greet(who: Identity(name: "floe"), words: wor
 let server = Communicator(sliceLoader: Greeter_SliceLoader())
 let listening = try await server.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
 try listening.add(servant: GreeterServant(), id: Identity(name: "greeter"))
+listening.activate()
 let port = listening.publishedEndpoints.first?.port ?? 0
 let remote = try makeProxy(
     communicator: communicator, proxyString: "greeter:tcp -h 127.0.0.1 -p \(port)", type: (any GreeterPrx).self)
