@@ -13,21 +13,23 @@ extension Communicator {
         sliceLoader: any SliceLoader = SliceRegistry(), messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100,
         defaultInvocationTimeout: Int = -1, retryIntervals: [Int] = [0],
         connectionOptions: ConnectionOptions = ConnectionOptions(), properties: Properties = Properties(),
-        logger: Logger = Logger(label: "floe")
+        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = []
     ) {
         self.init(
             sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), messageSizeMax: messageSizeMax,
             classGraphDepthMax: classGraphDepthMax, defaultInvocationTimeout: defaultInvocationTimeout,
             retryIntervals: retryIntervals, connectionOptions: connectionOptions, properties: properties,
-            logger: logger)
+            logger: logger, interceptors: interceptors)
     }
 
     /// A communicator configured by Ice properties (see FloeCore's `init(properties:…)`), whose
     /// transport is TCP over SwiftNIO.
     public convenience init(
-        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), logger: Logger = Logger(label: "floe")
+        properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), logger: Logger = Logger(label: "floe"),
+        interceptors: [any ClientInterceptor] = []
     ) throws {
         try self.init(
-            properties: properties, sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), logger: logger)
+            properties: properties, sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), logger: logger,
+            interceptors: interceptors)
     }
 }

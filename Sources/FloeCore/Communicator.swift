@@ -42,6 +42,8 @@ public final class Communicator: Sendable {
     public let dispatchGate: DispatchGate
     /// Where the communicator reports what the application should know (swift-log).
     public let logger: Logger
+    /// Run around every invocation through this communicator, in order (see `ClientInterceptor`).
+    public let interceptors: [any ClientInterceptor]
     /// The exception type ids no loader knew, each reported once.
     private let unknownTypeIds = NIOLockedValueBox<Set<String>>([])
 
@@ -49,8 +51,10 @@ public final class Communicator: Sendable {
         sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
         retryIntervals: [Int] = [0], connectionOptions: ConnectionOptions = ConnectionOptions(),
-        properties: Properties = Properties(), logger: Logger = Logger(label: "floe")
+        properties: Properties = Properties(), logger: Logger = Logger(label: "floe"),
+        interceptors: [any ClientInterceptor] = []
     ) {
+        self.interceptors = interceptors
         self.logger = logger
         self.properties = properties
         self.connectionOptions = connectionOptions

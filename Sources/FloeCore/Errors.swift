@@ -94,6 +94,18 @@ public struct DispatchError: Error, Hashable, Sendable, CustomStringConvertible 
         self.message = message
     }
 
+    /// The error a reply with status 2 or up carries; nil for statuses 0 and 1.
+    init?(failedReply reply: Reply) {
+        switch reply.body {
+        case .target(let identity, let facet, let operation):
+            self.init(status: reply.status, identity: identity, facet: facet, operation: operation)
+        case .message(let message):
+            self.init(status: reply.status, message: message)
+        case .encapsulation:
+            return nil
+        }
+    }
+
     public static func objectNotExist(_ current: Current) -> DispatchError {
         DispatchError(status: .objectNotExist, identity: current.id, facet: current.facet, operation: current.operation)
     }

@@ -28,13 +28,42 @@ extension ObjectPrx {
         if let failure = parameters.failure { throw LocalError(.marshal, failure.description) }
         var requestContext = reference.context
         if let context { requestContext.merge(context) { _, perCall in perCall } }
-        let header = RequestHeader(
-            identity: reference.data.identity, facet: reference.data.facet, operation: operation, mode: mode,
-            context: requestContext)
         let buffer = parameters.finished()
         let communicator = reference.communicator
-        let timeout =
-            reference.invocationTimeout ?? communicator.defaultInvocationTimeout
+        let reply: Reply?
+        if communicator.interceptors.isEmpty && reference.interceptors.isEmpty {
+            reply = try await Self.send(
+                operation: operation, mode: mode, context: requestContext, parameters: buffer, reference: reference)
+        } else {
+            let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
+            let request = OutgoingRequest(
+                proxy: self, operation: operation, mode: mode, context: requestContext, parameters: buffer,
+                invocationTimeout: timeout > 0 ? .milliseconds(timeout) : nil)
+            reply = try await Self.intercepted(request, communicator.interceptors + reference.interceptors) { request in
+                IncomingResponse(
+                    reply: try await Self.send(
+                        operation: request.operation, mode: request.mode, context: request.context,
+                        parameters: request.parameters, reference: reference))
+            }.reply
+        }
+        guard let reply else {
+            // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
+            guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
+            return none
+        }
+        return try decode(reply, operation: operation, read: read, declared: declared)
+    }
+
+    /// Sends a request, with Ice's retries (see `RetryPolicy`) and the invocation timeout on
+    /// each attempt; nil for a oneway request.
+    private static func send(
+        operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer, reference: ProxyReference
+    ) async throws -> Reply? {
+        let header = RequestHeader(
+            identity: reference.data.identity, facet: reference.data.facet, operation: operation, mode: mode,
+            context: context)
+        let communicator = reference.communicator
+        let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
         var attempt = 0
         while true {
             do {
@@ -42,17 +71,13 @@ extension ObjectPrx {
                     timeout > 0
                     ? try await Self.withTimeout(milliseconds: timeout, operation: operation) { cancellation in
                         try await communicator.send(
-                            header, parameters: buffer, reference: reference, cancellation: cancellation)
+                            header, parameters: parameters, reference: reference, cancellation: cancellation)
                     }
-                    : try await communicator.send(header, parameters: buffer, reference: reference)
-                guard let reply else {
-                    // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
-                    guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
-                    return none
-                }
-                return try decode(reply, operation: operation, read: read, declared: declared)
+                    : try await communicator.send(header, parameters: parameters, reference: reference)
+                // Statuses 2 and up are errors, some of them retried.
+                if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
+                return reply
             } catch {
-                // Ice's retry rules: see `RetryPolicy`.
                 guard attempt < communicator.retryIntervals.count, reference.fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
@@ -118,10 +143,9 @@ extension ObjectPrx {
             }
             try declared(exception)
             throw LocalError(.unknownUserException, exception.ice_id())
-        case .target(let identity, let facet, let operation):
-            throw DispatchError(status: reply.status, identity: identity, facet: facet, operation: operation)
-        case .message(let message):
-            throw DispatchError(status: reply.status, message: message)
+        case .target, .message:
+            throw DispatchError(failedReply: reply)
+                ?? LocalError(.protocolError, "reply \(reply.status) without a body")
         }
     }
 }
@@ -311,13 +335,13 @@ extension ObjectAdapter {
     private func outcome(of request: IncomingRequest) async -> Outcome {
         do {
             // (Not `dispatch(request)`: the usual case makes one async call, not three.)
-            let servant: any Dispatcher
-            if let found = try servantUnlessHeld(for: request.current) {
-                servant = found
+            let dispatcher: any Dispatcher
+            if let found = try dispatcherUnlessHeld(for: request.current) {
+                dispatcher = found
             } else {
-                servant = try await self.servant(for: request.current)
+                dispatcher = try await self.dispatcher(for: request.current)
             }
-            return checked(try await servant.dispatch(request), requestId: request.current.requestId)
+            return checked(try await dispatcher.dispatch(request), requestId: request.current.requestId)
         } catch {
             return outcome(of: error, current: request.current)
         }

@@ -5,6 +5,13 @@ public final class ObjectAdapter: Sendable {
     private struct State {
         var servants: [Identity: [String: any Dispatcher]] = [:]
         var defaultServants: [String: any Dispatcher] = [:]
+        var locators: [String: any ServantLocator] = [:]
+        /// Middleware factories in the order `use` got them: the first sees requests first.
+        var middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+        /// The middleware wrapped around `ServantDispatcher`, built at the first `activate()`;
+        /// nil without middleware (requests then go straight to their servant).
+        var pipeline: (any Dispatcher)?
+        var everActivated = false
         var active = false
         /// A new adapter holds requests until `activate()`, as in Ice: none reaches a servant
         /// before the application has added its servants.
@@ -113,6 +120,49 @@ public final class ObjectAdapter: Sendable {
         }
     }
 
+    /// Installs dispatch middleware (Ice 3.8's `use`): `middleware` gets the dispatcher that
+    /// comes after it and returns the one that runs instead. Middleware installed first sees
+    /// requests first; all of them see every request, including those for objects this adapter
+    /// does not have. Install middleware before the first `activate()`.
+    @discardableResult
+    public func use(_ middleware: @escaping @Sendable (_ next: any Dispatcher) -> any Dispatcher) throws
+        -> ObjectAdapter
+    {
+        try state.withLockedValue { state in
+            guard !state.everActivated else {
+                throw LocalError(.invalidArgument, "adapter '\(name)': install middleware before activate()")
+            }
+            state.middleware.append(middleware)
+        }
+        return self
+    }
+
+    /// Asks `locator` for the servants of identities of `category` (empty: any category without
+    /// a locator of its own) that have no servant, nor default servant, registered.
+    public func addServantLocator(_ locator: any ServantLocator, category: String) throws {
+        try state.withLockedValue { state in
+            guard state.locators[category] == nil else {
+                throw LocalError(.alreadyRegistered, "servant locator for category '\(category)' already registered")
+            }
+            state.locators[category] = locator
+        }
+    }
+
+    /// Removes the locator of `category` and returns it (without calling its `deactivate`).
+    @discardableResult
+    public func removeServantLocator(category: String) throws -> any ServantLocator {
+        try state.withLockedValue { state in
+            guard let locator = state.locators.removeValue(forKey: category) else {
+                throw LocalError(.notRegistered, "no servant locator for category '\(category)'")
+            }
+            return locator
+        }
+    }
+
+    public func findServantLocator(category: String) -> (any ServantLocator)? {
+        state.withLockedValue { $0.locators[category] }
+    }
+
     /// A version 4 UUID in its usual text form.
     private static func uuid() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -161,7 +211,16 @@ public final class ObjectAdapter: Sendable {
 
     /// Starts (or, after `hold()`, resumes) dispatching.
     public func activate() {
+        let lookup = ServantDispatcher(adapter: self)
         let waiting = state.withLockedValue { state in
+            if !state.everActivated {
+                state.everActivated = true
+                if !state.middleware.isEmpty {
+                    state.pipeline = state.middleware.reversed().reduce(lookup as any Dispatcher) { next, wrap in
+                        wrap(next)
+                    }
+                }
+            }
             state.active = true
             state.held = false
             defer { state.heldDispatches = [] }
@@ -201,9 +260,12 @@ public final class ObjectAdapter: Sendable {
             defer {
                 state.servants = [:]
                 state.defaultServants = [:]
+                state.locators = [:]
+                state.pipeline = nil
             }
-            return (state.servants, state.defaultServants)
+            return (state.servants, state.defaultServants, state.locators)
         }
+        for (category, locator) in removed.2 { await locator.deactivate(category: category) }
         _ = removed  // released here, outside the lock: a servant's deinit may call back in
         communicator.removeAdapter(named: name)
     }
@@ -255,21 +317,23 @@ public final class ObjectAdapter: Sendable {
                 }
                 guard named else { return false }
             }
-            return state.servants[data.identity] != nil || state.defaultServants[data.identity.category] != nil
-                || state.defaultServants[""] != nil
+            let category = data.identity.category
+            return state.servants[data.identity] != nil || state.defaultServants[category] != nil
+                || state.defaultServants[""] != nil || state.locators[category] != nil || state.locators[""] != nil
         }
     }
 
-    /// Finds the servant for a request and dispatches to it; a missing object or facet becomes
-    /// the matching `DispatchError`.
+    /// Dispatches a request through the middleware to its servant; a missing object or facet
+    /// becomes the matching `DispatchError`.
     public func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
-        try await servant(for: request.current).dispatch(request)
+        try await dispatcher(for: request.current).dispatch(request)
     }
 
-    /// The servant for a request, once the adapter is not held.
-    func servant(for current: Current) async throws -> any Dispatcher {
+    /// Where a request goes, once the adapter is not held: the middleware pipeline, or its
+    /// servant when there is no middleware.
+    func dispatcher(for current: Current) async throws -> any Dispatcher {
         while true {
-            if let servant = try servantUnlessHeld(for: current) { return servant }
+            if let dispatcher = try dispatcherUnlessHeld(for: current) { return dispatcher }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLockedValue { state in
                     guard state.held, !state.destroyed else { return true }
@@ -281,26 +345,50 @@ public final class ObjectAdapter: Sendable {
         }
     }
 
-    /// The servant for a request, or nil while the adapter is held: one lock, nothing
-    /// asynchronous, so the usual dispatch allocates no frame for it.
-    func servantUnlessHeld(for current: Current) throws -> (any Dispatcher)? {
-        enum Lookup {
-            case found(any Dispatcher)
-            case held, noObject, noFacet
+    /// As `dispatcher(for:)`, or nil while the adapter is held: one lock, nothing asynchronous,
+    /// so the usual dispatch allocates no frame for it.
+    func dispatcherUnlessHeld(for current: Current) throws -> (any Dispatcher)? {
+        enum Step {
+            case pipeline(any Dispatcher)
+            case lookup(Lookup)
+            case held
         }
-        let lookup = state.withLockedValue { state -> Lookup in
+        let step = state.withLockedValue { state -> Step in
             // A deactivated adapter answers as Ice's does: the object is gone.
-            if state.destroyed { return .noObject }
+            if state.destroyed { return .lookup(.noObject) }
             if state.held { return .held }
-            if let facets = state.servants[current.id] { return facets[current.facet].map(Lookup.found) ?? .noFacet }
-            return (state.defaultServants[current.id.category] ?? state.defaultServants[""]).map(Lookup.found)
-                ?? .noObject
+            if let pipeline = state.pipeline { return .pipeline(pipeline) }
+            return .lookup(Self.lookUp(current, in: state))
         }
-        switch lookup {
-        case .found(let servant): return servant
+        switch step {
+        case .pipeline(let pipeline): return pipeline
         case .held: return nil
-        case .noObject: throw DispatchError.objectNotExist(current)
-        case .noFacet: throw DispatchError.facetNotExist(current)
+        case .lookup(.servant(let servant)): return servant
+        case .lookup(.locator): return ServantDispatcher(adapter: self)
+        case .lookup(.noObject): throw DispatchError.objectNotExist(current)
+        case .lookup(.noFacet): throw DispatchError.facetNotExist(current)
         }
+    }
+
+    /// What serves a request, in Ice's order.
+    enum Lookup {
+        case servant(any Dispatcher)
+        case locator(any ServantLocator)
+        case noObject, noFacet
+    }
+
+    func lookUp(_ current: Current) -> Lookup {
+        state.withLockedValue { Self.lookUp(current, in: $0) }
+    }
+
+    /// The servant registered for the identity and facet, else the default servant of the
+    /// category (or of all categories), else the servant locator of the category (or of all).
+    private static func lookUp(_ current: Current, in state: State) -> Lookup {
+        let facets = state.servants[current.id]
+        if let servant = facets?[current.facet] { return .servant(servant) }
+        let category = current.id.category
+        if let servant = state.defaultServants[category] ?? state.defaultServants[""] { return .servant(servant) }
+        if let locator = state.locators[category] ?? state.locators[""] { return .locator(locator) }
+        return facets == nil ? .noObject : .noFacet
     }
 }

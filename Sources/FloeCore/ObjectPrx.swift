@@ -39,6 +39,10 @@ extension ObjectPrx {
         ObjectPrxI(_reference: with { $0.data.facet = facet }._reference)
     }
     public func ice_context(_ context: Context) -> Self { with { $0.context = context } }
+    /// A proxy whose invocations also run through `interceptors`, after the communicator's.
+    public func ice_interceptors(_ interceptors: [any ClientInterceptor]) -> Self {
+        with { $0.interceptors = interceptors }
+    }
     public func ice_twoway() -> Self { with { $0.data.mode = .twoway } }
     public func ice_oneway() -> Self { with { $0.data.mode = .oneway } }
     public func ice_batchOneway() -> Self { with { $0.data.mode = .batchOneway } }

@@ -140,7 +140,7 @@ extension Communicator {
     /// every `Ice.*` property it does not read: a misspelt name, or a feature Floe lacks.
     public convenience init(
         properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
-        logger: Logger = Logger(label: "floe")
+        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = []
     ) throws {
         if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
             for name in properties.unknownIceProperties {
@@ -155,6 +155,7 @@ extension Communicator {
             classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
             retryIntervals: retries == [-1] ? [] : retries,
-            connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger)
+            connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
+            interceptors: interceptors)
     }
 }

@@ -16,6 +16,8 @@ public struct ProxyReference: Sendable, Hashable {
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
     public var fixedConnection: (any Connection)?
     public var endpointSelection: EndpointSelection
+    /// Run around this proxy's invocations, after the communicator's (not part of equality).
+    public var interceptors: [any ClientInterceptor] = []
 
     public init(
         communicator: Communicator, data: ProxyData, context: Context = [:], invocationTimeout: Int? = nil,

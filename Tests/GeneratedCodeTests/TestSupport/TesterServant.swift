@@ -9,6 +9,8 @@ actor TesterServant: Tester {
     /// Pings running now, and pings started so far.
     private(set) var runningPings = 0
     private(set) var pings = 0
+    /// Pings whose sleep ended because their dispatch was cancelled.
+    private(set) var cancelledPings = 0
 
     /// Sleeps for the seconds in the context's "sleep" entry, like the Python peer.
     func ping(current: Current) async throws {
@@ -17,7 +19,12 @@ actor TesterServant: Tester {
         mostConcurrentPings = max(mostConcurrentPings, runningPings)
         defer { runningPings -= 1 }
         if let seconds = current.ctx["sleep"].flatMap(Double.init) {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            do {
+                try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            } catch {
+                cancelledPings += 1
+                throw error
+            }
         }
     }
 
