@@ -35,16 +35,8 @@ extension ObjectPrx {
             reply = try await Self.send(
                 operation: operation, mode: mode, context: requestContext, parameters: buffer, reference: reference)
         } else {
-            let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
-            let request = OutgoingRequest(
-                proxy: self, operation: operation, mode: mode, context: requestContext, parameters: buffer,
-                invocationTimeout: timeout > 0 ? .milliseconds(timeout) : nil)
-            reply = try await Self.intercepted(request, communicator.interceptors + reference.interceptors) { request in
-                IncomingResponse(
-                    reply: try await Self.send(
-                        operation: request.operation, mode: request.mode, context: request.context,
-                        parameters: request.parameters, reference: reference))
-            }.reply
+            reply = try await sendIntercepted(
+                operation: operation, mode: mode, context: requestContext, parameters: buffer)
         }
         guard let reply else {
             // Oneway: no reply to wait for. `R` is Void for every operation a oneway proxy may call.
@@ -52,6 +44,29 @@ extension ObjectPrx {
             return none
         }
         return try decode(reply, operation: operation, read: read, declared: declared)
+    }
+
+    /// Sends a request through the communicator's and the proxy's interceptors.
+    func sendIntercepted(operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer)
+        async throws -> Reply?
+    {
+        let reference = _reference
+        let communicator = reference.communicator
+        let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
+        let request = OutgoingRequest(
+            reference: reference, operation: operation, mode: mode, context: context, parameters: parameters,
+            invocationTimeout: timeout > 0 ? .milliseconds(timeout) : nil)
+        let interceptors =
+            reference.interceptors.isEmpty
+            ? communicator.interceptors
+            : communicator.interceptors.isEmpty
+                ? reference.interceptors : communicator.interceptors + reference.interceptors
+        return try await Self.intercepted(request, interceptors) { request in
+            IncomingResponse(
+                reply: try await Self.send(
+                    operation: request.operation, mode: request.mode, context: request.context,
+                    parameters: request.parameters, reference: reference))
+        }.reply
     }
 
     /// Sends a request, with Ice's retries (see `RetryPolicy`) and the invocation timeout on

@@ -18,6 +18,7 @@ struct BenchClient: ParsableCommand {
     @Option(help: "Copied into a 'label' field of every result.") var label: String?
     @Flag(help: "Calls shutdown() on the server at the end.") var shutdown = false
     @Flag(help: "Prints each workload and its call count, then exits.") var list = false
+    @Option(help: "Pass-through client interceptors to install (measures their cost).") var interceptors = 0
 
     func validate() throws {
         do {
@@ -25,6 +26,7 @@ struct BenchClient: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        guard (0...100).contains(interceptors) else { throw ValidationError("--interceptors must be in 0...100") }
         guard runs >= 1, pipeline >= 1, scale > 0, scale <= 1_000_000 else {
             throw ValidationError("--runs and --pipeline must be at least 1, --scale in (0, 1000000]")
         }
@@ -44,7 +46,9 @@ struct BenchClient: ParsableCommand {
         }
         let communicator = try FloeBench.communicator(properties, server: false)
         guard let untyped = try communicator.stringToProxy(proxy) else { throw BenchError.usage("null proxy") }
-        let perf = uncheckedCast(prx: untyped, type: (any PerfPrx).self)
+        let perf = uncheckedCast(
+            prx: untyped.ice_interceptors(Array(repeating: PassThroughInterceptor(), count: interceptors)),
+            type: (any PerfPrx).self)
         try await perf.ice_ping()  // the connection exists before any workload runs
         guard let loop = ConnectionActor(try await perf.ice_getConnection()) else {
             throw BenchError.usage("not a NIO connection")

@@ -79,10 +79,13 @@ struct BenchServer: ParsableCommand {
     var endpoints = "tcp -h 127.0.0.1 -p 10000"
     @Option(help: "Writes which soak calls ran (Tools/soak.sh) to this file at shutdown.")
     var soakLedger: String?
+    @Option(help: "Pass-through dispatch middleware to install (measures their cost).")
+    var middleware = 0
 
     @concurrent func run(properties: Properties) async throws {
         let communicator = try FloeBench.communicator(properties, server: true)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Bench", endpoints: endpoints)
+        for _ in 0..<middleware { try adapter.use { PassThroughMiddleware(next: $0) } }
         let servant = PerfServant()
         try adapter.add(servant: servant, id: Identity(name: "bench"))
         adapter.activate()

@@ -23,7 +23,8 @@ public protocol ClientInterceptor: Sendable {
 /// An invocation on its way out, as interceptors see it.
 public struct OutgoingRequest: Sendable {
     /// The proxy the call was made on.
-    public let proxy: any ObjectPrx
+    public var proxy: any ObjectPrx { ObjectPrxI(_reference: reference) }
+    let reference: ProxyReference
     public let operation: String
     public let mode: OperationMode
     /// The proxy's context merged with the per-call context; what is here is sent.
@@ -46,15 +47,14 @@ public struct IncomingResponse: Sendable {
 }
 
 extension ObjectPrx {
-    /// Runs the interceptors around `send`, in order.
+    /// Runs the interceptors from `index` on around `send`, in order.
     static func intercepted(
-        _ request: OutgoingRequest, _ interceptors: [any ClientInterceptor],
+        _ request: OutgoingRequest, _ interceptors: [any ClientInterceptor], from index: Int = 0,
         send: (OutgoingRequest) async throws -> IncomingResponse
     ) async throws -> IncomingResponse {
-        guard let first = interceptors.first else { return try await send(request) }
-        let rest = Array(interceptors.dropFirst())
-        return try await first.intercept(request) { request in
-            try await intercepted(request, rest, send: send)
+        guard index < interceptors.count else { return try await send(request) }
+        return try await interceptors[index].intercept(request) { request in
+            try await intercepted(request, interceptors, from: index + 1, send: send)
         }
     }
 }

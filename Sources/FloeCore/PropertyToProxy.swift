@@ -1,0 +1,48 @@
+extension Communicator {
+    /// The proxy the property `name` holds in its string form, with the settings of the
+    /// properties under it, as Ice reads them: `NAME.EndpointSelection` (Random, Ordered),
+    /// `NAME.InvocationTimeout` (milliseconds), `NAME.Context.KEY` (a context entry) and
+    /// `NAME.Locator` (itself a proxy property). nil when `name` is not set (or is empty).
+    ///
+    /// Settings Floe cannot honour yet (`Router`, `LocatorCacheTimeout`, and values other than
+    /// the default for `ConnectionCached`, `PreferSecure`, `CollocationOptimized`) fail with
+    /// `unsupported`; names Ice does not know fail with `invalidArgument`, so a misspelt
+    /// setting is not ignored.
+    public func propertyToProxy(_ name: String) throws -> (any ObjectPrx)? {
+        guard let text = properties[name], var proxy = try stringToProxy(text) else { return nil }
+        let prefix = name + "."
+        var context = proxy.ice_getContext()
+        for (key, value) in properties.withPrefix(prefix).sorted(by: { $0.key < $1.key }) {
+            let setting = String(key.dropFirst(prefix.count))
+            if setting.hasPrefix("Context.") {
+                context[String(setting.dropFirst("Context.".count))] = value
+                continue
+            }
+            if setting.hasPrefix("Locator.") { continue }  // the locator proxy's own settings
+            switch setting {
+            case "EndpointSelection":
+                guard let selection = EndpointSelection(rawValue: value) else {
+                    throw LocalError(.invalidArgument, "\(key)=\(value): expected Random or Ordered")
+                }
+                proxy = proxy.ice_endpointSelection(selection)
+            case "InvocationTimeout":
+                proxy = proxy.ice_invocationTimeout(try properties.int(key, default: -1))
+            case "Locator":
+                proxy = proxy.ice_locator(try propertyToProxy(key))
+            case "ConnectionCached", "CollocationOptimized":
+                guard try properties.int(key, default: 1) != 0 else { throw Self.unsupported(key, value) }
+            case "PreferSecure":
+                guard try properties.int(key, default: 0) == 0 else { throw Self.unsupported(key, value) }
+            case "Router", "LocatorCacheTimeout":
+                throw Self.unsupported(key, value)
+            default:
+                throw LocalError(.invalidArgument, "\(key): not a proxy property Ice knows")
+            }
+        }
+        return context.isEmpty ? proxy : proxy.ice_context(context)
+    }
+
+    private static func unsupported(_ key: String, _ value: String) -> LocalError {
+        LocalError(.unsupported, "\(key)=\(value): Floe does not support this proxy setting yet")
+    }
+}

@@ -1,0 +1,95 @@
+import FloeNIO
+import NIOCore
+import Testing
+
+@testable import FloeCore
+
+/// `ice_invoke`, `Blobject` and `propertyToProxy` (issue 15).
+@Suite("Dynamic invocation and proxy properties", .timeLimit(.minutes(2)))
+struct DynamicInvocationTests {
+    /// A bridge built on both: a Blobject default servant forwards every request it gets, whole,
+    /// with `ice_invoke` to the real server, and typed clients cannot tell the difference.
+    @Test func aBlobjectBridgeForwardsRequestsWhole() async throws {
+        let (server, _, _, port) = try await MiddlewareTests.server([])
+        let bridgeCommunicator = Communicator(transport: NIOTransport())
+        let bridge = try await bridgeCommunicator.createObjectAdapterWithEndpoints(
+            name: "Bridge", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let target = try #require(try bridgeCommunicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
+        try bridge.addDefaultServant(Forwarder(target: target), category: "")
+        bridge.activate()
+        let bridgePort = try #require(bridge.endpoints.first?.port)
+        let (client, tester) = try MiddlewareTests.client(bridgePort)
+
+        #expect(try await tester.opIdempotent() == 7)
+        #expect(try await tester.opContext("k", context: ["k": "through the bridge"]) == "through the bridge")
+        var person = Person()
+        person.name = "Ada"
+        let result = try await tester.opStruct(p: Point(x: 1, y: 2), q: person)
+        #expect(result.returnValue.x == 2 && result.r.name == "ADA")  // the servant swaps and upper-cases
+        do {
+            try await tester.opThrow(0)
+            Issue.record("no exception")
+        } catch let error as BaseError {
+            #expect(error.reason == "base reason")  // the user exception came back whole (ok == false)
+        }
+        let missing = tester.ice_identity(Identity(name: "missing"))
+        await #expect(throws: DispatchError.self) { try await missing.ice_ping() }
+
+        await client.destroy()
+        await bridgeCommunicator.destroy()
+        await server.destroy()
+    }
+
+    @Test func iceInvokeChecksItsEncapsulation() async throws {
+        let (server, _, _, port) = try await MiddlewareTests.server([])
+        let (client, tester) = try MiddlewareTests.client(port)
+        await #expect(throws: LocalError.self) {
+            _ = try await tester.ice_invoke(
+                operation: "ice_ping", mode: .idempotent, inEncaps: ByteBuffer(bytes: [9, 0, 0, 0, 1, 1]))
+        }
+        let (ok, out) = try await tester.ice_invoke(
+            operation: "ice_ping", mode: .idempotent, inEncaps: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
+        #expect(ok && Array(out.readableBytesView) == [6, 0, 0, 0, 1, 1])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func propertyToProxyReadsIceProxyProperties() async throws {
+        let (server, _, _, port) = try await MiddlewareTests.server([])
+        var properties = Properties()
+        properties["Tester.Proxy"] = "tester:tcp -h 127.0.0.1 -p \(port)"
+        properties["Tester.Proxy.InvocationTimeout"] = "1500"
+        properties["Tester.Proxy.EndpointSelection"] = "Ordered"
+        properties["Tester.Proxy.Context.tenant"] = "acme"
+        properties["Tester.Proxy.Locator"] = "IceGrid/Locator:tcp -h 127.0.0.1 -p 4061"
+        properties["Tester.Proxy.Locator.EndpointSelection"] = "Ordered"
+        let client = try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let proxy = try #require(try client.propertyToProxy("Tester.Proxy"))
+        #expect(proxy.ice_getInvocationTimeout() == 1500 && proxy.ice_getEndpointSelection() == .ordered)
+        #expect(proxy.ice_getContext() == ["tenant": "acme"])
+        #expect(proxy.ice_getLocator()?.ice_getIdentity() == Identity(name: "Locator", category: "IceGrid"))
+        let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
+        #expect(try await tester.opContext("tenant") == "acme")
+        #expect(try client.propertyToProxy("Unset.Proxy") == nil)
+        await client.destroy()
+
+        for (setting, code) in [("InvocationTimout", LocalError.Code.invalidArgument), ("Router", .unsupported)] {
+            var wrong = Properties()
+            wrong["P"] = "x:tcp -h 127.0.0.1 -p 1"
+            wrong["P.\(setting)"] = "1"
+            let communicator = try Communicator(properties: wrong)
+            #expect { try communicator.propertyToProxy("P") } throws: { ($0 as? LocalError)?.code == code }
+        }
+        await server.destroy()
+    }
+}
+
+/// Forwards each request, whole, to the object of the same identity and facet behind `target`.
+struct Forwarder: Blobject {
+    let target: any ObjectPrx
+
+    func ice_invoke(inEncaps: ByteBuffer, current: Current) async throws -> (ok: Bool, outEncaps: ByteBuffer) {
+        try await target.ice_identity(current.id).ice_facet(current.facet).ice_invoke(
+            operation: current.operation, mode: current.mode, inEncaps: inEncaps, context: current.ctx)
+    }
+}
