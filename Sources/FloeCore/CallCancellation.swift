@@ -1,3 +1,5 @@
+import FloeEncoding
+import FloeProtocol
 import NIOConcurrencyHelpers
 
 /// Lets an invocation that ends early (its deadline passed, or its caller was cancelled) tell

@@ -1,3 +1,5 @@
+public import FloeEncoding
+import FloeProtocol
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore

@@ -1,3 +1,6 @@
+import FloeEncoding
+import FloeProtocol
+
 /// How connections behave: idle handling, dispatch limits, connection establishment and
 /// tracing. `Communicator(properties:)` fills it from the `Ice.*` properties named below.
 public struct ConnectionOptions: Sendable {

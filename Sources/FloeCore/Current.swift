@@ -1,3 +1,6 @@
+public import FloeEncoding
+public import FloeProtocol
+
 /// What a servant knows about the request it is dispatching.
 public struct Current: Sendable {
     /// The adapter that dispatched the request.

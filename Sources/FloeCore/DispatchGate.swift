@@ -1,3 +1,5 @@
+import FloeEncoding
+import FloeProtocol
 import NIOConcurrencyHelpers
 import Synchronization
 

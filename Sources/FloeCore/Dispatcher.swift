@@ -1,4 +1,5 @@
 public import FloeEncoding
+public import FloeProtocol
 public import NIOCore
 
 /// Something that answers requests: generated servant protocols extend it, and middleware wraps it.

@@ -1,3 +1,5 @@
+import FloeEncoding
+public import FloeProtocol
 public import NIOCore
 
 extension ObjectPrx {
@@ -18,7 +20,7 @@ extension ObjectPrx {
         var requestContext = _reference.context
         if let context { requestContext.merge(context) { _, perCall in perCall } }
         guard
-            let reply = try await sendIntercepted(
+            let reply = try await _reference.sendIntercepted(
                 operation: operation, mode: mode, context: requestContext, parameters: inEncaps)
         else { return (true, ByteBuffer()) }
         guard case .encapsulation(let encoding, let content) = reply.body else {

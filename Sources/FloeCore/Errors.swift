@@ -1,3 +1,6 @@
+public import FloeEncoding
+public import FloeProtocol
+
 /// A failure detected locally: an invocation that could not be made or completed, a
 /// malformed reply, a destroyed communicator.
 public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+public import FloeEncoding
+public import FloeProtocol
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -32,10 +34,10 @@ extension ObjectPrx {
         let communicator = reference.communicator
         let reply: Reply?
         if communicator.interceptors.isEmpty && reference.interceptors.isEmpty {
-            reply = try await Self.send(
-                operation: operation, mode: mode, context: requestContext, parameters: buffer, reference: reference)
+            reply = try await reference.send(
+                operation: operation, mode: mode, context: requestContext, parameters: buffer)
         } else {
-            reply = try await sendIntercepted(
+            reply = try await reference.sendIntercepted(
                 operation: operation, mode: mode, context: requestContext, parameters: buffer)
         }
         guard let reply else {
@@ -43,57 +45,70 @@ extension ObjectPrx {
             guard let none = () as? R else { throw LocalError(.twowayOnly, "no reply for '\(operation)'") }
             return none
         }
-        return try decode(reply, operation: operation, read: read, declared: declared)
+        return try Self.decode(reply, communicator: communicator, operation: operation, read: read, declared: declared)
     }
+}
 
+// Not generic (unlike `ObjectPrx` extensions, which run unspecialized from generated code), and
+// borrowing the reference: a copy of `ProxyReference` retains a dozen fields.
+extension ProxyReference {
     /// Sends a request through the communicator's and the proxy's interceptors.
     func sendIntercepted(operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer)
         async throws -> Reply?
     {
-        let reference = _reference
+        let reference = self
         let communicator = reference.communicator
         let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
         let request = OutgoingRequest(
-            reference: reference, operation: operation, mode: mode, context: context, parameters: parameters,
-            invocationTimeout: timeout > 0 ? .milliseconds(timeout) : nil)
+            fixed: OutgoingRequest.Fixed(
+                reference: reference, operation: operation, mode: mode, parameters: parameters,
+                invocationTimeout: timeout > 0 ? .milliseconds(timeout) : nil),
+            context: context)
         let interceptors =
             reference.interceptors.isEmpty
             ? communicator.interceptors
             : communicator.interceptors.isEmpty
                 ? reference.interceptors : communicator.interceptors + reference.interceptors
-        return try await Self.intercepted(request, interceptors) { request in
-            IncomingResponse(
-                reply: try await Self.send(
+        return try await ProxyReference.intercepted(request, interceptors).reply
+    }
+
+    /// Runs the interceptors from `index` on, in order, then sends the request.
+    static func intercepted(_ request: OutgoingRequest, _ interceptors: [any ClientInterceptor], from index: Int = 0)
+        async throws -> IncomingResponse
+    {
+        guard index < interceptors.count else {
+            return IncomingResponse(
+                reply: try await request.fixed.reference.send(
                     operation: request.operation, mode: request.mode, context: request.context,
-                    parameters: request.parameters, reference: reference))
-        }.reply
+                    parameters: request.parameters))
+        }
+        return try await interceptors[index].intercept(request) { request in
+            try await intercepted(request, interceptors, from: index + 1)
+        }
     }
 
     /// Sends a request, with Ice's retries (see `RetryPolicy`) and the invocation timeout on
     /// each attempt; nil for a oneway request.
-    private static func send(
-        operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer, reference: ProxyReference
-    ) async throws -> Reply? {
+    func send(operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer) async throws -> Reply? {
         let header = RequestHeader(
-            identity: reference.data.identity, facet: reference.data.facet, operation: operation, mode: mode,
-            context: context)
-        let communicator = reference.communicator
-        let timeout = reference.invocationTimeout ?? communicator.defaultInvocationTimeout
+            identity: data.identity, facet: data.facet, operation: operation, mode: mode, context: context)
+        let communicator = self.communicator
+        let timeout = invocationTimeout ?? communicator.defaultInvocationTimeout
         var attempt = 0
         while true {
             do {
                 let reply =
                     timeout > 0
-                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) { cancellation in
+                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) { [self] cancellation in
                         try await communicator.send(
-                            header, parameters: parameters, reference: reference, cancellation: cancellation)
+                            header, parameters: parameters, reference: self, cancellation: cancellation)
                     }
-                    : try await communicator.send(header, parameters: parameters, reference: reference)
+                    : try await communicator.send(header, parameters: parameters, reference: self)
                 // Statuses 2 and up are errors, some of them retried.
                 if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
                 return reply
             } catch {
-                guard attempt < communicator.retryIntervals.count, reference.fixedConnection == nil,
+                guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
                 let delay = communicator.retryIntervals[attempt]
@@ -128,11 +143,13 @@ extension ObjectPrx {
         }
     }
 
-    private func decode<R>(
-        _ reply: Reply, operation: String, read: (inout InputStream) throws -> R,
+}
+
+extension ObjectPrx {
+    private static func decode<R>(
+        _ reply: Reply, communicator: Communicator, operation: String, read: (inout InputStream) throws -> R,
         declared: (any UserException) throws -> Void
     ) throws -> R {
-        let communicator = _reference.communicator
         switch reply.body {
         case .encapsulation(let encoding, let content) where reply.status == .ok:
             do {

@@ -1,3 +1,5 @@
+public import FloeEncoding
+import FloeProtocol
 import NIOConcurrencyHelpers
 
 /// Maps identities (and facets) to servants and dispatches requests to them.

@@ -1,3 +1,6 @@
+import FloeEncoding
+public import FloeProtocol
+
 extension ObjectPrx {
     /// Checks that the object exists and is reachable.
     public func ice_ping(context: Context? = nil) async throws {

@@ -1,3 +1,6 @@
+public import FloeEncoding
+public import FloeProtocol
+
 /// A proxy: a typed, immutable handle to an Ice object, possibly in another process.
 /// Generated `XPrx` protocols refine it; their implementations hold only a `ProxyReference`.
 public protocol ObjectPrx: Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+public import FloeEncoding
+import FloeProtocol
 import Foundation
 public import Logging
 

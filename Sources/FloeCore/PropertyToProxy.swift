@@ -1,3 +1,6 @@
+import FloeEncoding
+import FloeProtocol
+
 extension Communicator {
     /// The proxy the property `name` holds in its string form, with the settings of the
     /// properties under it, as Ice reads them: `NAME.EndpointSelection` (Random, Ordered),

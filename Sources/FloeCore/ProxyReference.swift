@@ -1,3 +1,6 @@
+public import FloeEncoding
+public import FloeProtocol
+
 /// Everything a proxy is: where its object lives and how to call it. A value; the `ice_*`
 /// factories return modified copies.
 public struct ProxyReference: Sendable, Hashable {

@@ -1,3 +1,6 @@
+import FloeEncoding
+import FloeProtocol
+
 /// Prints proxies as ZeroC does: `name -f facet -t -e 1.1:tcp -h host -p 4061 -t 60000`.
 enum ProxyStringFormatter {
     static func format(_ data: ProxyData) -> String {

@@ -1,3 +1,6 @@
+public import FloeEncoding
+import FloeProtocol
+
 /// Parses stringified proxies and endpoints (ice-wire.md §8):
 /// `category/name -f facet -t -e 1.1:tcp -h host -p 4061 -t 60000` or `name @ adapter`.
 enum ProxyStringParser {

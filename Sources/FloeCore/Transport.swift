@@ -1,3 +1,5 @@
+public import FloeEncoding
+public import FloeProtocol
 public import NIOCore
 
 /// What a network transport provides to the runtime. FloeCore knows transports only through

@@ -1,4 +1,6 @@
 public import FloeCore
+import FloeEncoding
+import FloeProtocol
 public import NIOCore
 import NIOPosix
 

@@ -1,4 +1,5 @@
 import FloeCore
+import FloeEncoding
 import FloeProtocol
 import Logging
 import NIOCore

@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 import NIOCore
 
 /// What one connection may hold in memory for a peer that sends faster than it reads, or

@@ -1,4 +1,5 @@
 public import FloeCore
+public import FloeEncoding
 import FloeProtocol
 public import Logging
 public import NIOCore

@@ -105,7 +105,7 @@ extension SwiftGenerator {
 
     func classDecls(_ c: ClassDef) -> [SwiftDecl] {
         let name = localName(c.info)
-        var baseName = "Value"
+        var baseName = "\(rt("Value"))"
         if case .user(let base, _)? = c.base?.resolved { baseName = typeName(base) }
         let inherited = inheritedMembers(base: c.base, classes: true)
         var members = properties(c.members)
@@ -122,7 +122,7 @@ extension SwiftGenerator {
         let compact = c.compactId.map { ", compactId: \($0)" } ?? ""
         members.append(
             .function(
-                doc: [], signature: "override open func _iceWriteImpl(to ostr: inout OutputStream)",
+                doc: [], signature: "override open func _iceWriteImpl(to ostr: inout \(rt("OutputStream")))",
                 body: [
                     "ostr.startSlice(typeId: \(swiftStringLiteral(c.info.scopedName))\(compact), last: \(c.base == nil))"
                 ]
@@ -130,14 +130,15 @@ extension SwiftGenerator {
                     + (c.base == nil ? [] : ["super._iceWriteImpl(to: &ostr)"])))
         members.append(
             .function(
-                doc: [], signature: "override open func _iceReadImpl(from istr: inout InputStream) throws",
+                doc: [], signature: "override open func _iceReadImpl(from istr: inout \(rt("InputStream"))) throws",
                 body: ["try istr.startSlice()"] + readMembers(c.members) + ["try istr.endSlice()"]
                     + (c.base == nil ? [] : ["try super._iceReadImpl(from: &istr)"])))
         let visits = visitStatements(c.members)
         if !visits.isEmpty {
             members.append(
                 .function(
-                    doc: [], signature: "override open func _iceVisitReferences(_ visitor: inout ReferenceVisitor)",
+                    doc: [],
+                    signature: "override open func _iceVisitReferences(_ visitor: inout \(rt("ReferenceVisitor")))",
                     body: visits + ["super._iceVisitReferences(&visitor)"]))
         }
         var decls: [SwiftDecl] = [
@@ -162,7 +163,7 @@ extension SwiftGenerator {
     func exceptionDecls(_ e: ExceptionDef) -> [SwiftDecl] {
         let name = localName(e.info)
         let isRoot = e.base == nil
-        var inherits = ["UserException", "@unchecked Sendable"]
+        var inherits = ["\(rt("UserException"))", "@unchecked Sendable"]
         if case .user(let base, _)? = e.base?.resolved { inherits = [typeName(base), "@unchecked Sendable"] }
         let inherited = inheritedMembers(base: e.base, classes: false)
         let override = isRoot ? "" : "override "
@@ -184,13 +185,13 @@ extension SwiftGenerator {
         }
         members.append(
             .function(
-                doc: [], signature: "\(override)open func _iceWriteImpl(to ostr: inout OutputStream)",
+                doc: [], signature: "\(override)open func _iceWriteImpl(to ostr: inout \(rt("OutputStream")))",
                 body: ["ostr.startSlice(typeId: \(swiftStringLiteral(e.info.scopedName)), last: \(isRoot))"]
                     + writeMembers(e.members) + ["ostr.endSlice()"] + (isRoot ? [] : ["super._iceWriteImpl(to: &ostr)"])
             ))
         members.append(
             .function(
-                doc: [], signature: "\(override)open func _iceReadImpl(from istr: inout InputStream) throws",
+                doc: [], signature: "\(override)open func _iceReadImpl(from istr: inout \(rt("InputStream"))) throws",
                 body: ["try istr.startSlice()"] + readMembers(e.members) + ["try istr.endSlice()"]
                     + (isRoot ? [] : ["try super._iceReadImpl(from: &istr)"])))
         return [

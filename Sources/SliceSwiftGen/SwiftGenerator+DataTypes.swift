@@ -20,7 +20,7 @@ extension SwiftGenerator {
             .nominal(
                 SwiftNominal(
                     doc: docLines(e.info.doc), modifiers: access, kind: .enum, name: name,
-                    inherits: [rawType, "StreamCodableEnum", "CaseIterable", "Sendable"], members: members))
+                    inherits: [rawType, "\(rt("StreamCodableEnum"))", "CaseIterable", "Sendable"], members: members))
         ]
     }
 
@@ -48,12 +48,12 @@ extension SwiftGenerator {
                 members: members))
         var codable: [SwiftDecl] = [
             .function(
-                doc: [], signature: "\(access) init(from istr: inout InputStream) throws",
+                doc: [], signature: "\(access) init(from istr: inout \(rt("InputStream"))) throws",
                 body: s.members.compactMap { m in
                     m.type.resolved.map { "\(swiftName(m.info.name.name)) = \(readExpression($0))" }
                 }),
             .function(
-                doc: [], signature: "\(access) func encode(to ostr: inout OutputStream)",
+                doc: [], signature: "\(access) func encode(to ostr: inout \(rt("OutputStream")))",
                 body: s.members.compactMap { m in
                     m.type.resolved.map { writeStatement($0, "self." + swiftName(m.info.name.name)) }
                 }),
@@ -72,7 +72,8 @@ extension SwiftGenerator {
         var decls: [SwiftDecl] = [
             structDecl, .blank,
             .nominal(
-                SwiftNominal(modifiers: "", kind: .extension, name: name, inherits: ["StreamCodable"], members: codable)
+                SwiftNominal(
+                    modifiers: "", kind: .extension, name: name, inherits: ["\(rt("StreamCodable"))"], members: codable)
             ),
         ]
         let visits = visitStatements(s.members)
@@ -81,19 +82,19 @@ extension SwiftGenerator {
             decls.append(
                 .nominal(
                     SwiftNominal(
-                        modifiers: "", kind: .extension, name: name, inherits: ["ValueReferences"],
+                        modifiers: "", kind: .extension, name: name, inherits: ["\(rt("ValueReferences"))"],
                         members: [
                             .function(
                                 doc: [],
                                 signature:
-                                    "\(access) mutating func _iceVisitReferences(_ visitor: inout ReferenceVisitor)",
+                                    "\(access) mutating func _iceVisitReferences(_ visitor: inout \(rt("ReferenceVisitor")))",
                                 body: visits)
                         ])))
         }
         if index.isRawDecodable(structType) {
             // Sequences of it then decode through one RawReader (see FloeEncoding.RawDecodable).
             let read = SwiftDecl.function(
-                doc: [], signature: "\(access) init(from reader: inout RawReader) throws",
+                doc: [], signature: "\(access) init(from reader: inout \(rt("RawReader"))) throws",
                 body: s.members.compactMap { m in
                     m.type.resolved.map { "\(swiftName(m.info.name.name)) = \(readExpression($0, stream: "reader"))" }
                 })
@@ -101,7 +102,8 @@ extension SwiftGenerator {
                 .blank,
                 .nominal(
                     SwiftNominal(
-                        modifiers: "", kind: .extension, name: name, inherits: ["RawDecodable", "RawEncodable"],
+                        modifiers: "", kind: .extension, name: name,
+                        inherits: ["\(rt("RawDecodable"))", "\(rt("RawEncodable"))"],
                         members: [read, .blank] + rawEncoding(s))),
             ]
         }
@@ -117,7 +119,7 @@ extension SwiftGenerator {
                 doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil,
                 body: [rawSizeExpression(members)]),
             .function(
-                doc: [], signature: "\(access) func encode(to writer: inout RawWriter)",
+                doc: [], signature: "\(access) func encode(to writer: inout \(rt("RawWriter")))",
                 body: members.map { rawWriteStatement($0.type, $0.value) }),
         ]
     }
@@ -236,16 +238,18 @@ extension SwiftGenerator {
                 members: [
                     .function(
                         doc: [],
-                        signature: "\(access) static func read(from istr: inout InputStream) throws -> \(type)",
+                        signature:
+                            "\(access) static func read(from istr: inout \(rt("InputStream"))) throws -> \(type)",
                         body: read),
                     .function(
                         doc: [],
-                        signature: "\(access) static func write(_ value: \(type), to ostr: inout OutputStream)",
+                        signature:
+                            "\(access) static func write(_ value: \(type), to ostr: inout \(rt("OutputStream")))",
                         body: write),
                     .function(
                         doc: [],
                         signature:
-                            "\(access) static func read(from istr: inout InputStream, tag: Int) throws -> \(type)?",
+                            "\(access) static func read(from istr: inout \(rt("InputStream")), tag: Int) throws -> \(type)?",
                         body: [
                             "guard try istr.readOptional(tag: tag, format: .fSize) else { return nil }",
                             "try istr.skip(4)",
@@ -254,7 +258,7 @@ extension SwiftGenerator {
                     .function(
                         doc: [],
                         signature:
-                            "\(access) static func write(_ value: \(type)?, to ostr: inout OutputStream, tag: Int)",
+                            "\(access) static func write(_ value: \(type)?, to ostr: inout \(rt("OutputStream")), tag: Int)",
                         body: [
                             "guard let value, ostr.writeOptional(tag: tag, format: .fSize) else { return }",
                             "let start = ostr.startSize()",

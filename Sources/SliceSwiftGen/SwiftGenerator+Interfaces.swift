@@ -131,13 +131,13 @@ extension SwiftGenerator {
             .nominal(
                 SwiftNominal(
                     doc: docLines(i.info.doc), modifiers: access, kind: .protocol, name: prx,
-                    inherits: bases.isEmpty ? ["ObjectPrx"] : bases.map { typeName($0, suffix: "Prx") })))
+                    inherits: bases.isEmpty ? ["\(rt("ObjectPrx"))"] : bases.map { typeName($0, suffix: "Prx") })))
         decls.append(.blank)
         decls.append(
             .nominal(
                 SwiftNominal(
                     doc: ["The type ids of `\(i.info.name.name)`."], modifiers: access, kind: .struct, name: traits,
-                    inherits: ["SliceTraits"],
+                    inherits: ["\(rt("SliceTraits"))"],
                     members: [
                         .property(
                             doc: [], modifiers: "\(access) static let", name: "staticId", type: "String",
@@ -153,12 +153,14 @@ extension SwiftGenerator {
                     modifiers: "private", kind: .struct, name: impl, inherits: [prx],
                     members: [
                         .property(
-                            doc: [], modifiers: "", name: "_reference", type: "ProxyReference", value: nil, body: nil
+                            doc: [], modifiers: "", name: "_reference", type: "\(rt("ProxyReference"))", value: nil,
+                            body: nil
                         )
                         .asLet,
                         .function(
-                            doc: [], signature: "init(_reference: ProxyReference)",
-                            body: ["self._reference = _reference"]),
+                            doc: [], signature: "init(_reference: \(rt("ProxyReference")))",
+                            body: (registersLoaders ? ["_ = _sliceLoadersRegistered"] : [])
+                                + ["self._reference = _reference"]),
                     ])))
         decls.append(.blank)
         decls += castFunctions(prx: prx, impl: impl, traits: traits)
@@ -166,7 +168,7 @@ extension SwiftGenerator {
         decls.append(
             .nominal(
                 SwiftNominal(
-                    modifiers: "", kind: .extension, name: "InputStream",
+                    modifiers: "", kind: .extension, name: "\(rt("InputStream"))",
                     members: [
                         .function(
                             doc: ["Reads a `\(prx)`, or nil for the null proxy."],
@@ -192,7 +194,7 @@ extension SwiftGenerator {
             .nominal(
                 SwiftNominal(
                     doc: docLines(i.info.doc), modifiers: access, kind: .protocol, name: servant,
-                    inherits: bases.isEmpty ? ["Dispatcher"] : bases.map { typeName($0) },
+                    inherits: bases.isEmpty ? ["\(rt("Dispatcher"))"] : bases.map { typeName($0) },
                     members: i.operations.map(servantRequirement))))
         decls.append(.blank)
         decls.append(
@@ -208,7 +210,7 @@ extension SwiftGenerator {
             .function(
                 doc: ["A `\(prx)` for the same object, after asking it whether it implements the interface."],
                 signature:
-                    "\(access) func checkedCast(prx: any ObjectPrx, type: (any \(prx)).Type, facet: String? = nil, context: Context? = nil) async throws -> (any \(prx))?",
+                    "\(access) func checkedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: String? = nil, context: \(rt("Context"))? = nil) async throws -> (any \(prx))?",
                 body: [
                     "let target = facet.map { prx.ice_facet($0) } ?? prx",
                     "guard try await target.ice_isA(id: \(traits).staticId, context: context) else { return nil }",
@@ -218,7 +220,7 @@ extension SwiftGenerator {
             .function(
                 doc: ["A `\(prx)` for the same object, without asking it."],
                 signature:
-                    "\(access) func uncheckedCast(prx: any ObjectPrx, type: (any \(prx)).Type, facet: String? = nil) -> any \(prx)",
+                    "\(access) func uncheckedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: String? = nil) -> any \(prx)",
                 body: [
                     "\(impl)(_reference: (facet.map { prx.ice_facet($0) } ?? prx)._reference)"
                 ]),
@@ -244,7 +246,7 @@ extension SwiftGenerator {
             let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? "Never"
             parameters.append("\(label) iceP_\(p.info.name.name): \(type)" + (p.tag != nil ? " = nil" : ""))
         }
-        parameters.append("context: Context? = nil")
+        parameters.append("context: \(rt("Context"))? = nil")
         var body = ["try await _invoke("]
         body.append(
             "    operation: \(swiftStringLiteral(op.info.name.name)), mode: \(modeArgument(op)), format: \(formatArgument(op, in: i)), context: context,"
@@ -303,7 +305,7 @@ extension SwiftGenerator {
             let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? "Never"
             return "\(swiftName(p.info.name.name)): \(type)"
         }
-        parameters.append("current: Current")
+        parameters.append("current: \(rt("Current"))")
         return .function(
             doc: docLines(op.info.doc),
             signature:
@@ -316,7 +318,7 @@ extension SwiftGenerator {
     /// of its own so that a request's async frame holds only that operation's locals: with every
     /// case in `dispatch`, Bench.ice's frame was 2 KB, a `malloc` per request.
     private func dispatchFunctions(_ i: InterfaceDef, traits: String) -> [SwiftDecl] {
-        var body = ["switch request.current.operation {"]
+        var body = (registersLoaders ? ["_ = _sliceLoadersRegistered"] : []) + ["switch request.current.operation {"]
         var operations: [(Operation, InterfaceDef)] = i.operations.map { ($0, i) }
         for base in allBases(of: i) { operations += base.operations.map { ($0, base) } }
         operations.sort { $0.0.info.name.name < $1.0.info.name.name }
@@ -324,13 +326,15 @@ extension SwiftGenerator {
             body.append("case \(swiftStringLiteral(op.info.name.name)): return try await \(dispatchName(op))(request)")
         }
         body.append("default:")
-        body.append("    if let response = try dispatchBuiltin(request, traits: \(traits).self) { return response }")
-        body.append("    throw DispatchError.operationNotExist(request.current)")
+        body.append(
+            "    if let response = try \(rt("dispatchBuiltin"))(request, traits: \(traits).self) { return response }")
+        body.append("    throw \(rt("DispatchError")).operationNotExist(request.current)")
         body.append("}")
         var decls: [SwiftDecl] = [
             .function(
                 doc: ["Decodes a request's parameters, calls the matching method and encodes its results."],
-                signature: "\(access) func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse",
+                signature:
+                    "\(access) func dispatch(_ request: \(rt("IncomingRequest"))) async throws -> \(rt("OutgoingResponse"))",
                 body: body)
         ]
         for (op, owner) in operations {
@@ -339,7 +343,7 @@ extension SwiftGenerator {
                 .function(
                     doc: ["Dispatches `\(op.info.name.name)`."],
                     signature:
-                        "private func \(dispatchName(op))(_ request: IncomingRequest) async throws -> OutgoingResponse",
+                        "private func \(dispatchName(op))(_ request: \(rt("IncomingRequest"))) async throws -> \(rt("OutgoingResponse"))",
                     body: dispatchCase(op, in: owner)))
         }
         return decls
@@ -378,7 +382,7 @@ extension SwiftGenerator {
         let boxed = Set(unsendable.count >= 2 ? unsendable.map(\.info.name.name) : [])
         if !boxed.isEmpty {
             let names = unsendable.map { "iceP_\($0.info.name.name)" }
-            decode.append("let iceBox = SendingBox((\(names.joined(separator: ", "))))")
+            decode.append("let iceBox = \(rt("SendingBox"))((\(names.joined(separator: ", "))))")
         }
         let boxIndex = Dictionary(uniqueKeysWithValues: unsendable.enumerated().map { ($1.info.name.name, $0) })
         let arguments =
@@ -409,7 +413,7 @@ extension SwiftGenerator {
             // User exceptions go out in the operation's format.
             body.append("do {")
             body += respond.map { "    " + $0 }
-            body.append("} catch let exception as any UserException {")
+            body.append("} catch let exception as any \(rt("UserException")) {")
             body.append("    return try current.makeResponse(exception: exception, format: .sliced)")
             body.append("}")
         } else {

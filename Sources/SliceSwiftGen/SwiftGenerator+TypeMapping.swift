@@ -14,14 +14,14 @@ extension SwiftGenerator {
             case .float: return "Float"
             case .double: return "Double"
             case .string: return "String"
-            case .object, .value, .localObject: return "Value?"
+            case .object, .value, .localObject: return "\(rt("Value"))?"
             }
         case .proxy(let name):
             return "(any \(proxyName(name)))?"
         case .user(let name, let kind):
             switch kind {
             case .class: return typeName(name) + "?"
-            case .interface: return "Value?"
+            case .interface: return "\(rt("Value"))?"
             default: return typeName(name)
             }
         }
@@ -154,8 +154,8 @@ extension SwiftGenerator {
     /// operations (deprecated, as ZeroC's 3.7 mapping has it); `ObjectPrx` for `Object*` and for a
     /// class without operations.
     func proxyName(_ scopedName: String) -> String {
-        if scopedName == "::Ice::Object" { return "ObjectPrx" }
-        if index.classes[scopedName] != nil, !index.classHasOperations(scopedName) { return "ObjectPrx" }
+        if scopedName == "::Ice::Object" { return "\(rt("ObjectPrx"))" }
+        if index.classes[scopedName] != nil, !index.classHasOperations(scopedName) { return "\(rt("ObjectPrx"))" }
         return typeName(scopedName, suffix: "Prx")
     }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FloeCore
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Foundation
 
 struct BenchClient: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FloeCore
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Foundation
 
 /// The Floe peer of the Ice wire benchmark (`../shared/peers/BENCH.md`):

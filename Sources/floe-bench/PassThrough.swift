@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 
 /// Middleware that only calls the next dispatcher: `server --middleware N` measures what the
 /// pipeline itself costs.

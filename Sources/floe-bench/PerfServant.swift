@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 import NIOConcurrencyHelpers
 
 /// The server object of BENCH.md §3. Standard data sets are built once per size and cached,

@@ -1,5 +1,7 @@
 import ArgumentParser
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 import Foundation
 import NIOConcurrencyHelpers
 

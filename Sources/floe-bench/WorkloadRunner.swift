@@ -1,5 +1,7 @@
 import FloeCore
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Foundation
 
 /// One timed run: its duration and, for `latency`, each call's time in seconds.

@@ -1,4 +1,6 @@
 import Floe
+import FloeEncoding
+import FloeProtocol
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -59,7 +61,7 @@ func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
 /// `floe-demo server`: serves until SIGTERM/SIGINT, through swift-service-lifecycle.
 func runServer(_ arguments: [String]) async throws {
     let (properties, _) = try configuration(arguments)
-    let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let server = try Communicator(properties: properties)
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
     adapter.activate()
@@ -83,7 +85,7 @@ func runClient(_ arguments: [String]) async throws {
     }
     let calls = option("--calls", default: 1)
     let millis = Int32(option("--slow", default: 0))
-    let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let client = try Communicator(properties: properties)
     let greeter = try makeProxy(communicator: client, proxyString: proxyString, type: (any GreeterPrx).self)
     let succeeded = await withTaskGroup(of: Bool.self) { group in
         for index in 0..<calls {
@@ -102,14 +104,14 @@ func runClient(_ arguments: [String]) async throws {
 func runBoth() async throws {
     let (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
     // Server: an adapter on the configured endpoints (an ephemeral port by default).
-    let server = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let server = try Communicator(properties: properties)
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
     adapter.activate()
     print("server: listening, greeter is \"\(served)\"")
 
     // Client: a separate communicator that knows only the proxy string.
-    let client = try Communicator(properties: properties, sliceLoader: Greeter_SliceLoader())
+    let client = try Communicator(properties: properties)
     guard let untyped = try client.stringToProxy(served.description),
         let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self)
     else {

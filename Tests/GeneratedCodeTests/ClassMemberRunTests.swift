@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 import NIOCore
 import Testing
 

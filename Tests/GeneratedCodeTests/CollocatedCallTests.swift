@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 import Logging
 import NIOConcurrencyHelpers
 import Testing
@@ -162,19 +164,38 @@ struct CollocatedCallTests {
     }
 }
 
-/// A user exception no loader knows fails the call with `unknownUserException`, and the log
-/// says once which type id was missing (issue 15: never silently).
-@Suite("Unknown exceptions")
-struct UnknownExceptionTests {
-    @Test func aMissingLoaderIsReportedOncePerTypeId() async throws {
-        let lines = NIOLockedValueBox<[String]>([])
-        let communicator = Communicator(
-            sliceLoader: SliceRegistry(), logger: Logger(label: "test") { _ in CapturingLogHandler(lines: lines) })
+/// Classes and exceptions are found by type id without a loader passed to the communicator
+/// (generated code registers its file's); a user exception nothing knows fails the call with
+/// `unknownUserException`, and the log says once which type id was missing (issue 15).
+@Suite("Slice loaders")
+struct SliceLoaderTests {
+    @Test func generatedTypesAreFoundWithoutALoader() async throws {
+        let communicator = Communicator()
         let adapter = try communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
         adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
-        for code: Int32 in [1, 2, 0] {
+        do {
+            try await tester.opThrow(1)
+            Issue.record("no exception")
+        } catch let error as DerivedError {
+            #expect(error.code == 1 && error.reason == "derived reason")
+        }
+        let node = Node()
+        node.value = 5
+        let back = try await tester.opNode(node)
+        #expect(back?.value == 5)
+        await communicator.destroy()
+    }
+
+    @Test func aMissingLoaderIsReportedOncePerTypeId() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let communicator = Communicator(logger: Logger(label: "test") { _ in CapturingLogHandler(lines: lines) })
+        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let proxy = try adapter.add(servant: ThrowsUnregistered(), id: Identity(name: "tester"))
+        adapter.activate()
+        let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
+        for code: Int32 in [1, 2, 1] {
             do {
                 try await tester.opThrow(code)
                 Issue.record("no exception")
@@ -184,10 +205,35 @@ struct UnknownExceptionTests {
         }
         let warnings = lines.withLockedValue { $0 }.filter { $0.contains("no slice loader knows the exception") }
         #expect(warnings.count == 2, "\(warnings)")
-        #expect(warnings.first?.contains("::Vectors::DerivedError") == true)
-        #expect(warnings.last?.contains("::Vectors::BaseError") == true)
+        #expect(warnings.first?.contains("::Test::Unregistered") == true)
+        #expect(warnings.last?.contains("::Test::AlsoUnregistered") == true)
         await communicator.destroy()
     }
+}
+
+/// Throws a user exception that no generated file defines, whatever the request.
+struct ThrowsUnregistered: Dispatcher {
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        var stream = request.makeInputStream()
+        try stream.startEncapsulation()
+        let code = try stream.read(Int32.self)
+        throw code == 2 ? AlsoUnregistered() : Unregistered()
+    }
+}
+
+class Unregistered: UserException, @unchecked Sendable {
+    required init() {}
+    class func ice_staticId() -> String { "::Test::Unregistered" }
+    func ice_id() -> String { type(of: self).ice_staticId() }
+    func _iceWriteImpl(to ostr: inout OutputStream) {
+        ostr.startSlice(typeId: ice_id(), last: true)
+        ostr.endSlice()
+    }
+    func _iceReadImpl(from istr: inout InputStream) throws {}
+}
+
+final class AlsoUnregistered: Unregistered, @unchecked Sendable {
+    override class func ice_staticId() -> String { "::Test::AlsoUnregistered" }
 }
 
 /// Invocation timeouts per proxy, as `Duration` or Ice's milliseconds; a proxy can turn off the

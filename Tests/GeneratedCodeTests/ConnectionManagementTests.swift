@@ -1,4 +1,6 @@
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

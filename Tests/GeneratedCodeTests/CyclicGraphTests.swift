@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Synchronization
 import Testing
 

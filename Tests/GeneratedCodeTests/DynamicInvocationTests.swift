@@ -1,4 +1,6 @@
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import NIOCore
 import Testing
 
@@ -63,7 +65,8 @@ struct DynamicInvocationTests {
         properties["Tester.Proxy.Context.tenant"] = "acme"
         properties["Tester.Proxy.Locator"] = "IceGrid/Locator:tcp -h 127.0.0.1 -p 4061"
         properties["Tester.Proxy.Locator.EndpointSelection"] = "Ordered"
-        let client = try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let proxy = try #require(try client.propertyToProxy("Tester.Proxy"))
         #expect(proxy.ice_getInvocationTimeout() == 1500 && proxy.ice_getEndpointSelection() == .ordered)
         #expect(proxy.ice_getContext() == ["tenant": "acme"])

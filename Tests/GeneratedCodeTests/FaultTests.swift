@@ -1,5 +1,7 @@
 import FloeCore
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
 import FloeCore
+import FloeEncoding
 import FloeNIO
 import FloeProtocol
 import NIOConcurrencyHelpers

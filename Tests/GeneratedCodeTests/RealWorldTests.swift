@@ -1,5 +1,7 @@
 import FloeCore
+import FloeEncoding
 import FloeIce
+import FloeProtocol
 import Foundation
 import Testing
 

@@ -1,5 +1,7 @@
 import FloeCore
+import FloeEncoding
 import FloeNIO
+import FloeProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

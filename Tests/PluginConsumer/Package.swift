@@ -9,9 +9,15 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "Consumer",
-            dependencies: [.product(name: "Floe", package: "Floe")],
+            dependencies: [.product(name: "Floe", package: "Floe"), "Clashing"],
             exclude: ["slice-plugin.json"],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
-        )
+        ),
+        // Slice types named like the runtime's (`Value`, `Current`, `Reply`, ...).
+        .target(
+            name: "Clashing",
+            dependencies: [.product(name: "Floe", package: "Floe")],
+            plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
+        ),
     ]
 )

@@ -21,7 +21,7 @@ struct NamingTests {
         #expect(text.contains("public struct NKInnerS: Hashable, Sendable {"))
         #expect(text.contains("public struct NKT: Hashable, Sendable {"))
         #expect(text.contains("public var s: NKInnerS = NKInnerS()"))
-        #expect(text.contains("public protocol NKInnerHelloPrx: ObjectPrx {}"))
+        #expect(text.contains("public protocol NKInnerHelloPrx: FloeCore.ObjectPrx {}"))
     }
 
     @Test func keywordsAreEscapedAndLiteralsAreExact() {
@@ -67,20 +67,27 @@ struct NamingTests {
                 C cls(C c);
             } }
             """)
-        #expect(text.contains("public func none(context: Context? = nil) async throws {"))
-        #expect(text.contains("public func one(_ iceP_a: Int32, context: Context? = nil) async throws -> Int32 {"))
+        #expect(text.contains("public func none(context: FloeProtocol.Context? = nil) async throws {"))
         #expect(
             text.contains(
-                "public func two(a iceP_a: Int32, b iceP_b: Int32, context: Context? = nil) async throws -> (returnValue: Int32, c: String) {"
+                "public func one(_ iceP_a: Int32, context: FloeProtocol.Context? = nil) async throws -> Int32 {"))
+        #expect(
+            text.contains(
+                "public func two(a iceP_a: Int32, b iceP_b: Int32, context: FloeProtocol.Context? = nil) async throws -> (returnValue: Int32, c: String) {"
             ))
         #expect(text.contains("async throws -> (a: Int32, b: Int32)"))
         #expect(
-            text.contains("public func opt(_ iceP_s: String? = nil, context: Context? = nil) async throws -> Int32? {"))
+            text.contains(
+                "public func opt(_ iceP_s: String? = nil, context: FloeProtocol.Context? = nil) async throws -> Int32? {"
+            ))
         #expect(
-            text.contains("public func cls(_ iceP_c: sending C?, context: Context? = nil) async throws -> sending C? {")
+            text.contains(
+                "public func cls(_ iceP_c: sending C?, context: FloeProtocol.Context? = nil) async throws -> sending C? {"
+            )
         )
         #expect(
             text.contains(
-                "func two(a: Int32, b: Int32, current: Current) async throws -> (returnValue: Int32, c: String)"))
+                "func two(a: Int32, b: Int32, current: FloeCore.Current) async throws -> (returnValue: Int32, c: String)"
+            ))
     }
 }

@@ -1,3 +1,5 @@
+import FloeEncoding
+public import FloeProtocol
 public import NIOCore
 
 /// Runs around every invocation a communicator (or a proxy) makes: it can read and change the
@@ -22,18 +24,40 @@ public protocol ClientInterceptor: Sendable {
 
 /// An invocation on its way out, as interceptors see it.
 public struct OutgoingRequest: Sendable {
-    /// The proxy the call was made on.
-    public var proxy: any ObjectPrx { ObjectPrxI(_reference: reference) }
-    let reference: ProxyReference
-    public let operation: String
-    public let mode: OperationMode
+    /// What interceptors cannot change, in one object: the request travels through several
+    /// async frames, and a large value in each made every intercepted call allocate.
+    final class Fixed: Sendable {
+        let reference: ProxyReference
+        let operation: String
+        let mode: OperationMode
+        let parameters: ByteBuffer
+        let invocationTimeout: Duration?
+
+        init(
+            reference: ProxyReference, operation: String, mode: OperationMode, parameters: ByteBuffer,
+            invocationTimeout: Duration?
+        ) {
+            self.reference = reference
+            self.operation = operation
+            self.mode = mode
+            self.parameters = parameters
+            self.invocationTimeout = invocationTimeout
+        }
+    }
+
+    let fixed: Fixed
     /// The proxy's context merged with the per-call context; what is here is sent.
     public var context: [String: String]
+
+    /// The proxy the call was made on.
+    public var proxy: any ObjectPrx { ObjectPrxI(_reference: fixed.reference) }
+    public var operation: String { fixed.operation }
+    public var mode: OperationMode { fixed.mode }
     /// The parameters, as the encoded encapsulation.
-    public let parameters: ByteBuffer
+    public var parameters: ByteBuffer { fixed.parameters }
     /// How long the call may take before it fails with `invocationTimeout` (per attempt); nil
     /// waits forever.
-    public let invocationTimeout: Duration?
+    public var invocationTimeout: Duration? { fixed.invocationTimeout }
 }
 
 /// What came back: a reply with status OK or user exception, or nothing for a oneway call.
@@ -44,17 +68,4 @@ public struct IncomingResponse: Sendable {
 
     /// nil for a oneway call, which gets no reply.
     public var replyStatus: ReplyStatus? { reply?.status }
-}
-
-extension ObjectPrx {
-    /// Runs the interceptors from `index` on around `send`, in order.
-    static func intercepted(
-        _ request: OutgoingRequest, _ interceptors: [any ClientInterceptor], from index: Int = 0,
-        send: (OutgoingRequest) async throws -> IncomingResponse
-    ) async throws -> IncomingResponse {
-        guard index < interceptors.count else { return try await send(request) }
-        return try await interceptors[index].intercept(request) { request in
-            try await intercepted(request, interceptors, from: index + 1, send: send)
-        }
-    }
 }

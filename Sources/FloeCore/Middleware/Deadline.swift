@@ -1,3 +1,6 @@
+import FloeEncoding
+import FloeProtocol
+
 /// Deadlines that cross the wire: `DeadlineInterceptor` sends a call's invocation timeout in
 /// the request context, and `DeadlineMiddleware` cancels a dispatch that runs past it, so a
 /// server stops working on answers nobody waits for any more.

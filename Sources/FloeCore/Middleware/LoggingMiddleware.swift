@@ -1,3 +1,5 @@
+import FloeEncoding
+import FloeProtocol
 public import Logging
 
 /// Dispatch middleware that logs every request it sees, once it is answered: operation,

@@ -1,3 +1,6 @@
+import FloeEncoding
+import FloeProtocol
+
 /// Finds servants on demand, for a category of identities (Ice's servant locators): an adapter
 /// asks it for a servant when it has none registered (nor a default servant) for a request's
 /// identity, and tells it when the dispatch has ended.

@@ -1,4 +1,6 @@
 import FloeCore
+import FloeEncoding
+import FloeProtocol
 
 /// The Tester servant of the vector captures (../shared/vectors/capture/server.py), in Swift.
 actor TesterServant: Tester {

@@ -1,3 +1,4 @@
+import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
 import Floe
 import Foundation
 
@@ -13,14 +14,15 @@ struct GreeterServant: Greeter {
 let expected = Greeting(text: "hello floe: from a user package", count: 4)
 let words = ["from", "a", "user", "package"]
 
-let communicator = Communicator(sliceLoader: Greeter_SliceLoader())
+// No Slice loader to pass: generated code registers its classes and exceptions.
+let communicator = Communicator()
 let adapter = try communicator.createObjectAdapter(name: "Consumer")
 let proxy = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
 adapter.activate()
 let greeter = uncheckedCast(prx: proxy, type: (any GreeterPrx).self)
 let collocated = try await greeter.greet(who: Identity(name: "floe"), words: words)
 
-let server = Communicator(sliceLoader: Greeter_SliceLoader())
+let server = Communicator()
 let listening = try await server.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
 try listening.add(servant: GreeterServant(), id: Identity(name: "greeter"))
 listening.activate()
@@ -35,4 +37,9 @@ guard collocated == expected, overTCP == expected else {
     print("unexpected greetings: \(collocated), \(overTCP)")
     exit(1)
 }
-print("PluginConsumer: \(overTCP.text) (collocated and over TCP)")
+let clash = try await exerciseClashingNames()
+guard clash == (111, true) else {
+    print("Slice types named like runtime types: unexpected \(clash)")
+    exit(1)
+}
+print("PluginConsumer: \(overTCP.text) (collocated and over TCP); Slice types named like the runtime's work")
