@@ -58,6 +58,9 @@ timeout 300 Tools/scripts/two-process.sh
 # its Slice includes Floe's Ice/Identity.ice and a file found through slice-plugin.json.
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
 
+# The DocC catalog of `Floe` builds without a warning.
+timeout 1200 Tools/scripts/check-docs.sh
+
 # The benchmark peer runs every workload, verified, at a tiny scale.
 timeout 600 Tools/scripts/bench-smoke.sh
 # Tools/bench-codec.sh's C++ side builds and decodes what it encodes (exits 1 otherwise).

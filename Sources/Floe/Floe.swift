@@ -32,4 +32,19 @@ extension Communicator {
             properties: properties, sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), logger: logger,
             interceptors: interceptors)
     }
+
+    /// A communicator configured from command-line arguments, as ZeroC's
+    /// `Ice.initialize(args)`: `--Ice.Config=FILE[,FILE]` and every `--Ice.*`, `--IceSSL.*` or
+    /// `--Floe.*` option (see `Properties.parse(arguments:prefixes:)`, which also returns the
+    /// arguments left for the application). Its transport is TCP over SwiftNIO.
+    ///
+    /// ```swift
+    /// let communicator = try Communicator(args: CommandLine.arguments)
+    /// ```
+    public convenience init(
+        args: [String], logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = []
+    ) throws {
+        let (properties, _) = try Properties.parse(arguments: args)
+        try self.init(properties: properties, logger: logger, interceptors: interceptors)
+    }
 }

@@ -27,6 +27,9 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Closes gracefully: waits for outstanding replies and running dispatches, then sends
     /// close-connection.
     func close() async
+    /// Closes at once, without close-connection: outstanding calls fail with `connectionLost`
+    /// and running dispatches are cancelled (Ice's forceful close, 3.8's `abort()`).
+    func abort() async
     /// The communicator this connection belongs to.
     var communicator: Communicator { get }
     var isClosed: Bool { get }
@@ -39,6 +42,13 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Calls `callback` once when the connection is closed, for whatever reason (at once if it
     /// already is): a server learns that a client it calls back has left.
     func onClose(_ callback: @escaping @Sendable () -> Void)
+}
+
+extension Connection {
+    /// `close()` when `gracefully`, else `abort()`.
+    public func close(gracefully: Bool) async {
+        if gracefully { await close() } else { await abort() }
+    }
 }
 
 /// What Ice's `ConnectionInfo`/`IPConnectionInfo` tell about a connection.

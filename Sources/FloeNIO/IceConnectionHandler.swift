@@ -297,8 +297,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     /// Drops the connection for a protocol violation; only this connection suffers.
-    func fail(_ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError) {
-        logger.warning("closing connection: \(reason)")
+    func fail(
+        _ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError,
+        logLevel: Logger.Level = .warning
+    ) {
+        logger.log(level: logLevel, "closing connection: \(reason)")
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)

@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeProtocol
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
@@ -157,6 +158,17 @@ final class NIOConnection: Connection {
     func close() async {
         let handler = handler
         try? await channel.eventLoop.flatSubmit { handler.value.closeGracefully() }.get()
+    }
+
+    func abort() async {
+        let handler = handler
+        try? await channel.eventLoop.submit {
+            if let context = handler.value.context {
+                handler.value.fail(
+                    context, "closed forcefully by the application", code: .connectionLost, logLevel: .debug)
+            }
+        }.get()
+        try? await channel.closeFuture.get()
     }
 
     func setAdapter(_ adapter: ObjectAdapter?) async {

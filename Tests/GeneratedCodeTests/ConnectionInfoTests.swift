@@ -50,4 +50,24 @@ struct ConnectionInfoTests {
         #expect(await eventually { late.withLockedValue { $0 } })
         await server.destroy()
     }
+
+    /// `close(gracefully: false)` drops the connection at once: the caller's outstanding call
+    /// fails with `connectionLost` instead of waiting for its reply, and the server cancels the
+    /// dispatch whose reply has nowhere to go.
+    @Test func aForcefulCloseFailsOutstandingCallsAtOnce() async throws {
+        let (server, _, servant, port) = try await MiddlewareTests.server([])
+        let (client, tester) = try MiddlewareTests.client(port)
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        let call = Task { try await tester.ping(context: ["sleep": "30"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        let start = ContinuousClock.now
+        await connection.close(gracefully: false)
+        #expect(connection.isClosed)
+        await #expect(throws: LocalError.self) { try await call.value }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(await eventually { await servant.cancelledPings == 1 }, "the server kept dispatching")
+        await client.destroy()
+        await server.destroy()
+    }
 }

@@ -1,6 +1,7 @@
-import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
 import Floe
 import Foundation
+
+import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
 
 /// Greets through a collocated call (the generated proxy encodes, the generated dispatch
 /// decodes, as over a connection), then over TCP on 127.0.0.1: with `import Floe`,
@@ -37,6 +38,14 @@ guard collocated == expected, overTCP == expected else {
     print("unexpected greetings: \(collocated), \(overTCP)")
     exit(1)
 }
+// Configured from the command line, as `Ice.initialize(args)`.
+let configured = try Communicator(args: ["consumer", "--Ice.Default.InvocationTimeout=5000", "positional"])
+guard configured.defaultInvocationTimeout == 5000 else {
+    print("Communicator(args:) ignored --Ice.Default.InvocationTimeout")
+    exit(1)
+}
+await configured.destroy()
+
 let clash = try await exerciseClashingNames()
 guard clash == (111, true) else {
     print("Slice types named like runtime types: unexpected \(clash)")
