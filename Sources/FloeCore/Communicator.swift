@@ -216,15 +216,18 @@ public final class Communicator: Sendable {
     /// Destroys every adapter and closes every connection; later invocations fail with
     /// `communicatorDestroyed`.
     public func destroy() async {
-        let (adapters, connections) = state.withLockedValue { state in
+        let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
+            state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns
             defer {
                 state.adapters = [:]
                 state.connections = [:]
+                state.shutdownWaiters = []
             }
-            return (Array(state.adapters.values), Array(state.connections.values))
+            return (Array(state.adapters.values), Array(state.connections.values), state.shutdownWaiters)
         }
         for adapter in adapters { await adapter.deactivate() }
+        for waiter in waiters { waiter.resume() }
         for task in connections { await (try? await task.value)?.close() }
     }
 

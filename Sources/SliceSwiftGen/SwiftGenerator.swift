@@ -131,7 +131,10 @@ public struct SwiftGenerator {
         generator.currentModule =
             options.moduleName ?? topModules.first.flatMap { generator.modules[$0.info.name.name]?.swiftModule } ?? ""
         let base = fileName.hasSuffix(".swift") ? String(fileName.dropLast(6)) : fileName
-        let registered = generator.loadersToRegister(ownLoader: base + "_SliceLoader")
+        // Only proxies and servants read the registration: a file without interfaces has none
+        // (the files that include it register its loader).
+        let registered =
+            generator.hasInterfaces(topModules) ? generator.loadersToRegister(ownLoader: base + "_SliceLoader") : []
         generator.registersLoaders = !registered.isEmpty
         var decls: [SwiftDecl] = []
         for module in topModules { decls += generator.generate(module: module) }
@@ -155,7 +158,6 @@ public struct SwiftGenerator {
             for module in generator.referencedModules(topModules) {
                 imports.insert(module)
             }
-            for loader in registered { imports.insert(loader.module) }
             // The runtime's modules, whose names generated code writes qualified (see `rt`): only
             // those it names (constants of built-in types need none; an unused public import warns).
             let text = renderer.lines.joined(separator: "\n")
@@ -163,10 +165,16 @@ public struct SwiftGenerator {
                 imports.insert(module)
             }
             imports.remove(generator.currentModule)
-            header += imports.sorted().map { module in
+            // A module named only in the (private) loader registration is imported internally:
+            // a public import would warn that no public declaration uses it.
+            let registrationOnly = Set(registered.map(\.module)).subtracting(imports).subtracting([
+                generator.currentModule
+            ])
+            header += imports.union(registrationOnly).sorted().map { module in
                 // Only `Data` from Foundation: all of it would make `InputStream` and
                 // `OutputStream` ambiguous with the runtime's streams.
-                module == "Foundation" ? "public import struct Foundation.Data" : "public import \(module)"
+                if module == "Foundation" { return "public import struct Foundation.Data" }
+                return registrationOnly.contains(module) ? "internal import \(module)" : "public import \(module)"
             }
         }
         while renderer.lines.last == "" { _ = renderer.lines.popLast() }
@@ -269,6 +277,15 @@ public struct SwiftGenerator {
                 visitOperations(i.operations)
             case .module, .enumDef, .forward: break
             }
+        }
+    }
+
+    /// Whether the main file defines interfaces (whose proxies and servants read the loader
+    /// registration).
+    private func hasInterfaces(_ modules: [ModuleDef]) -> Bool {
+        allDefinitions(modules).contains { definition in
+            if case .interfaceDef = definition, definition.info.includeLevel == 0 { return true }
+            return false
         }
     }
 

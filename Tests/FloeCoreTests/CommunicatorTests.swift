@@ -11,7 +11,7 @@ struct EchoServant: Dispatcher {
     }
 }
 
-@Suite("Communicator life cycle")
+@Suite("Communicator life cycle", .timeLimit(.minutes(1)))
 struct CommunicatorTests {
     @Test func shutdownReleasesWaitersAndDeactivatesAdapters() async throws {
         let communicator = Communicator()
@@ -28,6 +28,15 @@ struct CommunicatorTests {
         await communicator.destroy()
         #expect(communicator.isDestroyed)
         #expect(throws: LocalError.self) { try communicator.createObjectAdapter(name: "B") }
+    }
+
+    @Test func destroyReleasesWaitForShutdown() async throws {
+        let communicator = Communicator()
+        let waiter = Task { await communicator.waitForShutdown() }
+        try await Task.sleep(for: .milliseconds(50))
+        await communicator.destroy()
+        await waiter.value  // returns: destroy released it (a hang fails on the suite's limit)
+        #expect(communicator.isShutdown)
     }
 
     @Test func adapterNamesAndIdentitiesAreUnique() throws {

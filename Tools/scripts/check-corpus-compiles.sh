@@ -24,12 +24,13 @@ for file in $files; do
     "$compiler" -I "$corpus" --ice-module Ice --output-dir "$work/Sources/$module" "$corpus/$file"
 done
 
-# A target per module, depending on the modules its generated code imports (scoped imports, such
+# A target per module, depending on the modules its generated code imports (Floe's own modules come
+# with the FloeCore product; scoped imports, such
 # as `public import struct Foundation.Data`, name a system module, not a target).
 targets=""
 for dir in "$work"/Sources/*/; do
     module=$(basename "$dir")
-    deps=$(awk -v self="$module" '$1 == "public" && $2 == "import" && $3 != "FloeCore" && $3 != "struct" && $3 != self { print $3 }' "$dir"*.swift | sort -u)
+    deps=$(awk -v self="$module" '$1 == "public" && $2 == "import" && $3 != "FloeCore" && $3 != "FloeEncoding" && $3 != "FloeProtocol" && $3 != "struct" && $3 != self { print $3 }' "$dir"*.swift | sort -u)
     list='.product(name: "FloeCore", package: "Floe")'
     for dep in $deps; do list="$list, \"$dep\""; done
     targets="$targets        .target(name: \"$module\", dependencies: [$list], swiftSettings: [.swiftLanguageMode(.v6)]),\n"
