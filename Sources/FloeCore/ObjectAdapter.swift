@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 
 /// Maps identities (and facets) to servants and dispatches requests to them.
 public final class ObjectAdapter: Sendable {
-    private struct State {
+    struct State {
         var servants: [Identity: [String: any Dispatcher]] = [:]
         var defaultServants: [String: any Dispatcher] = [:]
         var locators: [String: any ServantLocator] = [:]
@@ -34,7 +34,7 @@ public final class ObjectAdapter: Sendable {
     /// Incoming connections this adapter keeps open at once (`NAME.MaxConnections`, 10,000;
     /// 0 means no limit). Beyond it, new connections are closed as soon as they are accepted.
     public let maxConnections: Int
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
 
     init(name: String, communicator: Communicator, maxConnections: Int = 10_000) {
         self.name = name
@@ -100,12 +100,7 @@ public final class ObjectAdapter: Sendable {
     /// Removes every facet of `id` and returns them; fails if there was none.
     @discardableResult
     public func removeAllFacets(_ id: Identity) throws -> [String: any Dispatcher] {
-        try state.withLockedValue { state in
-            guard let facets = state.servants.removeValue(forKey: id) else {
-                throw LocalError(.notRegistered, "no servant for '\(id.name)'")
-            }
-            return facets
-        }
+        try remove(id, from: \.servants, "no servant for '\(id.name)'")
     }
 
     public func findDefaultServant(category: String) -> (any Dispatcher)? {
@@ -114,12 +109,7 @@ public final class ObjectAdapter: Sendable {
 
     @discardableResult
     public func removeDefaultServant(category: String) throws -> any Dispatcher {
-        try state.withLockedValue { state in
-            guard let servant = state.defaultServants.removeValue(forKey: category) else {
-                throw LocalError(.notRegistered, "no default servant for category '\(category)'")
-            }
-            return servant
-        }
+        try remove(category, from: \.defaultServants, "no default servant for category '\(category)'")
     }
 
     /// Installs dispatch middleware (Ice 3.8's `use`): `middleware` gets the dispatcher that
@@ -153,16 +143,23 @@ public final class ObjectAdapter: Sendable {
     /// Removes the locator of `category` and returns it (without calling its `deactivate`).
     @discardableResult
     public func removeServantLocator(category: String) throws -> any ServantLocator {
-        try state.withLockedValue { state in
-            guard let locator = state.locators.removeValue(forKey: category) else {
-                throw LocalError(.notRegistered, "no servant locator for category '\(category)'")
-            }
-            return locator
-        }
+        try remove(category, from: \.locators, "no servant locator for category '\(category)'")
     }
 
     public func findServantLocator(category: String) -> (any ServantLocator)? {
         state.withLockedValue { $0.locators[category] }
+    }
+
+    /// Removes and returns what `table` holds for `key`; `notRegistered` with `missing` if nothing.
+    private func remove<Key: Hashable, Entry>(
+        _ key: Key, from table: WritableKeyPath<State, [Key: Entry]>, _ missing: @autoclosure () -> String
+    ) throws -> Entry {
+        try state.withLockedValue { state in
+            guard let entry = state[keyPath: table].removeValue(forKey: key) else {
+                throw LocalError(.notRegistered, missing())
+            }
+            return entry
+        }
     }
 
     /// A version 4 UUID in its usual text form.
@@ -323,74 +320,5 @@ public final class ObjectAdapter: Sendable {
             return state.servants[data.identity] != nil || state.defaultServants[category] != nil
                 || state.defaultServants[""] != nil || state.locators[category] != nil || state.locators[""] != nil
         }
-    }
-
-    /// Dispatches a request through the middleware to its servant; a missing object or facet
-    /// becomes the matching `DispatchError`.
-    public func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
-        try await dispatcher(for: request.current).dispatch(request)
-    }
-
-    /// Where a request goes, once the adapter is not held: the middleware pipeline, or its
-    /// servant when there is no middleware.
-    func dispatcher(for current: Current) async throws -> any Dispatcher {
-        while true {
-            if let dispatcher = try dispatcherUnlessHeld(for: current) { return dispatcher }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLockedValue { state in
-                    guard state.held, !state.destroyed else { return true }
-                    state.heldDispatches.append(continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
-    }
-
-    /// As `dispatcher(for:)`, or nil while the adapter is held: one lock, nothing asynchronous,
-    /// so the usual dispatch allocates no frame for it.
-    func dispatcherUnlessHeld(for current: Current) throws -> (any Dispatcher)? {
-        enum Step {
-            case pipeline(any Dispatcher)
-            case lookup(Lookup)
-            case held
-        }
-        let step = state.withLockedValue { state -> Step in
-            // A deactivated adapter answers as Ice's does: the object is gone.
-            if state.destroyed { return .lookup(.noObject) }
-            if state.held { return .held }
-            if let pipeline = state.pipeline { return .pipeline(pipeline) }
-            return .lookup(Self.lookUp(current, in: state))
-        }
-        switch step {
-        case .pipeline(let pipeline): return pipeline
-        case .held: return nil
-        case .lookup(.servant(let servant)): return servant
-        case .lookup(.locator): return ServantDispatcher(adapter: self)
-        case .lookup(.noObject): throw DispatchError.objectNotExist(current)
-        case .lookup(.noFacet): throw DispatchError.facetNotExist(current)
-        }
-    }
-
-    /// What serves a request, in Ice's order.
-    enum Lookup {
-        case servant(any Dispatcher)
-        case locator(any ServantLocator)
-        case noObject, noFacet
-    }
-
-    func lookUp(_ current: Current) -> Lookup {
-        state.withLockedValue { Self.lookUp(current, in: $0) }
-    }
-
-    /// The servant registered for the identity and facet, else the default servant of the
-    /// category (or of all categories), else the servant locator of the category (or of all).
-    private static func lookUp(_ current: Current, in state: State) -> Lookup {
-        let facets = state.servants[current.id]
-        if let servant = facets?[current.facet] { return .servant(servant) }
-        let category = current.id.category
-        if let servant = state.defaultServants[category] ?? state.defaultServants[""] { return .servant(servant) }
-        if let locator = state.locators[category] ?? state.locators[""] { return .locator(locator) }
-        return facets == nil ? .noObject : .noFacet
     }
 }
