@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "slice2floe", targets: ["slice2floe"]),
         .plugin(name: "Slice2FloeBuildPlugin", targets: ["Slice2FloeBuildPlugin"]),
         .executable(name: "floe-demo", targets: ["floe-demo"]),
+        .library(name: "FloeRegistry", targets: ["FloeRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -106,6 +107,12 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),
+        // The locator registry (floe-registry's engine), built with the application API.
+        .target(
+            name: "FloeRegistry",
+            dependencies: ["FloeCore", "FloeIce", "FloeEncoding"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "floe-demo",
             dependencies: [
@@ -147,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: [
-                "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "VectorFixtures",
+                "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -46,6 +46,11 @@ public final class Communicator: Sendable {
     public let logger: Logger
     /// Run around every invocation through this communicator, in order (see `ClientInterceptor`).
     public let interceptors: [any ClientInterceptor]
+    /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
+    public let defaultLocator: ProxyData?
+    /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
+    public let defaultLocatorCacheTimeout: Int
+    let locatorCache = LocatorCache()
     /// The exception type ids no loader knew, each reported once.
     private let unknownTypeIds = NIOLockedValueBox<Set<String>>([])
 
@@ -57,6 +62,9 @@ public final class Communicator: Sendable {
         interceptors: [any ClientInterceptor] = []
     ) {
         self.interceptors = interceptors
+        // Checked by `init(properties:)`, which reports what does not parse.
+        self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
+        self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.logger = logger
         self.properties = properties
         self.connectionOptions = connectionOptions
@@ -125,25 +133,42 @@ public final class Communicator: Sendable {
             return fixed
         }
         try Self.checkSupported(reference)
+        guard reference.data.endpoints.isEmpty else {
+            return try await connection(to: reference.data.endpoints, reference)
+        }
+        // Indirect: the locator (or its cache) says where the object is.
+        let (endpoints, fresh) = try await resolve(reference)
+        do {
+            return try await connection(to: endpoints, reference)
+        } catch let error as LocalError
+            where !fresh && (error.code == .connectionRefused || error.code == .connectTimeout)
+        {
+            // Cached endpoints nobody answers on: the server moved. Ask the locator again, once.
+            let (current, _) = try await resolve(reference, refresh: true)
+            return try await connection(to: current, reference)
+        }
+    }
+
+    /// A connection to one of `endpoints`, as `connection(for:)` describes.
+    private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> any Connection {
         // The common case first, without building lists: an open connection to an endpoint.
-        for case .ip(let endpoint) in reference.data.endpoints where endpoint.transport == .tcp {
+        for case .ip(let endpoint) in endpoints where endpoint.transport == .tcp {
             if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
                 !open.isClosed
             {
                 return open
             }
         }
-        var endpoints = reference.data.endpoints.compactMap { endpoint -> IPEndpointData? in
+        var ipEndpoints = endpoints.compactMap { endpoint -> IPEndpointData? in
             if case .ip(let ip) = endpoint, ip.transport == .tcp { return ip }
             return nil
         }
-        guard !endpoints.isEmpty else {
-            throw LocalError(
-                .noEndpoint, "no endpoint to reach '\(reference.data.identity.name)' (locators are not supported yet)")
+        guard !ipEndpoints.isEmpty else {
+            throw LocalError(.noEndpoint, "no tcp endpoint to reach '\(reference.data.identity.name)'")
         }
-        if reference.endpointSelection == .random { endpoints.shuffle() }
+        if reference.endpointSelection == .random { ipEndpoints.shuffle() }
         var failure: (any Error)?
-        for endpoint in endpoints {
+        for endpoint in ipEndpoints {
             do {
                 return try await connection(to: endpoint)
             } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
@@ -199,15 +224,21 @@ public final class Communicator: Sendable {
     }
 
     /// An adapter that dispatches requests to the servants added to it.
+    /// Reads `NAME.MaxConnections`, and `NAME.AdapterId`, `NAME.ReplicaGroupId` and
+    /// `NAME.Locator` for registering with a locator on `activate()`.
     public func createObjectAdapter(name: String) throws -> ObjectAdapter {
-        try state.withLockedValue { state in
+        let maxConnections = try properties.int("\(name).MaxConnections", default: 10_000)
+        let locator = try properties["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
+        return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             guard state.adapters[name] == nil else {
                 throw LocalError(.alreadyRegistered, "an object adapter named '\(name)' already exists")
             }
             let adapter = ObjectAdapter(
-                name: name, communicator: self,
-                maxConnections: try properties.int("\(name).MaxConnections", default: 10_000))
+                name: name, communicator: self, maxConnections: maxConnections,
+                adapterId: properties["\(name).AdapterId"] ?? "",
+                replicaGroupId: properties["\(name).ReplicaGroupId"] ?? "",
+                locator: locator)
             state.adapters[name] = adapter
             return adapter
         }
@@ -216,6 +247,9 @@ public final class Communicator: Sendable {
     /// Destroys every adapter and closes every connection; later invocations fail with
     /// `communicatorDestroyed`.
     public func destroy() async {
+        // The adapters first, as Ice does: deactivating one may still call out (to unregister
+        // it from its locator), which a destroyed communicator refuses.
+        for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.deactivate() }
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
             state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns

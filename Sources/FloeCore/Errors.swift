@@ -38,6 +38,9 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A feature asked for (a secure, compressed or datagram invocation…) that Floe does not
         /// have yet: the call fails rather than quietly doing something else.
         public static let unsupported = Code("unsupported")
+        /// The locator that resolves an indirect proxy (or takes an adapter's registration) did
+        /// not answer; the error underneath is the `cause`.
+        public static let locatorUnreachable = Code("locatorUnreachable")
 
         public var description: String { name }
     }

@@ -95,6 +95,7 @@ extension ProxyReference {
         let communicator = self.communicator
         let timeout = invocationTimeout ?? communicator.defaultInvocationTimeout
         var attempt = 0
+        var askedLocatorAgain = false
         while true {
             do {
                 let reply =
@@ -107,6 +108,13 @@ extension ProxyReference {
                 // Statuses 2 and up are errors, some of them retried.
                 if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
                 return reply
+            } catch let error as DispatchError
+                where error.status == .objectNotExist && data.endpoints.isEmpty && !askedLocatorAgain
+            {
+                // Through the locator, the object was not where the cache said (another server
+                // may now use that port): ask the locator again, once, as Ice does.
+                askedLocatorAgain = true
+                communicator.forgetLocation(of: self)
             } catch {
                 guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)

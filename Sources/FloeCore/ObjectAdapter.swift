@@ -1,5 +1,6 @@
 public import FloeEncoding
 import FloeProtocol
+import Logging
 import NIOConcurrencyHelpers
 
 /// Maps identities (and facets) to servants and dispatches requests to them.
@@ -36,10 +37,24 @@ public final class ObjectAdapter: Sendable {
     public let maxConnections: Int
     let state = NIOLockedValueBox(State())
 
-    init(name: String, communicator: Communicator, maxConnections: Int = 10_000) {
+    /// The id under which `activate()` registers this adapter's endpoints with the locator
+    /// (`NAME.AdapterId`); empty: none. Its proxies are then indirect (`identity @ id`).
+    public let adapterId: String
+    /// The replica group the adapter joins (`NAME.ReplicaGroupId`); its proxies then name the group.
+    public let replicaGroupId: String
+    /// The locator it registers with (`NAME.Locator`, else `Ice.Default.Locator`).
+    public let locator: ProxyData?
+
+    init(
+        name: String, communicator: Communicator, maxConnections: Int = 10_000, adapterId: String = "",
+        replicaGroupId: String = "", locator: ProxyData? = nil
+    ) {
         self.name = name
         self.communicator = communicator
         self.maxConnections = maxConnections
+        self.adapterId = adapterId
+        self.replicaGroupId = replicaGroupId
+        self.locator = locator ?? communicator.defaultLocator
     }
 
     /// Adds `servant` as the default facet of `id`; returns a proxy for it.
@@ -187,9 +202,24 @@ public final class ObjectAdapter: Sendable {
     }
 
     /// A proxy for `id` carrying this adapter's endpoints (none for a collocated-only adapter).
+    /// A proxy for `id`: indirect (`id @ adapter id`, or the replica group) when the adapter has
+    /// an adapter id, else direct, with this adapter's endpoints (none for a collocated-only one).
     public func createProxy(_ id: Identity) -> any ObjectPrx {
+        guard !adapterId.isEmpty else { return createDirectProxy(id) }
+        return createIndirectProxy(id)
+    }
+
+    /// A proxy for `id` carrying this adapter's published endpoints.
+    public func createDirectProxy(_ id: Identity) -> any ObjectPrx {
         communicator.makeProxy(id).ice_endpoints(publishedEndpoints.map(EndpointData.ip))
             .ice_endpointSelection(communicator.defaultEndpointSelection)
+    }
+
+    /// A proxy for `id` that the locator resolves: `id @ replica group` or `id @ adapter id`.
+    public func createIndirectProxy(_ id: Identity) -> any ObjectPrx {
+        let proxy = communicator.makeProxy(id).ice_adapterId(replicaGroupId.isEmpty ? adapterId : replicaGroupId)
+        guard let locator, locator != communicator.defaultLocator else { return proxy }
+        return proxy.ice_locator(ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: locator)))
     }
 
     /// The endpoints its proxies carry: `NAME.PublishedEndpoints` (or `setPublishedEndpoints`)
@@ -209,7 +239,15 @@ public final class ObjectAdapter: Sendable {
     func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
 
     /// Starts (or, after `hold()`, resumes) dispatching.
-    public func activate() {
+    public func activate() async throws {
+        if !adapterId.isEmpty, state.withLockedValue({ !$0.everActivated }) {
+            try await updateLocatorRegistry(registering: true)
+        }
+        activateDispatch()
+    }
+
+    /// Builds the middleware pipeline the first time, and releases held requests.
+    private func activateDispatch() {
         let lookup = ServantDispatcher(adapter: self)
         let waiting = state.withLockedValue { state in
             if !state.everActivated {
@@ -239,16 +277,25 @@ public final class ObjectAdapter: Sendable {
     /// arrive meanwhile are not dispatched. A servant may call it: its own dispatch replies
     /// before its connection closes, and the wait is bounded by the close timeout.
     public func deactivate() async {
-        let (acceptors, connections, waiting) = state.withLockedValue { state in
+        let (acceptors, connections, waiting, wasActivated) = state.withLockedValue { state in
+            let wasActivated = state.everActivated && !state.destroyed
             state.destroyed = true
             defer {
                 state.acceptors = []
                 state.connections = [:]
                 state.heldDispatches = []
             }
-            return (state.acceptors, Array(state.connections.values), state.heldDispatches)
+            return (state.acceptors, Array(state.connections.values), state.heldDispatches, wasActivated)
         }
         for dispatch in waiting { dispatch.resume() }
+        if !adapterId.isEmpty, wasActivated {
+            // Best effort: the registry must not keep sending clients here.
+            do {
+                try await updateLocatorRegistry(registering: false)
+            } catch {
+                communicator.logger.warning("adapter '\(name)': could not unregister '\(adapterId)': \(error)")
+            }
+        }
         for acceptor in acceptors { await acceptor.close() }
         // Graceful closes: each waits for its running dispatches to reply (bounded by the close
         // timeout), so a server that deactivates, then exits, loses no answered call.
@@ -307,6 +354,10 @@ public final class ObjectAdapter: Sendable {
     func isCollocated(with data: ProxyData) -> Bool {
         state.withLockedValue { state in
             guard !state.destroyed else { return false }
+            // An indirect proxy is collocated when it names this adapter (or its group).
+            if !data.adapterId.isEmpty {
+                return data.adapterId == adapterId || (!replicaGroupId.isEmpty && data.adapterId == replicaGroupId)
+            }
             // A direct proxy is collocated only if it names one of this adapter's endpoints.
             if !data.endpoints.isEmpty {
                 let mine = Set(state.acceptors.map { "\($0.endpoint.host):\($0.endpoint.port)" })

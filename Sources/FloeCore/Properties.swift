@@ -42,7 +42,8 @@ public struct Properties: Sendable, Hashable {
         "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
-        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout",
+        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator",
+        "Ice.Default.LocatorCacheTimeout",
     ]
 
     /// The `Ice.*` properties set here that a communicator does not read, sorted.
@@ -150,6 +151,8 @@ extension Communicator {
             }
         }
         let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)
+        _ = try properties.int("Ice.Default.LocatorCacheTimeout", default: -1)
+        if let locator = properties["Ice.Default.Locator"] { _ = try ProxyStringParser.parseProxy(locator) }
         let retries = try properties.ints("Ice.RetryIntervals", default: [0])
         self.init(
             sliceLoader: sliceLoader, transport: transport,

@@ -7,7 +7,7 @@ extension Communicator {
     /// `NAME.InvocationTimeout` (milliseconds), `NAME.Context.KEY` (a context entry) and
     /// `NAME.Locator` (itself a proxy property). nil when `name` is not set (or is empty).
     ///
-    /// Settings Floe cannot honour yet (`Router`, `LocatorCacheTimeout`, and values other than
+    /// `NAME.LocatorCacheTimeout` too. Settings Floe cannot honour yet (`Router`, and values other than
     /// the default for `ConnectionCached`, `PreferSecure`, `CollocationOptimized`) fail with
     /// `unsupported`; names Ice does not know fail with `invalidArgument`, so a misspelt
     /// setting is not ignored.
@@ -36,7 +36,9 @@ extension Communicator {
                 guard try properties.int(key, default: 1) != 0 else { throw Self.unsupported(key, value) }
             case "PreferSecure":
                 guard try properties.int(key, default: 0) == 0 else { throw Self.unsupported(key, value) }
-            case "Router", "LocatorCacheTimeout":
+            case "LocatorCacheTimeout":
+                proxy = proxy.ice_locatorCacheTimeout(try properties.int(key, default: -1))
+            case "Router":
                 throw Self.unsupported(key, value)
             default:
                 throw LocalError(.invalidArgument, "\(key): not a proxy property Ice knows")

@@ -16,6 +16,8 @@ public struct ProxyReference: Sendable, Hashable {
     public var compress: Bool?
     /// The locator that resolves this proxy when it is indirect (nil: the communicator's default).
     public var locator: ProxyData?
+    /// Seconds this proxy reuses a locator's answer (nil: `Ice.Default.LocatorCacheTimeout`).
+    public var locatorCacheTimeout: Int?
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
     public var fixedConnection: (any Connection)?
     public var endpointSelection: EndpointSelection
@@ -39,6 +41,7 @@ public struct ProxyReference: Sendable, Hashable {
         a.communicator === b.communicator && a.data == b.data && a.context == b.context
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
+            && a.locatorCacheTimeout == b.locatorCacheTimeout
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -90,7 +90,7 @@ struct BenchServer: ParsableCommand {
         for _ in 0..<middleware { try adapter.use { PassThroughMiddleware(next: $0) } }
         let servant = PerfServant()
         try adapter.add(servant: servant, id: Identity(name: "bench"))
-        adapter.activate()
+        try await adapter.activate()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         await communicator.waitForShutdown()
         await communicator.destroy()

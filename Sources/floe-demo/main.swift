@@ -64,7 +64,7 @@ func runServer(_ arguments: [String]) async throws {
     let server = try Communicator(properties: properties)
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
-    adapter.activate()
+    try await adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
     FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))
     let group = ServiceGroup(
@@ -107,7 +107,7 @@ func runBoth() async throws {
     let server = try Communicator(properties: properties)
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
-    adapter.activate()
+    try await adapter.activate()
     print("server: listening, greeter is \"\(served)\"")
 
     // Client: a separate communicator that knows only the proxy string.

@@ -17,7 +17,7 @@ struct CommunicatorTests {
         let communicator = Communicator()
         let adapter = try communicator.createObjectAdapter(name: "A")
         let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
-        adapter.activate()
+        try await adapter.activate()
         try await proxy.ice_ping()
         let waiter = Task { await communicator.waitForShutdown() }
         #expect(!communicator.isShutdown)
@@ -54,7 +54,7 @@ struct CommunicatorTests {
         defer { Task { await communicator.destroy() } }
         let adapter = try communicator.createObjectAdapter(name: "A")
         let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
-        adapter.activate()
+        try await adapter.activate()
         try await proxy.ice_ping()
         func status(of call: () async throws -> Void) async -> ReplyStatus? {
             do {

@@ -12,7 +12,7 @@ import struct Foundation.Data
 @Suite("Generated code: collocated calls")
 struct CollocatedCallTests {
     @Test func primitivesInAndOut() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let result = try await c.tester.opPrimitives(
             b: true, y: 200, s: -2, i: 42, l: 1_099_511_627_781, f: 1.5, d: 3.25, str: "h\u{e9}llo")
         #expect(result.returnValue == "True|200|-2|42|1099511627781|1.5|3.25|h\u{e9}llo")
@@ -20,7 +20,7 @@ struct CollocatedCallTests {
     }
 
     @Test func sequencesStructsEnumsDictionaries() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let bytes = ByteSeq((0..<300).map { UInt8($0 % 256) })
         #expect(try await c.tester.opByteSeq(bytes) == bytes)
         let structs = try await c.tester.opStruct(p: Point(x: 1, y: 2), q: Person(name: "ann", age: 30, color: .Green))
@@ -32,7 +32,7 @@ struct CollocatedCallTests {
     }
 
     @Test func optionalsPresentAndAbsent() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let set = try await c.tester.opOptional(
             i: 5, s: "opt", p: Point(x: 3, y: 4), seq: [1, 2, 3], c: .Blue, d: ["k": 9])
         #expect(set.returnValue == 6 && set.so == "opt")
@@ -44,7 +44,7 @@ struct CollocatedCallTests {
 
     @Test(arguments: [false, true])
     func classGraphsWithCyclesAndSharing(sliced: Bool) async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let n1 = Node(value: 1, next: nil)
         n1.next = Node(value: 2, next: n1)
         let back = sliced ? try await c.tester.opNodeSliced(n1) : try await c.tester.opNode(n1)
@@ -60,14 +60,14 @@ struct CollocatedCallTests {
     }
 
     @Test func compactIdsAndPreservedSlices() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         #expect(try await c.tester.opCompact(Compact(v: 5))?.v == 6)
         let hidden = try #require(try await c.tester.opUnknownSlice() as? Hidden)
         #expect(hidden.secret == "hidden-part" && hidden.d == 42 && hidden.b == "base-part")
     }
 
     @Test func derivedUserExceptionsAreCaughtAsTheBase() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         do {
             try await c.tester.opThrow(3)
             Issue.record("no exception")
@@ -85,7 +85,7 @@ struct CollocatedCallTests {
     }
 
     @Test func undeclaredAndUnknownExceptions() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         await #expect(throws: LocalError.self) { try await c.tester.opUndeclared(1) }
         do {
             try await c.tester.opUndeclared(1)
@@ -108,7 +108,7 @@ struct CollocatedCallTests {
     }
 
     @Test func checkedCastSucceedsAndFails() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let untyped: any ObjectPrx = c.tester
         let cast = try await checkedCast(prx: untyped, type: (any TesterPrx).self)
         #expect(cast != nil)
@@ -122,7 +122,7 @@ struct CollocatedCallTests {
     }
 
     @Test func unknownOperationsAndObjects() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         do {
             try await c.tester._invoke(
                 operation: "noSuchOp", mode: .normal, context: nil, returnsData: false, write: { _ in }, read: { _ in })
@@ -132,14 +132,14 @@ struct CollocatedCallTests {
         }
         let adapter = try c.communicator.createObjectAdapter(name: "Other")
         try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
-        adapter.activate()
+        try await adapter.activate()
         try adapter.remove(Identity(name: "other"))
         let gone = uncheckedCast(prx: c.communicator.makeProxy(Identity(name: "other")), type: (any TesterPrx).self)
         await #expect(throws: LocalError.self) { try await gone.ping() }
     }
 
     @Test func contextsReachCurrent() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         #expect(try await c.tester.opContext("k", context: ["k": "v", "x": "y"]) == "v")
         let withContext = c.tester.ice_context(["k": "from proxy"])
         #expect(try await withContext.opContext("k") == "from proxy")
@@ -147,14 +147,14 @@ struct CollocatedCallTests {
     }
 
     @Test func proxiesTravelAsParameters() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         let other = c.communicator.makeProxy(Identity(name: "name", category: "cat"))
         let echoed = try await c.tester.opProxy(p1: other, p2: nil, p3: c.tester)
         #expect(echoed?.ice_getIdentity() == Identity(name: "name", category: "cat"))
     }
 
     @Test func onewayAndIdempotent() async throws {
-        let c = try Collocated()
+        let c = try await Collocated()
         try await c.tester.ice_oneway().opOneway("fire")
         await #expect(throws: LocalError.self) { try await c.tester.ice_oneway().opIdempotent() }
         #expect(try await c.tester.opIdempotent() == 7)
@@ -173,7 +173,7 @@ struct SliceLoaderTests {
         let communicator = Communicator()
         let adapter = try communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
         do {
             try await tester.opThrow(1)
@@ -193,7 +193,7 @@ struct SliceLoaderTests {
         let communicator = Communicator(logger: Logger(label: "test") { _ in CapturingLogHandler(lines: lines) })
         let adapter = try communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: ThrowsUnregistered(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
         for code: Int32 in [1, 2, 1] {
             do {
@@ -244,7 +244,7 @@ struct InvocationTimeoutTests {
         let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), defaultInvocationTimeout: 100)
         let adapter = try communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
         let slow = ["sleep": "0.4"]
         #expect(tester.ice_getInvocationTimeout() == 100)

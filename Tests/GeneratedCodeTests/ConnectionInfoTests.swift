@@ -24,7 +24,7 @@ struct ConnectionInfoTests {
         let adapter = try await server.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: RecordingServant(connections: seen), id: Identity(name: "it"))
-        adapter.activate()
+        try await adapter.activate()
         let port = adapter.publishedEndpoints.first?.port ?? 0
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let proxy = try makeProxy(

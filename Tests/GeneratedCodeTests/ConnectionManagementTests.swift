@@ -23,7 +23,7 @@ struct ConnectionManagementTests {
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         return (communicator, adapter, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
@@ -202,7 +202,7 @@ struct ConnectionManagementTests {
         let call = Task { try await tester.ping() }
         #expect(await eventually { adapter.heldDispatchCount == 1 }, "the request never reached the adapter")
         #expect(await servant.pings == 0, "a held adapter dispatches nothing")
-        adapter.activate()
+        try await adapter.activate()
         try await call.value
         #expect(await servant.pings == 1)
         await client.destroy()
@@ -221,7 +221,7 @@ struct ConnectionManagementTests {
         #expect(await eventually { adapter.heldDispatchCount == 1 }, "the request never reached the adapter")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         try await call.value
         #expect(await servant.pings == 1)
         await client.destroy()

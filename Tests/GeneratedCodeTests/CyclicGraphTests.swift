@@ -69,7 +69,7 @@ struct CyclicGraphTests {
         let adapter = try await server.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: servant, id: Identity(name: "it"))
-        adapter.activate()
+        try await adapter.activate()
         let port = adapter.publishedEndpoints.first?.port ?? 0
         let client = Communicator(sliceLoader: clientLoader, transport: NIOTransport())
         return (server, client, "it:tcp -h 127.0.0.1 -p \(port)")

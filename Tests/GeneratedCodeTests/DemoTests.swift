@@ -50,12 +50,12 @@ actor GreeterServant: Greeter {
 
 @Suite("Generated code: Demo.ice")
 struct DemoTests {
-    private func greeter() throws -> (Communicator, GreeterServant, any GreeterPrx) {
+    private func greeter() async throws -> (Communicator, GreeterServant, any GreeterPrx) {
         let communicator = Communicator(sliceLoader: Demo_SliceLoader())
         let adapter = try communicator.createObjectAdapter(name: "Demo")
         let servant = GreeterServant()
         let proxy = try adapter.add(servant: servant, id: Identity(name: "greeter"))
-        adapter.activate()
+        try await adapter.activate()
         return (communicator, servant, uncheckedCast(prx: proxy, type: (any GreeterPrx).self))
     }
 
@@ -67,7 +67,7 @@ struct DemoTests {
     }
 
     @Test func inheritedOperationsAndTypeIds() async throws {
-        let (_, _, greeter) = try greeter()
+        let (_, _, greeter) = try await greeter()
         #expect(try await greeter.ping() == 42)
         try await greeter.touch()
         #expect(try await greeter.ice_ids() == ["::Demo::Greeter", "::Demo::Other", "::Demo::Pinger", "::Ice::Object"])
@@ -76,7 +76,7 @@ struct DemoTests {
     }
 
     @Test func resultsOutParametersAndOptionals() async throws {
-        let (_, _, greeter) = try greeter()
+        let (_, _, greeter) = try await greeter()
         #expect(try await greeter.greet("Alice") == "Hello, Alice")
         let lookup = try await greeter.lookup("bob")
         #expect(
@@ -92,7 +92,7 @@ struct DemoTests {
     }
 
     @Test func proxiesInSequencesAndDictionaries() async throws {
-        let (communicator, servant, greeter) = try greeter()
+        let (communicator, servant, greeter) = try await greeter()
         let other = uncheckedCast(prx: communicator.makeProxy(Identity(name: "other")), type: (any GreeterPrx).self)
         let peers = try await greeter.peers(["a": greeter, "b": nil, "c": other])
         #expect(peers.map { $0?.ice_getIdentity().name } == ["greeter", nil, "other"])
@@ -101,7 +101,7 @@ struct DemoTests {
     }
 
     @Test func exceptionsFromNestedTypes() async throws {
-        let (_, _, greeter) = try greeter()
+        let (_, _, greeter) = try await greeter()
         #expect(try await greeter.swap(InnerPair(int: 2, class: "ab")) == InnerPair(int: -2, class: "ba"))
         do {
             _ = try await greeter.swap(InnerPair(int: -1, class: ""))
@@ -113,7 +113,7 @@ struct DemoTests {
     }
 
     @Test func nonIdempotentOperationsRejectOtherModes() async throws {
-        let (_, _, greeter) = try greeter()
+        let (_, _, greeter) = try await greeter()
         do {
             _ = try await greeter._invoke(
                 operation: "greet", mode: .idempotent, context: nil, returnsData: true, write: { $0.write("x") },

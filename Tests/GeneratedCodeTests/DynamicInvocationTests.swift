@@ -18,7 +18,7 @@ struct DynamicInvocationTests {
             name: "Bridge", endpoints: "tcp -h 127.0.0.1 -p 0")
         let target = try #require(try bridgeCommunicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
         try bridge.addDefaultServant(Forwarder(target: target), category: "")
-        bridge.activate()
+        try await bridge.activate()
         let bridgePort = try #require(bridge.endpoints.first?.port)
         let (client, tester) = try MiddlewareTests.client(bridgePort)
 
@@ -60,7 +60,7 @@ struct DynamicInvocationTests {
         let (server, _, _, port) = try await MiddlewareTests.server([])
         var properties = Properties()
         properties["Tester.Proxy"] = "tester:tcp -h 127.0.0.1 -p \(port)"
-        properties["Tester.Proxy.InvocationTimeout"] = "1500"
+        properties["Tester.Proxy.InvocationTimeout"] = "15000"
         properties["Tester.Proxy.EndpointSelection"] = "Ordered"
         properties["Tester.Proxy.Context.tenant"] = "acme"
         properties["Tester.Proxy.Locator"] = "IceGrid/Locator:tcp -h 127.0.0.1 -p 4061"
@@ -68,7 +68,7 @@ struct DynamicInvocationTests {
         let client = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let proxy = try #require(try client.propertyToProxy("Tester.Proxy"))
-        #expect(proxy.ice_getInvocationTimeout() == 1500 && proxy.ice_getEndpointSelection() == .ordered)
+        #expect(proxy.ice_getInvocationTimeout() == 15000 && proxy.ice_getEndpointSelection() == .ordered)
         #expect(proxy.ice_getContext() == ["tenant": "acme"])
         #expect(proxy.ice_getLocator()?.ice_getIdentity() == Identity(name: "Locator", category: "IceGrid"))
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)

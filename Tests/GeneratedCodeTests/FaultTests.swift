@@ -42,7 +42,7 @@ struct FaultTests {
     private func killWhenRun(_ server: Process, _ record: ExecutionRecord) async throws {
         #expect(await eventually { record.count == 1 }, "the call never reached the server")
         kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
+        try await offPool { server.waitUntilExit() }
     }
 
     /// A non-idempotent call the server was running when it died fails with connection lost:
@@ -177,7 +177,7 @@ struct FaultTests {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try tester(client, port: port)
@@ -196,7 +196,7 @@ struct FaultTests {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let answers = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<200 {

@@ -47,7 +47,7 @@ struct FramingTests {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)

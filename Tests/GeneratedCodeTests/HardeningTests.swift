@@ -22,7 +22,7 @@ struct HardeningTests {
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
@@ -124,7 +124,7 @@ struct HardeningTests {
         let (client, tester) = try Self.client(port)
         let callbacks = try client.createObjectAdapter(name: "Callbacks")
         let callback = try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
-        callbacks.activate()
+        try await callbacks.activate()
         await (try await tester.ice_getConnection()).setAdapter(callbacks)
         let bounded = tester.ice_invocationTimeout(10_000)  // a deadlock fails instead of hanging
         let results = try await withThrowingTaskGroup(of: Int32.self) { group in
@@ -164,7 +164,7 @@ extension HardeningTests {
         let callbacks = try client.createObjectAdapter(name: "Callbacks")
         let servant = TesterServant()
         try callbacks.add(servant: servant, id: Identity(name: "callback"))
-        callbacks.activate()
+        try await callbacks.activate()
         await (try await tester.ice_getConnection()).setAdapter(callbacks)
         let channel = try #require(held.channel.withLockedValue { $0 })
         let callback = Message.request(
@@ -218,7 +218,7 @@ extension HardeningTests {
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
         let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let first = try Self.client(port)
         let second = try Self.client(port)

@@ -35,7 +35,7 @@ struct InteropTests {
     }
 
     private func firstLine(of handle: FileHandle) async throws -> String {
-        try await Task.detached {
+        try await offPool {
             var line = Data()
             while true {
                 let byte = try handle.read(upToCount: 1) ?? Data()
@@ -43,7 +43,7 @@ struct InteropTests {
                 line += byte
             }
             return String(decoding: line, as: UTF8.self)
-        }.value
+        }
     }
 
     @Test func floeClientToZeroCPythonServer() async throws {
@@ -131,7 +131,7 @@ struct InteropTests {
         let callbacks = try communicator.createObjectAdapter(name: "Callbacks")
         let servant = TesterServant()
         let callback = try callbacks.add(servant: servant, id: Identity(name: "callback"))
-        callbacks.activate()
+        try await callbacks.activate()
         await (try await tester.ice_getConnection()).setAdapter(callbacks)
         #expect(try await tester.opCallback(uncheckedCast(prx: callback, type: (any TesterPrx).self)) == 8)
         let missing = try #require(try communicator.stringToProxy("missing:tcp -h 127.0.0.1 -p \(port)"))
@@ -143,7 +143,7 @@ struct InteropTests {
         }
         try await tester.shutdown()
         await communicator.destroy()
-        server.waitUntilExit()
+        try await offPool { server.waitUntilExit() }
         #expect(server.terminationStatus == 0)
     }
 
@@ -173,12 +173,11 @@ struct InteropTests {
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
             name: "Tester", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let (client, output) = try launch("vectors_client.py", ["\(port)"])
-        let transcript = try await Task.detached { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-            .value
-        client.waitUntilExit()
+        let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { client.waitUntilExit() }
         #expect(client.terminationStatus == 0, "\(transcript)")
         #expect(transcript.contains("all checks passed"), "\(transcript)")
         #expect(!transcript.contains("FAILED"), "\(transcript)")

@@ -21,7 +21,7 @@ struct MiddlewareTests {
         for wrap in middleware { try adapter.use(wrap) }
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         return (communicator, adapter, servant, adapter.endpoints.first?.port ?? 0)
     }
 
@@ -119,20 +119,31 @@ struct MiddlewareTests {
         await server.destroy()
     }
 
-    /// The client's invocation timeout travels in the context; the server cancels the
-    /// dispatch once it has passed, and the servant sees the cancellation.
+    /// The client's invocation timeout travels in the context (rounded up to milliseconds).
+    @Test func theDeadlineInterceptorSendsTheInvocationTimeout() async throws {
+        let (server, _, _, port) = try await Self.server([])
+        let (client, tester) = try Self.client(port, interceptors: [DeadlineInterceptor()])
+        let bounded = tester.ice_invocationTimeout(.milliseconds(45_000.5))
+        #expect(try await bounded.opContext(Deadline.contextKey) == "45001")
+        #expect(try await tester.opContext(Deadline.contextKey) == "", "a call without a timeout sent one")
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// The server cancels a dispatch once the time its context allows has passed: the servant
+    /// sees the cancellation and the caller an error, well before the servant's 30 s. (The
+    /// entry is written here by hand, so no client timer races the server's.)
     @Test func theDeadlineMiddlewareCancelsASlowDispatch() async throws {
         let (server, _, servant, port) = try await Self.server([{ DeadlineMiddleware(next: $0) }])
-        let (client, tester) = try Self.client(port, interceptors: [DeadlineInterceptor()])
+        let (client, tester) = try Self.client(port)
         let started = ContinuousClock.now
-        await #expect(throws: LocalError.self) {
-            try await tester.ice_invocationTimeout(.seconds(2)).ping(context: ["sleep": "30"])
+        await #expect(throws: DispatchError.self) {
+            try await tester.ping(context: ["sleep": "30", Deadline.contextKey: "300"])
         }
-        #expect(await eventually { await servant.pings == 1 }, "the ping never reached the servant")
-        #expect(await eventually { await servant.cancelledPings == 1 }, "the servant was not cancelled")
         #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(await eventually { await servant.cancelledPings == 1 }, "the servant was not cancelled")
         #expect(await servant.runningPings == 0)
-        // Without a timeout, nothing is sent and nothing is cancelled.
+        // Without the entry, nothing is cancelled.
         try await tester.ping(context: ["sleep": "0.4"])
         #expect(await servant.cancelledPings == 1)
         await client.destroy()

@@ -22,7 +22,7 @@ struct NetworkTests {
             adapter = try await communicator.createObjectAdapterWithEndpoints(
                 name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
             try adapter.add(servant: servant, id: Identity(name: "tester"))
-            adapter.activate()
+            try await adapter.activate()
             port = adapter.publishedEndpoints.first?.port ?? 0
         }
     }

@@ -50,26 +50,27 @@ struct UsesFirstServant: UsesFirst {
 /// through collocated calls (issue 14).
 @Suite("Real-world Slice")
 struct RealWorldTests {
-    private static func collocated<P>(_ servant: any Dispatcher, _ type: P.Type, cast: (any ObjectPrx) -> P) throws
+    private static func collocated<P>(_ servant: any Dispatcher, _ type: P.Type, cast: (any ObjectPrx) -> P)
+        async throws
         -> (Communicator, P)
     {
         let communicator = Communicator(
             sliceLoader: CompositeSliceLoader([RealWorld_SliceLoader(), FloeIce_SliceLoader()]))
         let adapter = try communicator.createObjectAdapter(name: "RealWorld")
         let proxy = try adapter.add(servant: servant, id: Identity(name: "it"))
-        adapter.activate()
+        try await adapter.activate()
         return (communicator, cast(proxy))
     }
 
     @Test func zerocIceTypesAndASecondTopLevelModule() async throws {
-        let (communicator, registry) = try Self.collocated(RegistryServant(), (any RegistryPrx).self) {
+        let (communicator, registry) = try await Self.collocated(RegistryServant(), (any RegistryPrx).self) {
             uncheckedCast(prx: $0, type: (any RegistryPrx).self)
         }
         #expect(try await registry.getRegistry()?.description.hasPrefix("IceGrid/Registry -t -e 1.1:tcp") == true)
         #expect(try await registry.bytes(["a", "bc"]) == Data("abc".utf8))
         #expect(try await registry.who() == Identity(name: "it"))
         #expect(try await registry.shared() == Shared(v: 42))
-        let (other, usesFirst) = try Self.collocated(UsesFirstServant(), (any UsesFirstPrx).self) {
+        let (other, usesFirst) = try await Self.collocated(UsesFirstServant(), (any UsesFirstPrx).self) {
             uncheckedCast(prx: $0, type: (any UsesFirstPrx).self)
         }
         #expect(try await usesFirst.get(InSecond(s: S1(x: 2))) == .v2)
@@ -81,7 +82,7 @@ struct RealWorldTests {
     }
 
     @Test func proxiesToClasses() async throws {
-        let (communicator, proxies) = try Self.collocated(ClassProxiesServant(), (any ClassProxiesPrx).self) {
+        let (communicator, proxies) = try await Self.collocated(ClassProxiesServant(), (any ClassProxiesPrx).self) {
             uncheckedCast(prx: $0, type: (any ClassProxiesPrx).self)
         }
         let target = try makeProxy(
@@ -93,7 +94,7 @@ struct RealWorldTests {
     }
 
     @Test func membersNamedLikeTheirTypes() async throws {
-        let (communicator, shadows) = try Self.collocated(ShadowsServant(), (any ShadowsPrx).self) {
+        let (communicator, shadows) = try await Self.collocated(ShadowsServant(), (any ShadowsPrx).self) {
             uncheckedCast(prx: $0, type: (any ShadowsPrx).self)
         }
         #expect(Shadow().E1 == .v1 && CShadow().E1 == .v2, "Slice defaults")
@@ -110,7 +111,7 @@ struct RealWorldTests {
     }
 
     @Test func severalClassParametersAndResults() async throws {
-        let (communicator, classes) = try Self.collocated(ClassesServant(), (any ClassesPrx).self) {
+        let (communicator, classes) = try await Self.collocated(ClassesServant(), (any ClassesPrx).self) {
             uncheckedCast(prx: $0, type: (any ClassesPrx).self)
         }
         let (returned, p3) = try await classes.two(p1: Plain(x: 4), p2: Plain(x: 5))

@@ -66,7 +66,7 @@ struct ReplyFramingTests {
         let recorder = AddressRecorder()
         try adapter.add(
             servant: HandWrittenPinger(style: .madeByMakeResponse, recorder: recorder), id: Identity(name: "p"))
-        adapter.activate()
+        try await adapter.activate()
         let current = Current(
             adapter: adapter, id: Identity(name: "p"), operation: "ping", mode: .idempotent, requestId: 7)
         let request = IncomingRequest(current: current, parameters: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
@@ -95,7 +95,7 @@ struct ReplyFramingTests {
             try adapter.add(
                 servant: HandWrittenPinger(style: style, recorder: recorder), id: Identity(name: style.rawValue))
         }
-        adapter.activate()
+        try await adapter.activate()
         let port = try #require(adapter.endpoints.first?.port)
         let client = Communicator(transport: NIOTransport())
         func pinger(_ style: HandWrittenPinger.Style) throws -> any PingerPrx {

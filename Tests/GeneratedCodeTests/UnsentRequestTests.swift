@@ -45,7 +45,7 @@ struct UnsentRequestTests {
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let port = adapter.publishedEndpoints.first?.port ?? 0
 
         let accepted = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)

@@ -19,7 +19,7 @@ struct VectorEncodingTests {
         sourceLocation: SourceLocation = #_sourceLocation, _ call: (any TesterPrx) async throws -> T
     ) async throws -> T {
         let capture = try Capture(name)
-        let replay = try Replay(capture)
+        let replay = try await Replay(capture)
         let result = try await call(replay.tester.ice_encodingVersion(encoding))
         let sent = await replay.requests
         let first = try #require(sent.first, sourceLocation: sourceLocation)
@@ -39,11 +39,11 @@ struct VectorEncodingTests {
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
         let capture = try Capture(name)
-        let c = try Collocated()
+        let c = try await Collocated()
         let request = capture.requests[0]
         let adapter = try c.communicator.createObjectAdapter(name: "Direct")
         try adapter.add(servant: c.servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         let current = Current(
             adapter: adapter, id: request.header.identity, facet: request.header.facet,
             operation: request.header.operation, mode: request.header.mode, ctx: request.header.context,
@@ -192,7 +192,7 @@ struct VectorEncodingTests {
 
     @Test("proxy") func proxies() async throws {
         let capture = try Capture("proxy")
-        let replay = try Replay(capture)
+        let replay = try await Replay(capture)
         // The proxies of the capture, rebuilt as values.
         var stream = replay.communicator.makeInputStream(capture.requests[0].parameters, encoding: .v1_1)
         let p1 = try stream.read((any ObjectPrx).self)

@@ -80,13 +80,13 @@ struct Replay {
     let servant: ReplayServant
     let tester: any TesterPrx
 
-    init(_ capture: Capture) throws {
+    init(_ capture: Capture) async throws {
         communicator = Communicator(sliceLoader: Vectors_SliceLoader())
         let adapter = try communicator.createObjectAdapter(name: "Replay")
         servant = ReplayServant(replies: capture.replies)
         tester = uncheckedCast(
             prx: try adapter.add(servant: servant, id: Identity(name: "tester")), type: (any TesterPrx).self)
-        adapter.activate()
+        try await adapter.activate()
     }
 
     /// The requests the generated proxy sent.

@@ -136,13 +136,13 @@ struct Collocated {
     let servant: TesterServant
     let tester: any TesterPrx
 
-    init() throws {
+    init() async throws {
         communicator = Communicator(
             sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]))
         let adapter = try communicator.createObjectAdapter(name: "Test")
         servant = TesterServant()
         let proxy = try adapter.add(servant: servant, id: Identity(name: "tester"))
-        adapter.activate()
+        try await adapter.activate()
         tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
     }
 }

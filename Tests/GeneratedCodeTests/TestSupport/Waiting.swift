@@ -96,3 +96,11 @@ func runWithWatchdog(_ process: Process, limit: Duration = .seconds(120)) throws
         if !exited.withLockedValue({ $0 }) { kill(pid, SIGKILL) }
     }
 }
+
+/// Runs blocking work (reading a peer's output, waiting for a process) on a thread of its own:
+/// on the cooperative pool (2 threads on these machines) it stalls every other test meanwhile.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

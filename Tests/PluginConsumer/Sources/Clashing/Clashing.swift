@@ -18,7 +18,7 @@ public func exerciseClashingNames() async throws -> (value: Int32, typedExceptio
     let communicator = Communicator()
     let adapter = try communicator.createObjectAdapter(name: "Clash")
     let proxy = try adapter.add(servant: EchoContext(), id: FloeCore.Identity(name: "echo"))
-    adapter.activate()
+    try await adapter.activate()
     let context = uncheckedCast(prx: proxy, type: (any ContextPrx).self)
     let echoed = try await context.echo(v: Value(v: 1), c: Current(s: "ok"), r: Reply(code: 10), i: InputStream(a: 100))
     var typed = false

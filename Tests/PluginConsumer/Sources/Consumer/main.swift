@@ -19,14 +19,14 @@ let words = ["from", "a", "user", "package"]
 let communicator = Communicator()
 let adapter = try communicator.createObjectAdapter(name: "Consumer")
 let proxy = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
-adapter.activate()
+try await adapter.activate()
 let greeter = uncheckedCast(prx: proxy, type: (any GreeterPrx).self)
 let collocated = try await greeter.greet(who: Identity(name: "floe"), words: words)
 
 let server = Communicator()
 let listening = try await server.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
 try listening.add(servant: GreeterServant(), id: Identity(name: "greeter"))
-listening.activate()
+try await listening.activate()
 let port = listening.publishedEndpoints.first?.port ?? 0
 let remote = try makeProxy(
     communicator: communicator, proxyString: "greeter:tcp -h 127.0.0.1 -p \(port)", type: (any GreeterPrx).self)

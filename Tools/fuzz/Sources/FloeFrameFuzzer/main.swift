@@ -57,7 +57,13 @@ let adapter: ObjectAdapter = {
     guard let adapter = try? communicator.createObjectAdapter(name: "Fuzz"),
         (try? adapter.add(servant: FuzzServant(), id: Identity(name: "fuzz"))) != nil
     else { fatalError("cannot set up the fuzzing adapter") }
-    adapter.activate()
+    // (A global's initializer cannot await: wait here, on libFuzzer's thread, not a task's.)
+    let activated = DispatchSemaphore(value: 0)
+    Task {
+        try? await adapter.activate()
+        activated.signal()
+    }
+    activated.wait()
     return adapter
 }()
 

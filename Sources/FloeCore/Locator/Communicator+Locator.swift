@@ -1,0 +1,87 @@
+import FloeEncoding
+import FloeProtocol
+
+extension Communicator {
+    /// The locator that resolves `reference`: its own (`ice_locator`), else the communicator's
+    /// (`Ice.Default.Locator`).
+    func locator(for reference: ProxyReference) -> ProxyData? { reference.locator ?? defaultLocator }
+
+    /// The endpoints of an indirect proxy: an adapter id (`name@adapter`) through
+    /// `findAdapterById`, a well-known identity through `findObjectById` (whose answer may be
+    /// indirect in turn). `fresh` says the locator was asked now, not the cache; `refresh`
+    /// forgets what the cache had.
+    func resolve(_ reference: ProxyReference, refresh: Bool = false) async throws -> (
+        endpoints: [EndpointData], fresh: Bool
+    ) {
+        let identity = reference.data.identity
+        guard let locator = locator(for: reference) else {
+            throw LocalError(
+                .noEndpoint,
+                "'\(describe(reference.data))' has no endpoints and no locator to find them (Ice.Default.Locator, ice_locator)"
+            )
+        }
+        let timeout = reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout
+        if !reference.data.adapterId.isEmpty {
+            return try await resolveAdapter(
+                reference.data.adapterId, locator: locator, timeout: timeout, refresh: refresh)
+        }
+        let key = LocatorCache.Key.object(locator: locator, id: identity)
+        if refresh { locatorCache.remove(key) }
+        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
+            do {
+                return try await calls.findObjectById(identity)
+            } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
+                throw LocalError(
+                    .notRegistered, "object '\(self.identityToString(identity))' is not registered with the locator")
+            }
+        }
+        guard let found, !(found.endpoints.isEmpty && found.adapterId.isEmpty) else {
+            throw LocalError(
+                .noEndpoint, "the locator knows object '\(identityToString(identity))' but not where it is")
+        }
+        if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
+        let adapter = try await resolveAdapter(found.adapterId, locator: locator, timeout: timeout, refresh: refresh)
+        return (adapter.endpoints, fresh || adapter.fresh)
+    }
+
+    private func resolveAdapter(_ id: String, locator: ProxyData, timeout: Int, refresh: Bool) async throws -> (
+        endpoints: [EndpointData], fresh: Bool
+    ) {
+        let key = LocatorCache.Key.adapter(locator: locator, id: id)
+        if refresh { locatorCache.remove(key) }
+        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
+            let proxy: ProxyData?
+            do {
+                proxy = try await calls.findAdapterById(id)
+            } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
+                throw LocalError(.notRegistered, "adapter '\(id)' is not registered with the locator")
+            }
+            // A registered adapter that is not active (its server is down) answers null.
+            guard let proxy, !proxy.endpoints.isEmpty else {
+                throw LocalError(.noEndpoint, "adapter '\(id)' is registered but not active")
+            }
+            return proxy
+        }
+        return (found?.endpoints ?? [], fresh)
+    }
+
+    /// Forgets where an indirect proxy's object was (it was not there): the next call asks the
+    /// locator again.
+    func forgetLocation(of reference: ProxyReference) {
+        guard let locator = locator(for: reference) else { return }
+        if !reference.data.adapterId.isEmpty {
+            locatorCache.remove(.adapter(locator: locator, id: reference.data.adapterId))
+        } else {
+            locatorCache.remove(.object(locator: locator, id: reference.data.identity))
+        }
+    }
+
+    /// Ice's cache timeout in seconds as a duration: -1 (or less) forever (nil), 0 no caching.
+    static func cacheDuration(_ seconds: Int) -> Duration? { seconds < 0 ? nil : .seconds(seconds) }
+
+    private func describe(_ data: ProxyData) -> String {
+        identityToString(data.identity) + (data.adapterId.isEmpty ? "" : " @ \(data.adapterId)")
+    }
+}

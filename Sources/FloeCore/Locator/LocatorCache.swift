@@ -1,0 +1,65 @@
+import FloeEncoding
+import NIOConcurrencyHelpers
+
+/// What a communicator learnt from its locators, as Ice 3.7 keeps it: adapter ids to their
+/// endpoints, well-known identities to the proxies they resolve to. Lookups of one key share one
+/// request. An entry older than the proxy's `locatorCacheTimeout` is looked up again.
+final class LocatorCache: Sendable {
+    enum Key: Hashable, Sendable {
+        case adapter(locator: ProxyData, id: String)
+        case object(locator: ProxyData, id: Identity)
+    }
+
+    private struct Entry {
+        var value: ProxyData?
+        var time: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var pending: [Key: Task<ProxyData?, any Error>] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// The cached value of `key` when it is younger than `timeout` (nil: forever; zero: never
+    /// cached), else the value `lookup` gives, shared with concurrent lookups of the same key;
+    /// `fresh` says whether it was looked up now.
+    func value(
+        _ key: Key, timeout: Duration?, lookup: @escaping @Sendable () async throws -> ProxyData?
+    ) async throws -> (value: ProxyData?, fresh: Bool) {
+        enum Step {
+            case cached(ProxyData?)
+            case wait(Task<ProxyData?, any Error>)
+        }
+        let now = ContinuousClock.now
+        let step = state.withLockedValue { state -> Step in
+            if timeout != .zero, let entry = state.entries[key], timeout.map({ now - entry.time < $0 }) ?? true {
+                return .cached(entry.value)
+            }
+            if let pending = state.pending[key] { return .wait(pending) }
+            let task = Task { try await lookup() }
+            state.pending[key] = task
+            return .wait(task)
+        }
+        guard case .wait(let task) = step else {
+            if case .cached(let value) = step { return (value, false) }
+            return (nil, false)
+        }
+        do {
+            let value = try await task.value
+            state.withLockedValue { state in
+                guard state.pending[key] == task else { return }
+                state.pending[key] = nil
+                if timeout != .zero { state.entries[key] = Entry(value: value, time: ContinuousClock.now) }
+            }
+            return (value, true)
+        } catch {
+            state.withLockedValue { if $0.pending[key] == task { $0.pending[key] = nil } }
+            throw error
+        }
+    }
+
+    /// Forgets `key`: the next call looks it up again.
+    func remove(_ key: Key) { _ = state.withLockedValue { $0.entries.removeValue(forKey: key) } }
+}

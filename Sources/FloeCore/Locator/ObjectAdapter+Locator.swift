@@ -1,0 +1,46 @@
+import FloeEncoding
+import Logging
+
+extension ObjectAdapter {
+    /// Registers this adapter's published endpoints under its adapter id (and replica group)
+    /// with its locator's registry, as a ZeroC server does on activation: a direct proxy with
+    /// identity `dummy`; or, when `registering` is false, clears the registration (null proxy).
+    func updateLocatorRegistry(registering: Bool) async throws {
+        guard let locator else {
+            throw LocalError(
+                .invalidArgument,
+                "adapter '\(name)' has adapter id '\(adapterId)' but no locator (\(name).Locator, Ice.Default.Locator)")
+        }
+        let calls = LocatorCalls(target: ProxyReference(communicator: communicator, data: locator))
+        guard let registryData = try await calls.getRegistry() else {
+            communicator.logger.warning(
+                "adapter '\(name)': the locator offers no registry; '\(adapterId)' is not registered")
+            return
+        }
+        let registry = LocatorCalls(target: ProxyReference(communicator: communicator, data: registryData))
+        let proxy =
+            registering
+            ? ProxyData(identity: Identity(name: "dummy"), endpoints: publishedEndpoints.map(EndpointData.ip)) : nil
+        do {
+            if replicaGroupId.isEmpty {
+                try await registry.setAdapterDirectProxy(adapterId, proxy)
+            } else {
+                try await registry.setReplicatedAdapterDirectProxy(adapterId, group: replicaGroupId, proxy)
+            }
+        } catch let error as LocatorCalls.FailureError {
+            switch error.failure {
+            case .adapterNotFound:
+                throw LocalError(
+                    .notRegistered,
+                    "the registry does not know adapter id '\(adapterId)' (IceGrid takes unknown ones only with IceGrid.Registry.DynamicRegistration=1)"
+                )
+            case .adapterAlreadyActive:
+                throw LocalError(.alreadyRegistered, "adapter id '\(adapterId)' is in use by another live server")
+            case .invalidReplicaGroupId:
+                throw LocalError(.notRegistered, "the registry refuses replica group '\(replicaGroupId)'")
+            default:
+                throw LocalError(.unknownUserException, "the registry refused '\(adapterId)': \(error.failure)")
+            }
+        }
+    }
+}

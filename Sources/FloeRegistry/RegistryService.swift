@@ -1,0 +1,74 @@
+public import FloeCore
+import FloeEncoding
+public import FloeIce
+
+/// A locator registry that ZeroC peers and Floe use alike: `::Ice::Locator` at
+/// `<instance>/Locator`, `::Ice::LocatorRegistry` at `<instance>/LocatorRegistry` and
+/// `Ice/LocatorFinder`, all on one object adapter.
+///
+/// ```swift
+/// let registry = try await RegistryService(communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 4061")
+/// // clients and servers: Ice.Default.Locator=FloeRegistry/Locator:tcp -h 127.0.0.1 -p 4061
+/// ```
+public final class RegistryService: Sendable {
+    public let instanceName: String
+    public let adapter: ObjectAdapter
+    /// The locator proxy clients and servers name in `Ice.Default.Locator`.
+    public let locator: any LocatorPrx
+    let state = RegistryState()
+
+    /// Serves on `endpoints`; `middleware` (see `ObjectAdapter.use`) runs before the servants,
+    /// in order.
+    public init(
+        communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
+        adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+    ) async throws {
+        self.instanceName = instanceName
+        adapter = try await communicator.createObjectAdapterWithEndpoints(name: adapterName, endpoints: endpoints)
+        do {
+            for wrap in middleware { try adapter.use(wrap) }
+            let registryProxy = try adapter.add(
+                servant: LocatorRegistryServant(state: state),
+                id: Identity(name: "LocatorRegistry", category: instanceName))
+            let registry = uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self)
+            let locatorProxy = try adapter.add(
+                servant: LocatorServant(state: state, registry: registry),
+                id: Identity(name: "Locator", category: instanceName))
+            locator = uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self)
+            try adapter.add(
+                servant: LocatorFinderServant(locator: locator), id: Identity(name: "LocatorFinder", category: "Ice"))
+            try await adapter.activate()
+        } catch {
+            await adapter.deactivate()
+            throw error
+        }
+    }
+
+    /// Adds (or replaces) a well-known object: `findObjectById(proxy's identity)` answers `proxy`.
+    public func addObject(_ proxy: any ObjectPrx, type: String = "::Ice::Object", tags: [String: String] = [:]) async {
+        await state.setObject(
+            proxy.ice_getIdentity(), RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: tags)
+        )
+    }
+
+    public func removeObject(_ id: Identity) async { await state.setObject(id, nil) }
+
+    /// How lookups of replica group `id` choose among its members: `random` (the default),
+    /// `ordered` or `round-robin`, returning `replicas` members' endpoints (0: all).
+    public func setReplicaGroupPolicy(_ policy: String, replicas: Int = 0, group id: String) async throws {
+        guard let parsed = ReplicaGroup.Policy(rawValue: policy) else {
+            throw LocalError(
+                .invalidArgument,
+                "unknown replica-group policy '\(policy)': expected \(ReplicaGroup.Policy.allCases.map(\.rawValue))")
+        }
+        await state.setPolicy(parsed, replicas: replicas, group: id)
+    }
+
+    /// The adapters registered now, by id, with their endpoints' proxy.
+    public func adapters() async -> [String: any ObjectPrx] {
+        let communicator = adapter.communicator
+        return await state.adapters.mapValues {
+            ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: $0.proxy)) as any ObjectPrx
+        }
+    }
+}

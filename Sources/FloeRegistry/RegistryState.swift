@@ -1,0 +1,95 @@
+import FloeCore
+import FloeEncoding
+
+/// What a registry knows: adapters and their endpoints, replica groups and their policies,
+/// well-known objects, and servers' Process proxies. An actor: registrations and lookups
+/// come from many connections at once.
+actor RegistryState {
+    struct Adapter: Sendable {
+        /// The direct proxy the server registered (identity `dummy`, its published endpoints).
+        var proxy: ProxyData
+        var replicaGroupId: String
+    }
+
+    struct WellKnownObject: Sendable {
+        var proxy: ProxyData
+        var type: String
+        var tags: [String: String]
+    }
+
+    private(set) var adapters: [String: Adapter] = [:]
+    private(set) var groups: [String: ReplicaGroup] = [:]
+    private(set) var objects: [Identity: WellKnownObject] = [:]
+    private(set) var processes: [String: ProxyData] = [:]
+
+    /// Registers (or, with nil, unregisters) an adapter, in a replica group when
+    /// `replicaGroupId` is not empty. A second registration of an id replaces the first, as
+    /// IceGrid's dynamic registration does.
+    func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) {
+        if let old = adapters[id], !old.replicaGroupId.isEmpty {
+            groups[old.replicaGroupId]?.members.removeAll { $0 == id }
+        }
+        guard let proxy else {
+            adapters[id] = nil
+            return
+        }
+        adapters[id] = Adapter(proxy: proxy, replicaGroupId: replicaGroupId)
+        if !replicaGroupId.isEmpty {
+            groups[replicaGroupId, default: ReplicaGroup()].members.append(id)
+        }
+    }
+
+    /// The endpoints a lookup of `id` answers with: the adapter's, or its replica group's as the
+    /// group's policy orders and counts them; nil when neither exists.
+    func lookUpAdapter(_ id: String) -> ProxyData? {
+        if let adapter = adapters[id] { return adapter.proxy }
+        guard var group = groups[id], !group.members.isEmpty else { return nil }
+        let members = group.select()
+        groups[id] = group
+        let endpoints = members.flatMap { adapters[$0]?.proxy.endpoints ?? [] }
+        return ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints)
+    }
+
+    func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) {
+        groups[id, default: ReplicaGroup()].policy = policy
+        groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
+    }
+
+    func setObject(_ id: Identity, _ object: WellKnownObject?) { objects[id] = object }
+
+    func setProcess(_ serverId: String, _ proxy: ProxyData?) { processes[serverId] = proxy }
+}
+
+/// Adapters that register under one replica group id, and how lookups of the group choose among
+/// them.
+struct ReplicaGroup: Sendable {
+    enum Policy: String, Sendable, CaseIterable {
+        /// A random order for every lookup (the default, as in IceGrid).
+        case random
+        /// Registration order, so clients fail over in that order.
+        case ordered
+        /// Each lookup starts one member further.
+        case roundRobin = "round-robin"
+    }
+
+    var members: [String] = []
+    var policy = Policy.random
+    /// How many members' endpoints a lookup returns; 0 means all.
+    var replicas = 0
+    private var next = 0
+
+    /// The members one lookup answers with, in order.
+    mutating func select() -> [String] {
+        var ordered: [String]
+        switch policy {
+        case .random: ordered = members.shuffled()
+        case .ordered: ordered = members
+        case .roundRobin:
+            let start = next % members.count
+            next = (start + 1) % members.count
+            ordered = Array(members[start...] + members[..<start])
+        }
+        if replicas > 0 { ordered = Array(ordered.prefix(replicas)) }
+        return ordered
+    }
+}

@@ -1,0 +1,163 @@
+import FloeIce
+import FloeNIO
+import FloeRegistry
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import FloeCore
+
+/// Indirect and well-known proxies resolved through a locator, and servers registering with it,
+/// against FloeRegistry over TCP on 127.0.0.1 (issue 16).
+@Suite("Locator", .timeLimit(.minutes(2)))
+struct LocatorTests {
+    /// A registry whose adapter counts the requests of each operation.
+    static func registry() async throws -> (Communicator, RegistryService, String, OperationCounts) {
+        let counts = OperationCounts()
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            middleware: [{ Counting(next: $0, counts: counts) }])
+        let port = registry.adapter.endpoints.first?.port ?? 0
+        return (communicator, registry, "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)", counts)
+    }
+
+    /// A Tester server whose adapter registers as `adapterId` (in `group`, if given).
+    static func server(locator: String, adapterId: String, group: String? = nil) async throws
+        -> (Communicator, ObjectAdapter, TesterServant)
+    {
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.AdapterId"] = adapterId
+        if let group { properties["Server.ReplicaGroupId"] = group }
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await communicator.createConfiguredObjectAdapter(name: "Server")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        try await adapter.activate()
+        return (communicator, adapter, servant)
+    }
+
+    static func client(locator: String) throws -> Communicator {
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.RetryIntervals"] = "-1"
+        return try Communicator(properties: properties, transport: NIOTransport())
+    }
+
+    @Test func indirectAndWellKnownProxiesReachARegisteredServer() async throws {
+        let (registryCommunicator, registry, locator, _) = try await Self.registry()
+        let (server, adapter, servant) = try await Self.server(locator: locator, adapterId: "TesterAdapter")
+        #expect(await registry.adapters().keys.contains("TesterAdapter"))
+        #expect(adapter.createProxy(Identity(name: "tester")).description.hasPrefix("tester -t -e 1.1 @ TesterAdapter"))
+        let client = try Self.client(locator: locator)
+        let indirect = try makeProxy(
+            communicator: client, proxyString: "tester@TesterAdapter", type: (any TesterPrx).self)
+        #expect(try await indirect.opIdempotent() == 7)
+        // A well-known object whose proxy is itself indirect: resolved in two steps.
+        await registry.addObject(adapter.createProxy(Identity(name: "tester")))
+        let wellKnown = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
+        try await wellKnown.ping()
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        await server.destroy()
+        #expect(await registry.adapters().isEmpty, "deactivation did not unregister the adapter")
+        await registryCommunicator.destroy()
+    }
+
+    /// The client's cache still points at the old port: the call fails to connect there, asks
+    /// the locator again and reaches the server where it now listens.
+    @Test func aServerRestartedOnAnotherPortIsReachedThroughTheSameProxy() async throws {
+        let (registryCommunicator, _, locator, counts) = try await Self.registry()
+        let (first, firstAdapter, _) = try await Self.server(locator: locator, adapterId: "Moving")
+        let client = try Self.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Moving", type: (any TesterPrx).self)
+        try await tester.ice_ping()
+        let oldPort = firstAdapter.endpoints.first?.port
+        await first.destroy()
+        let (second, secondAdapter, servant) = try await Self.server(locator: locator, adapterId: "Moving")
+        #expect(secondAdapter.endpoints.first?.port != oldPort)
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        #expect(counts["findAdapterById"] == 2, "looked up \(counts["findAdapterById"]) times")
+        await client.destroy()
+        await second.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    @Test func lookupsAreCachedSharedAndTimedAsConfigured() async throws {
+        let (registryCommunicator, _, locator, counts) = try await Self.registry()
+        let (server, _, _) = try await Self.server(locator: locator, adapterId: "Cached")
+        let client = try Self.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Cached", type: (any TesterPrx).self)
+        // 20 concurrent first calls: one lookup between them.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { try await tester.ice_ping() } }
+            try await group.waitForAll()
+        }
+        for _ in 0..<5 { try await tester.ice_ping() }
+        #expect(counts["findAdapterById"] == 1)
+        // Cache timeout 0: every call asks.
+        let uncached = tester.ice_locatorCacheTimeout(0)
+        for _ in 0..<3 { try await uncached.ice_ping() }
+        #expect(counts["findAdapterById"] == 4)
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    @Test func failuresAreTypedAndNameWhatIsMissing() async throws {
+        let (registryCommunicator, registry, locator, _) = try await Self.registry()
+        let client = try Self.client(locator: locator)
+        func code(_ proxy: String) async -> (LocalError.Code?, String) {
+            do {
+                try await client.stringToProxy(proxy)?.ice_ping()
+                return (nil, "")
+            } catch let error as LocalError {
+                return (error.code, error.message)
+            } catch {
+                return (nil, "\(error)")
+            }
+        }
+        let adapter = await code("x@NoSuchAdapter")
+        #expect(adapter.0 == .notRegistered && adapter.1.contains("NoSuchAdapter"), "\(adapter)")
+        let object = await code("ghost")
+        #expect(object.0 == .notRegistered && object.1.contains("ghost"), "\(object)")
+        let port = registry.adapter.endpoints.first?.port ?? 0
+        await registryCommunicator.destroy()
+        let unreachable = try Self.client(locator: "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)")
+        let gone = await { () async -> LocalError.Code? in
+            do {
+                try await unreachable.stringToProxy("x@Any")?.ice_ping()
+                return nil
+            } catch let error as LocalError {
+                return error.code
+            } catch {
+                return nil
+            }
+        }()
+        #expect(gone == .locatorUnreachable)
+        let noLocator = Communicator(transport: NIOTransport())
+        await #expect(throws: LocalError.self) { try await noLocator.stringToProxy("x@Any")?.ice_ping() }
+        await client.destroy()
+        await unreachable.destroy()
+        await noLocator.destroy()
+    }
+}
+
+/// Counts the requests an adapter receives, by operation.
+final class OperationCounts: Sendable {
+    private let counts = NIOLockedValueBox<[String: Int]>([:])
+    subscript(operation: String) -> Int { counts.withLockedValue { $0[operation] ?? 0 } }
+    func add(_ operation: String) { counts.withLockedValue { $0[operation, default: 0] += 1 } }
+}
+
+struct Counting: Dispatcher {
+    let next: any Dispatcher
+    let counts: OperationCounts
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        counts.add(request.current.operation)
+        return try await next.dispatch(request)
+    }
+}
