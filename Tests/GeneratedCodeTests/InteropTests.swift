@@ -16,34 +16,8 @@ struct InteropTests {
     static let cppServer = here.deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build-peers/vectors-server").path
 
-    /// Starts a process and returns it with a reader for its standard output.
     private func launch(_ script: String, _ arguments: [String]) throws -> (Process, FileHandle) {
-        let process = Process()
-        if script.hasSuffix(".py") {
-            process.executableURL = URL(fileURLWithPath: Self.python)
-            process.arguments = [Self.here.appendingPathComponent("Peers/\(script)").path, Self.here.path] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: script)
-            process.arguments = arguments
-        }
-        let output = Pipe()
-        process.standardOutput = output
-        // Never let a peer hold the test runner's own output open.
-        process.standardError = FileHandle.nullDevice
-        try runWithWatchdog(process)
-        return (process, output.fileHandleForReading)
-    }
-
-    private func firstLine(of handle: FileHandle) async throws -> String {
-        try await offPool {
-            var line = Data()
-            while true {
-                let byte = try handle.read(upToCount: 1) ?? Data()
-                if byte.isEmpty || byte == Data("\n".utf8) { break }
-                line += byte
-            }
-            return String(decoding: line, as: UTF8.self)
-        }
+        try launchPeer(script, arguments)
     }
 
     @Test func floeClientToZeroCPythonServer() async throws {

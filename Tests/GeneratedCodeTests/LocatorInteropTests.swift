@@ -1,0 +1,91 @@
+import FloeCore
+import FloeNIO
+import FloeRegistry
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+/// Locators with real ZeroC Ice 3.7.8 peers: ZeroC servers and clients using FloeRegistry, and
+/// Floe servers and clients using Debian's `icegridregistry` with dynamic registration (issue 16).
+@Suite("Locator interop with ZeroC", .serialized, .timeLimit(.minutes(3)))
+struct LocatorInteropTests {
+    /// A ZeroC Python server registers itself with FloeRegistry; a Floe client reaches it by
+    /// adapter id, and a ZeroC Python client by adapter id and by well-known name.
+    @Test func zerocPeersUseFloeRegistry() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (server, output) = try launchPeer("locator_peer.py", ["server", locator, "PyTester"])
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let ready = try await firstLine(of: output)
+        #expect(ready.hasPrefix("ready "), "the ZeroC server did not start: '\(ready)'")
+        #expect(await registry.adapters().keys.contains("PyTester"))
+
+        let client = try LocatorTests.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@PyTester", type: (any TesterPrx).self)
+        #expect(try await tester.opIdempotent() == 42)
+
+        await registry.addObject(tester)  // well-known "tester", itself indirect
+        let (zerocClient, answers) = try launchPeer(
+            "locator_peer.py", ["client", locator, "tester@PyTester", "tester"])
+        let transcript = try await offPool { String(decoding: try answers.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { zerocClient.waitUntilExit() }
+        #expect(zerocClient.terminationStatus == 0, "\(transcript)")
+        #expect(transcript == "tester@PyTester -> 42\ntester -> 42\n")
+
+        try await tester.shutdown()
+        try await offPool { server.waitUntilExit() }
+        // The ZeroC server unregistered on its way out.
+        #expect(await eventually { await registry.adapters().isEmpty })
+        await client.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    /// Floe servers register with IceGrid's registry and Floe clients resolve through it; a
+    /// locator proxy whose first endpoint is dead fails over to the next.
+    @Test func floeUsesIceGridRegistry() async throws {
+        let port = try await freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("floe-icegrid-\(UUID())")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: data) }
+        let (registry, output) = try launchPeer(
+            "/usr/bin/icegridregistry",
+            [
+                "--nowarn", "--Ice.PrintAdapterReady=1", "--IceGrid.InstanceName=FloeGrid",
+                "--IceGrid.Registry.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)",
+                "--IceGrid.Registry.Server.Endpoints=tcp -h 127.0.0.1",
+                "--IceGrid.Registry.Internal.Endpoints=tcp -h 127.0.0.1",
+                "--IceGrid.Registry.LMDB.Path=\(data.path)", "--IceGrid.Registry.LMDB.MapSize=1",
+                "--IceGrid.Registry.DynamicRegistration=1", "--IceGrid.Registry.Discovery.Enabled=0",
+                "--IceGrid.Registry.AdminPermissionsVerifier=FloeGrid/NullPermissionsVerifier",
+            ])
+        defer { if registry.isRunning { kill(registry.processIdentifier, SIGKILL) } }
+        for _ in 0..<3 {
+            let line = try await firstLine(of: output)
+            if line.contains("Client ready") { break }
+            #expect(line.hasSuffix("ready"), "icegridregistry: '\(line)'")
+        }
+        let dead = try await freePort()
+        let locator = "FloeGrid/Locator:tcp -h 127.0.0.1 -p \(dead):tcp -h 127.0.0.1 -p \(port)"
+        let (server, _, servant) = try await LocatorTests.server(locator: locator, adapterId: "FloeOnGrid")
+        let client = try LocatorTests.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@FloeOnGrid", type: (any TesterPrx).self)
+        #expect(try await tester.opIdempotent() == 7)
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        let missing = try makeProxy(communicator: client, proxyString: "tester@NotOnGrid", type: (any TesterPrx).self)
+        await #expect(throws: LocalError.self) { try await missing.ice_ping() }
+        await client.destroy()
+        await server.destroy()
+        kill(registry.processIdentifier, SIGTERM)
+        try await offPool { registry.waitUntilExit() }
+    }
+}
+
+/// A TCP port nothing listens on now (bound, then released).
+func freePort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 0
+    try await channel.close()
+    return port
+}
