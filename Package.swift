@@ -28,6 +28,7 @@ let package = Package(
         .plugin(name: "Slice2FloeBuildPlugin", targets: ["Slice2FloeBuildPlugin"]),
         .executable(name: "floe-demo", targets: ["floe-demo"]),
         .library(name: "FloeRegistry", targets: ["FloeRegistry"]),
+        .executable(name: "floe-registry", targets: ["floe-registry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -114,9 +115,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "floe-registry",
+            dependencies: [
+                "Floe", "FloeRegistry", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "floe-demo",
             dependencies: [
-                "Floe", .product(name: "Logging", package: "swift-log"),
+                "Floe", "FloeRegistry", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],

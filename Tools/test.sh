@@ -54,6 +54,10 @@ timeout 300 swift run floe-demo
 # The demo as two processes: SIGTERM while 100 calls run; all answered, the server exits 0.
 timeout 300 Tools/scripts/two-process.sh
 
+# The demo as three processes: floe-registry, a server registered by adapter id (restarted on
+# another port), clients calling greeter@GreeterAdapter.
+timeout 300 Tools/scripts/three-process.sh
+
 # A package of its own with a path dependency on Floe and the build plugin, as a user writes it:
 # its Slice includes Floe's Ice/Identity.ice and a file found through slice-plugin.json.
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer

@@ -1,4 +1,5 @@
 import Floe
+import FloeRegistry
 import FloeEncoding
 import FloeProtocol
 import Foundation
@@ -100,17 +101,30 @@ func runClient(_ arguments: [String]) async throws {
     if succeeded != calls { exit(1) }
 }
 
-/// `floe-demo`: both ends in one process.
+/// `floe-demo`: a registry, a server and a client in one process. The server registers its
+/// adapter as `GreeterAdapter`; the client knows only the locator and `greeter@GreeterAdapter`.
 func runBoth() async throws {
-    let (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
-    // Server: an adapter on the configured endpoints (an ephemeral port by default).
+    var (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
+    // The registry, unless the command line names one (`--Ice.Default.Locator=...`).
+    var registry: Communicator?
+    if properties["Ice.Default.Locator"] == nil {
+        let communicator = Communicator()
+        let service = try await RegistryService(communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0")
+        properties["Ice.Default.Locator"] = service.locator.description
+        print("registry: locator is \"\(service.locator)\"")
+        registry = communicator
+    }
+    if properties["Greeter.AdapterId"] == nil { properties["Greeter.AdapterId"] = "GreeterAdapter" }
+
+    // Server: an adapter on the configured endpoints (an ephemeral port by default), registered
+    // with the locator on activation.
     let server = try Communicator(properties: properties)
     let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
     try await adapter.activate()
-    print("server: listening, greeter is \"\(served)\"")
+    print("server: listening on \(adapter.endpoints.map { "\($0.host):\($0.port)" }), greeter is \"\(served)\"")
 
-    // Client: a separate communicator that knows only the proxy string.
+    // Client: a separate communicator that knows only the locator and the indirect proxy.
     let client = try Communicator(properties: properties)
     guard let untyped = try client.stringToProxy(served.description),
         let greeter = try await checkedCast(prx: untyped, type: (any GreeterPrx).self)
@@ -137,6 +151,7 @@ func runBoth() async throws {
     await server.waitForShutdown()
     await client.destroy()
     await server.destroy()
+    await registry?.destroy()
     print("done")
 }
 

@@ -1,0 +1,60 @@
+import Floe
+import FloeRegistry
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `floe-registry`: a locator registry for Floe and ZeroC Ice programs. Clients and servers
+/// name it with `Ice.Default.Locator=<instance>/Locator:<endpoints>`; servers whose adapters
+/// have an `AdapterId` register there on activation, and clients reach `name@AdapterId`.
+let usage = """
+    usage: floe-registry [--endpoints ENDPOINTS] [--instance-name NAME] [--Ice.X=Y ...]
+      --endpoints      where it listens (default: tcp -h 127.0.0.1 -p 4061)
+      --instance-name  the category of its identities (default: FloeRegistry)
+      --Ice.X=Y        Ice properties, and --Ice.Config=FILE
+    Registrations are kept in memory: a restart forgets them (persistence is not written yet).
+    """
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("floe-registry: error: \(message)\n\(usage)\n".utf8))
+    exit(2)
+}
+
+var (properties, rest) = try Properties.parse(arguments: Array(CommandLine.arguments.dropFirst()))
+var endpoints = "tcp -h 127.0.0.1 -p 4061"
+var instanceName = "FloeRegistry"
+while let option = rest.first {
+    rest.removeFirst()
+    switch option {
+    case "--endpoints":
+        guard let value = rest.first else { fail("--endpoints needs a value") }
+        endpoints = value
+        rest.removeFirst()
+    case "--instance-name":
+        guard let value = rest.first, !value.isEmpty, !value.contains("/") else {
+            fail("--instance-name needs a name without '/'")
+        }
+        instanceName = value
+        rest.removeFirst()
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default: fail("unknown argument '\(option)'")
+    }
+}
+
+let logger = Logger(label: "floe-registry")
+let communicator: Communicator
+let registry: RegistryService
+do {
+    communicator = try Communicator(properties: properties, logger: logger)
+    registry = try await RegistryService(communicator: communicator, instanceName: instanceName, endpoints: endpoints)
+} catch {
+    fail("\(error)")
+}
+// (Written straight to the descriptor: scripts that start the registry wait for it.)
+FileHandle.standardOutput.write(Data("floe-registry: ready, locator is \"\(registry.locator)\"\n".utf8))
+let group = ServiceGroup(services: [communicator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+try await group.run()
+print("floe-registry: stopped")
