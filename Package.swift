@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // `swift package generate-documentation --target Floe` (Tools/scripts/check-docs.sh).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
+        // floe-registry's storage (SQLite, bundled: no system library needed).
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // Compiler half: never imports the runtime.
@@ -111,7 +113,9 @@ let package = Package(
         // The locator registry (floe-registry's engine), built with the application API.
         .target(
             name: "FloeRegistry",
-            dependencies: ["FloeCore", "FloeIce", "FloeEncoding"],
+            dependencies: [
+                "FloeCore", "FloeIce", "FloeEncoding", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -25,26 +25,32 @@ struct LocatorRegistryServant: LocatorRegistry {
     let state: RegistryState
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
-        try Self.check(id)
-        await state.setAdapter(id, replicaGroupId: "", proxy: proxy?._reference.data)
+        try Self.check(id, proxy)
+        try await state.setAdapter(id, replicaGroupId: "", proxy: proxy?._reference.data)
     }
 
     func setReplicatedAdapterDirectProxy(
         adapterId: String, replicaGroupId: String, proxy: (any ObjectPrx)?, current: Current
     ) async throws {
-        try Self.check(adapterId)
+        try Self.check(adapterId, proxy)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
-        await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
+        try await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
     }
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
-        await state.setProcess(id, proxy?._reference.data)
+        try await state.setProcess(id, proxy?._reference.data)
     }
 
-    /// An empty adapter id names nothing: refused, and nothing changes.
-    private static func check(_ id: String) throws {
+    /// Refused, changing nothing: an empty adapter id (it names nothing), and a proxy without
+    /// endpoints (clients would get an adapter they cannot reach; IceGrid accepts those).
+    private static func check(_ id: String, _ proxy: (any ObjectPrx)?) throws {
         guard !id.isEmpty else { throw AdapterNotFoundException() }
+        if let proxy, proxy.ice_getEndpoints().isEmpty {
+            throw DispatchError(
+                status: .unknownLocalException,
+                message: "adapter '\(id)': a registration needs a direct proxy with endpoints, not '\(proxy)'")
+        }
     }
 }
 

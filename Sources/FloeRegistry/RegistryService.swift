@@ -15,16 +15,33 @@ public final class RegistryService: Sendable {
     public let adapter: ObjectAdapter
     /// The locator proxy clients and servers name in `Ice.Default.Locator`.
     public let locator: any LocatorPrx
-    let state = RegistryState()
+    let state: RegistryState
 
-    /// Serves on `endpoints`; `middleware` (see `ObjectAdapter.use`) runs before the servants,
-    /// in order.
+    /// Serves on `endpoints`, keeping what it learns in `dataDirectory` (an SQLite database,
+    /// `registry.sqlite`; nil: in memory only). `middleware` (see `ObjectAdapter.use`) runs
+    /// before the servants, in order.
     public init(
         communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
-        adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+        dataDirectory: String? = nil, adapterName: String = "FloeRegistry",
+        middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
     ) async throws {
         self.instanceName = instanceName
-        adapter = try await communicator.createObjectAdapterWithEndpoints(name: adapterName, endpoints: endpoints)
+        var storage: SQLiteRegistryStorage?
+        if let dataDirectory {
+            storage = try await SQLiteRegistryStorage(directory: dataDirectory, communicator: communicator)
+        }
+        do {
+            state = try await RegistryState(storage: storage)
+        } catch {
+            await storage?.close()
+            throw error
+        }
+        do {
+            adapter = try await communicator.createObjectAdapterWithEndpoints(name: adapterName, endpoints: endpoints)
+        } catch {
+            await state.close()
+            throw error
+        }
         do {
             for wrap in middleware { try adapter.use(wrap) }
             let registryProxy = try adapter.add(
@@ -40,18 +57,27 @@ public final class RegistryService: Sendable {
             try await adapter.activate()
         } catch {
             await adapter.deactivate()
+            await state.close()
             throw error
         }
     }
 
+    /// Stops serving and closes the storage.
+    public func close() async {
+        await adapter.deactivate()
+        await state.close()
+    }
+
     /// Adds (or replaces) a well-known object: `findObjectById(proxy's identity)` answers `proxy`.
-    public func addObject(_ proxy: any ObjectPrx, type: String = "::Ice::Object", tags: [String: String] = [:]) async {
-        await state.setObject(
+    public func addObject(
+        _ proxy: any ObjectPrx, type: String = "::Ice::Object", tags: [String: String] = [:]
+    ) async throws {
+        try await state.setObject(
             proxy.ice_getIdentity(), RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: tags)
         )
     }
 
-    public func removeObject(_ id: Identity) async { await state.setObject(id, nil) }
+    public func removeObject(_ id: Identity) async throws { try await state.setObject(id, nil) }
 
     /// How lookups of replica group `id` choose among its members: `random` (the default),
     /// `ordered` or `round-robin`, returning `replicas` members' endpoints (0: all).
@@ -61,7 +87,7 @@ public final class RegistryService: Sendable {
                 .invalidArgument,
                 "unknown replica-group policy '\(policy)': expected \(ReplicaGroup.Policy.allCases.map(\.rawValue))")
         }
-        await state.setPolicy(parsed, replicas: replicas, group: id)
+        try await state.setPolicy(parsed, replicas: replicas, group: id)
     }
 
     /// The adapters registered now, by id, with their endpoints' proxy.

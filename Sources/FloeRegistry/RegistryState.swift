@@ -3,8 +3,29 @@ import FloeEncoding
 
 /// What a registry knows: adapters and their endpoints, replica groups and their policies,
 /// well-known objects, and servers' Process proxies. An actor: registrations and lookups
-/// come from many connections at once.
+/// come from many connections at once. With a storage, every change is written there first.
 actor RegistryState {
+    private let storage: (any RegistryStorage)?
+
+    init(storage: (any RegistryStorage)? = nil) async throws {
+        self.storage = storage
+        guard let snapshot = try await storage?.load() else { return }
+        objects = snapshot.objects
+        processes = snapshot.processes
+        for (id, settings) in snapshot.groups {
+            groups[id, default: ReplicaGroup()].policy = settings.policy
+            groups[id, default: ReplicaGroup()].replicas = settings.replicas
+        }
+        for (id, adapter) in snapshot.adapters.sorted(by: { $0.key < $1.key }) {
+            adapters[id] = adapter
+            if !adapter.replicaGroupId.isEmpty {
+                groups[adapter.replicaGroupId, default: ReplicaGroup()].members.append(id)
+            }
+        }
+    }
+
+    func close() async { await storage?.close() }
+
     struct Adapter: Sendable {
         /// The direct proxy the server registered (identity `dummy`, its published endpoints).
         var proxy: ProxyData
@@ -25,7 +46,8 @@ actor RegistryState {
     /// Registers (or, with nil, unregisters) an adapter, in a replica group when
     /// `replicaGroupId` is not empty. A second registration of an id replaces the first, as
     /// IceGrid's dynamic registration does.
-    func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) {
+    func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
+        try await storage?.saveAdapter(id, proxy.map { Adapter(proxy: $0, replicaGroupId: replicaGroupId) })
         if let old = adapters[id], !old.replicaGroupId.isEmpty {
             groups[old.replicaGroupId]?.members.removeAll { $0 == id }
         }
@@ -50,14 +72,21 @@ actor RegistryState {
         return ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints)
     }
 
-    func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) {
+    func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) async throws {
+        try await storage?.saveGroup(id, policy: policy, replicas: max(0, replicas))
         groups[id, default: ReplicaGroup()].policy = policy
         groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
     }
 
-    func setObject(_ id: Identity, _ object: WellKnownObject?) { objects[id] = object }
+    func setObject(_ id: Identity, _ object: WellKnownObject?) async throws {
+        try await storage?.saveObject(id, object)
+        objects[id] = object
+    }
 
-    func setProcess(_ serverId: String, _ proxy: ProxyData?) { processes[serverId] = proxy }
+    func setProcess(_ serverId: String, _ proxy: ProxyData?) async throws {
+        try await storage?.saveProcess(serverId, proxy)
+        processes[serverId] = proxy
+    }
 }
 
 /// Adapters that register under one replica group id, and how lookups of the group choose among

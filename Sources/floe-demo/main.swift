@@ -1,7 +1,7 @@
 import Floe
-import FloeRegistry
 import FloeEncoding
 import FloeProtocol
+import FloeRegistry
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -106,13 +106,16 @@ func runClient(_ arguments: [String]) async throws {
 func runBoth() async throws {
     var (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
     // The registry, unless the command line names one (`--Ice.Default.Locator=...`).
-    var registry: Communicator?
+    // Its data goes to a temporary directory, removed at the end: demo only.
+    var registry: (communicator: Communicator, service: RegistryService, data: URL)?
     if properties["Ice.Default.Locator"] == nil {
         let communicator = Communicator()
-        let service = try await RegistryService(communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("floe-demo-registry-\(UUID())")
+        let service = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: data.path)
         properties["Ice.Default.Locator"] = service.locator.description
         print("registry: locator is \"\(service.locator)\"")
-        registry = communicator
+        registry = (communicator, service, data)
     }
     if properties["Greeter.AdapterId"] == nil { properties["Greeter.AdapterId"] = "GreeterAdapter" }
 
@@ -151,7 +154,11 @@ func runBoth() async throws {
     await server.waitForShutdown()
     await client.destroy()
     await server.destroy()
-    await registry?.destroy()
+    if let registry {
+        await registry.service.close()
+        await registry.communicator.destroy()
+        try? FileManager.default.removeItem(at: registry.data)
+    }
     print("done")
 }
 

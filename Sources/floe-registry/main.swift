@@ -9,11 +9,12 @@ import UnixSignals
 /// name it with `Ice.Default.Locator=<instance>/Locator:<endpoints>`; servers whose adapters
 /// have an `AdapterId` register there on activation, and clients reach `name@AdapterId`.
 let usage = """
-    usage: floe-registry [--endpoints ENDPOINTS] [--instance-name NAME] [--Ice.X=Y ...]
+    usage: floe-registry [--endpoints ENDPOINTS] [--data-dir DIR] [--instance-name NAME] [--Ice.X=Y ...]
       --endpoints      where it listens (default: tcp -h 127.0.0.1 -p 4061)
+      --data-dir       keeps registrations in DIR/registry.sqlite across restarts
+                       (default: in memory only)
       --instance-name  the category of its identities (default: FloeRegistry)
       --Ice.X=Y        Ice properties, and --Ice.Config=FILE
-    Registrations are kept in memory: a restart forgets them (persistence is not written yet).
     """
 
 func fail(_ message: String) -> Never {
@@ -24,12 +25,17 @@ func fail(_ message: String) -> Never {
 var (properties, rest) = try Properties.parse(arguments: Array(CommandLine.arguments.dropFirst()))
 var endpoints = "tcp -h 127.0.0.1 -p 4061"
 var instanceName = "FloeRegistry"
+var dataDirectory: String?
 while let option = rest.first {
     rest.removeFirst()
     switch option {
     case "--endpoints":
         guard let value = rest.first else { fail("--endpoints needs a value") }
         endpoints = value
+        rest.removeFirst()
+    case "--data-dir":
+        guard let value = rest.first, !value.isEmpty else { fail("--data-dir needs a directory") }
+        dataDirectory = value
         rest.removeFirst()
     case "--instance-name":
         guard let value = rest.first, !value.isEmpty, !value.contains("/") else {
@@ -49,7 +55,8 @@ let communicator: Communicator
 let registry: RegistryService
 do {
     communicator = try Communicator(properties: properties, logger: logger)
-    registry = try await RegistryService(communicator: communicator, instanceName: instanceName, endpoints: endpoints)
+    registry = try await RegistryService(
+        communicator: communicator, instanceName: instanceName, endpoints: endpoints, dataDirectory: dataDirectory)
 } catch {
     fail("\(error)")
 }
@@ -57,4 +64,5 @@ do {
 FileHandle.standardOutput.write(Data("floe-registry: ready, locator is \"\(registry.locator)\"\n".utf8))
 let group = ServiceGroup(services: [communicator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 try await group.run()
+await registry.close()
 print("floe-registry: stopped")

@@ -24,7 +24,7 @@ struct LocatorInteropTests {
         let tester = try makeProxy(communicator: client, proxyString: "tester@PyTester", type: (any TesterPrx).self)
         #expect(try await tester.opIdempotent() == 42)
 
-        await registry.addObject(tester)  // well-known "tester", itself indirect
+        try await registry.addObject(tester)  // well-known "tester", itself indirect
         let (zerocClient, answers) = try launchPeer(
             "locator_peer.py", ["client", locator, "tester@PyTester", "tester"])
         let transcript = try await offPool { String(decoding: try answers.readToEnd() ?? Data(), as: UTF8.self) }

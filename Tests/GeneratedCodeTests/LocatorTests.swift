@@ -1,6 +1,7 @@
 import FloeIce
 import FloeNIO
 import FloeRegistry
+import Foundation
 import NIOConcurrencyHelpers
 import Testing
 
@@ -55,7 +56,7 @@ struct LocatorTests {
             communicator: client, proxyString: "tester@TesterAdapter", type: (any TesterPrx).self)
         #expect(try await indirect.opIdempotent() == 7)
         // A well-known object whose proxy is itself indirect: resolved in two steps.
-        await registry.addObject(adapter.createProxy(Identity(name: "tester")))
+        try await registry.addObject(adapter.createProxy(Identity(name: "tester")))
         let wellKnown = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
         try await wellKnown.ping()
         #expect(await servant.pings == 1)
@@ -145,6 +146,64 @@ struct LocatorTests {
     }
 }
 
+/// FloeRegistry's SQLite storage: a restart forgets nothing; a damaged file is refused, untouched.
+@Suite("Registry storage", .timeLimit(.minutes(2)))
+struct RegistryStorageTests {
+    static func temporaryDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("floe-registry-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    @Test func aRestartedRegistryKeepsAdaptersObjectsAndPolicies() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let firstCommunicator = Communicator(transport: NIOTransport())
+        let first = try await RegistryService(
+            communicator: firstCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: directory)
+        let (server, adapter, servant) = try await LocatorTests.server(
+            locator: first.locator.description, adapterId: "Kept", group: "KeptGroup")
+        try await first.addObject(
+            adapter.createDirectProxy(Identity(name: "tester")), type: "::Vectors::Tester", tags: ["tier": "gold"])
+        try await first.setReplicaGroupPolicy("round-robin", replicas: 1, group: "KeptGroup")
+        await first.close()
+        await firstCommunicator.destroy()
+
+        let secondCommunicator = Communicator(transport: NIOTransport())
+        let second = try await RegistryService(
+            communicator: secondCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: directory)
+        #expect(await second.adapters().keys.sorted() == ["Kept"])
+        let client = try LocatorTests.client(locator: second.locator.description)
+        for proxy in ["tester", "tester@Kept", "tester@KeptGroup"] {
+            let tester = try makeProxy(communicator: client, proxyString: proxy, type: (any TesterPrx).self)
+            try await tester.ping()
+        }
+        #expect(await servant.pings == 3)
+        await client.destroy()
+        await server.destroy()  // (its unregistration goes to the first registry, gone: logged)
+        await second.close()
+        await secondCommunicator.destroy()
+    }
+
+    @Test func aDamagedDatabaseIsRefusedAndLeftAsItWas() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = URL(fileURLWithPath: directory).appendingPathComponent("registry.sqlite")
+        let garbage = Data(String(repeating: "not a database ", count: 300).utf8)
+        try garbage.write(to: file)
+        let communicator = Communicator(transport: NIOTransport())
+        do {
+            _ = try await RegistryService(
+                communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: directory)
+            Issue.record("the registry started on a damaged database")
+        } catch let error as LocalError {
+            #expect(error.message.contains("left unchanged"), "\(error)")
+        }
+        #expect(try Data(contentsOf: file) == garbage)
+        await communicator.destroy()
+    }
+}
+
 /// Counts the requests an adapter receives, by operation.
 final class OperationCounts: Sendable {
     private let counts = NIOLockedValueBox<[String: Int]>([:])
@@ -159,5 +218,65 @@ struct Counting: Dispatcher {
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         counts.add(request.current.operation)
         return try await next.dispatch(request)
+    }
+}
+
+/// What the LocatorRegistry refuses, with a clear error and no change.
+@Suite("Registry bad input", .timeLimit(.minutes(2)))
+struct RegistryBadInputTests {
+    @Test func emptyIdsAndEndpointlessProxiesAreRefused() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let client = try LocatorTests.client(locator: locator)
+        let locatorProxy = try #require(try client.stringToProxy(locator))
+        let registryProxy = try #require(
+            try await uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self).getRegistry())
+        let direct = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 4"))
+        await #expect(throws: AdapterNotFoundException.self) {
+            try await registryProxy.setAdapterDirectProxy(id: "", proxy: direct)
+        }
+        let endpointless = try #require(try client.stringToProxy("dummy@Elsewhere"))
+        await #expect(throws: DispatchError.self) {
+            try await registryProxy.setAdapterDirectProxy(id: "Bad", proxy: endpointless)
+        }
+        await #expect(throws: InvalidReplicaGroupIdException.self) {
+            try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", proxy: direct)
+        }
+        #expect(await registry.adapters().isEmpty, "a refused registration changed the registry")
+        try await registryProxy.setAdapterDirectProxy(id: "Good", proxy: direct)
+        #expect(await registry.adapters().keys.sorted() == ["Good"])
+        await client.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
+/// Replica groups: lookups of a group answer as its policy says, so clients that look up on
+/// every call (cache timeout 0) spread their calls accordingly.
+@Suite("Replica groups", .timeLimit(.minutes(3)))
+struct ReplicaGroupTests {
+    @Test(arguments: ["round-robin", "random"]) func callsSpreadAsThePolicySays(policy: String) async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        try await registry.setReplicaGroupPolicy(policy, replicas: 1, group: "Group")
+        var servers: [(Communicator, TesterServant)] = []
+        for index in 0..<3 {
+            let (communicator, _, servant) = try await LocatorTests.server(
+                locator: locator, adapterId: "Member\(index)", group: "Group")
+            servers.append((communicator, servant))
+        }
+        let client = try LocatorTests.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Group", type: (any TesterPrx).self)
+            .ice_locatorCacheTimeout(0)
+        let calls = 999
+        for _ in 0..<calls { try await tester.ping() }
+        var counts: [Int] = []
+        for (_, servant) in servers { counts.append(await servant.pings) }
+        #expect(counts.reduce(0, +) == calls)
+        if policy == "round-robin" {
+            #expect(counts.allSatisfy { abs($0 - calls / 3) <= 1 }, "\(counts)")
+        } else {
+            #expect(counts.allSatisfy { $0 >= calls / 5 }, "\(counts)")
+        }
+        await client.destroy()
+        for (communicator, _) in servers { await communicator.destroy() }
+        await registryCommunicator.destroy()
     }
 }
