@@ -280,3 +280,41 @@ struct ReplicaGroupTests {
         await registryCommunicator.destroy()
     }
 }
+
+@Suite("Registry under load", .timeLimit(.minutes(3)))
+struct RegistryLoadTests {
+    /// 50 servers register at once, and 50 clients each resolve their own server's adapter at
+    /// once: every call reaches the right servant.
+    @Test func fiftyConcurrentServersAndClientsGetCorrectAnswers() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let count = 50
+        let servers = try await withThrowingTaskGroup(of: (Int, Communicator, TesterServant).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let (communicator, _, servant) = try await LocatorTests.server(
+                        locator: locator, adapterId: "Load\(index)")
+                    return (index, communicator, servant)
+                }
+            }
+            return try await group.reduce(into: [Int: (Communicator, TesterServant)]()) { $0[$1.0] = ($1.1, $1.2) }
+        }
+        #expect(await registry.adapters().count == count)
+        let client = try LocatorTests.client(locator: locator)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let tester = try makeProxy(
+                        communicator: client, proxyString: "tester@Load\(index)", type: (any TesterPrx).self)
+                    for _ in 0..<(index % 3 + 1) { try await tester.ping() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        for index in 0..<count {
+            #expect(await servers[index]?.1.pings == index % 3 + 1, "server \(index)")
+        }
+        await client.destroy()
+        for (communicator, _) in servers.values { await communicator.destroy() }
+        await registryCommunicator.destroy()
+    }
+}
