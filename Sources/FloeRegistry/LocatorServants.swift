@@ -13,8 +13,12 @@ struct LocatorServant: Locator {
     }
 
     func findAdapterById(id: String, current: Current) async throws -> (any ObjectPrx)? {
-        guard let proxy = await state.lookUpAdapter(id) else { throw AdapterNotFoundException() }
-        return ObjectPrxI(_reference: ProxyReference(communicator: current.adapter.communicator, data: proxy))
+        switch await state.lookUpAdapter(id) {
+        case .found(let proxy):
+            return ObjectPrxI(_reference: ProxyReference(communicator: current.adapter.communicator, data: proxy))
+        case .inactive: return nil
+        case .unknown: throw AdapterNotFoundException()
+        }
     }
 
     func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { registry }
@@ -23,9 +27,14 @@ struct LocatorServant: Locator {
 /// `::Ice::LocatorRegistry`: where servers register their adapters' endpoints on activation.
 struct LocatorRegistryServant: LocatorRegistry {
     let state: RegistryState
+    /// Whether a registration may replace one whose server still answers (IceGrid's
+    /// behaviour); by default that is refused with `AdapterAlreadyActiveException`.
+    let allowOverwrite: Bool
+    let pingTimeout: Duration
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
         try Self.check(id, proxy)
+        try await refuseLiveConflict(id, proxy, current)
         try await state.setAdapter(id, replicaGroupId: "", proxy: proxy?._reference.data)
     }
 
@@ -34,12 +43,23 @@ struct LocatorRegistryServant: LocatorRegistry {
     ) async throws {
         try Self.check(adapterId, proxy)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
+        try await refuseLiveConflict(adapterId, proxy, current)
         try await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
     }
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
         try await state.setProcess(id, proxy?._reference.data)
+    }
+
+    /// Another server registering an id whose current server still answers is refused: it is
+    /// a configuration mistake (two servers, one adapter id), not a restart.
+    private func refuseLiveConflict(_ id: String, _ proxy: (any ObjectPrx)?, _ current: Current) async throws {
+        guard !allowOverwrite, let existing = await state.conflictingRegistration(id, proxy: proxy?._reference.data)
+        else { return }
+        if await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout) {
+            throw AdapterAlreadyActiveException()
+        }
     }
 
     /// Refused, changing nothing: an empty adapter id (it names nothing), and a proxy without

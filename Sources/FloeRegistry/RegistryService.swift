@@ -16,14 +16,15 @@ public final class RegistryService: Sendable {
     /// The locator proxy clients and servers name in `Ice.Default.Locator`.
     public let locator: any LocatorPrx
     let state: RegistryState
+    private let checker: Task<Void, Never>?
 
     /// Serves on `endpoints`, keeping what it learns in `dataDirectory` (an SQLite database,
     /// `registry.sqlite`; nil: in memory only). `middleware` (see `ObjectAdapter.use`) runs
     /// before the servants, in order.
     public init(
         communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
-        dataDirectory: String? = nil, adapterName: String = "FloeRegistry",
-        middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+        dataDirectory: String? = nil, liveness: Liveness? = Liveness(), allowOverwrite: Bool = false,
+        adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
     ) async throws {
         self.instanceName = instanceName
         var storage: SQLiteRegistryStorage?
@@ -45,7 +46,8 @@ public final class RegistryService: Sendable {
         do {
             for wrap in middleware { try adapter.use(wrap) }
             let registryProxy = try adapter.add(
-                servant: LocatorRegistryServant(state: state),
+                servant: LocatorRegistryServant(
+                    state: state, allowOverwrite: allowOverwrite, pingTimeout: liveness?.timeout ?? .seconds(2)),
                 id: Identity(name: "LocatorRegistry", category: instanceName))
             let registry = uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self)
             let locatorProxy = try adapter.add(
@@ -60,10 +62,16 @@ public final class RegistryService: Sendable {
             await state.close()
             throw error
         }
+        await state.setGrace(liveness?.grace)
+        let state = state
+        checker = liveness.map { liveness in
+            Task { await Self.checkLiveness(state, communicator: communicator, every: liveness) }
+        }
     }
 
     /// Stops serving and closes the storage.
     public func close() async {
+        checker?.cancel()
         await adapter.deactivate()
         await state.close()
     }

@@ -42,6 +42,19 @@ actor RegistryState {
     private(set) var groups: [String: ReplicaGroup] = [:]
     private(set) var objects: [Identity: WellKnownObject] = [:]
     private(set) var processes: [String: ProxyData] = [:]
+    /// Adapters that did not answer the liveness check, since when (not stored: a restarted
+    /// registry checks again).
+    var silentSince: [String: ContinuousClock.Instant] = [:]
+    /// How long an adapter may stay silent before lookups leave it out (nil: never).
+    var grace: Duration?
+
+    func setGrace(_ grace: Duration?) { self.grace = grace }
+
+    /// Whether lookups may return adapter `id`: not silent for longer than the grace period.
+    private func isLive(_ id: String, now: ContinuousClock.Instant) -> Bool {
+        guard let grace, let since = silentSince[id] else { return true }
+        return now - since < grace
+    }
 
     /// Registers (or, with nil, unregisters) an adapter, in a replica group when
     /// `replicaGroupId` is not empty. A second registration of an id replaces the first, as
@@ -51,6 +64,7 @@ actor RegistryState {
         if let old = adapters[id], !old.replicaGroupId.isEmpty {
             groups[old.replicaGroupId]?.members.removeAll { $0 == id }
         }
+        silentSince[id] = nil
         guard let proxy else {
             adapters[id] = nil
             return
@@ -63,13 +77,29 @@ actor RegistryState {
 
     /// The endpoints a lookup of `id` answers with: the adapter's, or its replica group's as the
     /// group's policy orders and counts them; nil when neither exists.
-    func lookUpAdapter(_ id: String) -> ProxyData? {
-        if let adapter = adapters[id] { return adapter.proxy }
-        guard var group = groups[id], !group.members.isEmpty else { return nil }
-        let members = group.select()
+    func lookUpAdapter(_ id: String) -> LookUp {
+        let now = ContinuousClock.now
+        if let adapter = adapters[id] { return isLive(id, now: now) ? .found(adapter.proxy) : .inactive }
+        guard var group = groups[id], !group.members.isEmpty else { return .unknown }
+        let members = group.select { isLive($0, now: now) }
         groups[id] = group
+        guard !members.isEmpty else { return .inactive }
         let endpoints = members.flatMap { adapters[$0]?.proxy.endpoints ?? [] }
-        return ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints)
+        return .found(ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints))
+    }
+
+    enum LookUp {
+        case found(ProxyData)
+        /// Registered, but not answering: the locator answers with a null proxy, as for an
+        /// adapter that is not active.
+        case inactive
+        case unknown
+    }
+
+    /// The registration another server would replace by registering `id` with `proxy`, if any.
+    func conflictingRegistration(_ id: String, proxy: ProxyData?) -> ProxyData? {
+        guard let proxy, let existing = adapters[id]?.proxy, existing.endpoints != proxy.endpoints else { return nil }
+        return existing
     }
 
     func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) async throws {
@@ -107,8 +137,8 @@ struct ReplicaGroup: Sendable {
     var replicas = 0
     private var next = 0
 
-    /// The members one lookup answers with, in order.
-    mutating func select() -> [String] {
+    /// The members one lookup answers with, in order, among those `isLive` accepts.
+    mutating func select(_ isLive: (String) -> Bool) -> [String] {
         var ordered: [String]
         switch policy {
         case .random: ordered = members.shuffled()
@@ -118,6 +148,7 @@ struct ReplicaGroup: Sendable {
             next = (start + 1) % members.count
             ordered = Array(members[start...] + members[..<start])
         }
+        ordered = ordered.filter(isLive)
         if replicas > 0 { ordered = Array(ordered.prefix(replicas)) }
         return ordered
     }

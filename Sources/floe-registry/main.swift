@@ -15,6 +15,10 @@ let usage = """
                        (default: in memory only)
       --instance-name  the category of its identities (default: FloeRegistry)
       --Ice.X=Y        Ice properties, and --Ice.Config=FILE
+    Properties:
+      Floe.Registry.Liveness.Interval  seconds between checks that adapters answer (10; 0: none)
+      Floe.Registry.Liveness.Grace     seconds of silence before lookups leave one out (30)
+      Floe.Registry.AllowOverwrite     1: a server may take the adapter id of a live one (IceGrid's way)
     """
 
 func fail(_ message: String) -> Never {
@@ -55,8 +59,12 @@ let communicator: Communicator
 let registry: RegistryService
 do {
     communicator = try Communicator(properties: properties, logger: logger)
+    let interval = try properties.int("Floe.Registry.Liveness.Interval", default: 10)
+    let grace = try properties.int("Floe.Registry.Liveness.Grace", default: 30)
     registry = try await RegistryService(
-        communicator: communicator, instanceName: instanceName, endpoints: endpoints, dataDirectory: dataDirectory)
+        communicator: communicator, instanceName: instanceName, endpoints: endpoints, dataDirectory: dataDirectory,
+        liveness: interval > 0 ? Liveness(interval: .seconds(interval), grace: .seconds(max(grace, 1))) : nil,
+        allowOverwrite: try properties.int("Floe.Registry.AllowOverwrite", default: 0) != 0)
 } catch {
     fail("\(error)")
 }

@@ -318,3 +318,52 @@ struct RegistryLoadTests {
         await registryCommunicator.destroy()
     }
 }
+
+/// Liveness checks: a registry stops handing out an adapter whose server went silent, hands it
+/// out again once it answers, and refuses a second server for a live adapter id.
+@Suite("Registry liveness", .timeLimit(.minutes(2)))
+struct RegistryLivenessTests {
+    @Test func aSilentAdapterIsLeftOutOfLookupsUntilItAnswersAgain() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            liveness: Liveness(interval: .milliseconds(100), grace: .milliseconds(300), timeout: .milliseconds(200)))
+        let (server, adapter, _) = try await LocatorTests.server(
+            locator: registry.locator.description, adapterId: "Flaky")
+        let client = try LocatorTests.client(locator: registry.locator.description)
+        let locator = uncheckedCast(
+            prx: try #require(try client.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
+        @Sendable func answer() async -> String {
+            do {
+                return try await locator.findAdapterById("Flaky") == nil ? "inactive" : "found"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(await answer() == "found")
+        adapter.hold()  // the server stops answering, without unregistering (as if hung or cut off)
+        #expect(await eventually { await answer() == "inactive" }, "never left out")
+        try await adapter.activate()
+        #expect(await eventually { await answer() == "found" }, "never restored")
+        await client.destroy()
+        await server.destroy()
+        await registry.close()
+        await communicator.destroy()
+    }
+
+    @Test func aSecondServerForALiveAdapterIdIsRefused() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (first, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")
+        do {
+            _ = try await LocatorTests.server(locator: locator, adapterId: "Taken")
+            Issue.record("a second server took a live adapter id")
+        } catch let error as LocalError {
+            #expect(error.code == .alreadyRegistered, "\(error)")
+        }
+        await first.destroy()  // unregisters: the id is free again
+        let (second, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")
+        #expect(await registry.adapters().keys.sorted() == ["Taken"])
+        await second.destroy()
+        await registryCommunicator.destroy()
+    }
+}

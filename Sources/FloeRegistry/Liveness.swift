@@ -1,0 +1,64 @@
+import FloeCore
+import FloeEncoding
+
+/// How the registry checks that registered adapters still answer (beyond IceGrid, which keeps
+/// a crashed server's entry forever): every `interval` it pings each adapter's endpoints, and an
+/// adapter that has not answered for `grace` is left out of lookups until it answers again.
+public struct Liveness: Sendable {
+    public var interval: Duration
+    public var grace: Duration
+    /// How long one ping may take.
+    public var timeout: Duration
+
+    public init(interval: Duration = .seconds(10), grace: Duration = .seconds(30), timeout: Duration = .seconds(2)) {
+        self.interval = interval
+        self.grace = grace
+        self.timeout = timeout
+    }
+
+    /// Whether a server answers at `proxy`'s endpoints. Any reply counts, `ObjectNotExist`
+    /// included (the registered identity is a placeholder); only silence does not.
+    static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration) async -> Bool {
+        let ping = communicator.makeProxy(proxy.identity).ice_endpoints(proxy.endpoints).ice_invocationTimeout(timeout)
+        do {
+            try await ping.ice_ping()
+            return true
+        } catch is DispatchError {
+            return true
+        } catch {
+            return false
+        }
+    }
+}
+
+extension RegistryState {
+    /// Records a check's outcome for `id` (nothing if it was re-registered meanwhile).
+    func recordCheck(_ id: String, proxy: ProxyData, answered: Bool, at time: ContinuousClock.Instant) {
+        guard adapters[id]?.proxy == proxy else { return }
+        if answered {
+            silentSince[id] = nil
+        } else if silentSince[id] == nil {
+            silentSince[id] = time
+        }
+    }
+}
+
+extension RegistryService {
+    /// Checks every registered adapter, forever (until cancelled).
+    static func checkLiveness(_ state: RegistryState, communicator: Communicator, every liveness: Liveness) async {
+        while !Task.isCancelled && !communicator.isDestroyed {
+            try? await Task.sleep(for: liveness.interval)
+            let adapters = await state.adapters
+            await withTaskGroup(of: Void.self) { group in
+                for (id, adapter) in adapters {
+                    group.addTask {
+                        let started = ContinuousClock.now
+                        let answered = await Liveness.answers(
+                            adapter.proxy, communicator: communicator, timeout: liveness.timeout)
+                        await state.recordCheck(id, proxy: adapter.proxy, answered: answered, at: started)
+                    }
+                }
+            }
+        }
+    }
+}
