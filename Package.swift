@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "floe-demo", targets: ["floe-demo"]),
         .library(name: "FloeRegistry", targets: ["FloeRegistry"]),
         .executable(name: "floe-registry", targets: ["floe-registry"]),
+        .executable(name: "floe-admin", targets: ["floe-admin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -116,7 +117,9 @@ let package = Package(
             dependencies: [
                 "FloeCore", "FloeIce", "FloeEncoding", .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],
-            swiftSettings: strictSettings
+            exclude: ["slice-plugin.json"],
+            swiftSettings: strictSettings,
+            plugins: ["Slice2FloeBuildPlugin"]
         ),
         .executableTarget(
             name: "floe-registry",
@@ -124,6 +127,13 @@ let package = Package(
                 "Floe", "FloeRegistry", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "floe-admin",
+            dependencies: [
+                "Floe", "FloeRegistry", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

@@ -58,6 +58,10 @@ timeout 300 Tools/scripts/two-process.sh
 # another port), clients calling greeter@GreeterAdapter.
 timeout 300 Tools/scripts/three-process.sh
 
+# floe-admin against floe-registry: lists, adds, finds by type and tag, sets policies, JSON,
+# and refuses bad input with one line and status 1.
+timeout 600 Tools/scripts/registry-admin.sh
+
 # A package of its own with a path dependency on Floe and the build plugin, as a user writes it:
 # its Slice includes Floe's Ice/Identity.ice and a file found through slice-plugin.json.
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer

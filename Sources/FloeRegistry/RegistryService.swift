@@ -56,6 +56,7 @@ public final class RegistryService: Sendable {
             locator = uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self)
             try adapter.add(
                 servant: LocatorFinderServant(locator: locator), id: Identity(name: "LocatorFinder", category: "Ice"))
+            try adapter.add(servant: AdminServant(state: state), id: Identity(name: "Admin", category: instanceName))
             try await adapter.activate()
         } catch {
             await adapter.deactivate()

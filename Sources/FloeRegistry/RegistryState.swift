@@ -50,6 +50,14 @@ actor RegistryState {
 
     func setGrace(_ grace: Duration?) { self.grace = grace }
 
+    /// Whether adapter `id` answered its last liveness check (true before any check).
+    func answeredLastCheck(_ id: String) -> Bool { silentSince[id] == nil }
+
+    /// Replica groups with members or a policy, for the admin interface.
+    var groupList: [(id: String, policy: ReplicaGroup.Policy, replicas: Int, members: [String])] {
+        groups.map { ($0.key, $0.value.policy, $0.value.replicas, $0.value.members) }.sorted { $0.id < $1.id }
+    }
+
     /// Whether lookups may return adapter `id`: not silent for longer than the grace period.
     private func isLive(_ id: String, now: ContinuousClock.Instant) -> Bool {
         guard let grace, let since = silentSince[id] else { return true }
