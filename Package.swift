@@ -150,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "floe-bench",
             dependencies: [
-                "FloeCore", "FloeNIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "FloeCore", "FloeIce", "FloeNIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -152,7 +152,7 @@ public final class Communicator: Sendable {
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
     private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> any Connection {
         // The common case first, without building lists: an open connection to an endpoint.
-        for case .ip(let endpoint) in endpoints where endpoint.transport == .tcp {
+        for case .ip(let endpoint) in endpoints where endpoint.transport == .tcp && reference.connectionCached {
             if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
                 !open.isClosed
             {

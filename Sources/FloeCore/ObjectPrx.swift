@@ -94,6 +94,11 @@ extension ObjectPrx {
         with { $0.endpointSelection = selection }
     }
     public func ice_getEndpointSelection() -> EndpointSelection { _reference.endpointSelection }
+    /// false: each invocation chooses among the endpoints again (in the endpoint-selection
+    /// order), reusing the communicator's connection to the one chosen, instead of staying on
+    /// whichever endpoint already has a connection.
+    public func ice_connectionCached(_ cached: Bool) -> Self { with { $0.connectionCached = cached } }
+    public var ice_isConnectionCached: Bool { _reference.connectionCached }
 
     /// The connection invocations on this proxy use, connecting if needed.
     public func ice_getConnection() async throws -> any Connection {

@@ -8,7 +8,7 @@ extension Communicator {
     /// `NAME.Locator` (itself a proxy property). nil when `name` is not set (or is empty).
     ///
     /// `NAME.LocatorCacheTimeout` too. Settings Floe cannot honour yet (`Router`, and values other than
-    /// the default for `ConnectionCached`, `PreferSecure`, `CollocationOptimized`) fail with
+    /// the default for `PreferSecure`, `CollocationOptimized`) fail with
     /// `unsupported`; names Ice does not know fail with `invalidArgument`, so a misspelt
     /// setting is not ignored.
     public func propertyToProxy(_ name: String) throws -> (any ObjectPrx)? {
@@ -32,7 +32,9 @@ extension Communicator {
                 proxy = proxy.ice_invocationTimeout(try properties.int(key, default: -1))
             case "Locator":
                 proxy = proxy.ice_locator(try propertyToProxy(key))
-            case "ConnectionCached", "CollocationOptimized":
+            case "ConnectionCached":
+                proxy = proxy.ice_connectionCached(try properties.int(key, default: 1) != 0)
+            case "CollocationOptimized":
                 guard try properties.int(key, default: 1) != 0 else { throw Self.unsupported(key, value) }
             case "PreferSecure":
                 guard try properties.int(key, default: 0) == 0 else { throw Self.unsupported(key, value) }

@@ -21,6 +21,9 @@ public struct ProxyReference: Sendable, Hashable {
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
     public var fixedConnection: (any Connection)?
     public var endpointSelection: EndpointSelection
+    /// False: every invocation chooses an endpoint anew (`ice_connectionCached(false)`), so
+    /// calls spread over a replica group's endpoints instead of staying on one connection.
+    public var connectionCached = true
     /// Run around this proxy's invocations, after the communicator's (not part of equality).
     public var interceptors: [any ClientInterceptor] = []
 
@@ -41,7 +44,7 @@ public struct ProxyReference: Sendable, Hashable {
         a.communicator === b.communicator && a.data == b.data && a.context == b.context
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
-            && a.locatorCacheTimeout == b.locatorCacheTimeout
+            && a.locatorCacheTimeout == b.locatorCacheTimeout && a.connectionCached == b.connectionCached
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -13,7 +13,7 @@ import Foundation
 struct FloeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "floe-bench", abstract: "The Floe peer of the Ice wire benchmark (BENCH.md).",
-        subcommands: [BenchServer.self, BenchClient.self, CodecBench.self, SoakClient.self])
+        subcommands: [BenchServer.self, BenchClient.self, CodecBench.self, SoakClient.self, LookupBench.self])
 
     /// BENCH.md's exit statuses: 0 success, 1 a failed call or verification, 2 a bad command line.
     static func main() async {
@@ -21,7 +21,9 @@ struct FloeBench: ParsableCommand {
         let properties: Properties
         let command: any ParsableCommand
         do {
-            let (parsed, remaining) = try Properties.parse(arguments: arguments)
+            // `--Bench.*` configures the server's adapter (e.g. `--Bench.AdapterId`).
+            let (parsed, remaining) = try Properties.parse(
+                arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Bench"])
             properties = parsed
             // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
             if properties["Floe.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
@@ -41,6 +43,7 @@ struct FloeBench: ParsableCommand {
             case let client as BenchClient: try await client.run(properties: properties)
             case let codec as CodecBench: try codec.run()
             case let soak as SoakClient: try await soak.run(properties: properties)
+            case let lookups as LookupBench: try await lookups.run(properties: properties)
             default:
                 // stdout carries only results (BENCH.md §7).
                 FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))

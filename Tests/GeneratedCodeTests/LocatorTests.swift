@@ -367,3 +367,28 @@ struct RegistryLivenessTests {
         await registryCommunicator.destroy()
     }
 }
+
+extension ReplicaGroupTests {
+    /// With the lookup cached but connection caching off, each call picks one of the group's
+    /// endpoints at random: calls spread over every member.
+    @Test func callsSpreadWithConnectionCachingOff() async throws {
+        let (registryCommunicator, _, locator, counts) = try await LocatorTests.registry()
+        var servers: [(Communicator, TesterServant)] = []
+        for index in 0..<3 {
+            let (communicator, _, servant) = try await LocatorTests.server(
+                locator: locator, adapterId: "Spread\(index)", group: "Spread")
+            servers.append((communicator, servant))
+        }
+        let client = try LocatorTests.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Spread", type: (any TesterPrx).self)
+            .ice_connectionCached(false)
+        for _ in 0..<300 { try await tester.ping() }
+        var pings: [Int] = []
+        for (_, servant) in servers { pings.append(await servant.pings) }
+        #expect(pings.allSatisfy { $0 >= 60 }, "\(pings)")
+        #expect(counts["findAdapterById"] == 1, "the lookup was not cached")
+        await client.destroy()
+        for (communicator, _) in servers { await communicator.destroy() }
+        await registryCommunicator.destroy()
+    }
+}

@@ -23,7 +23,9 @@ server=$!
 wait_for "$server_out" "server: ready"
 
 "$bin/floe-admin" ping --locator "$locator"
-admin adapter list | tee /dev/stderr | grep -q "^GreeterAdapter .*yes" || fail "adapter list lacks GreeterAdapter"
+adapters=$(admin adapter list)
+echo "$adapters"
+grep -q "^GreeterAdapter .*yes" <<< "$adapters" || fail "adapter list lacks GreeterAdapter"
 admin object add "greeter@GreeterAdapter" --type ::Demo::Greeter --tag tier=gold --tag region=eu
 admin object find --type ::Demo::Greeter | grep -q "^greeter " || fail "find --type found nothing"
 admin object find --tag tier=gold --tag region=eu | grep -q "^greeter " || fail "find --tag found nothing"
