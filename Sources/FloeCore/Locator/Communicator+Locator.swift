@@ -23,10 +23,15 @@ extension Communicator {
         let timeout = reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout
         if !reference.data.adapterId.isEmpty {
             return try await resolveAdapter(
-                reference.data.adapterId, locator: locator, timeout: timeout, refresh: refresh)
+                reference.data.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
         }
-        let key = LocatorCache.Key.object(locator: locator, id: identity)
-        if refresh { locatorCache.remove(key) }
+        let key = LocatorCache.Key.object(locator: reference.locator, id: identity)
+        if refresh {
+            locatorCache.remove(key)
+        } else if let cached = locatorCache.cached(key, timeout: Self.cacheDuration(timeout)), !cached.endpoints.isEmpty
+        {
+            return (cached.endpoints, false)
+        }
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
             do {
@@ -41,15 +46,23 @@ extension Communicator {
                 .noEndpoint, "the locator knows object '\(identityToString(identity))' but not where it is")
         }
         if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
-        let adapter = try await resolveAdapter(found.adapterId, locator: locator, timeout: timeout, refresh: refresh)
+        let adapter = try await resolveAdapter(
+            found.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
         return (adapter.endpoints, fresh || adapter.fresh)
     }
 
-    private func resolveAdapter(_ id: String, locator: ProxyData, timeout: Int, refresh: Bool) async throws -> (
-        endpoints: [EndpointData], fresh: Bool
-    ) {
-        let key = LocatorCache.Key.adapter(locator: locator, id: id)
-        if refresh { locatorCache.remove(key) }
+    /// `key`: the proxy's own locator, nil for the default one (see `LocatorCache.Key`).
+    private func resolveAdapter(
+        _ id: String, locator: ProxyData, key locatorKey: ProxyData?, timeout: Int, refresh: Bool
+    )
+        async throws -> (endpoints: [EndpointData], fresh: Bool)
+    {
+        let key = LocatorCache.Key.adapter(locator: locatorKey, id: id)
+        if refresh {
+            locatorCache.remove(key)
+        } else if let cached = locatorCache.cached(key, timeout: Self.cacheDuration(timeout)) {
+            return (cached.endpoints, false)
+        }
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
             let proxy: ProxyData?
@@ -70,11 +83,10 @@ extension Communicator {
     /// Forgets where an indirect proxy's object was (it was not there): the next call asks the
     /// locator again.
     func forgetLocation(of reference: ProxyReference) {
-        guard let locator = locator(for: reference) else { return }
         if !reference.data.adapterId.isEmpty {
-            locatorCache.remove(.adapter(locator: locator, id: reference.data.adapterId))
+            locatorCache.remove(.adapter(locator: reference.locator, id: reference.data.adapterId))
         } else {
-            locatorCache.remove(.object(locator: locator, id: reference.data.identity))
+            locatorCache.remove(.object(locator: reference.locator, id: reference.data.identity))
         }
     }
 
