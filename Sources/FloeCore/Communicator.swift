@@ -137,7 +137,13 @@ public final class Communicator: Sendable {
             return try await connection(to: reference.data.endpoints, reference)
         }
         // Indirect: the locator (or its cache) says where the object is.
-        let (endpoints, fresh) = try await resolve(reference)
+        let endpoints: [EndpointData]
+        let fresh: Bool
+        if let cached = cachedEndpoints(reference) {
+            (endpoints, fresh) = (cached, false)
+        } else {
+            (endpoints, fresh) = try await resolve(reference)
+        }
         do {
             return try await connection(to: endpoints, reference)
         } catch let error as LocalError

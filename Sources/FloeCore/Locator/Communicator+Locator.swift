@@ -80,6 +80,18 @@ extension Communicator {
         return (found?.endpoints ?? [], fresh)
     }
 
+    /// The endpoints the cache already has for an indirect proxy, or nil: synchronous, so a
+    /// call through an indirect proxy allocates no frames for it once resolved.
+    func cachedEndpoints(_ reference: ProxyReference) -> [EndpointData]? {
+        let timeout = Self.cacheDuration(reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout)
+        let key: LocatorCache.Key =
+            reference.data.adapterId.isEmpty
+            ? .object(locator: reference.locator, id: reference.data.identity)
+            : .adapter(locator: reference.locator, id: reference.data.adapterId)
+        guard let cached = locatorCache.cached(key, timeout: timeout), !cached.endpoints.isEmpty else { return nil }
+        return cached.endpoints
+    }
+
     /// Forgets where an indirect proxy's object was (it was not there): the next call asks the
     /// locator again.
     func forgetLocation(of reference: ProxyReference) {

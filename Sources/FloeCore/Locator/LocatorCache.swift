@@ -65,9 +65,11 @@ final class LocatorCache: Sendable {
     /// The cached value of `key` if it is younger than `timeout`: one lock, nothing allocated.
     func cached(_ key: Key, timeout: Duration?) -> ProxyData? {
         guard timeout != .zero else { return nil }
-        let now = ContinuousClock.now
+        // The clock only when entries expire (the default, -1, keeps them).
+        let now = timeout == nil ? nil : ContinuousClock.now
         return state.withLockedValue { state in
-            guard let entry = state.entries[key], timeout.map({ now - entry.time < $0 }) ?? true else { return nil }
+            guard let entry = state.entries[key] else { return nil }
+            if let timeout, let now, now - entry.time >= timeout { return nil }
             return entry.value
         }
     }
