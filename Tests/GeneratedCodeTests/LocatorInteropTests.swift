@@ -89,3 +89,45 @@ func freePort() async throws -> Int {
     try await channel.close()
     return port
 }
+
+extension LocatorInteropTests {
+    /// Three server processes in one replica group; one is killed with SIGKILL while a client
+    /// makes idempotent calls through the group: not one call fails (a call on the dead
+    /// connection is retried, and the dead endpoint refuses, so another is chosen).
+    @Test func idempotentCallsSurviveAReplicaKilledWithSigkill() async throws {
+        let bench = sliceFolder.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/floe-bench").path
+        #expect(FileManager.default.isExecutableFile(atPath: bench), "build floe-bench first (Tools/test.sh does)")
+        guard FileManager.default.isExecutableFile(atPath: bench) else { return }
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        var servers: [Process] = []
+        defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        for index in 0..<3 {
+            let (server, output) = try launchPeer(
+                bench,
+                [
+                    "server", "--endpoints", "tcp -h 127.0.0.1 -p 0", "--Ice.Default.Locator=\(locator)",
+                    "--Bench.AdapterId=Replica\(index)", "--Bench.ReplicaGroupId=Replicas",
+                ])
+            servers.append(server)
+            #expect(try await firstLine(of: output) == "ready")
+        }
+        #expect(await registry.adapters().count == 3)
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        let retrying = try Communicator(properties: properties, transport: NIOTransport())  // Ice's default retry
+        let group = try #require(try retrying.stringToProxy("bench@Replicas")).ice_connectionCached(false)
+        var failures = 0
+        for call in 0..<300 {
+            if call == 100 { kill(servers[0].processIdentifier, SIGKILL) }
+            do {
+                try await group.ice_ping()
+            } catch {
+                failures += 1
+            }
+        }
+        #expect(failures == 0)
+        await retrying.destroy()
+        await registryCommunicator.destroy()
+    }
+}
