@@ -17,6 +17,8 @@ public final class Communicator: Sendable {
         var connections: [IPEndpointData: ConnectTask] = [:]
         var isShutdown = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Endpoints that refused a connection, and when (see `recentlyFailed`).
+        var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -51,6 +53,9 @@ public final class Communicator: Sendable {
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
+    /// Whether an expired locator-cache entry is used while a lookup refreshes it
+    /// (`Ice.BackgroundLocatorCacheUpdates`; adapter ids only).
+    public let backgroundLocatorCacheUpdates: Bool
     /// The exception type ids no loader knew, each reported once.
     private let unknownTypeIds = NIOLockedValueBox<Set<String>>([])
 
@@ -65,6 +70,8 @@ public final class Communicator: Sendable {
         // Checked by `init(properties:)`, which reports what does not parse.
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
+        self.backgroundLocatorCacheUpdates =
+            ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
         self.logger = logger
         self.properties = properties
         self.connectionOptions = connectionOptions
@@ -173,11 +180,25 @@ public final class Communicator: Sendable {
             throw LocalError(.noEndpoint, "no tcp endpoint to reach '\(reference.data.identity.name)'")
         }
         if reference.endpointSelection == .random { ipEndpoints.shuffle() }
+        if ipEndpoints.count > 1 {
+            // Endpoints that just refused go last: a retry does not return to a replica that failed.
+            let failed = recentlyFailed()
+            if !failed.isEmpty {
+                ipEndpoints =
+                    ipEndpoints.filter { !failed.contains(Self.key($0)) }
+                    + ipEndpoints.filter { failed.contains(Self.key($0)) }
+            }
+        }
         var failure: (any Error)?
         for endpoint in ipEndpoints {
             do {
-                return try await connection(to: endpoint)
+                let connection = try await connection(to: endpoint)
+                state.withLockedValue { state in
+                    if !state.failedEndpoints.isEmpty { state.failedEndpoints[Self.key(endpoint)] = nil }
+                }
+                return connection
             } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
+                state.withLockedValue { $0.failedEndpoints[Self.key(endpoint)] = ContinuousClock.now }
                 failure = error
             }
         }
@@ -195,6 +216,16 @@ public final class Communicator: Sendable {
         }
         if reference.data.mode == .datagram || reference.data.mode == .batchDatagram {
             throw LocalError(.unsupported, "datagram invocations need udp endpoints, which Floe does not have")
+        }
+    }
+
+    /// Endpoints that refused a connection in the last 10 seconds (older records are dropped).
+    private func recentlyFailed() -> Set<IPEndpointData> {
+        let now = ContinuousClock.now
+        return state.withLockedValue { state in
+            guard !state.failedEndpoints.isEmpty else { return [] }
+            state.failedEndpoints = state.failedEndpoints.filter { now - $0.value < .seconds(10) }
+            return Set(state.failedEndpoints.keys)
         }
     }
 

@@ -43,7 +43,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator",
-        "Ice.Default.LocatorCacheTimeout",
+        "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates",
     ]
 
     /// The `Ice.*` properties set here that a communicator does not read, sorted.

@@ -55,6 +55,32 @@ struct ConnectionManagementTests {
         try await silent.close()
     }
 
+    /// An endpoint that just failed goes last: the next connection attempt (here each call, with
+    /// connection caching off) does not return to it first.
+    @Test func anEndpointThatJustFailedIsTriedLast() async throws {
+        let accepted = NIOLockedValueBox(0)
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let (server, _, servant, port) = try await Self.server()
+        var options = ConnectionOptions()
+        options.connectTimeout = 300
+        options.endpointSelection = .ordered
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(silent.localAddress?.port ?? 0):tcp -h 127.0.0.1 -p \(port)", options: options
+        )
+        let uncached = tester.ice_connectionCached(false)
+        for _ in 0..<5 { try await uncached.ping() }
+        #expect(await servant.pings == 5)
+        #expect(accepted.withLockedValue { $0 } == 1, "the silent endpoint was tried again")
+        await client.destroy()
+        await server.destroy()
+        try await silent.close()
+    }
+
     /// Which of two servers each of `calls` fresh connections reaches through `proxy`.
     private static func reached(
         _ proxy: (Communicator) throws -> any TesterPrx, calls: Int, first: TesterServant, second: TesterServant

@@ -392,3 +392,49 @@ extension ReplicaGroupTests {
         await registryCommunicator.destroy()
     }
 }
+
+extension LocatorTests {
+    /// `Ice.BackgroundLocatorCacheUpdates=1`: a call whose entry has expired goes ahead with it
+    /// while the locator is asked again, instead of waiting for a slow locator.
+    @Test func anExpiredEntryIsUsedWhileTheLocatorIsAskedAgain() async throws {
+        let counts = OperationCounts()
+        let slow = NIOLockedValueBox(false)
+        let registryCommunicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: registryCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            middleware: [{ Counting(next: $0, counts: counts) }, { Delaying(next: $0, slow: slow) }])
+        let locator = registry.locator.description
+        let (server, _, servant) = try await Self.server(locator: locator, adapterId: "Background")
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.Default.LocatorCacheTimeout"] = "1"
+        properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Background", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(counts["findAdapterById"] == 1)
+        slow.withLockedValue { $0 = true }  // lookups now take 3 s
+        try await Task.sleep(for: .milliseconds(1200))  // the entry expires
+        let start = ContinuousClock.now
+        try await tester.ping()
+        #expect(ContinuousClock.now - start < .seconds(2), "the call waited for the lookup")
+        #expect(await servant.pings == 2)
+        #expect(await eventually { counts["findAdapterById"] == 2 }, "no background lookup")
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
+/// Delays `findAdapterById` by 3 s while `slow` is set.
+struct Delaying: Dispatcher {
+    let next: any Dispatcher
+    let slow: NIOLockedValueBox<Bool>
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        if request.current.operation == "findAdapterById", slow.withLockedValue({ $0 }) {
+            try await Task.sleep(for: .seconds(3))
+        }
+        return try await next.dispatch(request)
+    }
+}

@@ -88,8 +88,16 @@ extension Communicator {
             reference.data.adapterId.isEmpty
             ? .object(locator: reference.locator, id: reference.data.identity)
             : .adapter(locator: reference.locator, id: reference.data.adapterId)
-        guard let cached = locatorCache.cached(key, timeout: timeout), !cached.endpoints.isEmpty else { return nil }
-        return cached.endpoints
+        if let cached = locatorCache.cached(key, timeout: timeout), !cached.endpoints.isEmpty {
+            return cached.endpoints
+        }
+        // Expired: with Ice.BackgroundLocatorCacheUpdates, use it and ask the locator meanwhile.
+        guard backgroundLocatorCacheUpdates, timeout != .zero, case .adapter(_, let id) = key,
+            let locator = locator(for: reference), let stale = locatorCache.stale(key), !stale.endpoints.isEmpty
+        else { return nil }
+        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        locatorCache.refreshInBackground(key) { try await calls.findAdapterById(id) }
+        return stale.endpoints
     }
 
     /// Forgets where an indirect proxy's object was (it was not there): the next call asks the

@@ -30,6 +30,13 @@ final class LocatorCache: Sendable {
     func value(
         _ key: Key, timeout: Duration?, lookup: @escaping @Sendable () async throws -> ProxyData?
     ) async throws -> (value: ProxyData?, fresh: Bool) {
+        try await value(key, timeout: timeout, store: timeout != .zero, lookup: lookup)
+    }
+
+    /// As `value(_:timeout:lookup:)`; `store` false keeps the answer out of the cache.
+    private func value(
+        _ key: Key, timeout: Duration?, store: Bool, lookup: @escaping @Sendable () async throws -> ProxyData?
+    ) async throws -> (value: ProxyData?, fresh: Bool) {
         enum Step {
             case cached(ProxyData?)
             case wait(Task<ProxyData?, any Error>)
@@ -53,7 +60,7 @@ final class LocatorCache: Sendable {
             state.withLockedValue { state in
                 guard state.pending[key] == task else { return }
                 state.pending[key] = nil
-                if timeout != .zero { state.entries[key] = Entry(value: value, time: ContinuousClock.now) }
+                if store { state.entries[key] = Entry(value: value, time: ContinuousClock.now) }
             }
             return (value, true)
         } catch {
@@ -72,6 +79,15 @@ final class LocatorCache: Sendable {
             if let timeout, let now, now - entry.time >= timeout { return nil }
             return entry.value
         }
+    }
+
+    /// An entry however old, for `Ice.BackgroundLocatorCacheUpdates`.
+    func stale(_ key: Key) -> ProxyData? { state.withLockedValue { $0.entries[key]?.value } }
+
+    /// Looks `key` up now and stores the answer, sharing a lookup already under way; errors are
+    /// dropped (the stale entry stays).
+    func refreshInBackground(_ key: Key, lookup: @escaping @Sendable () async throws -> ProxyData?) {
+        Task { _ = try? await value(key, timeout: .zero, store: true, lookup: lookup) }
     }
 
     /// Forgets `key`: the next call looks it up again.
