@@ -131,3 +131,51 @@ extension LocatorInteropTests {
         await registryCommunicator.destroy()
     }
 }
+
+extension LocatorInteropTests {
+    /// IceGrid's scale-out: a master and a slave registry; the locator proxy lists both. With
+    /// the master stopped, lookups go to the slave, which has the master's dynamic registrations.
+    @Test func lookupsFailOverFromAStoppedIceGridMasterToItsSlave() async throws {
+        let (masterPort, slavePort) = (try await freePort(), try await freePort())
+        var registries: [Process] = []
+        defer { for registry in registries where registry.isRunning { kill(registry.processIdentifier, SIGKILL) } }
+        var folders: [URL] = []
+        defer { for folder in folders { try? FileManager.default.removeItem(at: folder) } }
+        for (port, replica) in [(masterPort, nil), (slavePort, "Slave1")] as [(Int, String?)] {
+            let data = FileManager.default.temporaryDirectory.appendingPathComponent("floe-icegrid-\(UUID())")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            folders.append(data)
+            var arguments = [
+                "--nowarn", "--Ice.PrintAdapterReady=1", "--IceGrid.InstanceName=ScaleGrid",
+                "--IceGrid.Registry.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)",
+                "--IceGrid.Registry.Server.Endpoints=tcp -h 127.0.0.1",
+                "--IceGrid.Registry.Internal.Endpoints=tcp -h 127.0.0.1",
+                "--IceGrid.Registry.LMDB.Path=\(data.path)", "--IceGrid.Registry.LMDB.MapSize=1",
+                "--IceGrid.Registry.DynamicRegistration=1", "--IceGrid.Registry.Discovery.Enabled=0",
+                "--IceGrid.Registry.AdminPermissionsVerifier=ScaleGrid/NullPermissionsVerifier",
+            ]
+            if let replica {
+                arguments += [
+                    "--IceGrid.Registry.ReplicaName=\(replica)",
+                    "--Ice.Default.Locator=ScaleGrid/Locator:tcp -h 127.0.0.1 -p \(masterPort)",
+                ]
+            }
+            let (registry, output) = try launchPeer("/usr/bin/icegridregistry", arguments)
+            registries.append(registry)
+            for _ in 0..<3 where !(try await firstLine(of: output)).contains("Client ready") {}
+        }
+        let locator = "ScaleGrid/Locator:tcp -h 127.0.0.1 -p \(masterPort):tcp -h 127.0.0.1 -p \(slavePort)"
+        let (server, _, servant) = try await LocatorTests.server(locator: locator, adapterId: "Scaled")
+        let client = try LocatorTests.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Scaled", type: (any TesterPrx).self)
+            .ice_locatorCacheTimeout(0)  // every call asks a registry
+        try await tester.ping()
+        let master = registries[0]
+        kill(master.processIdentifier, SIGTERM)
+        try await offPool { master.waitUntilExit() }
+        for _ in 0..<5 { try await tester.ping() }
+        #expect(await servant.pings == 6)
+        await client.destroy()
+        await server.destroy()  // (unregistering goes to the slave, which is read-only: logged)
+    }
+}
