@@ -9,7 +9,7 @@ public import NIOCore
 /// Until the TCP transport lands, invocations reach only objects hosted by this
 /// communicator's own adapters (collocated calls), encoded exactly as on the wire.
 public final class Communicator: Sendable {
-    private struct State {
+    struct State {
         var adapters: [String: ObjectAdapter] = [:]
         var destroyed = false
         /// Connections by endpoint, shared by every proxy that reaches that endpoint; a
@@ -21,7 +21,9 @@ public final class Communicator: Sendable {
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
     }
 
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
+    /// The admin object's category when `Ice.Admin.InstanceName` is not set: one per communicator.
+    let adminInstanceName = ObjectAdapter.uuid()
     /// Creates the class instances and user exceptions that replies and requests carry.
     public let sliceLoader: any SliceLoader
     /// How deeply class graphs may nest when decoding (`Ice.ClassGraphDepthMax`).

@@ -178,7 +178,7 @@ public final class ObjectAdapter: Sendable {
     }
 
     /// A version 4 UUID in its usual text form.
-    private static func uuid() -> String {
+    static func uuid() -> String {
         var generator = SystemRandomNumberGenerator()
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = bytes[6] & 0x0f | 0x40

@@ -43,7 +43,8 @@ public struct Properties: Sendable, Hashable {
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator",
-        "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates",
+        "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
+        "Ice.Admin.Endpoints", "Ice.Admin.InstanceName",
     ]
 
     /// The `Ice.*` properties set here that a communicator does not read, sorted.

@@ -439,3 +439,37 @@ struct Delaying: Dispatcher {
         return try await next.dispatch(request)
     }
 }
+
+/// A server with `Ice.Admin.ServerId` registers its Process proxy on activation, and the
+/// registry's admin interface stops it through that proxy.
+@Suite("Server process registration", .timeLimit(.minutes(2)))
+struct ProcessRegistrationTests {
+    @Test func theRegistryStopsAServerThroughItsProcessProxy() async throws {
+        let (registryCommunicator, registry, locator, counts) = try await LocatorTests.registry()
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.Admin.ServerId"] = "server-1"
+        properties["Ice.Admin.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.AdapterId"] = "Stoppable"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        #expect(counts["setServerProcessProxy"] == 1)
+        let stopped = Task { await server.waitForShutdown() }
+
+        let client = try LocatorTests.client(locator: locator)
+        let admin = uncheckedCast(
+            prx: try #require(try client.stringToProxy(locator)).ice_identity(
+                Identity(name: "Admin", category: registry.instanceName)),
+            type: (any AdminPrx).self)
+        await #expect(throws: AdminError.self) { try await admin.stopServer("no-such-server") }
+        try await admin.stopServer("server-1")
+        await stopped.value  // the server shut down
+        #expect(server.isShutdown)
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}

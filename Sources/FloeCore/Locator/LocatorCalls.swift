@@ -71,6 +71,16 @@ struct LocatorCalls {
         ) { _ in }
     }
 
+    func setServerProcessProxy(_ id: String, _ proxy: ProxyData?) async throws {
+        try await call(
+            "setServerProcessProxy", mode: .idempotent,
+            write: {
+                $0.write(id)
+                $0.write(proxy)
+            }
+        ) { _ in }
+    }
+
     /// Encodes the parameters, sends the request (with the retry rules of any call) and decodes
     /// the results; a declared exception becomes a `FailureError`.
     private func call<T>(

@@ -18,6 +18,8 @@ extension ObjectAdapter {
             return
         }
         let registry = LocatorCalls(target: ProxyReference(communicator: communicator, data: registryData))
+        // The server's Process proxy first, as Ice does (`Ice.Admin.ServerId`), once.
+        if registering, name != "Ice.Admin" { try await communicator.registerProcessIfConfigured(locator: locator) }
         let proxy =
             registering
             ? ProxyData(identity: Identity(name: "dummy"), endpoints: publishedEndpoints.map(EndpointData.ip)) : nil

@@ -1,0 +1,82 @@
+import FloeEncoding
+import FloeProtocol
+import Logging
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Ice's `Process` admin facet, written by hand (FloeCore cannot use FloeIce's generated
+/// servant protocol): `shutdown()` shuts the communicator down, `writeMessage(message, fd)`
+/// writes to standard output (1) or error (2). A registry stops a server through it.
+struct ProcessFacet: Dispatcher {
+    let communicator: Communicator
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        switch request.current.operation {
+        case "shutdown":
+            try request.readEmptyParameters()
+            communicator.logger.info("shutdown requested through the Process admin facet")
+            let communicator = communicator
+            Task { await communicator.shutdown() }  // reply first
+            return try request.makeResponse()
+        case "writeMessage":
+            var stream = request.makeInputStream()
+            try stream.startEncapsulation()
+            let message = try stream.read(String.self)
+            let fd = try stream.read(Int32.self)
+            try stream.endEncapsulation()
+            let line = message + "\n"
+            _ = line.withCString { write(fd == 2 ? 2 : 1, $0, strlen($0)) }
+            return try request.makeResponse()
+        default:
+            if let response = try dispatchBuiltin(request, traits: ProcessTraits.self) { return response }
+            throw DispatchError.operationNotExist(request.current)
+        }
+    }
+}
+
+struct ProcessTraits: SliceTraits {
+    static let staticId = "::Ice::Process"
+    static let staticIds = ["::Ice::Object", "::Ice::Process"]
+}
+
+extension Communicator {
+    /// With `Ice.Admin.ServerId` and `Ice.Admin.Endpoints` set, as for a server a registry may
+    /// stop: creates the admin adapter (`Ice.Admin`) once, serving the `Process` facet of
+    /// `<Ice.Admin.InstanceName or a UUID>/admin`, and registers its proxy with the locator's
+    /// registry under the server id (`setServerProcessProxy`). Adapters call it on activation.
+    func registerProcessIfConfigured(locator: ProxyData) async throws {
+        guard let serverId = properties["Ice.Admin.ServerId"], !serverId.isEmpty,
+            let endpoints = properties["Ice.Admin.Endpoints"]
+        else { return }
+        let proxy: any ObjectPrx
+        if let existing = state.withLockedValue({ $0.adapters["Ice.Admin"] }) {
+            proxy = existing.createDirectProxy(adminIdentity).ice_facet("Process")
+        } else {
+            let admin = try await createObjectAdapterWithEndpoints(name: "Ice.Admin", endpoints: endpoints)
+            try admin.addFacet(servant: ProcessFacet(communicator: self), id: adminIdentity, facet: "Process")
+            try await admin.activate()
+            proxy = admin.createDirectProxy(adminIdentity).ice_facet("Process")
+        }
+        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        guard let registry = try await calls.getRegistry() else { return }
+        do {
+            try await LocatorCalls(target: ProxyReference(communicator: self, data: registry))
+                .setServerProcessProxy(serverId, proxy._reference.data)
+        } catch let error as LocatorCalls.FailureError where error.failure == .serverNotFound {
+            throw LocalError(
+                .notRegistered,
+                "the registry does not know server '\(serverId)' (IceGrid knows only deployed servers: unset Ice.Admin.ServerId)"
+            )
+        }
+    }
+
+    /// The admin object's identity: `<Ice.Admin.InstanceName>/admin`.
+    var adminIdentity: Identity {
+        Identity(name: "admin", category: properties["Ice.Admin.InstanceName"] ?? adminInstanceName)
+    }
+}
