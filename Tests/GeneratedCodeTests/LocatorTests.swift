@@ -473,3 +473,43 @@ struct ProcessRegistrationTests {
         await registryCommunicator.destroy()
     }
 }
+
+extension LocatorTests {
+    /// The stale entry's port now belongs to another server, which does not have the object:
+    /// its `ObjectNotExist` makes the client ask the locator again, once, and reach the object
+    /// where it moved (the IceGrid complaint of a reused port, zeroc-ice/ice#4256).
+    @Test func objectNotExistOnAReusedPortAsksTheLocatorAgain() async throws {
+        let (registryCommunicator, _, locator, counts) = try await Self.registry()
+        let (first, firstAdapter, _) = try await Self.server(locator: locator, adapterId: "Reused")
+        let port = try #require(firstAdapter.endpoints.first?.port)
+        let client = try Self.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Reused", type: (any TesterPrx).self)
+        try await tester.ice_ping()
+        await first.destroy()
+        // Another server takes the port; it has no "tester".
+        let squatter = Communicator(transport: NIOTransport())
+        let squatting = try await squatter.createObjectAdapterWithEndpoints(
+            name: "Squatter", endpoints: "tcp -h 127.0.0.1 -p \(port)")
+        try await squatting.activate()
+        let (second, _, servant) = try await Self.server(locator: locator, adapterId: "Reused")
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        #expect(counts["findAdapterById"] == 2)
+        await client.destroy()
+        await squatter.destroy()
+        await second.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    /// A server whose registry does not answer fails to activate, saying so.
+    @Test func activationFailsClearlyWhenTheRegistryIsUnreachable() async throws {
+        let port = try await freePort()
+        do {
+            _ = try await Self.server(locator: "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)", adapterId: "Lonely")
+            Issue.record("the adapter activated without its registry")
+        } catch let error as LocalError {
+            #expect(error.code == .locatorUnreachable, "\(error)")
+            #expect(error.description.contains("getRegistry"), "\(error)")
+        }
+    }
+}
