@@ -6,6 +6,10 @@ import NIOCore
 import NIOPosix
 import Testing
 
+// (All of FloeIce would make `Process` ambiguous with Foundation's.)
+import protocol FloeIce.LocatorPrx
+import func FloeIce.uncheckedCast
+
 /// Locators with real ZeroC Ice 3.7.8 peers: ZeroC servers and clients using FloeRegistry, and
 /// Floe servers and clients using Debian's `icegridregistry` with dynamic registration (issue 16).
 @Suite("Locator interop with ZeroC", .serialized, .timeLimit(.minutes(3)))
@@ -93,13 +97,15 @@ func freePort() async throws -> Int {
 extension LocatorInteropTests {
     /// Three server processes in one replica group; one is killed with SIGKILL while a client
     /// makes idempotent calls through the group: not one call fails (a call on the dead
-    /// connection is retried, and the dead endpoint refuses, so another is chosen).
+    /// connection is retried, and the dead endpoint refuses, so another is chosen). Within the
+    /// grace period, the registry's liveness checks leave the dead one out of lookups.
     @Test func idempotentCallsSurviveAReplicaKilledWithSigkill() async throws {
         let bench = sliceFolder.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent(".build/debug/floe-bench").path
         #expect(FileManager.default.isExecutableFile(atPath: bench), "build floe-bench first (Tools/test.sh does)")
         guard FileManager.default.isExecutableFile(atPath: bench) else { return }
-        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(
+            liveness: Liveness(interval: .milliseconds(100), grace: .milliseconds(500), timeout: .milliseconds(200)))
         var servers: [Process] = []
         defer { for server in servers where server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         for index in 0..<3 {
@@ -127,6 +133,13 @@ extension LocatorInteropTests {
             }
         }
         #expect(failures == 0)
+        let locatorProxy = uncheckedCast(
+            prx: try #require(try retrying.stringToProxy(locator)), type: (any LocatorPrx).self)
+        @Sendable func endpointCount(_ id: String) async -> Int {
+            ((try? await locatorProxy.findAdapterById(id)) ?? nil)?.ice_getEndpoints().count ?? 0
+        }
+        #expect(await eventually { await endpointCount("Replica0") == 0 }, "the dead replica is still handed out")
+        #expect(await eventually { await endpointCount("Replicas") == 2 }, "the group still lists the dead replica")
         await retrying.destroy()
         await registryCommunicator.destroy()
     }

@@ -12,11 +12,13 @@ import Testing
 @Suite("Locator", .timeLimit(.minutes(2)))
 struct LocatorTests {
     /// A registry whose adapter counts the requests of each operation.
-    static func registry() async throws -> (Communicator, RegistryService, String, OperationCounts) {
+    static func registry(liveness: Liveness? = Liveness()) async throws
+        -> (Communicator, RegistryService, String, OperationCounts)
+    {
         let counts = OperationCounts()
         let communicator = Communicator(transport: NIOTransport())
         let registry = try await RegistryService(
-            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", liveness: liveness,
             middleware: [{ Counting(next: $0, counts: counts) }])
         let port = registry.adapter.endpoints.first?.port ?? 0
         return (communicator, registry, "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)", counts)
