@@ -111,6 +111,18 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),
+        // The system's libbzip2, and ZeroC's compression codec on it (issue 17: used by FloeNIO next).
+        .systemLibrary(name: "CBZip2", path: "Sources/CBZip2", providers: [.apt(["libbz2-dev"])]),
+        .target(
+            name: "FloeBZip2",
+            dependencies: ["CBZip2", "FloeProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FloeBZip2Tests",
+            dependencies: ["FloeBZip2", "FloeProtocol", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         // The locator registry (floe-registry's engine), built with the application API.
         .target(
             name: "FloeRegistry",
