@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "FloeNIO",
             dependencies: [
-                "FloeCore", "FloeProtocol",
+                "FloeCore", "FloeProtocol", "FloeBZip2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: [
-                "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "VectorFixtures",
+                "FloeBZip2", "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

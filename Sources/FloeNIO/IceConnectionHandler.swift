@@ -161,7 +161,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if bytes.readableBytes > 0 { partialFrame = bytes.slice() }
     }
 
-    private func received(_ frame: Frame, context: ChannelHandlerContext) {
+    private func received(_ compressedFrame: Frame, context: ChannelHandlerContext) {
+        var frame = compressedFrame
         if !isValidated {
             guard frame.header.type == .validateConnection else {
                 return fail(context, "connection not validated: first message is a \(frame.header.type)")
@@ -173,8 +174,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
             validation.succeed()
             return
         }
-        guard frame.header.compression != .compressed else {
-            return fail(context, "compressed messages are not supported yet")
+        if frame.header.compression == .compressed {
+            do {
+                frame = try Self.inflate(frame, maxMessageSize: communicator.messageSizeMax)
+            } catch {
+                return fail(context, "bad compressed \(frame.header.type) message: \(error)")
+            }
         }
         if frame.header.type == .batchRequest {
             // Decoded entry by entry as it is dispatched (see BatchRequestReader).

@@ -39,10 +39,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Runtime/FloeCore", swiftSettings: settings),
+        .systemLibrary(name: "CBZip2", path: "Runtime/CBZip2"),
+        .target(
+            name: "FloeBZip2",
+            dependencies: ["CBZip2", "FloeProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Runtime/FloeBZip2", swiftSettings: settings),
         .target(
             name: "FloeNIO",
             dependencies: [
-                "FloeCore", "FloeProtocol",
+                "FloeCore", "FloeProtocol", "FloeBZip2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
