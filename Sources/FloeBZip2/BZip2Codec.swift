@@ -24,18 +24,31 @@ public struct BZip2Codec: CompressionCodec {
     public func decompress(_ data: ByteBuffer, size: Int) throws -> ByteBuffer {
         guard size >= 0, size < Int(UInt32.max) else { throw CompressionError("impossible decompressed size \(size)") }
         guard data.readableBytes > 0 else { throw CompressionError("no bzip2 data") }
-        var input = Array(data.readableBytesView)
-        let inputCount = UInt32(clamping: input.count)
         // Room for exactly `size` bytes and one more, to tell "exactly" from "more": a stream
         // that would inflate further stops there (BZ_OUTBUFF_FULL), having used no more memory.
+        // Inflated straight into the buffer returned, from the received bytes in place.
+        var output = ByteBufferAllocator().buffer(capacity: size + 1)
+        var status = BZ_OK
         var produced = UInt32(size + 1)
-        var output = [UInt8](repeating: 0, count: size + 1)
-        let status = Self.withBuffers(&input, &output) { from, to in
-            BZ2_bzBuffToBuffDecompress(to, &produced, from, inputCount, 0, 0)  // small 0, quiet
+        output.writeWithUnsafeMutableBytes(minimumWritableBytes: size + 1) { out in
+            data.withUnsafeReadableBytes { input in
+                // libbzip2 takes `char *` but only reads the source.
+                guard
+                    let from = input.baseAddress.map({
+                        UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: CChar.self))
+                    }),
+                    let to = out.baseAddress?.assumingMemoryBound(to: CChar.self)
+                else {
+                    status = BZ_PARAM_ERROR
+                    return 0
+                }
+                status = BZ2_bzBuffToBuffDecompress(to, &produced, from, UInt32(clamping: input.count), 0, 0)
+                return status == BZ_OK ? Int(produced) : 0
+            }
         }
         switch status {
         case BZ_OK where Int(produced) == size:
-            return ByteBuffer(bytes: output[..<size])
+            return output
         case BZ_OK:
             throw CompressionError("the bzip2 data inflates to \(produced) bytes, not the \(size) announced")
         case BZ_OUTBUFF_FULL:

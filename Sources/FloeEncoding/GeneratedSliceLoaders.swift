@@ -26,20 +26,34 @@ public enum GeneratedSliceLoaders {
         return true
     }
 
-    private static var current: [any SliceLoader] { loaders.withLock { $0 } }
+    /// The loaders registered so far.
+    static var current: [any SliceLoader] { loaders.withLock { $0 } }
+}
 
-    public static func newValue(typeId: String) -> Value? {
-        for loader in current { if let value = loader.newValue(typeId: typeId) { return value } }
+extension InputStream {
+    /// The stream's loader first, then the registered ones.
+    mutating func newValue(typeId: String) -> Value? {
+        if let value = sliceLoader?.newValue(typeId: typeId) { return value }
+        for loader in registered() { if let value = loader.newValue(typeId: typeId) { return value } }
         return nil
     }
 
-    public static func newException(typeId: String) -> (any UserException)? {
-        for loader in current { if let exception = loader.newException(typeId: typeId) { return exception } }
+    mutating func newException(typeId: String) -> (any UserException)? {
+        if let exception = sliceLoader?.newException(typeId: typeId) { return exception }
+        for loader in registered() { if let exception = loader.newException(typeId: typeId) { return exception } }
         return nil
     }
 
-    public static func typeId(forCompactId id: Int) -> String? {
-        for loader in current { if let typeId = loader.typeId(forCompactId: id) { return typeId } }
+    mutating func typeId(forCompactId id: Int) -> String? {
+        if let typeId = sliceLoader?.typeId(forCompactId: id) { return typeId }
+        for loader in registered() { if let typeId = loader.typeId(forCompactId: id) { return typeId } }
         return nil
+    }
+
+    private mutating func registered() -> [any SliceLoader] {
+        if let registeredLoaders { return registeredLoaders }
+        let current = GeneratedSliceLoaders.current
+        registeredLoaders = current
+        return current
     }
 }

@@ -109,9 +109,7 @@ extension InputStream {
         while value == nil {
             let typeId = classes.stack[classes.stack.count - 1].typeId
             if mostDerived == nil { mostDerived = typeId ?? "compact id" }
-            if let typeId,
-                let created = sliceLoader?.newValue(typeId: typeId) ?? GeneratedSliceLoaders.newValue(typeId: typeId)
-            {
+            if let typeId, let created = newValue(typeId: typeId) {
                 value = created
                 break
             }
@@ -153,9 +151,7 @@ extension InputStream {
         let mostDerived = classes.stack[classes.stack.count - 1].typeId ?? ""
         while true {
             let typeId = classes.stack[classes.stack.count - 1].typeId ?? ""
-            if let exception = sliceLoader?.newException(typeId: typeId)
-                ?? GeneratedSliceLoaders.newException(typeId: typeId)
-            {
+            if let exception = newException(typeId: typeId) {
                 classes.stack[classes.stack.count - 1].headerPending = true
                 try exception._iceReadImpl(from: &self)
                 try skipTrailingSlices()
@@ -241,7 +237,7 @@ extension InputStream {
             case SliceFlags.typeIdCompact:
                 let id = try readSize()
                 compactId = id
-                typeId = sliceLoader?.typeId(forCompactId: id) ?? GeneratedSliceLoaders.typeId(forCompactId: id)
+                typeId = self.typeId(forCompactId: id)
             default:
                 if first { throw MarshalError(.invalidValue, "first slice of an instance has no type id") }
             }

@@ -18,6 +18,9 @@ public struct InputStream {
     /// The runtime object the data belongs to (Floe's communicator), so that decoding a proxy
     /// can produce one bound to it. The encoding itself never looks at it.
     public var owner: (any AnyObject & Sendable)?
+    /// The loaders generated code registered, read once per stream when `sliceLoader` misses
+    /// (one lock per message, not one per class instance); see `GeneratedSliceLoaders`.
+    var registeredLoaders: [any SliceLoader]?
 
     var encapsulations = EncapsulationStack<ReadEncapsulation>()
     /// Class instances being read, one inside the other, across the whole message: the count

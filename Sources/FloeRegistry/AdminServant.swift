@@ -29,9 +29,11 @@ struct AdminServant: Admin {
         }
         let type = info.type.isEmpty ? "::Ice::Object" : info.type
         guard type.hasPrefix("::") else { throw AdminError(reason: "'\(type)' is not a type id (::Module::Type)") }
-        try await state.setObject(
-            proxy.ice_getIdentity(),
-            RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: info.tags))
+        try await refusing {
+            try await state.setObject(
+                proxy.ice_getIdentity(),
+                RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: info.tags))
+        }
     }
 
     func removeObject(id: Identity, current: Current) async throws {
@@ -74,7 +76,7 @@ struct AdminServant: Admin {
             )
         }
         guard replicas >= 0 else { throw AdminError(reason: "replicas must be 0 (all) or more") }
-        try await state.setPolicy(parsed, replicas: Int(replicas), group: id)
+        try await refusing { try await state.setPolicy(parsed, replicas: Int(replicas), group: id) }
     }
 
     func stopServer(id: String, current: Current) async throws {
@@ -88,6 +90,15 @@ struct AdminServant: Admin {
             try await proxy.shutdown()
         } catch {
             throw AdminError(reason: "server '\(id)' did not take the shutdown request: \(error)")
+        }
+    }
+
+    /// Runs a change; the registry's own refusal (a full table) becomes an `AdminError`.
+    private func refusing(_ change: () async throws -> Void) async throws {
+        do {
+            try await change()
+        } catch let error as LocalError {
+            throw AdminError(reason: error.message)
         }
     }
 

@@ -44,13 +44,17 @@ extension RegistryState {
 }
 
 extension RegistryService {
+    static let concurrentChecks = 32
+
     /// Checks every registered adapter, forever (until cancelled).
     static func checkLiveness(_ state: RegistryState, communicator: Communicator, every liveness: Liveness) async {
         while !Task.isCancelled && !communicator.isDestroyed {
             try? await Task.sleep(for: liveness.interval)
-            let adapters = await state.adapters
+            // At most `concurrentChecks` pings at once, however many adapters there are.
+            var pending = (await state.adapters)[...]
             await withTaskGroup(of: Void.self) { group in
-                for (id, adapter) in adapters {
+                func startNext() {
+                    guard let (id, adapter) = pending.popFirst() else { return }
                     group.addTask {
                         let started = ContinuousClock.now
                         let answered = await Liveness.answers(
@@ -58,6 +62,8 @@ extension RegistryService {
                         await state.recordCheck(id, proxy: adapter.proxy, answered: answered, at: started)
                     }
                 }
+                for _ in 0..<Self.concurrentChecks { startNext() }
+                while await group.next() != nil { startNext() }
             }
         }
     }

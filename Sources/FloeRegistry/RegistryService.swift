@@ -19,11 +19,12 @@ public final class RegistryService: Sendable {
     private let checker: Task<Void, Never>?
 
     /// Serves on `endpoints`, keeping what it learns in `dataDirectory` (an SQLite database,
-    /// `registry.sqlite`; nil: in memory only). `middleware` (see `ObjectAdapter.use`) runs
-    /// before the servants, in order.
+    /// `registry.sqlite`; nil: in memory only), and at most `limit` adapters, objects and replica
+    /// groups each. `middleware` (see `ObjectAdapter.use`) runs before the servants, in order.
     public init(
         communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
         dataDirectory: String? = nil, liveness: Liveness? = Liveness(), allowOverwrite: Bool = false,
+        limit: Int = 100_000,
         adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
     ) async throws {
         self.instanceName = instanceName
@@ -32,7 +33,7 @@ public final class RegistryService: Sendable {
             storage = try await SQLiteRegistryStorage(directory: dataDirectory, communicator: communicator)
         }
         do {
-            state = try await RegistryState(storage: storage)
+            state = try await RegistryState(storage: storage, limit: limit)
         } catch {
             await storage?.close()
             throw error

@@ -6,9 +6,14 @@ import FloeEncoding
 /// come from many connections at once. With a storage, every change is written there first.
 actor RegistryState {
     private let storage: (any RegistryStorage)?
+    /// How many adapters, objects and replica groups each it keeps at most: registrations come
+    /// from the network (and the admin interface has no access control), so no peer may make
+    /// it grow without bound. A full table refuses new entries; existing ones still change.
+    let limit: Int
 
-    init(storage: (any RegistryStorage)? = nil) async throws {
+    init(storage: (any RegistryStorage)? = nil, limit: Int = 100_000) async throws {
         self.storage = storage
+        self.limit = limit
         guard let snapshot = try await storage?.load() else { return }
         objects = snapshot.objects
         processes = snapshot.processes
@@ -68,6 +73,8 @@ actor RegistryState {
     /// `replicaGroupId` is not empty. A second registration of an id replaces the first, as
     /// IceGrid's dynamic registration does.
     func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
+        if proxy != nil, adapters[id] == nil { try checkRoom(adapters.count, "adapters") }
+        if !replicaGroupId.isEmpty, groups[replicaGroupId] == nil { try checkRoom(groups.count, "replica groups") }
         try await storage?.saveAdapter(id, proxy.map { Adapter(proxy: $0, replicaGroupId: replicaGroupId) })
         if let old = adapters[id], !old.replicaGroupId.isEmpty {
             groups[old.replicaGroupId]?.members.removeAll { $0 == id }
@@ -110,18 +117,28 @@ actor RegistryState {
         return existing
     }
 
+    /// Refuses a new entry for a table of `count` entries, once it holds `limit`.
+    private func checkRoom(_ count: Int, _ table: String) throws {
+        guard count < limit else {
+            throw LocalError(.invalidArgument, "the registry holds \(limit) \(table), its limit; nothing was added")
+        }
+    }
+
     func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) async throws {
+        if groups[id] == nil { try checkRoom(groups.count, "replica groups") }
         try await storage?.saveGroup(id, policy: policy, replicas: max(0, replicas))
         groups[id, default: ReplicaGroup()].policy = policy
         groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
     }
 
     func setObject(_ id: Identity, _ object: WellKnownObject?) async throws {
+        if object != nil, objects[id] == nil { try checkRoom(objects.count, "objects") }
         try await storage?.saveObject(id, object)
         objects[id] = object
     }
 
     func setProcess(_ serverId: String, _ proxy: ProxyData?) async throws {
+        if proxy != nil, processes[serverId] == nil { try checkRoom(processes.count, "server processes") }
         try await storage?.saveProcess(serverId, proxy)
         processes[serverId] = proxy
     }

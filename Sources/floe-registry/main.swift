@@ -19,6 +19,7 @@ let usage = """
       Floe.Registry.Liveness.Interval  seconds between checks that adapters answer (10; 0: none)
       Floe.Registry.Liveness.Grace     seconds of silence before lookups leave one out (30)
       Floe.Registry.AllowOverwrite     1: a server may take the adapter id of a live one (IceGrid's way)
+      Floe.Registry.MaxEntries         adapters, objects and replica groups kept at most, each (100000)
     """
 
 func fail(_ message: String) -> Never {
@@ -64,7 +65,8 @@ do {
     registry = try await RegistryService(
         communicator: communicator, instanceName: instanceName, endpoints: endpoints, dataDirectory: dataDirectory,
         liveness: interval > 0 ? Liveness(interval: .seconds(interval), grace: .seconds(max(grace, 1))) : nil,
-        allowOverwrite: try properties.int("Floe.Registry.AllowOverwrite", default: 0) != 0)
+        allowOverwrite: try properties.int("Floe.Registry.AllowOverwrite", default: 0) != 0,
+        limit: max(1, try properties.int("Floe.Registry.MaxEntries", default: 100_000)))
 } catch {
     fail("\(error)")
 }

@@ -175,7 +175,10 @@ extension LocatorInteropTests {
             }
             let (registry, output) = try launchPeer("/usr/bin/icegridregistry", arguments)
             registries.append(registry)
-            for _ in 0..<3 where !(try await firstLine(of: output)).contains("Client ready") {}
+            // It prints three "ready" lines, the client endpoints' last.
+            var line = ""
+            for _ in 0..<3 where !line.contains("Client ready") { line = try await firstLine(of: output) }
+            #expect(line.contains("Client ready"), "icegridregistry: '\(line)'")
         }
         let locator = "ScaleGrid/Locator:tcp -h 127.0.0.1 -p \(masterPort):tcp -h 127.0.0.1 -p \(slavePort)"
         let (server, _, servant) = try await LocatorTests.server(locator: locator, adapterId: "Scaled")

@@ -249,6 +249,41 @@ struct RegistryBadInputTests {
         await client.destroy()
         await registryCommunicator.destroy()
     }
+
+    /// No peer can make the registry grow without bound: past its limit, new adapters, objects
+    /// and groups are refused with a clear error, while existing ones still change.
+    @Test func aFullRegistryRefusesNewEntries() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", liveness: nil, limit: 2)
+        let client = try LocatorTests.client(locator: registry.locator.description)
+        let locatorProxy = try #require(try client.stringToProxy(registry.locator.description))
+        let registryProxy = try #require(
+            try await uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self).getRegistry())
+        let direct = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 4"))
+        let moved = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 5"))
+        try await registryProxy.setAdapterDirectProxy(id: "A", proxy: direct)
+        try await registryProxy.setAdapterDirectProxy(id: "B", proxy: direct)
+        do {
+            try await registryProxy.setAdapterDirectProxy(id: "C", proxy: direct)
+            Issue.record("a third adapter was taken")
+        } catch let error as DispatchError {
+            #expect(error.message.contains("its limit"), "\(error)")
+        }
+        try await registryProxy.setAdapterDirectProxy(id: "A", proxy: moved)  // an existing one changes
+        #expect(await registry.adapters().keys.sorted() == ["A", "B"])
+        let admin = uncheckedCast(
+            prx: locatorProxy.ice_identity(Identity(name: "Admin", category: registry.instanceName)),
+            type: (any AdminPrx).self)
+        try await admin.setReplicaGroupPolicy(id: "G1", policy: "random", replicas: 0)
+        try await admin.setReplicaGroupPolicy(id: "G2", policy: "random", replicas: 0)
+        await #expect(throws: AdminError.self) {
+            try await admin.setReplicaGroupPolicy(id: "G3", policy: "random", replicas: 0)
+        }
+        await client.destroy()
+        await registry.close()
+        await communicator.destroy()
+    }
 }
 
 /// Replica groups: lookups of a group answer as its policy says, so clients that look up on
