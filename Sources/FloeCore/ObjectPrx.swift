@@ -62,9 +62,7 @@ extension ObjectPrx {
     /// The same as a `Duration` (rounded up to whole milliseconds); nil waits forever.
     public func ice_invocationTimeout(_ timeout: Duration?) -> Self {
         guard let timeout, timeout > .zero else { return ice_invocationTimeout(-1) }
-        let (seconds, attoseconds) = timeout.components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return ice_invocationTimeout(Int(clamping: milliseconds))
+        return ice_invocationTimeout(Int(clamping: timeout.roundedUpMilliseconds))
     }
     /// An indirect proxy resolved through the locator by adapter id.
     public func ice_adapterId(_ id: String) -> Self {
@@ -172,5 +170,18 @@ extension InputStream {
     /// Reads an optional `Object*` with `tag`.
     public mutating func read(tag: Int, _: (any ObjectPrx).Type) throws -> (any ObjectPrx)? {
         try read(tag: tag, proxy: ObjectPrxI.self)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up (a positive duration never becomes 0), clamped to
+    /// `Int64.max` rather than overflowing.
+    var roundedUpMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflowed) = whole.addingReportingOverflow(
+            (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        return overflowed ? .max : total
     }
 }

@@ -23,9 +23,7 @@ public struct DeadlineInterceptor: ClientInterceptor {
             return try await next(request)
         }
         var request = request
-        let (seconds, attoseconds) = timeout.components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        request.context[Deadline.contextKey] = String(milliseconds)
+        request.context[Deadline.contextKey] = String(timeout.roundedUpMilliseconds)
         return try await next(request)
     }
 }

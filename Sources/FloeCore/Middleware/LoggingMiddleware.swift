@@ -39,18 +39,15 @@ public struct LoggingMiddleware: Dispatcher {
 
     private func log(_ current: Current, _ outcome: String, since start: ContinuousClock.Instant, level: Logger.Level) {
         guard logger.logLevel <= level else { return }
+        let identity = current.adapter.communicator.identityToString(current.id)
         var metadata: Logger.Metadata = [
-            "operation": "\(current.operation)", "identity": "\(Self.describe(current.id))",
+            "operation": "\(current.operation)", "identity": "\(identity)",
             "elapsed": "\(ContinuousClock.now - start)",
         ]
         if !current.facet.isEmpty { metadata["facet"] = "\(current.facet)" }
         if let info = current.con?.info { metadata["peer"] = "\(info.remoteAddress):\(info.remotePort)" }
         logger.log(
-            level: level, "dispatch \(current.operation) on \(Self.describe(current.id)): \(outcome)",
+            level: level, "dispatch \(current.operation) on \(identity): \(outcome)",
             metadata: metadata)
-    }
-
-    private static func describe(_ id: Identity) -> String {
-        id.category.isEmpty ? id.name : "\(id.category)/\(id.name)"
     }
 }
