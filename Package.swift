@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
         // floe-registry's storage (SQLite, bundled: no system library needed).
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        // zlib message compression (Floe's preferred codec), over the system's libz.
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // Compiler half: never imports the runtime.
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "FloeNIO",
             dependencies: [
-                "FloeCore", "FloeProtocol", "FloeBZip2",
+                "FloeCore", "FloeProtocol", "FloeBZip2", "FloeZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,16 +113,28 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["Slice2FloeBuildPlugin"]
         ),
-        // The system's libbzip2, and ZeroC's compression codec on it (issue 17: used by FloeNIO next).
+        // Message compression codecs: bzip2 (ZeroC 3.7's, on the system's libbzip2) and zlib
+        // (Floe's own choice between Floe peers, on compress-nio).
         .systemLibrary(name: "CBZip2", path: "Sources/CBZip2", providers: [.apt(["libbz2-dev"])]),
         .target(
             name: "FloeBZip2",
             dependencies: ["CBZip2", "FloeProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "FloeZlib",
+            dependencies: [
+                "FloeProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
-            name: "FloeBZip2Tests",
-            dependencies: ["FloeBZip2", "FloeProtocol", "VectorFixtures", .product(name: "NIOCore", package: "swift-nio")],
+            name: "CompressionCodecTests",
+            dependencies: [
+                "FloeBZip2", "FloeZlib", "FloeProtocol", "VectorFixtures",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // The locator registry (floe-registry's engine), built with the application API.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Floe against ZeroC's C++ runtime on the benchmark of BENCH.md, interleaved in one sitting.
 #
-#   Tools/bench.sh [--rounds N] [--grpc] [--pin C:S] [client options...]     (default: --workloads core,classes)
+#   Tools/bench.sh [--rounds N] [--grpc] [--pin C:S] [client options...]     (default: --workloads core,classes,throughput-z)
 #
 # Builds floe-bench in release mode and the C++ peer (make -C ../shared/peers/cpp when
 # ../shared is there; otherwise set CPP_PEER to a folder holding bench-server and
@@ -41,8 +41,9 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-# Floe has no compression yet: unless the workloads are named, run core and classes.
-case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes "$@" ;; esac
+# Unless the workloads are named: core, classes and the compressed throughput-z (bzip2 between
+# ZeroC peers and with them; zlib floe→floe, which Floe negotiates by itself).
+case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes,throughput-z "$@" ;; esac
 
 shared=../shared/peers
 if [ -z "${CPP_PEER:-}" ]; then

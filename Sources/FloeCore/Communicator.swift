@@ -137,9 +137,16 @@ public final class Communicator: Sendable {
     /// to one of its endpoints, else a new one, trying the endpoints in the proxy's
     /// endpoint-selection order until one accepts.
     func connection(for reference: ProxyReference) async throws -> any Connection {
+        try await route(for: reference).connection
+    }
+
+    /// A proxy's connection (see `connection(for:)`), and whether its requests are compressed:
+    /// as `Ice.Override.Compress` says, else as the proxy's `ice_compress`, else as the endpoint
+    /// connected to (`-z`).
+    func route(for reference: ProxyReference) async throws -> Route {
         if let fixed = reference.fixedConnection {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
-            return fixed
+            return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }
         try Self.checkSupported(reference)
         guard reference.data.endpoints.isEmpty else {
@@ -165,13 +172,13 @@ public final class Communicator: Sendable {
     }
 
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
-    private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> any Connection {
+    private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
         // The common case first, without building lists: an open connection to an endpoint.
         for case .ip(let endpoint) in endpoints where endpoint.transport == .tcp && reference.connectionCached {
             if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
                 !open.isClosed
             {
-                return open
+                return route(open, endpoint, reference)
             }
         }
         var ipEndpoints = endpoints.compactMap { endpoint -> IPEndpointData? in
@@ -198,7 +205,7 @@ public final class Communicator: Sendable {
                 state.withLockedValue { state in
                     if !state.failedEndpoints.isEmpty { state.failedEndpoints[Self.key(endpoint)] = nil }
                 }
-                return connection
+                return route(connection, endpoint, reference)
             } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
                 state.withLockedValue { $0.failedEndpoints[Self.key(endpoint)] = ContinuousClock.now }
                 failure = error
@@ -207,14 +214,19 @@ public final class Communicator: Sendable {
         throw failure ?? LocalError(.connectionRefused, "no endpoint accepted a connection")
     }
 
+    private func route(_ connection: any Connection, _ endpoint: IPEndpointData, _ reference: ProxyReference)
+        -> Route
+    {
+        Route(
+            connection: connection,
+            compress: connectionOptions.overrideCompress ?? reference.compress ?? endpoint.compress)
+    }
+
     /// Proxy settings Floe cannot honour yet fail the call, as Ice fails one it cannot make,
     /// instead of being ignored.
     private static func checkSupported(_ reference: ProxyReference) throws {
         if reference.data.secure {
             throw LocalError(.unsupported, "ice_secure(true): Floe has no TLS endpoints yet, only tcp")
-        }
-        if reference.compress == true {
-            throw LocalError(.unsupported, "ice_compress(true): Floe does not compress messages yet")
         }
         if reference.data.mode == .datagram || reference.data.mode == .batchDatagram {
             throw LocalError(.unsupported, "datagram invocations need udp endpoints, which Floe does not have")
@@ -390,4 +402,10 @@ extension Communicator {
             "no slice loader knows the exception \(typeId): calls that raise it fail with unknownUserException; give the communicator the loader of the Slice file that defines it"
         )
     }
+}
+
+/// Where a proxy's requests go: a connection, and whether they are compressed.
+struct Route {
+    let connection: any Connection
+    let compress: Bool
 }

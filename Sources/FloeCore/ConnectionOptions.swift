@@ -46,8 +46,27 @@ public struct ConnectionOptions: Sendable {
     public var traceNetwork = 0
     /// `Ice.Trace.Protocol`: 1 logs every message sent and received.
     public var traceProtocol = 0
+    /// `Ice.Compression.Level`: 1 (fastest, ZeroC's default) to 9 (smallest).
+    public var compressionLevel = 1
+    /// `Floe.Compression.Codec`: the codec of compressed requests (replies use the request's).
+    public var compressionCodec = CompressionCodecChoice.auto
+    /// `Ice.Override.Compress`: when set, whether every request is compressed, whatever its
+    /// proxy or endpoint says.
+    public var overrideCompress: Bool?
 
     public init() {}
+}
+
+/// Which codec compressed messages use (`Floe.Compression.Codec`). Received messages are read
+/// in either, whatever this says.
+public enum CompressionCodecChoice: String, Sendable, CaseIterable {
+    /// bzip2 until the peer shows it reads zlib (a Floe peer), then zlib: ZeroC 3.7 peers get
+    /// bzip2, Floe peers zlib, with nothing configured.
+    case auto
+    /// Always zlib, which ZeroC 3.7 peers cannot read.
+    case zlib
+    /// Always bzip2, as ZeroC 3.7 does.
+    case bzip2
 }
 
 /// When active connection management closes a connection (ZeroC's `Ice::ACMClose`).
@@ -89,6 +108,18 @@ extension ConnectionOptions {
         endpointSelection = parsed
         traceNetwork = try properties.int("Ice.Trace.Network", default: 0)
         traceProtocol = try properties.int("Ice.Trace.Protocol", default: 0)
+        compressionLevel = try properties.int("Ice.Compression.Level", default: 1)
+        guard (1...9).contains(compressionLevel) else {
+            throw LocalError(.invalidArgument, "Ice.Compression.Level must be between 1 and 9, not \(compressionLevel)")
+        }
+        let codec = properties["Floe.Compression.Codec"] ?? "auto"
+        guard let choice = CompressionCodecChoice(rawValue: codec) else {
+            throw LocalError(.invalidArgument, "Floe.Compression.Codec must be auto, zlib or bzip2, not '\(codec)'")
+        }
+        compressionCodec = choice
+        if properties["Ice.Override.Compress"] != nil {
+            overrideCompress = try properties.int("Ice.Override.Compress", default: 0) > 0
+        }
     }
 
     private static func close(_ properties: Properties, _ name: String, _ general: Int, default: ACMClose) throws

@@ -319,9 +319,10 @@ extension Communicator {
         guard !isDestroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
         let twoway = reference.data.mode == .twoway
         guard reference.fixedConnection == nil, let adapter = collocatedAdapter(for: reference) else {
-            let connection = try await connection(for: reference)
-            return try await connection.send(
-                header, parameters: parameters, mode: reference.data.mode, cancellation: cancellation)
+            let route = try await route(for: reference)
+            return try await route.connection.send(
+                header, parameters: parameters, mode: reference.data.mode, compress: route.compress,
+                cancellation: cancellation)
         }
         let encoding = try? makeInputStream(parameters, encoding: .v1_0).peekEncapsulationEncoding()
         let current = Current(

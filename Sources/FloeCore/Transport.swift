@@ -20,8 +20,11 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// returns nil once written; a batch oneway request is queued (nil) until the batch is
     /// flushed, explicitly or when it grows past `Ice.BatchAutoFlushSize`. A twoway request
     /// registers with `cancellation`, when given, how to forget it if the call ends early.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, cancellation: CallCancellation?)
-        async throws -> Reply?
+    /// `compress` asks for Ice's message compression (`-z`, `ice_compress`).
+    func send(
+        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, compress: Bool,
+        cancellation: CallCancellation?
+    ) async throws -> Reply?
     /// Sends the queued batch oneway requests as one batch message.
     func flushBatchRequests() async throws
     /// Closes gracefully: waits for outstanding replies and running dispatches, then sends
@@ -85,7 +88,7 @@ public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
 extension Connection {
     /// Sends a request that cannot end early.
     public func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode) async throws -> Reply? {
-        try await send(header, parameters: parameters, mode: mode, cancellation: nil)
+        try await send(header, parameters: parameters, mode: mode, compress: false, cancellation: nil)
     }
 
     /// A proxy for `id` that is bound to this connection (`ice_fixed`), e.g. to call back a

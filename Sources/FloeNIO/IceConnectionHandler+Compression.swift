@@ -1,15 +1,60 @@
 import FloeBZip2
+import FloeCore
 import FloeProtocol
+import FloeZlib
 import NIOCore
 
-/// Compressed messages from ZeroC peers (compression status 2): the body is the uncompressed
-/// message's size (4 bytes, header included) and one bzip2 stream of its body. Receiving only,
-/// for now: replies and requests are sent uncompressed, which a peer must accept whatever it
-/// asked for (issue 17 adds sending and zlib).
+/// The codecs a compressed message (compression status 2) may use, told apart by the first
+/// byte of the stream: bzip2 streams start with "BZh", zlib streams with 0x78.
+enum MessageCodec: Sendable {
+    case bzip2
+    case zlib
+
+    init?(firstByte: UInt8) {
+        switch firstByte {
+        case UInt8(ascii: "B"): self = .bzip2
+        case 0x78: self = .zlib
+        default: return nil
+        }
+    }
+
+    var codec: any CompressionCodec {
+        switch self {
+        case .bzip2: BZip2Codec()
+        case .zlib: ZlibCodec()
+        }
+    }
+}
+
+/// Ice's message compression. A compressed message is the 14-byte header (its size the size on
+/// the wire), the uncompressed message's size (4 bytes, header included), then the body
+/// compressed as one stream. Only messages of 100 bytes or more are compressed; a smaller one
+/// that could have been goes out with status 1, "a compressed reply is welcome", as ZeroC does.
+///
+/// Which codec (decision 47): a Floe peer reads both, a ZeroC 3.7 peer only bzip2. With
+/// `Floe.Compression.Codec=auto`, a connection's compressed requests use bzip2 and carry the
+/// context entry `floe-compress=zlib` until the peer shows it reads zlib — a Floe server answers
+/// such a request in zlib and strips the entry — or shows it does not, by answering in bzip2
+/// (a ZeroC server ignores the entry). From then on the connection uses what it learned.
 extension IceConnectionHandler {
-    /// The frame with its body inflated; the announced size is checked against
-    /// `Ice.MessageSizeMax` before anything is inflated, and the stream may not inflate past it.
-    static func inflate(_ frame: Frame, maxMessageSize: Int) throws -> Frame {
+    static let thresholdSize = 100
+    /// The request-context entry announcing that the sender reads zlib.
+    static let announcementKey = "floe-compress"
+    static let announcementValue = "zlib"
+
+    /// The codec for this connection's compressed requests, and whether they announce zlib.
+    var requestCompression: (codec: MessageCodec, announce: Bool) {
+        switch options.compressionCodec {
+        case .bzip2: (.bzip2, false)
+        case .zlib: (.zlib, false)
+        case .auto: (peerReadsZlib == true ? .zlib : .bzip2, peerReadsZlib == nil)
+        }
+    }
+
+    /// The frame with its body inflated, and the codec it came in. The announced size is
+    /// checked against `Ice.MessageSizeMax` before anything is inflated, and the stream may not
+    /// inflate past it.
+    static func inflate(_ frame: Frame, maxMessageSize: Int) throws -> (Frame, MessageCodec) {
         var body = frame.body
         guard let size = body.readInteger(endianness: .little, as: Int32.self) else {
             throw CompressionError("a compressed message without its uncompressed size")
@@ -19,8 +64,62 @@ extension IceConnectionHandler {
             throw CompressionError(
                 "uncompressed size \(size) exceeds the limit of \(maxMessageSize) (Ice.MessageSizeMax)")
         }
+        guard let first = body.getInteger(at: body.readerIndex, as: UInt8.self) else {
+            throw CompressionError("a compressed message without its compressed body")
+        }
+        guard let codec = MessageCodec(firstByte: first) else {
+            throw CompressionError("a compressed body in an unknown format (first byte \(first))")
+        }
         var header = frame.header
         header.compression = .compressionSupported
-        return Frame(header: header, body: try BZip2Codec().decompress(body, size: Int(size) - 14))
+        return (Frame(header: header, body: try codec.codec.decompress(body, size: Int(size) - 14)), codec)
+    }
+
+    /// The codec to answer a request with, nil for uncompressed; removes the announcement from
+    /// its context (servants see the context the caller set).
+    func replyCodec(for request: inout Request, status: CompressionStatus, receivedIn codec: MessageCodec?)
+        -> MessageCodec?
+    {
+        guard status != .notCompressed else { return nil }
+        var announced = false
+        if !request.header.context.isEmpty, let value = request.header.context.removeValue(forKey: Self.announcementKey)
+        {
+            announced = value == Self.announcementValue
+        }
+        if announced || codec == .zlib { peerReadsZlib = true }
+        if codec == .zlib || (announced && options.compressionCodec != .bzip2) { return .zlib }
+        return .bzip2
+    }
+
+    /// A reply to a request that announced zlib tells whether the peer reads it.
+    func learnCodec(fromReplyIn codec: MessageCodec?) {
+        guard let codec, peerReadsZlib == nil else { return }
+        peerReadsZlib = codec == .zlib
+    }
+
+    /// The buffers to write for a message given as its prefix and optional body: compressed
+    /// with `codec` if it has 100 bytes or more, else as they are with status 1.
+    func compressed(prefix: ByteBuffer, body: ByteBuffer?, codec: MessageCodec) throws -> (ByteBuffer, ByteBuffer?) {
+        let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+        guard size >= Self.thresholdSize else {
+            var prefix = prefix
+            prefix.setInteger(CompressionStatus.compressionSupported.rawValue, at: prefix.readerIndex + 9)
+            return (prefix, body)
+        }
+        var uncompressed: ByteBuffer
+        if var body {
+            uncompressed = ByteBufferAllocator().buffer(capacity: size - 14)
+            uncompressed.writeBytes(prefix.readableBytesView.dropFirst(14))
+            uncompressed.writeBuffer(&body)
+        } else {
+            uncompressed = prefix.getSlice(at: prefix.readerIndex + 14, length: size - 14) ?? ByteBuffer()
+        }
+        let compressed = try codec.codec.compress(uncompressed, level: options.compressionLevel)
+        var header = ByteBufferAllocator().buffer(capacity: 18)
+        header.writeBytes(prefix.readableBytesView.prefix(14))
+        header.setInteger(CompressionStatus.compressed.rawValue, at: 9)
+        header.setInteger(Int32(truncatingIfNeeded: 18 + compressed.readableBytes), at: 10, endianness: .little)
+        header.writeInteger(Int32(truncatingIfNeeded: size), endianness: .little)
+        return (header, compressed)
     }
 }

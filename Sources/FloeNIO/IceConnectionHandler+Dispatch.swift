@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeProtocol
+import Logging
 import NIOCore
 
 /// Incoming requests: each is dispatched in a task of its own (requests on one connection run
@@ -10,14 +11,15 @@ import NIOCore
 extension IceConnectionHandler {
     /// A request, or a batch of them, that arrived while it could not be dispatched.
     enum Waiting {
-        case request(Request)
+        /// A request, and the codec its reply is compressed with (nil: none).
+        case request(Request, MessageCodec?)
         case batch(BatchRequestReader)
 
         /// The same request holding copies of its bytes. A request decoded from a read shares
         /// that read's whole buffer; the copy makes what it holds what it is counted as.
         func compacted() -> Waiting {
             switch self {
-            case .request(var request):
+            case .request(var request, let codec):
                 // The parameters are the content of the encapsulation: copy the encapsulation
                 // and take the parameters from the copy.
                 if let encapsulation = request.encapsulation {
@@ -28,7 +30,7 @@ extension IceConnectionHandler {
                 } else {
                     request.parameters = ByteBuffer(bytes: request.parameters.readableBytesView)
                 }
-                return .request(request)
+                return .request(request, codec)
             case .batch(let batch):
                 return .batch(batch.compacted())
             }
@@ -38,7 +40,7 @@ extension IceConnectionHandler {
         /// bytes, and a fixed cost for the values decoded from them.
         var cost: Int {
             switch self {
-            case .request(let request): request.parameters.readableBytes + 256
+            case .request(let request, _): request.parameters.readableBytes + 256
             case .batch(let batch): batch.remainingBytes + 256
             }
         }
@@ -75,14 +77,18 @@ extension IceConnectionHandler {
         }
     }
 
-    func dispatch(_ request: Request, context: ChannelHandlerContext) {
+    func dispatch(_ request: Request, replyCodec: MessageCodec?, context: ChannelHandlerContext) {
         guard !closing else { return }  // see closeGracefully
         guard let adapter else { return rejectRequest(request, context: context) }
-        guard waiting.isEmpty, mayDispatch(context) else { return wait(.request(request), context: context) }
-        start(request, adapter: adapter, context: context)
+        guard waiting.isEmpty, mayDispatch(context) else {
+            return wait(.request(request, replyCodec), context: context)
+        }
+        start(request, replyCodec: replyCodec, adapter: adapter, context: context)
     }
 
-    private func start(_ request: Request, adapter: ObjectAdapter, context: ChannelHandlerContext) {
+    private func start(
+        _ request: Request, replyCodec: MessageCodec?, adapter: ObjectAdapter, context: ChannelHandlerContext
+    ) {
         let incoming = incomingRequest(request, adapter: adapter)
         let requestId = request.requestId
         let loop = context.eventLoop
@@ -96,9 +102,9 @@ extension IceConnectionHandler {
             let message = await adapter.dispatchToReplyMessage(incoming)
             let reply = requestId == 0 ? nil : message
             if loop.inEventLoop {
-                bound.value.dispatchFinished(reply: reply, slot: slot)
+                bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot)
             } else {
-                loop.execute { bound.value.dispatchFinished(reply: reply, slot: slot) }
+                loop.execute { bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot) }
             }
         }
         endDispatchTaskStart(start, task)
@@ -169,7 +175,7 @@ extension IceConnectionHandler {
 
     private func batchFinished(_ failure: (any Error)?, slot: Int) {
         if let failure, let context { fail(context, "malformed batch request: \(failure)") }
-        dispatchFinished(reply: nil, slot: slot)
+        dispatchFinished(reply: nil, codec: nil, slot: slot)
     }
 
     /// Queues a request that cannot start yet; the queue's size decides whether reading goes on
@@ -191,29 +197,39 @@ extension IceConnectionHandler {
             waiting.removeFirst()
             waitingCost -= next.cost
             switch next {
-            case .request(let request): start(request, adapter: adapter, context: context)
+            case .request(let request, let codec): start(request, replyCodec: codec, adapter: adapter, context: context)
             case .batch(let batch): startBatch(batch, context: context)
             }
         }
         updateReading(context)
     }
 
-    func dispatchFinished(reply: ReplyMessage?, slot: Int) {
+    func dispatchFinished(reply: ReplyMessage?, codec: MessageCodec?, slot: Int) {
         forgetDispatchTask(slot)
         dispatchCount -= 1
         communicator.dispatchGate.leave()
         lastActivity = .now()
         guard let context else { return }
+        let frame: (prefix: ByteBuffer, body: ByteBuffer?)?
         switch reply {
-        case .framed(let message):
-            trace("sent reply")
-            write(context, prefix: message, body: nil)
+        case .framed(let message): frame = (message, nil)
         case .reply(let reply):
+            let encoded = ReplyFrame(reply)
+            frame = (encoded.prefix, encoded.body)
+        case nil: frame = nil
+        }
+        if var (prefix, body) = frame {
             trace("sent reply")
-            let frame = ReplyFrame(reply)
-            write(context, prefix: frame.prefix, body: frame.body)
-        case nil:
-            break
+            if let codec {
+                do {
+                    (prefix, body) = try compressed(prefix: prefix, body: body, codec: codec)
+                } catch {
+                    // (Never seen: compressing memory cannot fail but for lack of it.) The
+                    // reply goes out uncompressed, which the peer must accept.
+                    logger.warning("sending a reply uncompressed: \(error)")
+                }
+            }
+            write(context, prefix: prefix, body: body)
         }
         if !waiting.isEmpty { startWaiting(context) }
         if dispatchCount == 0 {

@@ -58,13 +58,14 @@ extension IceConnectionHandler {
     }
 
     /// Sends a request: the future of its reply (twoway), or nil once queued.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, requestId: Int32? = nil)
-        -> EventLoopFuture<Reply?>
-    {
+    func send(
+        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, compress: Bool, requestId: Int32? = nil
+    ) -> EventLoopFuture<Reply?> {
         let reply = eventLoop.makePromise(of: Reply?.self)
         do {
             switch try start(
-                header, parameters: parameters, mode: mode, replyTo: .promise(reply), requestId: requestId)
+                header, parameters: parameters, mode: mode, compress: compress, replyTo: .promise(reply),
+                requestId: requestId)
             {
             case .sent: reply.succeed(nil)
             case .awaitingReply: break
@@ -91,10 +92,11 @@ extension IceConnectionHandler {
     /// is queued on the connection, as in Ice; a write that fails closes the connection, which
     /// later calls report. A twoway request's reply (or failure) goes to `waiter`, which is
     /// left alone when this throws; oneway requests have none. A twoway request uses
-    /// `requestId` when the caller took one (to cancel by it), else the next.
+    /// `requestId` when the caller took one (to cancel by it), else the next. `compress` asks
+    /// for Ice's message compression (see `+Compression`).
     func start(
-        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, replyTo waiter: ReplyWaiter?,
-        requestId: Int32? = nil
+        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, compress: Bool = false,
+        replyTo waiter: ReplyWaiter?, requestId: Int32? = nil
     ) throws -> Started {
         guard let context, context.channel.isActive, !closing else {
             // Provably not sent: safe to retry whatever the operation's mode.
@@ -108,6 +110,7 @@ extension IceConnectionHandler {
                 throw LocalError(.marshal, "malformed parameters")
             }
             batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
+            if compress { batchCompress = true }
             batchSize += content.readableBytes + header.operation.utf8.count + 32
             if batchSize >= batchAutoFlushSize { _ = flushBatch() }
             return .sent
@@ -115,10 +118,20 @@ extension IceConnectionHandler {
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
         let twoway = mode == .twoway
         let requestId: Int32 = twoway ? (requestId ?? takeRequestId()) : 0
+        var header = header
+        let codec = compress ? requestCompression : nil
+        if codec?.announce == true { header.context[Self.announcementKey] = Self.announcementValue }
         var prefix = MessagePrefix.request(
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
-        let body = prefix.append(small: parameters)
+        var body = prefix.append(small: parameters)
+        if let codec {
+            do {
+                (prefix, body) = try compressed(prefix: prefix, body: body, codec: codec.codec)
+            } catch {
+                throw LocalError.notSent(.marshal, "cannot compress the request: \(error)")
+            }
+        }
         // Registered before writing: a write that fails at once closes the connection, and
         // closing fails what is pending — this request included.
         if twoway, let waiter {
@@ -159,9 +172,17 @@ extension IceConnectionHandler {
         guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
         let message = Message.batchRequest(batch)
         trace("sent batch of \(batch.count) requests")
+        let compress = batchCompress
         batch = []
         batchSize = 0
-        return write(context, message.encode()).flatMapErrorThrowing { error in
+        batchCompress = false
+        var bytes = message.encode()
+        if compress, let (prefix, body) = try? compressed(prefix: bytes, body: nil, codec: requestCompression.codec) {
+            // (Uncompressed if compression failed: the peer must accept that.)
+            bytes = prefix
+            if var body { bytes.writeBuffer(&body) }
+        }
+        return write(context, bytes).flatMapErrorThrowing { error in
             throw LocalError(.connectionLost, "\(error)")
         }
     }

@@ -77,6 +77,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// The start of a message whose end has not arrived yet.
     private var partialFrame: ByteBuffer?
     var unflushedMessages = 0
+    /// Whether the peer reads zlib-compressed messages; nil until it shows (see `+Compression`).
+    var peerReadsZlib: Bool?
+    /// Whether a queued batch oneway request asked for compression: the batch is compressed.
+    var batchCompress = false
 
     init(communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger) {
         self.communicator = communicator
@@ -174,9 +178,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
             validation.succeed()
             return
         }
-        if frame.header.compression == .compressed {
+        let status = frame.header.compression
+        var codec: MessageCodec?
+        if status == .compressed {
             do {
-                frame = try Self.inflate(frame, maxMessageSize: communicator.messageSizeMax)
+                (frame, codec) = try Self.inflate(frame, maxMessageSize: communicator.messageSizeMax)
             } catch {
                 return fail(context, "bad compressed \(frame.header.type) message: \(error)")
             }
@@ -208,15 +214,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
         case .reply(let reply):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received reply, request id \(reply.requestId), status \(reply.status)")
+            learnCodec(fromReplyIn: codec)
             // A reply to nothing outstanding is ignored, as ZeroC does.
             if let outstanding = pending.removeValue(forKey: reply.requestId) {
                 outstanding.waiter.resume(.success(reply))
                 if pending.isEmpty { releaseRepliesDone() }
             }
-        case .request(let request):
+        case .request(var request):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace("received request \(request.header.operation), request id \(request.requestId)")
-            dispatch(request, context: context)
+            let replyCodec = replyCodec(for: &request, status: status, receivedIn: codec)
+            dispatch(request, replyCodec: replyCodec, context: context)
         case .batchRequest:
             break  // handled above
         }

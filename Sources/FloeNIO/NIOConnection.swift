@@ -71,9 +71,10 @@ final class NIOConnection: Connection {
     /// deadline passed or its caller was cancelled). Off the connection's loop, a cancelled
     /// caller is also released at once; on it, only calls with a deadline are, since a task
     /// cancellation handler around every call cost 14% of pipelined calls.
-    func send(_ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, cancellation: CallCancellation?)
-        async throws -> Reply?
-    {
+    func send(
+        _ header: RequestHeader, parameters: ByteBuffer, mode: ProxyMode, compress: Bool,
+        cancellation: CallCancellation?
+    ) async throws -> Reply? {
         let handler = handler
         let loop = channel.eventLoop
         // Already on the loop (Swift concurrency running on NIO's event loops) and the peer is
@@ -86,11 +87,13 @@ final class NIOConnection: Connection {
                 cancellation?.onCancel { loop.execute { handler.value.cancelRequest(requestId) } }
                 // The handler resumes this caller with the reply; no future in between.
                 return try await withUnsafeThrowingContinuation { continuation in
-                    Self.start(header, parameters, mode, handler, requestId, continuation)
+                    Self.start(header, parameters, mode, compress, handler, requestId, continuation)
                 }
             }
             // A oneway request is done once queued: no suspension at all.
-            switch try handler.value.start(header, parameters: parameters, mode: mode, replyTo: nil) {
+            switch try handler.value.start(
+                header, parameters: parameters, mode: mode, compress: compress, replyTo: nil)
+            {
             case .sent, .awaitingReply: return nil
             case .awaitingWritable(let writable):
                 try await writable.get()
@@ -98,7 +101,8 @@ final class NIOConnection: Connection {
             }
         }
         guard mode == .twoway else {
-            return try await loop.flatSubmit { Self.send(header, parameters, mode, handler, requestId: nil) }.get()
+            return try await loop.flatSubmit { Self.send(header, parameters, mode, compress, handler, requestId: nil) }
+                .get()
         }
         // The request id, once taken on the loop, and whether the caller was cancelled first.
         let state = NIOLockedValueBox<(requestId: Int32?, cancelled: Bool)>((nil, false))
@@ -110,7 +114,7 @@ final class NIOConnection: Connection {
                 let requestId = handler.value.takeRequestId()
                 state.withLockedValue { $0.requestId = requestId }
                 cancellation?.onCancel { loop.execute { handler.value.cancelRequest(requestId) } }
-                return Self.send(header, parameters, mode, handler, requestId: requestId)
+                return Self.send(header, parameters, mode, compress, handler, requestId: requestId)
             }.get()
         } onCancel: {
             loop.execute {
@@ -125,13 +129,14 @@ final class NIOConnection: Connection {
 
     /// On the loop: starts a twoway request whose caller waits on `continuation`.
     private static func start(
-        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode,
+        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode, _ compress: Bool,
         _ handler: NIOLoopBound<IceConnectionHandler>, _ requestId: Int32,
         _ continuation: UnsafeContinuation<Reply?, any Error>
     ) {
         do {
             _ = try handler.value.start(
-                header, parameters: parameters, mode: mode, replyTo: .continuation(continuation), requestId: requestId)
+                header, parameters: parameters, mode: mode, compress: compress, replyTo: .continuation(continuation),
+                requestId: requestId)
         } catch {
             continuation.resume(throwing: error)
         }
@@ -139,14 +144,15 @@ final class NIOConnection: Connection {
 
     /// On the loop: sends once the connection takes more (see `send`).
     private static func send(
-        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode,
+        _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode, _ compress: Bool,
         _ handler: NIOLoopBound<IceConnectionHandler>, requestId: Int32?
     ) -> EventLoopFuture<Reply?> {
         guard let context = handler.value.context else {
-            return handler.value.send(header, parameters: parameters, mode: mode, requestId: requestId)
+            return handler.value.send(
+                header, parameters: parameters, mode: mode, compress: compress, requestId: requestId)
         }
         return handler.value.whenWritable(context).flatMap {
-            handler.value.send(header, parameters: parameters, mode: mode, requestId: requestId)
+            handler.value.send(header, parameters: parameters, mode: mode, compress: compress, requestId: requestId)
         }
     }
 

@@ -62,8 +62,11 @@ struct WorkloadRunner: Sendable {
             for _ in 0..<calls { try await oneway.ping() }
             try await perf.ping()
         case .throughputSend, .throughputSendZ:
+            // (Floe shares one connection between compressed and uncompressed proxies.)
+            let perf = workload.isCompressed ? perf.ice_compress(true) : perf
             for _ in 0..<calls { try expect(try await perf.sendBytes(payload), Int32(payload.count), "sendBytes") }
         case .throughputRecv, .throughputRecvZ:
+            let perf = workload.isCompressed ? perf.ice_compress(true) : perf
             for _ in 0..<calls {
                 let received = try await perf.recvBytes(Int32(options.bytes))
                 try expect(received.count, options.bytes, "recvBytes length")

@@ -1,4 +1,3 @@
-import FloeBZip2
 import FloeCore
 import FloeEncoding
 import FloeNIO
@@ -214,51 +213,6 @@ struct FaultTests {
             return all
         }
         #expect(Set(answers) == Set((0..<200).map(String.init)))
-        await server.destroy()
-    }
-}
-
-/// Compressed messages (status 2, bzip2) as ZeroC sends them: read, and bounded (issue 17).
-@Suite("Compressed messages", .serialized, .timeLimit(.minutes(2)))
-struct CompressedMessageTests {
-    static func server() async throws -> (Communicator, Int32) {
-        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
-        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        try await adapter.activate()
-        return (server, adapter.publishedEndpoints.first?.port ?? 0)
-    }
-
-    /// A ZeroC client whose endpoint has -z: its large requests arrive compressed.
-    @Test func aZeroCClientsCompressedRequestsAreAnswered() async throws {
-        let (server, port) = try await Self.server()
-        let (client, output) = try launchPeer("compress_client.py", ["\(port)"])
-        let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { client.waitUntilExit() }
-        #expect(client.terminationStatus == 0, "\(transcript)")
-        #expect(transcript == "ok 2000\nok 50\nok 300000\n")
-        await server.destroy()
-    }
-
-    /// A small message announcing 2,000 bytes whose stream would inflate to 10 MB closes its
-    /// connection, having inflated no more than 2,000 bytes; other clients go on.
-    @Test(arguments: [2_000, 2_000_000_000]) func aCompressionBombClosesOnlyItsConnection(announced: Int) async throws {
-        let (server, port) = try await Self.server()
-        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let tester = try makeProxy(
-            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
-        try await tester.ice_ping()
-        let stream = try BZip2Codec().compress(ByteBuffer(repeating: 0, count: 10_000_000), level: 9)
-        var bomb = ByteBuffer(bytes: [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 0, 2])
-        bomb.writeInteger(Int32(14 + 4 + stream.readableBytes), endianness: .little)
-        bomb.writeInteger(Int32(truncatingIfNeeded: announced), endianness: .little)
-        bomb.writeImmutableBuffer(stream)
-        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: Int(port)).get()
-        try await raw.writeAndFlush(bomb)
-        await expectPeerCloses(raw)
-        #expect(try await tester.opIdempotent() == 7, "the other connection still works")
-        await client.destroy()
         await server.destroy()
     }
 }

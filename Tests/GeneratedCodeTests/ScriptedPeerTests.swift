@@ -87,7 +87,7 @@ struct ScriptedPeerTests {
     }
 
     /// The frames with the compression status of close-connection messages cleared: 3.7 sends
-    /// 1, 3.8 and Floe (which does not compress yet) send 0, and receivers ignore it (ice-wire.md §2.8).
+    /// 1, 3.8 and Floe send 0, and receivers ignore it (ice-wire.md §2.8).
     private func ignoringCloseCompression(_ bytes: [UInt8]) -> [UInt8] {
         var bytes = bytes
         var offset = 0

@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -45,9 +46,16 @@ let package = Package(
             dependencies: ["CBZip2", "FloeProtocol", .product(name: "NIOCore", package: "swift-nio")],
             path: "Runtime/FloeBZip2", swiftSettings: settings),
         .target(
+            name: "FloeZlib",
+            dependencies: [
+                "FloeProtocol", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            path: "Runtime/FloeZlib", swiftSettings: settings),
+        .target(
             name: "FloeNIO",
             dependencies: [
-                "FloeCore", "FloeProtocol", "FloeBZip2",
+                "FloeCore", "FloeProtocol", "FloeBZip2", "FloeZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
