@@ -26,6 +26,13 @@ enum MessageCodec: Sendable {
     }
 }
 
+/// How a reply is compressed: in `codec`, and even below 100 bytes when it must show a Floe
+/// client that announced zlib that this server reads it.
+struct ReplyCompression {
+    var codec: MessageCodec
+    var evenIfSmall = false
+}
+
 /// Ice's message compression. A compressed message is the 14-byte header (its size the size on
 /// the wire), the uncompressed message's size (4 bytes, header included), then the body
 /// compressed as one stream. Only messages of 100 bytes or more are compressed; a smaller one
@@ -34,8 +41,10 @@ enum MessageCodec: Sendable {
 /// Which codec (decision 47): a Floe peer reads both, a ZeroC 3.7 peer only bzip2. With
 /// `Floe.Compression.Codec=auto`, a connection's compressed requests use bzip2 and carry the
 /// context entry `floe-compress=zlib` until the peer shows it reads zlib — a Floe server answers
-/// such a request in zlib and strips the entry — or shows it does not, by answering in bzip2
-/// (a ZeroC server ignores the entry). From then on the connection uses what it learned.
+/// such a request in zlib, however small the reply, and strips the entry — or shows it does
+/// not, by answering in bzip2 (a ZeroC server ignores the entry). From then on the connection
+/// uses what it learned. (A ZeroC server whose replies are all small never shows it: requests to
+/// it keep the entry, 22 bytes each.)
 extension IceConnectionHandler {
     static let thresholdSize = 100
     /// The request-context entry announcing that the sender reads zlib.
@@ -78,7 +87,7 @@ extension IceConnectionHandler {
     /// The codec to answer a request with, nil for uncompressed; removes the announcement from
     /// its context (servants see the context the caller set).
     func replyCodec(for request: inout Request, status: CompressionStatus, receivedIn codec: MessageCodec?)
-        -> MessageCodec?
+        -> ReplyCompression?
     {
         guard status != .notCompressed else { return nil }
         var announced = false
@@ -87,8 +96,11 @@ extension IceConnectionHandler {
             announced = value == Self.announcementValue
         }
         if announced || codec == .zlib { peerReadsZlib = true }
-        if codec == .zlib || (announced && options.compressionCodec != .bzip2) { return .zlib }
-        return .bzip2
+        if announced && options.compressionCodec != .bzip2 { return ReplyCompression(codec: .zlib, evenIfSmall: true) }
+        // A request in zlib, or on a connection whose peer announced zlib before, is answered
+        // in zlib; anything else in bzip2, the codec every peer reads.
+        let zlib = codec == .zlib || (peerReadsZlib == true && options.compressionCodec != .bzip2)
+        return ReplyCompression(codec: zlib ? .zlib : .bzip2)
     }
 
     /// A reply to a request that announced zlib tells whether the peer reads it.
@@ -99,9 +111,11 @@ extension IceConnectionHandler {
 
     /// The buffers to write for a message given as its prefix and optional body: compressed
     /// with `codec` if it has 100 bytes or more, else as they are with status 1.
-    func compressed(prefix: ByteBuffer, body: ByteBuffer?, codec: MessageCodec) throws -> (ByteBuffer, ByteBuffer?) {
+    func compressed(prefix: ByteBuffer, body: ByteBuffer?, codec: MessageCodec, evenIfSmall: Bool = false) throws
+        -> (ByteBuffer, ByteBuffer?)
+    {
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
-        guard size >= Self.thresholdSize else {
+        guard size >= Self.thresholdSize || evenIfSmall else {
             var prefix = prefix
             prefix.setInteger(CompressionStatus.compressionSupported.rawValue, at: prefix.readerIndex + 9)
             return (prefix, body)

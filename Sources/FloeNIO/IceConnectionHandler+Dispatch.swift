@@ -11,8 +11,8 @@ import NIOCore
 extension IceConnectionHandler {
     /// A request, or a batch of them, that arrived while it could not be dispatched.
     enum Waiting {
-        /// A request, and the codec its reply is compressed with (nil: none).
-        case request(Request, MessageCodec?)
+        /// A request, and how its reply is compressed (nil: not at all).
+        case request(Request, ReplyCompression?)
         case batch(BatchRequestReader)
 
         /// The same request holding copies of its bytes. A request decoded from a read shares
@@ -77,7 +77,7 @@ extension IceConnectionHandler {
         }
     }
 
-    func dispatch(_ request: Request, replyCodec: MessageCodec?, context: ChannelHandlerContext) {
+    func dispatch(_ request: Request, replyCodec: ReplyCompression?, context: ChannelHandlerContext) {
         guard !closing else { return }  // see closeGracefully
         guard let adapter else { return rejectRequest(request, context: context) }
         guard waiting.isEmpty, mayDispatch(context) else {
@@ -87,7 +87,7 @@ extension IceConnectionHandler {
     }
 
     private func start(
-        _ request: Request, replyCodec: MessageCodec?, adapter: ObjectAdapter, context: ChannelHandlerContext
+        _ request: Request, replyCodec: ReplyCompression?, adapter: ObjectAdapter, context: ChannelHandlerContext
     ) {
         let incoming = incomingRequest(request, adapter: adapter)
         let requestId = request.requestId
@@ -204,7 +204,7 @@ extension IceConnectionHandler {
         updateReading(context)
     }
 
-    func dispatchFinished(reply: ReplyMessage?, codec: MessageCodec?, slot: Int) {
+    func dispatchFinished(reply: ReplyMessage?, codec: ReplyCompression?, slot: Int) {
         forgetDispatchTask(slot)
         dispatchCount -= 1
         communicator.dispatchGate.leave()
@@ -222,7 +222,8 @@ extension IceConnectionHandler {
             trace("sent reply")
             if let codec {
                 do {
-                    (prefix, body) = try compressed(prefix: prefix, body: body, codec: codec)
+                    (prefix, body) = try compressed(
+                        prefix: prefix, body: body, codec: codec.codec, evenIfSmall: codec.evenIfSmall)
                 } catch {
                     // (Never seen: compressing memory cannot fail but for lack of it.) The
                     // reply goes out uncompressed, which the peer must accept.

@@ -69,19 +69,37 @@ struct CompressionTests {
     }
 
     /// Below 100 bytes nothing is compressed: the request says with status 1 that a
-    /// compressed reply is welcome, and a large reply comes back compressed.
+    /// compressed reply is welcome, and a large reply comes back compressed. (The first reply
+    /// is the exception: small as it is, it comes in zlib, to show the client that it may.)
     @Test func smallRequestsGoUncompressedAndLargeRepliesComeBackCompressed() async throws {
         let (server, tap) = try await tappedServer()
         let client = try client()
         let tester = try tester(client, port: tap.port, options: " -z")
         try await tester.ice_ping()
+        try await tester.ice_ping()
         let reply = try await tester.opByteSeq(Data([1, 2, 3]), context: ["reply-size": "5000"])
         #expect(reply == Data(repeating: 7, count: 5_000))
         let calls = tap.calls
-        #expect(calls.map(\.toServer) == [true, false, true, false])
-        #expect(calls.map(\.compression) == [1, 1, 1, 2], "\(calls)")
-        #expect(calls[3].streamStart == zlibMagic)  // announced by the status-1 request
-        #expect(calls[3].size < 200)
+        #expect(calls.map(\.toServer) == [true, false, true, false, true, false])
+        #expect(calls.map(\.compression) == [1, 2, 1, 1, 1, 2], "\(calls)")
+        #expect(calls[1].streamStart == zlibMagic)
+        #expect(calls[5].streamStart == zlibMagic)
+        #expect(calls[5].size < 200)
+        await client.destroy()
+        await server.destroy()
+        await tap.close()
+    }
+
+    /// Large requests with small replies (a sender's workload) switch to zlib too: the small
+    /// reply to the announcing request comes in zlib.
+    @Test func smallRepliesStillShowThatTheServerReadsZlib() async throws {
+        let (server, tap) = try await tappedServer()
+        let client = try client()
+        let tester = try tester(client, port: tap.port, options: " -z")
+        for _ in 0..<3 { _ = try await tester.opByteSeq(payload, context: ["reply-size": "1"]) }
+        let calls = tap.calls
+        #expect(calls.map(\.compression) == [2, 2, 2, 1, 2, 1], "\(calls)")
+        #expect(calls.map(\.streamStart) == [bzip2Magic, zlibMagic, zlibMagic, nil, zlibMagic, nil])
         await client.destroy()
         await server.destroy()
         await tap.close()
