@@ -48,3 +48,15 @@ extension Communicator {
         try self.init(properties: properties, logger: logger, interceptors: interceptors)
     }
 }
+
+extension Communicator {
+    /// Loads this communicator's TLS certificates and keys again (the files the IceSSL properties
+    /// name, or the settings its `NIOTransport` was given), for ssl connections opened from now
+    /// on; open connections keep theirs. On failure nothing changes.
+    public func reloadTLSCertificates() throws {
+        guard let transport = transport as? NIOTransport else {
+            throw LocalError(.unsupported, "this communicator's transport has no TLS")
+        }
+        try transport.reloadTLS()
+    }
+}

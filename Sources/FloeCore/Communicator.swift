@@ -120,8 +120,8 @@ public final class Communicator: Sendable {
         let adapter = try createObjectAdapter(name: name)
         do {
             for endpoint in try Self.parseEndpoints(endpoints) {
-                guard endpoint.transport == .tcp else {
-                    throw LocalError(.invalidArgument, "only tcp endpoints can be served: '\(endpoints)'")
+                guard endpoint.transport == .tcp || endpoint.transport == .ssl else {
+                    throw LocalError(.invalidArgument, "only tcp and ssl endpoints can be served: '\(endpoints)'")
                 }
                 let acceptor = try await transport.listen(on: endpoint, adapter: adapter)
                 adapter.addAcceptor(acceptor)
@@ -174,7 +174,9 @@ public final class Communicator: Sendable {
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
     private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
         // The common case first, without building lists: an open connection to an endpoint.
-        for case .ip(let endpoint) in endpoints where endpoint.transport == .tcp && reference.connectionCached {
+        let secure = reference.data.secure
+        for case .ip(let endpoint) in endpoints
+        where Self.usable(endpoint, secure: secure) && reference.connectionCached {
             if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
                 !open.isClosed
             {
@@ -182,13 +184,21 @@ public final class Communicator: Sendable {
             }
         }
         var ipEndpoints = endpoints.compactMap { endpoint -> IPEndpointData? in
-            if case .ip(let ip) = endpoint, ip.transport == .tcp { return ip }
+            if case .ip(let ip) = endpoint, Self.usable(ip, secure: secure) { return ip }
             return nil
         }
         guard !ipEndpoints.isEmpty else {
-            throw LocalError(.noEndpoint, "no tcp endpoint to reach '\(reference.data.identity.name)'")
+            throw LocalError(
+                .noEndpoint,
+                secure
+                    ? "'\(reference.data.identity.name)' is secure (ice_secure, -s) but has no ssl endpoint"
+                    : "no tcp or ssl endpoint to reach '\(reference.data.identity.name)'")
         }
         if reference.endpointSelection == .random { ipEndpoints.shuffle() }
+        if !secure {
+            // Non-secure endpoints first, as Ice does by default (Ice.Default.PreferSecure=0).
+            ipEndpoints = ipEndpoints.filter { $0.transport == .tcp } + ipEndpoints.filter { $0.transport != .tcp }
+        }
         if ipEndpoints.count > 1 {
             // Endpoints that just refused go last: a retry does not return to a replica that failed.
             let failed = recentlyFailed()
@@ -222,12 +232,15 @@ public final class Communicator: Sendable {
             compress: connectionOptions.overrideCompress ?? reference.compress ?? endpoint.compress)
     }
 
+    /// Endpoints a proxy may use: ssl only for a secure proxy (never a tcp fallback), else tcp
+    /// and ssl.
+    private static func usable(_ endpoint: IPEndpointData, secure: Bool) -> Bool {
+        endpoint.transport == .ssl || (!secure && endpoint.transport == .tcp)
+    }
+
     /// Proxy settings Floe cannot honour yet fail the call, as Ice fails one it cannot make,
     /// instead of being ignored.
     private static func checkSupported(_ reference: ProxyReference) throws {
-        if reference.data.secure {
-            throw LocalError(.unsupported, "ice_secure(true): Floe has no TLS endpoints yet, only tcp")
-        }
         if reference.data.mode == .datagram || reference.data.mode == .batchDatagram {
             throw LocalError(.unsupported, "datagram invocations need udp endpoints, which Floe does not have")
         }

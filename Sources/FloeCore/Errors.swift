@@ -35,12 +35,15 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let connectionTimeout = Code("connectionTimeout")
         public static let invocationTimeout = Code("invocationTimeout")
         public static let protocolError = Code("protocolError")
-        /// A feature asked for (a secure, compressed or datagram invocation…) that Floe does not
+        /// A feature asked for (a datagram invocation…) that Floe does not
         /// have yet: the call fails rather than quietly doing something else.
         public static let unsupported = Code("unsupported")
         /// The locator that resolves an indirect proxy (or takes an adapter's registration) did
         /// not answer; the error underneath is the `cause`.
         public static let locatorUnreachable = Code("locatorUnreachable")
+        /// The TLS handshake failed, or a peer's certificate was refused (untrusted, expired,
+        /// wrong host name, not on `IceSSL.TrustOnly`): Ice's `SecurityException`.
+        public static let security = Code("security")
 
         public var description: String { name }
     }

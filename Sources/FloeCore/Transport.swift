@@ -56,10 +56,12 @@ extension Connection {
 
 /// What Ice's `ConnectionInfo`/`IPConnectionInfo` tell about a connection.
 public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
-    /// The endpoint type: `tcp` (later `ssl`).
+    /// The endpoint type: `tcp` or `ssl`.
     public var type: String
-    /// Whether the connection is encrypted (TLS comes with the ssl transport).
+    /// Whether the connection is encrypted (ssl).
     public var isSecure: Bool
+    /// What TLS told about the peer, on ssl connections once the handshake is done.
+    public var tls: TLSPeerInfo?
     /// Whether this side accepted the connection (a server) rather than opened it.
     public var incoming: Bool
     public var localAddress: String
@@ -69,8 +71,9 @@ public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
 
     public init(
         type: String, isSecure: Bool, incoming: Bool, localAddress: String, localPort: Int, remoteAddress: String,
-        remotePort: Int
+        remotePort: Int, tls: TLSPeerInfo? = nil
     ) {
+        self.tls = tls
         self.type = type
         self.isSecure = isSecure
         self.incoming = incoming
@@ -97,6 +100,27 @@ extension Connection {
         ObjectPrxI(
             _reference: ProxyReference(
                 communicator: communicator, data: ProxyData(identity: id), fixedConnection: self))
+    }
+}
+
+/// The peer of an ssl connection as its TLS handshake showed it (Ice's `SSLConnectionInfo`).
+public struct TLSPeerInfo: Hashable, Sendable {
+    /// The peer certificate's subject, in certificate order as IceSSL prints it
+    /// (`C=US, O=Example, CN=client`); nil when the peer sent no certificate.
+    public var subject: String?
+    /// The peer's certificate (DER), which the handshake verified unless verification is off
+    /// (`IceSSL.VerifyPeer=0`, or `1` on a server and the client sent none).
+    public var certificate: [UInt8]?
+    /// Whether the certificate was verified against the trusted CAs.
+    public var verified: Bool
+    /// The negotiated protocol: `TLSv1.2` or `TLSv1.3`.
+    public var protocolVersion: String
+
+    public init(subject: String?, certificate: [UInt8]?, verified: Bool, protocolVersion: String) {
+        self.subject = subject
+        self.certificate = certificate
+        self.verified = verified
+        self.protocolVersion = protocolVersion
     }
 }
 

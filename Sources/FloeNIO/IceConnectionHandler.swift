@@ -3,6 +3,7 @@ import FloeEncoding
 import FloeProtocol
 import Logging
 import NIOCore
+import NIOSSL
 
 /// The Ice protocol on one connection: framing, connection validation, request ids and replies,
 /// dispatch of incoming requests to the adapter, active connection management, and graceful
@@ -82,7 +83,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Whether a queued batch oneway request asked for compression: the batch is compressed.
     var batchCompress = false
 
-    init(communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger) {
+    /// Whether this is an ssl connection (TLS handlers in front of this one).
+    let secure: Bool
+
+    init(
+        communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger,
+        secure: Bool = false
+    ) {
+        self.secure = secure
         self.communicator = communicator
         self.options = communicator.connectionOptions
         self.adapter = adapter
@@ -97,7 +105,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         self.context = context
         connection = NIOConnection(
             channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
-            communicator: communicator, incoming: !isClient)
+            communicator: communicator, incoming: !isClient, secure: secure)
         logger[metadataKey: "peer"] =
             "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")"
     }
@@ -296,6 +304,13 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// The peer closed its side (the channel allows half-closure so that this arrives while
     /// the unsent part of the outgoing buffer can still be told apart): the connection is lost.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let verified = event as? TLSPeerVerified {
+            connection?.setTLS(verified.info)
+            if options.traceNetwork >= 1 {
+                logger.info("TLS \(verified.info.protocolVersion) with \(verified.info.subject ?? "a peer without certificate")")
+            }
+            return
+        }
         guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
         if options.traceNetwork >= 1 { logger.info("the peer closed tcp connection \(connection?.description ?? "")") }
         failPending(LocalError(.connectionLost, "the peer closed the connection"))
@@ -304,8 +319,15 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A socket error (a reset, a broken pipe) loses the connection; anything else is a
-        // peer breaking the protocol.
+        // A socket error (a reset, a broken pipe) loses the connection, and so does a TLS peer
+        // closing without close_notify (ZeroC peers do); TLS failures are security errors;
+        // anything else is a peer breaking the protocol.
+        if let tlsError = error as? NIOSSLError, tlsError == .uncleanShutdown {
+            return fail(context, "the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is TLSPeerRefused {
+            return fail(context, "TLS: \(error)", code: .security)
+        }
         fail(context, "\(error)", code: error is IOError || error is ChannelError ? .connectionLost : .protocolError)
     }
 

@@ -18,22 +18,31 @@ final class NIOConnection: Connection {
     private let ending = Atomic<Bool>(false)
 
     private let incoming: Bool
+    private let secure: Bool
+    /// What the TLS handshake told about the peer (ssl connections, once it is done).
+    private let tls = NIOLockedValueBox<TLSPeerInfo?>(nil)
 
-    init(channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator, incoming: Bool)
-    {
+    init(
+        channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator, incoming: Bool,
+        secure: Bool
+    ) {
         self.channel = channel
         self.handler = handler
         self.communicator = communicator
         self.incoming = incoming
+        self.secure = secure
     }
 
     /// Read when asked: a client channel gets its addresses only once connected.
     var info: ConnectionInfo {
         ConnectionInfo(
-            type: "tcp", isSecure: false, incoming: incoming, localAddress: channel.localAddress?.ipAddress ?? "",
-            localPort: channel.localAddress?.port ?? 0, remoteAddress: channel.remoteAddress?.ipAddress ?? "",
-            remotePort: channel.remoteAddress?.port ?? 0)
+            type: secure ? "ssl" : "tcp", isSecure: secure, incoming: incoming,
+            localAddress: channel.localAddress?.ipAddress ?? "", localPort: channel.localAddress?.port ?? 0,
+            remoteAddress: channel.remoteAddress?.ipAddress ?? "", remotePort: channel.remoteAddress?.port ?? 0,
+            tls: tls.withLockedValue { $0 })
     }
+
+    func setTLS(_ info: TLSPeerInfo) { tls.withLockedValue { $0 = info } }
 
     var description: String {
         let info = info

@@ -4,22 +4,35 @@ import FloeProtocol
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 
-/// TCP on SwiftNIO: the transport a networked `Communicator` uses.
+/// TCP and TLS (`ssl` endpoints) on SwiftNIO: the transport a networked `Communicator` uses.
 ///
 /// ```
-/// socket ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
-/// socket <────────────────────  IceConnectionHandler <─ (requests from proxies; replies from dispatch)
+/// socket ─> [NIOSSLHandler ─> TLSPeerCheck] ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
+/// socket <─ [NIOSSLHandler] <───────────────── IceConnectionHandler <─ (requests from proxies; replies from dispatch)
 /// ```
 public struct NIOTransport: Transport {
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let tls: TLSContexts
 
+    /// `tls` configures ssl endpoints; without it, the communicator's IceSSL properties do (see
+    /// `TLSSettings.init(properties:)`), read at the first ssl endpoint.
     public init(
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "floe")
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "floe"),
+        tls: TLSSettings? = nil
     ) {
         self.group = group
         self.logger = logger
+        self.tls = TLSContexts(settings: tls)
+    }
+
+    /// Loads TLS certificates and keys again — from `settings`, else from those given at init,
+    /// else from the IceSSL properties' files — for connections opened from now on. Open
+    /// connections keep theirs. On failure (a missing or bad file) nothing changes.
+    public func reloadTLS(_ settings: TLSSettings? = nil) throws {
+        try tls.reload(settings)
     }
 
     /// Connects and waits for the server's validation, all within the connect timeout
@@ -30,6 +43,7 @@ public struct NIOTransport: Transport {
         let override = communicator.connectionOptions.connectTimeout
         let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
         let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
+        let secure = try endpoint.transport == .ssl ? clientTLS(communicator, host: host) : nil
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -39,7 +53,7 @@ public struct NIOTransport: Transport {
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
-                    Self.addHandlers(to: channel, communicator: communicator, adapter: nil, logger: logger)
+                    Self.addHandlers(to: channel, communicator: communicator, adapter: nil, tls: secure, logger: logger)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
         } catch ChannelError.connectTimeout {
@@ -71,20 +85,21 @@ public struct NIOTransport: Transport {
         let host = endpoint.host.isEmpty || endpoint.host == "*" ? "0.0.0.0" : endpoint.host
         let logger = logger
         let communicator = adapter.communicator
+        let secure = try endpoint.transport == .ssl ? serverTLS(communicator) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, logger: logger)
+                Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, tls: secure, logger: logger)
             }
             .bind(host: host, port: Int(endpoint.port)).get()
         var bound = endpoint
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
         if communicator.connectionOptions.traceNetwork >= 2 {
-            logger.info("listening for tcp connections at \(bound.host):\(bound.port)")
+            logger.info("listening for \(secure == nil ? "tcp" : "ssl") connections at \(bound.host):\(bound.port)")
         }
         return NIOAcceptor(channel: channel, endpoint: bound)
     }
@@ -98,17 +113,71 @@ extension NIOTransport {
         return .init(low: high / 2, high: high)
     }
 
-    /// The pipeline of every Ice connection: the protocol handler, which also splits the
-    /// byte stream into messages (a client when there is no adapter).
+    /// The pipeline of every Ice connection: TLS on ssl connections, then the protocol handler,
+    /// which also splits the byte stream into messages (a client when there is no adapter).
     fileprivate static func addHandlers(
-        to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, logger: Logger
+        to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, tls: ConnectionTLS?,
+        logger: Logger
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(
+            let pipeline = channel.pipeline.syncOperations
+            if let tls {
+                try pipeline.addHandler(try tls.makeHandler())
+                try pipeline.addHandler(
+                    TLSPeerCheck(filter: tls.filter, verifies: tls.verifies, filterName: tls.filterName))
+            }
+            try pipeline.addHandler(
                 IceConnectionHandler(
-                    communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger))
+                    communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger,
+                    secure: tls != nil))
         }
     }
+
+    /// What an outgoing ssl connection needs.
+    private func clientTLS(_ communicator: Communicator, host: String) throws -> ConnectionTLS {
+        let contexts = try tls.contexts(for: communicator)
+        let context = contexts.client
+        // SNI and name checking take a DNS name; an IP address is checked against the
+        // certificate's IP addresses by the connected address instead.
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        let hostname = isAddress ? nil : host
+        return ConnectionTLS(
+            makeHandler: { try NIOSSLClientHandler(context: context, serverHostname: hostname) },
+            filter: contexts.settings.trustedServers,
+            verifies: verifiesPeers(contexts.settings.client.certificateVerification),
+            filterName: "IceSSL.TrustOnly.Client")
+    }
+
+    /// What the incoming connections of an ssl endpoint need.
+    private func serverTLS(_ communicator: Communicator) throws -> ConnectionTLS {
+        let contexts = try tls.contexts(for: communicator)
+        guard let context = contexts.server, let settings = contexts.settings.server else {
+            throw LocalError(
+                .invalidArgument, "an ssl endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
+        }
+        return ConnectionTLS(
+            makeHandler: { NIOSSLServerHandler(context: context) },
+            filter: contexts.settings.trustedClients,
+            verifies: verifiesPeers(settings.certificateVerification),
+            filterName: "IceSSL.TrustOnly.Server")
+    }
+}
+
+/// Whether a verification mode checks the certificates peers present.
+private func verifiesPeers(_ mode: CertificateVerification) -> Bool {
+    switch mode {
+    case .none(let options): options.validatePresentedCertificates
+    case .noHostnameVerification, .fullVerification: true
+    }
+}
+
+/// How the connections of one endpoint set up TLS.
+struct ConnectionTLS: Sendable {
+    let makeHandler: @Sendable () throws -> NIOSSLHandler
+    let filter: SubjectFilter
+    /// Whether peer certificates are verified (not `IceSSL.VerifyPeer=0`).
+    let verifies: Bool
+    let filterName: String
 }
 
 struct NIOAcceptor: Acceptor {

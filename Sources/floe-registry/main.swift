@@ -72,6 +72,19 @@ do {
 }
 // (Written straight to the descriptor: scripts that start the registry wait for it.)
 FileHandle.standardOutput.write(Data("floe-registry: ready, locator is \"\(registry.locator)\"\n".utf8))
+// SIGHUP loads the TLS certificates again (IceSSL.CertFile, KeyFile, CAs): new ssl
+// connections use them; open ones keep theirs.
+let reloader = Task {
+    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+        do {
+            try communicator.reloadTLSCertificates()
+            logger.info("SIGHUP: reloaded the TLS certificates")
+        } catch {
+            logger.error("SIGHUP: the TLS certificates were not reloaded: \(error)")
+        }
+    }
+}
+defer { reloader.cancel() }
 let group = ServiceGroup(services: [communicator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 try await group.run()
 await registry.close()

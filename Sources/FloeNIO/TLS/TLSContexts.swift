@@ -1,0 +1,62 @@
+import FloeCore
+import NIOConcurrencyHelpers
+import NIOSSL
+
+/// A transport's TLS contexts, built at the first ssl endpoint (from the settings given, else
+/// from the communicator's IceSSL properties) and replaced by `reload`: connections opened
+/// after a reload use the new certificates; open ones keep theirs.
+final class TLSContexts: Sendable {
+    struct Built: Sendable {
+        let settings: TLSSettings
+        let server: NIOSSLContext?
+        let client: NIOSSLContext
+    }
+
+    private struct State {
+        var given: TLSSettings?
+        var properties: Properties?
+        var built: Built?
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(settings: TLSSettings?) { state = NIOLockedValueBox(State(given: settings)) }
+
+    /// The contexts, built now if they were not (which reads the certificate files).
+    func contexts(for communicator: Communicator) throws -> Built {
+        try state.withLockedValue { state in
+            if let built = state.built { return built }
+            state.properties = communicator.properties
+            let built = try Self.build(state.given ?? TLSSettings(properties: communicator.properties))
+            state.built = built
+            return built
+        }
+    }
+
+    /// Rebuilds the contexts from `settings`, else from those given at first, else from the
+    /// IceSSL properties (reading the files again). On failure the current contexts stay.
+    func reload(_ settings: TLSSettings?) throws {
+        try state.withLockedValue { state in
+            if let settings { state.given = settings }
+            let source: TLSSettings
+            if let given = state.given {
+                source = given
+            } else if let properties = state.properties {
+                source = try TLSSettings(properties: properties)
+            } else {
+                return  // nothing built yet: the first ssl endpoint reads the files anyway
+            }
+            state.built = try Self.build(source)
+        }
+    }
+
+    private static func build(_ settings: TLSSettings) throws -> Built {
+        do {
+            return Built(
+                settings: settings, server: try settings.server.map { try NIOSSLContext(configuration: $0) },
+                client: try NIOSSLContext(configuration: settings.client))
+        } catch {
+            throw LocalError(.invalidArgument, "IceSSL: cannot set up TLS: \(error)")
+        }
+    }
+}
