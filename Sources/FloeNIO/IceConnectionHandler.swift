@@ -307,7 +307,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if let verified = event as? TLSPeerVerified {
             connection?.setTLS(verified.info)
             if options.traceNetwork >= 1 {
-                logger.info("TLS \(verified.info.protocolVersion) with \(verified.info.subject ?? "a peer without certificate")")
+                logger.info(
+                    "TLS \(verified.info.protocolVersion) with \(verified.info.subject ?? "a peer without certificate")"
+                )
             }
             return
         }

@@ -122,9 +122,9 @@ extension NIOTransport {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             if let tls {
-                try pipeline.addHandler(try tls.makeHandler())
-                try pipeline.addHandler(
-                    TLSPeerCheck(filter: tls.filter, verifies: tls.verifies, filterName: tls.filterName))
+                let (handler, check) = try tls.makeHandlers()
+                try pipeline.addHandler(handler)
+                try pipeline.addHandler(check)
             }
             try pipeline.addHandler(
                 IceConnectionHandler(
@@ -136,30 +136,43 @@ extension NIOTransport {
     /// What an outgoing ssl connection needs.
     private func clientTLS(_ communicator: Communicator, host: String) throws -> ConnectionTLS {
         let contexts = try tls.contexts(for: communicator)
-        let context = contexts.client
         // SNI and name checking take a DNS name; an IP address is checked against the
         // certificate's IP addresses by the connected address instead.
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         let hostname = isAddress ? nil : host
-        return ConnectionTLS(
-            makeHandler: { try NIOSSLClientHandler(context: context, serverHostname: hostname) },
-            filter: contexts.settings.trustedServers,
-            verifies: verifiesPeers(contexts.settings.client.certificateVerification),
-            filterName: "IceSSL.TrustOnly.Client")
+        return ConnectionTLS {
+            (
+                try NIOSSLClientHandler(context: contexts.client, serverHostname: hostname),
+                TLSPeerCheck(
+                    filter: contexts.settings.trustedServers,
+                    verifies: verifiesPeers(contexts.settings.client.certificateVerification),
+                    filterName: "IceSSL.TrustOnly.Client")
+            )
+        }
     }
 
-    /// What the incoming connections of an ssl endpoint need.
+    /// What the incoming connections of an ssl endpoint need: the contexts are looked up for
+    /// each connection, so that connections accepted after `reloadTLS` use the new ones.
     private func serverTLS(_ communicator: Communicator) throws -> ConnectionTLS {
-        let contexts = try tls.contexts(for: communicator)
-        guard let context = contexts.server, let settings = contexts.settings.server else {
-            throw LocalError(
-                .invalidArgument, "an ssl endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
+        let tls = tls
+        @Sendable func server() throws -> (NIOSSLContext, TLSConfiguration, SubjectFilter) {
+            let contexts = try tls.contexts(for: communicator)
+            guard let context = contexts.server, let configuration = contexts.settings.server else {
+                throw LocalError(
+                    .invalidArgument, "an ssl endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
+            }
+            return (context, configuration, contexts.settings.trustedClients)
         }
-        return ConnectionTLS(
-            makeHandler: { NIOSSLServerHandler(context: context) },
-            filter: contexts.settings.trustedClients,
-            verifies: verifiesPeers(settings.certificateVerification),
-            filterName: "IceSSL.TrustOnly.Server")
+        _ = try server()  // fails the listen, not the first connection
+        return ConnectionTLS {
+            let (context, configuration, filter) = try server()
+            return (
+                NIOSSLServerHandler(context: context),
+                TLSPeerCheck(
+                    filter: filter, verifies: verifiesPeers(configuration.certificateVerification),
+                    filterName: "IceSSL.TrustOnly.Server")
+            )
+        }
     }
 }
 
@@ -171,13 +184,9 @@ private func verifiesPeers(_ mode: CertificateVerification) -> Bool {
     }
 }
 
-/// How the connections of one endpoint set up TLS.
+/// How the connections of one endpoint set up TLS: the handlers each new channel gets.
 struct ConnectionTLS: Sendable {
-    let makeHandler: @Sendable () throws -> NIOSSLHandler
-    let filter: SubjectFilter
-    /// Whether peer certificates are verified (not `IceSSL.VerifyPeer=0`).
-    let verifies: Bool
-    let filterName: String
+    let makeHandlers: @Sendable () throws -> (NIOSSLHandler, TLSPeerCheck)
 }
 
 struct NIOAcceptor: Acceptor {

@@ -1,0 +1,300 @@
+import FloeCore
+import FloeEncoding
+import FloeNIO
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// What an ssl server's servants saw: one entry per dispatch, the caller's certificate subject.
+private final class Dispatches: Sendable {
+    private let subjects = NIOLockedValueBox<[String]>([])
+    var all: [String] { subjects.withLockedValue { $0 } }
+    func add(_ subject: String) { subjects.withLockedValue { $0.append(subject) } }
+}
+
+private struct RecordSubject: Dispatcher {
+    let next: any Dispatcher
+    let dispatches: Dispatches
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        dispatches.add(request.current.con?.info.tls?.subject ?? "none")
+        return try await next.dispatch(request)
+    }
+}
+
+private struct Server {
+    let communicator: Communicator
+    let transport: NIOTransport
+    let adapter: ObjectAdapter
+    let port: Int
+    let dispatches: Dispatches
+}
+
+private func properties(_ settings: [String: String]) -> Properties {
+    var properties = Properties()
+    for (key, value) in settings { properties[key] = value }
+    properties["Ice.RetryIntervals"] = "-1"
+    return properties
+}
+
+/// A Floe tester server on an ssl endpoint (and a tcp one when asked).
+private func server(
+    _ settings: [String: String], endpoints: String = "ssl -h 127.0.0.1 -p 0",
+    middleware: (@Sendable (any Dispatcher) -> any Dispatcher)? = nil
+) async throws -> Server {
+    let transport = NIOTransport()
+    let communicator = try Communicator(
+        properties: properties(settings), sliceLoader: Vectors_SliceLoader(), transport: transport)
+    let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "S", endpoints: endpoints)
+    try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+    let dispatches = Dispatches()
+    try adapter.use { RecordSubject(next: $0, dispatches: dispatches) }
+    if let middleware { try adapter.use(middleware) }
+    try await adapter.activate()
+    let port = Int(adapter.publishedEndpoints.first?.port ?? 0)
+    return Server(
+        communicator: communicator, transport: transport, adapter: adapter, port: port, dispatches: dispatches)
+}
+
+private func client(_ settings: [String: String]) throws -> Communicator {
+    try Communicator(properties: properties(settings), sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+}
+
+private func tester(_ communicator: Communicator, _ proxy: String) throws -> any TesterPrx {
+    try makeProxy(communicator: communicator, proxyString: proxy, type: (any TesterPrx).self)
+}
+
+private let data = Data((0..<3_000).map { UInt8(($0 * 7) % 256) })
+
+/// The call's error code, failing the test if it succeeded.
+private func failure(of call: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async
+    -> LocalError?
+{
+    do {
+        try await call()
+        Issue.record("the call succeeded", sourceLocation: sourceLocation)
+        return nil
+    } catch let error as LocalError {
+        return error
+    } catch {
+        Issue.record("not a LocalError: \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
+/// ssl endpoints (issue 17): mutual TLS between Floe peers and with ZeroC's IceSSL, and every
+/// way a handshake must fail — each with a clear error and nothing dispatched.
+@Suite("TLS", .serialized, .timeLimit(.minutes(3)))
+struct TLSTests {
+    @Test func mutualTLSBetweenFloePeers() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, "server"))
+        let client = try client(tlsProperties(certs, "client", ["IceSSL.CheckCertName": "1"]))
+        let tester = try tester(client, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+        #expect(try await tester.opByteSeq(data) == data)
+        #expect(server.dispatches.all == ["C=US, O=Floe Tests, CN=client"])
+        let info = try await tester.ice_getConnection().info
+        #expect(info.type == "ssl" && info.isSecure)
+        #expect(info.tls?.subject == "C=US, O=Floe Tests, CN=server")
+        #expect(info.tls?.verified == true)
+        #expect(info.tls?.protocolVersion == "TLSv1.3")
+        #expect(try await tester.ice_secure(true).opByteSeq(data) == data)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// An encrypted PEM key (IceSSL.Password), and a PKCS#12 file holding certificate and key.
+    @Test func encryptedKeysAndPKCS12() async throws {
+        let certs = try await testCertificates()
+        let server = try await server([
+            "IceSSL.DefaultDir": certs, "IceSSL.CAs": "ca.pem", "IceSSL.CertFile": "server.p12",
+            "IceSSL.Password": "secret",
+        ])
+        let encrypted = try client(
+            tlsProperties(certs, "client", ["IceSSL.KeyFile": "client-encrypted.key", "IceSSL.Password": "secret"]))
+        #expect(try await tester(encrypted, "tester:ssl -h 127.0.0.1 -p \(server.port)").opByteSeq(data) == data)
+        #expect(server.dispatches.all == ["C=US, O=Floe Tests, CN=client"])
+        // The key is read at the first ssl connection: a wrong password fails it clearly.
+        let wrongPassword = try client(
+            tlsProperties(certs, "client", ["IceSSL.KeyFile": "client-encrypted.key", "IceSSL.Password": "wrong"]))
+        let error = await failure {
+            try await tester(wrongPassword, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+        }
+        #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        for communicator in [encrypted, wrongPassword, server.communicator] { await communicator.destroy() }
+    }
+
+    /// A handshake that must fail: the client sees `security` (or the server closing on it),
+    /// the server dispatches nothing and goes on serving a good client.
+    @Test(arguments: [
+        ("no client certificate, VerifyPeer=2", "server", nil as String?, [String: String](), [String: String]()),
+        ("expired server certificate", "expired", "client", [:], [:]),
+        ("wrong host name, CheckCertName=1", "wronghost", "client", [:], ["IceSSL.CheckCertName": "1"]),
+        ("server certificate from an untrusted CA", "intruder", "client", [:], [:]),
+        ("client certificate from an untrusted CA", "server", "intruder", [:], [:]),
+        (
+            "client subject not on IceSSL.TrustOnly.Server", "server", "client",
+            ["IceSSL.TrustOnly.Server": "CN=someone"], [:]
+        ),
+        (
+            "server subject not on IceSSL.TrustOnly.Client", "server", "client", [:],
+            ["IceSSL.TrustOnly.Client": "!CN=server"]
+        ),
+    ])
+    func refusedHandshakes(
+        _ name: String, serverCert: String, clientCert: String?, serverMore: [String: String],
+        clientMore: [String: String]
+    ) async throws {
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, serverCert, serverMore))
+        let refused = try client(tlsProperties(certs, clientCert, clientMore))
+        let error = await failure {
+            try await tester(refused, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+        }
+        #expect(
+            error?.code == .security || error?.code == .connectionLost, "\(name): \(String(describing: error))")
+        #expect(server.dispatches.all.isEmpty, "\(name)")
+        await refused.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// The same checks pass when they should: the wrong host name is fine without
+    /// CheckCertName, and TrustOnly lists that name the peer accept it.
+    @Test func checksThatPassWhenTheyShould() async throws {
+        let certs = try await testCertificates()
+        let wronghost = try await server(tlsProperties(certs, "wronghost"))
+        let lenient = try client(tlsProperties(certs, "client"))
+        try await tester(lenient, "tester:ssl -h 127.0.0.1 -p \(wronghost.port)").ice_ping()
+        let listed = try await server(
+            tlsProperties(certs, "server", ["IceSSL.TrustOnly.Server": "O=Floe Tests, CN=client"]))
+        let trusting = try client(
+            tlsProperties(certs, "client", ["IceSSL.TrustOnly.Client": "CN=server; !CN=intruder"]))
+        try await tester(trusting, "tester:ssl -h 127.0.0.1 -p \(listed.port)").ice_ping()
+        #expect(listed.dispatches.all.count == 1)
+        for communicator in [lenient, trusting, wronghost.communicator, listed.communicator] {
+            await communicator.destroy()
+        }
+    }
+
+    /// Plain tcp against TLS and TLS against plain tcp: clear errors, nothing dispatched.
+    @Test func mismatchedTransports() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(
+            tlsProperties(certs, "server"), endpoints: "ssl -h 127.0.0.1 -p 0:tcp -h 127.0.0.1 -p 0")
+        let client = try client(tlsProperties(certs, "client", ["Ice.Override.ConnectTimeout": "3000"]))
+        let plainPort = try #require(server.adapter.publishedEndpoints.first { $0.transport == .tcp }?.port)
+        let plaintextOnTLS = await failure {
+            try await tester(client, "tester:tcp -h 127.0.0.1 -p \(server.port)").ice_ping()
+        }
+        #expect(plaintextOnTLS != nil)
+        let tlsOnPlaintext = await failure {
+            try await tester(client, "tester:ssl -h 127.0.0.1 -p \(plainPort)").ice_ping()
+        }
+        #expect(tlsOnPlaintext?.code == .security, "\(String(describing: tlsOnPlaintext))")
+        #expect(server.dispatches.all.isEmpty)
+        // A secure proxy never falls back to tcp: with a tcp endpoint only, it fails clearly.
+        let secureWithoutSSL = await failure {
+            try await tester(client, "tester -s:tcp -h 127.0.0.1 -p \(plainPort)").ice_ping()
+        }
+        #expect(secureWithoutSSL?.code == .noEndpoint)
+        #expect(secureWithoutSSL?.message.contains("no ssl endpoint") == true)
+        // With both, a secure proxy takes the ssl one.
+        let both = try tester(client, "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(server.port)")
+        try await both.ice_secure(true).ice_ping()
+        #expect(try await both.ice_secure(true).ice_getConnection().info.type == "ssl")
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// New connections use reloaded certificates; open ones keep theirs.
+    @Test func certificatesReloadWithoutRestart() async throws {
+        let certs = try await testCertificates()
+        let live = FileManager.default.temporaryDirectory.appendingPathComponent("floe-live-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: live) }
+        func install(_ name: String) throws {
+            for suffix in ["pem", "key"] {
+                let target = "\(live)/live.\(suffix)"
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.copyItem(atPath: "\(certs)/\(name).\(suffix)", toPath: target)
+            }
+        }
+        try install("server")
+        let server = try await server([
+            "IceSSL.CAs": "\(certs)/ca.pem", "IceSSL.CertFile": "\(live)/live.pem",
+            "IceSSL.KeyFile": "\(live)/live.key",
+        ])
+        let first = try client(tlsProperties(certs, "client"))
+        let before = try tester(first, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+        #expect(try await before.ice_getConnection().info.tls?.subject?.hasSuffix("CN=server") == true)
+        try install("server2")
+        try server.transport.reloadTLS()
+        let second = try client(tlsProperties(certs, "client"))
+        let after = try tester(second, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+        #expect(try await after.ice_getConnection().info.tls?.subject?.hasSuffix("CN=server2") == true)
+        try await before.ice_ping()  // the open connection goes on
+        #expect(try await before.ice_getConnection().info.tls?.subject?.hasSuffix("CN=server") == true)
+        // A reload that fails changes nothing.
+        try FileManager.default.removeItem(atPath: "\(live)/live.key")
+        #expect(throws: LocalError.self) { try server.transport.reloadTLS() }
+        let third = try client(tlsProperties(certs, "client"))
+        try await tester(third, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+        for communicator in [first, second, third, server.communicator] { await communicator.destroy() }
+    }
+
+    /// The shipped allow-list middleware authorises by certificate subject per adapter.
+    @Test func certificateSubjectMiddlewareAllowsListedSubjectsOnly() async throws {
+        let certs = try await testCertificates()
+        let allowed = try SubjectFilter("CN=client")
+        let server = try await server(tlsProperties(certs, "server")) {
+            CertificateSubjectMiddleware(next: $0, allowed: allowed)
+        }
+        let listed = try client(tlsProperties(certs, "client"))
+        #expect(try await tester(listed, "tester:ssl -h 127.0.0.1 -p \(server.port)").opByteSeq(data) == data)
+        // A valid certificate of the same CA, but another subject.
+        let unlisted = try client(tlsProperties(certs, "server2"))
+        await #expect(throws: DispatchError.self) {
+            try await tester(unlisted, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+        }
+        #expect(server.dispatches.all.count == 2)  // both reached the middleware…
+        for communicator in [listed, unlisted, server.communicator] { await communicator.destroy() }
+    }
+
+    /// A Floe client with mutual TLS to a ZeroC Python server using IceSSL.
+    @Test func floeClientToZeroCServerOverSSL() async throws {
+        let certs = try await testCertificates()
+        let (peer, output) = try launchPeer("ssl_peer.py", ["server", certs])
+        defer { if peer.isRunning { kill(peer.processIdentifier, SIGKILL) } }
+        let port = try #require(Int(try await firstLine(of: output)), "the ZeroC server did not start")
+        let client = try client(tlsProperties(certs, "client", ["IceSSL.CheckCertName": "1"]))
+        let tester = try tester(client, "tester:ssl -h 127.0.0.1 -p \(port)")
+        #expect(try await tester.opByteSeq(data) == data)
+        let seen = try await tester.opContext("peer-cert")
+        let sent = try String(contentsOfFile: "\(certs)/client.pem", encoding: .utf8)
+        #expect(seen.filter { !$0.isWhitespace } == sent.filter { !$0.isWhitespace }, "ZeroC saw our certificate")
+        #expect(try await tester.ice_getConnection().info.tls?.subject == "C=US, O=Floe Tests, CN=server")
+        try await tester.shutdown()
+        await client.destroy()
+    }
+
+    /// A ZeroC Python client with mutual TLS to a Floe server; a ZeroC client whose certificate
+    /// Floe does not trust is refused.
+    @Test func zeroCClientToFloeServerOverSSL() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, "server"))
+        let (peer, output) = try launchPeer("ssl_peer.py", ["client", certs, "\(server.port)"])
+        let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { peer.waitUntilExit() }
+        #expect(peer.terminationStatus == 0, "\(transcript)")
+        #expect(transcript.hasPrefix("ok\n"))
+        let sent = try String(contentsOfFile: "\(certs)/server.pem", encoding: .utf8)
+        #expect(transcript.dropFirst(3).filter { !$0.isWhitespace } == sent.filter { !$0.isWhitespace })
+        #expect(server.dispatches.all == ["C=US, O=Floe Tests, CN=client"])
+        let (intruder, intruderOutput) = try launchPeer("ssl_peer.py", ["client", certs, "\(server.port)", "intruder"])
+        let refused = try await offPool { String(decoding: try intruderOutput.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { intruder.waitUntilExit() }
+        #expect(intruder.terminationStatus == 1 && refused.hasPrefix("failed"), "\(refused)")
+        #expect(server.dispatches.all.count == 1)
+        await server.communicator.destroy()
+    }
+}
