@@ -17,6 +17,11 @@
 # 0:0 for one core, 0:1 for two; the ping-pong's ends likewise. Latency on these VMs depends on where
 # the scheduler puts the two ends (Docs/benchmark.md, "Latency and idle CPUs").
 #
+# --ssl runs every pairing over ssl endpoints with mutual TLS (certificates made at start by
+# Tests/GeneratedCodeTests/Peers/make-certs.sh; the C++ peer loads IceSSL with
+# --Ice.Plugin.IceSSL=IceSSL:createIceSSL); unless the workloads are named: latency, pipelined and
+# throughput (send and receive). Not with --grpc.
+#
 # --grpc (opt-in) also builds the gRPC peer Tools/grpc-bench (its own package; its first build
 # takes several minutes) and adds a grpc→grpc pairing to each round, after the four others. Its
 # client gets only the options it shares with the others (--workloads, --runs, --scale,
@@ -28,6 +33,7 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 grpc=false
+ssl=false
 pin_client=()
 pin_server=()
 pingpong_cpus=()
@@ -35,6 +41,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --grpc) grpc=true; shift ;;
+        --ssl) ssl=true; shift ;;
         --pin)
             pin_client=(taskset -c "${2%%:*}"); pin_server=(taskset -c "${2##*:}")
             pingpong_cpus=("${2%%:*}" "${2##*:}"); shift 2 ;;
@@ -43,7 +50,11 @@ while [ $# -gt 0 ]; do
 done
 # Unless the workloads are named: core, classes and the compressed throughput-z (bzip2 between
 # ZeroC peers and with them; zlib floe→floe, which Floe negotiates by itself).
-case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes,throughput-z "$@" ;; esac
+if $ssl; then
+    case " $* " in *" --workloads"*) ;; *) set -- --workloads latency,pipelined,throughput "$@" ;; esac
+else
+    case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes,throughput-z "$@" ;; esac
+fi
 
 shared=../shared/peers
 if [ -z "${CPP_PEER:-}" ]; then
@@ -61,8 +72,21 @@ server_pid=
 # A failing client ends the script (set -e); its server must not outlive it.
 trap 'if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; rm -rf "$out"' EXIT
 
-server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server" ;; grpc) echo "$GRPC server" ;; esac; }
-client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client" ;; grpc) echo "$GRPC client" ;; esac; }
+transport=tcp
+tls_server=()
+tls_client=()
+if $ssl; then
+    transport=ssl
+    mkdir -p "$out/certs"
+    sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$out/certs" >&2
+    common=(--IceSSL.DefaultDir="$out/certs" --IceSSL.CAs=ca.pem --IceSSL.VerifyPeer=2)
+    tls_server=("${common[@]}" --IceSSL.CertFile=server.pem --IceSSL.KeyFile=server.key)
+    tls_client=("${common[@]}" --IceSSL.CertFile=client.pem --IceSSL.KeyFile=client.key)
+fi
+# (The C++ peer needs the IceSSL plugin loaded; Floe has ssl built in.)
+cpp_tls() { if $ssl; then echo "--Ice.Plugin.IceSSL=IceSSL:createIceSSL"; fi; }
+server_cmd() { case "$1" in floe) echo "$FLOE server" ;; cpp) echo "$CPP_PEER/bench-server $(cpp_tls)" ;; grpc) echo "$GRPC server" ;; esac; }
+client_cmd() { case "$1" in floe) echo "$FLOE client" ;; cpp) echo "$CPP_PEER/bench-client $(cpp_tls)" ;; grpc) echo "$GRPC client" ;; esac; }
 
 # grpc_args ARGS...: the client options the gRPC peer shares with the Ice peers, in either
 # form (--opt value, --opt=value); others (--items, --nodes, --Ice.*, --Floe.*) are dropped.
@@ -81,7 +105,7 @@ grpc_args() {
 
 # start_server CMD...: starts a server on $port and waits for its `ready` line.
 start_server() {
-    ${pin_server[@]+"${pin_server[@]}"} "$@" --endpoints "tcp -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+    ${pin_server[@]+"${pin_server[@]}"} "$@" ${tls_server[@]+"${tls_server[@]}"} --endpoints "$transport -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && return; sleep 0.1; done
     echo "bench.sh: the server did not start: $*" >&2
@@ -105,7 +129,8 @@ run() {
     start_server $(server_cmd "$server")
     echo "  $client → $server" >&2
     # shellcheck disable=SC2046
-    ${pin_client[@]+"${pin_client[@]}"} $(client_cmd "$client") --proxy "bench:tcp -h 127.0.0.1 -p $port" --shutdown "$@" \
+    ${pin_client[@]+"${pin_client[@]}"} $(client_cmd "$client") --proxy "bench:$transport -h 127.0.0.1 -p $port" --shutdown \
+        ${tls_client[@]+"${tls_client[@]}"} "$@" \
         | sed "s/^{/{\"pairing\":\"$client→$server\",/" >>"$out/results"
     stop_server
 }
@@ -142,7 +167,9 @@ port=$((port + 1))
 start_server $FLOE server
 rss=()
 for _ in 1 2 3 4 5; do
-    "$CPP_PEER/bench-client" --proxy "bench:tcp -h 127.0.0.1 -p $port" "$@" >/dev/null
+    # shellcheck disable=SC2046
+    "$CPP_PEER/bench-client" $(cpp_tls) --proxy "bench:$transport -h 127.0.0.1 -p $port" \
+        ${tls_client[@]+"${tls_client[@]}"} "$@" >/dev/null
     rss+=("$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")")
 done
 kill "$server_pid"

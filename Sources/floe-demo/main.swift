@@ -7,13 +7,14 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-// Floe's end-to-end demo, talking Ice over TCP on 127.0.0.1:
-//   floe-demo                      a server and a client in one process (the README's first command)
+// Floe's end-to-end demo, talking Ice on 127.0.0.1:
+//   floe-demo                      a registry, a server and a client in one process (the README's
+//                                  first command): mutual TLS with compression between server and
+//                                  client, over a throwaway certificate made at start (demo only)
 //   floe-demo server [--Greeter.Endpoints=…] [--Ice.*=…]
 //                                  a server until SIGTERM or SIGINT, which let running calls finish
 //   floe-demo client PROXY [--calls N] [--slow MS]
 //                                  N concurrent calls, each answered after MS milliseconds
-// (The registry, TLS and compression join the demo as they land.)
 
 /// The server side: an actor, so its state needs no locks.
 actor GreeterServant: Greeter {
@@ -26,7 +27,11 @@ actor GreeterServant: Greeter {
         guard !name.isEmpty else { throw GreetingError(reason: "there is nobody to greet") }
         let greeting = Greeting(text: "Hello, \(name)!", count: Int32(greetings.count + 1))
         greetings.append(greeting)
-        if verbose { print("server: \(current.operation)(\"\(name)\") from request \(current.requestId)") }
+        if verbose {
+            // The caller's certificate, on the demo's mutual-TLS connection.
+            let caller = current.con?.info.tls?.subject.map { " (caller \"\($0)\")" } ?? ""
+            print("server: \(current.operation)(\"\(name)\") from request \(current.requestId)\(caller)")
+        }
         return greeting
     }
 
@@ -101,10 +106,55 @@ func runClient(_ arguments: [String]) async throws {
     if succeeded != calls { exit(1) }
 }
 
+/// A self-signed certificate and key for 127.0.0.1 in a new temporary directory, made with the
+/// `openssl` command: DEMO ONLY — a real deployment's certificates come from its own CA. Nil
+/// (and the demo runs over tcp) when openssl is missing.
+func demoCertificate() -> URL? {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("floe-demo-tls-\(UUID())")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", folder.appendingPathComponent("demo.key").path, "-out",
+        folder.appendingPathComponent("demo.pem").path,
+        "-days", "1", "-subj", "/O=Floe demo/CN=floe-demo (demo only)",
+        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try process.run()
+        process.waitUntilExit()
+    } catch {
+        return nil
+    }
+    return process.terminationStatus == 0 ? folder : nil
+}
+
 /// `floe-demo`: a registry, a server and a client in one process. The server registers its
 /// adapter as `GreeterAdapter`; the client knows only the locator and `greeter@GreeterAdapter`.
+/// Unless the command line sets `Greeter.Endpoints`, server and client talk mutual TLS, with
+/// compression (`-z`): both present the demo certificate and trust only it.
 func runBoth() async throws {
-    var (properties, _) = try configuration(Array(CommandLine.arguments.dropFirst()))
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    var (properties, _) = try configuration(arguments)
+    var tlsFolder: URL?
+    if !arguments.contains(where: { $0.hasPrefix("--Greeter.Endpoints") }) {
+        if let folder = demoCertificate() {
+            tlsFolder = folder
+            properties["Greeter.Endpoints"] = "ssl -h 127.0.0.1 -p 0 -z"
+            properties["IceSSL.DefaultDir"] = folder.path
+            properties["IceSSL.CertFile"] = "demo.pem"
+            properties["IceSSL.KeyFile"] = "demo.key"
+            properties["IceSSL.CAs"] = "demo.pem"
+            properties["IceSSL.CheckCertName"] = "1"
+            print("tls: a throwaway self-signed certificate in \(folder.path) (demo only)")
+        } else {
+            properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0 -z"
+            print("tls: no openssl command to make a demo certificate; running over tcp")
+        }
+    }
     // The registry, unless the command line names one (`--Ice.Default.Locator=...`).
     // Its data goes to a temporary directory, removed at the end: demo only.
     var registry: (communicator: Communicator, service: RegistryService, data: URL)?
@@ -138,6 +188,13 @@ func runBoth() async throws {
         let greeting = try await greeter.greet(name)
         print("client: got \"\(greeting.text)\" (#\(greeting.count))")
     }
+    let info = try await greeter.ice_getConnection().info
+    if let tls = info.tls {
+        guard tls.verified else { fail("the server's certificate was not verified") }
+        print("client: \(info.type) connection, \(tls.protocolVersion), server is \"\(tls.subject ?? "?")\"")
+    } else {
+        print("client: \(info.type) connection")
+    }
     do {
         _ = try await greeter.greet("")
         fail("greet(\"\") returned a greeting instead of throwing GreetingError")
@@ -159,6 +216,7 @@ func runBoth() async throws {
         await registry.communicator.destroy()
         try? FileManager.default.removeItem(at: registry.data)
     }
+    if let tlsFolder { try? FileManager.default.removeItem(at: tlsFolder) }
     print("done")
 }
 

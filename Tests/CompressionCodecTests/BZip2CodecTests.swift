@@ -31,26 +31,4 @@ struct BZip2CodecTests {
         #expect(compressed.getString(at: 0, length: 4) == "BZh\(level)")  // block size = level, as ZeroC
         #expect(try codec.decompress(compressed, size: body.readableBytes) == body)
     }
-
-    /// 10 MB of zeros compress to a few dozen bytes; announced as 1,000 bytes, they are
-    /// refused after 1,001 bytes of output, not inflated.
-    @Test func aBombIsRefusedAtItsAnnouncedSize() throws {
-        let bomb = try codec.compress(ByteBuffer(repeating: 0, count: 10_000_000), level: 9)
-        #expect(bomb.readableBytes < 1_000)
-        #expect { try codec.decompress(bomb, size: 1_000) } throws: { error in
-            (error as? CompressionError)?.message.contains("past the 1000 bytes") == true
-        }
-    }
-
-    @Test func shortTruncatedAndCorruptStreamsAreErrors() throws {
-        let body = ByteBuffer(bytes: Array("a body of some length, compressed and then damaged".utf8))
-        let compressed = try codec.compress(body, level: 1)
-        #expect(throws: CompressionError.self) { try codec.decompress(compressed, size: body.readableBytes + 5) }
-        let truncated = compressed.getSlice(at: 0, length: compressed.readableBytes / 2) ?? ByteBuffer()
-        #expect(throws: CompressionError.self) { try codec.decompress(truncated, size: body.readableBytes) }
-        var corrupt = compressed
-        corrupt.setInteger(UInt8(0x42), at: 3)
-        #expect(throws: CompressionError.self) { try codec.decompress(corrupt, size: body.readableBytes) }
-        #expect(throws: CompressionError.self) { try codec.decompress(ByteBuffer(), size: 10) }
-    }
 }
