@@ -16,6 +16,8 @@ public final class Communicator: Sendable {
         /// pending connect is shared too.
         var connections: [IPEndpointData: ConnectTask] = [:]
         var isShutdown = false
+        /// Set once shutdown has deactivated every adapter (or destroy ran): waiters return then.
+        var shutdownDone = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         /// Endpoints that refused a connection, and when (see `recentlyFailed`).
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
@@ -317,6 +319,7 @@ public final class Communicator: Sendable {
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
             state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns
+            state.shutdownDone = true
             defer {
                 state.adapters = [:]
                 state.connections = [:]
@@ -334,20 +337,26 @@ public final class Communicator: Sendable {
     /// Stops serving: deactivates every object adapter and releases `waitForShutdown()`.
     /// Client-side connections stay usable until `destroy()`.
     public func shutdown() async {
-        let (adapters, waiters) = state.withLockedValue { state in
+        let adapters = state.withLockedValue { state in
             state.isShutdown = true
-            defer { state.shutdownWaiters = [] }
-            return (Array(state.adapters.values), state.shutdownWaiters)
+            return Array(state.adapters.values)
         }
         for adapter in adapters { await adapter.deactivate() }
+        let waiters = state.withLockedValue { state in
+            state.shutdownDone = true
+            defer { state.shutdownWaiters = [] }
+            return state.shutdownWaiters
+        }
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Returns once `shutdown()` has been called (a server's `main` waits here).
+    /// Returns once `shutdown()` has deactivated the adapters, as Ice's `waitForShutdown`
+    /// does (so that destroying the communicator next cannot cut an adapter's unregistration
+    /// short), or once the communicator is destroyed.
     public func waitForShutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLockedValue { state in
-                if state.isShutdown { return true }
+                if state.shutdownDone { return true }
                 state.shutdownWaiters.append(continuation)
                 return false
             }
