@@ -13,7 +13,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do grep -q '^ready' "$log" && break; sleep 0.1; done
 grep -q '^ready' "$log" || { echo "bench-smoke: the server did not start" >&2; cat "$log" >&2; exit 1; }
 lines=$($bench client --proxy "bench:tcp -h 127.0.0.1 -p $port" --scale 0.01 --runs 1 --shutdown | grep -c '^{"workload"')
-[ "$lines" = 9 ] || { echo "bench-smoke: expected 9 results, got $lines" >&2; exit 1; }
+[ "$lines" = 11 ] || { echo "bench-smoke: expected 11 results (every workload, throughput-z included), got $lines" >&2; exit 1; }
 # The server exits after shutdown(); one that does not is a failure, not a hang.
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "bench-smoke: the server did not exit after shutdown()" >&2; exit 1; fi
@@ -27,4 +27,4 @@ for args in "client --runs 0" "client --proxy bench:tcp-h" "server --endpoints t
     $bench $args >/dev/null 2>&1 || status=$?
     [ "$status" = 2 ] || { echo "bench-smoke: 'floe-bench $args' exited with $status, not 2" >&2; exit 1; }
 done
-echo "bench-smoke: floe-bench client and server ran all 9 workloads with verification, codec timings decode what they encode; bad command lines exit 2"
+echo "bench-smoke: floe-bench client and server ran all 11 workloads with verification, codec timings decode what they encode; bad command lines exit 2"
