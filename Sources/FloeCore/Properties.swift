@@ -44,7 +44,10 @@ public struct Properties: Sendable, Hashable {
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
-        "Ice.Admin.Endpoints", "Ice.Admin.InstanceName",
+        "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",
+        // ZeroC loads its ssl transport as a plugin; Floe has it built in, so the line Ice
+        // configurations carry for it is expected, and means nothing more.
+        "Ice.Plugin.IceSSL",
     ]
 
     /// The `Ice.*` properties set here that a communicator does not read, sorted.

@@ -5,16 +5,19 @@ import FloeZlib
 import NIOCore
 
 /// The codecs a compressed message (compression status 2) may use, told apart by the first
-/// byte of the stream: bzip2 streams start with "BZh", zlib streams with 0x78.
+/// byte of the stream: bzip2 streams start with "BZh"; a zlib stream's first byte is deflate's
+/// method (8) in the low nibble and its window size (≤ 7) in the high one (0x78 for 32 KiB).
 enum MessageCodec: Sendable {
     case bzip2
     case zlib
 
     init?(firstByte: UInt8) {
-        switch firstByte {
-        case UInt8(ascii: "B"): self = .bzip2
-        case 0x78: self = .zlib
-        default: return nil
+        if firstByte == UInt8(ascii: "B") {
+            self = .bzip2
+        } else if firstByte & 0x0F == 8, firstByte >> 4 <= 7 {
+            self = .zlib
+        } else {
+            return nil
         }
     }
 

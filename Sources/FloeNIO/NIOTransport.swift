@@ -133,6 +133,13 @@ extension NIOTransport {
         }
     }
 
+    /// How long a TLS handshake may take, on either side: `Ice.Override.ConnectTimeout` when
+    /// set, else 10 s.
+    private static func handshakeTimeout(_ communicator: Communicator) -> TimeAmount {
+        let milliseconds = communicator.connectionOptions.connectTimeout
+        return .milliseconds(Int64(milliseconds > 0 ? milliseconds : 10_000))
+    }
+
     /// What an outgoing ssl connection needs.
     private func clientTLS(_ communicator: Communicator, host: String) throws -> ConnectionTLS {
         let contexts = try tls.contexts(for: communicator)
@@ -146,7 +153,7 @@ extension NIOTransport {
                 TLSPeerCheck(
                     filter: contexts.settings.trustedServers,
                     verifies: verifiesPeers(contexts.settings.client.certificateVerification),
-                    filterName: "IceSSL.TrustOnly.Client")
+                    filterName: "IceSSL.TrustOnly.Client", handshakeTimeout: Self.handshakeTimeout(communicator))
             )
         }
     }
@@ -170,7 +177,7 @@ extension NIOTransport {
                 NIOSSLServerHandler(context: context),
                 TLSPeerCheck(
                     filter: filter, verifies: verifiesPeers(configuration.certificateVerification),
-                    filterName: "IceSSL.TrustOnly.Server")
+                    filterName: "IceSSL.TrustOnly.Server", handshakeTimeout: Self.handshakeTimeout(communicator))
             )
         }
     }

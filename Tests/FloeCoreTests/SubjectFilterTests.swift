@@ -26,8 +26,17 @@ struct SubjectFilterTests {
         #expect(try SubjectFilter("CN=server", "CN=client").accepts(client))  // TrustOnly + TrustOnly.Server
     }
 
+    /// X509 prints a comma inside a value escaped (RFC 4514); lists may write it either way.
+    @Test func escapedAndQuotedCommasStayInTheirValue() throws {
+        let subject = "C=US, O=Floe\\, Inc., CN=client"
+        #expect(try SubjectFilter("O=Floe\\, Inc.").accepts(subject))
+        #expect(try SubjectFilter("O=\"Floe, Inc.\"").accepts(subject))
+        #expect(try !SubjectFilter("O=Floe").accepts(subject))
+    }
+
     @Test func malformedListsAreRefused() {
         #expect(throws: LocalError.self) { try SubjectFilter("CN") }
         #expect(throws: LocalError.self) { try SubjectFilter("CN=\"open") }
+        #expect(throws: LocalError.self) { try SubjectFilter("CN=trailing\\") }
     }
 }

@@ -182,6 +182,11 @@ struct ConnectionManagementTests {
         properties["Ice.ThreadPool.Server.Size"] = "4"
         properties["Ice.Trace.Protocl"] = "1"
         properties["MyApp.Endpoints"] = "tcp -p 0"
+        // What an Ice configuration with compression and IceSSL carries: all read (or, for the
+        // plugin line, expected), none reported.
+        properties["Ice.Compression.Level"] = "5"
+        properties["Ice.Override.Compress"] = "1"
+        properties["Ice.Plugin.IceSSL"] = "IceSSL:createIceSSL"
         _ = try Communicator(properties: properties, logger: logger)
         #expect(
             lines.withLockedValue { $0 } == [

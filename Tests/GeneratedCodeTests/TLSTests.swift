@@ -3,6 +3,8 @@ import FloeEncoding
 import FloeNIO
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 
 /// What an ssl server's servants saw: one entry per dispatch, the caller's certificate subject.
@@ -202,6 +204,22 @@ struct TLSTests {
         let both = try tester(client, "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(server.port)")
         try await both.ice_secure(true).ice_ping()
         #expect(try await both.ice_secure(true).ice_getConnection().info.type == "ssl")
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// A peer that connects to an ssl port and says nothing (or never finishes its handshake)
+    /// is closed after the handshake timeout (`Ice.Override.ConnectTimeout`, else 10 s).
+    @Test func aSilentPeerIsClosedAfterTheHandshakeTimeout() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, "server", ["Ice.Override.ConnectTimeout": "300"]))
+        let silent = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port).get()
+        await expectPeerCloses(silent, within: .seconds(5))
+        #expect(server.dispatches.all.isEmpty)
+        // A real client still gets through.
+        let client = try client(tlsProperties(certs, "client"))
+        try await tester(client, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
         await client.destroy()
         await server.communicator.destroy()
     }

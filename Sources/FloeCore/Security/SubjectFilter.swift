@@ -1,6 +1,6 @@
 /// Which certificate subjects a peer may have: IceSSL's `TrustOnly` lists. A list is
 /// distinguished names separated by `;`, each a `,`-separated set of `KEY=value` attributes
-/// (values may be quoted); one prefixed with `!` refuses. A subject matches a name when it has
+/// (values may be quoted, and `\,` escapes a comma as in RFC 4514); one prefixed with `!` refuses. A subject matches a name when it has
 /// every attribute the name lists. A subject is accepted when it matches no refusing name and,
 /// if any accepting name is given, at least one of them.
 ///
@@ -55,6 +55,7 @@ public struct SubjectFilter: Sendable, Hashable {
         var value = ""
         var inValue = false
         var quoted = false
+        var escaped = false
         func finish() -> Bool {
             let k = key.trimmingSpaces.uppercased()
             guard inValue, !k.isEmpty else { return key.trimmingSpaces.isEmpty && !inValue }
@@ -63,7 +64,13 @@ public struct SubjectFilter: Sendable, Hashable {
             return true
         }
         for character in text {
+            if escaped {
+                escaped = false
+                if inValue { value.append(character) } else { key.append(character) }
+                continue
+            }
             switch character {
+            case "\\": escaped = true
             case "\"" where inValue: quoted.toggle()
             case "=" where !inValue: inValue = true
             case "," where !quoted:
@@ -72,7 +79,7 @@ public struct SubjectFilter: Sendable, Hashable {
                 if inValue { value.append(character) } else { key.append(character) }
             }
         }
-        guard !quoted, finish() else { return nil }
+        guard !quoted, !escaped, finish() else { return nil }
         return name
     }
 }

@@ -5,10 +5,13 @@ import NIOTLS
 import SwiftASN1
 import X509
 
-/// Sits between the TLS handler and the Ice handler of an ssl connection. When the handshake
+/// Sits between the TLS handler and the Ice handler of an ssl connection until the handshake is
+/// over. It closes a connection whose handshake does not finish within `handshakeTimeout` (a
+/// peer that connects and stays silent holds no connection for long). When the handshake
 /// completes it reads the peer's certificate, refuses subjects the `SubjectFilter` does not
-/// accept (IceSSL's TrustOnly), and hands what it learned to the Ice handler — before any
-/// message of the peer is read, so a refused peer has nothing dispatched.
+/// accept (IceSSL's TrustOnly) — dropping whatever the peer sent with its last handshake
+/// message, so a refused peer has nothing dispatched — or hands what it learned to the Ice
+/// handler and leaves the pipeline, so that messages pass no extra handler.
 final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -17,15 +20,41 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
     /// Whether the peer's certificate was verified when it sent one (see `TLSPeerInfo.verified`).
     private let verifies: Bool
     private let filterName: String
+    private let handshakeTimeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    private var refused = false
 
-    init(filter: SubjectFilter, verifies: Bool, filterName: String) {
+    init(filter: SubjectFilter, verifies: Bool, filterName: String, handshakeTimeout: TimeAmount) {
         self.filter = filter
         self.verifies = verifies
         self.filterName = filterName
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let limit = handshakeTimeout
+        timer = context.eventLoop.scheduleTask(in: limit) {
+            bound.value.fireErrorCaught(
+                TLSPeerRefused(reason: "the TLS handshake did not finish within \(limit.nanoseconds / 1_000_000) ms"))
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
+        context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard case TLSUserEvent.handshakeCompleted = event else { return context.fireUserInboundEventTriggered(event) }
+        timer?.cancel()
+        timer = nil
         let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self)
         let certificate = handler?.peerCertificate
         let der = try? certificate?.toDERBytes()
@@ -37,6 +66,7 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
             default: "TLS"
             }
         guard filter.accepts(subject) else {
+            refused = true
             context.fireErrorCaught(
                 TLSPeerRefused(reason: "the peer's certificate subject '\(subject ?? "none")' is not on \(filterName)"))
             return
@@ -45,6 +75,7 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
             TLSPeerVerified(
                 info: TLSPeerInfo(
                     subject: subject, certificate: der, verified: verifies && der != nil, protocolVersion: version)))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     /// IceSSL's form: the attributes in certificate order, `, `-separated (`C=US, O=Example, CN=client`).

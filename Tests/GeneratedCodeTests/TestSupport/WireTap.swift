@@ -7,13 +7,21 @@ import NIOPosix
 /// either end's own account.
 final class WireTap: Sendable {
     /// One message as it crossed: its direction, type, compression status (byte 9), size on
-    /// the wire, and for compressed messages the first byte of the compressed stream.
+    /// the wire, and for compressed messages the stream's format, from its first bytes:
+    /// "bzip2" (`BZh`), "zlib" (RFC 1950's header: method 8, window ≤ 32 KiB, check bits), else
+    /// "unknown".
     struct Message: Sendable, Hashable {
         var toServer: Bool
         var type: UInt8
         var compression: UInt8
         var size: Int
-        var streamStart: UInt8?
+        var streamStart: String?
+    }
+
+    static func format(_ first: UInt8, _ second: UInt8) -> String {
+        if first == UInt8(ascii: "B"), second == UInt8(ascii: "Z") { return "bzip2" }
+        if first & 0x0F == 8, first >> 4 <= 7, (Int(first) * 256 + Int(second)) % 31 == 0 { return "zlib" }
+        return "unknown"
     }
 
     private let channel: any Channel
@@ -77,7 +85,10 @@ private final class Relay: ChannelInboundHandler, @unchecked Sendable {
             let message = WireTap.Message(
                 toServer: toServer, type: unparsed.getInteger(at: start + 8, as: UInt8.self) ?? 0,
                 compression: compression, size: Int(size),
-                streamStart: compression == 2 && size > 18 ? unparsed.getInteger(at: start + 18, as: UInt8.self) : nil)
+                streamStart: compression == 2 && size > 19
+                    ? WireTap.format(
+                        unparsed.getInteger(at: start + 18, as: UInt8.self) ?? 0,
+                        unparsed.getInteger(at: start + 19, as: UInt8.self) ?? 0) : nil)
             seen.withLockedValue { $0.append(message) }
             unparsed.moveReaderIndex(forwardBy: Int(size))
         }
