@@ -46,9 +46,51 @@ guard configured.defaultInvocationTimeout == 5000 else {
 }
 await configured.destroy()
 
+// Mutual TLS with compression, configured as an Ice user's command line would (the IceSSL
+// plugin line included), over a self-signed certificate made with openssl.
+let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("consumer-tls-\(UUID())")
+try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: certificates) }
+let openssl = Foundation.Process()  // (FloeIce has a `Process` too: Ice's admin facet)
+openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+openssl.arguments = [
+    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", certificates.appendingPathComponent("key.pem").path,
+    "-out", certificates.appendingPathComponent("cert.pem").path, "-days", "1", "-subj", "/CN=consumer",
+    "-addext", "subjectAltName=IP:127.0.0.1",
+]
+openssl.standardError = FileHandle.nullDevice
+try openssl.run()
+openssl.waitUntilExit()
+let tlsArguments = [
+    "consumer", "--Ice.Plugin.IceSSL=IceSSL:createIceSSL", "--IceSSL.DefaultDir=\(certificates.path)",
+    "--IceSSL.CertFile=cert.pem", "--IceSSL.KeyFile=key.pem", "--IceSSL.CAs=cert.pem", "--IceSSL.CheckCertName=1",
+]
+let tlsServer = try Communicator(args: tlsArguments)
+let secureAdapter = try await tlsServer.createObjectAdapterWithEndpoints(
+    name: "Secure", endpoints: "ssl -h 127.0.0.1 -p 0 -z")
+try secureAdapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
+try await secureAdapter.activate()
+let tlsClient = try Communicator(args: tlsArguments)
+let secure = try makeProxy(
+    communicator: tlsClient,
+    proxyString: "greeter -s:ssl -h 127.0.0.1 -p \(secureAdapter.publishedEndpoints.first?.port ?? 0) -z",
+    type: (any GreeterPrx).self)
+let overTLS = try await secure.greet(who: Identity(name: "floe"), words: words)
+let tlsInfo = try await secure.ice_getConnection().info
+await tlsClient.destroy()
+await tlsServer.destroy()
+guard overTLS == expected, tlsInfo.type == "ssl", tlsInfo.tls?.subject == "CN=consumer", tlsInfo.tls?.verified == true
+else {
+    print("over TLS: unexpected \(overTLS), \(tlsInfo)")
+    exit(1)
+}
+
 let clash = try await exerciseClashingNames()
 guard clash == (111, true) else {
     print("Slice types named like runtime types: unexpected \(clash)")
     exit(1)
 }
-print("PluginConsumer: \(overTCP.text) (collocated and over TCP); Slice types named like the runtime's work")
+print(
+    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's work"
+)
