@@ -111,14 +111,20 @@ public struct TLSPeerInfo: Hashable, Sendable {
     /// The peer's certificate (DER), which the handshake verified unless verification is off
     /// (`IceSSL.VerifyPeer=0`, or `1` on a server and the client sent none).
     public var certificate: [UInt8]?
+    /// The chain the handshake verified (DER): the peer's certificate first, then each issuer up
+    /// to the trusted root. Unverified, just the certificate the peer sent; empty without one.
+    public var chain: [[UInt8]]
     /// Whether the certificate was verified against the trusted CAs.
     public var verified: Bool
     /// The negotiated protocol: `TLSv1.2` or `TLSv1.3`.
     public var protocolVersion: String
 
-    public init(subject: String?, certificate: [UInt8]?, verified: Bool, protocolVersion: String) {
+    public init(
+        subject: String?, certificate: [UInt8]?, chain: [[UInt8]] = [], verified: Bool, protocolVersion: String
+    ) {
         self.subject = subject
         self.certificate = certificate
+        self.chain = chain.isEmpty ? certificate.map { [$0] } ?? [] : chain
         self.verified = verified
         self.protocolVersion = protocolVersion
     }

@@ -148,12 +148,16 @@ extension NIOTransport {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         let hostname = isAddress ? nil : host
         return ConnectionTLS {
-            (
-                try NIOSSLClientHandler(context: contexts.client, serverHostname: hostname),
+            let failure = TLSVerificationFailure()
+            return (
+                try NIOSSLClientHandler(
+                    context: contexts.client, serverHostname: hostname,
+                    customVerificationCallbackWithMetadata: contexts.clientVerifier.callback(failure: failure)),
                 TLSPeerCheck(
                     filter: contexts.settings.trustedServers,
                     verifies: verifiesPeers(contexts.settings.client.certificateVerification),
-                    filterName: "IceSSL.TrustOnly.Client", handshakeTimeout: Self.handshakeTimeout(communicator))
+                    filterName: "IceSSL.TrustOnly.Client", handshakeTimeout: Self.handshakeTimeout(communicator),
+                    verificationFailure: failure)
             )
         }
     }
@@ -162,22 +166,27 @@ extension NIOTransport {
     /// each connection, so that connections accepted after `reloadTLS` use the new ones.
     private func serverTLS(_ communicator: Communicator) throws -> ConnectionTLS {
         let tls = tls
-        @Sendable func server() throws -> (NIOSSLContext, TLSConfiguration, SubjectFilter) {
+        @Sendable func server() throws -> (NIOSSLContext, TLSConfiguration, TLSChainVerifier, SubjectFilter) {
             let contexts = try tls.contexts(for: communicator)
-            guard let context = contexts.server, let configuration = contexts.settings.server else {
+            guard let context = contexts.server, let configuration = contexts.settings.server,
+                let verifier = contexts.serverVerifier
+            else {
                 throw LocalError(
                     .invalidArgument, "an ssl endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
             }
-            return (context, configuration, contexts.settings.trustedClients)
+            return (context, configuration, verifier, contexts.settings.trustedClients)
         }
         _ = try server()  // fails the listen, not the first connection
         return ConnectionTLS {
-            let (context, configuration, filter) = try server()
+            let (context, configuration, verifier, filter) = try server()
+            let failure = TLSVerificationFailure()
             return (
-                NIOSSLServerHandler(context: context),
+                NIOSSLServerHandler(
+                    context: context, customVerificationCallbackWithMetadata: verifier.callback(failure: failure)),
                 TLSPeerCheck(
                     filter: filter, verifies: verifiesPeers(configuration.certificateVerification),
-                    filterName: "IceSSL.TrustOnly.Server", handshakeTimeout: Self.handshakeTimeout(communicator))
+                    filterName: "IceSSL.TrustOnly.Server", handshakeTimeout: Self.handshakeTimeout(communicator),
+                    verificationFailure: failure)
             )
         }
     }

@@ -100,6 +100,10 @@ struct TLSTests {
         #expect(info.tls?.subject == "C=US, O=Floe Tests, CN=server")
         #expect(info.tls?.verified == true)
         #expect(info.tls?.protocolVersion == "TLSv1.3")
+        // The verified chain: the server's certificate, then the root it chains to.
+        #expect(info.tls?.chain.count == 2)
+        #expect(info.tls?.chain.first == info.tls?.certificate)
+        #expect(try info.tls?.chain.last == pemDER(certs, "ca.pem"))
         #expect(try await tester.ice_secure(true).opByteSeq(data) == data)
         await client.destroy()
         await server.communicator.destroy()
@@ -133,6 +137,9 @@ struct TLSTests {
         ("expired server certificate", "expired", "client", [:], [:]),
         ("wrong host name, CheckCertName=1", "wronghost", "client", [:], ["IceSSL.CheckCertName": "1"]),
         ("server certificate from an untrusted CA", "intruder", "client", [:], [:]),
+        ("server chain longer than IceSSL.VerifyDepthMax", "chained", "client", [:], ["IceSSL.VerifyDepthMax": "2"]),
+        ("client chain longer than IceSSL.VerifyDepthMax", "server", "chained", ["IceSSL.VerifyDepthMax": "2"], [:]),
+        ("client certificate for servers only (extended key usage)", "server", "server-only", [:], [:]),
         ("client certificate from an untrusted CA", "server", "intruder", [:], [:]),
         (
             "client subject not on IceSSL.TrustOnly.Server", "server", "client",
@@ -176,6 +183,35 @@ struct TLSTests {
         for communicator in [lenient, trusting, wronghost.communicator, listed.communicator] {
             await communicator.destroy()
         }
+    }
+
+    /// A chain through an intermediate CA: verified within IceSSL.VerifyDepthMax (3 by default,
+    /// 0 for no limit), given whole to servants and clients, and refused past it with a reason.
+    @Test func certificateChainsAndVerifyDepthMax() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, "chained"))
+        for depth in [nil, "3", "0"] {
+            let client = try client(tlsProperties(certs, "chained", depth.map { ["IceSSL.VerifyDepthMax": $0] } ?? [:]))
+            let tester = try tester(client, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+            try await tester.ice_ping()
+            let tls = try await tester.ice_getConnection().info.tls
+            #expect(tls?.verified == true)
+            #expect(tls?.chain.count == 3, "VerifyDepthMax \(depth ?? "default")")
+            #expect(tls?.chain[1] == (try pemDER(certs, "intermediate.pem")))
+            #expect(tls?.chain.last == (try pemDER(certs, "ca.pem")))
+            await client.destroy()
+        }
+        #expect(server.dispatches.all == Array(repeating: "C=US, O=Floe Tests, CN=chained", count: 3))
+        let strict = try client(tlsProperties(certs, "client", ["IceSSL.VerifyDepthMax": "2"]))
+        let error = await failure {
+            try await tester(strict, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+        }
+        #expect(error?.code == .security)
+        #expect(
+            error?.message.contains("3 certificates, more than IceSSL.VerifyDepthMax=2") == true,
+            "\(String(describing: error))")
+        await strict.destroy()
+        await server.communicator.destroy()
     }
 
     /// Plain tcp against TLS and TLS against plain tcp: clear errors, nothing dispatched.

@@ -10,6 +10,9 @@ final class TLSContexts: Sendable {
         let settings: TLSSettings
         let server: NIOSSLContext?
         let client: NIOSSLContext
+        /// How each side verifies its peers' chains (with the CAs read when this was built).
+        let serverVerifier: TLSChainVerifier?
+        let clientVerifier: TLSChainVerifier
     }
 
     private struct State {
@@ -54,7 +57,12 @@ final class TLSContexts: Sendable {
         do {
             return Built(
                 settings: settings, server: try settings.server.map { try NIOSSLContext(configuration: $0) },
-                client: try NIOSSLContext(configuration: settings.client))
+                client: try NIOSSLContext(configuration: settings.client),
+                serverVerifier: try settings.server.map {
+                    try TLSChainVerifier(configuration: $0, maxDepth: settings.verifyDepthMax, verifyingServers: false)
+                },
+                clientVerifier: try TLSChainVerifier(
+                    configuration: settings.client, maxDepth: settings.verifyDepthMax, verifyingServers: true))
         } catch {
             throw LocalError(.invalidArgument, "IceSSL: cannot set up TLS: \(error)")
         }

@@ -21,14 +21,28 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
     private let verifies: Bool
     private let filterName: String
     private let handshakeTimeout: TimeAmount
+    private let verificationFailure: TLSVerificationFailure
     private var timer: Scheduled<Void>?
     private var refused = false
 
-    init(filter: SubjectFilter, verifies: Bool, filterName: String, handshakeTimeout: TimeAmount) {
+    init(
+        filter: SubjectFilter, verifies: Bool, filterName: String, handshakeTimeout: TimeAmount,
+        verificationFailure: TLSVerificationFailure
+    ) {
         self.filter = filter
         self.verifies = verifies
         self.filterName = filterName
         self.handshakeTimeout = handshakeTimeout
+        self.verificationFailure = verificationFailure
+    }
+
+    /// A handshake that failed because this side refused the peer's chain says why.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let reason = verificationFailure.reason {
+            verificationFailure.reason = nil
+            return context.fireErrorCaught(TLSPeerRefused(reason: reason))
+        }
+        context.fireErrorCaught(error)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -58,6 +72,7 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
         let handler = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self)
         let certificate = handler?.peerCertificate
         let der = try? certificate?.toDERBytes()
+        let chain = handler?.peerValidatedCertificateChain.map { $0.compactMap { try? $0.toDERBytes() } }
         let subject = der.flatMap { try? Certificate(derEncoded: $0) }.map { Self.subject($0.subject) }
         let version: String =
             switch handler?.tlsVersion {
@@ -74,7 +89,8 @@ final class TLSPeerCheck: ChannelInboundHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(
             TLSPeerVerified(
                 info: TLSPeerInfo(
-                    subject: subject, certificate: der, verified: verifies && der != nil, protocolVersion: version)))
+                    subject: subject, certificate: der, chain: chain ?? der.map { [$0] } ?? [],
+                    verified: verifies && chain != nil, protocolVersion: version)))
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 

@@ -14,15 +14,22 @@ public struct TLSSettings: Sendable {
     public var trustedServers: SubjectFilter
     /// Subjects accepted from clients (`IceSSL.TrustOnly` and `IceSSL.TrustOnly.Server`).
     public var trustedClients: SubjectFilter
+    /// The longest certificate chain accepted from a peer, its own certificate and the root
+    /// included (`IceSSL.VerifyDepthMax`); 0 for no limit.
+    public var verifyDepthMax: Int
 
+    /// Peers' chains are verified against `trustRoots` and `additionalTrustRoots` of each
+    /// configuration (by swift-certificates, so that Floe knows the chain it verified), when
+    /// its `certificateVerification` asks for it; host names with `.fullVerification`.
     public init(
         server: TLSConfiguration?, client: TLSConfiguration, trustedServers: SubjectFilter = SubjectFilter(),
-        trustedClients: SubjectFilter = SubjectFilter()
+        trustedClients: SubjectFilter = SubjectFilter(), verifyDepthMax: Int = 3
     ) {
         self.server = server
         self.client = client
         self.trustedServers = trustedServers
         self.trustedClients = trustedClients
+        self.verifyDepthMax = verifyDepthMax
     }
 
     /// IceSSL's properties, with IceSSL's meanings (a property absent takes IceSSL 3.7's default):
@@ -38,8 +45,8 @@ public struct TLSSettings: Sendable {
     ///   proxy's host (DNS or IP subject alternative name).
     /// - `IceSSL.Protocols` (`tls1_2, tls1_3`), `IceSSL.Ciphers` (OpenSSL cipher list; TLS 1.2).
     /// - `IceSSL.TrustOnly`, `.Client`, `.Server`: subject allow and deny lists (`SubjectFilter`).
-    /// - `IceSSL.VerifyDepthMax` is refused when set: swift-nio-ssl does not expose the chain
-    ///   length to limit it.
+    /// - `IceSSL.VerifyDepthMax` (3): the longest chain accepted from a peer, counting its
+    ///   certificate and the root; 0 for no limit.
     public init(properties: Properties) throws {
         let directory = properties["IceSSL.DefaultDir"] ?? ""
         func path(_ name: String) -> String? {
@@ -88,9 +95,10 @@ public struct TLSSettings: Sendable {
             throw LocalError(.invalidArgument, "IceSSL.VerifyPeer must be 0, 1 or 2, not \(verifyPeer)")
         }
         let checkCertName = try properties.int("IceSSL.CheckCertName", default: 0) > 0
-        if properties["IceSSL.VerifyDepthMax"] != nil {
+        let verifyDepthMax = try properties.int("IceSSL.VerifyDepthMax", default: 3)
+        guard verifyDepthMax >= 0 else {
             throw LocalError(
-                .invalidArgument, "IceSSL.VerifyDepthMax is not supported: swift-nio-ssl cannot limit the chain length")
+                .invalidArgument, "IceSSL.VerifyDepthMax must be 0 (no limit) or more, not \(verifyDepthMax)")
         }
         let (minimum, maximum) = try Self.versions(properties["IceSSL.Protocols"])
 
@@ -123,7 +131,8 @@ public struct TLSSettings: Sendable {
         self.init(
             server: server, client: client,
             trustedServers: try SubjectFilter(trustOnly, properties["IceSSL.TrustOnly.Client"] ?? ""),
-            trustedClients: try SubjectFilter(trustOnly, properties["IceSSL.TrustOnly.Server"] ?? ""))
+            trustedClients: try SubjectFilter(trustOnly, properties["IceSSL.TrustOnly.Server"] ?? ""),
+            verifyDepthMax: verifyDepthMax)
     }
 
     /// `IceSSL.Protocols`: a list of `tls1_2` and `tls1_3` (IceSSL's spellings, any case; also

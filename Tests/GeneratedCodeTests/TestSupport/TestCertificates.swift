@@ -36,3 +36,14 @@ func tlsProperties(_ folder: String, _ name: String?, _ more: [String: String] =
     }
     return properties.merging(more) { $1 }
 }
+
+/// The DER bytes of the (first) certificate in a PEM file of the folder.
+func pemDER(_ folder: String, _ name: String) throws -> [UInt8] {
+    let pem = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+    let body = pem.components(separatedBy: "-----END CERTIFICATE-----")[0]
+        .split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+    guard let der = Data(base64Encoded: body) else {
+        throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(name) is not PEM"])
+    }
+    return Array(der)
+}
