@@ -22,6 +22,11 @@
 # --Ice.Plugin.IceSSL=IceSSL:createIceSSL); unless the workloads are named: latency, pipelined and
 # throughput (send and receive). Not with --grpc.
 #
+# --observability adds two floe→floe pairings to each round, both ends run with
+# --Floe.Metrics=1 (floe-bench then reports to an in-memory backend that keeps every value) or
+# with --Floe.Tracing=1 (spans to the default no-op tracer), and the table gives each against
+# plain floe→floe; unless the workloads are named: latency and pipelined.
+#
 # --grpc (opt-in) also builds the gRPC peer Tools/grpc-bench (its own package; its first build
 # takes several minutes) and adds a grpc→grpc pairing to each round, after the four others. Its
 # client gets only the options it shares with the others (--workloads, --runs, --scale,
@@ -34,6 +39,7 @@ cd "$(dirname "$0")/.."
 rounds=3
 grpc=false
 ssl=false
+observability=false
 pin_client=()
 pin_server=()
 pingpong_cpus=()
@@ -42,6 +48,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds=$2; shift 2 ;;
         --grpc) grpc=true; shift ;;
         --ssl) ssl=true; shift ;;
+        --observability) observability=true; shift ;;
         --pin)
             pin_client=(taskset -c "${2%%:*}"); pin_server=(taskset -c "${2##*:}")
             pingpong_cpus=("${2%%:*}" "${2##*:}"); shift 2 ;;
@@ -52,6 +59,8 @@ done
 # ZeroC peers and with them; zlib floe→floe, which Floe negotiates by itself).
 if $ssl; then
     case " $* " in *" --workloads"*) ;; *) set -- --workloads latency,pipelined,throughput "$@" ;; esac
+elif $observability; then
+    case " $* " in *" --workloads"*) ;; *) set -- --workloads latency,pipelined "$@" ;; esac
 else
     case " $* " in *" --workloads"*) ;; *) set -- --workloads core,classes,throughput-z "$@" ;; esac
 fi
@@ -103,9 +112,13 @@ grpc_args() {
     done
 }
 
+# Extra options of both ends (--observability), and the pairing's tag suffix.
+extra=()
+suffix=
+
 # start_server CMD...: starts a server on $port and waits for its `ready` line.
 start_server() {
-    ${pin_server[@]+"${pin_server[@]}"} "$@" ${tls_server[@]+"${tls_server[@]}"} --endpoints "$transport -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
+    ${pin_server[@]+"${pin_server[@]}"} "$@" ${tls_server[@]+"${tls_server[@]}"} ${extra[@]+"${extra[@]}"} --endpoints "$transport -h 127.0.0.1 -p $port" >"$out/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do grep -q '^ready' "$out/server.log" && return; sleep 0.1; done
     echo "bench.sh: the server did not start: $*" >&2
@@ -130,8 +143,8 @@ run() {
     echo "  $client → $server" >&2
     # shellcheck disable=SC2046
     ${pin_client[@]+"${pin_client[@]}"} $(client_cmd "$client") --proxy "bench:$transport -h 127.0.0.1 -p $port" --shutdown \
-        ${tls_client[@]+"${tls_client[@]}"} "$@" \
-        | sed "s/^{/{\"pairing\":\"$client→$server\",/" >>"$out/results"
+        ${tls_client[@]+"${tls_client[@]}"} ${extra[@]+"${extra[@]}"} "$@" \
+        | sed "s/^{/{\"pairing\":\"$client→$server$suffix\",/" >>"$out/results"
     stop_server
 }
 
@@ -154,6 +167,11 @@ for round in $(seq "$rounds"); do
     run cpp cpp "$@"
     run floe cpp "$@"
     run cpp floe "$@"
+    if $observability; then
+        extra=(--Floe.Metrics=1); suffix=+metrics; run floe floe "$@"
+        extra=(--Floe.Tracing=1); suffix=+tracing; run floe floe "$@"
+        extra=(); suffix=
+    fi
     if $grpc; then
         grpc_args "$@"
         run grpc grpc ${grpc_args[@]+"${grpc_args[@]}"}

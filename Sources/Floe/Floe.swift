@@ -13,24 +13,26 @@ extension Communicator {
         sliceLoader: any SliceLoader = SliceRegistry(), messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100,
         defaultInvocationTimeout: Int = -1, retryIntervals: [Int] = [0],
         connectionOptions: ConnectionOptions = ConnectionOptions(), properties: Properties = Properties(),
-        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = []
+        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = [],
+        observability: Observability = .off
     ) {
         self.init(
             sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), messageSizeMax: messageSizeMax,
             classGraphDepthMax: classGraphDepthMax, defaultInvocationTimeout: defaultInvocationTimeout,
             retryIntervals: retryIntervals, connectionOptions: connectionOptions, properties: properties,
-            logger: logger, interceptors: interceptors)
+            logger: logger, interceptors: interceptors, observability: observability)
     }
 
     /// A communicator configured by Ice properties (see FloeCore's `init(properties:…)`), whose
     /// transport is TCP over SwiftNIO.
     public convenience init(
         properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), logger: Logger = Logger(label: "floe"),
-        interceptors: [any ClientInterceptor] = []
+        interceptors: [any ClientInterceptor] = [], observability: Observability? = nil
     ) throws {
+        let logger = try properties.configuring(logger)
         try self.init(
             properties: properties, sliceLoader: sliceLoader, transport: NIOTransport(logger: logger), logger: logger,
-            interceptors: interceptors)
+            interceptors: interceptors, observability: observability)
     }
 
     /// A communicator configured from command-line arguments, as ZeroC's

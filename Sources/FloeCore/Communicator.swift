@@ -21,6 +21,8 @@ public final class Communicator: Sendable {
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         /// Endpoints that refused a connection, and when (see `recentlyFailed`).
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
+        /// The admin object, created once (see `getAdmin`).
+        var admin: Task<(any ObjectPrx)?, any Error>?
     }
 
     let state = NIOLockedValueBox(State())
@@ -44,14 +46,24 @@ public final class Communicator: Sendable {
     /// Idle handling, dispatch limits, connection establishment and tracing.
     public let connectionOptions: ConnectionOptions
     public var defaultEndpointSelection: EndpointSelection { connectionOptions.endpointSelection }
-    /// The configuration this communicator was created from (empty when created directly).
-    public let properties: Properties
+    /// The configuration this communicator was created from (empty when created directly), with
+    /// the changes `setProperties` (or the `Properties` admin facet) made since.
+    public var properties: Properties { liveProperties.withLockedValue { $0 } }
+    private let liveProperties: NIOLockedValueBox<Properties>
+    private let propertiesUpdateCallbacks = NIOLockedValueBox<[@Sendable ([String: String]) -> Void]>([])
     /// Bounds the dispatches of all this communicator's connections together.
     public let dispatchGate: DispatchGate
     /// Where the communicator reports what the application should know (swift-log).
     public let logger: Logger
-    /// Run around every invocation through this communicator, in order (see `ClientInterceptor`).
+    /// Run around every invocation through this communicator, in order (see `ClientInterceptor`);
+    /// with `observability` on, a `TracingInterceptor` and a `MetricsInterceptor` come first.
     public let interceptors: [any ClientInterceptor]
+    /// Where metrics and spans go (`Floe.Metrics`, `Floe.Tracing`).
+    public let observability: Observability
+    /// The transport's connection instruments, when metrics are on.
+    public let connectionMetrics: ConnectionMetrics?
+    /// The dispatch instruments every adapter's `MetricsMiddleware` shares, when metrics are on.
+    let dispatchMetrics: CallMetrics?
     /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
     public let defaultLocator: ProxyData?
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
@@ -68,16 +80,22 @@ public final class Communicator: Sendable {
         messageSizeMax: Int = 1 << 20, classGraphDepthMax: Int = 100, defaultInvocationTimeout: Int = -1,
         retryIntervals: [Int] = [0], connectionOptions: ConnectionOptions = ConnectionOptions(),
         properties: Properties = Properties(), logger: Logger = Logger(label: "floe"),
-        interceptors: [any ClientInterceptor] = []
+        interceptors: [any ClientInterceptor] = [], observability: Observability = .off
     ) {
-        self.interceptors = interceptors
+        var builtIn: [any ClientInterceptor] = []
+        if let tracer = observability.tracer { builtIn.append(TracingInterceptor(tracer: tracer)) }
+        if let factory = observability.metrics { builtIn.append(MetricsInterceptor(factory: factory)) }
+        self.interceptors = builtIn + interceptors
+        self.observability = observability
+        self.connectionMetrics = observability.metrics.map { ConnectionMetrics(factory: $0) }
+        self.dispatchMetrics = observability.metrics.map { CallMetrics(side: "server", factory: $0) }
         // Checked by `init(properties:)`, which reports what does not parse.
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.backgroundLocatorCacheUpdates =
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
         self.logger = logger
-        self.properties = properties
+        self.liveProperties = NIOLockedValueBox(properties)
         self.connectionOptions = connectionOptions
         self.dispatchGate = DispatchGate(limit: connectionOptions.maxCommunicatorDispatches)
         self.sliceLoader = sliceLoader
@@ -430,4 +448,29 @@ extension Communicator {
 struct Route {
     let connection: any Connection
     let compress: Bool
+}
+
+extension Communicator {
+    /// Changes properties, as Ice's `PropertiesAdmin.setProperties` does: an empty value
+    /// removes the property. The callbacks registered with `onPropertiesUpdate` are then told
+    /// what changed. What was read when something was created keeps its value: adapters,
+    /// connection options and this communicator's settings are not rebuilt.
+    public func setProperties(_ changes: [String: String]) {
+        let changed = liveProperties.withLockedValue { properties in
+            var changed: [String: String] = [:]
+            for (name, value) in changes where (properties[name] ?? "") != value {
+                properties[name] = value
+                changed[name] = value
+            }
+            return changed
+        }
+        guard !changed.isEmpty else { return }
+        for callback in propertiesUpdateCallbacks.withLockedValue({ $0 }) { callback(changed) }
+    }
+
+    /// Calls `callback` after each `setProperties` that changed something, with the changed
+    /// properties (an empty value for one removed).
+    public func onPropertiesUpdate(_ callback: @escaping @Sendable ([String: String]) -> Void) {
+        propertiesUpdateCallbacks.withLockedValue { $0.append(callback) }
+    }
 }

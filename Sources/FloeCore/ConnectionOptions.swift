@@ -46,6 +46,17 @@ public struct ConnectionOptions: Sendable {
     public var traceNetwork = 0
     /// `Ice.Trace.Protocol`: 1 logs every message sent and received.
     public var traceProtocol = 0
+    /// `Ice.Warn.Dispatch` (1, as in Ice): 1 logs a warning for each dispatch that failed with
+    /// an unexpected error (one the client gets as an unknown exception), naming the operation,
+    /// the identity and the whole error; 2 also for a missing object, facet or operation.
+    public var warnDispatch = 1
+    /// `Ice.Warn.Connections` (0): 1 logs connections lost or timed out as warnings (else at
+    /// debug level). Peers breaking the protocol or refused by TLS are always warnings.
+    public var warnConnections = 0
+    /// `Floe.Dispatch.ErrorDetails` (0): 1 sends clients the whole description of unexpected
+    /// errors, for development; by default they get the error's type (and an enum's case) only,
+    /// while `Ice.Warn.Dispatch` logs the whole error on the server.
+    public var sendsErrorDetails = false
     /// `Ice.Compression.Level`: 1 (fastest, ZeroC's default) to 9 (smallest).
     public var compressionLevel = 1
     /// `Floe.Compression.Codec`: the codec of compressed requests (replies use the request's).
@@ -108,6 +119,9 @@ extension ConnectionOptions {
         endpointSelection = parsed
         traceNetwork = try properties.int("Ice.Trace.Network", default: 0)
         traceProtocol = try properties.int("Ice.Trace.Protocol", default: 0)
+        warnDispatch = try properties.int("Ice.Warn.Dispatch", default: 1)
+        warnConnections = try properties.int("Ice.Warn.Connections", default: 0)
+        sendsErrorDetails = try properties.int("Floe.Dispatch.ErrorDetails", default: 0) > 0
         compressionLevel = try properties.int("Ice.Compression.Level", default: 1)
         guard (1...9).contains(compressionLevel) else {
             throw LocalError(.invalidArgument, "Ice.Compression.Level must be between 1 and 9, not \(compressionLevel)")

@@ -1,5 +1,6 @@
 public import FloeEncoding
 public import FloeProtocol
+import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -393,33 +394,53 @@ extension ObjectAdapter {
     /// that outgrows the task's allocation slab costs a `malloc` per request.
     private func outcome(of error: any Error, current: Current) -> Outcome {
         let requestId = current.requestId
+        let options = communicator.connectionOptions
         switch error {
         case let exception as any UserException:
             do {
                 return checked(try current.makeResponse(exception: exception), requestId: requestId)
             } catch {
+                warnDispatch(current, "its user exception could not be encoded: \(error)", level: 1)
                 return .failure(
                     Reply(requestId: requestId, status: .unknownUserException, body: .message(exception.ice_id())))
             }
         case let error as DispatchError:
             switch error.status.rawValue {
             case 2, 3, 4:
+                warnDispatch(current, "\(error.status)", level: 2)
                 return .failure(
                     Reply(
                         requestId: requestId, status: error.status,
                         body: .target(identity: error.identity, facet: error.facet, operation: error.operation)))
             default:
+                warnDispatch(current, "\(error.status): \(error.message)", level: 1)
                 return .failure(Reply(requestId: requestId, status: error.status, body: .message(error.message)))
             }
         case let error as LocalError:
+            warnDispatch(current, error.description, level: 1)
             return .failure(
                 Reply(requestId: requestId, status: .unknownLocalException, body: .message(error.description)))
         case let error as MarshalError:
+            warnDispatch(current, "\(error)", level: 1)
             return .failure(Reply(requestId: requestId, status: .unknownLocalException, body: .message("\(error)")))
         default:
-            return .failure(
-                Reply(requestId: requestId, status: .unknownException, body: .message(String(describing: error))))
+            let details = String(describing: error)
+            warnDispatch(current, "\(ErrorSummary.typeName(of: error)): \(details)", level: 1)
+            let message = options.sendsErrorDetails ? details : ErrorSummary.of(error)
+            return .failure(Reply(requestId: requestId, status: .unknownException, body: .message(message)))
         }
+    }
+
+    /// `Ice.Warn.Dispatch`: one warning per failed dispatch at or above its level.
+    private func warnDispatch(_ current: Current, _ error: @autoclosure () -> String, level: Int) {
+        guard communicator.connectionOptions.warnDispatch >= level else { return }
+        let identity = communicator.identityToString(current.id)
+        var metadata: Logger.Metadata = ["operation": "\(current.operation)", "identity": "\(identity)"]
+        if !current.facet.isEmpty { metadata["facet"] = "\(current.facet)" }
+        if let info = current.con?.info { metadata["peer"] = "\(info.remoteAddress):\(info.remotePort)" }
+        let facet = current.facet.isEmpty ? "" : " facet '\(current.facet)'"
+        communicator.logger.warning(
+            "dispatch of '\(current.operation)' on '\(identity)'\(facet) failed: \(error())", metadata: metadata)
     }
 
     /// A response as an outcome: only statuses 0 and 1 carry an encapsulation.

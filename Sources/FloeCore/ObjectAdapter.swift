@@ -240,6 +240,8 @@ public final class ObjectAdapter: Sendable {
 
     /// Starts (or, after `hold()`, resumes) dispatching.
     public func activate() async throws {
+        // The admin object comes with the first adapter, as with a ZeroC server (`Ice.Admin.*`).
+        if name != "Ice.Admin" { _ = try await communicator.getAdmin() }
         if !adapterId.isEmpty, state.withLockedValue({ !$0.everActivated }) {
             try await updateLocatorRegistry(registering: true)
         }
@@ -252,8 +254,9 @@ public final class ObjectAdapter: Sendable {
         let waiting = state.withLockedValue { state in
             if !state.everActivated {
                 state.everActivated = true
-                if !state.middleware.isEmpty {
-                    state.pipeline = state.middleware.reversed().reduce(lookup as any Dispatcher) { next, wrap in
+                let middleware = builtInMiddleware + state.middleware
+                if !middleware.isEmpty {
+                    state.pipeline = middleware.reversed().reduce(lookup as any Dispatcher) { next, wrap in
                         wrap(next)
                     }
                 }
@@ -264,6 +267,18 @@ public final class ObjectAdapter: Sendable {
             return state.heldDispatches
         }
         for dispatch in waiting { dispatch.resume() }
+    }
+
+    /// The communicator's tracing and metrics middleware, outermost (see `Observability`).
+    private var builtInMiddleware: [@Sendable (any Dispatcher) -> any Dispatcher] {
+        var middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+        if let tracer = communicator.observability.tracer {
+            middleware.append { TracingMiddleware(next: $0, tracer: tracer) }
+        }
+        if let metrics = communicator.dispatchMetrics {
+            middleware.append { MetricsMiddleware(next: $0, metrics: metrics) }
+        }
+        return middleware
     }
 
     /// Dispatches waiting for `activate()`; tests wait on it instead of on a fixed delay.

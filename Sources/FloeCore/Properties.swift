@@ -45,6 +45,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
         "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",
+        "Ice.Warn.Dispatch", "Ice.Warn.Connections", "Ice.Admin.Enabled", "Ice.Admin.Facets",
         // ZeroC loads its ssl transport as a plugin; Floe has it built in, so the line Ice
         // configurations carry for it is expected, and means nothing more.
         "Ice.Plugin.IceSSL",
@@ -145,10 +146,13 @@ extension Communicator {
     ///
     /// Like ZeroC (`Ice.Warn.UnknownProperties`, on by default), it warns through `logger` about
     /// every `Ice.*` property it does not read: a misspelt name, or a feature Floe lacks.
+    /// `observability` overrides what `Floe.Metrics` and `Floe.Tracing` say.
     public convenience init(
         properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
-        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = []
+        logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = [],
+        observability: Observability? = nil
     ) throws {
+        let logger = try properties.configuring(logger)
         if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
             for name in properties.unknownIceProperties {
                 logger.warning("unknown property \(name): Floe does not read it")
@@ -165,6 +169,23 @@ extension Communicator {
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
             retryIntervals: retries == [-1] ? [] : retries,
             connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
-            interceptors: interceptors)
+            interceptors: interceptors, observability: try observability ?? Observability(properties: properties))
+    }
+}
+
+extension Properties {
+    /// `logger` at the level `Floe.Log.Level` names (`trace`, `debug`, `info`, `notice`,
+    /// `warning`, `error`, `critical`), else as it is. A communicator's logger, and its
+    /// transport's, are configured so.
+    public func configuring(_ logger: Logger) throws -> Logger {
+        guard let name = self["Floe.Log.Level"] else { return logger }
+        guard let level = Logger.Level(rawValue: name.lowercased()) else {
+            throw LocalError(
+                .invalidArgument,
+                "Floe.Log.Level must be trace, debug, info, notice, warning, error or critical, not '\(name)'")
+        }
+        var logger = logger
+        logger.logLevel = level
+        return logger
     }
 }

@@ -11,6 +11,7 @@ extension IceConnectionHandler {
     func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         lastWrite = .now()
         bytesQueued += Int64(bytes.readableBytes)
+        communicator.connectionMetrics?.sent(bytes: bytes.readableBytes)
         flushScheduled = false
         unflushedBytes = 0
         unflushedMessages = 0
@@ -27,6 +28,7 @@ extension IceConnectionHandler {
         if let body { context.write(wrapOutboundOut(body), promise: nil) }
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
         bytesQueued += Int64(size)
+        communicator.connectionMetrics?.sent(bytes: size)
         unflushedBytes += size
         unflushedMessages += 1
         if unflushedBytes >= Self.flushThreshold || unflushedMessages >= Self.flushMessageThreshold {

@@ -18,6 +18,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Dispatches incoming requests; nil answers them with object-not-exist.
     var adapter: ObjectAdapter?
     let isClient: Bool
+    /// Whether `ConnectionMetrics` counted this connection open (refused ones never are).
+    var countedOpen = false
     var logger: Logger
     let eventLoop: any EventLoop
     var context: ChannelHandlerContext?
@@ -131,6 +133,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             return context.close(promise: nil)
         }
         startMonitor(context)
+        communicator.connectionMetrics?.opened(incoming: !isClient)
+        countedOpen = true
         if !isClient {
             // The server speaks first: one validate-connection message.
             trace("sent validate connection")
@@ -154,6 +158,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         reading = true
         lastRead = .now()
         var bytes = unwrapInboundIn(data)
+        communicator.connectionMetrics?.received(bytes: bytes.readableBytes)
         if var partial = partialFrame {
             partialFrame = nil
             partial.writeBuffer(&bytes)
@@ -290,6 +295,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
         writeStall?.cancel()
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
         if let adapter, let connection { adapter.unregister(connection) }
+        if countedOpen { communicator.connectionMetrics?.closed(incoming: !isClient) }
+        countedOpen = false
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
         // Running dispatches are cancelled, and a graceful close waiting for them is over:
@@ -338,7 +345,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
         _ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError,
         logLevel: Logger.Level = .warning
     ) {
-        logger.log(level: logLevel, "closing connection: \(reason)")
+        // A lost or timed-out connection is ordinary (Ice.Warn.Connections makes it a warning);
+        // a peer breaking the protocol or refused by TLS is always worth one.
+        let ordinary = code == .connectionLost || code == .connectionTimeout
+        let level = ordinary && options.warnConnections == 0 ? min(logLevel, .debug) : logLevel
+        logger.log(level: level, "closing connection: \(reason)")
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import FloeCore
 import FloeEncoding
 import FloeNIO
@@ -27,6 +28,9 @@ struct FloeBench: ParsableCommand {
             properties = parsed
             // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
             if properties["Floe.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
+            // `--Floe.Metrics=1` measures metrics with a backend that keeps the values; with
+            // `--Floe.Tracing=1` spans go to the default no-op tracer.
+            if properties["Floe.Metrics"] == "1" { MetricsSystem.bootstrap(CountingMetrics()) }
             command = try parseAsRoot(remaining)
         } catch {
             let code = exitCode(for: error)

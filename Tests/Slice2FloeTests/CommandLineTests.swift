@@ -117,12 +117,12 @@ struct CommandLineTests {
     @Test func problemsOfTheGeneratedSwiftAreCompilerErrors() throws {
         let dir = try Scratch()
         try dir.write(
-            "Admin.ice", "#include <Ice/PropertiesAdmin.ice>\nmodule M { interface I { Ice::PropertyDict get(); } }\n")
+            "Admin.ice", "#include <Ice/RemoteLogger.ice>\nmodule M { interface I { Ice::LogMessage get(); } }\n")
         let admin = try slice2floe(["-I/usr/share/ice/slice", "Admin.ice"], in: dir)
         #expect(admin.status == 1)
         #expect(
             admin.stderr.contains(
-                "Admin.ice:2:26: error: 'Ice::PropertyDict' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files"
+                "Admin.ice:2:26: error: 'Ice::LogMessage' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files"
             ), "\(admin.stderr)")
         try dir.write("Twice.ice", "module A { class C {} }\nmodule B { class C {} }\n")
         let twice = try slice2floe(["--module-name", "App", "Twice.ice"], in: dir)

@@ -57,6 +57,31 @@ for workload in workloads:
     else:
         print("%-16s %-10s %s   %s" % (workload, unit, " ".join(cells), cpp))
 
+# Tools/bench.sh --observability: floe→floe with metrics or tracing on, against it off.
+variants = [p for p in dict.fromkeys(row["pairing"] for row in rows) if p.startswith("floe→floe+")]
+if variants:
+    print()
+    print("%-16s %-10s %12s" % ("workload", "unit", "floe→floe") + "".join(" %28s" % v for v in variants))
+    for workload in workloads:
+        medians, unit, higher_is_better = {}, "", True
+        for pairing in ["floe→floe"] + variants:
+            values = [figure(r) for r in rows if r["workload"] == workload and r["pairing"] == pairing]
+            if values:
+                medians[pairing] = statistics.median(v for v, _, _ in values)
+                unit, higher_is_better = values[0][1], values[0][2]
+        if "floe→floe" not in medians:
+            continue
+        cells = []
+        for v in variants:
+            if v not in medians:
+                cells.append(" %28s" % "-")
+                continue
+            # Cost as a fraction of the plain run: extra time per call, or rate lost.
+            r = medians[v] / medians["floe→floe"]
+            cost = (1 - r) if higher_is_better else (r - 1)
+            cells.append(" %28s" % ("%.1f (%+.1f%% cost)" % (medians[v], 100 * cost)))
+        print("%-16s %-10s %12.1f%s" % (workload, unit, medians["floe→floe"], "".join(cells)))
+
 rss = [int(kb) for kb in sys.argv[2:]]
 if rss:
     print()

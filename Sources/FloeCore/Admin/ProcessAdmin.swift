@@ -46,22 +46,13 @@ struct ProcessTraits: SliceTraits {
 
 extension Communicator {
     /// With `Ice.Admin.ServerId` and `Ice.Admin.Endpoints` set, as for a server a registry may
-    /// stop: creates the admin adapter (`Ice.Admin`) once, serving the `Process` facet of
-    /// `<Ice.Admin.InstanceName or a UUID>/admin`, and registers its proxy with the locator's
+    /// stop: registers the admin object's `Process` facet (see `getAdmin`) with the locator's
     /// registry under the server id (`setServerProcessProxy`). Adapters call it on activation.
     func registerProcessIfConfigured(locator: ProxyData) async throws {
         guard let serverId = properties["Ice.Admin.ServerId"], !serverId.isEmpty,
-            let endpoints = properties["Ice.Admin.Endpoints"]
+            let admin = try await getAdmin()
         else { return }
-        let proxy: any ObjectPrx
-        if let existing = state.withLockedValue({ $0.adapters["Ice.Admin"] }) {
-            proxy = existing.createDirectProxy(adminIdentity).ice_facet("Process")
-        } else {
-            let admin = try await createObjectAdapterWithEndpoints(name: "Ice.Admin", endpoints: endpoints)
-            try admin.addFacet(servant: ProcessFacet(communicator: self), id: adminIdentity, facet: "Process")
-            try await admin.activate()
-            proxy = admin.createDirectProxy(adminIdentity).ice_facet("Process")
-        }
+        let proxy = admin.ice_facet("Process")
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
         guard let registry = try await calls.getRegistry() else { return }
         do {
@@ -73,10 +64,5 @@ extension Communicator {
                 "the registry does not know server '\(serverId)' (IceGrid knows only deployed servers: unset Ice.Admin.ServerId)"
             )
         }
-    }
-
-    /// The admin object's identity: `<Ice.Admin.InstanceName>/admin`.
-    var adminIdentity: Identity {
-        Identity(name: "admin", category: properties["Ice.Admin.InstanceName"] ?? adminInstanceName)
     }
 }

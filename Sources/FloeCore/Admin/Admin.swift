@@ -1,0 +1,55 @@
+import FloeEncoding
+import Logging
+import NIOConcurrencyHelpers
+
+extension Communicator {
+    /// The admin object, as Ice's `Communicator.getAdmin()`: created on the first call (and at
+    /// the first adapter activation) when `Ice.Admin.Endpoints` is set and `Ice.Admin.Enabled`
+    /// is not 0. It is `<Ice.Admin.InstanceName, else a UUID>/admin` on the `Ice.Admin`
+    /// adapter, with the facets `Process` (shutdown, `writeMessage`) and `Properties` (read
+    /// and change this communicator's properties), or those `Ice.Admin.Facets` lists. nil when
+    /// admin is not configured.
+    ///
+    /// The admin endpoints give whoever reaches them control of the process: listen on
+    /// loopback, or on ssl with `IceSSL.TrustOnly.Server` listing the operators.
+    public func getAdmin() async throws -> (any ObjectPrx)? {
+        let task = try state.withLockedValue { state in
+            if state.destroyed { throw LocalError(.communicatorDestroyed, "the communicator is destroyed") }
+            if let task = state.admin { return task }
+            let task = Task { try await self.createAdmin() }
+            state.admin = task
+            return task
+        }
+        return try await task.value
+    }
+
+    private func createAdmin() async throws -> (any ObjectPrx)? {
+        let properties = properties
+        guard let endpoints = properties["Ice.Admin.Endpoints"], !endpoints.isEmpty,
+            try properties.int("Ice.Admin.Enabled", default: 1) > 0
+        else { return nil }
+        let all: [String: any Dispatcher] = [
+            "Process": ProcessFacet(communicator: self), "Properties": PropertiesFacet(communicator: self),
+        ]
+        var facets = all
+        if let listed = properties["Ice.Admin.Facets"] {
+            let names = Set(listed.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
+            if let unknown = names.subtracting(all.keys).sorted().first {
+                throw LocalError(.invalidArgument, "Ice.Admin.Facets: Floe has no admin facet '\(unknown)'")
+            }
+            facets = all.filter { names.contains($0.key) }
+        }
+        let adapter = try await createObjectAdapterWithEndpoints(name: "Ice.Admin", endpoints: endpoints)
+        for (facet, servant) in facets { try adapter.addFacet(servant: servant, id: adminIdentity, facet: facet) }
+        try await adapter.activate()
+        logger.info(
+            "admin object '\(identityToString(adminIdentity))' with facets \(facets.keys.sorted().joined(separator: ", "))"
+        )
+        return adapter.createDirectProxy(adminIdentity)
+    }
+
+    /// The admin object's identity: `<Ice.Admin.InstanceName>/admin`.
+    var adminIdentity: Identity {
+        Identity(name: "admin", category: properties["Ice.Admin.InstanceName"] ?? adminInstanceName)
+    }
+}

@@ -1,0 +1,40 @@
+public import CoreMetrics
+
+/// Counts and times a communicator's invocations by operation and outcome
+/// (`floe.client.calls`, `floe.client.duration`; see `Observability`). `Floe.Metrics=1` adds
+/// one to every communicator.
+public struct MetricsInterceptor: ClientInterceptor {
+    let metrics: CallMetrics
+
+    public init(factory: any MetricsFactory) {
+        metrics = CallMetrics(side: "client", factory: factory)
+    }
+
+    public func intercept(_ request: OutgoingRequest, next: Next) async throws -> IncomingResponse {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request)
+            record(request.operation, response.replyStatus.map(CallMetrics.outcome) ?? "ok", since: start)
+            return response
+        } catch {
+            record(request.operation, Self.outcome(of: error), since: start)
+            throw error
+        }
+    }
+
+    private func record(_ operation: String, _ outcome: String, since start: ContinuousClock.Instant) {
+        let elapsed = (ContinuousClock.now - start).components
+        metrics.record(
+            operation: operation, outcome: outcome,
+            nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    }
+
+    /// A reply status for errors the server answered, the local error's code otherwise.
+    static func outcome(of error: any Error) -> String {
+        switch error {
+        case let error as DispatchError: CallMetrics.outcome(error.status)
+        case let error as LocalError: error.code.description
+        default: "error"
+        }
+    }
+}

@@ -1,0 +1,34 @@
+public import CoreMetrics
+import Logging
+public import Tracing
+
+/// Where a communicator reports metrics and spans; nil turns each off.
+///
+/// `Floe.Metrics=1` and `Floe.Tracing=1` turn them on with the process's bootstrapped
+/// backends (`MetricsSystem.factory`, `InstrumentationSystem.tracer`); an application can also
+/// pass its own. When on, every invocation goes through a `MetricsInterceptor` and a
+/// `TracingInterceptor`, every dispatch through a `MetricsMiddleware` and a `TracingMiddleware`
+/// (outermost, before the adapter's own middleware), and the transport counts connections and
+/// bytes.
+public struct Observability: Sendable {
+    /// Call, dispatch and connection metrics (see `CallMetrics` and `ConnectionMetrics`).
+    public var metrics: (any MetricsFactory)?
+    /// Client and server spans, with trace context carried in the request context.
+    public var tracer: (any Tracer)?
+
+    public init(metrics: (any MetricsFactory)? = nil, tracer: (any Tracer)? = nil) {
+        self.metrics = metrics
+        self.tracer = tracer
+    }
+
+    /// Neither metrics nor spans.
+    public static let off = Observability()
+
+    /// `Floe.Metrics` and `Floe.Tracing` (0 by default): 1 reports to the backends the
+    /// process bootstrapped.
+    public init(properties: Properties) throws {
+        self.init(
+            metrics: try properties.int("Floe.Metrics", default: 0) > 0 ? MetricsSystem.factory : nil,
+            tracer: try properties.int("Floe.Tracing", default: 0) > 0 ? InstrumentationSystem.tracer : nil)
+    }
+}

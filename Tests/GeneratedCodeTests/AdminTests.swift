@@ -1,0 +1,75 @@
+import FloeCore
+import FloeIce
+import FloeNIO
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+/// Ice's admin object (issue 18): the Process and Properties facets on `Ice.Admin.Endpoints`,
+/// driven by ZeroC's own admin client and by Floe's.
+@Suite("Admin facets", .serialized, .timeLimit(.minutes(2)))
+struct AdminTests {
+    private static func server(_ more: [String: String] = [:]) async throws -> Communicator {
+        var properties = Properties()
+        let settings = [
+            "Ice.Admin.Endpoints": "tcp -h 127.0.0.1 -p 0", "Ice.Admin.InstanceName": "Billing",
+            "Demo.Greeting": "hello", "Demo.Extra": "x", "Other.Name": "y",
+        ]
+        for (key, value) in settings.merging(more, uniquingKeysWith: { $1 }) { properties[key] = value }
+        let communicator = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()  // creates the admin object too
+        return communicator
+    }
+
+    @Test func aZeroCAdminClientReadsAndChangesPropertiesAndShutsTheServerDown() async throws {
+        let server = try await Self.server()
+        let updates = NIOLockedValueBox<[[String: String]]>([])
+        server.onPropertiesUpdate { changed in updates.withLockedValue { $0.append(changed) } }
+        let admin = try #require(try await server.getAdmin())
+        #expect(admin.ice_getIdentity() == Identity(name: "admin", category: "Billing"))
+        let (peer, output) = try launchPeer("admin_client.py", [server.proxyToString(admin)])
+        let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { peer.waitUntilExit() }
+        #expect(peer.terminationStatus == 0, "\(transcript)")
+        #expect(
+            transcript.split(separator: "\n") == [
+                "greeting=hello", "missing=", "prefix Demo.Extra=x", "prefix Demo.Greeting=hello", "after=changed,",
+                "done",
+            ])
+        #expect(updates.withLockedValue { $0 } == [["Demo.Greeting": "changed", "Demo.Extra": ""]])
+        #expect(server.properties["Demo.Greeting"] == "changed" && server.properties["Demo.Extra"] == nil)
+        // The Process facet's shutdown ends the server's wait.
+        await server.waitForShutdown()
+        await server.destroy()
+    }
+
+    @Test func aFloeAdminClientUsesTheGeneratedProxies() async throws {
+        let server = try await Self.server(["Ice.Admin.Facets": "Properties"])
+        let client = Communicator(sliceLoader: FloeIce_SliceLoader(), transport: NIOTransport())
+        let admin = try #require(try await server.getAdmin())
+        let reached = client.makeProxy(admin.ice_getIdentity()).ice_endpoints(admin.ice_getEndpoints())
+        let properties = try #require(
+            try await checkedCast(prx: reached, type: (any PropertiesAdminPrx).self, facet: "Properties"))
+        #expect(try await properties.getPropertiesForPrefix("Other.") == ["Other.Name": "y"])
+        try await properties.setProperties(["Other.Name": "z"])
+        #expect(try await properties.getProperty("Other.Name") == "z")
+        // Ice.Admin.Facets left Process out.
+        await #expect(throws: DispatchError.self) {
+            try await uncheckedCast(prx: reached, type: (any ProcessPrx).self, facet: "Process").shutdown()
+        }
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func noAdminWithoutEndpointsOrWhenDisabled() async throws {
+        let plain = Communicator(transport: NIOTransport())
+        #expect(try await plain.getAdmin() == nil)
+        let disabled = try await Self.server(["Ice.Admin.Enabled": "0"])
+        #expect(try await disabled.getAdmin() == nil)
+        for communicator in [plain, disabled] { await communicator.destroy() }
+    }
+}

@@ -1,0 +1,168 @@
+import FloeCore
+import FloeNIO
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Testing
+
+/// An error whose description holds what a client must not see.
+private struct StoreFailure: Error {
+    let path = "/srv/secret/orders.sqlite"
+}
+
+private enum StoreError: Error {
+    case diskFull(freeBytes: Int)
+    case readOnly
+}
+
+/// Throws `error` for `opIdempotent`, and passes other calls on.
+private struct Failing: Dispatcher {
+    let next: any Dispatcher
+    let error: any Error
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        if request.current.operation == "opIdempotent" { throw error }
+        return try await next.dispatch(request)
+    }
+}
+
+/// `Ice.Warn.Dispatch`, `Ice.Warn.Connections` and what clients learn of unexpected errors
+/// (issue 18).
+@Suite("Dispatch warnings", .serialized, .timeLimit(.minutes(2)))
+struct DispatchWarningTests {
+    /// A server whose logger records warnings and above as "LEVEL message".
+    private static func server(_ settings: [String: String], error: any Error) async throws
+        -> (Communicator, Int32, NIOLockedValueBox<[String]>)
+    {
+        let lines = NIOLockedValueBox<[String]>([])
+        var logger = Logger(label: "server") { _ in LevelLogHandler(lines: lines) }
+        logger.logLevel = .info
+        var properties = Properties()
+        for (key, value) in settings { properties[key] = value }
+        let communicator = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger),
+            logger: logger)
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try adapter.use { Failing(next: $0, error: error) }
+        try await adapter.activate()
+        return (communicator, adapter.endpoints.first?.port ?? 0, lines)
+    }
+
+    private static func unexpectedError(from tester: any TesterPrx) async -> DispatchError? {
+        do {
+            _ = try await tester.opIdempotent()
+        } catch let error as DispatchError {
+            return error
+        } catch {
+            Issue.record("not a DispatchError: \(error)")
+        }
+        return nil
+    }
+
+    @Test func aFailedDispatchLogsOneWarningAndSuccessfulCallsNothing() async throws {
+        let (server, port, lines) = try await Self.server([:], error: StoreFailure())
+        let (client, tester) = try MiddlewareTests.client(port)
+        for _ in 0..<5 { try await tester.ice_ping() }
+        let error = await Self.unexpectedError(from: tester)
+        #expect(error?.status == .unknownException)
+        // The client learns the type, not what the error holds; the log has all of it.
+        #expect(error?.message == "GeneratedCodeTests.StoreFailure", "\(String(describing: error))")
+        let logged = lines.withLockedValue { $0 }
+        #expect(logged.count == 1, "\(logged)")
+        #expect(
+            logged.first
+                == "warning dispatch of 'opIdempotent' on 'tester' failed: GeneratedCodeTests.StoreFailure: StoreFailure(path: \"/srv/secret/orders.sqlite\")"
+        )
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func enumErrorsNameTheirCaseButNotItsPayload() async throws {
+        for (thrown, expected) in [
+            (StoreError.diskFull(freeBytes: 12) as any Error, "GeneratedCodeTests.StoreError.diskFull"),
+            (StoreError.readOnly, "GeneratedCodeTests.StoreError.readOnly"),
+        ] {
+            let (server, port, _) = try await Self.server([:], error: thrown)
+            let (client, tester) = try MiddlewareTests.client(port)
+            #expect(await Self.unexpectedError(from: tester)?.message == expected)
+            await client.destroy()
+            await server.destroy()
+        }
+    }
+
+    @Test func errorDetailsAndWarningLevelsAreProperties() async throws {
+        let (server, port, lines) = try await Self.server(
+            ["Floe.Dispatch.ErrorDetails": "1", "Ice.Warn.Dispatch": "0"], error: StoreFailure())
+        let (client, tester) = try MiddlewareTests.client(port)
+        #expect(
+            await Self.unexpectedError(from: tester)?.message == "StoreFailure(path: \"/srv/secret/orders.sqlite\")")
+        #expect(lines.withLockedValue { $0 }.isEmpty)
+        await client.destroy()
+        await server.destroy()
+
+        // Level 2 also reports a missing object; level 1 does not.
+        for level in ["1", "2"] {
+            let (server, port, lines) = try await Self.server(["Ice.Warn.Dispatch": level], error: StoreFailure())
+            let (client, tester) = try MiddlewareTests.client(port, name: "nobody")
+            await #expect(throws: DispatchError.self) { try await tester.ice_ping() }
+            let logged = lines.withLockedValue { $0 }
+            #expect(
+                logged == (level == "1" ? [] : ["warning dispatch of 'ice_ping' on 'nobody' failed: objectNotExist"]),
+                "level \(level)")
+            await client.destroy()
+            await server.destroy()
+        }
+    }
+}
+
+/// `Ice.Warn.Connections`: a connection reset by its peer is a warning only when asked for.
+@Suite("Connection warnings", .serialized, .timeLimit(.minutes(2)))
+struct ConnectionWarningTests {
+    @Test(arguments: [nil, "1"] as [String?])
+    func aResetConnectionWarnsOnlyWithIceWarnConnections(_ setting: String?) async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        var logger = Logger(label: "server") { _ in LevelLogHandler(lines: lines) }
+        logger.logLevel = .debug
+        var properties = Properties()
+        properties["Ice.Warn.Connections"] = setting
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger),
+            logger: logger)
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try await adapter.activate()
+        let port = Int(adapter.endpoints.first?.port ?? 0)
+        // A peer that takes the validate-connection message and resets the connection.
+        let peer = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        let options = try #require(peer as? any SocketOptionProvider)
+        try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        try await Task.sleep(for: .milliseconds(100))
+        try await peer.close()
+        let closed = await eventually { lines.withLockedValue { $0 }.contains { $0.contains("closing connection") } }
+        #expect(closed, "\(lines.withLockedValue { $0 })")
+        let closings = lines.withLockedValue { $0 }.filter { $0.contains("closing connection") }
+        let level = setting == nil ? "debug" : "warning"
+        #expect(closings.count == 1 && closings.allSatisfy { $0.hasPrefix(level) }, "\(closings)")
+        await server.destroy()
+    }
+}
+
+/// Records "LEVEL message" lines.
+struct LevelLogHandler: LogHandler {
+    let lines: NIOLockedValueBox<[String]>
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.withLockedValue { $0.append("\(event.level) \(event.message)") }
+    }
+}
