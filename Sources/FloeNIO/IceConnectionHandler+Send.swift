@@ -11,7 +11,8 @@ extension IceConnectionHandler {
     func write(_ context: ChannelHandlerContext, _ bytes: ByteBuffer) -> EventLoopFuture<Void> {
         lastWrite = .now()
         bytesQueued += Int64(bytes.readableBytes)
-        communicator.connectionMetrics?.sent(bytes: bytes.readableBytes)
+        bytesUnreported.sent += bytes.readableBytes
+        reportBytes()
         flushScheduled = false
         unflushedBytes = 0
         unflushedMessages = 0
@@ -28,7 +29,7 @@ extension IceConnectionHandler {
         if let body { context.write(wrapOutboundOut(body), promise: nil) }
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
         bytesQueued += Int64(size)
-        communicator.connectionMetrics?.sent(bytes: size)
+        bytesUnreported.sent += size
         unflushedBytes += size
         unflushedMessages += 1
         if unflushedBytes >= Self.flushThreshold || unflushedMessages >= Self.flushMessageThreshold {
@@ -53,6 +54,7 @@ extension IceConnectionHandler {
     private static let flushMessageThreshold = 8
 
     func flushNow(_ context: ChannelHandlerContext) {
+        reportBytes()
         flushScheduled = false
         unflushedBytes = 0
         unflushedMessages = 0

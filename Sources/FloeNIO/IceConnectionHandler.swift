@@ -20,6 +20,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
     let isClient: Bool
     /// Whether `ConnectionMetrics` counted this connection open (refused ones never are).
     var countedOpen = false
+    /// Bytes read and written since `ConnectionMetrics` was last told: it is told once per
+    /// read pass and per flush, not per message.
+    var bytesUnreported = (received: 0, sent: 0)
+
+    func reportBytes() {
+        guard let metrics = communicator.connectionMetrics else { return }
+        if bytesUnreported.received > 0 { metrics.received(bytes: bytesUnreported.received) }
+        if bytesUnreported.sent > 0 { metrics.sent(bytes: bytesUnreported.sent) }
+        bytesUnreported = (0, 0)
+    }
     var logger: Logger
     let eventLoop: any EventLoop
     var context: ChannelHandlerContext?
@@ -150,6 +160,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
+        reportBytes()
         if unflushedBytes > 0 { flushNow(context) }
         context.fireChannelReadComplete()
     }
@@ -158,7 +169,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         reading = true
         lastRead = .now()
         var bytes = unwrapInboundIn(data)
-        communicator.connectionMetrics?.received(bytes: bytes.readableBytes)
+        bytesUnreported.received += bytes.readableBytes
         if var partial = partialFrame {
             partialFrame = nil
             partial.writeBuffer(&bytes)
@@ -295,6 +306,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         writeStall?.cancel()
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
         if let adapter, let connection { adapter.unregister(connection) }
+        reportBytes()
         if countedOpen { communicator.connectionMetrics?.closed(incoming: !isClient) }
         countedOpen = false
         failPending(LocalError(.connectionLost, "the connection was lost"))

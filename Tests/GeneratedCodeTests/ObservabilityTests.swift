@@ -106,9 +106,11 @@ struct ObservabilityTests {
         let (_, refused) = try Self.client(measured, port: 1)
         await #expect(throws: LocalError.self) { try await refused.ice_ping() }
 
-        func count(_ side: String, _ operation: String, _ outcome: String) -> Int64 {
-            metrics.counterTotal(
-                label: "floe.\(side).calls", dimensions: [("operation", operation), ("outcome", outcome)])
+        func count(_ side: String, _ operation: String, _ outcome: String) -> Int {
+            metrics.timers(
+                label: "floe.\(side).duration", dimensions: [("operation", operation), ("outcome", outcome)]
+            )
+            .reduce(0) { $0 + $1.values.count }
         }
         #expect(count("client", "opIdempotent", "ok") == 3)
         #expect(count("server", "opIdempotent", "ok") == 3)
@@ -136,6 +138,12 @@ struct ObservabilityTests {
         await server.destroy()
     }
 
+    /// The tracer of a process that bootstrapped none: nothing to record, so nothing installed.
+    @Test func aNoOpTracerMeansNoTracing() {
+        #expect(Observability(tracer: NoOpTracer()).tracer == nil)
+        #expect(Observability(tracer: InMemoryTracer()).tracer != nil)
+    }
+
     @Test func hostileOperationNamesCannotGrowTheMetrics() async throws {
         let metrics = TestMetrics()
         let (server, port) = try await Self.server(Observability(metrics: metrics))
@@ -147,7 +155,7 @@ struct ObservabilityTests {
                 operation: "made-up-\(index)", mode: .normal, inEncaps: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
         }
         let labels = Set(
-            metrics.counters(label: "floe.server.calls").compactMap { counter in
+            metrics.timers(label: "floe.server.duration").compactMap { counter in
                 counter.dimensions.first { $0.0 == "operation" }?.1
             })
         #expect(labels == ["unknown"], "\(labels.count) operation labels")

@@ -67,5 +67,9 @@ public struct IncomingResponse: Sendable {
     let reply: Reply?
 
     /// nil for a oneway call, which gets no reply.
-    public var replyStatus: ReplyStatus? { reply?.status }
+    public var replyStatus: ReplyStatus? {
+        // Inlined into an interceptor that reads it and then returns the response, it crashes
+        // Swift 6.3.1's optimizer (CopyPropagation: "Found outside of lifetime use").
+        @inline(never) get { reply?.status }
+    }
 }

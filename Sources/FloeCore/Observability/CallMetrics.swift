@@ -1,61 +1,80 @@
-public import CoreMetrics
+import CoreMetrics
 import FloeProtocol
 import NIOConcurrencyHelpers
 
-/// The instruments of calls (client side) or dispatches (server side), by operation and
-/// outcome: a counter `floe.<side>.calls` and a timer `floe.<side>.duration`, with the
-/// dimensions `operation` and `outcome` (`ok`, `userException`, another reply status such as
-/// `unknownException`, or on a client the local error's code, e.g. `connectionRefused`).
+/// The instruments of calls (client side) or dispatches (server side): a timer
+/// `floe.<side>.duration` per operation and outcome (`ok`, `userException`, another reply
+/// status such as `unknownException`, or on a client the local error's code, e.g.
+/// `connectionRefused`). A timer is a histogram, so its count is the number of calls: one
+/// instrument per call rather than a counter and a timer measured at half the cost
+/// (Docs/benchmark.md, "Observability").
 ///
-/// Instruments are made once per operation and outcome and kept. A server sees operation
-/// names its clients chose, so only `maxOperations` names are kept apart and the rest count
-/// as `other`; and a dispatch that found no object, facet or operation counts as `unknown`.
+/// Timers are made once per operation and outcome and kept. A server sees operation names its
+/// clients chose, so only `maxOperations` names are kept apart and the rest count as `other`;
+/// and a dispatch that found no object, facet or operation counts as `unknown`.
 final class CallMetrics: Sendable {
     private struct Key: Hashable {
         let operation: String
         let outcome: String
     }
 
-    private struct Instruments: Sendable {
-        let calls: Counter
-        let duration: CoreMetrics.Timer
+    private struct State {
+        var timers: [Key: CoreMetrics.Timer] = [:]
+        var operations: Set<String> = []
     }
 
-    private let side: String
+    private let label: String
     private let factory: any MetricsFactory
-    private let instruments = NIOLockedValueBox<[Key: Instruments]>([:])
-    private let operations = NIOLockedValueBox<Set<String>>([])
+    private let state = NIOLockedValueBox(State())
     static let maxOperations = 256
 
     init(side: String, factory: any MetricsFactory) {
-        self.side = side
+        self.label = "floe.\(side).duration"
         self.factory = factory
     }
 
     func record(operation: String, outcome: String, nanoseconds: Int64) {
-        let known =
-            operations.withLockedValue { known in
-                if known.contains(operation) { return true }
-                guard known.count < Self.maxOperations else { return false }
-                known.insert(operation)
-                return true
-            }
-        let key = Key(operation: known ? operation : "other", outcome: outcome)
-        let found = instruments.withLockedValue { instruments in
-            if let found = instruments[key] { return found }
-            let dimensions = [("operation", key.operation), ("outcome", key.outcome)]
-            let made = Instruments(
-                calls: Counter(label: "floe.\(side).calls", dimensions: dimensions, factory: factory),
-                duration: CoreMetrics.Timer(label: "floe.\(side).duration", dimensions: dimensions, factory: factory))
-            instruments[key] = made
-            return made
+        let timer = state.withLockedValue { state in
+            if let timer = state.timers[Key(operation: operation, outcome: outcome)] { return timer }
+            return make(operation: operation, outcome: outcome, in: &state)
         }
-        found.calls.increment()
-        found.duration.recordNanoseconds(nanoseconds)
+        timer.recordNanoseconds(nanoseconds)
     }
 
-    /// A reply status's name, the outcome dimension.
-    static func outcome(_ status: ReplyStatus) -> String { status.description }
+    /// The timer of a pair met for the first time (the lock held), or of "other" for an
+    /// operation over the limit, which comes here each time (only names a client made up do).
+    private func make(operation: String, outcome: String, in state: inout State) -> CoreMetrics.Timer {
+        var name = operation
+        if !state.operations.contains(operation) {
+            if state.operations.count < Self.maxOperations {
+                state.operations.insert(operation)
+            } else {
+                name = "other"
+            }
+        }
+        let key = Key(operation: name, outcome: outcome)
+        let timer =
+            state.timers[key]
+            ?? CoreMetrics.Timer(
+                label: label, dimensions: [("operation", name), ("outcome", outcome)], factory: factory)
+        state.timers[key] = timer
+        return timer
+    }
+
+    /// A reply status's name, the outcome dimension (without building `description`'s table).
+    static func outcome(_ status: ReplyStatus) -> String {
+        switch status {
+        case .ok: "ok"
+        case .userException: "userException"
+        case .objectNotExist: "objectNotExist"
+        case .facetNotExist: "facetNotExist"
+        case .operationNotExist: "operationNotExist"
+        case .unknownLocalException: "unknownLocalException"
+        case .unknownUserException: "unknownUserException"
+        case .unknownException: "unknownException"
+        default: status.description
+        }
+    }
 
     /// Whether a dispatch outcome means the request named nothing this server has.
     static func isUnknownTarget(_ outcome: String) -> Bool {

@@ -1,7 +1,7 @@
 public import CoreMetrics
 
 /// Counts and times a communicator's invocations by operation and outcome
-/// (`floe.client.calls`, `floe.client.duration`; see `Observability`). `Floe.Metrics=1` adds
+/// (the timer `floe.client.duration`, whose count is the calls; see `CallMetrics`). `Floe.Metrics=1` adds
 /// one to every communicator.
 public struct MetricsInterceptor: ClientInterceptor {
     let metrics: CallMetrics
@@ -14,7 +14,9 @@ public struct MetricsInterceptor: ClientInterceptor {
         let start = ContinuousClock.now
         do {
             let response = try await next(request)
-            record(request.operation, response.replyStatus.map(CallMetrics.outcome) ?? "ok", since: start)
+            let outcome: String
+            if let status = response.replyStatus { outcome = CallMetrics.outcome(status) } else { outcome = "ok" }
+            record(request.operation, outcome, since: start)
             return response
         } catch {
             record(request.operation, Self.outcome(of: error), since: start)

@@ -2,7 +2,7 @@ public import CoreMetrics
 import FloeEncoding
 
 /// Dispatch middleware that counts and times dispatches by operation and outcome
-/// (`floe.server.calls`, `floe.server.duration`; see `Observability`). `Floe.Metrics=1` puts
+/// (the timer `floe.server.duration`, whose count is the dispatches; see `CallMetrics`). `Floe.Metrics=1` puts
 /// one in front of every adapter; add it yourself for one adapter only:
 ///
 /// ```swift

@@ -14,11 +14,14 @@ public struct Observability: Sendable {
     /// Call, dispatch and connection metrics (see `CallMetrics` and `ConnectionMetrics`).
     public var metrics: (any MetricsFactory)?
     /// Client and server spans, with trace context carried in the request context.
-    public var tracer: (any Tracer)?
+    public private(set) var tracer: (any Tracer)?
 
+    /// A `NoOpTracer` (what `InstrumentationSystem.tracer` is until a tracer is bootstrapped)
+    /// counts as none: its spans would record nothing, and starting them costs 30–40% of
+    /// pipelined calls (Docs/benchmark.md, "Observability").
     public init(metrics: (any MetricsFactory)? = nil, tracer: (any Tracer)? = nil) {
         self.metrics = metrics
-        self.tracer = tracer
+        self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
     /// Neither metrics nor spans.

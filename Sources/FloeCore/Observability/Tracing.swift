@@ -15,14 +15,14 @@ public struct TracingInterceptor: ClientInterceptor {
     public init(tracer: any Tracer) { self.tracer = tracer }
 
     public func intercept(_ request: OutgoingRequest, next: Next) async throws -> IncomingResponse {
-        let reference = request.fixed.reference
-        let identity = reference.communicator.identityToString(reference.data.identity)
-        let facet = reference.data.facet
         return try await inSpan(tracer, request.operation, context: .current ?? .topLevel, kind: .client) { span in
-            span.attributes["rpc.system"] = "ice"
-            span.attributes["rpc.method"] = request.operation
-            span.attributes["rpc.service"] = identity
-            if !facet.isEmpty { span.attributes["floe.facet"] = facet }
+            if span.isRecording {
+                let reference = request.fixed.reference
+                span.attributes["rpc.system"] = "ice"
+                span.attributes["rpc.method"] = request.operation
+                span.attributes["rpc.service"] = reference.communicator.identityToString(reference.data.identity)
+                if !reference.data.facet.isEmpty { span.attributes["floe.facet"] = reference.data.facet }
+            }
             var request = request
             tracer.inject(span.context, into: &request.context, using: RequestContextInjector())
             do {
@@ -61,13 +61,16 @@ public struct TracingMiddleware: Dispatcher {
         var context = ServiceContext.topLevel
         tracer.extract(current.ctx, into: &context, using: RequestContextExtractor())
         return try await inSpan(tracer, current.operation, context: context, kind: .server) { span in
-            span.attributes["rpc.system"] = "ice"
-            span.attributes["rpc.method"] = current.operation
-            span.attributes["rpc.service"] = current.adapter.communicator.identityToString(current.id)
-            if !current.facet.isEmpty { span.attributes["floe.facet"] = current.facet }
-            if let info = current.con?.info {
-                span.attributes["network.peer.address"] = info.remoteAddress
-                span.attributes["network.peer.port"] = Int(info.remotePort)
+            // (A span sampled out records nothing: skip what only attributes need.)
+            if span.isRecording {
+                span.attributes["rpc.system"] = "ice"
+                span.attributes["rpc.method"] = current.operation
+                span.attributes["rpc.service"] = current.adapter.communicator.identityToString(current.id)
+                if !current.facet.isEmpty { span.attributes["floe.facet"] = current.facet }
+                if let info = current.con?.info {
+                    span.attributes["network.peer.address"] = info.remoteAddress
+                    span.attributes["network.peer.port"] = Int(info.remotePort)
+                }
             }
             do {
                 let response = try await next.dispatch(request)
