@@ -56,14 +56,17 @@ public final class Communicator: Sendable {
     /// Where the communicator reports what the application should know (swift-log).
     public let logger: Logger
     /// Run around every invocation through this communicator, in order (see `ClientInterceptor`);
-    /// with `observability` on, a `TracingInterceptor` and a `MetricsInterceptor` come first.
+    /// with a tracer, a `TracingInterceptor` comes first.
     public let interceptors: [any ClientInterceptor]
     /// Where metrics and spans go (`Floe.Metrics`, `Floe.Tracing`).
     public let observability: Observability
     /// The transport's connection instruments, when metrics are on.
     public let connectionMetrics: ConnectionMetrics?
-    /// The dispatch instruments every adapter's `MetricsMiddleware` shares, when metrics are on.
+    /// The dispatch timers of all this communicator's adapters, when metrics are on (measured
+    /// in `dispatchToReply`).
     let dispatchMetrics: CallMetrics?
+    /// The invocation timers, when metrics are on (measured in `ProxyReference.send`'s caller).
+    let invocationMetrics: CallMetrics?
     /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
     public let defaultLocator: ProxyData?
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
@@ -84,11 +87,11 @@ public final class Communicator: Sendable {
     ) {
         var builtIn: [any ClientInterceptor] = []
         if let tracer = observability.tracer { builtIn.append(TracingInterceptor(tracer: tracer)) }
-        if let factory = observability.metrics { builtIn.append(MetricsInterceptor(factory: factory)) }
         self.interceptors = builtIn + interceptors
         self.observability = observability
         self.connectionMetrics = observability.metrics.map { ConnectionMetrics(factory: $0) }
         self.dispatchMetrics = observability.metrics.map { CallMetrics(side: "server", factory: $0) }
+        self.invocationMetrics = observability.metrics.map { CallMetrics(side: "client", factory: $0) }
         // Checked by `init(properties:)`, which reports what does not parse.
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1

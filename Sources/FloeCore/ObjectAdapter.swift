@@ -269,14 +269,12 @@ public final class ObjectAdapter: Sendable {
         for dispatch in waiting { dispatch.resume() }
     }
 
-    /// The communicator's tracing and metrics middleware, outermost (see `Observability`).
+    /// The communicator's tracing middleware, outermost (see `Observability`; metrics are
+    /// measured in `dispatchToReply`).
     private var builtInMiddleware: [@Sendable (any Dispatcher) -> any Dispatcher] {
         var middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
         if let tracer = communicator.observability.tracer {
             middleware.append { TracingMiddleware(next: $0, tracer: tracer) }
-        }
-        if let metrics = communicator.dispatchMetrics {
-            middleware.append { MetricsMiddleware(next: $0, metrics: metrics) }
         }
         return middleware
     }

@@ -9,7 +9,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 swift package --allow-writing-to-directory .build/docs generate-documentation --target Floe \
     --output-path .build/docs/Floe.doccarchive >"$log" 2>&1 || { cat "$log"; exit 1; }
-if grep -E "warning:|error:" "$log"; then
+# (SwiftPM's note that a dependency ships files it does not declare — swift-distributed-tracing's
+# CMakeLists.txt — is about that package's manifest, not this documentation.)
+if grep -E "warning:|error:" "$log" | grep -v "which are unhandled; explicitly declare them as resources"; then
     echo "check-docs: the documentation has warnings" >&2
     exit 1
 fi

@@ -61,6 +61,23 @@ final class CallMetrics: Sendable {
         return timer
     }
 
+    func record(operation: String, outcome: String, since start: ContinuousClock.Instant) {
+        let elapsed = (ContinuousClock.now - start).components
+        record(
+            operation: operation, outcome: outcome,
+            nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    }
+
+    /// The outcome of a call that threw: the reply status the server answered with, else the
+    /// local error's code.
+    static func outcome(ofInvocationError error: any Error) -> String {
+        switch error {
+        case let error as DispatchError: outcome(error.status)
+        case let error as LocalError: error.code.description
+        default: "error"
+        }
+    }
+
     /// A reply status's name, the outcome dimension (without building `description`'s table).
     static func outcome(_ status: ReplyStatus) -> String {
         switch status {

@@ -25,18 +25,9 @@ public struct MetricsInterceptor: ClientInterceptor {
     }
 
     private func record(_ operation: String, _ outcome: String, since start: ContinuousClock.Instant) {
-        let elapsed = (ContinuousClock.now - start).components
-        metrics.record(
-            operation: operation, outcome: outcome,
-            nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        metrics.record(operation: operation, outcome: outcome, since: start)
     }
 
     /// A reply status for errors the server answered, the local error's code otherwise.
-    static func outcome(of error: any Error) -> String {
-        switch error {
-        case let error as DispatchError: CallMetrics.outcome(error.status)
-        case let error as LocalError: error.code.description
-        default: "error"
-        }
-    }
+    static func outcome(of error: any Error) -> String { CallMetrics.outcome(ofInvocationError: error) }
 }

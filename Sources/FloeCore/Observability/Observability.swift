@@ -6,10 +6,11 @@ public import Tracing
 ///
 /// `Floe.Metrics=1` and `Floe.Tracing=1` turn them on with the process's bootstrapped
 /// backends (`MetricsSystem.factory`, `InstrumentationSystem.tracer`); an application can also
-/// pass its own. When on, every invocation goes through a `MetricsInterceptor` and a
-/// `TracingInterceptor`, every dispatch through a `MetricsMiddleware` and a `TracingMiddleware`
-/// (outermost, before the adapter's own middleware), and the transport counts connections and
-/// bytes.
+/// pass its own. With metrics, invocations and dispatches are timed where they are sent and
+/// answered (as `MetricsInterceptor` and `MetricsMiddleware` would, at less cost) and the
+/// transport counts connections and bytes; with a tracer, every invocation goes through a
+/// `TracingInterceptor` and every dispatch through a `TracingMiddleware` (outermost, before the
+/// adapter's own middleware).
 public struct Observability: Sendable {
     /// Call, dispatch and connection metrics (see `CallMetrics` and `ConnectionMetrics`).
     public var metrics: (any MetricsFactory)?
