@@ -401,7 +401,8 @@ extension ObjectAdapter {
             } else {
                 await outcome(of: request)
             }
-        switch outcome {
+        // (Consumed: a second reference to the buffer would make framing it in place copy it.)
+        switch consume outcome {
         case .encapsulation(let status, var buffer):
             if MessagePrefix.frameReply(&buffer, requestId: requestId, status: status) { return .framed(buffer) }
             return .reply(reply(requestId, status, buffer))

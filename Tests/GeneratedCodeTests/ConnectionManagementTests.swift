@@ -350,6 +350,8 @@ struct CapturingLogHandler: LogHandler {
     let lines: NIOLockedValueBox<[String]>
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
+    /// Whether each line starts with its level ("warning closing connection: …").
+    var withLevels = false
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -357,6 +359,6 @@ struct CapturingLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        lines.withLockedValue { $0.append(event.message.description) }
+        lines.withLockedValue { $0.append(withLevels ? "\(event.level) \(event.message)" : event.message.description) }
     }
 }

@@ -36,7 +36,7 @@ struct DispatchWarningTests {
         -> (Communicator, Int32, NIOLockedValueBox<[String]>)
     {
         let lines = NIOLockedValueBox<[String]>([])
-        var logger = Logger(label: "server") { _ in LevelLogHandler(lines: lines) }
+        var logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) }
         logger.logLevel = .info
         var properties = Properties()
         for (key, value) in settings { properties[key] = value }
@@ -124,7 +124,7 @@ struct ConnectionWarningTests {
     @Test(arguments: [nil, "1"] as [String?])
     func aResetConnectionWarnsOnlyWithIceWarnConnections(_ setting: String?) async throws {
         let lines = NIOLockedValueBox<[String]>([])
-        var logger = Logger(label: "server") { _ in LevelLogHandler(lines: lines) }
+        var logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) }
         logger.logLevel = .debug
         var properties = Properties()
         properties["Ice.Warn.Connections"] = setting
@@ -148,21 +148,5 @@ struct ConnectionWarningTests {
         let level = setting == nil ? "debug" : "warning"
         #expect(closings.count == 1 && closings.allSatisfy { $0.hasPrefix(level) }, "\(closings)")
         await server.destroy()
-    }
-}
-
-/// Records "LEVEL message" lines.
-struct LevelLogHandler: LogHandler {
-    let lines: NIOLockedValueBox<[String]>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        lines.withLockedValue { $0.append("\(event.level) \(event.message)") }
     }
 }
