@@ -53,8 +53,11 @@ cd "$work"
 log=$(mktemp)
 status=0
 swift build > "$log" 2>&1 || status=$?
-if [ "$status" -ne 0 ] || grep -qE "(error|warning):" "$log"; then
-    { grep -E "(error|warning):" "$log" || tail -50 "$log"; } | sort -u | head -50 >&2
+# Errors and warnings of the build, leaving out SwiftPM's note that a dependency ships files its
+# manifest does not declare (swift-distributed-tracing's CMakeLists.txt): not this code's.
+problems() { grep -E "(error|warning):" "$log" | grep -v "which are unhandled; explicitly declare them as resources"; }
+if [ "$status" -ne 0 ] || problems >/dev/null; then
+    { problems || tail -50 "$log"; } | sort -u | head -50 >&2
     echo "error: the generated code for the ZeroC corpus does not compile cleanly" >&2
     exit 1
 fi
