@@ -214,6 +214,24 @@ struct TLSTests {
         await server.communicator.destroy()
     }
 
+    /// A peer presenting more certificates than any real chain has is refused before any path
+    /// through them is searched.
+    @Test func aPeerPresentingTooManyCertificatesIsRefused() async throws {
+        let certs = try await testCertificates()
+        let padded = try await server(tlsProperties(certs, "chained", ["IceSSL.CertFile": "long.pem"]))
+        let client = try client(tlsProperties(certs, "client"))
+        let tooMany = await failure {
+            try await tester(client, "tester:ssl -h 127.0.0.1 -p \(padded.port)").ice_ping()
+        }
+        #expect(tooMany?.code == .security)
+        #expect(
+            tooMany?.message.contains("the peer sent 7 certificates; Floe accepts chains of at most 6") == true,
+            "\(String(describing: tooMany))")
+        #expect(padded.dispatches.all.isEmpty)
+        await client.destroy()
+        await padded.communicator.destroy()
+    }
+
     /// Plain tcp against TLS and TLS against plain tcp: clear errors, nothing dispatched.
     @Test func mismatchedTransports() async throws {
         let certs = try await testCertificates()

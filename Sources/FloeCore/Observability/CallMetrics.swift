@@ -1,4 +1,5 @@
 import CoreMetrics
+import FloeEncoding
 import FloeProtocol
 import NIOConcurrencyHelpers
 
@@ -66,6 +67,16 @@ final class CallMetrics: Sendable {
         record(
             operation: operation, outcome: outcome,
             nanoseconds: elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    }
+
+    /// The reply status a dispatch that threw answers with (see `dispatchToReply`).
+    static func outcome(ofDispatchError error: any Error) -> String {
+        switch error {
+        case is any UserException: "userException"
+        case let error as DispatchError: outcome(error.status)
+        case is LocalError, is MarshalError: "unknownLocalException"
+        default: "unknownException"
+        }
     }
 
     /// The outcome of a call that threw: the reply status the server answered with, else the

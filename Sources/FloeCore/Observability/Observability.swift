@@ -7,8 +7,8 @@ public import Tracing
 /// `Floe.Metrics=1` and `Floe.Tracing=1` turn them on with the process's bootstrapped
 /// backends (`MetricsSystem.factory`, `InstrumentationSystem.tracer`); an application can also
 /// pass its own. With metrics, invocations and dispatches are timed where they are sent and
-/// answered (as `MetricsInterceptor` and `MetricsMiddleware` would, at less cost) and the
-/// transport counts connections and bytes; with a tracer, every invocation goes through a
+/// answered (see `CallMetrics`) and the transport counts connections and bytes
+/// (`ConnectionMetrics`); with a tracer, every invocation goes through a
 /// `TracingInterceptor` and every dispatch through a `TracingMiddleware` (outermost, before the
 /// adapter's own middleware).
 public struct Observability: Sendable {

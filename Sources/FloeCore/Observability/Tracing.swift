@@ -33,7 +33,7 @@ public struct TracingInterceptor: ClientInterceptor {
                 return response
             } catch {
                 span.recordError(error)
-                span.setStatus(SpanStatus(code: .error, message: MetricsInterceptor.outcome(of: error)))
+                span.setStatus(SpanStatus(code: .error, message: CallMetrics.outcome(ofInvocationError: error)))
                 throw error
             }
         }
@@ -84,7 +84,7 @@ public struct TracingMiddleware: Dispatcher {
                 throw error
             } catch {
                 span.recordError(error)
-                span.setStatus(SpanStatus(code: .error, message: MetricsMiddleware.outcome(of: error)))
+                span.setStatus(SpanStatus(code: .error, message: CallMetrics.outcome(ofDispatchError: error)))
                 throw error
             }
         }

@@ -22,6 +22,11 @@ struct TLSChainVerifier: Sendable {
     let maxDepth: Int
     /// The usage the peer's certificate must allow: `serverAuth` when verifying servers.
     let usage: ExtendedKeyUsage.Usage
+    /// The most certificates a peer may present. swift-certificates tries every path through
+    /// them, with no limit of its own: a hostile peer sending many certificates that sign each
+    /// other (one key, one name) would make that search factorial. Real chains are a leaf, one
+    /// or two intermediates and perhaps the root.
+    static let maxPresented = 6
 
     init(configuration: TLSConfiguration, maxDepth: Int, verifyingServers: Bool) throws {
         var roots: [Certificate] = []
@@ -65,6 +70,12 @@ struct TLSChainVerifier: Sendable {
     /// The verified chain, peer first and trusted root last, or why there is none.
     func verify(_ presented: [NIOSSLCertificate]) async -> Result<[NIOSSLCertificate], RefusedChain> {
         guard let first = presented.first else { return .failure(RefusedChain("the peer sent no certificate")) }
+        guard presented.count <= Self.maxPresented else {
+            return .failure(
+                RefusedChain(
+                    "the peer sent \(presented.count) certificates; Floe accepts chains of at most \(Self.maxPresented)"
+                ))
+        }
         let leaf: Certificate
         let intermediates: [Certificate]
         do {

@@ -12,6 +12,7 @@
 #   intermediate.pem/.key  "Floe Intermediate CA", signed by ca
 #   chained.pem/.key       CN=chained (IP:127.0.0.1, DNS:localhost), signed by intermediate; the
 #                          .pem holds it and then intermediate's: a chain of three with the root
+#   long.pem               chained.pem with intermediate.pem 5 times more: 7 certificates
 #   server-only.pem/.key   CN=server-only, extended key usage serverAuth only
 set -eu
 dir=$1
@@ -44,6 +45,8 @@ openssl x509 -req -in intermediate.csr -CA ca.pem -CAkey ca.key -CAcreateserial 
     -extfile intermediate.ext 2>/dev/null
 cert chained "/C=US/O=Floe Tests/CN=chained" "IP:127.0.0.1,DNS:localhost" intermediate
 cat intermediate.pem >> chained.pem
+# long.pem: chained's chain padded to 7 certificates (a peer presenting too many; key chained.key)
+cat chained.pem intermediate.pem intermediate.pem intermediate.pem intermediate.pem intermediate.pem > long.pem
 cert server-only "/C=US/O=Floe Tests/CN=server-only" "IP:127.0.0.1,DNS:localhost" ca "extendedKeyUsage=serverAuth"
 openssl pkey -in client.key -aes256 -passout pass:secret -out client-encrypted.key
 openssl pkcs12 -export -in server.pem -inkey server.key -out server.p12 -passout pass:secret \
