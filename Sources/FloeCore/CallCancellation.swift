@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 ///
 /// Only calls with an invocation timeout carry one: the connection registers how to forget the
 /// request, and the timeout's race settles it. (Installing a task cancellation handler around
-/// every call instead cost 14% of pipelined calls; see Docs/architecture.md, decision 24.)
+/// every call instead cost 14% of pipelined calls; see Docs/architecture.md §4.7.)
 public final class CallCancellation: Sendable {
     private struct State {
         var cancelled = false

@@ -41,13 +41,13 @@ struct ReplyCompression {
 /// compressed as one stream. Only messages of 100 bytes or more are compressed; a smaller one
 /// that could have been goes out with status 1, "a compressed reply is welcome", as ZeroC does.
 ///
-/// Which codec (decision 47): a Floe peer reads both, a ZeroC 3.7 peer only bzip2. With
-/// `Floe.Compression.Codec=auto`, a connection's compressed requests use bzip2 and carry the
-/// context entry `floe-compress=zlib` until the peer shows it reads zlib — a Floe server answers
-/// such a request in zlib, however small the reply, and strips the entry — or shows it does
-/// not, by answering in bzip2 (a ZeroC server ignores the entry). From then on the connection
-/// uses what it learned. (A ZeroC server whose replies are all small never shows it: requests to
-/// it keep the entry, 22 bytes each.)
+/// Which codec (Docs/architecture.md §4.4): a Floe peer reads both, a ZeroC 3.7 peer only
+/// bzip2. With `Floe.Compression.Codec=auto`, a connection's compressed requests use bzip2 and
+/// carry the context entry `floe-compress=zlib` until the peer shows it reads zlib — a Floe
+/// server answers such a request in zlib, however small the reply, and strips the entry — or
+/// shows it does not, by answering in bzip2 (a ZeroC server ignores the entry). From then on the
+/// connection uses what it learned. (A ZeroC server whose replies are all small never shows it:
+/// requests to it keep the entry, 22 bytes each.)
 extension IceConnectionHandler {
     static let thresholdSize = 100
     /// The request-context entry announcing that the sender reads zlib.

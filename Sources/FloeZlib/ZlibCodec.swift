@@ -5,7 +5,7 @@ public import NIOCore
 /// zlib (RFC 1950: deflate with a 2-byte header whose first byte has 8 in its low nibble), on
 /// compress-nio over the system's libz: the codec Floe peers use between themselves, several
 /// times faster than bzip2 at Ice's default level 1. ZeroC 3.7 peers cannot read it (see
-/// decision 47).
+/// Docs/architecture.md §4.4).
 public struct ZlibCodec: CompressionCodec {
     public init() {}
 
