@@ -222,6 +222,7 @@ let package = Package(
                 "FloeBZip2", "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],

@@ -97,6 +97,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     /// Whether this is an ssl connection (TLS handlers in front of this one).
     let secure: Bool
+    /// Whether `fail` closed the connection: nothing more is read.
+    private var failed = false
 
     init(
         communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger,
@@ -166,6 +168,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A connection being closed for an error reads no further: on ssl, the close waits for
+        // the peer's close_notify while its data keeps arriving, out of step with the framing.
+        guard !failed else { return }
         reading = true
         lastRead = .now()
         var bytes = unwrapInboundIn(data)
@@ -359,9 +364,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     ) {
         // A lost or timed-out connection is ordinary (Ice.Warn.Connections makes it a warning);
         // a peer breaking the protocol or refused by TLS is always worth one.
+        guard !failed else { return }
         let ordinary = code == .connectionLost || code == .connectionTimeout
         let level = ordinary && options.warnConnections == 0 ? min(logLevel, .debug) : logLevel
         logger.log(level: level, "closing connection: \(reason)")
+        failed = true
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)
@@ -386,9 +393,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     /// The bytes that have left through the socket, while the channel is open; nil when that
-    /// cannot be known (the channel closed and dropped its buffer), which counts all as sent.
+    /// cannot be known, which counts all as sent: the channel closed and dropped its buffer, or
+    /// the connection is ssl. There the channel buffers TLS records, each bigger than the
+    /// plaintext it carries, so subtracting them from the plaintext queued would call requests
+    /// the peer may have read and dispatched not-sent, and retry them whatever their mode.
     private func bytesSent() -> Int64? {
-        guard let context, context.channel.isActive,
+        guard !secure, let context, context.channel.isActive,
             let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
         else { return nil }
         return bytesQueued - Int64(buffered)

@@ -149,4 +149,34 @@ struct ConnectionWarningTests {
         #expect(closings.count == 1 && closings.allSatisfy { $0.hasPrefix(level) }, "\(closings)")
         await server.destroy()
     }
+
+    /// A connection closed for a protocol error reads nothing more: over ssl the close waits
+    /// for the peer's close_notify while the rest of the oversized request keeps arriving, and
+    /// each piece used to be framed anew and logged ("bad magic").
+    @Test func aProtocolErrorOverSSLIsLoggedOnce() async throws {
+        let certs = try await testCertificates()
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        var properties = Properties()
+        for (key, value) in tlsProperties(certs, "server", ["Ice.MessageSizeMax": "1"]) { properties[key] = value }
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger),
+            logger: logger)
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "ssl -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = Int(adapter.endpoints.first?.port ?? 0)
+        properties = Properties()
+        for (key, value) in tlsProperties(certs, "client", ["Ice.RetryIntervals": "-1"]) { properties[key] = value }
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:ssl -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        await #expect(throws: LocalError.self) { _ = try await tester.opByteSeq(ByteSeq(repeating: 1, count: 1 << 20)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let closings = lines.withLockedValue { $0 }.filter { $0.contains("closing connection") }
+        #expect(closings.count == 1 && closings.allSatisfy { $0.contains("exceeds the limit") }, "\(closings)")
+        await client.destroy()
+        await server.destroy()
+    }
 }

@@ -4,6 +4,8 @@ import FloeNIO
 import FloeProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import Testing
 
 /// A request that never left is retried whatever its mode (issue 13, item 7): a server that
@@ -75,6 +77,87 @@ struct UnsentRequestTests {
         let echoed = try await tester.opByteSeq(payload)
         #expect(echoed.count == payload.count)
         #expect(await servant.byteSeqCalls == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// The stalling server over TLS: it answers the handshake, sends validate-connection, reads
+    /// the start of the client's request, then reads nothing more and soon resets the
+    /// connection (the unread data makes the kernel send a reset).
+    final class StallingTLSServer: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var closeScheduled = false
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case TLSUserEvent.handshakeCompleted = event {
+                context.writeAndFlush(wrapOutboundOut(Message.validateConnection.encode()), promise: nil)
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !closeScheduled else { return }
+            closeScheduled = true
+            let channel = context.channel
+            channel.setOption(.autoRead, value: false).whenComplete { _ in }
+            context.eventLoop.scheduleTask(in: .milliseconds(300)) { channel.close(promise: nil) }
+        }
+    }
+
+    /// On ssl the handler cannot tell how far its bytes got (the channel buffers TLS records,
+    /// bigger than the plaintext they carry), so a request is never called not-sent there: a
+    /// call that is not idempotent fails rather than risk running twice. Before, the TLS
+    /// records' overhead could make a request the peer had read count as not-sent.
+    @Test func onSSLARequestIsNeverCalledNotSent() async throws {
+        let certs = try await testCertificates()
+        var properties = Properties()
+        for (key, value) in tlsProperties(certs, "server") { properties[key] = value }
+        properties["Ice.MessageSizeMax"] = "16384"
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "ssl -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+
+        let tls = try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: NIOSSLCertificate.fromPEMFile(certs + "/server.pem").map { .certificate($0) },
+                privateKey: .privateKey(NIOSSLPrivateKey(file: certs + "/server.key", format: .pem))))
+        let accepted = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let staller = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: 64 * 1024)
+            .childChannelInitializer { channel in
+                accepted.succeed()
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    try channel.pipeline.syncOperations.addHandler(StallingTLSServer())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let stallerPort = staller.localAddress?.port ?? 0
+        accepted.futureResult.whenSuccess { staller.close(promise: nil) }
+
+        properties = Properties()
+        for (key, value) in tlsProperties(certs, "client") { properties[key] = value }
+        properties["Ice.RetryIntervals"] = "0"
+        properties["Ice.MessageSizeMax"] = "16384"
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client,
+            proxyString: "tester:ssl -h 127.0.0.1 -p \(stallerPort):ssl -h 127.0.0.1 -p \(port)",
+            type: (any TesterPrx).self
+        ).ice_endpointSelection(.ordered)
+        do {
+            _ = try await tester.opByteSeq(ByteSeq(repeating: 1, count: 8 << 20))
+            Issue.record("the call went through: it was retried on the second endpoint")
+        } catch let error as LocalError {
+            #expect(error.code == .connectionLost, "\(error)")
+        }
+        #expect(await servant.byteSeqCalls == 0)
         await client.destroy()
         await server.destroy()
     }
