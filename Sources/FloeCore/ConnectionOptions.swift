@@ -23,7 +23,8 @@ public struct ConnectionOptions: Sendable {
     /// (`Ice.Override.ConnectTimeout`; otherwise the endpoint's `-t` timeout, else 10 s).
     public var connectTimeout = -1
     /// Requests dispatched at once per connection (`Ice.Connection.MaxDispatches`, 100); beyond
-    /// it, the connection stops reading until a dispatch completes. 0 means no limit.
+    /// it, requests wait in arrival order, and the connection stops reading only when they hold
+    /// `Floe.Connection.MaxQueuedBytes`. 0 means no limit.
     public var maxDispatches = 100
     /// Requests dispatched at once by all of a communicator's connections together
     /// (`Floe.MaxDispatches`, 10,000; 0 means no limit). Beyond it, requests wait on their

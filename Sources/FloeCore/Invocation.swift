@@ -340,9 +340,10 @@ extension Communicator {
         try await connection(for: reference).flushBatchRequests()
     }
 
-    /// The transport seam. Today it serves collocated objects only: the request is dispatched
-    /// in process from its encoded parameters, and the reply comes back encoded, exactly as
-    /// over a connection. Returns nil for oneway requests.
+    /// The transport seam: a request for an object of one of this communicator's adapters is
+    /// dispatched in process from its encoded parameters, and the reply comes back encoded,
+    /// exactly as over a connection; any other goes to the connection its route gives.
+    /// Returns nil for oneway requests.
     func send(
         _ header: RequestHeader, parameters: ByteBuffer, reference: ProxyReference,
         cancellation: CallCancellation? = nil

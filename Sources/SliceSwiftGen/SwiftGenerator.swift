@@ -16,9 +16,10 @@ public struct GeneratorOptions: Sendable {
     /// the Ice types applications use; another name when generating ZeroC's own Ice files.
     public var iceModule: String?
     /// The Swift module all the Slice of this compilation goes into (the build plugin's target):
-    /// then every top-level Slice module without `swift:module` metadata maps to it, so that
-    /// several top-level modules in one target refer to each other without imports. Nil maps
-    /// each top-level module to a Swift module of its own name, as ZeroC's slice2swift does.
+    /// then every top-level Slice module of its files maps to it — one with `swift:module`
+    /// metadata keeps that metadata's type-name prefix — so that several top-level modules in
+    /// one target refer to each other without imports. Nil maps each top-level module to a
+    /// Swift module of its own name (or its `swift:module`), as ZeroC's slice2swift does.
     public var moduleName: String?
     /// The Swift module of the `Ice` types the runtime does not write by hand (built-in
     /// sequences, Locator, Process, Router…), generated from Floe's `Slice/Ice`.
