@@ -16,6 +16,17 @@ extension ObjectPrx {
             read: { try $0.read(Bool.self) })
     }
 
+    /// What a generated `checkedCast` asks: whether the object implements the interface `id`.
+    /// A missing facet answers false, so the cast gives nil, as ZeroC's `checkedCast` does; a
+    /// missing object still throws.
+    public func _isAForCheckedCast(id: String, context: Context?) async throws -> Bool {
+        do {
+            return try await ice_isA(id: id, context: context)
+        } catch let error as DispatchError where error.status == .facetNotExist {
+            return false
+        }
+    }
+
     /// The type id of the object's most-derived interface.
     public func ice_id(context: Context? = nil) async throws -> String {
         try await _invoke(

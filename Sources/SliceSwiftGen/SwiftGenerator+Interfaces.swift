@@ -208,12 +208,15 @@ extension SwiftGenerator {
     private func castFunctions(prx: String, impl: String, traits: String) -> [SwiftDecl] {
         [
             .function(
-                doc: ["A `\(prx)` for the same object, after asking it whether it implements the interface."],
+                doc: [
+                    "A `\(prx)` for the same object, after asking it whether it implements the interface; nil when",
+                    "it does not, or when the facet does not exist.",
+                ],
                 signature:
                     "\(access) func checkedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: String? = nil, context: \(rt("Context"))? = nil) async throws -> (any \(prx))?",
                 body: [
                     "let target = facet.map { prx.ice_facet($0) } ?? prx",
-                    "guard try await target.ice_isA(id: \(traits).staticId, context: context) else { return nil }",
+                    "guard try await target._isAForCheckedCast(id: \(traits).staticId, context: context) else { return nil }",
                     "return \(impl)(_reference: target._reference)",
                 ]),
             .blank,

@@ -39,6 +39,12 @@ struct InteropTests {
         let communicator = try Self.largeMessageCommunicator(Vectors_SliceLoader())
         let untyped = try #require(try communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
         let tester = try #require(try await checkedCast(prx: untyped, type: (any TesterPrx).self))
+        // As ZeroC's own checkedCast: a missing facet gives nil, a missing object throws.
+        #expect(try await checkedCast(prx: untyped, type: (any TesterPrx).self, facet: "nofacet") == nil)
+        let absent = await #expect(throws: DispatchError.self) {
+            try await checkedCast(prx: untyped.ice_identity(Identity(name: "nobody")), type: (any TesterPrx).self)
+        }
+        #expect(absent?.status == .objectNotExist)
 
         #expect(try await tester.ice_ids() == ["::Ice::Object", "::Vectors::Tester"])
         let r = try await tester.opPrimitives(

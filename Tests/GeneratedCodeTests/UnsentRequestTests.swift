@@ -2,6 +2,7 @@ import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -81,17 +82,33 @@ struct UnsentRequestTests {
         await server.destroy()
     }
 
-    /// The stalling server over TLS: it answers the handshake, sends validate-connection, reads
-    /// the start of the client's request, then reads nothing more and soon resets the
-    /// connection (the unread data makes the kernel send a reset).
+    /// The stalling server over TLS: on the first connection whose handshake completes, it
+    /// sends validate-connection, reads the start of the client's request, then reads nothing
+    /// more and soon resets the connection (the unread data makes the kernel send a reset).
+    /// The test then stops listening, so a retry goes on to the next endpoint. (Not at accept:
+    /// closing the listener while the accepted connection was still being set up could fail
+    /// that connection, which the client would rightly try elsewhere.)
     final class StallingTLSServer: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
+        private let handshakes: NIOLockedValueBox<Int>
+        private let firstHandshake: EventLoopPromise<Void>
         private var closeScheduled = false
+
+        init(handshakes: NIOLockedValueBox<Int>, firstHandshake: EventLoopPromise<Void>) {
+            self.handshakes = handshakes
+            self.firstHandshake = firstHandshake
+        }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             if case TLSUserEvent.handshakeCompleted = event {
+                let first = handshakes.withLockedValue { count in
+                    count += 1
+                    return count == 1
+                }
+                guard first else { return context.close(promise: nil) }
                 context.writeAndFlush(wrapOutboundOut(Message.validateConnection.encode()), promise: nil)
+                firstHandshake.succeed()
             }
             context.fireUserInboundEventTriggered(event)
         }
@@ -126,19 +143,20 @@ struct UnsentRequestTests {
             configuration: .makeServerConfiguration(
                 certificateChain: NIOSSLCertificate.fromPEMFile(certs + "/server.pem").map { .certificate($0) },
                 privateKey: .privateKey(NIOSSLPrivateKey(file: certs + "/server.key", format: .pem))))
-        let accepted = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let handshakes = NIOLockedValueBox(0)
+        let firstHandshake = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
         let staller = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.socketOption(.so_rcvbuf), value: 64 * 1024)
             .childChannelInitializer { channel in
-                accepted.succeed()
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    try channel.pipeline.syncOperations.addHandler(StallingTLSServer())
+                    try channel.pipeline.syncOperations.addHandler(
+                        StallingTLSServer(handshakes: handshakes, firstHandshake: firstHandshake))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let stallerPort = staller.localAddress?.port ?? 0
-        accepted.futureResult.whenSuccess { staller.close(promise: nil) }
+        firstHandshake.futureResult.whenSuccess { staller.close(promise: nil) }
 
         properties = Properties()
         for (key, value) in tlsProperties(certs, "client") { properties[key] = value }
@@ -160,5 +178,6 @@ struct UnsentRequestTests {
         #expect(await servant.byteSeqCalls == 0)
         await client.destroy()
         await server.destroy()
+        firstHandshake.succeed()  // (stops listening, if no handshake did)
     }
 }
