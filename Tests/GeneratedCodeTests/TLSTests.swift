@@ -246,7 +246,12 @@ struct TLSTests {
         let tlsOnPlaintext = await failure {
             try await tester(client, "tester:ssl -h 127.0.0.1 -p \(plainPort)").ice_ping()
         }
-        #expect(tlsOnPlaintext?.code == .security, "\(String(describing: tlsOnPlaintext))")
+        // Usually the plaintext server's validate-connection fails the handshake (security). If
+        // the server's reset arrives first, the kernel drops those bytes unread, and the client
+        // can only tell that the connection was lost.
+        #expect(
+            tlsOnPlaintext?.code == .security || tlsOnPlaintext?.code == .connectionLost,
+            "\(String(describing: tlsOnPlaintext))")
         #expect(server.dispatches.all.isEmpty)
         // A secure proxy never falls back to tcp: with a tcp endpoint only, it fails clearly.
         let secureWithoutSSL = await failure {
