@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak test (not in CI; takes a few minutes): 1,000,000 twoway and 100,000 oneway pings from
+# Soak test (not in CI; takes a few minutes): 1,050,000 twoway and 105,000 oneway pings from
 # 20 clients at a time against `floe-bench server`, in 10 rounds. In every round one client in
 # 20 (5%) is killed mid-call and a replacement runs its whole share again. Every ping is named
 # in its request context, and the server keeps a ledger of which ran and how often.
