@@ -76,6 +76,11 @@ public struct IncomingRequest: Sendable {
         try current.makeResponse(format: format, write)
     }
 
+    /// An OK response with no results (see `Current.makeResponse(format:)`).
+    public func makeResponse(format: FormatType? = nil) throws -> OutgoingResponse {
+        try current.makeResponse(format: format)
+    }
+
     /// A user-exception response.
     public func makeResponse(exception: any UserException, format: FormatType? = nil) throws -> OutgoingResponse {
         try current.makeResponse(exception: exception, format: format)
@@ -94,6 +99,21 @@ extension Current {
         write(&stream)
         stream.endEncapsulation()
         return try OutgoingResponse(replyStatus: .ok, checking: stream)
+    }
+
+    /// An OK response with no results, as operations returning `void` without out-parameters
+    /// answer: the empty encapsulation, written straight after the room for the reply header.
+    /// (Every ping pays for one: no stream, no encapsulation stack, no size to patch.) It never
+    /// throws; it is declared `throws` so that it stands in for `makeResponse(format:_:)`
+    /// wherever that is called without results, generated code included.
+    public func makeResponse(format: FormatType? = nil) throws -> OutgoingResponse {
+        var buffer = ByteBufferAllocator().buffer(capacity: MessagePrefix.replyHeadroom + 6)
+        buffer.writeRepeatingByte(0, count: MessagePrefix.replyHeadroom)
+        buffer.moveReaderIndex(forwardBy: MessagePrefix.replyHeadroom)
+        buffer.writeInteger(Int32(6), endianness: .little)
+        buffer.writeInteger(encoding.major)
+        buffer.writeInteger(encoding.minor)
+        return OutgoingResponse(replyStatus: .ok, encapsulation: buffer)
     }
 
     /// A user-exception response; throws as `makeResponse(format:_:)`.

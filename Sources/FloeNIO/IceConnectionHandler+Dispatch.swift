@@ -230,7 +230,8 @@ extension IceConnectionHandler {
                     logger.warning("sending a reply uncompressed: \(error)")
                 }
             }
-            write(context, prefix: prefix, body: body)
+            let alone = dispatchCount == 0 && waiting.isEmpty && (!reading || readEndsWithThisRequest)
+            write(context, prefix: prefix, body: body, alone: alone)
         }
         if !waiting.isEmpty { startWaiting(context) }
         if dispatchCount == 0 {

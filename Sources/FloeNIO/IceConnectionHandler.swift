@@ -77,8 +77,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var lastRead = NIODeadline.now()
     var lastActivity = NIODeadline.now()
     var monitor: RepeatedTask?
-    /// Coalesced flushing (see `write(_:prefix:body:)`).
+    /// Coalesced flushing (see `write(_:prefix:body:alone:)`).
     var flushScheduled = false
+    /// While a frame read is handled: nothing follows it in the bytes read, so a reply to it
+    /// that is ready at once has nothing to wait for.
+    var readEndsWithThisRequest = false
     /// Between channelRead and channelReadComplete.
     var reading = false
     var writabilityWaiters: [EventLoopPromise<Void>] = []
@@ -182,7 +185,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
         do {
             while let frame = try frameDecoder.decodeFrame(&bytes) {
+                readEndsWithThisRequest = bytes.readableBytes == 0
                 received(frame, context: context)
+                readEndsWithThisRequest = false
                 // A message may close the connection (a protocol error, close-connection).
                 guard context.channel.isActive, self.context != nil else { return }
             }

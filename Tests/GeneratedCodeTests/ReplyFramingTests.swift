@@ -85,6 +85,30 @@ struct ReplyFramingTests {
         await communicator.destroy()
     }
 
+    /// A response without results (every `void` operation's) is written without a stream: the
+    /// same bytes as one written through a stream, in the request's encoding, framed in place.
+    @Test(arguments: [EncodingVersion.v1_0, .v1_1])
+    func anEmptyResponseIsTheEmptyEncapsulationFramedInPlace(encoding: EncodingVersion) async throws {
+        let communicator = Communicator()
+        let adapter = try communicator.createObjectAdapter(name: "A")
+        let current = Current(
+            adapter: adapter, id: Identity(name: "p"), operation: "op", mode: .normal, requestId: 9,
+            encoding: encoding)
+        let empty = try current.makeResponse()
+        let throughAStream = try current.makeResponse(format: .sliced) { _ in }
+        #expect(empty.replyStatus == .ok)
+        #expect(empty.encapsulation == throughAStream.encapsulation)
+        #expect(empty.encapsulation == ByteBuffer(bytes: [6, 0, 0, 0, encoding.major, encoding.minor]))
+        var framed = empty.encapsulation
+        #expect(MessagePrefix.frameReply(&framed, requestId: 9, status: .ok))
+        let expected = Message.reply(
+            FloeProtocol.Reply(
+                requestId: 9, status: .ok, body: .encapsulation(encoding: encoding, content: ByteBuffer()))
+        ).encode()
+        #expect(framed == expected)
+        await communicator.destroy()
+    }
+
     /// Over TCP: responses that cannot be framed in place are still answered, and the ones a
     /// servant got wrong become unknown-local-exception replies instead of malformed bytes.
     @Test func everyKindOfResponseIsAnsweredOverTCP() async throws {
