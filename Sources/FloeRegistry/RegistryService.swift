@@ -4,7 +4,8 @@ public import FloeIce
 
 /// A locator registry that ZeroC peers and Floe use alike: `::Ice::Locator` at
 /// `<instance>/Locator`, `::Ice::LocatorRegistry` at `<instance>/LocatorRegistry` and
-/// `Ice/LocatorFinder`, all on one object adapter.
+/// `Ice/LocatorFinder`, all on one object adapter, with floe-admin's `<instance>/Admin` (for the
+/// callers `AdminAccess` allows).
 ///
 /// ```swift
 /// let registry = try await RegistryService(communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 4061")
@@ -21,10 +22,11 @@ public final class RegistryService: Sendable {
     /// Serves on `endpoints`, keeping what it learns in `dataDirectory` (an SQLite database,
     /// `registry.sqlite`; nil: in memory only), and at most `limit` adapters, objects and replica
     /// groups each. `middleware` (see `ObjectAdapter.use`) runs before the servants, in order.
+    /// The admin interface (`<instance>/Admin`) serves the callers `adminAccess` allows.
     public init(
         communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
         dataDirectory: String? = nil, liveness: Liveness? = Liveness(), allowOverwrite: Bool = false,
-        limit: Int = 100_000,
+        limit: Int = 100_000, adminAccess: AdminAccess = .local,
         adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
     ) async throws {
         self.instanceName = instanceName
@@ -57,7 +59,9 @@ public final class RegistryService: Sendable {
             locator = uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self)
             try adapter.add(
                 servant: LocatorFinderServant(locator: locator), id: Identity(name: "LocatorFinder", category: "Ice"))
-            try adapter.add(servant: AdminServant(state: state), id: Identity(name: "Admin", category: instanceName))
+            try adapter.add(
+                servant: AdminAccessCheck(next: AdminServant(state: state), access: adminAccess),
+                id: Identity(name: "Admin", category: instanceName))
             try await adapter.activate()
         } catch {
             await adapter.deactivate()

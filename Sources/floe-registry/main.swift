@@ -20,6 +20,10 @@ let usage = """
       Floe.Registry.Liveness.Grace     seconds of silence before lookups leave one out (30)
       Floe.Registry.AllowOverwrite     1: a server may take the adapter id of a live one (IceGrid's way)
       Floe.Registry.MaxEntries         adapters, objects and replica groups kept at most, each (100000)
+      Floe.Registry.Admin.Access       who may use the admin interface (floe-admin): local (callers
+                                       on this host, the default) or any
+      Floe.Registry.Admin.TrustOnly    also admits ssl callers whose verified certificate subject
+                                       this IceSSL TrustOnly list accepts, e.g. "O=Example, OU=Ops"
     """
 
 func fail(_ message: String) -> Never {
@@ -66,7 +70,8 @@ do {
         communicator: communicator, instanceName: instanceName, endpoints: endpoints, dataDirectory: dataDirectory,
         liveness: interval > 0 ? Liveness(interval: .seconds(interval), grace: .seconds(max(grace, 1))) : nil,
         allowOverwrite: try properties.int("Floe.Registry.AllowOverwrite", default: 0) != 0,
-        limit: max(1, try properties.int("Floe.Registry.MaxEntries", default: 100_000)))
+        limit: max(1, try properties.int("Floe.Registry.MaxEntries", default: 100_000)),
+        adminAccess: try AdminAccess(properties: properties))
 } catch {
     fail("\(error)")
 }
