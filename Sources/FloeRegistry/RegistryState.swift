@@ -7,8 +7,9 @@ import FloeEncoding
 actor RegistryState {
     private let storage: (any RegistryStorage)?
     /// How many adapters, objects and replica groups each it keeps at most: registrations come
-    /// from the network (and the admin interface has no access control), so no peer may make
-    /// it grow without bound. A full table refuses new entries; existing ones still change.
+    /// from the network (`LocatorRegistry` serves anyone, as IceGrid's dynamic registration
+    /// does), so no peer may make it grow without bound. A full table refuses new entries;
+    /// existing ones still change.
     let limit: Int
 
     init(storage: (any RegistryStorage)? = nil, limit: Int = 100_000) async throws {
