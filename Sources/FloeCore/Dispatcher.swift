@@ -102,18 +102,14 @@ extension Current {
     }
 
     /// An OK response with no results, as operations returning `void` without out-parameters
-    /// answer: the empty encapsulation, written straight after the room for the reply header.
-    /// (Every ping pays for one: no stream, no encapsulation stack, no size to patch.) It never
+    /// answer: the empty encapsulation, written after the room for the reply header.
+    /// (Every ping pays for one: no encapsulation to start and end, no size to patch.) It never
     /// throws; it is declared `throws` so that it stands in for `makeResponse(format:_:)`
     /// wherever that is called without results, generated code included.
     public func makeResponse(format: FormatType? = nil) throws -> OutgoingResponse {
-        var buffer = ByteBufferAllocator().buffer(capacity: MessagePrefix.replyHeadroom + 6)
-        buffer.writeRepeatingByte(0, count: MessagePrefix.replyHeadroom)
-        buffer.moveReaderIndex(forwardBy: MessagePrefix.replyHeadroom)
-        buffer.writeInteger(Int32(6), endianness: .little)
-        buffer.writeInteger(encoding.major)
-        buffer.writeInteger(encoding.minor)
-        return OutgoingResponse(replyStatus: .ok, encapsulation: buffer)
+        var stream = OutputStream.forReply()
+        stream.writeEmptyEncapsulation(encoding: encoding)
+        return OutgoingResponse(replyStatus: .ok, outputStream: stream)
     }
 
     /// A user-exception response; throws as `makeResponse(format:_:)`.

@@ -8,26 +8,26 @@ public import FloeCore
 /// verified certificate subject it accepts, from anywhere.
 public struct AdminAccess: Sendable, Hashable {
     /// Whether callers from any address are served.
-    public var anyone: Bool
+    public var fromAnyAddress: Bool
     /// ssl callers with a verified certificate this filter accepts are served (nil: no one
     /// by certificate). An empty filter would accept every verified certificate.
     public var subjects: SubjectFilter?
 
-    public init(anyone: Bool = false, subjects: SubjectFilter? = nil) {
-        self.anyone = anyone
+    public init(fromAnyAddress: Bool = false, subjects: SubjectFilter? = nil) {
+        self.fromAnyAddress = fromAnyAddress
         self.subjects = subjects
     }
 
     /// Callers on the registry's host only.
     public static let local = AdminAccess()
     /// Everyone who reaches the registry's endpoints (how it was before there was a choice).
-    public static let anyone = AdminAccess(anyone: true)
+    public static let anyone = AdminAccess(fromAnyAddress: true)
 
     /// From `Floe.Registry.Admin.Access` (`local` or `any`) and `Floe.Registry.Admin.TrustOnly`.
     public init(properties: Properties) throws {
         switch properties["Floe.Registry.Admin.Access"] ?? "local" {
-        case "local": anyone = false
-        case "any": anyone = true
+        case "local": fromAnyAddress = false
+        case "any": fromAnyAddress = true
         case let other:
             throw LocalError(.invalidArgument, "Floe.Registry.Admin.Access: '\(other)' is neither 'local' nor 'any'")
         }
@@ -38,7 +38,7 @@ public struct AdminAccess: Sendable, Hashable {
 
     /// Whether a call arriving over `connection` (nil: collocated) is served.
     func allows(_ connection: (any Connection)?) -> Bool {
-        guard !anyone, let connection else { return true }
+        guard !fromAnyAddress, let connection else { return true }
         let info = connection.info
         if Self.isLoopback(info.remoteAddress) { return true }
         guard let subjects, let tls = info.tls, tls.verified else { return false }

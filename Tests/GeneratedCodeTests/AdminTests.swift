@@ -1,4 +1,5 @@
 import FloeCore
+import FloeEncoding
 import FloeIce
 import FloeNIO
 import Foundation
@@ -61,6 +62,30 @@ struct AdminTests {
         await #expect(throws: DispatchError.self) {
             try await uncheckedCast(prx: reached, type: (any ProcessPrx).self, facet: "Process").shutdown()
         }
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// `Process.writeMessage` reads its two parameters and nothing more: a call with a
+    /// stray byte after them is refused, and neither call stops the server.
+    @Test func theProcessFacetWritesMessages() async throws {
+        let server = try await Self.server()
+        let client = Communicator(sliceLoader: FloeIce_SliceLoader(), transport: NIOTransport())
+        let admin = try #require(try await server.getAdmin())
+        let reached = client.makeProxy(admin.ice_getIdentity()).ice_endpoints(admin.ice_getEndpoints())
+        let process = uncheckedCast(prx: reached, type: (any ProcessPrx).self, facet: "Process")
+        try await process.writeMessage(message: "admin-tests: a message for standard error", fd: 2)
+        var parameters = OutputStream(encoding: .v1_0)
+        parameters.startEncapsulation(encoding: .v1_1)
+        parameters.write("stray")
+        parameters.write(Int32(1))
+        parameters.write(UInt8(7))
+        parameters.endEncapsulation()
+        await #expect(throws: DispatchError.self) {
+            _ = try await reached.ice_facet("Process").ice_invoke(
+                operation: "writeMessage", mode: .normal, inEncaps: parameters.finished())
+        }
+        try await process.ice_ping()
         await client.destroy()
         await server.destroy()
     }

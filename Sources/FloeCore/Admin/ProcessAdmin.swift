@@ -24,11 +24,7 @@ struct ProcessFacet: Dispatcher {
             Task { await communicator.shutdown() }  // reply first
             return try request.makeResponse()
         case "writeMessage":
-            var stream = request.makeInputStream()
-            try stream.startEncapsulation()
-            let message = try stream.read(String.self)
-            let fd = try stream.read(Int32.self)
-            try stream.endEncapsulation()
+            let (message, fd) = try request.readParameters { (try $0.read(String.self), try $0.read(Int32.self)) }
             let line = message + "\n"
             _ = line.withCString { write(fd == 2 ? 2 : 1, $0, strlen($0)) }
             return try request.makeResponse()
