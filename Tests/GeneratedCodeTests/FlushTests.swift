@@ -1,11 +1,12 @@
 import FloeCore
 import FloeEncoding
-@_spi(Testing) import FloeNIO
 import FloeProtocol
 import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@_spi(Testing) @testable import FloeNIO
 
 /// When a server connection's replies leave: coalesced while more requests of the same read
 /// follow, at once when nothing else could join them (the peer is waiting).
@@ -75,6 +76,62 @@ struct FlushTests {
         #expect(try flushedReplies(channel) == [])
         channel.pipeline.fireChannelReadComplete()
         #expect(try flushedReplies(channel) == [5])
+        _ = try channel.finish(acceptAlreadyClosed: true)
+    }
+}
+
+/// When a client connection's requests leave: a twoway request no other awaits a reply beside
+/// at once, others at the end of the event loop's pass, together.
+@Suite("Flushing requests", .timeLimit(.minutes(1)))
+struct RequestFlushTests {
+    /// The request ids in what the channel has flushed so far.
+    private static func flushedRequests(_ channel: EmbeddedChannel) throws -> [Int32] {
+        var ids: [Int32] = []
+        while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
+            let decoder = IceFrameDecoder(maxMessageSize: 1 << 20)
+            while let frame = try decoder.decodeFrame(&bytes) {
+                if case .request(let request) = try Message.decode(type: frame.header.type, body: frame.body) {
+                    ids.append(request.requestId)
+                }
+            }
+        }
+        return ids
+    }
+
+    @Test func aLoneTwowayRequestLeavesAtOnceAndOthersAtTheEndOfThePass() async throws {
+        let communicator = Communicator()
+        try Self.exchange(communicator: communicator)
+        await communicator.destroy()
+    }
+
+    /// (Synchronous: an embedded channel belongs to one thread.)
+    private static func exchange(communicator: Communicator) throws {
+        let channel = EmbeddedChannel()
+        let handler = IceConnectionHandler(
+            communicator: communicator, adapter: nil, eventLoop: channel.eventLoop,
+            logger: Logger(label: "flush-test"))
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061)).wait()
+        let header = RequestHeader(identity: Identity(name: "p"), operation: "ice_ping")
+        var parameters = OutputStream(encoding: .v1_0)
+        parameters.writeEmptyEncapsulation(encoding: .v1_1)
+        let empty = parameters.finished()
+        func call(_ mode: ProxyMode) throws {
+            let waiter = mode == .twoway ? ReplyWaiter.promise(channel.eventLoop.makePromise()) : nil
+            _ = try handler.start(header, parameters: empty, mode: mode, replyTo: waiter)
+        }
+
+        // The only request awaiting a reply: flushed before `start` returns.
+        try call(.twoway)
+        #expect(try flushedRequests(channel) == [1])
+
+        // A second while the first awaits its reply, and a oneway: both wait for the pass's end.
+        try call(.twoway)
+        try call(.oneway)
+        #expect(try flushedRequests(channel) == [])
+        channel.embeddedEventLoop.run()
+        #expect(try flushedRequests(channel) == [2, 0])
+        handler.failPending(LocalError(.connectionLost, "test over"))
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 }
