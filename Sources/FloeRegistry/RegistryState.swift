@@ -3,7 +3,8 @@ import FloeEncoding
 
 /// What a registry knows: adapters and their endpoints, replica groups and their policies,
 /// well-known objects, and servers' Process proxies. An actor: registrations and lookups
-/// come from many connections at once. With a storage, every change is written there first.
+/// come from many connections at once. With a storage, every change is written there first,
+/// and changes run one at a time (see `oneAtATime`).
 actor RegistryState {
     private let storage: (any RegistryStorage)?
     /// How many adapters, objects and replica groups each it keeps at most: registrations come
@@ -31,6 +32,27 @@ actor RegistryState {
     }
 
     func close() async { await storage?.close() }
+
+    /// Whether a change is being written, and the changes waiting for it, in arrival order.
+    private var changing = false
+    private var waitingChanges: [CheckedContinuation<Void, Never>] = []
+
+    /// Runs a change alone. The actor lets other calls in while a change awaits its storage
+    /// write: without this, concurrent registrations all pass the limit's check before any is
+    /// counted, and two of one id could leave memory and storage holding different ones.
+    /// Lookups never wait for it.
+    private func oneAtATime<T>(_ change: () async throws -> T) async throws -> T {
+        if changing {
+            await withCheckedContinuation { waitingChanges.append($0) }
+        } else {
+            changing = true
+        }
+        defer {
+            // Hand over to the next change directly: `changing` stays set for it.
+            if waitingChanges.isEmpty { changing = false } else { waitingChanges.removeFirst().resume() }
+        }
+        return try await change()
+    }
 
     struct Adapter: Sendable {
         /// The direct proxy the server registered (identity `dummy`, its published endpoints).
@@ -74,6 +96,10 @@ actor RegistryState {
     /// `replicaGroupId` is not empty. A second registration of an id replaces the first, as
     /// IceGrid's dynamic registration does.
     func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
+        try await oneAtATime { try await storeAdapter(id, replicaGroupId: replicaGroupId, proxy: proxy) }
+    }
+
+    private func storeAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
         if proxy != nil, adapters[id] == nil { try checkRoom(adapters.count, "adapters") }
         if !replicaGroupId.isEmpty, groups[replicaGroupId] == nil { try checkRoom(groups.count, "replica groups") }
         try await storage?.saveAdapter(id, proxy.map { Adapter(proxy: $0, replicaGroupId: replicaGroupId) })
@@ -126,22 +152,28 @@ actor RegistryState {
     }
 
     func setPolicy(_ policy: ReplicaGroup.Policy, replicas: Int, group id: String) async throws {
-        if groups[id] == nil { try checkRoom(groups.count, "replica groups") }
-        try await storage?.saveGroup(id, policy: policy, replicas: max(0, replicas))
-        groups[id, default: ReplicaGroup()].policy = policy
-        groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
+        try await oneAtATime {
+            if groups[id] == nil { try checkRoom(groups.count, "replica groups") }
+            try await storage?.saveGroup(id, policy: policy, replicas: max(0, replicas))
+            groups[id, default: ReplicaGroup()].policy = policy
+            groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
+        }
     }
 
     func setObject(_ id: Identity, _ object: WellKnownObject?) async throws {
-        if object != nil, objects[id] == nil { try checkRoom(objects.count, "objects") }
-        try await storage?.saveObject(id, object)
-        objects[id] = object
+        try await oneAtATime {
+            if object != nil, objects[id] == nil { try checkRoom(objects.count, "objects") }
+            try await storage?.saveObject(id, object)
+            objects[id] = object
+        }
     }
 
     func setProcess(_ serverId: String, _ proxy: ProxyData?) async throws {
-        if proxy != nil, processes[serverId] == nil { try checkRoom(processes.count, "server processes") }
-        try await storage?.saveProcess(serverId, proxy)
-        processes[serverId] = proxy
+        try await oneAtATime {
+            if proxy != nil, processes[serverId] == nil { try checkRoom(processes.count, "server processes") }
+            try await storage?.saveProcess(serverId, proxy)
+            processes[serverId] = proxy
+        }
     }
 }
 

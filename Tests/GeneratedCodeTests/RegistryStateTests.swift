@@ -1,0 +1,74 @@
+import FloeEncoding
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import FloeRegistry
+
+/// Registrations that arrive together: each waits for its storage write, and the registry's
+/// state must come out as if they had arrived one after the other.
+@Suite("Registry state under concurrent changes", .timeLimit(.minutes(1)))
+struct RegistryStateTests {
+    /// A storage whose writes take long, the earlier ones longest: changes that ran side by
+    /// side would finish in the reverse of the order they were written in.
+    private final class SlowStorage: RegistryStorage {
+        private let saved = NIOLockedValueBox<(calls: Int, adapters: [String: RegistryState.Adapter])>((0, [:]))
+
+        var adapters: [String: RegistryState.Adapter] { saved.withLockedValue { $0.adapters } }
+
+        func saveAdapter(_ id: String, _ adapter: RegistryState.Adapter?) async throws {
+            let call = saved.withLockedValue {
+                $0.adapters[id] = adapter
+                $0.calls += 1
+                return $0.calls
+            }
+            try await Task.sleep(for: .milliseconds(max(1, 60 - 10 * call)))
+        }
+
+        func load() async throws -> RegistrySnapshot { RegistrySnapshot() }
+        func saveObject(_ id: Identity, _ object: RegistryState.WellKnownObject?) async throws {}
+        func saveGroup(_ id: String, policy: ReplicaGroup.Policy, replicas: Int) async throws {}
+        func saveProcess(_ serverId: String, _ proxy: ProxyData?) async throws {}
+        func close() async {}
+    }
+
+    private static func proxy(port: Int32) -> ProxyData {
+        ProxyData(identity: Identity(name: "dummy"), endpoints: [.ip(IPEndpointData(host: "127.0.0.1", port: port))])
+    }
+
+    @Test func aFullRegistryTakesNoMoreThanItsLimitFromConcurrentRegistrations() async throws {
+        let storage = SlowStorage()
+        let state = try await RegistryState(storage: storage, limit: 3)
+        let accepted = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    (try? await state.setAdapter("A\(index)", replicaGroupId: "", proxy: Self.proxy(port: 4000)))
+                        != nil
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(accepted == 3)
+        #expect(await state.adapters.count == 3)
+        #expect(storage.adapters.count == 3)
+    }
+
+    @Test func concurrentRegistrationsOfOneIdLeaveMemoryAndStorageAgreeing() async throws {
+        let storage = SlowStorage()
+        let state = try await RegistryState(storage: storage)
+        await withTaskGroup(of: Void.self) { group in
+            for port in Int32(4000)..<4005 {
+                group.addTask {
+                    try? await state.setAdapter(
+                        "A", replicaGroupId: port % 2 == 0 ? "G" : "", proxy: Self.proxy(port: port))
+                }
+            }
+        }
+        let inMemory = try #require(await state.adapters["A"])
+        let stored = try #require(storage.adapters["A"])
+        #expect(inMemory.proxy == stored.proxy)
+        #expect(inMemory.replicaGroupId == stored.replicaGroupId)
+        // The group lists the adapter exactly when its registration says so.
+        let members = await state.groups["G"]?.members ?? []
+        #expect(members == (inMemory.replicaGroupId == "G" ? ["A"] : []))
+    }
+}
