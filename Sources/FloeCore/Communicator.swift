@@ -53,6 +53,8 @@ public final class Communicator: Sendable {
     private let propertiesUpdateCallbacks = NIOLockedValueBox<[@Sendable ([String: String]) -> Void]>([])
     /// Bounds the dispatches of all this communicator's connections together.
     public let dispatchGate: DispatchGate
+    /// Caps the warnings peers cause (`Floe.Warn.PerSecond`).
+    package let peerWarnings: WarningLimiter
     /// Where the communicator reports what the application should know (swift-log).
     public let logger: Logger
     /// Run around every invocation through this communicator, in order (see `ClientInterceptor`);
@@ -101,6 +103,7 @@ public final class Communicator: Sendable {
         self.liveProperties = NIOLockedValueBox(properties)
         self.connectionOptions = connectionOptions
         self.dispatchGate = DispatchGate(limit: connectionOptions.maxCommunicatorDispatches)
+        self.peerWarnings = WarningLimiter(perSecond: connectionOptions.warningsPerSecond)
         self.sliceLoader = sliceLoader
         self.transport = transport
         self.messageSizeMax = messageSizeMax

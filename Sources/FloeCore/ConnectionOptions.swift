@@ -54,6 +54,9 @@ public struct ConnectionOptions: Sendable {
     /// `Ice.Warn.Connections` (0): 1 logs connections lost or timed out as warnings (else at
     /// debug level). Peers breaking the protocol or refused by TLS are always warnings.
     public var warnConnections = 0
+    /// `Floe.Warn.PerSecond` (20): at most this many warnings a second about what peers send
+    /// (failed dispatches, connections closed for breaking the protocol); 0 lifts the cap.
+    public var warningsPerSecond = 20
     /// `Floe.Dispatch.ErrorDetails` (0): 1 sends clients the whole description of unexpected
     /// errors, for development; by default they get the error's type (and an enum's case) only,
     /// while `Ice.Warn.Dispatch` logs the whole error on the server.
@@ -122,6 +125,7 @@ extension ConnectionOptions {
         traceProtocol = try properties.int("Ice.Trace.Protocol", default: 0)
         warnDispatch = try properties.int("Ice.Warn.Dispatch", default: 1)
         warnConnections = try properties.int("Ice.Warn.Connections", default: 0)
+        warningsPerSecond = max(0, try properties.int("Floe.Warn.PerSecond", default: 20))
         sendsErrorDetails = try properties.int("Floe.Dispatch.ErrorDetails", default: 0) > 0
         compressionLevel = try properties.int("Ice.Compression.Level", default: 1)
         guard (1...9).contains(compressionLevel) else {

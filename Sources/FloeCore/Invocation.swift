@@ -493,16 +493,20 @@ extension ObjectAdapter {
         }
     }
 
-    /// `Ice.Warn.Dispatch`: one warning per failed dispatch at or above its level.
+    /// `Ice.Warn.Dispatch`: one warning per failed dispatch at or above its level, within
+    /// `Floe.Warn.PerSecond`.
     private func warnDispatch(_ current: Current, _ error: @autoclosure () -> String, level: Int) {
-        guard communicator.connectionOptions.warnDispatch >= level else { return }
+        guard communicator.connectionOptions.warnDispatch >= level,
+            let suppressed = communicator.peerWarnings.admit()
+        else { return }
         let identity = communicator.identityToString(current.id)
         var metadata: Logger.Metadata = ["operation": "\(current.operation)", "identity": "\(identity)"]
         if !current.facet.isEmpty { metadata["facet"] = "\(current.facet)" }
         if let info = current.con?.info { metadata["peer"] = "\(info.remoteAddress):\(info.remotePort)" }
         let facet = current.facet.isEmpty ? "" : " facet '\(current.facet)'"
+        let message = "dispatch of '\(current.operation)' on '\(identity)'\(facet) failed: \(error())"
         communicator.logger.warning(
-            "dispatch of '\(current.operation)' on '\(identity)'\(facet) failed: \(error())", metadata: metadata)
+            "\(WarningLimiter.message(message, afterSuppressing: suppressed))", metadata: metadata)
     }
 
     /// A response as an outcome: only statuses 0 and 1 carry an encapsulation.

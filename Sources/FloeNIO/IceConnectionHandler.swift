@@ -372,7 +372,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard !failed else { return }
         let ordinary = code == .connectionLost || code == .connectionTimeout
         let level = ordinary && options.warnConnections == 0 ? min(logLevel, .debug) : logLevel
-        logger.log(level: level, "closing connection: \(reason)")
+        if level < .warning {
+            logger.log(level: level, "closing connection: \(reason)")
+        } else if let suppressed = communicator.peerWarnings.admit() {
+            let message = WarningLimiter.message("closing connection: \(reason)", afterSuppressing: suppressed)
+            logger.log(level: level, "\(message)")
+        }
         failed = true
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))

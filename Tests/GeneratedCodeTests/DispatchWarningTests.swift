@@ -93,6 +93,41 @@ struct DispatchWarningTests {
         }
     }
 
+    /// A peer failing dispatches as fast as it can does not write to the log as fast: past
+    /// `Floe.Warn.PerSecond` the warnings are counted, and the next one logged gives the count.
+    @Test func aFloodOfFailedDispatchesIsCappedPerSecond() async throws {
+        let (server, port, lines) = try await Self.server(["Floe.Warn.PerSecond": "3"], error: StoreFailure())
+        let (client, tester) = try MiddlewareTests.client(port)
+        let start = ContinuousClock.now
+        for _ in 0..<10 { _ = await Self.unexpectedError(from: tester) }
+        let flooded = lines.withLockedValue { $0 }
+        // (Ten local calls take far less than a second; if this machine was too slow, a second
+        // window began and let up to three more through.)
+        let oneWindow = ContinuousClock.now - start < .milliseconds(900)
+        if oneWindow { #expect(flooded.count == 3, "\(flooded)") }
+        #expect(flooded.count < 10, "\(flooded)")
+        try await Task.sleep(for: .milliseconds(1100))
+        _ = await Self.unexpectedError(from: tester)
+        let last = lines.withLockedValue { $0.last } ?? ""
+        #expect(last.hasPrefix("warning dispatch of 'opIdempotent' on 'tester' failed"), "\(last)")
+        if oneWindow { #expect(last.hasSuffix("(7 similar warnings were not logged: Floe.Warn.PerSecond)"), "\(last)") }
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func theWarningCapCountsPerSecondAndZeroLiftsIt() {
+        let limiter = WarningLimiter(perSecond: 2)
+        let start = NIODeadline.now()
+        #expect(limiter.admit(now: start) == 0)
+        #expect(limiter.admit(now: start + .milliseconds(10)) == 0)
+        #expect(limiter.admit(now: start + .milliseconds(20)) == nil)
+        #expect(limiter.admit(now: start + .milliseconds(999)) == nil)
+        #expect(limiter.admit(now: start + .milliseconds(1000)) == 2)
+        #expect(limiter.admit(now: start + .milliseconds(1001)) == 0)
+        let unlimited = WarningLimiter(perSecond: 0)
+        for _ in 0..<1000 { #expect(unlimited.admit(now: start) == 0) }
+    }
+
     @Test func errorDetailsAndWarningLevelsAreProperties() async throws {
         let (server, port, lines) = try await Self.server(
             ["Floe.Dispatch.ErrorDetails": "1", "Ice.Warn.Dispatch": "0"], error: StoreFailure())
