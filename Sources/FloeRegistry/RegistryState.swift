@@ -40,7 +40,8 @@ actor RegistryState {
     /// Runs a change alone. The actor lets other calls in while a change awaits its storage
     /// write: without this, concurrent registrations all pass the limit's check before any is
     /// counted, and two of one id could leave memory and storage holding different ones.
-    /// Lookups never wait for it.
+    /// Lookups never wait for it. The waiting changes are dispatches, so `Floe.MaxDispatches`
+    /// bounds how many a flood of registrations can queue here.
     private func oneAtATime<T>(_ change: () async throws -> T) async throws -> T {
         if changing {
             await withCheckedContinuation { waitingChanges.append($0) }
