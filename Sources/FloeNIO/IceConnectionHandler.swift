@@ -2,6 +2,7 @@ import FloeCore
 import FloeEncoding
 import FloeProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -103,11 +104,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Whether `fail` closed the connection: nothing more is read.
     private var failed = false
 
+    /// Where `fail` leaves its error for whoever opened the connection (see
+    /// `NIOTransport.connect`), should the channel close before they find this handler.
+    private let closeReason: NIOLockedValueBox<LocalError?>?
+
     init(
         communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger,
-        secure: Bool = false
+        secure: Bool = false, closeReason: NIOLockedValueBox<LocalError?>? = nil
     ) {
         self.secure = secure
+        self.closeReason = closeReason
         self.communicator = communicator
         self.options = communicator.connectionOptions
         self.adapter = adapter
@@ -379,6 +385,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             logger.log(level: level, "\(message)")
         }
         failed = true
+        closeReason?.withLockedValue { $0 = LocalError(code, reason) }
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)

@@ -54,13 +54,17 @@ final class NIOConnection: Connection {
         channel.closeFuture.whenComplete { _ in callback() }
     }
 
-    /// The connection of a channel whose pipeline has an `IceConnectionHandler`.
-    static func of(_ channel: any Channel) async throws -> NIOConnection {
+    /// The connection of a channel whose pipeline has an `IceConnectionHandler`; when the
+    /// channel closed already, the error it failed with (`closeReason`), if it failed.
+    static func of(_ channel: any Channel, closeReason: NIOLockedValueBox<LocalError?>) async throws -> NIOConnection {
         try await channel.eventLoop.submit {
             // A channel the peer closed at once has no handler left.
             guard let handler = try? channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self),
                 let connection = handler.connection
             else {
+                if let reason = closeReason.withLockedValue({ $0 }) {
+                    throw LocalError.notSent(reason.code, reason.message)
+                }
                 throw LocalError.notSent(.connectionLost, "the connection closed while opening")
             }
             return connection

@@ -2,6 +2,7 @@ public import FloeCore
 public import FloeEncoding
 import FloeProtocol
 public import Logging
+import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
 import NIOSSL
@@ -44,6 +45,10 @@ public struct NIOTransport: Transport {
         let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
         let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
         let secure = try endpoint.transport == .ssl ? clientTLS(communicator, host: host) : nil
+        // Why the connection closed, should it close before `NIOConnection.of` finds it: a
+        // server refused by TLS verification closes during the handshake, which `connect`
+        // may not have returned from yet.
+        let closeReason = NIOLockedValueBox<LocalError?>(nil)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -53,7 +58,9 @@ public struct NIOTransport: Transport {
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
-                    Self.addHandlers(to: channel, communicator: communicator, adapter: nil, tls: secure, logger: logger)
+                    Self.addHandlers(
+                        to: channel, communicator: communicator, adapter: nil, tls: secure, logger: logger,
+                        closeReason: closeReason)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
         } catch ChannelError.connectTimeout {
@@ -61,7 +68,7 @@ public struct NIOTransport: Transport {
         } catch {
             throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port)", cause: error)
         }
-        let connection = try await NIOConnection.of(channel)
+        let connection = try await NIOConnection.of(channel, closeReason: closeReason)
         // The server must validate the connection before the deadline too.
         let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
             channel.close(promise: nil)
@@ -117,7 +124,7 @@ extension NIOTransport {
     /// which also splits the byte stream into messages (a client when there is no adapter).
     fileprivate static func addHandlers(
         to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, tls: ConnectionTLS?,
-        logger: Logger
+        logger: Logger, closeReason: NIOLockedValueBox<LocalError?>? = nil
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
@@ -129,7 +136,7 @@ extension NIOTransport {
             try pipeline.addHandler(
                 IceConnectionHandler(
                     communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger,
-                    secure: tls != nil))
+                    secure: tls != nil, closeReason: closeReason))
         }
     }
 
