@@ -388,6 +388,35 @@ struct RegistryLivenessTests {
         await communicator.destroy()
     }
 
+    /// A registry with no TLS settings cannot finish the handshake with a server on an ssl
+    /// endpoint; the server still answers, and stays in lookups.
+    @Test func anSSLAdapterTheRegistryCannotVerifyStaysInLookups() async throws {
+        let certs = try await testCertificates()
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            liveness: Liveness(interval: .milliseconds(100), grace: .milliseconds(300), timeout: .milliseconds(500)))
+        var properties = Properties()
+        for (key, value) in tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]) { properties[key] = value }
+        properties["Ice.Default.Locator"] = registry.locator.description
+        properties["Server.Endpoints"] = "ssl -h 127.0.0.1 -p 0"
+        properties["Server.AdapterId"] = "Secure"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let client = try LocatorTests.client(locator: registry.locator.description)
+        let locator = uncheckedCast(
+            prx: try #require(try client.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
+        // Several checks and more than the grace period.
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(try await locator.findAdapterById("Secure") != nil, "left out of lookups")
+        await client.destroy()
+        await server.destroy()
+        await registry.close()
+        await communicator.destroy()
+    }
+
     @Test func aSecondServerForALiveAdapterIdIsRefused() async throws {
         let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
         let (first, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")
