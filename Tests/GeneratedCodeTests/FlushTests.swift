@@ -21,16 +21,10 @@ struct FlushTests {
 
     /// The reply ids in what the channel has flushed so far.
     private static func flushedReplies(_ channel: EmbeddedChannel) throws -> [Int32] {
-        var ids: [Int32] = []
-        while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
-            let decoder = IceFrameDecoder(maxMessageSize: 1 << 20)
-            while let frame = try decoder.decodeFrame(&bytes) {
-                if case .reply(let reply) = try Message.decode(type: frame.header.type, body: frame.body) {
-                    ids.append(reply.requestId)
-                }
-            }
+        try flushedMessages(channel).compactMap {
+            guard case .reply(let reply) = $0 else { return nil }
+            return reply.requestId
         }
-        return ids
     }
 
     @Test func aReplyNothingElseCouldJoinLeavesBeforeTheReadEnds() async throws {
@@ -86,16 +80,10 @@ struct FlushTests {
 struct RequestFlushTests {
     /// The request ids in what the channel has flushed so far.
     private static func flushedRequests(_ channel: EmbeddedChannel) throws -> [Int32] {
-        var ids: [Int32] = []
-        while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
-            let decoder = IceFrameDecoder(maxMessageSize: 1 << 20)
-            while let frame = try decoder.decodeFrame(&bytes) {
-                if case .request(let request) = try Message.decode(type: frame.header.type, body: frame.body) {
-                    ids.append(request.requestId)
-                }
-            }
+        try flushedMessages(channel).compactMap {
+            guard case .request(let request) = $0 else { return nil }
+            return request.requestId
         }
-        return ids
     }
 
     @Test func aLoneTwowayRequestLeavesAtOnceAndOthersAtTheEndOfThePass() async throws {
@@ -134,4 +122,16 @@ struct RequestFlushTests {
         handler.failPending(LocalError(.connectionLost, "test over"))
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
+}
+
+/// The messages in what the channel has flushed so far.
+private func flushedMessages(_ channel: EmbeddedChannel) throws -> [Message] {
+    var messages: [Message] = []
+    while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
+        let decoder = IceFrameDecoder(maxMessageSize: 1 << 20)
+        while let frame = try decoder.decodeFrame(&bytes) {
+            messages.append(try Message.decode(type: frame.header.type, body: frame.body))
+        }
+    }
+    return messages
 }

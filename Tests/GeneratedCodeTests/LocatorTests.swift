@@ -24,13 +24,16 @@ struct LocatorTests {
         return (communicator, registry, "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)", counts)
     }
 
-    /// A Tester server whose adapter registers as `adapterId` (in `group`, if given).
-    static func server(locator: String, adapterId: String, group: String? = nil) async throws
-        -> (Communicator, ObjectAdapter, TesterServant)
-    {
+    /// A Tester server whose adapter registers as `adapterId` (in `group`, if given), with
+    /// `more` properties.
+    static func server(
+        locator: String, adapterId: String, group: String? = nil, endpoints: String = "tcp -h 127.0.0.1 -p 0",
+        more: [String: String] = [:]
+    ) async throws -> (Communicator, ObjectAdapter, TesterServant) {
         var properties = Properties()
+        for (key, value) in more { properties[key] = value }
         properties["Ice.Default.Locator"] = locator
-        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.Endpoints"] = endpoints
         properties["Server.AdapterId"] = adapterId
         if let group { properties["Server.ReplicaGroupId"] = group }
         let communicator = try Communicator(properties: properties, transport: NIOTransport())
@@ -396,15 +399,9 @@ struct RegistryLivenessTests {
         let registry = try await RegistryService(
             communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
             liveness: Liveness(interval: .milliseconds(100), grace: .milliseconds(300), timeout: .milliseconds(500)))
-        var properties = Properties()
-        for (key, value) in tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]) { properties[key] = value }
-        properties["Ice.Default.Locator"] = registry.locator.description
-        properties["Server.Endpoints"] = "ssl -h 127.0.0.1 -p 0"
-        properties["Server.AdapterId"] = "Secure"
-        let server = try Communicator(properties: properties, transport: NIOTransport())
-        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
-        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        try await adapter.activate()
+        let (server, _, _) = try await LocatorTests.server(
+            locator: registry.locator.description, adapterId: "Secure", endpoints: "ssl -h 127.0.0.1 -p 0",
+            more: tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]))
         let client = try LocatorTests.client(locator: registry.locator.description)
         let locator = uncheckedCast(
             prx: try #require(try client.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
@@ -512,16 +509,9 @@ struct Delaying: Dispatcher {
 struct ProcessRegistrationTests {
     @Test func theRegistryStopsAServerThroughItsProcessProxy() async throws {
         let (registryCommunicator, registry, locator, counts) = try await LocatorTests.registry()
-        var properties = Properties()
-        properties["Ice.Default.Locator"] = locator
-        properties["Ice.Admin.ServerId"] = "server-1"
-        properties["Ice.Admin.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
-        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
-        properties["Server.AdapterId"] = "Stoppable"
-        let server = try Communicator(properties: properties, transport: NIOTransport())
-        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
-        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        try await adapter.activate()
+        let (server, _, _) = try await LocatorTests.server(
+            locator: locator, adapterId: "Stoppable",
+            more: ["Ice.Admin.ServerId": "server-1", "Ice.Admin.Endpoints": "tcp -h 127.0.0.1 -p 0"])
         #expect(counts["setServerProcessProxy"] == 1)
         let stopped = Task { await server.waitForShutdown() }
 
