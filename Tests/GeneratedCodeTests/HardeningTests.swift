@@ -6,48 +6,64 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 
 /// What one hostile or careless peer can make a Floe server spend, and calls that must neither
 /// linger nor be lost (issue 13).
 @Suite("Hardening", .timeLimit(.minutes(2)))
 struct HardeningTests {
-    private static func server(_ options: ConnectionOptions = ConnectionOptions(), logger: Logger? = nil) async throws
-        -> (Communicator, TesterServant, Int32)
-    {
+    /// A Tester server on tcp, or on ssl with the test certificates in `tls`.
+    private static func server(
+        _ options: ConnectionOptions = ConnectionOptions(), logger: Logger? = nil, tls certificates: String? = nil
+    ) async throws -> (Communicator, TesterServant, Int32) {
+        var properties = Properties()
+        if let certificates {
+            for (key, value) in tlsProperties(certificates, "server") { properties[key] = value }
+        }
         let communicator = Communicator(
             sliceLoader: Vectors_SliceLoader(), transport: logger.map { NIOTransport(logger: $0) } ?? NIOTransport(),
-            connectionOptions: options)
+            connectionOptions: options, properties: properties)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
-            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+            name: "Server", endpoints: certificates == nil ? "tcp -h 127.0.0.1 -p 0" : "ssl -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
         try await adapter.activate()
         return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
-    private static func client(_ port: Int32, retryIntervals: [Int] = []) throws -> (Communicator, any TesterPrx) {
+    private static func client(_ port: Int32, retryIntervals: [Int] = [], tls certificates: String? = nil) throws
+        -> (Communicator, any TesterPrx)
+    {
+        var properties = Properties()
+        if let certificates {
+            for (key, value) in tlsProperties(certificates, "client") { properties[key] = value }
+        }
         let communicator = Communicator(
-            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: retryIntervals)
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: retryIntervals,
+            properties: properties)
+        let transport = certificates == nil ? "tcp" : "ssl"
         let proxy = try makeProxy(
-            communicator: communicator, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+            communicator: communicator, proxyString: "tester:\(transport) -h 127.0.0.1 -p \(port)",
+            type: (any TesterPrx).self)
         return (communicator, proxy)
     }
 
     /// A client pipelines 200 small requests for 256 KiB replies and never reads. The server
     /// stops dispatching once its queue for that peer is full, closes the connection when the
-    /// peer reads nothing for the write-stall timeout, and serves everyone else meanwhile.
-    @Test func aClientThatNeverReadsCannotMakeTheServerQueueWithoutBound() async throws {
+    /// peer reads nothing for the write-stall timeout, and serves everyone else meanwhile. Over
+    /// ssl too, where the TLS handler between holds what the connection writes.
+    @Test(arguments: [false, true])
+    func aClientThatNeverReadsCannotMakeTheServerQueueWithoutBound(secure: Bool) async throws {
         var options = ConnectionOptions()
         options.maxQueuedBytes = 1 << 20
         options.maxDispatches = 10
         options.writeStallTimeout = 5
         let lines = NIOLockedValueBox<[String]>([])
         let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
-        let (server, servant, port) = try await Self.server(options, logger: logger)
-        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.autoRead, value: false)  // never reads a reply
-            .connect(host: "127.0.0.1", port: Int(port)).get()
+        let certificates = secure ? try await testCertificates() : nil
+        let (server, servant, port) = try await Self.server(options, logger: logger, tls: certificates)
+        let raw = try await Self.rawClient(port: port, tls: certificates)
         var requests = ByteBuffer()
         for id in 1...200 {
             var request = Message.request(
@@ -60,9 +76,9 @@ struct HardeningTests {
             ).encode()
             requests.writeBuffer(&request)
         }
-        raw.writeAndFlush(requests, promise: nil)
+        try await raw.writeAndFlush(requests)
         // Another client is served while the first one stalls.
-        let (client, tester) = try Self.client(port)
+        let (client, tester) = try Self.client(port, tls: certificates)
         #expect(try await tester.opIdempotent() == 7)
         // (The peer reads nothing, so it cannot see the close itself: the server's log says it.)
         let stalled = "closing connection: the peer read nothing of what this connection sent for 5 s"
@@ -75,6 +91,36 @@ struct HardeningTests {
         try? await raw.close()
         await client.destroy()
         await server.destroy()
+    }
+
+    /// A connection that reads until the server's validate-connection has arrived (over ssl,
+    /// the handshake done), then never again.
+    private static func rawClient(port: Int32, tls certificates: String?) async throws -> any Channel {
+        let validated = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let context = try certificates.map { folder in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .file(folder + "/ca.pem")
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(folder + "/client.pem").map {
+                .certificate($0)
+            }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: folder + "/client.key", format: .pem))
+            configuration.certificateVerification = .noHostnameVerification
+            return try NIOSSLContext(configuration: configuration)
+        }
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(FirstRead(promise: validated))
+                }
+            }
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        try await validated.futureResult.get()
+        try await channel.setOption(.autoRead, value: false)
+        return channel
     }
 
     /// A timed-out call leaves nothing behind: its connection closes at once instead of waiting
@@ -314,4 +360,15 @@ extension HardeningTests {
         #expect(ContinuousClock.now - closed < .seconds(20))
         await server.destroy()
     }
+}
+
+/// Completes `promise` when the first bytes arrive, and drops everything read.
+private final class FirstRead: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) { self.promise = promise }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { promise.succeed() }
+    func handlerRemoved(context: ChannelHandlerContext) { promise.fail(ChannelError.ioOnClosedChannel) }
 }
