@@ -24,7 +24,8 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
         let compiler = try context.tool(named: "slice2floe").url
         let output = context.pluginWorkDirectoryURL.appending(path: "Generated")
         let directory = target.directoryURL
-        let configuration = try Configuration.load(from: directory.appending(path: "slice-plugin.json"))
+        let configurationFile = directory.appending(path: "slice-plugin.json")
+        let configuration = try Configuration.load(from: configurationFile)
         let sliceFiles =
             configuration?.sources.map { $0.flatMap { Self.sliceFiles(at: directory.appending(path: $0)) } }
             ?? target.sourceFiles(withSuffix: "ice").map(\.url)
@@ -48,7 +49,9 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
                 displayName: "slice2floe \(input.lastPathComponent)",
                 executable: compiler,
                 arguments: includes + module + ["--output-dir", output.path(), input.path()],
-                inputFiles: [input] + IncludeScanner(searchPaths: searchPaths).includes(of: input),
+                // (The configuration among the inputs also tells SwiftPM the file is handled.)
+                inputFiles: [input] + IncludeScanner(searchPaths: searchPaths).includes(of: input)
+                    + (configuration == nil ? [] : [configurationFile]),
                 outputFiles: [output.appending(path: name + ".swift")])
         }
     }
