@@ -112,50 +112,67 @@ public final class Communicator: Sendable {
         self.retryIntervals = retryIntervals
     }
 
-    /// An adapter configured by the properties `NAME.Endpoints` (listening; it holds requests
-    /// until `activate()`) and
-    /// `NAME.PublishedEndpoints`; without `NAME.Endpoints`, a collocated-only adapter.
-    public func createConfiguredObjectAdapter(name: String) async throws -> ObjectAdapter {
-        guard let endpoints = properties["\(name).Endpoints"] else { return try createObjectAdapter(name: name) }
-        let adapter = try await createObjectAdapterWithEndpoints(name: name, endpoints: endpoints)
-        if let published = properties["\(name).PublishedEndpoints"] {
-            do {
-                adapter.setPublishedEndpoints(try Self.parseEndpoints(published))
-            } catch {
-                await adapter.deactivate()
-                throw error
-            }
-        }
-        return adapter
+    /// An object adapter configured as Ice configures one: it listens on `NAME.Endpoints`
+    /// (tcp and ssl) and publishes `NAME.PublishedEndpoints` when they are set; without
+    /// `NAME.Endpoints` it serves collocated calls and bidirectional connections only. It also
+    /// reads `NAME.MaxConnections`, and `NAME.AdapterId`, `NAME.ReplicaGroupId` and
+    /// `NAME.Locator` for registering with a locator on `activate()`. It holds requests until
+    /// `activate()`: add servants first.
+    public func createObjectAdapter(name: String) async throws -> ObjectAdapter {
+        let endpoints = properties["\(name).Endpoints"].flatMap { $0.isEmpty ? nil : $0 }
+        return try await createObjectAdapter(name: name, endpoints: endpoints, source: "\(name).Endpoints")
     }
 
-    /// `tcp -h H -p P:tcp …` as IP endpoints.
-    private static func parseEndpoints(_ text: String) throws -> [IPEndpointData] {
-        try ProxyStringParser.parseEndpoints(text).map { endpoint in
-            guard case .ip(let ip) = endpoint else {
-                throw LocalError(.invalidArgument, "not an IP endpoint list: '\(text)'")
-            }
-            return ip
-        }
-    }
-
-    /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`). It holds requests
-    /// until `activate()`: add servants first.
+    /// An adapter listening on `endpoints` (e.g. `tcp -h 127.0.0.1 -p 0`) instead of
+    /// `NAME.Endpoints`, otherwise configured as `createObjectAdapter(name:)` says.
     public func createObjectAdapterWithEndpoints(name: String, endpoints: String) async throws -> ObjectAdapter {
-        guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
-        let adapter = try createObjectAdapter(name: name)
+        try await createObjectAdapter(name: name, endpoints: endpoints, source: nil)
+    }
+
+    private func createObjectAdapter(name: String, endpoints: String?, source: String?) async throws -> ObjectAdapter {
+        if endpoints != nil && transport == nil {
+            throw LocalError(.noEndpoint, "this communicator has no transport")
+        }
+        let adapter = try makeObjectAdapter(name: name)
         do {
-            for endpoint in try Self.parseEndpoints(endpoints) {
-                guard endpoint.transport == .tcp || endpoint.transport == .ssl else {
-                    throw LocalError(.invalidArgument, "only tcp and ssl endpoints can be served: '\(endpoints)'")
+            if let endpoints, let transport {
+                for endpoint in try Self.servedEndpoints(endpoints, source: source) {
+                    adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
                 }
-                let acceptor = try await transport.listen(on: endpoint, adapter: adapter)
-                adapter.addAcceptor(acceptor)
+            }
+            if let published = properties["\(name).PublishedEndpoints"] {
+                adapter.setPublishedEndpoints(try Self.ipEndpoints(published, source: "\(name).PublishedEndpoints"))
             }
             return adapter
         } catch {
             await adapter.deactivate()
             throw error
+        }
+    }
+
+    /// The endpoints an adapter listens on: tcp and ssl. Ice configurations often list udp,
+    /// ws or wss too; Floe has none of them, and says which one it cannot serve rather than
+    /// leave it out unnoticed.
+    private static func servedEndpoints(_ text: String, source: String?) throws -> [IPEndpointData] {
+        try ProxyStringParser.parseEndpoints(text).map { endpoint in
+            guard case .ip(let ip) = endpoint, ip.transport == .tcp || ip.transport == .ssl else {
+                let origin = source.map { " (\($0))" } ?? ""
+                throw LocalError(
+                    .invalidArgument,
+                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe serves tcp and ssl endpoints only"
+                )
+            }
+            return ip
+        }
+    }
+
+    /// `tcp -h H -p P:ssl …` as IP endpoints.
+    private static func ipEndpoints(_ text: String, source: String) throws -> [IPEndpointData] {
+        try ProxyStringParser.parseEndpoints(text).map { endpoint in
+            guard case .ip(let ip) = endpoint else {
+                throw LocalError(.invalidArgument, "\(source): not an IP endpoint list: '\(text)'")
+            }
+            return ip
         }
     }
 
@@ -313,10 +330,8 @@ public final class Communicator: Sendable {
         return try await connection(to: endpoint)
     }
 
-    /// An adapter that dispatches requests to the servants added to it.
-    /// Reads `NAME.MaxConnections`, and `NAME.AdapterId`, `NAME.ReplicaGroupId` and
-    /// `NAME.Locator` for registering with a locator on `activate()`.
-    public func createObjectAdapter(name: String) throws -> ObjectAdapter {
+    /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`).
+    func makeObjectAdapter(name: String) throws -> ObjectAdapter {
         let maxConnections = try properties.int("\(name).MaxConnections", default: 10_000)
         let locator = try properties["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
         return try state.withLockedValue { state in

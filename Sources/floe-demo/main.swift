@@ -68,7 +68,7 @@ func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
 func runServer(_ arguments: [String]) async throws {
     let (properties, _) = try configuration(arguments)
     let server = try Communicator(properties: properties)
-    let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
+    let adapter = try await server.createObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
     try await adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
@@ -172,7 +172,7 @@ func runBoth() async throws {
     // Server: an adapter on the configured endpoints (an ephemeral port by default), registered
     // with the locator on activation.
     let server = try Communicator(properties: properties)
-    let adapter = try await server.createConfiguredObjectAdapter(name: "Greeter")
+    let adapter = try await server.createObjectAdapter(name: "Greeter")
     let served = try adapter.add(servant: GreeterServant(verbose: true), id: Identity(name: "greeter"))
     try await adapter.activate()
     print("server: listening on \(adapter.endpoints.map { "\($0.host):\($0.port)" }), greeter is \"\(served)\"")

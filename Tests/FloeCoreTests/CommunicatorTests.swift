@@ -15,7 +15,7 @@ struct EchoServant: Dispatcher {
 struct CommunicatorTests {
     @Test func shutdownReleasesWaitersAndDeactivatesAdapters() async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
         try await adapter.activate()
         try await proxy.ice_ping()
@@ -27,7 +27,7 @@ struct CommunicatorTests {
         await #expect(throws: LocalError.self) { try await proxy.ice_ping() }
         await communicator.destroy()
         #expect(communicator.isDestroyed)
-        #expect(throws: LocalError.self) { try communicator.createObjectAdapter(name: "B") }
+        await #expect(throws: LocalError.self) { try await communicator.createObjectAdapter(name: "B") }
     }
 
     @Test func destroyReleasesWaitForShutdown() async throws {
@@ -39,10 +39,10 @@ struct CommunicatorTests {
         #expect(communicator.isShutdown)
     }
 
-    @Test func adapterNamesAndIdentitiesAreUnique() throws {
+    @Test func adapterNamesAndIdentitiesAreUnique() async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
-        #expect(throws: LocalError.self) { try communicator.createObjectAdapter(name: "A") }
+        let adapter = try await communicator.createObjectAdapter(name: "A")
+        await #expect(throws: LocalError.self) { try await communicator.createObjectAdapter(name: "A") }
         try adapter.add(servant: EchoServant(), id: Identity(name: "x"))
         #expect(throws: LocalError.self) { try adapter.add(servant: EchoServant(), id: Identity(name: "x")) }
         #expect(throws: LocalError.self) { try adapter.add(servant: EchoServant(), id: Identity(name: "")) }
@@ -52,7 +52,7 @@ struct CommunicatorTests {
     @Test func dispatchFindsFacetsAndDefaultServants() async throws {
         let communicator = Communicator()
         defer { Task { await communicator.destroy() } }
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
         try await adapter.activate()
         try await proxy.ice_ping()
@@ -78,9 +78,9 @@ struct CommunicatorTests {
 
 @Suite("Empty parameters")
 struct EmptyParametersTests {
-    private func request(_ bytes: [UInt8]) throws -> (IncomingRequest, Communicator) {
+    private func request(_ bytes: [UInt8]) async throws -> (IncomingRequest, Communicator) {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         let current = Current(adapter: adapter, id: Identity(name: "x"), operation: "op")
         return (IncomingRequest(current: current, parameters: ByteBuffer(bytes: bytes)), communicator)
     }
@@ -91,7 +91,7 @@ struct EmptyParametersTests {
             [7, 0, 0, 0, 1, 0, 0],  // a 1.0 encapsulation with the extra byte old peers send
         ] as [[UInt8]])
     func emptyEncapsulationsAreAccepted(bytes: [UInt8]) async throws {
-        let (request, communicator) = try request(bytes)
+        let (request, communicator) = try await request(bytes)
         try request.readEmptyParameters()
         await communicator.destroy()
     }
@@ -104,7 +104,7 @@ struct EmptyParametersTests {
             [6, 0, 0, 0, 1],
         ] as [[UInt8]])
     func otherParametersAreRejected(bytes: [UInt8]) async throws {
-        let (request, communicator) = try request(bytes)
+        let (request, communicator) = try await request(bytes)
         #expect(throws: MarshalError.self) { try request.readEmptyParameters() }
         await communicator.destroy()
     }

@@ -132,7 +132,7 @@ struct CollocatedCallTests {
         } catch let error as DispatchError {
             #expect(error.status == .operationNotExist && error.operation == "noSuchOp")
         }
-        let adapter = try c.communicator.createObjectAdapter(name: "Other")
+        let adapter = try await c.communicator.createObjectAdapter(name: "Other")
         try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
         try await adapter.activate()
         try adapter.remove(Identity(name: "other"))
@@ -173,7 +173,7 @@ struct CollocatedCallTests {
 struct SliceLoaderTests {
     @Test func generatedTypesAreFoundWithoutALoader() async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let adapter = try await communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
         try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
@@ -193,7 +193,7 @@ struct SliceLoaderTests {
     @Test func aMissingLoaderIsReportedOncePerTypeId() async throws {
         let lines = NIOLockedValueBox<[String]>([])
         let communicator = Communicator(logger: Logger(label: "test") { _ in CapturingLogHandler(lines: lines) })
-        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let adapter = try await communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: ThrowsUnregistered(), id: Identity(name: "tester"))
         try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)
@@ -244,7 +244,7 @@ final class AlsoUnregistered: Unregistered, @unchecked Sendable {
 struct InvocationTimeoutTests {
     @Test func aProxyOverridesOrTurnsOffTheDefault() async throws {
         let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), defaultInvocationTimeout: 100)
-        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let adapter = try await communicator.createObjectAdapter(name: "Test")
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
         try await adapter.activate()
         let tester = uncheckedCast(prx: proxy, type: (any TesterPrx).self)

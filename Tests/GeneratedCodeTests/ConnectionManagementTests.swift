@@ -151,7 +151,7 @@ struct ConnectionManagementTests {
         // The list is tokenized like a proxy string: a quoted IPv6 host keeps its colons.
         properties["Server.PublishedEndpoints"] = "tcp -h floe.example -p 4061:tcp -h \"fe80::1\" -p 4062"
         let communicator = try Communicator(properties: properties, transport: NIOTransport())
-        let adapter = try await communicator.createConfiguredObjectAdapter(name: "Server")
+        let adapter = try await communicator.createObjectAdapter(name: "Server")
         #expect(adapter.endpoints.count == 1 && adapter.endpoints[0].port > 0)
         let proxy = adapter.createProxy(Identity(name: "x"))
         #expect(
@@ -171,6 +171,35 @@ struct ConnectionManagementTests {
         }
         let proxy = try #require(try communicator.stringToProxy("x:bogus -h x:tcp -h 127.0.0.1 -p 4061"))
         #expect(proxy.description == "x -t -e 1.1:tcp -h 127.0.0.1 -p 4061 -t 60000")
+        await communicator.destroy()
+    }
+
+    /// ZeroC's demo configurations list udp, ws and wss beside tcp and ssl. Floe serves none
+    /// of them, and says which endpoint of which property it cannot serve; the adapter's name
+    /// is free again afterwards.
+    @Test(arguments: ["udp -h 127.0.0.1 -p 0", "ws -h 127.0.0.1 -p 0", "wss -h 127.0.0.1 -p 0"])
+    func adapterEndpointsFloeCannotServeAreNamed(_ unsupported: String) async throws {
+        var properties = Properties()
+        properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0:\(unsupported)"
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let error = await #expect(throws: LocalError.self) {
+            try await communicator.createObjectAdapter(name: "Hello")
+        }
+        let transport = String(unsupported.prefix { $0 != " " })
+        #expect(
+            error?.message.contains("cannot serve '\(transport) -h 127.0.0.1 -p 0") == true,
+            "\(String(describing: error))")
+        #expect(error?.message.contains("(Hello.Endpoints)") == true)
+        _ = try await communicator.createObjectAdapterWithEndpoints(name: "Hello", endpoints: "tcp -h 127.0.0.1 -p 0")
+        await communicator.destroy()
+    }
+
+    /// Without `NAME.Endpoints` an adapter listens nowhere: collocated calls and bidirectional
+    /// connections only, as in Ice.
+    @Test func anAdapterWithoutConfiguredEndpointsListensNowhere() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapter(name: "Callbacks")
+        #expect(adapter.endpoints.isEmpty)
         await communicator.destroy()
     }
 

@@ -52,7 +52,7 @@ actor GreeterServant: Greeter {
 struct DemoTests {
     private func greeter() async throws -> (Communicator, GreeterServant, any GreeterPrx) {
         let communicator = Communicator(sliceLoader: Demo_SliceLoader())
-        let adapter = try communicator.createObjectAdapter(name: "Demo")
+        let adapter = try await communicator.createObjectAdapter(name: "Demo")
         let servant = GreeterServant()
         let proxy = try adapter.add(servant: servant, id: Identity(name: "greeter"))
         try await adapter.activate()

@@ -29,7 +29,7 @@ struct FlushTests {
 
     @Test func aReplyNothingElseCouldJoinLeavesBeforeTheReadEnds() async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         try adapter.add(
             servant: HandWrittenPinger(style: .madeByMakeResponse, recorder: AddressRecorder()),
             id: Identity(name: "p"))

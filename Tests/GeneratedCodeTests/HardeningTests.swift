@@ -119,7 +119,7 @@ struct HardeningTests {
             }
             .connect(host: "127.0.0.1", port: Int(port)).get()
         try await validated.futureResult.get()
-        try await channel.setOption(.autoRead, value: false)
+        try await channel.setOption(.autoRead, value: false).get()
         return channel
     }
 
@@ -168,7 +168,7 @@ struct HardeningTests {
         options.maxDispatches = 1
         let (server, _, port) = try await Self.server(options)
         let (client, tester) = try Self.client(port)
-        let callbacks = try client.createObjectAdapter(name: "Callbacks")
+        let callbacks = try await client.createObjectAdapter(name: "Callbacks")
         let callback = try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
         try await callbacks.activate()
         await (try await tester.ice_getConnection()).setAdapter(callbacks)
@@ -207,7 +207,7 @@ extension HardeningTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let (client, tester) = try Self.client(Int32(server.localAddress?.port ?? 0))
-        let callbacks = try client.createObjectAdapter(name: "Callbacks")
+        let callbacks = try await client.createObjectAdapter(name: "Callbacks")
         let servant = TesterServant()
         try callbacks.add(servant: servant, id: Identity(name: "callback"))
         try await callbacks.activate()
@@ -262,7 +262,7 @@ extension HardeningTests {
         let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
         let server = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
-        let adapter = try await server.createConfiguredObjectAdapter(name: "Server")
+        let adapter = try await server.createObjectAdapter(name: "Server")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
         try await adapter.activate()
         let port = try #require(adapter.publishedEndpoints.first?.port)

@@ -108,7 +108,7 @@ struct InteropTests {
         let doubles = (0..<((10 << 20) / 8)).map { Double($0) * 0.5 }
         #expect(try await tester.opDoubleSeq(doubles) == doubles)
         // Bidirectional: the server calls a servant of ours back over our own connection.
-        let callbacks = try communicator.createObjectAdapter(name: "Callbacks")
+        let callbacks = try await communicator.createObjectAdapter(name: "Callbacks")
         let servant = TesterServant()
         let callback = try callbacks.add(servant: servant, id: Identity(name: "callback"))
         try await callbacks.activate()

@@ -37,7 +37,7 @@ struct LocatorTests {
         properties["Server.AdapterId"] = adapterId
         if let group { properties["Server.ReplicaGroupId"] = group }
         let communicator = try Communicator(properties: properties, transport: NIOTransport())
-        let adapter = try await communicator.createConfiguredObjectAdapter(name: "Server")
+        let adapter = try await communicator.createObjectAdapter(name: "Server")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
         try await adapter.activate()

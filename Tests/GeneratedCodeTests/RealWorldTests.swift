@@ -56,7 +56,7 @@ struct RealWorldTests {
     {
         let communicator = Communicator(
             sliceLoader: CompositeSliceLoader([RealWorld_SliceLoader(), FloeIce_SliceLoader()]))
-        let adapter = try communicator.createObjectAdapter(name: "RealWorld")
+        let adapter = try await communicator.createObjectAdapter(name: "RealWorld")
         let proxy = try adapter.add(servant: servant, id: Identity(name: "it"))
         try await adapter.activate()
         return (communicator, cast(proxy))

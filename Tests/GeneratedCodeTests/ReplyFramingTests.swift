@@ -62,7 +62,7 @@ struct HandWrittenPinger: Dispatcher {
 struct ReplyFramingTests {
     @Test func aResponseFromMakeResponseIsSentWithoutACopy() async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         let recorder = AddressRecorder()
         try adapter.add(
             servant: HandWrittenPinger(style: .madeByMakeResponse, recorder: recorder), id: Identity(name: "p"))
@@ -90,7 +90,7 @@ struct ReplyFramingTests {
     @Test(arguments: [EncodingVersion.v1_0, .v1_1])
     func anEmptyResponseIsTheEmptyEncapsulationFramedInPlace(encoding: EncodingVersion) async throws {
         let communicator = Communicator()
-        let adapter = try communicator.createObjectAdapter(name: "A")
+        let adapter = try await communicator.createObjectAdapter(name: "A")
         let current = Current(
             adapter: adapter, id: Identity(name: "p"), operation: "op", mode: .normal, requestId: 9,
             encoding: encoding)

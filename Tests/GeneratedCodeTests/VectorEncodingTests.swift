@@ -41,7 +41,7 @@ struct VectorEncodingTests {
         let capture = try Capture(name)
         let c = try await Collocated()
         let request = capture.requests[0]
-        let adapter = try c.communicator.createObjectAdapter(name: "Direct")
+        let adapter = try await c.communicator.createObjectAdapter(name: "Direct")
         try adapter.add(servant: c.servant, id: Identity(name: "tester"))
         try await adapter.activate()
         let current = Current(

@@ -82,7 +82,7 @@ struct Replay {
 
     init(_ capture: Capture) async throws {
         communicator = Communicator(sliceLoader: Vectors_SliceLoader())
-        let adapter = try communicator.createObjectAdapter(name: "Replay")
+        let adapter = try await communicator.createObjectAdapter(name: "Replay")
         servant = ReplayServant(replies: capture.replies)
         tester = uncheckedCast(
             prx: try adapter.add(servant: servant, id: Identity(name: "tester")), type: (any TesterPrx).self)

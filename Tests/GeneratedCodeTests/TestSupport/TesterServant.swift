@@ -139,7 +139,7 @@ struct Collocated {
     init() async throws {
         communicator = Communicator(
             sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]))
-        let adapter = try communicator.createObjectAdapter(name: "Test")
+        let adapter = try await communicator.createObjectAdapter(name: "Test")
         servant = TesterServant()
         let proxy = try adapter.add(servant: servant, id: Identity(name: "tester"))
         try await adapter.activate()

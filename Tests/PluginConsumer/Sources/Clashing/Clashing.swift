@@ -16,7 +16,7 @@ actor EchoContext: Context {
 /// declared exception came back typed.
 public func exerciseClashingNames() async throws -> (value: Int32, typedException: Bool) {
     let communicator = Communicator()
-    let adapter = try communicator.createObjectAdapter(name: "Clash")
+    let adapter = try await communicator.createObjectAdapter(name: "Clash")
     let proxy = try adapter.add(servant: EchoContext(), id: FloeCore.Identity(name: "echo"))
     try await adapter.activate()
     let context = uncheckedCast(prx: proxy, type: (any ContextPrx).self)

@@ -17,7 +17,7 @@ let words = ["from", "a", "user", "package"]
 
 // No Slice loader to pass: generated code registers its classes and exceptions.
 let communicator = Communicator()
-let adapter = try communicator.createObjectAdapter(name: "Consumer")
+let adapter = try await communicator.createObjectAdapter(name: "Consumer")
 let proxy = try adapter.add(servant: GreeterServant(), id: Identity(name: "greeter"))
 try await adapter.activate()
 let greeter = uncheckedCast(prx: proxy, type: (any GreeterPrx).self)

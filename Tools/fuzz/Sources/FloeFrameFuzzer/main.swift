@@ -54,16 +54,22 @@ let adapter: ObjectAdapter = {
     options.maxQueuedBytes = 256 * 1024
     let communicator = Communicator(
         sliceLoader: registry, messageSizeMax: 64 * 1024, classGraphDepthMax: 50, connectionOptions: options)
-    guard let adapter = try? communicator.createObjectAdapter(name: "Fuzz"),
-        (try? adapter.add(servant: FuzzServant(), id: Identity(name: "fuzz"))) != nil
-    else { fatalError("cannot set up the fuzzing adapter") }
-    // (A global's initializer cannot await: wait here, on libFuzzer's thread, not a task's.)
-    let activated = DispatchSemaphore(value: 0)
+    // (A global's initializer cannot await: the adapter is made on a task while libFuzzer's
+    // thread waits, and the semaphore orders the task's write before the read here.)
+    final class Made: @unchecked Sendable { var adapter: ObjectAdapter? }
+    let made = Made()
+    let ready = DispatchSemaphore(value: 0)
     Task {
-        try? await adapter.activate()
-        activated.signal()
+        if let adapter = try? await communicator.createObjectAdapter(name: "Fuzz"),
+            (try? adapter.add(servant: FuzzServant(), id: Identity(name: "fuzz"))) != nil,
+            (try? await adapter.activate()) != nil
+        {
+            made.adapter = adapter
+        }
+        ready.signal()
     }
-    activated.wait()
+    ready.wait()
+    guard let adapter = made.adapter else { fatalError("cannot set up the fuzzing adapter") }
     return adapter
 }()
 

@@ -42,7 +42,7 @@ let communicator = try Communicator(properties: properties, logger: logger)
 let downstream = try properties["Greeter.Downstream"].map {
     try makeProxy(communicator: communicator, proxyString: $0, type: (any GreeterPrx).self)
 }
-let adapter = try await communicator.createConfiguredObjectAdapter(name: "Greeter")
+let adapter = try await communicator.createObjectAdapter(name: "Greeter")
 let served = try adapter.add(servant: GreeterServant(downstream: downstream), id: Identity(name: "greeter"))
 try await adapter.activate()
 logger.info("serving \"\(served)\"")
