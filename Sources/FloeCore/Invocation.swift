@@ -457,6 +457,16 @@ extension ObjectAdapter {
     private func outcome(of error: any Error, current: Current) -> Outcome {
         let requestId = current.requestId
         let options = communicator.connectionOptions
+        if error is CancellationError && Task.isCancelled {
+            // Cancelled with its caller: the connection died (or a collocated caller gave up).
+            // No one reads this reply, and a warning would blame the servant for it.
+            communicator.logger.debug(
+                "dispatch of '\(current.operation)' cancelled: its caller is gone",
+                metadata: [
+                    "operation": "\(current.operation)", "identity": "\(communicator.identityToString(current.id))",
+                ])
+            return .failure(Reply(requestId: requestId, status: .unknownException, body: .message("cancelled")))
+        }
         switch error {
         case let exception as any UserException:
             do {

@@ -129,6 +129,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         connection = NIOConnection(
             channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
             communicator: communicator, incoming: !isClient, secure: secure)
+        if context.channel.isActive { connection?.rememberAddresses() }
         logger[metadataKey: "peer"] =
             "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")"
     }
@@ -142,6 +143,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        connection?.rememberAddresses()
         if options.traceNetwork >= 1 {
             logger.info("\(isClient ? "established" : "accepted") tcp connection \(connection?.description ?? "")")
         }

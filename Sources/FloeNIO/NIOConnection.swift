@@ -33,12 +33,26 @@ final class NIOConnection: Connection {
         self.secure = secure
     }
 
+    /// The channel's addresses once it is active. NIO forgets them when the channel closes, and
+    /// what is said about a closed connection (a dispatch it cancelled, a close callback)
+    /// should still name its peer.
+    private let addresses = NIOLockedValueBox<(local: SocketAddress?, remote: SocketAddress?)>((nil, nil))
+
+    /// Called when the channel becomes active.
+    func rememberAddresses() {
+        let known = (channel.localAddress, channel.remoteAddress)
+        addresses.withLockedValue { $0 = known }
+    }
+
     /// Read when asked: a client channel gets its addresses only once connected.
     var info: ConnectionInfo {
-        ConnectionInfo(
+        let known = addresses.withLockedValue { $0 }
+        let local = channel.localAddress ?? known.local
+        let remote = channel.remoteAddress ?? known.remote
+        return ConnectionInfo(
             type: secure ? "ssl" : "tcp", isSecure: secure, incoming: incoming,
-            localAddress: channel.localAddress?.ipAddress ?? "", localPort: channel.localAddress?.port ?? 0,
-            remoteAddress: channel.remoteAddress?.ipAddress ?? "", remotePort: channel.remoteAddress?.port ?? 0,
+            localAddress: local?.ipAddress ?? "", localPort: local?.port ?? 0,
+            remoteAddress: remote?.ipAddress ?? "", remotePort: remote?.port ?? 0,
             tls: tls.withLockedValue { $0 })
     }
 

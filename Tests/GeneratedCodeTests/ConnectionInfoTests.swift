@@ -44,6 +44,9 @@ struct ConnectionInfoTests {
         #expect(!left.withLockedValue { $0 })
         await client.destroy()
         #expect(await eventually { left.withLockedValue { $0 } }, "the server never saw the client leave")
+        // NIO forgets a closed channel's addresses; the connection still names its peer.
+        #expect(serverConnection.info.remoteAddress == "127.0.0.1")
+        #expect(serverConnection.info.remotePort == clientSide.localPort)
         // Registered after the close: called at once.
         let late = NIOLockedValueBox(false)
         serverConnection.onClose { late.withLockedValue { $0 = true } }

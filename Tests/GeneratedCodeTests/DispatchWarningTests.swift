@@ -32,7 +32,9 @@ private struct Failing: Dispatcher {
 @Suite("Dispatch warnings", .serialized, .timeLimit(.minutes(2)))
 struct DispatchWarningTests {
     /// A server whose logger records warnings and above as "LEVEL message".
-    private static func server(_ settings: [String: String], error: any Error) async throws
+    private static func server(
+        _ settings: [String: String], error: any Error, servant: TesterServant = TesterServant()
+    ) async throws
         -> (Communicator, Int32, NIOLockedValueBox<[String]>)
     {
         let lines = NIOLockedValueBox<[String]>([])
@@ -45,7 +47,7 @@ struct DispatchWarningTests {
             logger: logger)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
         try adapter.use { Failing(next: $0, error: error) }
         try await adapter.activate()
         return (communicator, adapter.endpoints.first?.port ?? 0, lines)
@@ -60,6 +62,26 @@ struct DispatchWarningTests {
             Issue.record("not a DispatchError: \(error)")
         }
         return nil
+    }
+
+    /// A dispatch cancelled because its connection died failed through no fault of the
+    /// servant's, and no one reads its reply: a debug line, not a warning.
+    @Test func aDispatchCancelledWithItsConnectionIsNoWarning() async throws {
+        let servant = TesterServant()
+        let (server, port, lines) = try await Self.server(
+            ["Floe.Log.Level": "debug"], error: StoreFailure(), servant: servant)
+        let (client, tester) = try MiddlewareTests.client(port)
+        let connection = try await tester.ice_getConnection()
+        let call = Task { try await tester.ping(context: ["sleep": "30"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        await connection.close(gracefully: false)
+        _ = try? await call.value
+        let said = "debug dispatch of 'ping' cancelled: its caller is gone"
+        #expect(await eventually { lines.withLockedValue { $0.contains(said) } }, "\(lines.withLockedValue { $0 })")
+        let warnings = lines.withLockedValue { $0.filter { $0.hasPrefix("warning") } }
+        #expect(warnings.isEmpty, "\(warnings)")
+        await client.destroy()
+        await server.destroy()
     }
 
     @Test func aFailedDispatchLogsOneWarningAndSuccessfulCallsNothing() async throws {
