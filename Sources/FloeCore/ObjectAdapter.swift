@@ -225,7 +225,7 @@ public final class ObjectAdapter: Sendable {
     /// The endpoints its proxies carry: `NAME.PublishedEndpoints` (or `setPublishedEndpoints`)
     /// when set, else the endpoints it listens on with the ports actually bound.
     public var publishedEndpoints: [IPEndpointData] {
-        state.withLockedValue { $0.published ?? $0.acceptors.map(\.endpoint) }
+        state.withLockedValue { $0.published ?? $0.acceptors.flatMap(\.publishedEndpoints) }
     }
 
     /// The endpoints it listens on, with the ports actually bound.
@@ -373,7 +373,8 @@ public final class ObjectAdapter: Sendable {
             }
             // A direct proxy is collocated only if it names one of this adapter's endpoints.
             if !data.endpoints.isEmpty {
-                let mine = Set(state.acceptors.map { "\($0.endpoint.host):\($0.endpoint.port)" })
+                let mine = Set(
+                    state.acceptors.flatMap { [$0.endpoint] + $0.publishedEndpoints }.map { "\($0.host):\($0.port)" })
                 let named = data.endpoints.contains { endpoint in
                     guard case .ip(let ip) = endpoint else { return false }
                     return mine.contains("\(ip.host):\(ip.port)")

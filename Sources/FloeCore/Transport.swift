@@ -132,6 +132,14 @@ public struct TLSPeerInfo: Hashable, Sendable {
 
 /// A listening socket.
 public protocol Acceptor: Sendable {
+    /// Where it listens, as a local peer reaches it (a wildcard host as the loopback address).
     var endpoint: IPEndpointData { get }
+    /// What proxies of its adapter carry: for a wildcard host, one endpoint per address of
+    /// this machine, as Ice publishes them.
+    var publishedEndpoints: [IPEndpointData] { get }
     func close() async
+}
+
+extension Acceptor {
+    public var publishedEndpoints: [IPEndpointData] { [endpoint] }
 }

@@ -89,7 +89,8 @@ public struct NIOTransport: Transport {
     }
 
     public func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor {
-        let host = endpoint.host.isEmpty || endpoint.host == "*" ? "0.0.0.0" : endpoint.host
+        let wildcard = Self.wildcardHosts.contains(endpoint.host)
+        let host = wildcard && endpoint.host != "::" ? "0.0.0.0" : endpoint.host
         let logger = logger
         let communicator = adapter.communicator
         let secure = try endpoint.transport == .ssl ? serverTLS(communicator) : nil
@@ -103,12 +104,51 @@ public struct NIOTransport: Transport {
             }
             .bind(host: host, port: Int(endpoint.port)).get()
         var bound = endpoint
-        bound.host = host == "0.0.0.0" ? "127.0.0.1" : host
+        bound.host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
         if communicator.connectionOptions.traceNetwork >= 2 {
-            logger.info("listening for \(secure == nil ? "tcp" : "ssl") connections at \(bound.host):\(bound.port)")
+            logger.info("listening for \(secure == nil ? "tcp" : "ssl") connections at \(host):\(bound.port)")
         }
-        return NIOAcceptor(channel: channel, endpoint: bound)
+        let published =
+            wildcard
+            ? Self.localAddresses(ipv6: host == "::").map { address in
+                var published = bound
+                published.host = address
+                return published
+            } : [bound]
+        return NIOAcceptor(
+            channel: channel, endpoint: bound, publishedEndpoints: published.isEmpty ? [bound] : published)
+    }
+
+    /// Hosts that mean every interface: Ice's empty host and `*`, and the IPv4 and IPv6 "any".
+    private static let wildcardHosts: Set<String> = ["", "*", "0.0.0.0", "::"]
+
+    /// This machine's addresses for a wildcard endpoint's proxies, as Ice publishes them:
+    /// IPv4 (and IPv6 when listening on `::`), leaving out loopback unless there is nothing
+    /// else, and IPv6 link-local addresses, which need a scope a proxy cannot carry.
+    private static func localAddresses(ipv6: Bool) -> [String] {
+        let devices = (try? System.enumerateDevices()) ?? []
+        var seen = Set<String>()
+        var addresses: [String] = []
+        var loopback: [String] = []
+        for device in devices {
+            guard let address = device.address, let text = address.ipAddress, seen.insert(text).inserted else {
+                continue
+            }
+            switch address {
+            case .v4:
+                if text.hasPrefix("127.") { loopback.append(text) } else { addresses.append(text) }
+            case .v6 where ipv6:
+                if text == "::1" {
+                    loopback.append(text)
+                } else if !text.lowercased().hasPrefix("fe80:") {
+                    addresses.append(text)
+                }
+            default:
+                continue
+            }
+        }
+        return addresses.isEmpty ? loopback : addresses
     }
 }
 
@@ -215,6 +255,7 @@ struct ConnectionTLS: Sendable {
 struct NIOAcceptor: Acceptor {
     let channel: any Channel
     let endpoint: IPEndpointData
+    let publishedEndpoints: [IPEndpointData]
 
     func close() async { try? await channel.close() }
 }
