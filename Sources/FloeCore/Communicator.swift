@@ -69,6 +69,9 @@ public final class Communicator: Sendable {
     let dispatchMetrics: CallMetrics?
     /// The invocation timers, when metrics are on (measured in `ProxyReference.send`'s caller).
     let invocationMetrics: CallMetrics?
+    /// The host of endpoints that name none, in proxies and adapters (`Ice.Default.Host`).
+    /// Without it such a proxy reaches this machine and such an adapter listens everywhere.
+    public let defaultHost: String?
     /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
     public let defaultLocator: ProxyData?
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
@@ -95,7 +98,10 @@ public final class Communicator: Sendable {
         self.dispatchMetrics = observability.metrics.map { CallMetrics(side: "server", factory: $0) }
         self.invocationMetrics = observability.metrics.map { CallMetrics(side: "client", factory: $0) }
         // Checked by `init(properties:)`, which reports what does not parse.
+        let defaultHost = properties["Ice.Default.Host"].flatMap { $0.isEmpty ? nil : $0 }
+        self.defaultHost = defaultHost
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
+            .map { Self.withHost(defaultHost, $0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.backgroundLocatorCacheUpdates =
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
@@ -136,18 +142,41 @@ public final class Communicator: Sendable {
         let adapter = try makeObjectAdapter(name: name)
         do {
             if let endpoints, let transport {
-                for endpoint in try Self.servedEndpoints(endpoints, source: source) {
+                for endpoint in try Self.servedEndpoints(endpoints, source: source).map(withDefaultHost) {
                     adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
                 }
             }
             if let published = properties["\(name).PublishedEndpoints"] {
-                adapter.setPublishedEndpoints(try Self.ipEndpoints(published, source: "\(name).PublishedEndpoints"))
+                adapter.setPublishedEndpoints(
+                    try Self.ipEndpoints(published, source: "\(name).PublishedEndpoints").map(withDefaultHost))
             }
             return adapter
         } catch {
             await adapter.deactivate()
             throw error
         }
+    }
+
+    /// `Ice.Default.Host` for endpoints that name no host.
+    func withDefaultHost(_ endpoint: IPEndpointData) -> IPEndpointData {
+        guard endpoint.host.isEmpty, let defaultHost else { return endpoint }
+        var endpoint = endpoint
+        endpoint.host = defaultHost
+        return endpoint
+    }
+
+    /// `Ice.Default.Host` for a proxy's endpoints that name no host.
+    func withDefaultHost(_ data: ProxyData) -> ProxyData { Self.withHost(defaultHost, data) }
+
+    private static func withHost(_ host: String?, _ data: ProxyData) -> ProxyData {
+        guard let host else { return data }
+        var data = data
+        data.endpoints = data.endpoints.map { endpoint in
+            guard case .ip(var ip) = endpoint, ip.host.isEmpty else { return endpoint }
+            ip.host = host
+            return .ip(ip)
+        }
+        return data
     }
 
     /// The endpoints an adapter listens on: tcp and ssl. Ice configurations often list udp,
@@ -334,6 +363,7 @@ public final class Communicator: Sendable {
     func makeObjectAdapter(name: String) throws -> ObjectAdapter {
         let maxConnections = try properties.int("\(name).MaxConnections", default: 10_000)
         let locator = try properties["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
+            .map(withDefaultHost)
         return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             guard state.adapters[name] == nil else {

@@ -23,19 +23,23 @@ enum ProxyStringFormatter {
         switch endpoint {
         case .ip(let ip):
             let names: [EndpointData.Transport: String] = [.tcp: "tcp", .ssl: "ssl", .ws: "ws", .wss: "wss"]
-            var text = "\(names[ip.transport] ?? "tcp") -h \(host(ip.host)) -p \(ip.port)"
+            var text = "\(names[ip.transport] ?? "tcp")\(host(ip.host)) -p \(ip.port)"
             text += ip.timeout == -1 ? " -t infinite" : " -t \(ip.timeout)"
             if ip.compress { text += " -z" }
             if ip.hasResourcePublic { text += " -r \(ip.resource)" }
             return text
         case .udp(let udp):
-            return "udp -h \(host(udp.host)) -p \(udp.port)" + (udp.compress ? " -z" : "")
+            return "udp\(host(udp.host)) -p \(udp.port)" + (udp.compress ? " -z" : "")
         case .opaque(let opaque):
             return "opaque -t \(opaque.type) -e \(opaque.encoding) -v \(base64(opaque.bytes))"
         }
     }
 
-    private static func host(_ host: String) -> String { host.contains(":") ? "\"\(host)\"" : host }
+    /// ` -h HOST`, quoted when it holds colons; nothing for an endpoint that names no host (as
+    /// ZeroC prints it: such a proxy reaches `Ice.Default.Host`, else this machine).
+    private static func host(_ host: String) -> String {
+        host.isEmpty ? "" : " -h " + (host.contains(":") ? "\"\(host)\"" : host)
+    }
 
     /// `category/name`, with `/` escaped inside either part.
     static func identityString(_ identity: Identity) -> String {

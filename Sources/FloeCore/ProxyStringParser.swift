@@ -318,7 +318,7 @@ extension Communicator {
     /// A proxy from its string form; nil for the null proxy (empty string).
     public func stringToProxy(_ text: String) throws -> (any ObjectPrx)? {
         try ProxyStringParser.parseProxy(text).map {
-            ObjectPrxI(_reference: ProxyReference(communicator: self, data: $0))
+            ObjectPrxI(_reference: ProxyReference(communicator: self, data: withDefaultHost($0)))
         }
     }
 }
@@ -328,5 +328,5 @@ public func makeProxy<P: ObjectPrx>(communicator: Communicator, proxyString: Str
     guard let data = try ProxyStringParser.parseProxy(proxyString) else {
         throw LocalError(.proxyParse, "'\(proxyString)' is the null proxy")
     }
-    return P(_reference: ProxyReference(communicator: communicator, data: data))
+    return P(_reference: ProxyReference(communicator: communicator, data: communicator.withDefaultHost(data)))
 }

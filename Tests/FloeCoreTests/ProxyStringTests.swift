@@ -32,6 +32,12 @@ struct ProxyStringTests {
         #expect(try parse("") == nil)
     }
 
+    /// An endpoint that names no host prints without `-h`, as ZeroC prints it.
+    @Test func endpointsWithoutAHostPrintWithoutOne() throws {
+        let proxy = try #require(try communicator.stringToProxy("x:tcp -p 4061:udp -p 4062"))
+        #expect(proxy.description == "x -t -e 1.1:tcp -p 4061 -t 60000:udp -p 4062")
+    }
+
     @Test func quotingAndEscapes() throws {
         let data = try #require(try parse(#""a b:c\/d" -f "x y" @ "ad apter""#))
         #expect(data.identity == Identity(name: "a b:c/d") && data.facet == "x y" && data.adapterId == "ad apter")

@@ -1,6 +1,7 @@
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -160,6 +161,53 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// An adapter listening on every interface publishes this machine's addresses, as Ice does:
+    /// registered with a locator, a proxy carrying 127.0.0.1 would send a client on another
+    /// host to itself.
+    @Test(arguments: ["tcp -p 0", "tcp -h * -p 0", "tcp -h 0.0.0.0 -p 0"])
+    func aWildcardAdapterPublishesThisMachinesAddresses(_ endpoints: String) async throws {
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "Any", endpoints: endpoints)
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let mine = Set(Host.current().addresses.filter { $0.contains(".") && !$0.hasPrefix("127.") })
+        let published = adapter.publishedEndpoints
+        #expect(published.allSatisfy { $0.port == adapter.endpoints[0].port && $0.port > 0 })
+        #expect(Set(published.map(\.host)) == (mine.isEmpty ? ["127.0.0.1"] : mine), "\(published)")
+        // Reached through what it publishes, from a client of its own.
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let proxy = try makeProxy(
+            communicator: client, proxyString: "\(adapter.createProxy(Identity(name: "tester")))",
+            type: (any TesterPrx).self)
+        try await proxy.ice_ping()
+        await client.destroy()
+        await communicator.destroy()
+    }
+
+    /// `Ice.Default.Host` fills in endpoints that name no host, in proxies and in adapters,
+    /// which then listen there alone (as ZeroC's demo configurations use it).
+    @Test func theDefaultHostFillsInEndpointsWithoutOne() async throws {
+        var properties = Properties()
+        properties["Ice.Default.Host"] = "127.0.0.1"
+        properties["Hello.Endpoints"] = "tcp -p 0"
+        properties["Hello.Proxy"] = "hello:tcp -p 4061:ssl -h floe.example -p 4062"
+        let communicator = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let proxy = try #require(try communicator.propertyToProxy("Hello.Proxy"))
+        #expect(
+            proxy.description
+                == "hello -t -e 1.1:tcp -h 127.0.0.1 -p 4061 -t 60000:ssl -h floe.example -p 4062 -t 60000")
+        let adapter = try await communicator.createObjectAdapter(name: "Hello")
+        #expect(adapter.publishedEndpoints.map(\.host) == ["127.0.0.1"])
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let tester = try makeProxy(
+            communicator: communicator, proxyString: "tester:tcp -p \(adapter.endpoints[0].port)",
+            type: (any TesterPrx).self)
+        #expect(tester.ice_getEndpoints() == [.ip(adapter.endpoints[0])])
+        await communicator.destroy()
+    }
+
     /// A proxy drops endpoints of transports it does not know; an adapter refuses them, as
     /// ZeroC's does, rather than listen on fewer endpoints than it was given (or on none).
     @Test func adapterEndpointsOfUnknownTransportsAreErrors() async throws {
@@ -216,6 +264,7 @@ struct ConnectionManagementTests {
         properties["Ice.Compression.Level"] = "5"
         properties["Ice.Override.Compress"] = "1"
         properties["Ice.Plugin.IceSSL"] = "IceSSL:createIceSSL"
+        properties["Ice.Default.Host"] = "localhost"
         _ = try Communicator(properties: properties, logger: logger)
         #expect(
             lines.withLockedValue { $0 } == [
