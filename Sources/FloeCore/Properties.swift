@@ -11,12 +11,18 @@ public struct Properties: Sendable, Hashable {
     public init() {}
 
     /// Properties from command-line arguments: `--Ice.Config=a.cfg,b.cfg` files are read
-    /// first, then every `--Prefix.Name=Value` option whose prefix is one of `prefixes`
+    /// first (without that option, the files the `ICE_CONFIG` environment variable lists, as
+    /// in Ice; `environment` is the process's unless given), then every `--Prefix.Name=Value` option whose prefix is one of `prefixes`
     /// overrides them. Returns the properties and the arguments that were not consumed.
     public static func parse(
-        arguments: [String], prefixes: [String] = ["Ice", "IceSSL", "Floe"]
+        arguments: [String], prefixes: [String] = ["Ice", "IceSSL", "Floe"],
+        environment: [String: String]? = nil
     ) throws -> (Properties, remaining: [String]) {
         var properties = Properties()
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        if let files = environment["ICE_CONFIG"], !arguments.contains(where: { $0.hasPrefix("--Ice.Config=") }) {
+            for file in files.split(separator: ",") { try properties.load(contentsOf: String(file)) }
+        }
         var remaining: [String] = []
         var overrides: [(String, String)] = []
         for argument in arguments {

@@ -27,6 +27,28 @@ struct PropertiesTests {
         #expect(properties["Empty"] == nil)
     }
 
+    /// As in Ice: without `--Ice.Config`, the files `ICE_CONFIG` lists; with it, only its own.
+    @Test func iceConfigInTheEnvironmentNamesFilesWhenTheCommandLineDoesNot() throws {
+        let directory = FileManager.default.temporaryDirectory
+        let first = directory.appendingPathComponent("floe-\(UUID()).cfg")
+        let second = directory.appendingPathComponent("floe-\(UUID()).cfg")
+        try "Hello.Endpoints=tcp -p 10000\nIce.MessageSizeMax=64\n".write(to: first, atomically: true, encoding: .utf8)
+        try "Ice.MessageSizeMax=128\n".write(to: second, atomically: true, encoding: .utf8)
+        defer {
+            try? FileManager.default.removeItem(at: first)
+            try? FileManager.default.removeItem(at: second)
+        }
+        let environment = ["ICE_CONFIG": "\(first.path),\(second.path)"]
+        let (fromEnvironment, _) = try Properties.parse(
+            arguments: ["--Ice.Trace.Network=1"], environment: environment)
+        #expect(fromEnvironment["Hello.Endpoints"] == "tcp -p 10000")
+        #expect(fromEnvironment["Ice.MessageSizeMax"] == "128", "later files override earlier ones")
+        #expect(fromEnvironment["Ice.Trace.Network"] == "1")
+        let (fromArguments, _) = try Properties.parse(
+            arguments: ["--Ice.Config=\(second.path)"], environment: environment)
+        #expect(fromArguments["Hello.Endpoints"] == nil && fromArguments["Ice.MessageSizeMax"] == "128")
+    }
+
     @Test func communicatorSettingsComeFromProperties() throws {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "64"
