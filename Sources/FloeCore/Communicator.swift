@@ -125,7 +125,7 @@ public final class Communicator: Sendable {
     /// `NAME.Locator` for registering with a locator on `activate()`. It holds requests until
     /// `activate()`: add servants first.
     public func createObjectAdapter(name: String) async throws -> ObjectAdapter {
-        let endpoints = properties["\(name).Endpoints"].flatMap { $0.isEmpty ? nil : $0 }
+        let endpoints = name.isEmpty ? nil : properties["\(name).Endpoints"].flatMap { $0.isEmpty ? nil : $0 }
         return try await createObjectAdapter(name: name, endpoints: endpoints, source: "\(name).Endpoints")
     }
 
@@ -146,7 +146,7 @@ public final class Communicator: Sendable {
                     adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
                 }
             }
-            if let published = properties["\(name).PublishedEndpoints"] {
+            if !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] {
                 adapter.setPublishedEndpoints(
                     try Self.ipEndpoints(published, source: "\(name).PublishedEndpoints").map(withDefaultHost))
             }
@@ -359,22 +359,25 @@ public final class Communicator: Sendable {
         return try await connection(to: endpoint)
     }
 
-    /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`).
+    /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are
+    /// unique, except the empty one: as in Ice, any number of unnamed adapters (for callbacks
+    /// over bidirectional connections) can exist, and no property configures them.
     func makeObjectAdapter(name: String) throws -> ObjectAdapter {
-        let maxConnections = try properties.int("\(name).MaxConnections", default: 10_000)
-        let locator = try properties["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
+        let configured = name.isEmpty ? Properties() : properties
+        let maxConnections = try configured.int("\(name).MaxConnections", default: 10_000)
+        let locator = try configured["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
             .map(withDefaultHost)
         return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
-            guard state.adapters[name] == nil else {
+            guard name.isEmpty || state.adapters[name] == nil else {
                 throw LocalError(.alreadyRegistered, "an object adapter named '\(name)' already exists")
             }
             let adapter = ObjectAdapter(
                 name: name, communicator: self, maxConnections: maxConnections,
-                adapterId: properties["\(name).AdapterId"] ?? "",
-                replicaGroupId: properties["\(name).ReplicaGroupId"] ?? "",
+                adapterId: configured["\(name).AdapterId"] ?? "",
+                replicaGroupId: configured["\(name).ReplicaGroupId"] ?? "",
                 locator: locator)
-            state.adapters[name] = adapter
+            state.adapters[name.isEmpty ? "\u{0}\(ObjectIdentifier(adapter).hashValue)" : name] = adapter
             return adapter
         }
     }
@@ -435,8 +438,12 @@ public final class Communicator: Sendable {
 
     public var isShutdown: Bool { state.withLockedValue { $0.isShutdown } }
 
-    func removeAdapter(named name: String) {
-        _ = state.withLockedValue { $0.adapters.removeValue(forKey: name) }
+    func removeAdapter(_ adapter: ObjectAdapter) {
+        state.withLockedValue { state in
+            if let key = state.adapters.first(where: { $0.value === adapter })?.key {
+                state.adapters.removeValue(forKey: key)
+            }
+        }
     }
 
     /// The adapter of this communicator that hosts the proxy's object, if any.

@@ -326,7 +326,7 @@ public final class ObjectAdapter: Sendable {
         }
         for (category, locator) in removed.2 { await locator.deactivate(category: category) }
         _ = removed  // released here, outside the lock: a servant's deinit may call back in
-        communicator.removeAdapter(named: name)
+        communicator.removeAdapter(self)
     }
 
     public var isDeactivated: Bool { state.withLockedValue { $0.destroyed } }

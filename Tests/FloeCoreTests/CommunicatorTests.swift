@@ -49,6 +49,20 @@ struct CommunicatorTests {
         #expect(throws: LocalError.self) { try adapter.remove(Identity(name: "y")) }
     }
 
+    /// As in Ice, any number of adapters may have the empty name (callback adapters for
+    /// bidirectional connections are made so); deactivating one leaves the others in place.
+    @Test func unnamedAdaptersNeedNotBeUnique() async throws {
+        let communicator = Communicator()
+        let first = try await communicator.createObjectAdapter(name: "")
+        let second = try await communicator.createObjectAdapter(name: "")
+        #expect(first !== second && second.name.isEmpty)
+        let proxy = try second.add(servant: EchoServant(), id: Identity(name: "echo"))
+        try await second.activate()
+        await first.deactivate()
+        try await proxy.ice_ping()  // collocated: the second is still the communicator's
+        await communicator.destroy()
+    }
+
     @Test func dispatchFindsFacetsAndDefaultServants() async throws {
         let communicator = Communicator()
         defer { Task { await communicator.destroy() } }
