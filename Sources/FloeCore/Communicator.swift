@@ -69,6 +69,8 @@ public final class Communicator: Sendable {
     let dispatchMetrics: CallMetrics?
     /// The invocation timers, when metrics are on (measured in `ProxyReference.send`'s caller).
     let invocationMetrics: CallMetrics?
+    /// Entries added to every request (`Ice.ImplicitContext=Shared`), else nil.
+    let implicitContext: ImplicitContext?
     /// The host of endpoints that name none, in proxies and adapters (`Ice.Default.Host`).
     /// Without it such a proxy reaches this machine and such an adapter listens everywhere.
     public let defaultHost: String?
@@ -98,6 +100,7 @@ public final class Communicator: Sendable {
         self.dispatchMetrics = observability.metrics.map { CallMetrics(side: "server", factory: $0) }
         self.invocationMetrics = observability.metrics.map { CallMetrics(side: "client", factory: $0) }
         // Checked by `init(properties:)`, which reports what does not parse.
+        self.implicitContext = properties["Ice.ImplicitContext"] == "Shared" ? ImplicitContext() : nil
         let defaultHost = properties["Ice.Default.Host"].flatMap { $0.isEmpty ? nil : $0 }
         self.defaultHost = defaultHost
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
@@ -405,6 +408,9 @@ public final class Communicator: Sendable {
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }
+
+    /// The implicit context, when `Ice.ImplicitContext` is `Shared`; nil otherwise, as in Ice.
+    public func getImplicitContext() -> ImplicitContext? { implicitContext }
 
     /// Stops serving: deactivates every object adapter and releases `waitForShutdown()`.
     /// Client-side connections stay usable until `destroy()`.

@@ -17,8 +17,7 @@ extension ObjectPrx {
         guard (try? encapsulation.skipEncapsulation()) != nil, encapsulation.remaining == 0 else {
             throw LocalError(.invalidArgument, "inEncaps is not one whole encapsulation")
         }
-        var requestContext = _reference.context
-        if let context { requestContext.merge(context) { _, perCall in perCall } }
+        let requestContext = _reference.requestContext(context)
         guard
             let reply = try await _reference.sendIntercepted(
                 operation: operation, mode: mode, context: requestContext, parameters: inEncaps)

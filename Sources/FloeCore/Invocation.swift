@@ -29,8 +29,7 @@ extension ObjectPrx {
         write(&parameters)
         parameters.endEncapsulation()
         if let failure = parameters.failure { throw LocalError(.marshal, failure.description) }
-        var requestContext = reference.context
-        if let context { requestContext.merge(context) { _, perCall in perCall } }
+        let requestContext = reference.requestContext(context)
         let buffer = parameters.finished()
         let communicator = reference.communicator
         let reply: Reply?

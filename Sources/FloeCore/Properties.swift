@@ -49,6 +49,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
+        "Ice.ImplicitContext",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
         "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",
         "Ice.Warn.Dispatch", "Ice.Warn.Connections", "Ice.Admin.Enabled", "Ice.Admin.Facets",
@@ -168,6 +169,14 @@ extension Communicator {
         _ = try properties.int("Ice.Default.LocatorCacheTimeout", default: -1)
         if let locator = properties["Ice.Default.Locator"] { _ = try ProxyStringParser.parseProxy(locator) }
         let retries = try properties.ints("Ice.RetryIntervals", default: [0])
+        switch properties["Ice.ImplicitContext"] ?? "None" {
+        case "None", "", "Shared": break
+        case let kind:
+            throw LocalError(
+                .invalidArgument,
+                "Ice.ImplicitContext=\(kind): Floe has Shared (one context for all tasks) or None; a thread's context means nothing to Swift tasks, which move between threads"
+            )
+        }
         self.init(
             sliceLoader: sliceLoader, transport: transport,
             messageSizeMax: sizeKiB < 1 ? Int(Int32.max) : min(sizeKiB, Int(Int32.max) / 1024) * 1024,

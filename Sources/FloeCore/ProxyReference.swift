@@ -60,3 +60,14 @@ public enum EndpointSelection: String, Sendable {
     /// The order of the proxy's endpoints, for fail-over to backups.
     case ordered = "Ordered"
 }
+
+extension ProxyReference {
+    /// The context a request carries, as Ice builds it: the per-call context when the call
+    /// gives one (it replaces the proxy's, not merged with it), else the proxy's; the
+    /// communicator's implicit context fills in keys that has none of.
+    func requestContext(_ perCall: Context?) -> Context {
+        let explicit = perCall ?? context
+        guard let implicit = communicator.implicitContext else { return explicit }
+        return implicit.combined(with: explicit)
+    }
+}

@@ -146,6 +146,35 @@ struct CollocatedCallTests {
         let withContext = c.tester.ice_context(["k": "from proxy"])
         #expect(try await withContext.opContext("k") == "from proxy")
         #expect(try await withContext.opContext("k", context: ["k": "per call"]) == "per call")
+        // As in Ice, a per-call context replaces the proxy's rather than adding to it.
+        let both = c.tester.ice_context(["a": "from proxy"])
+        #expect(try await both.opContext("a", context: ["b": "per call"]) == "")
+        #expect(try await both.opContext("a") == "from proxy")
+    }
+
+    /// `Ice.ImplicitContext=Shared`: entries every request of the communicator carries, where
+    /// the call's own context (per call, else the proxy's) has none of the key.
+    @Test func theImplicitContextFillsInRequests() async throws {
+        var properties = Properties()
+        properties["Ice.ImplicitContext"] = "Shared"
+        let communicator = try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader())
+        let adapter = try await communicator.createObjectAdapter(name: "Test")
+        let tester = uncheckedCast(
+            prx: try adapter.add(servant: TesterServant(), id: Identity(name: "tester")), type: (any TesterPrx).self)
+        try await adapter.activate()
+        let implicit = try #require(communicator.getImplicitContext())
+        #expect(implicit.put("k", "implicit") == "")
+        implicit.put("i", "implicit")
+        #expect(try await tester.opContext("i") == "implicit")
+        #expect(try await tester.opContext("k", context: ["k": "per call"]) == "per call")
+        #expect(try await tester.opContext("i", context: ["k": "per call"]) == "implicit")
+        #expect(try await tester.ice_context(["k": "proxy"]).opContext("k") == "proxy")
+        #expect(implicit.remove("i") == "implicit" && !implicit.containsKey("i"))
+        #expect(try await tester.opContext("i") == "")
+        #expect(Communicator().getImplicitContext() == nil)
+        properties["Ice.ImplicitContext"] = "PerThread"
+        #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+        await communicator.destroy()
     }
 
     @Test func proxiesTravelAsParameters() async throws {
