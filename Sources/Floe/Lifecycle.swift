@@ -10,8 +10,8 @@ extension Communicator: Service {
         } onGracefulShutdown: {
             Task { await self.shutdown() }
         }
-        // `shutdown()` has run (from the handler, a servant or the application) and waited for
-        // the dispatches; what remains are client connections.
+        // `shutdown()` has run (from the handler, a servant or the application) and the
+        // dispatches have replied; what remains are client connections.
         await shutdown()
         await destroy()
     }

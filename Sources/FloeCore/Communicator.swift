@@ -16,6 +16,8 @@ public final class Communicator: Sendable {
         /// pending connect is shared too.
         var connections: [IPEndpointData: ConnectTask] = [:]
         var isShutdown = false
+        /// The deactivation `shutdown()` started, which runs on after it returns.
+        var shutdownTask: Task<Void, Never>?
         /// Set once shutdown has deactivated every adapter (or destroy ran): waiters return then.
         var shutdownDone = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
@@ -389,7 +391,9 @@ public final class Communicator: Sendable {
     /// `communicatorDestroyed`.
     public func destroy() async {
         // The adapters first, as Ice does: deactivating one may still call out (to unregister
-        // it from its locator), which a destroyed communicator refuses.
+        // it from its locator), which a destroyed communicator refuses. A shutdown under way
+        // finishes first: its adapters are deactivating already.
+        if let shutdown = state.withLockedValue({ $0.shutdownTask }) { await shutdown.value }
         for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.deactivate() }
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
@@ -412,25 +416,37 @@ public final class Communicator: Sendable {
     /// The implicit context, when `Ice.ImplicitContext` is `Shared`; nil otherwise, as in Ice.
     public func getImplicitContext() -> ImplicitContext? { implicitContext }
 
-    /// Stops serving: deactivates every object adapter and releases `waitForShutdown()`.
-    /// Client-side connections stay usable until `destroy()`.
+    /// Stops serving, as Ice's `shutdown` does: once it returns no adapter starts another
+    /// dispatch, and every adapter deactivates — unregistering from its locator, closing its
+    /// connections once their running dispatches have replied — without this waiting for it.
+    /// So a servant may call it and still reply (waiting here would wait for that very
+    /// dispatch). `waitForShutdown()` returns when the deactivation is done; later calls do
+    /// nothing. Client-side connections stay usable until `destroy()`.
     public func shutdown() async {
-        let adapters = state.withLockedValue { state in
+        let adapters: [ObjectAdapter]? = state.withLockedValue { state in
+            guard !state.isShutdown else { return nil }
             state.isShutdown = true
             return Array(state.adapters.values)
         }
-        for adapter in adapters { await adapter.deactivate() }
-        let waiters = state.withLockedValue { state in
-            state.shutdownDone = true
-            defer { state.shutdownWaiters = [] }
-            return state.shutdownWaiters
+        guard let adapters else { return }
+        let stopped = adapters.map { ($0, $0.stopDispatching()) }
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (adapter, taken) in stopped { group.addTask { await adapter.finishDeactivation(taken) } }
+            }
+            let waiters = state.withLockedValue { state in
+                state.shutdownDone = true
+                defer { state.shutdownWaiters = [] }
+                return state.shutdownWaiters
+            }
+            for waiter in waiters { waiter.resume() }
         }
-        for waiter in waiters { waiter.resume() }
+        state.withLockedValue { $0.shutdownTask = task }
     }
 
-    /// Returns once `shutdown()` has deactivated the adapters, as Ice's `waitForShutdown`
-    /// does (so that destroying the communicator next cannot cut an adapter's unregistration
-    /// short), or once the communicator is destroyed.
+    /// Returns once `shutdown()` has deactivated the adapters and their dispatches have
+    /// replied, as Ice's `waitForShutdown` does (so that destroying the communicator next
+    /// cannot cut an adapter's unregistration short), or once the communicator is destroyed.
     public func waitForShutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = state.withLockedValue { state in

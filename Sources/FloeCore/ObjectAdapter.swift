@@ -290,7 +290,20 @@ public final class ObjectAdapter: Sendable {
     /// arrive meanwhile are not dispatched. A servant may call it: its own dispatch replies
     /// before its connection closes, and the wait is bounded by the close timeout.
     public func deactivate() async {
-        let (acceptors, connections, waiting, wasActivated) = state.withLockedValue { state in
+        await finishDeactivation(stopDispatching())
+    }
+
+    /// What deactivating takes from a live adapter, to close and release.
+    struct Deactivation: Sendable {
+        let acceptors: [any Acceptor]
+        let connections: [any Connection]
+        let wasActivated: Bool
+    }
+
+    /// The first, synchronous step of `deactivate()`: from here on the adapter starts no
+    /// dispatch (held requests are released to fail).
+    func stopDispatching() -> Deactivation {
+        let (taken, waiting) = state.withLockedValue { state in
             let wasActivated = state.everActivated && !state.destroyed
             state.destroyed = true
             defer {
@@ -298,9 +311,20 @@ public final class ObjectAdapter: Sendable {
                 state.connections = [:]
                 state.heldDispatches = []
             }
-            return (state.acceptors, Array(state.connections.values), state.heldDispatches, wasActivated)
+            return (
+                Deactivation(
+                    acceptors: state.acceptors, connections: Array(state.connections.values),
+                    wasActivated: wasActivated),
+                state.heldDispatches
+            )
         }
         for dispatch in waiting { dispatch.resume() }
+        return taken
+    }
+
+    /// The rest of `deactivate()`: unregistering, closing, releasing the servants.
+    func finishDeactivation(_ taken: Deactivation) async {
+        let (acceptors, connections, wasActivated) = (taken.acceptors, taken.connections, taken.wasActivated)
         if !adapterId.isEmpty, wasActivated {
             // Best effort: the registry must not keep sending clients here.
             do {

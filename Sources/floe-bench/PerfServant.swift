@@ -42,9 +42,8 @@ final class PerfServant: Perf {
     }
 
     func shutdown(current: Current) async throws {
-        // Reply first, then stop serving.
-        let communicator = current.adapter.communicator
-        Task { await communicator.shutdown() }
+        // Shutdown does not wait for this dispatch: the caller still gets its reply.
+        await current.adapter.communicator.shutdown()
     }
 }
 

@@ -44,9 +44,8 @@ actor GreeterServant: Greeter {
 
     func shutdown(current: Current) async throws {
         print("server: shutting down")
-        // Reply first, then stop serving.
-        let communicator = current.adapter.communicator
-        Task { await communicator.shutdown() }
+        // Shutdown does not wait for this dispatch: the caller still gets its reply.
+        await current.adapter.communicator.shutdown()
     }
 }
 

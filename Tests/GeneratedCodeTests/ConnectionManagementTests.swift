@@ -161,6 +161,30 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// As in Ice, a servant may shut its communicator down: `shutdown()` returns at once, the
+    /// call gets its reply, and `waitForShutdown()` returns once the dispatch is done. (It
+    /// used to wait for the dispatch calling it, until the close timeout cut the connection.)
+    @Test func aServantMayShutItsCommunicatorDown() async throws {
+        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try adapter.use { ShuttingDown(next: $0) }
+        try await adapter.activate()
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(adapter.endpoints[0].port)",
+            type: (any TesterPrx).self)
+        let start = ContinuousClock.now
+        try await tester.ice_invocationTimeout(.seconds(30)).shutdown()
+        #expect(ContinuousClock.now - start < .seconds(5))
+        await server.waitForShutdown()
+        #expect(adapter.isDeactivated)
+        await #expect(throws: LocalError.self) { try await tester.ice_ping() }
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// An adapter listening on every interface publishes this machine's addresses, as Ice does:
     /// registered with a locator, a proxy carrying 127.0.0.1 would send a client on another
     /// host to itself.
@@ -438,5 +462,15 @@ struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         lines.withLockedValue { $0.append(withLevels ? "\(event.level) \(event.message)" : event.message.description) }
+    }
+}
+
+/// Shuts the communicator down from inside the `shutdown` dispatch, as ZeroC's demo servants do.
+private struct ShuttingDown: Dispatcher {
+    let next: any Dispatcher
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        if request.current.operation == "shutdown" { await request.current.adapter.communicator.shutdown() }
+        return try await next.dispatch(request)
     }
 }

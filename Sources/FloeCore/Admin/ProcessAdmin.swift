@@ -20,8 +20,7 @@ struct ProcessFacet: Dispatcher {
         case "shutdown":
             try request.readEmptyParameters()
             communicator.logger.info("shutdown requested through the Process admin facet")
-            let communicator = communicator
-            Task { await communicator.shutdown() }  // reply first
+            await communicator.shutdown()  // does not wait for this dispatch: the caller gets its reply
             return try request.makeResponse()
         case "writeMessage":
             let (message, fd) = try request.readParameters { (try $0.read(String.self), try $0.read(Int32.self)) }
