@@ -16,8 +16,6 @@ public final class Communicator: Sendable {
         /// pending connect is shared too.
         var connections: [IPEndpointData: ConnectTask] = [:]
         var isShutdown = false
-        /// The deactivation `shutdown()` started, which runs on after it returns.
-        var shutdownTask: Task<Void, Never>?
         /// Set once shutdown has deactivated every adapter (or destroy ran): waiters return then.
         var shutdownDone = false
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
@@ -393,7 +391,7 @@ public final class Communicator: Sendable {
         // The adapters first, as Ice does: deactivating one may still call out (to unregister
         // it from its locator), which a destroyed communicator refuses. A shutdown under way
         // finishes first: its adapters are deactivating already.
-        if let shutdown = state.withLockedValue({ $0.shutdownTask }) { await shutdown.value }
+        if state.withLockedValue({ $0.isShutdown }) { await waitForShutdown() }
         for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.deactivate() }
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
@@ -430,7 +428,7 @@ public final class Communicator: Sendable {
         }
         guard let adapters else { return }
         let stopped = adapters.map { ($0, $0.stopDispatching()) }
-        let task = Task {
+        Task {
             await withTaskGroup(of: Void.self) { group in
                 for (adapter, taken) in stopped { group.addTask { await adapter.finishDeactivation(taken) } }
             }
@@ -441,7 +439,6 @@ public final class Communicator: Sendable {
             }
             for waiter in waiters { waiter.resume() }
         }
-        state.withLockedValue { $0.shutdownTask = task }
     }
 
     /// Returns once `shutdown()` has deactivated the adapters and their dispatches have

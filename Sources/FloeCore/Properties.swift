@@ -12,8 +12,9 @@ public struct Properties: Sendable, Hashable {
 
     /// Properties from command-line arguments: `--Ice.Config=a.cfg,b.cfg` files are read
     /// first (without that option, the files the `ICE_CONFIG` environment variable lists, as
-    /// in Ice; `environment` is the process's unless given), then every `--Prefix.Name=Value` option whose prefix is one of `prefixes`
-    /// overrides them. Returns the properties and the arguments that were not consumed.
+    /// in Ice; `environment` is the process's unless given), then every `--Prefix.Name=Value`
+    /// option whose prefix is one of `prefixes` overrides them. Returns the properties and the
+    /// arguments that were not consumed.
     public static func parse(
         arguments: [String], prefixes: [String] = ["Ice", "IceSSL", "Floe"],
         environment: [String: String]? = nil
