@@ -38,6 +38,10 @@ public struct ConnectionOptions: Sendable {
     /// Seconds a connection may stay above `maxQueuedBytes` of unsent data before it is closed
     /// as stalled (`Floe.Connection.WriteStallTimeout`, 60; 0 never closes it).
     public var writeStallTimeout = 60
+    /// Connections the kernel completes for a listening endpoint before the server accepts them
+    /// (`Ice.TCP.Backlog`, 4096 as ZeroC's `SOMAXCONN`; the kernel caps it at
+    /// `net.core.somaxconn`). Beyond it, connection attempts wait for a SYN retry, a second.
+    public var listenBacklog = 4096
     /// Seconds a graceful close may wait for outstanding replies and dispatches before the
     /// connection is closed forcefully (`Ice.Connection.CloseTimeout`, 10; 0 waits forever).
     public var closeTimeout = 10
@@ -111,6 +115,7 @@ extension ConnectionOptions {
         connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
         maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
         closeTimeout = try properties.int("Ice.Connection.CloseTimeout", default: 10)
+        listenBacklog = max(1, try properties.int("Ice.TCP.Backlog", default: 4096))
         inactivityTimeout = try properties.int("Ice.Connection.InactivityTimeout", default: 300)
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)

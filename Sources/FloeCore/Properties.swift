@@ -50,7 +50,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
-        "Ice.ImplicitContext",
+        "Ice.ImplicitContext", "Ice.TCP.Backlog",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
         "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",
         "Ice.Warn.Dispatch", "Ice.Warn.Connections", "Ice.Admin.Enabled", "Ice.Admin.Facets",

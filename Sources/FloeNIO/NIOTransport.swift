@@ -96,6 +96,7 @@ public struct NIOTransport: Transport {
         let secure = try endpoint.transport == .ssl ? serverTLS(communicator) : nil
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: Int32(clamping: communicator.connectionOptions.listenBacklog))
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
             .childChannelOption(.allowRemoteHalfClosure, value: true)
