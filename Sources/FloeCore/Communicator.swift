@@ -155,7 +155,7 @@ public final class Communicator: Sendable {
             }
             return adapter
         } catch {
-            await adapter.deactivate()
+            await adapter.destroy()
             throw error
         }
     }
@@ -392,7 +392,7 @@ public final class Communicator: Sendable {
         // it from its locator), which a destroyed communicator refuses. A shutdown under way
         // finishes first: its adapters are deactivating already.
         if state.withLockedValue({ $0.isShutdown }) { await waitForShutdown() }
-        for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.deactivate() }
+        for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.destroy() }
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
             state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns
@@ -404,7 +404,7 @@ public final class Communicator: Sendable {
             }
             return (Array(state.adapters.values), Array(state.connections.values), state.shutdownWaiters)
         }
-        for adapter in adapters { await adapter.deactivate() }
+        for adapter in adapters { await adapter.destroy() }
         for waiter in waiters { waiter.resume() }
         for task in connections { await (try? await task.value)?.close() }
     }
@@ -427,11 +427,9 @@ public final class Communicator: Sendable {
             return Array(state.adapters.values)
         }
         guard let adapters else { return }
-        let stopped = adapters.map { ($0, $0.stopDispatching()) }
+        let deactivations = adapters.map { $0.startDeactivation() }
         Task {
-            await withTaskGroup(of: Void.self) { group in
-                for (adapter, taken) in stopped { group.addTask { await adapter.finishDeactivation(taken) } }
-            }
+            for deactivation in deactivations { await deactivation.value }
             let waiters = state.withLockedValue { state in
                 state.shutdownDone = true
                 defer { state.shutdownWaiters = [] }

@@ -22,6 +22,8 @@ public final class ObjectAdapter: Sendable {
         /// Dispatches waiting for `activate()` while the adapter is held.
         var heldDispatches: [CheckedContinuation<Void, Never>] = []
         var destroyed = false
+        /// The deactivation under way or done (see `deactivate()`).
+        var deactivation: Task<Void, Never>?
         var acceptors: [any Acceptor] = []
         var published: [IPEndpointData]?
         /// Incoming connections, closed gracefully on deactivation.
@@ -285,12 +287,21 @@ public final class ObjectAdapter: Sendable {
     /// Suspends dispatching: requests wait (on their connections) until `activate()`.
     public func hold() { state.withLockedValue { $0.held = true } }
 
-    /// Stops listening, closes incoming connections gracefully (each once its running
-    /// dispatches have replied), waits for that, then removes every servant. Requests that
-    /// arrive meanwhile are not dispatched. A servant may call it: its own dispatch replies
-    /// before its connection closes, and the wait is bounded by the close timeout.
-    public func deactivate() async {
-        await finishDeactivation(stopDispatching())
+    /// Stops serving, as Ice's `deactivate` does: once it returns the adapter starts no
+    /// dispatch and takes no connection; it then unregisters from its locator, closes its
+    /// incoming connections gracefully (each once its running dispatches have replied) and
+    /// removes its servants — without this waiting for that, so a servant may call it and still
+    /// reply. `waitForDeactivate()` and `destroy()` wait. Later calls do nothing.
+    public func deactivate() async { startDeactivation() }
+
+    /// Returns once a deactivation has finished (at once for an adapter never deactivated).
+    public func waitForDeactivate() async {
+        if let deactivation = state.withLockedValue({ $0.deactivation }) { await deactivation.value }
+    }
+
+    /// Deactivates the adapter and waits until that is done.
+    public func destroy() async {
+        await startDeactivation().value
     }
 
     /// What deactivating takes from a live adapter, to close and release.
@@ -300,30 +311,32 @@ public final class ObjectAdapter: Sendable {
         let wasActivated: Bool
     }
 
-    /// The first, synchronous step of `deactivate()`: from here on the adapter starts no
-    /// dispatch (held requests are released to fail).
-    func stopDispatching() -> Deactivation {
-        let (taken, waiting) = state.withLockedValue { state in
-            let wasActivated = state.everActivated && !state.destroyed
+    /// The synchronous part of `deactivate()`: from here on the adapter starts no dispatch
+    /// (held requests are released to fail). Returns the task that does the rest.
+    @discardableResult
+    func startDeactivation() -> Task<Void, Never> {
+        let (deactivation, waiting) = state.withLockedValue {
+            state -> (Task<Void, Never>, [CheckedContinuation<Void, Never>]) in
+            if let deactivation = state.deactivation { return (deactivation, []) }
+            let taken = Deactivation(
+                acceptors: state.acceptors, connections: Array(state.connections.values),
+                wasActivated: state.everActivated && !state.destroyed)
+            let waiting = state.heldDispatches
             state.destroyed = true
-            defer {
-                state.acceptors = []
-                state.connections = [:]
-                state.heldDispatches = []
-            }
-            return (
-                Deactivation(
-                    acceptors: state.acceptors, connections: Array(state.connections.values),
-                    wasActivated: wasActivated),
-                state.heldDispatches
-            )
+            state.acceptors = []
+            state.connections = [:]
+            state.heldDispatches = []
+            // (Created under the lock, so that every caller sees the same task.)
+            let deactivation = Task { await self.finishDeactivation(taken) }
+            state.deactivation = deactivation
+            return (deactivation, waiting)
         }
         for dispatch in waiting { dispatch.resume() }
-        return taken
+        return deactivation
     }
 
     /// The rest of `deactivate()`: unregistering, closing, releasing the servants.
-    func finishDeactivation(_ taken: Deactivation) async {
+    private func finishDeactivation(_ taken: Deactivation) async {
         let (acceptors, connections, wasActivated) = (taken.acceptors, taken.connections, taken.wasActivated)
         if !adapterId.isEmpty, wasActivated {
             // Best effort: the registry must not keep sending clients here.
@@ -383,8 +396,6 @@ public final class ObjectAdapter: Sendable {
     public func unregister(_ connection: any Connection) {
         _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
-
-    public func destroy() async { await deactivate() }
 
     /// Whether this adapter serves the object a proxy designates: a servant (or default
     /// servant) for its identity, reached without endpoints or through this adapter's id.

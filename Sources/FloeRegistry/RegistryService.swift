@@ -64,7 +64,7 @@ public final class RegistryService: Sendable {
                 id: Identity(name: "Admin", category: instanceName))
             try await adapter.activate()
         } catch {
-            await adapter.deactivate()
+            await adapter.destroy()
             await state.close()
             throw error
         }
@@ -78,7 +78,7 @@ public final class RegistryService: Sendable {
     /// Stops serving and closes the storage.
     public func close() async {
         checker?.cancel()
-        await adapter.deactivate()
+        await adapter.destroy()
         await state.close()
     }
 

@@ -161,15 +161,17 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
-    /// As in Ice, a servant may shut its communicator down: `shutdown()` returns at once, the
-    /// call gets its reply, and `waitForShutdown()` returns once the dispatch is done. (It
-    /// used to wait for the dispatch calling it, until the close timeout cut the connection.)
-    @Test func aServantMayShutItsCommunicatorDown() async throws {
+    /// As in Ice, a servant may shut its communicator down or deactivate its adapter: the call
+    /// returns at once, the caller gets its reply, and `waitForShutdown()` (or
+    /// `waitForDeactivate()`) returns once the dispatch is done. (Both used to wait for the
+    /// dispatch calling them, until the close timeout cut the connection.)
+    @Test(arguments: [false, true])
+    func aServantMayShutItsServerDown(adapterOnly: Bool) async throws {
         let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
-        try adapter.use { ShuttingDown(next: $0) }
+        try adapter.use { ShuttingDown(next: $0, adapterOnly: adapterOnly) }
         try await adapter.activate()
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
@@ -178,7 +180,7 @@ struct ConnectionManagementTests {
         let start = ContinuousClock.now
         try await tester.ice_invocationTimeout(.seconds(30)).shutdown()
         #expect(ContinuousClock.now - start < .seconds(5))
-        await server.waitForShutdown()
+        if adapterOnly { await adapter.waitForDeactivate() } else { await server.waitForShutdown() }
         #expect(adapter.isDeactivated)
         await #expect(throws: LocalError.self) { try await tester.ice_ping() }
         await client.destroy()
@@ -395,7 +397,10 @@ struct ConnectionManagementTests {
         let call = Task { try await tester.ping(context: ["sleep": "0.5"]) }
         #expect(await eventually { await servant.runningPings == 1 })
         await adapter.deactivate()
-        #expect(await servant.runningPings == 0, "deactivate() returned before the dispatch ended")
+        // As in Ice, deactivate() returns at once and waitForDeactivate() waits.
+        #expect(await servant.runningPings == 1, "deactivate() waited for the running dispatch")
+        await adapter.waitForDeactivate()
+        #expect(await servant.runningPings == 0, "waitForDeactivate() returned before the dispatch ended")
         try await call.value  // the reply came before the close-connection message
         // A later call needs a new connection, which the closed acceptor refuses.
         await #expect(throws: LocalError.self) { try await tester.ice_ping() }
@@ -492,12 +497,20 @@ struct CapturingLogHandler: LogHandler {
     }
 }
 
-/// Shuts the communicator down from inside the `shutdown` dispatch, as ZeroC's demo servants do.
+/// Shuts the communicator down (or deactivates the adapter) from inside the `shutdown`
+/// dispatch, as ZeroC's demo servants do.
 private struct ShuttingDown: Dispatcher {
     let next: any Dispatcher
+    let adapterOnly: Bool
 
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
-        if request.current.operation == "shutdown" { await request.current.adapter.communicator.shutdown() }
+        if request.current.operation == "shutdown" {
+            if adapterOnly {
+                await request.current.adapter.deactivate()
+            } else {
+                await request.current.adapter.communicator.shutdown()
+            }
+        }
         return try await next.dispatch(request)
     }
 }

@@ -196,7 +196,7 @@ struct ServantLocatorTests {
         } catch let error as BaseError {
             #expect(error.reason == "row is locked")
         }
-        await adapter.deactivate()
+        await adapter.destroy()
         #expect(locator.deactivated == ["rows"])
         await client.destroy()
         await server.destroy()
