@@ -65,8 +65,14 @@ timeout 600 Tools/scripts/registry-admin.sh
 # A package of its own with a path dependency on Floe and the build plugin, as a user writes it:
 # its Slice includes Floe's Ice/Identity.ice and a file found through slice-plugin.json.
 # (SwiftPM keeps a path dependency's file list in the consumer's build description and does not
-# notice files added to it since: forget it, or a rerun compiles Floe without its new files.)
+# notice files added to it since; nor does it always recompile the consumer's code after a class
+# of Floe's gains a stored property, and the stale code then crashes. In a checkout that ran
+# this before, forget Floe's and the consumer's products: rebuilding them takes about 20 s.)
 rm -f Tests/PluginConsumer/.build/*/debug/description.json
+for built in Tests/PluginConsumer/.build/*/debug; do
+    rm -rf "$built"/Floe*.build "$built"/Consumer.build "$built"/Clashing.build \
+        "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.*
+done
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
 
 # The DocC catalog of `Floe` builds without a warning.
