@@ -9,6 +9,21 @@ public struct ConnectionOptions: Sendable {
     /// has written nothing for half of it, so ZeroC peers' ACM never closes it while it is in
     /// use. 0 disables heartbeats and idle closing.
     public var idleTimeout = 60
+    /// `idleTimeout` for outgoing connections only (`Ice.ACM.Client.Timeout`, or
+    /// `Ice.Connection.Client.IdleTimeout`); nil: `idleTimeout`.
+    public var clientIdleTimeout: Int?
+    /// `idleTimeout` for incoming connections only (`Ice.ACM.Server.Timeout`, or
+    /// `Ice.Connection.Server.IdleTimeout`); nil: `idleTimeout`.
+    public var serverIdleTimeout: Int?
+    /// Whether outgoing connections send heartbeats (`Ice.ACM.Client.Heartbeat`, else
+    /// `Ice.ACM.Heartbeat`: 0 turns them off; Ice 3.7's 1, 2 and 3 all mean Floe's rule, a
+    /// heartbeat whenever nothing was written for half the idle timeout).
+    public var clientHeartbeats = true
+    /// The same for incoming connections (`Ice.ACM.Server.Heartbeat`, else `Ice.ACM.Heartbeat`).
+    public var serverHeartbeats = true
+
+    /// The idle timeout of an outgoing (`client`) or incoming connection.
+    public func idleTimeout(client: Bool) -> Int { (client ? clientIdleTimeout : serverIdleTimeout) ?? idleTimeout }
     /// When outgoing connections are closed for idleness (`Ice.ACM.Client.Close`, else
     /// `Ice.ACM.Close`; default: on invocation and idle, as in Ice 3.7).
     public var clientClose = ACMClose.onInvocationAndIdle
@@ -109,6 +124,13 @@ extension ConnectionOptions {
     init(properties: Properties) throws {
         idleTimeout = try properties.int(
             "Ice.ACM.Timeout", default: try properties.int("Ice.Connection.IdleTimeout", default: 60))
+        clientIdleTimeout = try Self.optionalInt(
+            properties, "Ice.ACM.Client.Timeout", else: "Ice.Connection.Client.IdleTimeout")
+        serverIdleTimeout = try Self.optionalInt(
+            properties, "Ice.ACM.Server.Timeout", else: "Ice.Connection.Server.IdleTimeout")
+        let heartbeat = try properties.int("Ice.ACM.Heartbeat", default: 1)
+        clientHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Client.Heartbeat", heartbeat)
+        serverHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Server.Heartbeat", heartbeat)
         let close = try properties.int("Ice.ACM.Close", default: -1)
         clientClose = try Self.close(properties, "Ice.ACM.Client.Close", close, default: .onInvocationAndIdle)
         serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
@@ -144,6 +166,21 @@ extension ConnectionOptions {
         if properties["Ice.Override.Compress"] != nil {
             overrideCompress = try properties.int("Ice.Override.Compress", default: 0) > 0
         }
+    }
+
+    /// The first of two properties that is set, as an integer.
+    private static func optionalInt(_ properties: Properties, _ name: String, else other: String) throws -> Int? {
+        for key in [name, other] where properties[key] != nil { return try properties.int(key, default: 0) }
+        return nil
+    }
+
+    /// Ice 3.7's `ACMHeartbeat`: 0 off, 1 on dispatch, 2 on idle, 3 always.
+    private static func heartbeat(_ properties: Properties, _ name: String, _ general: Int) throws -> Bool {
+        let value = try properties.int(name, default: general)
+        guard (0...3).contains(value) else {
+            throw LocalError(.invalidArgument, "\(name) must be between 0 and 3, not \(value)")
+        }
+        return value != 0
     }
 
     private static func close(_ properties: Properties, _ name: String, _ general: Int, default: ACMClose) throws

@@ -47,7 +47,10 @@ public struct Properties: Sendable, Hashable {
     static let iceNames: Set<String> = [
         "Ice.Config", "Ice.Warn.UnknownProperties", "Ice.MessageSizeMax", "Ice.Default.InvocationTimeout",
         "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
-        "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close", "Ice.Override.ConnectTimeout",
+        "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close",
+        "Ice.ACM.Client.Timeout", "Ice.ACM.Server.Timeout", "Ice.Connection.Client.IdleTimeout",
+        "Ice.Connection.Server.IdleTimeout", "Ice.ACM.Heartbeat", "Ice.ACM.Client.Heartbeat",
+        "Ice.ACM.Server.Heartbeat", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
         "Ice.ImplicitContext", "Ice.TCP.Backlog",

@@ -9,8 +9,9 @@ import NIOCore
 extension IceConnectionHandler {
     func startMonitor(_ context: ChannelHandlerContext) {
         let inactivity = isClient ? 0 : options.inactivityTimeout
-        guard options.idleTimeout > 0 || inactivity > 0 else { return }
-        let idle = TimeAmount.seconds(Int64(options.idleTimeout > 0 ? options.idleTimeout : inactivity))
+        let idleTimeout = options.idleTimeout(client: isClient)
+        guard idleTimeout > 0 || inactivity > 0 else { return }
+        let idle = TimeAmount.seconds(Int64(idleTimeout > 0 ? idleTimeout : inactivity))
         let tick = TimeAmount.nanoseconds(
             min(idle.nanoseconds, inactivity > 0 ? TimeAmount.seconds(Int64(inactivity)).nanoseconds : .max) / 8)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -32,8 +33,10 @@ extension IceConnectionHandler {
             _ = closeGracefully()
             return
         }
-        guard options.idleTimeout > 0 else { return }
-        if now - lastWrite >= TimeAmount.nanoseconds(idle.nanoseconds / 2) {
+        let idleTimeout = options.idleTimeout(client: isClient)
+        guard idleTimeout > 0 else { return }
+        let heartbeats = isClient ? options.clientHeartbeats : options.serverHeartbeats
+        if heartbeats, now - lastWrite >= TimeAmount.nanoseconds(idle.nanoseconds / 2) {
             // A heartbeat: validate-connection, which every Ice peer accepts at any time.
             trace("sent heartbeat")
             _ = write(context, Message.validateConnection.encode())
@@ -42,10 +45,10 @@ extension IceConnectionHandler {
         // (A connection still waiting for validation is the connect timeout's business.)
         guard now - lastActivity >= idle, isValidated else { return }
         if close == .onIdleForceful {
-            return fail(context, "idle for \(options.idleTimeout) s", code: .connectionTimeout)
+            return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
         }
         if !pending.isEmpty, close.closesOnSilentInvocation, now - lastRead >= idle {
-            return fail(context, "no data from the peer for \(options.idleTimeout) s", code: .connectionTimeout)
+            return fail(context, "no data from the peer for \(idleTimeout) s", code: .connectionTimeout)
         }
         // A client connection nobody has used yet is not idle: its opener is about to send (on a
         // loaded machine, more than the idle timeout may pass before it gets to run).

@@ -24,9 +24,23 @@ private final class RecordingHandler: ChannelInboundHandler, Sendable {
     }
 }
 
+/// The validate-connection messages (type 3, 14 bytes) among the frames `bytes` holds.
+private func heartbeats(in bytes: [UInt8]) -> [[UInt8]] {
+    var frames: [[UInt8]] = []
+    var offset = 0
+    while offset + 14 <= bytes.count {
+        let size = Int(bytes[offset + 10]) | Int(bytes[offset + 11]) << 8
+        if bytes[offset + 8] == 3 { frames.append(Array(bytes[offset..<offset + 14])) }
+        offset += max(size, 14)
+    }
+    return frames
+}
+
 @Suite("Heartbeats", .timeLimit(.minutes(2)))
 struct HeartbeatTests {
-    @Test func idleConnectionsSendValidateConnectionMessages() async throws {
+    /// A bare server recording what it receives, and a client's oneway ping opening the
+    /// connection to it (no reply needed).
+    private static func connect(_ client: Communicator) async throws -> (any Channel, RecordingHandler) {
         let recorder = RecordingHandler()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
@@ -34,31 +48,48 @@ struct HeartbeatTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(server.localAddress?.port)
+        let proxy = try #require(try client.stringToProxy("x -o:tcp -h 127.0.0.1 -p \(port)"))
+        try await proxy.ice_ping()
+        return (server, recorder)
+    }
+
+    @Test func idleConnectionsSendValidateConnectionMessages() async throws {
         // Idle timeout 1 s: a heartbeat whenever nothing was written for 500 ms. (Idle closing
         // is off here: it would close this unused connection after 1 s.)
         let client = Communicator(transport: NIOTransport(), connectionOptions: .idleTimeout(1, close: .off))
-        let proxy = try #require(try client.stringToProxy("x -o:tcp -h 127.0.0.1 -p \(port)"))
-        try await proxy.ice_ping()  // oneway: opens the connection, needs no reply
+        let (server, recorder) = try await Self.connect(client)
         // The heartbeat ZeroC 3.7.8 sent in the same situation (vector "heartbeat").
         let captured = try #require(
             try VectorFile(named: "heartbeat").messages.first {
                 $0.direction == "c2s" && $0.kind == "validate-connection"
             }
         ).bytes
-        // Frames: the oneway request, then validate-connection messages (type 3, 14 bytes).
-        let heartbeats: @Sendable () -> [[UInt8]] = {
-            let bytes = recorder.received.withLockedValue { $0 }
-            var frames: [[UInt8]] = []
-            var offset = 0
-            while offset + 14 <= bytes.count {
-                let size = Int(bytes[offset + 10]) | Int(bytes[offset + 11]) << 8
-                if bytes[offset + 8] == 3 { frames.append(Array(bytes[offset..<offset + 14])) }
-                offset += max(size, 14)
-            }
-            return frames
+        let received: @Sendable () -> [[UInt8]] = { heartbeats(in: recorder.received.withLockedValue { $0 }) }
+        #expect(await eventually { received().count >= 2 }, "\(received().count) heartbeats")
+        #expect(received().allSatisfy { $0 == captured }, "\(received())")
+        await client.destroy()
+        try await server.close()
+    }
+
+    /// Ice 3.7's per-side ACM properties: `Ice.ACM.Client.Timeout` overrides `Ice.ACM.Timeout`
+    /// for outgoing connections, and `Ice.ACM.Heartbeat=0` turns heartbeats off.
+    @Test(arguments: [false, true])
+    func theClientsACMPropertiesApply(heartbeatsOff: Bool) async throws {
+        var properties = Properties()
+        properties["Ice.ACM.Timeout"] = "60"
+        properties["Ice.ACM.Client.Timeout"] = "1"
+        properties["Ice.ACM.Client.Close"] = "0"
+        if heartbeatsOff { properties["Ice.ACM.Heartbeat"] = "0" }
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let (server, recorder) = try await Self.connect(client)
+        let received: @Sendable () -> Int = { heartbeats(in: recorder.received.withLockedValue { $0 }).count }
+        if heartbeatsOff {
+            // With them on, four or so would have come by now.
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(received() == 0)
+        } else {
+            #expect(await eventually { received() >= 2 }, "\(received()) heartbeats")
         }
-        #expect(await eventually { heartbeats().count >= 2 }, "\(heartbeats().count) heartbeats")
-        #expect(heartbeats().allSatisfy { $0 == captured }, "\(heartbeats())")
         await client.destroy()
         try await server.close()
     }
