@@ -62,6 +62,21 @@ public struct Properties: Sendable, Hashable {
         "Ice.Plugin.IceSSL",
     ]
 
+    /// Why Floe has no use for some properties common in Ice configurations, by name prefix:
+    /// said in the warning instead of "does not read it", which reads like a typo's.
+    static func whyIgnored(_ name: String) -> String? {
+        if name.hasPrefix("Ice.ThreadPool.") {
+            return
+                "Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches"
+        }
+        if name == "Ice.Default.Timeout" || name == "Ice.Override.Timeout" {
+            return
+                "Floe has no endpoint timeout for reads and writes; Ice.Override.ConnectTimeout bounds connecting, Ice.Default.InvocationTimeout a call and Floe.Connection.WriteStallTimeout a peer that stops reading"
+        }
+        if name.hasPrefix("Ice.Plugin.") { return "Floe loads no plugins; its transports (tcp, ssl) are built in" }
+        return nil
+    }
+
     /// The `Ice.*` properties set here that a communicator does not read, sorted.
     public var unknownIceProperties: [String] {
         values.keys.filter { $0.hasPrefix("Ice.") && !Self.iceNames.contains($0) }.sorted()
@@ -166,7 +181,11 @@ extension Communicator {
         let logger = try properties.configuring(logger)
         if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
             for name in properties.unknownIceProperties {
-                logger.warning("unknown property \(name): Floe does not read it")
+                if let reason = Properties.whyIgnored(name) {
+                    logger.warning("property \(name) has no effect: \(reason)")
+                } else {
+                    logger.warning("unknown property \(name): Floe does not read it")
+                }
             }
         }
         let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)

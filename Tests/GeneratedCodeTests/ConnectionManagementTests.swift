@@ -318,10 +318,13 @@ struct ConnectionManagementTests {
         properties["Ice.Override.Compress"] = "1"
         properties["Ice.Plugin.IceSSL"] = "IceSSL:createIceSSL"
         properties["Ice.Default.Host"] = "localhost"
+        properties["Ice.Plugin.IceBox"] = "IceBox:createIceBox"
         _ = try Communicator(properties: properties, logger: logger)
+        // Properties common in Ice configurations that Floe has no use for say why.
         #expect(
             lines.withLockedValue { $0 } == [
-                "unknown property Ice.ThreadPool.Server.Size: Floe does not read it",
+                "property Ice.Plugin.IceBox has no effect: Floe loads no plugins; its transports (tcp, ssl) are built in",
+                "property Ice.ThreadPool.Server.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
                 "unknown property Ice.Trace.Protocl: Floe does not read it",
             ])
         properties["Ice.Warn.UnknownProperties"] = "0"
