@@ -3,8 +3,9 @@
 #
 #   Tools/bench.sh [--rounds N] [--grpc] [--pin C:S] [client options...]     (default: --workloads core,classes,throughput-z)
 #
-# Builds floe-bench in release mode and the C++ peer (make -C ../shared/peers/cpp when
-# ../shared is there; otherwise set CPP_PEER to a folder holding bench-server and
+# Builds floe-bench in release mode and the C++ peer (from ../shared/peers/cpp when ../shared
+# is there, into .build-peers/bench-cpp, since ../shared may be read-only; otherwise set
+# CPP_PEER to a folder holding bench-server and
 # bench-client built from ZeroC Ice 3.7's C++ runtime and Bench.ice — see
 # Docs/benchmark.md). Then runs N rounds (default 3) of the four pairings, in order
 # floe→floe, cpp→cpp, floe→cpp, cpp→floe (client→server), prints a table per workload with
@@ -68,8 +69,8 @@ fi
 shared=../shared/peers
 if [ -z "${CPP_PEER:-}" ]; then
     [ -d "$shared/cpp" ] || { echo "bench.sh: no ../shared/peers/cpp; set CPP_PEER" >&2; exit 2; }
-    make -s -C "$shared/cpp" >&2
-    CPP_PEER=$shared/cpp/build
+    CPP_PEER=$PWD/.build-peers/bench-cpp
+    make -s -C "$shared/cpp" BUILD="$CPP_PEER" >&2
 fi
 swift build -c release --product floe-bench >&2
 FLOE=.build/release/floe-bench
