@@ -365,9 +365,11 @@ struct RegistryLoadTests {
 struct RegistryLivenessTests {
     @Test func aSilentAdapterIsLeftOutOfLookupsUntilItAnswersAgain() async throws {
         let communicator = Communicator(transport: NIOTransport())
+        // (A grace and a ping timeout of seconds: with 300 and 200 ms, a CI run loaded enough to
+        // slow every test to 11 s left the adapter out before its first lookup.)
         let registry = try await RegistryService(
             communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
-            liveness: Liveness(interval: .milliseconds(100), grace: .milliseconds(300), timeout: .milliseconds(200)))
+            liveness: Liveness(interval: .milliseconds(100), grace: .seconds(2), timeout: .seconds(1)))
         let (server, adapter, _) = try await LocatorTests.server(
             locator: registry.locator.description, adapterId: "Flaky")
         let client = try LocatorTests.client(locator: registry.locator.description)
