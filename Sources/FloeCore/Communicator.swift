@@ -146,7 +146,12 @@ public final class Communicator: Sendable {
         do {
             if let endpoints, let transport {
                 for endpoint in try Self.servedEndpoints(endpoints, source: source).map(withDefaultHost) {
-                    adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
+                    do {
+                        adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
+                    } catch var error as LocalError where error.code == .socket && source != nil {
+                        error.message += " (\(source ?? ""))"
+                        throw error
+                    }
                 }
             }
             if !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] {

@@ -44,6 +44,9 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The TLS handshake failed, or a peer's certificate was refused (untrusted, expired,
         /// wrong host name, not on `IceSSL.TrustOnly`): Ice's `SecurityException`.
         public static let security = Code("security")
+        /// A local socket could not be set up: an adapter cannot listen on its endpoint (the
+        /// port is taken, the address is not this machine's): Ice's `SocketException`.
+        public static let socket = Code("socket")
 
         public var description: String { name }
     }

@@ -7,6 +7,10 @@ public import NIOCore
 public import NIOPosix
 import NIOSSL
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// TCP and TLS (`ssl` endpoints) on SwiftNIO: the transport a networked `Communicator` uses.
 ///
 /// ```
@@ -94,7 +98,7 @@ public struct NIOTransport: Transport {
         let logger = logger
         let communicator = adapter.communicator
         let secure = try endpoint.transport == .ssl ? serverTLS(communicator) : nil
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: Int32(clamping: communicator.connectionOptions.listenBacklog))
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -103,7 +107,12 @@ public struct NIOTransport: Transport {
             .childChannelInitializer { channel in
                 Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, tls: secure, logger: logger)
             }
-            .bind(host: host, port: Int(endpoint.port)).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(host: host, port: Int(endpoint.port)).get()
+        } catch {
+            throw LocalError(.socket, "cannot listen on \(host):\(endpoint.port): \(Self.reason(error))", cause: error)
+        }
         var bound = endpoint
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
@@ -119,6 +128,13 @@ public struct NIOTransport: Transport {
             } : [bound]
         return NIOAcceptor(
             channel: channel, endpoint: bound, publishedEndpoints: published.isEmpty ? [bound] : published)
+    }
+
+    /// A failed bind or lookup as a person reads it: "Address already in use", not NIO's
+    /// `bind(descriptor:ptr:bytes:): … (errno: 98)`.
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
     }
 
     /// Hosts that mean every interface: Ice's empty host and `*`, and the IPv4 and IPv6 "any".

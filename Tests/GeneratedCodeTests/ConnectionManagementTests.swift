@@ -295,6 +295,26 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// A port another adapter holds is Ice's `SocketException`, named by endpoint and property,
+    /// not NIO's `bind(descriptor:ptr:bytes:)` with an errno.
+    @Test func aTakenPortIsNamedWithItsProperty() async throws {
+        let holder = Communicator(transport: NIOTransport())
+        let held = try await holder.createObjectAdapterWithEndpoints(name: "Held", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let port = try #require(held.endpoints.first?.port)
+        var properties = Properties()
+        properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p \(port)"
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let error = await #expect(throws: LocalError.self) {
+            try await communicator.createObjectAdapter(name: "Hello")
+        }
+        #expect(error?.code == .socket)
+        #expect(
+            error?.message == "cannot listen on 127.0.0.1:\(port): address already in use (Hello.Endpoints)",
+            "\(String(describing: error))")
+        await communicator.destroy()
+        await holder.destroy()
+    }
+
     /// Without `NAME.Endpoints` an adapter listens nowhere: collocated calls and bidirectional
     /// connections only, as in Ice.
     @Test func anAdapterWithoutConfiguredEndpointsListensNowhere() async throws {
