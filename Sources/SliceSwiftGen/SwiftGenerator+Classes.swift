@@ -147,17 +147,24 @@ extension SwiftGenerator {
                     doc: docLines(c.info.doc), modifiers: "open", kind: .class, name: name, inherits: [baseName],
                     members: members))
         ]
-        if index.classHasOperations(c.info.scopedName) {
-            // `C*` of a class with operations (deprecated): a proxy with them, for calling
-            // servers that still have such classes. No servant side: the class's name is taken.
-            var bases = c.implements
-            if let base = c.base, case .user(let name, .class)? = base.resolved, index.classHasOperations(name) {
-                bases.insert(base, at: 0)
-            }
-            let asInterface = InterfaceDef(info: c.info, bases: bases, operations: c.operations)
-            decls += [.blank] + interfaceDecls(asInterface, servant: false)
+        if let asInterface = operationsInterface(of: c) {
+            // A class with operations (deprecated) gets what an interface gets: `CPrx` for `C*`,
+            // and a servant protocol named `COperations` (the class's own name is taken), as in
+            // ZeroC's 3.7 Swift mapping, so servers written against such Slice can be ported.
+            decls += [.blank] + interfaceDecls(asInterface)
         }
         return decls
+    }
+
+    /// The interface a class with operations stands for: its own operations, based on its base
+    /// class (when that has operations) and the interfaces it implements. Nil without operations.
+    func operationsInterface(of c: ClassDef) -> InterfaceDef? {
+        guard index.classHasOperations(c.info.scopedName) else { return nil }
+        var bases = c.implements
+        if let base = c.base, case .user(let name, .class)? = base.resolved, index.classHasOperations(name) {
+            bases.insert(base, at: 0)
+        }
+        return InterfaceDef(info: c.info, bases: bases, operations: c.operations)
     }
 
     func exceptionDecls(_ e: ExceptionDef) -> [SwiftDecl] {

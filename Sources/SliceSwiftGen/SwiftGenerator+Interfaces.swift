@@ -67,7 +67,9 @@ extension SwiftGenerator {
         }
         while !pending.isEmpty {
             let name = pending.removeFirst()
-            guard seen.insert(name).inserted, let base = index.interfaces[name] else { continue }
+            guard seen.insert(name).inserted,
+                let base = index.interfaces[name] ?? index.classes[name].flatMap(operationsInterface)
+            else { continue }
             result.append(base)
             pending += base.bases.compactMap { b -> String? in
                 if case .user(let n, _)? = b.resolved { return n }
@@ -114,9 +116,9 @@ extension SwiftGenerator {
         return " -> " + (allSendable ? type : "sending " + type)
     }
 
-    func interfaceDecls(_ i: InterfaceDef, servant withServant: Bool = true) -> [SwiftDecl] {
+    func interfaceDecls(_ i: InterfaceDef) -> [SwiftDecl] {
         let prx = localName(i.info, suffix: "Prx")
-        let servant = localName(i.info)
+        let servant = localName(i.info, suffix: servantSuffix(i.info.scopedName))
         let traits = localName(i.info, suffix: "Traits")
         let impl = "_" + prx + "I"
         let bases = i.bases.compactMap { b -> String? in
@@ -187,14 +189,14 @@ extension SwiftGenerator {
                     modifiers: "", kind: .extension, name: prx,
                     members: i.operations.map { proxyMethod($0, in: i) }.joined(separator: [.blank]).map { $0 })))
 
-        guard withServant else { return decls }
         // Servant protocol and dispatch.
         decls.append(.blank)
         decls.append(
             .nominal(
                 SwiftNominal(
                     doc: docLines(i.info.doc), modifiers: access, kind: .protocol, name: servant,
-                    inherits: bases.isEmpty ? ["\(rt("Dispatcher"))"] : bases.map { typeName($0) },
+                    inherits: bases.isEmpty
+                        ? ["\(rt("Dispatcher"))"] : bases.map { typeName($0, suffix: servantSuffix($0)) },
                     members: i.operations.map(servantRequirement))))
         decls.append(.blank)
         decls.append(
@@ -203,6 +205,11 @@ extension SwiftGenerator {
                     modifiers: "", kind: .extension, name: servant,
                     members: dispatchFunctions(i, traits: traits))))
         return decls
+    }
+
+    /// A servant protocol is named after its interface, or `COperations` for a class `C`.
+    private func servantSuffix(_ scopedName: String) -> String {
+        index.classes[scopedName] == nil ? "" : "Operations"
     }
 
     private func castFunctions(prx: String, impl: String, traits: String) -> [SwiftDecl] {

@@ -21,6 +21,13 @@ struct ClassProxiesServant: ClassProxies {
     func ops(p: (any WithOpsPrx)?, current: Current) async throws -> (any WithOpsPrx)? { p }
 }
 
+/// A servant for the operations of a class (deprecated Slice): the class itself is only data.
+actor MoreOpsServant: MoreOpsOperations {
+    private(set) var opCalls = 0
+    func op(current: Current) async throws { opCalls += 1 }
+    func more(times: Int32, current: Current) async throws -> String { String(repeating: "more", count: Int(times)) }
+}
+
 struct ShadowsServant: Shadows {
     func echo(s: Shadow, current: Current) async throws -> Shadow { s }
     func echoClass(c: sending CShadow?, current: Current) async throws -> sending CShadow? { c }
@@ -90,6 +97,23 @@ struct RealWorldTests {
         #expect(try await proxies.plainProxy(target)?.description == target.description)
         #expect(try await proxies.ops(target)?.description == target.description)
         #expect(ice_staticId((any WithOpsPrx).self) == "::RealWorld::WithOps")
+        await communicator.destroy()
+    }
+
+    /// A class with operations gets a servant protocol, `COperations`, whose servants answer
+    /// through `CPrx` and for their base class's type id too (as ZeroC's 3.7 Swift mapping).
+    @Test func classesWithOperationsCanBeServed() async throws {
+        let servant = MoreOpsServant()
+        let (communicator, more) = try await Self.collocated(servant, (any MoreOpsPrx).self) {
+            uncheckedCast(prx: $0, type: (any MoreOpsPrx).self)
+        }
+        try await more.op()
+        #expect(try await more.more(2) == "moremore")
+        #expect(await servant.opCalls == 1)
+        let base = try #require(try await checkedCast(prx: more, type: (any WithOpsPrx).self))
+        try await base.op()
+        #expect(await servant.opCalls == 2)
+        #expect(try await more.ice_ids() == ["::Ice::Object", "::RealWorld::MoreOps", "::RealWorld::WithOps"])
         await communicator.destroy()
     }
 
