@@ -45,6 +45,11 @@ public struct ConnectionOptions: Sendable {
     /// (`Floe.MaxDispatches`, 10,000; 0 means no limit). Beyond it, requests wait on their
     /// connections as they do at `maxDispatches`.
     public var maxCommunicatorDispatches = 10_000
+    /// Seconds after which a connection whose requests wait while no dispatch finishes logs a
+    /// warning naming the limit that holds them (`Floe.Connection.DispatchStallWarning`, 10; 0
+    /// never warns): nested calls back over a connection deadlock at `maxDispatches`, as they do
+    /// at a ZeroC server's thread pool size, and without a word the process only seems to hang.
+    public var dispatchStallWarning = 10
     /// Bytes a connection may hold for a peer in each direction
     /// (`Floe.Connection.MaxQueuedBytes`, 4 MiB): written but not yet taken by the peer, and
     /// requests read but not yet dispatched. Past it, no request is dispatched and callers wait
@@ -142,6 +147,7 @@ extension ConnectionOptions {
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
         maxCommunicatorDispatches = try properties.int("Floe.MaxDispatches", default: 10_000)
+        dispatchStallWarning = try properties.int("Floe.Connection.DispatchStallWarning", default: 10)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"
         guard let parsed = EndpointSelection(rawValue: selection) else {
             throw LocalError(

@@ -50,7 +50,7 @@ extension IceConnectionHandler {
     /// each at most, NIO's largest read) are held beyond what `MaxQueuedBytes` counts.
     static let uncopiedWaitingRequests = 64
 
-    private var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
+    var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
 
     /// Whether a request may start now: below the connection's dispatch limit, the peer is
     /// reading what this connection writes (a reply written now would only queue), and the
@@ -188,6 +188,7 @@ extension IceConnectionHandler {
         waitingCost += request.cost
         waiting.append(request)
         updateReading(context)
+        if dispatchStall == nil { watchForDispatchStall(context) }
     }
 
     /// Starts waiting requests while they may start.

@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeProtocol
+import Logging
 import NIOCore
 
 /// What one connection may hold in memory for a peer that sends faster than it reads, or
@@ -63,5 +64,42 @@ extension IceConnectionHandler {
         let writable = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(writable)
         return writable.futureResult
+    }
+
+    /// While requests wait, checks every `Floe.Connection.DispatchStallWarning` seconds that a
+    /// dispatch has started since (one starts as soon as one finishes), and says once per stall
+    /// which limit holds them. A peer that does not read is `WriteStallTimeout`'s business.
+    func watchForDispatchStall(_ context: ChannelHandlerContext) {
+        let seconds = options.dispatchStallWarning
+        guard seconds > 0 else { return }
+        let startedBefore = nextDispatchSlot
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        dispatchStall = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) {
+            let handler = bound.value
+            handler.dispatchStall = nil
+            guard let context = handler.context, context.channel.isActive, !handler.waiting.isEmpty else {
+                handler.dispatchStallReported = false
+                return
+            }
+            let stalled = handler.nextDispatchSlot == startedBefore && context.channel.isWritable
+            if stalled, !handler.dispatchStallReported {
+                handler.dispatchStallReported = true
+                handler.logger.warning("\(handler.dispatchStallReason(seconds: seconds))")
+            } else if !stalled {
+                handler.dispatchStallReported = false
+            }
+            handler.watchForDispatchStall(context)
+        }
+    }
+
+    private func dispatchStallReason(seconds: Int) -> String {
+        guard atDispatchLimit else {
+            return "no request on this connection has started for \(seconds) s: \(waiting.count) waiting, while the "
+                + "communicator runs its limit of \(options.maxCommunicatorDispatches) dispatches (Floe.MaxDispatches)"
+        }
+        return "no dispatch on this connection has finished for \(seconds) s: \(dispatchCount) running, "
+            + "\(waiting.count) waiting (Ice.Connection.MaxDispatches=\(options.maxDispatches)). If the running ones "
+            + "wait for calls back over this connection, as nested callbacks do, none can finish: raise "
+            + "Ice.Connection.MaxDispatches, or set it to 0"
     }
 }

@@ -71,6 +71,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var readPaused = false
     /// Whether the communicator's dispatch gate will wake this connection.
     var waitingForGate = false
+    /// Watches waiting requests for a dispatch limit that no longer moves (see `+FlowControl`).
+    var dispatchStall: Scheduled<Void>?
+    var dispatchStallReported = false
     /// Closes the connection if the peer reads nothing for `Floe.Connection.WriteStallTimeout`.
     var writeStall: Scheduled<Void>?
     /// For heartbeats and idle closing.
@@ -322,6 +325,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         monitor?.cancel()
         writeStall?.cancel()
+        dispatchStall?.cancel()
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
         if let adapter, let connection { adapter.unregister(connection) }
         reportBytes()

@@ -183,6 +183,51 @@ struct HardeningTests {
         await client.destroy()
         await server.destroy()
     }
+
+    /// Requests held behind `Ice.Connection.MaxDispatches` by dispatches that never finish (here
+    /// a sleeping one; in ZeroC's nested demo, calls back over the connection) are named in one
+    /// warning, not left to look like a hang; a stall that clears is not reported.
+    @Test func aDispatchLimitDeadlockIsNamed() async throws {
+        var options = ConnectionOptions()
+        options.maxDispatches = 1
+        options.dispatchStallWarning = 1
+        let lines = NIOLockedValueBox<[String]>([])
+        let (server, servant, port) = try await Self.server(
+            options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
+        let (client, tester) = try Self.client(port)
+        let stalled = Task { try await tester.ping(context: ["sleep": "30"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        let waiting = Task { try await tester.ping() }
+        let warning =
+            "no dispatch on this connection has finished for 1 s: 1 running, 1 waiting (Ice.Connection.MaxDispatches=1)"
+        #expect(await eventually { lines.withLockedValue { $0.contains { $0.hasPrefix(warning) } } })
+        try await Task.sleep(for: .seconds(2.5))  // two more checks: still one warning
+        #expect(lines.withLockedValue { $0.filter { $0.hasPrefix(warning) }.count } == 1, "\(lines)")
+        stalled.cancel()
+        waiting.cancel()
+        await client.destroy()
+        await server.destroy()
+    }
+
+    @Test func aDispatchLimitThatMovesIsNoStall() async throws {
+        var options = ConnectionOptions()
+        options.maxDispatches = 1
+        options.dispatchStallWarning = 1
+        let lines = NIOLockedValueBox<[String]>([])
+        let (server, _, port) = try await Self.server(
+            options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
+        let (client, tester) = try Self.client(port)
+        // Pings of 0.3 s, three at a time for 3 s: requests always wait, dispatches always finish.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 {
+                group.addTask { for _ in 0..<3 { try await tester.ping(context: ["sleep": "0.3"]) } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(!lines.withLockedValue { $0.contains { $0.contains("MaxDispatches") } }, "\(lines)")
+        await client.destroy()
+        await server.destroy()
+    }
 }
 
 /// Accepts one connection, validates it, and keeps it for the test to write to or close.
