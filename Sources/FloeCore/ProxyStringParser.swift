@@ -103,6 +103,14 @@ enum ProxyStringParser {
                 index += 1
             }
         }
+        // As ZeroC does: an option that takes a value must have one, and a flag must not.
+        let takesValue: Set<String> = ["-h", "-p", "-t", "-r", "-v", "-e", "--sourceAddress", "--interface", "--ttl"]
+        if let bare = flags.intersection(takesValue).sorted().first {
+            throw error("no argument provided for \(bare) option in endpoint '\(words.joined(separator: " "))'", text)
+        }
+        if let flag = options["-z"] {
+            throw error("unexpected argument '\(flag)' provided for -z option in endpoint", text)
+        }
         func number(_ option: String, default value: Int32) throws -> Int32 {
             guard let raw = options[option] else { return value }
             if raw == "infinite", option == "-t" { return -1 }

@@ -51,9 +51,19 @@ struct ProxyStringTests {
 
     @Test(arguments: [
         "a/b/c", "cat/", "x -q", "x -f", "x:tcp -p 70000", "x:tcp -y 1", "x @", "x:bogus -h h", "\"open",
-        "x:opaque -t 1", "x -e 1",
+        "x:opaque -t 1", "x -e 1", "x:tcp -h", "x:tcp -p", "x:tcp -t", "x:tcp -h -p 1", "x:tcp -p 1 -z yes",
+        "x:opaque -t 1 -v",
     ])
     func malformedStringsAreRejected(text: String) {
         #expect(throws: LocalError.self) { try communicator.stringToProxy(text) }
+    }
+
+    /// An option given without its value is ZeroC's error, not an empty host or port 0.
+    @Test func anOptionWithoutItsValueIsNamed() {
+        #expect {
+            try communicator.stringToProxy("hello:tcp -h")
+        } throws: { error in
+            (error as? LocalError)?.message.hasPrefix("no argument provided for -h option in endpoint 'tcp -h'") == true
+        }
     }
 }
