@@ -14,7 +14,7 @@ public final class Communicator: Sendable {
         var destroyed = false
         /// Connections by endpoint, shared by every proxy that reaches that endpoint; a
         /// pending connect is shared too.
-        var connections: [IPEndpointData: ConnectTask] = [:]
+        var connections: [ConnectionKey: ConnectTask] = [:]
         var isShutdown = false
         /// Set once shutdown has deactivated every adapter (or destroy ran): waiters return then.
         var shutdownDone = false
@@ -220,6 +220,20 @@ public final class Communicator: Sendable {
         try await route(for: reference).connection
     }
 
+    /// An open connection this proxy's invocations would use, if any: its fixed connection, or
+    /// one to its endpoints (or to the locator's cached answer) with its connection id.
+    func cachedConnection(for reference: ProxyReference) -> (any Connection)? {
+        if let fixed = reference.fixedConnection { return fixed.isClosed ? nil : fixed }
+        let endpoints = reference.data.endpoints.isEmpty ? cachedEndpoints(reference) ?? [] : reference.data.endpoints
+        for case .ip(let endpoint) in endpoints where Self.usable(endpoint, secure: reference.data.secure) {
+            let key = ConnectionKey(endpoint, reference.connectionId)
+            if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed {
+                return open
+            }
+        }
+        return nil
+    }
+
     /// A proxy's connection (see `connection(for:)`), and whether its requests are compressed:
     /// as `Ice.Override.Compress` says, else as the proxy's `ice_compress`, else as the endpoint
     /// connected to (`-z`).
@@ -257,7 +271,8 @@ public final class Communicator: Sendable {
         let secure = reference.data.secure
         for case .ip(let endpoint) in endpoints
         where Self.usable(endpoint, secure: secure) && reference.connectionCached {
-            if let open = state.withLockedValue({ $0.connections[Self.key(endpoint)] })?.settledConnection,
+            let key = ConnectionKey(endpoint, reference.connectionId)
+            if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection,
                 !open.isClosed
             {
                 return route(open, endpoint, reference)
@@ -291,7 +306,7 @@ public final class Communicator: Sendable {
         var failure: (any Error)?
         for endpoint in ipEndpoints {
             do {
-                let connection = try await connection(to: endpoint)
+                let connection = try await connection(to: endpoint, connectionId: reference.connectionId)
                 state.withLockedValue { state in
                     if !state.failedEndpoints.isEmpty { state.failedEndpoints[Self.key(endpoint)] = nil }
                 }
@@ -344,10 +359,23 @@ public final class Communicator: Sendable {
         return key
     }
 
-    /// The connection for `endpoint`, connecting when there is none (or the last one closed).
-    func connection(to endpoint: IPEndpointData) async throws -> any Connection {
+    /// What a cached connection is shared by: proxies to the same address (whatever their
+    /// timeout and compression flags) with the same `ice_connectionId`.
+    struct ConnectionKey: Hashable {
+        var endpoint: IPEndpointData
+        var connectionId: String
+
+        init(_ endpoint: IPEndpointData, _ connectionId: String) {
+            self.endpoint = Communicator.key(endpoint)
+            self.connectionId = connectionId
+        }
+    }
+
+    /// The connection for `endpoint` and `connectionId`, connecting when there is none (or the
+    /// last one closed).
+    func connection(to endpoint: IPEndpointData, connectionId: String = "") async throws -> any Connection {
         guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
-        let key = Self.key(endpoint)
+        let key = ConnectionKey(endpoint, connectionId)
         let task: ConnectTask = try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             if let existing = state.connections[key] { return existing }
@@ -364,7 +392,7 @@ public final class Communicator: Sendable {
         }
         // A closed connection: forget it and connect again.
         state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
-        return try await connection(to: endpoint)
+        return try await connection(to: endpoint, connectionId: connectionId)
     }
 
     /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are

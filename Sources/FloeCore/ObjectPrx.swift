@@ -26,6 +26,12 @@ extension ObjectPrx {
     public var ice_isOneway: Bool { _reference.data.mode == .oneway }
     public var ice_isBatchOneway: Bool { _reference.data.mode == .batchOneway }
     public var ice_isSecure: Bool { _reference.data.secure }
+    public var ice_isDatagram: Bool { _reference.data.mode == .datagram }
+    public var ice_isBatchDatagram: Bool { _reference.data.mode == .batchDatagram }
+    /// The compression `ice_compress` set; nil when it did not (the endpoints' `-z` decides).
+    public func ice_getCompress() -> Bool? { _reference.compress }
+    /// The stringified proxy, as `description` (Ice's name for it).
+    public func ice_toString() -> String { description }
 
     private func with(_ change: (inout ProxyReference) -> Void) -> Self {
         var reference = _reference
@@ -97,10 +103,21 @@ extension ObjectPrx {
     /// whichever endpoint already has a connection.
     public func ice_connectionCached(_ cached: Bool) -> Self { with { $0.connectionCached = cached } }
     public var ice_isConnectionCached: Bool { _reference.connectionCached }
+    /// A proxy whose invocations use connections of their own, shared only with proxies of the
+    /// same connection id (Ice's `ice_connectionId`): to keep one kind of traffic off another's
+    /// connection, or to open several connections to one server.
+    public func ice_connectionId(_ id: String) -> Self { with { $0.connectionId = id } }
+    public func ice_getConnectionId() -> String { _reference.connectionId }
 
     /// The connection invocations on this proxy use, connecting if needed.
     public func ice_getConnection() async throws -> any Connection {
         try await _reference.communicator.connection(for: _reference)
+    }
+
+    /// The connection this proxy's invocations would use now, without connecting; nil when
+    /// there is none yet (or it closed).
+    public func ice_getCachedConnection() -> (any Connection)? {
+        _reference.communicator.cachedConnection(for: _reference)
     }
 
     /// A direct proxy with these endpoints.
@@ -132,6 +149,7 @@ public struct ObjectPrxI: ObjectPrx {
 
 /// Whether two proxies of any type designate the same object with the same settings.
 public func == (a: any ObjectPrx, b: any ObjectPrx) -> Bool { a._reference == b._reference }
+public func != (a: any ObjectPrx, b: any ObjectPrx) -> Bool { a._reference != b._reference }
 
 extension OutputStream {
     /// Writes a proxy of any type, or the null proxy.

@@ -24,6 +24,8 @@ public struct ProxyReference: Sendable, Hashable {
     /// False: every invocation chooses an endpoint anew (`ice_connectionCached(false)`), so
     /// calls spread over a replica group's endpoints instead of staying on one connection.
     public var connectionCached = true
+    /// Proxies with different connection ids never share a connection (`ice_connectionId`).
+    public var connectionId = ""
     /// Run around this proxy's invocations, after the communicator's (not part of equality).
     public var interceptors: [any ClientInterceptor] = []
 
@@ -45,6 +47,7 @@ public struct ProxyReference: Sendable, Hashable {
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
             && a.locatorCacheTimeout == b.locatorCacheTimeout && a.connectionCached == b.connectionCached
+            && a.connectionId == b.connectionId
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -295,6 +295,28 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// Proxies with different connection ids use different connections to one server; the same
+    /// id shares one, whatever else differs (here the timeout), as in Ice.
+    @Test func connectionIdsSeparateConnections() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        #expect(tester.ice_getCachedConnection() == nil, "not connected yet")
+        let plain = try await tester.ice_getConnection()
+        #expect(tester.ice_getCachedConnection() === plain)
+        #expect(tester.ice_connectionId("a").ice_getCachedConnection() == nil)
+        let first = try await tester.ice_connectionId("a").ice_getConnection()
+        let again = try await tester.ice_connectionId("a").ice_timeout(5000).ice_getConnection()
+        let second = try await tester.ice_connectionId("b").ice_getConnection()
+        #expect(plain !== first && first !== second && plain !== second)
+        #expect(first === again)
+        #expect(tester.ice_connectionId("a").ice_getConnectionId() == "a")
+        #expect(tester.ice_connectionId("a") != tester)
+        try await tester.ice_connectionId("b").ice_ping()
+        #expect(Set([plain, first, second].map(\.info.localPort)).count == 3, "three TCP connections")
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// A port another adapter holds is Ice's `SocketException`, named by endpoint and property,
     /// not NIO's `bind(descriptor:ptr:bytes:)` with an errno.
     @Test func aTakenPortIsNamedWithItsProperty() async throws {
