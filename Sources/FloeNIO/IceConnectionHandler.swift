@@ -324,6 +324,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         monitor?.cancel()
+        monitor = nil
         writeStall?.cancel()
         dispatchStall?.cancel()
         if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
