@@ -209,18 +209,20 @@ struct HardeningTests {
         await server.destroy()
     }
 
+    /// Requests that always wait behind dispatches that keep finishing are no stall. Pings of
+    /// 0.2 s, one at a time for about 5 s: two windows of 2 s (a loaded CI machine stretched
+    /// 0.3 s pings to 1.7 s, so the window stays well above one ping).
     @Test func aDispatchLimitThatMovesIsNoStall() async throws {
         var options = ConnectionOptions()
         options.maxDispatches = 1
-        options.dispatchStallWarning = 1
+        options.dispatchStallWarning = 2
         let lines = NIOLockedValueBox<[String]>([])
         let (server, _, port) = try await Self.server(
             options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
         let (client, tester) = try Self.client(port)
-        // Pings of 0.3 s, three at a time for 3 s: requests always wait, dispatches always finish.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
-                group.addTask { for _ in 0..<3 { try await tester.ping(context: ["sleep": "0.3"]) } }
+                group.addTask { for _ in 0..<8 { try await tester.ping(context: ["sleep": "0.2"]) } }
             }
             try await group.waitForAll()
         }
