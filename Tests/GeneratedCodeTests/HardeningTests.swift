@@ -209,24 +209,26 @@ struct HardeningTests {
         await server.destroy()
     }
 
-    /// Requests that always wait behind dispatches that keep finishing are no stall. Pings of
-    /// 0.2 s, one at a time for about 5 s: two windows of 2 s (a loaded CI machine stretched
-    /// 0.3 s pings to 1.7 s, so the window stays well above one ping).
+    /// Requests that always wait behind dispatches that keep finishing are no stall: pings of
+    /// 0.05 s, one at a time, for 7 s, checked every 3 s. (A loaded CI run stretched 0.2 s pings
+    /// to 0.8 s on average, so the window stays far above one ping.)
     @Test func aDispatchLimitThatMovesIsNoStall() async throws {
         var options = ConnectionOptions()
         options.maxDispatches = 1
-        options.dispatchStallWarning = 2
+        options.dispatchStallWarning = 3
         let lines = NIOLockedValueBox<[String]>([])
         let (server, _, port) = try await Self.server(
             options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
         let (client, tester) = try Self.client(port)
+        let end = ContinuousClock.now + .seconds(7)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
-                group.addTask { for _ in 0..<8 { try await tester.ping(context: ["sleep": "0.2"]) } }
+                group.addTask { while ContinuousClock.now < end { try await tester.ping(context: ["sleep": "0.05"]) } }
             }
             try await group.waitForAll()
         }
-        #expect(!lines.withLockedValue { $0.contains { $0.contains("MaxDispatches") } }, "\(lines)")
+        let logged = lines.withLockedValue { $0 }
+        #expect(!logged.contains { $0.contains("MaxDispatches") }, "\(logged)")
         await client.destroy()
         await server.destroy()
     }
