@@ -74,6 +74,9 @@ public final class Communicator: Sendable {
     /// The host of endpoints that name none, in proxies and adapters (`Ice.Default.Host`).
     /// Without it such a proxy reaches this machine and such an adapter listens everywhere.
     public let defaultHost: String?
+    /// The local IP address outgoing connections bind to when their endpoint names none
+    /// (`Ice.Default.SourceAddress`, as `--sourceAddress` does for one endpoint).
+    public let defaultSourceAddress: String?
     /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
     public let defaultLocator: ProxyData?
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
@@ -103,6 +106,7 @@ public final class Communicator: Sendable {
         self.implicitContext = properties["Ice.ImplicitContext"] == "Shared" ? ImplicitContext() : nil
         let defaultHost = properties["Ice.Default.Host"].flatMap { $0.isEmpty ? nil : $0 }
         self.defaultHost = defaultHost
+        self.defaultSourceAddress = properties["Ice.Default.SourceAddress"].flatMap { $0.isEmpty ? nil : $0 }
         self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
             .map { Self.withHost(defaultHost, $0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1

@@ -24,6 +24,7 @@ enum ProxyStringFormatter {
         case .ip(let ip):
             let names: [EndpointData.Transport: String] = [.tcp: "tcp", .ssl: "ssl", .ws: "ws", .wss: "wss"]
             var text = "\(names[ip.transport] ?? "tcp")\(host(ip.host)) -p \(ip.port)"
+            if !ip.sourceAddress.isEmpty { text += " --sourceAddress \(ip.sourceAddress)" }
             text += ip.timeout == -1 ? " -t infinite" : " -t \(ip.timeout)"
             if ip.compress { text += " -z" }
             if ip.hasResourcePublic { text += " -r \(ip.resource)" }

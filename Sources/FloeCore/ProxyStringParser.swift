@@ -131,7 +131,7 @@ enum ProxyStringParser {
                 IPEndpointData(
                     transport: transport, host: options["-h"] ?? "", port: port,
                     timeout: try number("-t", default: 60000), compress: flags.contains("-z"),
-                    resource: options["-r"] ?? "/"))
+                    resource: options["-r"] ?? "/", sourceAddress: options["--sourceAddress"] ?? ""))
         case "udp":
             let port = try number("-p", default: 0)
             return .udp(UDPEndpointData(host: options["-h"] ?? "", port: port, compress: flags.contains("-z")))

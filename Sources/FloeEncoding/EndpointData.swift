@@ -25,10 +25,13 @@ public struct IPEndpointData: Hashable, Sendable {
     public var compress: Bool
     /// The HTTP resource of ws and wss endpoints (`/` by default); unused otherwise.
     public var resource: String
+    /// The local IP address outgoing connections bind to (`--sourceAddress`; empty: any).
+    /// A setting of this process, not part of the wire form: a decoded endpoint has none.
+    public var sourceAddress: String
 
     public init(
         transport: EndpointData.Transport = .tcp, host: String, port: Int32, timeout: Int32 = 60000,
-        compress: Bool = false, resource: String = "/"
+        compress: Bool = false, resource: String = "/", sourceAddress: String = ""
     ) {
         self.transport = transport
         self.host = host
@@ -36,6 +39,7 @@ public struct IPEndpointData: Hashable, Sendable {
         self.timeout = timeout
         self.compress = compress
         self.resource = resource
+        self.sourceAddress = sourceAddress
     }
 
     var hasResource: Bool { transport == .ws || transport == .wss }

@@ -53,9 +53,18 @@ public struct NIOTransport: Transport {
         // server refused by TLS verification closes during the handshake, which `connect`
         // may not have returned from yet.
         let closeReason = NIOLockedValueBox<LocalError?>(nil)
+        var bootstrap = ClientBootstrap(group: group)
+        let source = endpoint.sourceAddress.isEmpty ? communicator.defaultSourceAddress : endpoint.sourceAddress
+        if let source {
+            guard let address = try? SocketAddress(ipAddress: source, port: 0) else {
+                throw LocalError(.invalidArgument, "the source address must be an IP address, not '\(source)'")
+            }
+            bootstrap = bootstrap.bind(to: address)
+        }
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            channel =
+                try await bootstrap
                 .connectTimeout(.milliseconds(Int64(milliseconds)))
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)

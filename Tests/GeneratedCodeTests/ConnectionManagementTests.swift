@@ -317,6 +317,29 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// `--sourceAddress` (and `Ice.Default.SourceAddress` for endpoints without one) binds
+    /// outgoing connections to a local address, as in Ice; it prints back and is not on the wire.
+    @Test func outgoingConnectionsBindTheirSourceAddress() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port) --sourceAddress 127.0.0.2")
+        #expect(tester.description.contains("-p \(port) --sourceAddress 127.0.0.2 -t"), "\(tester)")
+        #expect(try await tester.ice_getConnection().info.localAddress == "127.0.0.2")
+        try await tester.ice_ping()
+        var properties = Properties()
+        properties["Ice.Default.SourceAddress"] = "127.0.0.3"
+        let other = try Communicator(properties: properties, transport: NIOTransport())
+        let plain = try makeProxy(
+            communicator: other, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        #expect(try await plain.ice_getConnection().info.localAddress == "127.0.0.3")
+        let bad = try makeProxy(
+            communicator: other, proxyString: "tester:tcp -h 127.0.0.1 -p \(port) --sourceAddress here",
+            type: (any TesterPrx).self)
+        await #expect(throws: LocalError.self) { try await bad.ice_ping() }
+        await other.destroy()
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// A port another adapter holds is Ice's `SocketException`, named by endpoint and property,
     /// not NIO's `bind(descriptor:ptr:bytes:)` with an errno.
     @Test func aTakenPortIsNamedWithItsProperty() async throws {
