@@ -3,6 +3,10 @@ import FloeProtocol
 import Logging
 import NIOConcurrencyHelpers
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Maps identities (and facets) to servants and dispatches requests to them.
 public final class ObjectAdapter: Sendable {
     struct State {
@@ -244,10 +248,20 @@ public final class ObjectAdapter: Sendable {
     public func activate() async throws {
         // The admin object comes with the first adapter, as with a ZeroC server (`Ice.Admin.*`).
         if name != "Ice.Admin" { _ = try await communicator.getAdmin() }
-        if !adapterId.isEmpty, state.withLockedValue({ !$0.everActivated }) {
+        let first = state.withLockedValue { !$0.everActivated }
+        if !adapterId.isEmpty, first {
             try await updateLocatorRegistry(registering: true)
         }
         activateDispatch()
+        if first, !name.isEmpty, (try? communicator.properties.int("Ice.PrintAdapterReady", default: 0)) ?? 0 > 0 {
+            // Scripts and IceGrid-style launchers wait for this line on standard output.
+            Self.printReady(name)
+        }
+    }
+
+    private static func printReady(_ name: String) {
+        print("\(name) ready")
+        fflush(nil)  // every C stream: `print` writes through stdout, which a pipe buffers
     }
 
     /// Builds the middleware pipeline the first time, and releases held requests.

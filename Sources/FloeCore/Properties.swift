@@ -52,7 +52,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.Connection.Server.IdleTimeout", "Ice.ACM.Heartbeat", "Ice.ACM.Client.Heartbeat",
         "Ice.ACM.Server.Heartbeat", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
-        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host", "Ice.Default.SourceAddress",
+        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host", "Ice.Default.SourceAddress", "Ice.PrintAdapterReady",
         "Ice.ImplicitContext", "Ice.TCP.Backlog",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
         "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",

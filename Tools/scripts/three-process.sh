@@ -16,8 +16,10 @@ wait_for() {  # FILE PATTERN
     cat "$1"; echo "three-process: no '$2'" >&2; exit 1
 }
 
-.build/debug/floe-registry --endpoints "tcp -h 127.0.0.1 -p 0" > "$registry_out" 2>&1 &
+# Ice.PrintAdapterReady: the line Ice launchers wait for, "<adapter> ready", as ZeroC prints it.
+.build/debug/floe-registry --endpoints "tcp -h 127.0.0.1 -p 0" --Ice.PrintAdapterReady=1 > "$registry_out" 2>&1 &
 registry=$!
+wait_for "$registry_out" "^FloeRegistry ready$"
 wait_for "$registry_out" "floe-registry: ready"
 locator=$(sed -n 's/^floe-registry: ready, locator is "\(.*\)"$/\1/p' "$registry_out")
 
