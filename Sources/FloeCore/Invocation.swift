@@ -333,6 +333,17 @@ extension ObjectPrx {
 }
 
 extension Communicator {
+    /// Sends the batch oneway requests queued on every connection of this communicator, the
+    /// ones it opened and those its adapters accepted (Ice's `Communicator.flushBatchRequests`).
+    /// A connection that closed meanwhile is skipped; its batch was lost with it.
+    public func flushBatchRequests() async {
+        let outgoing = state.withLockedValue { $0.connections.values.compactMap(\.settledConnection) }
+        let adapters = state.withLockedValue { Array($0.adapters.values) }
+        for connection in outgoing + adapters.flatMap(\.openConnections) where !connection.isClosed {
+            try? await connection.flushBatchRequests()
+        }
+    }
+
     func flushBatchRequests(for reference: ProxyReference) async throws {
         // Collocated batches are never queued.
         guard reference.fixedConnection != nil || collocatedAdapter(for: reference) == nil else { return }

@@ -382,6 +382,9 @@ public final class ObjectAdapter: Sendable {
 
     public var isDeactivated: Bool { state.withLockedValue { $0.destroyed } }
 
+    /// The incoming connections this adapter serves now.
+    var openConnections: [any Connection] { state.withLockedValue { Array($0.connections.values) } }
+
     /// Called by transports for every incoming connection, while it is open. Returns false when
     /// the adapter already has `maxConnections`: the transport then closes the connection.
     @discardableResult

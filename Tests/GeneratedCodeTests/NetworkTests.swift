@@ -98,6 +98,21 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    /// `Communicator.flushBatchRequests()` sends the batches of every connection, here two
+    /// connections (by connection id) to one server.
+    @Test func theCommunicatorFlushesEveryConnectionsBatch() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        try await tester.ice_batchOneway().opOneway("a")
+        try await tester.ice_connectionId("other").ice_batchOneway().opOneway("b")
+        try await tester.ice_ping()
+        #expect(await server.servant.onewayMessages.isEmpty, "nothing is sent before the flush")
+        await client.flushBatchRequests()
+        #expect(await eventually { await server.servant.onewayMessages.sorted() == ["a", "b"] })
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
     @Test func aFloodOfOnewaysArrivesWhole() async throws {
         let server = try await Server()
         let (client, tester) = try client(server.port)
