@@ -77,8 +77,10 @@ public final class Communicator: Sendable {
     /// The local IP address outgoing connections bind to when their endpoint names none
     /// (`Ice.Default.SourceAddress`, as `--sourceAddress` does for one endpoint).
     public let defaultSourceAddress: String?
-    /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`).
-    public let defaultLocator: ProxyData?
+    /// The locator that resolves indirect proxies without one of their own (`Ice.Default.Locator`,
+    /// or `setDefaultLocator`).
+    public var defaultLocator: ProxyData? { liveDefaultLocator.withLockedValue { $0 } }
+    private let liveDefaultLocator: NIOLockedValueBox<ProxyData?>
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
@@ -107,8 +109,9 @@ public final class Communicator: Sendable {
         let defaultHost = properties["Ice.Default.Host"].flatMap { $0.isEmpty ? nil : $0 }
         self.defaultHost = defaultHost
         self.defaultSourceAddress = properties["Ice.Default.SourceAddress"].flatMap { $0.isEmpty ? nil : $0 }
-        self.defaultLocator = properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
-            .map { Self.withHost(defaultHost, $0) }
+        self.liveDefaultLocator = NIOLockedValueBox(
+            properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
+                .map { Self.withHost(defaultHost, $0) })
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.backgroundLocatorCacheUpdates =
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
@@ -584,5 +587,13 @@ extension Communicator {
     /// properties (an empty value for one removed).
     public func onPropertiesUpdate(_ callback: @escaping @Sendable ([String: String]) -> Void) {
         propertiesUpdateCallbacks.withLockedValue { $0.append(callback) }
+    }
+}
+
+extension Communicator {
+    /// `setDefaultLocator`, in this file because the box it changes is private to it.
+    func replaceDefaultLocator(_ locator: ProxyData?) {
+        liveDefaultLocator.withLockedValue { $0 = locator.map(withDefaultHost) }
+        locatorCache.removeDefaultLocatorEntries()
     }
 }

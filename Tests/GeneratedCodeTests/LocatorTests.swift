@@ -71,6 +71,32 @@ struct LocatorTests {
         await registryCommunicator.destroy()
     }
 
+    /// `setDefaultLocator` replaces `Ice.Default.Locator` at run time, as in Ice: indirect
+    /// proxies resolve through the new one, and what the old one answered is forgotten.
+    @Test func theDefaultLocatorCanBeSetAtRunTime() async throws {
+        let (firstCommunicator, _, firstLocator, _) = try await Self.registry()
+        let (secondCommunicator, _, secondLocator, _) = try await Self.registry()
+        let (oldServer, _, oldServant) = try await Self.server(locator: firstLocator, adapterId: "TesterAdapter")
+        let (newServer, _, newServant) = try await Self.server(locator: secondLocator, adapterId: "TesterAdapter")
+        let client = Communicator(transport: NIOTransport(), retryIntervals: [])
+        #expect(client.getDefaultLocator() == nil)
+        let indirect = try makeProxy(
+            communicator: client, proxyString: "tester@TesterAdapter", type: (any TesterPrx).self)
+        await #expect(throws: LocalError.self) { try await indirect.ping() }
+        client.setDefaultLocator(try client.stringToProxy(firstLocator))
+        #expect(client.getDefaultLocator()?.description.hasPrefix("FloeRegistry/Locator") == true)
+        try await indirect.ping()
+        client.setDefaultLocator(try client.stringToProxy(secondLocator))
+        try await indirect.ping()
+        #expect(await oldServant.pings == 1)
+        #expect(await newServant.pings == 1)
+        await client.destroy()
+        await oldServer.destroy()
+        await newServer.destroy()
+        await firstCommunicator.destroy()
+        await secondCommunicator.destroy()
+    }
+
     /// The client's cache still points at the old port: the call fails to connect there, asks
     /// the locator again and reaches the server where it now listens.
     @Test func aServerRestartedOnAnotherPortIsReachedThroughTheSameProxy() async throws {

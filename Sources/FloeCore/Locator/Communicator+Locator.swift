@@ -2,6 +2,19 @@ import FloeEncoding
 import FloeProtocol
 
 extension Communicator {
+    /// Makes `locator` the default (nil: none), as Ice's `setDefaultLocator` does: it resolves
+    /// indirect proxies without a locator of their own from now on, those made earlier included
+    /// (in Ice a proxy keeps the default it was made with), and adapters created from now on
+    /// register with it. What the old default answered is forgotten.
+    public func setDefaultLocator(_ locator: (any ObjectPrx)?) {
+        replaceDefaultLocator(locator?._reference.data)
+    }
+
+    /// The default locator (`Ice.Default.Locator`, or `setDefaultLocator`), nil without one.
+    public func getDefaultLocator() -> (any ObjectPrx)? {
+        defaultLocator.map { ObjectPrxI(_reference: ProxyReference(communicator: self, data: $0)) }
+    }
+
     /// The locator that resolves `reference`: its own (`ice_locator`), else the communicator's
     /// (`Ice.Default.Locator`).
     func locator(for reference: ProxyReference) -> ProxyData? { reference.locator ?? defaultLocator }

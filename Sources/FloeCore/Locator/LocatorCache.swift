@@ -91,5 +91,16 @@ final class LocatorCache: Sendable {
     }
 
     /// Forgets `key`: the next call looks it up again.
+    /// Forgets what the default locator answered (`locator` nil in the key).
+    func removeDefaultLocatorEntries() {
+        state.withLockedValue { state in
+            state.entries = state.entries.filter { key, _ in
+                switch key {
+                case .adapter(let locator, _), .object(let locator, _): locator != nil
+                }
+            }
+        }
+    }
+
     func remove(_ key: Key) { _ = state.withLockedValue { $0.entries.removeValue(forKey: key) } }
 }
