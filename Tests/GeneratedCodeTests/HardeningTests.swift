@@ -184,17 +184,27 @@ struct HardeningTests {
         await server.destroy()
     }
 
-    /// Requests held behind `Ice.Connection.MaxDispatches` by dispatches that never finish (here
-    /// a sleeping one; in ZeroC's nested demo, calls back over the connection) are named in one
-    /// warning, not left to look like a hang; a stall that clears is not reported.
-    @Test func aDispatchLimitDeadlockIsNamed() async throws {
+    /// A server running one dispatch per connection whose stall warning comes after `window`
+    /// seconds, the lines it logs, and a client.
+    private static func oneDispatchAtATime(window: Int) async throws -> (
+        server: Communicator, servant: TesterServant, client: Communicator, tester: any TesterPrx,
+        lines: NIOLockedValueBox<[String]>
+    ) {
         var options = ConnectionOptions()
         options.maxDispatches = 1
-        options.dispatchStallWarning = 1
+        options.dispatchStallWarning = window
         let lines = NIOLockedValueBox<[String]>([])
         let (server, servant, port) = try await Self.server(
             options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
         let (client, tester) = try Self.client(port)
+        return (server, servant, client, tester, lines)
+    }
+
+    /// Requests held behind `Ice.Connection.MaxDispatches` by dispatches that never finish (here
+    /// a sleeping one; in ZeroC's nested demo, calls back over the connection) are named in one
+    /// warning, not left to look like a hang.
+    @Test func aDispatchLimitDeadlockIsNamed() async throws {
+        let (server, servant, client, tester, lines) = try await Self.oneDispatchAtATime(window: 1)
         let stalled = Task { try await tester.ping(context: ["sleep": "30"]) }
         #expect(await eventually { await servant.runningPings == 1 })
         let waiting = Task { try await tester.ping() }
@@ -213,13 +223,7 @@ struct HardeningTests {
     /// 0.05 s, one at a time, for 7 s, checked every 3 s. (A loaded CI run stretched 0.2 s pings
     /// to 0.8 s on average, so the window stays far above one ping.)
     @Test func aDispatchLimitThatMovesIsNoStall() async throws {
-        var options = ConnectionOptions()
-        options.maxDispatches = 1
-        options.dispatchStallWarning = 3
-        let lines = NIOLockedValueBox<[String]>([])
-        let (server, _, port) = try await Self.server(
-            options, logger: Logger(label: "stall") { _ in CapturingLogHandler(lines: lines) })
-        let (client, tester) = try Self.client(port)
+        let (server, _, client, tester, lines) = try await Self.oneDispatchAtATime(window: 3)
         let end = ContinuousClock.now + .seconds(7)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
