@@ -1,10 +1,12 @@
 public import FloeEncoding
 import FloeProtocol
+import Logging
 
 /// Parses stringified proxies and endpoints (ice-wire.md §8):
 /// `category/name -f facet -t -e 1.1:tcp -h host -p 4061 -t 60000` or `name @ adapter`.
 enum ProxyStringParser {
-    static func parseProxy(_ text: String) throws -> ProxyData? {
+    /// `unknownEndpoint` hears each endpoint left out for a transport this runtime does not know.
+    static func parseProxy(_ text: String, unknownEndpoint: ((String) -> Void)? = nil) throws -> ProxyData? {
         var tokens = try tokenize(text)
         guard let identityToken = tokens.first else { return nil }
         tokens.removeFirst()
@@ -51,7 +53,7 @@ enum ProxyStringParser {
             guard !data.adapterId.isEmpty else { throw error("empty adapter id", text) }
             return data
         }
-        data.endpoints = try parseEndpointList(tokens, in: text)
+        data.endpoints = try parseEndpointList(tokens, in: text, unknownEndpoint: unknownEndpoint)
         guard !data.endpoints.isEmpty else { throw error("no usable endpoint", text) }
         return data
     }
@@ -66,9 +68,9 @@ enum ProxyStringParser {
 
     /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':'). Unknown
     /// transports are dropped (a proxy's) or an error (an adapter's).
-    private static func parseEndpointList(_ tokens: [Token], in text: String, droppingUnknown: Bool = true) throws
-        -> [EndpointData]
-    {
+    private static func parseEndpointList(
+        _ tokens: [Token], in text: String, droppingUnknown: Bool = true, unknownEndpoint: ((String) -> Void)? = nil
+    ) throws -> [EndpointData] {
         var groups: [[Token]] = [[]]
         for token in tokens {
             if token.isSeparator && token.text == ":" {
@@ -80,7 +82,10 @@ enum ProxyStringParser {
         return try groups.compactMap { group in
             let words = group.map(\.text)
             let endpoint = try parseEndpoint(words, in: text)
-            if endpoint == nil, !droppingUnknown { throw error("unknown transport '\(words.first ?? "")'", text) }
+            if endpoint == nil {
+                guard droppingUnknown else { throw error("unknown transport '\(words.first ?? "")'", text) }
+                unknownEndpoint?(words.joined(separator: " "))
+            }
             return endpoint
         }
     }
@@ -325,15 +330,24 @@ extension Communicator {
 
     /// A proxy from its string form; nil for the null proxy (empty string).
     public func stringToProxy(_ text: String) throws -> (any ObjectPrx)? {
-        try ProxyStringParser.parseProxy(text).map {
+        try parseProxy(text).map {
             ObjectPrxI(_reference: ProxyReference(communicator: self, data: withDefaultHost($0)))
+        }
+    }
+
+    /// Parses a proxy string, warning as ZeroC does about endpoints of transports Floe does not
+    /// know (Bluetooth, iAP…), which are left out.
+    func parseProxy(_ text: String) throws -> ProxyData? {
+        try ProxyStringParser.parseProxy(text) { endpoint in
+            self.logger.warning(
+                "proxy '\(text)' has an endpoint of a transport Floe does not know, left out: '\(endpoint)'")
         }
     }
 }
 
 /// A typed proxy from its string form, without asking the object (ZeroC 3.8's `makeProxy`).
 public func makeProxy<P: ObjectPrx>(communicator: Communicator, proxyString: String, as type: P.Type) throws -> P {
-    guard let data = try ProxyStringParser.parseProxy(proxyString) else {
+    guard let data = try communicator.parseProxy(proxyString) else {
         throw LocalError(.proxyParse, "'\(proxyString)' is the null proxy")
     }
     return P(_reference: ProxyReference(communicator: communicator, data: communicator.withDefaultHost(data)))

@@ -340,6 +340,19 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// An endpoint of a transport Floe does not know is left out of a proxy with a warning, as
+    /// ZeroC warns "Proxy contains unknown endpoints"; the others are kept.
+    @Test func unknownEndpointsAreLeftOutWithAWarning() throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let communicator = Communicator(logger: Logger(label: "proxies") { _ in CapturingLogHandler(lines: lines) })
+        let proxy = try #require(try communicator.stringToProxy("hello:tcp -h h -p 1:bt -a 0123 -u x"))
+        #expect(proxy.ice_getEndpoints().count == 1)
+        #expect(
+            lines.withLockedValue { $0 } == [
+                "proxy 'hello:tcp -h h -p 1:bt -a 0123 -u x' has an endpoint of a transport Floe does not know, left out: 'bt -a 0123 -u x'"
+            ])
+    }
+
     /// A port another adapter holds is Ice's `SocketException`, named by endpoint and property,
     /// not NIO's `bind(descriptor:ptr:bytes:)` with an errno.
     @Test func aTakenPortIsNamedWithItsProperty() async throws {
