@@ -22,3 +22,5 @@
 @_exported public import class FloeEncoding.Value
 @_exported public import enum FloeProtocol.OperationMode
 @_exported public import struct FloeProtocol.ReplyStatus
+// `Blobject` and `ice_invoke` take and give encapsulations as NIO byte buffers.
+@_exported public import struct NIOCore.ByteBuffer

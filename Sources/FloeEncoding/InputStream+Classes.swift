@@ -266,6 +266,15 @@ extension InputStream {
         return table
     }
 
+    /// Why a class in the compact format could not be read, and what usually fixes it: code
+    /// that decodes by hand (a `Blobject`, `ice_invoke`) runs no generated proxy or servant, so
+    /// nothing has registered the Slice file's loader.
+    static func noClassFactory(_ typeId: String) -> String {
+        "no class factory for \(typeId) and the slice cannot be skipped: no Slice loader of this communicator "
+            + "knows it. Give the communicator the loader of the Slice file that defines it "
+            + "(`sliceLoader: FILE_SliceLoader()`); generated proxies and servants register theirs when first used"
+    }
+
     /// Skips a slice whose type is unknown, keeping its bytes and table for re-sending.
     private mutating func skipUnknownSlice(describing typeId: String) throws {
         let top = classes.stack.count - 1
@@ -276,7 +285,7 @@ extension InputStream {
         guard flags & SliceFlags.hasSliceSize != 0 else {
             throw MarshalError(
                 isException ? .unknownUserException : .noValueFactory,
-                isException ? typeId : "no class factory for \(typeId) and the slice cannot be skipped")
+                isException ? typeId : Self.noClassFactory(typeId))
         }
         let hasOptionals = flags & SliceFlags.hasOptionalMembers != 0
         var bytes = try readBlob(count: classes.stack[top].sliceSize - 4)

@@ -6,7 +6,8 @@ import Testing
 struct BadInputTests {
     private func expectError<T>(
         _ code: MarshalError.Code, _ bytes: [UInt8], loader: any SliceLoader = allTypes, depthMax: Int = 100,
-        sourceLocation: SourceLocation = #_sourceLocation, _ read: (inout InputStream) throws -> T
+        containing text: String? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+        _ read: (inout InputStream) throws -> T
     ) {
         var stream = InputStream(bytes: bytes, sliceLoader: loader, classGraphDepthMax: depthMax)
         do {
@@ -14,6 +15,7 @@ struct BadInputTests {
             Issue.record("decoding succeeded", sourceLocation: sourceLocation)
         } catch let error as MarshalError {
             #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+            if let text { #expect(error.message.contains(text), "\(error)", sourceLocation: sourceLocation) }
         } catch {
             Issue.record("untyped error \(error)", sourceLocation: sourceLocation)
         }
@@ -89,7 +91,8 @@ struct BadInputTests {
         let dog = Dog()
         dog.name = "rex"
         let compact = encapsulate { $0.write(dog) }
-        expectError(.noValueFactory, compact, loader: baseTypes) { s in
+        expectError(.noValueFactory, compact, loader: baseTypes, containing: "(`sliceLoader: FILE_SliceLoader()`)") {
+            s in
             try s.startEncapsulation()
             return try s.readValue()
         }
