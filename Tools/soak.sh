@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Soak test (not in CI; takes a few minutes): 1,050,000 twoway and 105,000 oneway pings from
-# 20 clients at a time against `floe-bench server`, in 10 rounds. In every round one client in
-# 20 (5%) is killed mid-call and a replacement runs its whole share again. Every ping is named
-# in its request context, and the server keeps a ledger of which ran and how often.
+# Soak test (not in CI; takes a few minutes). First the timing-sensitive tests kept out of CI,
+# then 1,050,000 twoway and 105,000 oneway pings from 20 clients at a time against
+# `floe-bench server`, in 10 rounds. In every round one client in 20 (5%) is killed mid-call
+# and a replacement runs its whole share again. Every ping is named in its request context, and
+# the server keeps a ledger of which ran and how often.
 #
 # Reports calls made and failed, the server's RSS after each round (10 checkpoints), and checks:
 # every call a client saw succeed ran on the server, no ping ran twice, and the last RSS
@@ -22,6 +23,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# Timing-sensitive tests kept out of CI (a loaded CI machine makes them fail for its own reasons).
+FLOE_TIMING_TESTS=1 swift test --filter aDispatchLimitThatMovesIsNoStall 2>&1 | tail -1
 swift build -c release --product floe-bench >/dev/null
 bench=.build/release/floe-bench
 work=$(mktemp -d)
