@@ -376,6 +376,16 @@ public final class Communicator: Sendable {
             self.endpoint = Communicator.key(endpoint)
             self.connectionId = connectionId
         }
+
+        /// Hashed on every call through a direct proxy: the fields that tell connections apart
+        /// in practice, and the strings that are usually empty only when they are not.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(endpoint.host)
+            hasher.combine(endpoint.port)
+            hasher.combine(endpoint.transport)
+            if !connectionId.isEmpty { hasher.combine(connectionId) }
+            if !endpoint.sourceAddress.isEmpty { hasher.combine(endpoint.sourceAddress) }
+        }
     }
 
     /// The connection for `endpoint` and `connectionId`, connecting when there is none (or the
