@@ -232,10 +232,18 @@ public final class Communicator: Sendable {
     func cachedConnection(for reference: ProxyReference) -> (any Connection)? {
         if let fixed = reference.fixedConnection { return fixed.isClosed ? nil : fixed }
         let endpoints = reference.data.endpoints.isEmpty ? cachedEndpoints(reference) ?? [] : reference.data.endpoints
+        return openConnection(among: endpoints, reference)?.connection
+    }
+
+    /// An open connection to one of `endpoints` that `reference` may use (its connection id,
+    /// ssl only when secure), without building lists: the common case of every call.
+    private func openConnection(among endpoints: [EndpointData], _ reference: ProxyReference) -> (
+        endpoint: IPEndpointData, connection: any Connection
+    )? {
         for case .ip(let endpoint) in endpoints where Self.usable(endpoint, secure: reference.data.secure) {
             let key = ConnectionKey(endpoint, reference.connectionId)
             if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed {
-                return open
+                return (endpoint, open)
             }
         }
         return nil
@@ -274,17 +282,10 @@ public final class Communicator: Sendable {
 
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
     private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
-        // The common case first, without building lists: an open connection to an endpoint.
-        let secure = reference.data.secure
-        for case .ip(let endpoint) in endpoints
-        where Self.usable(endpoint, secure: secure) && reference.connectionCached {
-            let key = ConnectionKey(endpoint, reference.connectionId)
-            if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection,
-                !open.isClosed
-            {
-                return route(open, endpoint, reference)
-            }
+        if reference.connectionCached, let (endpoint, open) = openConnection(among: endpoints, reference) {
+            return route(open, endpoint, reference)
         }
+        let secure = reference.data.secure
         var ipEndpoints = endpoints.compactMap { endpoint -> IPEndpointData? in
             if case .ip(let ip) = endpoint, Self.usable(ip, secure: secure) { return ip }
             return nil
