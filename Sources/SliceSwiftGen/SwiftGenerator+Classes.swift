@@ -11,9 +11,11 @@ extension SwiftGenerator {
         members.compactMap { member in
             guard let type = member.type.resolved else { return nil }
             let nullable = member.isOptional && !isNullable(type)
+            // An optional member keeps its Slice default (`optional(1) Kind kind = HOME`), as
+            // ZeroC's mappings do: a default-constructed instance sends it.
             let value =
-                nullable || member.isOptional
-                ? "nil" : (member.defaultValue.map { literal($0, type: type) } ?? zeroValue(type))
+                member.defaultValue.map { literal($0, type: type) }
+                ?? (member.isOptional ? "nil" : zeroValue(type))
             return .property(
                 doc: docLines(member.info.doc), modifiers: access, name: swiftName(member.info.name.name),
                 type: swiftType(type) + (nullable ? "?" : ""), value: value, body: nil)

@@ -117,6 +117,25 @@ struct RealWorldTests {
         await communicator.destroy()
     }
 
+    /// An optional member with a Slice default starts with it, so a default-constructed instance
+    /// sends it (ZeroC's optional demo counts on that); one left unset decodes as nil.
+    @Test func optionalMembersKeepTheirSliceDefaults() throws {
+        let made = Defaults()
+        #expect(made.kind == .v2 && made.note == "none" && made.group == 7 && made.weight == nil)
+        let error = Refusal()
+        #expect(error.reason == "busy" && error.kind == .v2)
+        made.note = nil
+        var output = OutputStream()
+        output.startEncapsulation(format: .compact)
+        output.write(made)
+        output.endEncapsulation()
+        var input = InputStream(bytes: output.bytes, sliceLoader: RealWorld_SliceLoader())
+        _ = try input.startEncapsulation()
+        let decoded = try input.read(Defaults.self)
+        try input.endEncapsulation()
+        #expect(decoded?.kind == .v2 && decoded?.group == 7 && decoded?.note == nil && decoded?.weight == nil)
+    }
+
     @Test func membersNamedLikeTheirTypes() async throws {
         let (communicator, shadows) = try await Self.collocated(ShadowsServant(), (any ShadowsPrx).self) {
             uncheckedCast(prx: $0, type: (any ShadowsPrx).self)
