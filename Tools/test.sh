@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
+packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -57,6 +57,10 @@ timeout 300 Tools/scripts/two-process.sh
 # The demo as three processes: floe-registry, a server registered by adapter id (restarted on
 # another port), clients calling greeter@GreeterAdapter.
 timeout 300 Tools/scripts/three-process.sh
+
+# floe-demo's server deployed by ZeroC's IceGrid: icegridnode starts it on demand, reads its
+# output files and properties, and stops it through its Process facet.
+timeout 300 Tools/scripts/icegrid-node.sh
 
 # floe-admin against floe-registry: lists, adds, finds by type and tag, sets policies, JSON,
 # and refuses bad input with one line and status 1.

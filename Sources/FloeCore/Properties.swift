@@ -52,11 +52,13 @@ public struct Properties: Sendable, Hashable {
         "Ice.Connection.Server.IdleTimeout", "Ice.ACM.Heartbeat", "Ice.ACM.Client.Heartbeat",
         "Ice.ACM.Server.Heartbeat", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
-        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host", "Ice.Default.SourceAddress", "Ice.PrintAdapterReady",
+        "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
+        "Ice.Default.SourceAddress", "Ice.PrintAdapterReady",
         "Ice.ImplicitContext", "Ice.TCP.Backlog",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
         "Ice.Admin.Endpoints", "Ice.Admin.InstanceName", "Ice.Compression.Level", "Ice.Override.Compress",
         "Ice.Warn.Dispatch", "Ice.Warn.Connections", "Ice.Admin.Enabled", "Ice.Admin.Facets",
+        "Ice.StdOut", "Ice.StdErr", "Ice.ProgramName",
         // ZeroC loads its ssl transport as a plugin; Floe has it built in, so the line Ice
         // configurations carry for it is expected, and means nothing more.
         "Ice.Plugin.IceSSL",
@@ -74,6 +76,10 @@ public struct Properties: Sendable, Hashable {
                 "Floe has no endpoint timeout for reads and writes; Ice.Override.ConnectTimeout bounds connecting, Ice.Default.InvocationTimeout a call and Floe.Connection.WriteStallTimeout a peer that stops reading"
         }
         if name.hasPrefix("Ice.Plugin.") { return "Floe loads no plugins; its transports (tcp, ssl) are built in" }
+        if name == "Ice.LogFile" || name == "Ice.UseSyslog" {
+            return
+                "Floe logs through swift-log: bootstrap a backend that writes where you want, or set Ice.StdErr to send the default one's output to a file"
+        }
         return nil
     }
 
@@ -178,6 +184,7 @@ extension Communicator {
         logger: Logger = Logger(label: "floe"), interceptors: [any ClientInterceptor] = [],
         observability: Observability? = nil
     ) throws {
+        try StandardStreams.redirect(properties)
         let logger = try properties.configuring(logger)
         if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
             for name in properties.unknownIceProperties {
@@ -215,14 +222,18 @@ extension Properties {
     /// `logger` at the level `Floe.Log.Level` names (`trace`, `debug`, `info`, `notice`,
     /// `warning`, `error`, `critical`), else as it is. A communicator's logger, and its
     /// transport's, are configured so.
+    ///
+    /// `Ice.ProgramName` (which IceGrid nodes set to the server's id) becomes the `program`
+    /// metadata of every line, as ZeroC prefixes its log lines with it.
     public func configuring(_ logger: Logger) throws -> Logger {
+        var logger = logger
+        if let program = self["Ice.ProgramName"], !program.isEmpty { logger[metadataKey: "program"] = "\(program)" }
         guard let name = self["Floe.Log.Level"] else { return logger }
         guard let level = Logger.Level(rawValue: name.lowercased()) else {
             throw LocalError(
                 .invalidArgument,
                 "Floe.Log.Level must be trace, debug, info, notice, warning, error or critical, not '\(name)'")
         }
-        var logger = logger
         logger.logLevel = level
         return logger
     }

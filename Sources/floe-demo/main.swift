@@ -72,8 +72,12 @@ func runServer(_ arguments: [String]) async throws {
     try await adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
     FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))
+    // The communicator's end ends the group: on a signal, and when something shuts it down (the
+    // `shutdown` operation, or an IceGrid node through the Process admin facet).
     let group = ServiceGroup(
-        services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "floe-demo"))
+        configuration: ServiceGroupConfiguration(
+            services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "floe-demo")))
     try await group.run()
     print("server: stopped")
 }
@@ -220,8 +224,13 @@ func runBoth() async throws {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-switch arguments.first {
-case "server": try await runServer(Array(arguments.dropFirst()))
-case "client": try await runClient(Array(arguments.dropFirst()))
-default: try await runBoth()
+do {
+    switch arguments.first {
+    case "server": try await runServer(Array(arguments.dropFirst()))
+    case "client": try await runClient(Array(arguments.dropFirst()))
+    default: try await runBoth()
+    }
+} catch {
+    // A wrong property or an unreachable peer: one line and status 1, not a crash report.
+    fail("\(error)")
 }

@@ -90,7 +90,11 @@ let reloader = Task {
     }
 }
 defer { reloader.cancel() }
-let group = ServiceGroup(services: [communicator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+// (A communicator shut down otherwise, through its Process admin facet, ends the group too.)
+let group = ServiceGroup(
+    configuration: ServiceGroupConfiguration(
+        services: [.init(service: communicator, successTerminationBehavior: .gracefullyShutdownGroup)],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 try await group.run()
 await registry.close()
 print("floe-registry: stopped")

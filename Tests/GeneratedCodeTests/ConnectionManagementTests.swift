@@ -419,6 +419,32 @@ struct ConnectionManagementTests {
         #expect(lines.withLockedValue { $0 }.isEmpty)
     }
 
+    /// What an IceGrid node writes into a server's configuration is read, not reported: the
+    /// program name tags every log line, and the output files must open (a node reads them back).
+    @Test func whatAnIceGridNodeConfiguresIsRead() throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) }
+        var properties = Properties()
+        properties["Ice.Admin.ServerId"] = "FloeGreeter"
+        properties["Ice.ProgramName"] = "FloeGreeter"
+        properties["Ice.LogFile"] = "/tmp/floe.log"
+        _ = try Communicator(properties: properties, logger: logger)
+        #expect(
+            lines.withLockedValue { $0 } == [
+                "property Ice.LogFile has no effect: Floe logs through swift-log: bootstrap a backend that writes where you want, or set Ice.StdErr to send the default one's output to a file"
+            ])
+        #expect(try properties.configuring(logger)[metadataKey: "program"] == "FloeGreeter")
+        // (A path that opens would redirect this test process's output: only the failure here;
+        // Tools/scripts/icegrid-node.sh checks the redirection.)
+        properties["Ice.StdOut"] = "/nonexistent-floe-folder/server.out"
+        #expect {
+            try Communicator(properties: properties, logger: logger)
+        } throws: { error in
+            (error as? LocalError)?.code == .invalidArgument
+                && "\(error)".contains("Ice.StdOut: cannot open '/nonexistent-floe-folder/server.out'")
+        }
+    }
+
     @Test func idleConnectionsCloseAndReopenTransparently() async throws {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(

@@ -50,5 +50,11 @@ logger.info("serving \"\(served)\"")
 let metrics = MetricsEndpoint(
     registry: registry, host: "127.0.0.1", port: try properties.int("Metrics.Port", default: 9464), logger: logger)
 try await ServiceGroup(
-    services: [observability, metrics, communicator], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+    configuration: ServiceGroupConfiguration(
+        services: [
+            .init(service: observability), .init(service: metrics),
+            // Shut down by a call (Process admin facet), the communicator ends the group too.
+            .init(service: communicator, successTerminationBehavior: .gracefullyShutdownGroup),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 ).run()
