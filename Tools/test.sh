@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
+packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-icebox libzeroc-icestorm3.7 zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -74,10 +74,12 @@ timeout 600 Tools/scripts/registry-admin.sh
 # this before, forget Floe's and the consumer's products: rebuilding them takes about 20 s.)
 rm -f Tests/PluginConsumer/.build/*/debug/description.json
 for built in Tests/PluginConsumer/.build/*/debug; do
-    rm -rf "$built"/Floe*.build "$built"/Consumer.build "$built"/Clashing.build \
-        "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.*
+    rm -rf "$built"/Floe*.build "$built"/Consumer.build "$built"/Clashing.build "$built"/Storm.build \
+        "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.* "$built"/Modules/Storm.*
 done
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
+# The same package's Storm target through ZeroC's IceStorm (an icebox it starts).
+timeout 600 Tools/scripts/icestorm.sh
 
 # The DocC catalog of `Floe` builds without a warning.
 timeout 1200 Tools/scripts/check-docs.sh

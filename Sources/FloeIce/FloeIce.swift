@@ -1,7 +1,7 @@
 public import FloeCore
 
 /// The types of Slice module `Ice` that Floe generates from its own `Slice/Ice` files: the
-/// built-in sequences, `Locator`, `LocatorRegistry`, `Process`, `PropertiesAdmin` and `Router` with their proxies,
+/// built-in sequences, `Locator`, `LocatorRegistry`, `Process`, `PropertiesAdmin` and `Router` with their proxies, `SliceChecksumDict`,
 /// servant protocols and exceptions. (Identity, Context, OperationMode and the versions are
 /// hand-written in the runtime, which uses them itself.) Code that slice2floe generates from
 /// Slice including these files imports this module.

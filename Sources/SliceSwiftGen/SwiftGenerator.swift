@@ -250,6 +250,11 @@ public struct SwiftGenerator {
     /// Every type the non-local definitions of these modules refer to (members, bases,
     /// parameters, results, exceptions, elements, constants).
     func forEachTypeReference(in modules: [ModuleDef], _ visit: (TypeRef) -> Void) {
+        for definition in allDefinitions(modules) { forEachTypeReference(of: definition, visit) }
+    }
+
+    /// The types one definition refers to (its own contents only, for a module).
+    func forEachTypeReference(of definition: Definition, _ visit: (TypeRef) -> Void) {
         func visitOperations(_ operations: [SliceAST.Operation]) {
             for op in operations {
                 op.returnType.map(visit)
@@ -257,28 +262,47 @@ public struct SwiftGenerator {
                 op.throwsClause.forEach(visit)
             }
         }
-        for definition in allDefinitions(modules) {
-            switch definition {
-            case .structDef(let s): s.members.forEach { visit($0.type) }
-            case .classDef(let c):
-                c.members.forEach { visit($0.type) }
-                c.base.map(visit)
-                c.implements.forEach(visit)
-                visitOperations(c.operations)
-            case .exception(let e):
-                e.members.forEach { visit($0.type) }
-                e.base.map(visit)
-            case .sequence(let s): visit(s.element)
-            case .dictionary(let d):
-                visit(d.key)
-                visit(d.value)
-            case .const(let c): visit(c.type)
-            case .interfaceDef(let i):
-                i.bases.forEach(visit)
-                visitOperations(i.operations)
-            case .module, .enumDef, .forward: break
+        switch definition {
+        case .structDef(let s): s.members.forEach { visit($0.type) }
+        case .classDef(let c):
+            c.members.forEach { visit($0.type) }
+            c.base.map(visit)
+            c.implements.forEach(visit)
+            visitOperations(c.operations)
+        case .exception(let e):
+            e.members.forEach { visit($0.type) }
+            e.base.map(visit)
+        case .sequence(let s): visit(s.element)
+        case .dictionary(let d):
+            visit(d.key)
+            visit(d.value)
+        case .const(let c): visit(c.type)
+        case .interfaceDef(let i):
+            i.bases.forEach(visit)
+            visitOperations(i.operations)
+        case .module, .enumDef, .forward: break
+        }
+    }
+
+    /// The scoped names of the types the main file's definitions use, directly or through
+    /// other types (a struct's members, a class's base, a sequence's element, ...).
+    private func typesReachedFromMainFile(_ definitions: [Definition]) -> Set<String> {
+        var byName: [String: Definition] = [:]
+        for definition in definitions { byName[definition.info.scopedName] = definition }
+        var reached: Set<String> = []
+        var queue = definitions.filter { $0.info.includeLevel == 0 }
+        while let next = queue.popLast() {
+            forEachTypeReference(of: next) { type in
+                let name: String
+                switch type.resolved {
+                case .proxy(let s), .user(let s, _): name = s
+                case .builtin, nil: return
+                }
+                guard reached.insert(name).inserted, let definition = byName[name] else { return }
+                queue.append(definition)
             }
         }
+        return reached
     }
 
     /// Whether the main file defines interfaces (whose proxies and servants read the loader
@@ -291,11 +315,34 @@ public struct SwiftGenerator {
     }
 
     /// The loaders this file registers: its own when it defines classes or exceptions, and
-    /// those of the files it includes that do (the types its operations may receive), except
-    /// Ice's own, which the runtime's module registers.
+    /// those of the files it includes that define classes or exceptions its definitions may
+    /// receive (those it uses, and classes derived from them), except Ice's own, which the
+    /// runtime's module registers. An included file none of whose classes or exceptions can
+    /// arrive need not be generated (IceStorm.ice includes IceStorm/Metrics.ice, and uses
+    /// none of it).
     private func loadersToRegister(ownLoader: String) -> [(name: String, module: String)] {
         var own = false
         var included: [String: String] = [:]  // loader name -> Swift module
+        let everything = allDefinitions(unit.definitions.compactMap { if case .module(let m) = $0 { m } else { nil } })
+        let reached = typesReachedFromMainFile(everything)
+        var bases: [String: String] = [:]  // class or exception -> its base
+        for definition in everything {
+            switch definition {
+            case .classDef(let c): if case .user(let b, _) = c.base?.resolved { bases[c.info.scopedName] = b }
+            case .exception(let e): if case .user(let b, _) = e.base?.resolved { bases[e.info.scopedName] = b }
+            default: break
+            }
+        }
+        func receivable(_ name: String) -> Bool {
+            var current: String? = name
+            var steps = 0
+            while let type = current, steps < 10_000 {
+                if reached.contains(type) { return true }
+                current = bases[type]
+                steps += 1
+            }
+            return false
+        }
         func walk(_ definitions: [Definition], inIce: Bool) {
             for definition in definitions where !definition.info.isLocal {
                 switch definition {
@@ -303,7 +350,9 @@ public struct SwiftGenerator {
                 case .classDef, .exception:
                     if definition.info.includeLevel == 0 {
                         own = true
-                    } else if !inIce, let module = definitionModules[definition.info.scopedName]?.swiftModule {
+                    } else if !inIce, receivable(definition.info.scopedName),
+                        let module = definitionModules[definition.info.scopedName]?.swiftModule
+                    {
                         let file = definition.info.name.location.file
                         let base = (file.split(separator: "/").last.map(String.init) ?? file)
                         let stem = base.hasSuffix(".ice") ? String(base.dropLast(4)) : base

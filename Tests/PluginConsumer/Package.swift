@@ -13,6 +13,14 @@ let package = Package(
             exclude: ["slice-plugin.json"],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
         ),
+        // ZeroC's IceStorm Slice from /usr/share/ice/slice next to the target's own
+        // (Tools/scripts/icestorm.sh runs it against an IceStorm service).
+        .executableTarget(
+            name: "Storm",
+            dependencies: [.product(name: "Floe", package: "Floe")],
+            exclude: ["slice-plugin.json"],
+            plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
+        ),
         // Slice types named like the runtime's (`Value`, `Current`, `Reply`, ...).
         .target(
             name: "Clashing",

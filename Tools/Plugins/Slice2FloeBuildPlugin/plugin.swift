@@ -14,8 +14,8 @@ import PackagePlugin
 /// { "sources": ["Slice", "More/Extra.ice"], "search_paths": ["../Shared/Slice"] }
 /// ```
 ///
-/// `sources` (files or folders, relative to the target) replaces the default, every `.ice` file
-/// of the target. The files a Slice file includes are inputs of its command, so editing one
+/// `sources` (files or folders, relative to the target or absolute) replaces the default, every
+/// `.ice` file of the target; `search_paths` are relative to the target or absolute too. The files a Slice file includes are inputs of its command, so editing one
 /// regenerates what depends on it.
 @main
 struct Slice2FloeBuildPlugin: BuildToolPlugin {
@@ -27,10 +27,13 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
         let configurationFile = directory.appending(path: "slice-plugin.json")
         let configuration = try Configuration.load(from: configurationFile)
         let sliceFiles =
-            configuration?.sources.map { $0.flatMap { Self.sliceFiles(at: directory.appending(path: $0)) } }
-            ?? target.sourceFiles(withSuffix: "ice").map(\.url)
+            try configuration?.sources.map { sources in
+                try sources.flatMap { try Self.sliceFiles(at: Self.existing($0, in: directory, configurationFile)) }
+            } ?? target.sourceFiles(withSuffix: "ice").map(\.url)
         var searchPaths = [directory]
-        searchPaths += (configuration?.searchPaths ?? []).map { directory.appending(path: $0) }
+        searchPaths += try (configuration?.searchPaths ?? []).map {
+            try Self.existing($0, in: directory, configurationFile)
+        }
         let packageSlice = context.package.directoryURL.appending(path: "Slice")
         if FileManager.default.fileExists(atPath: packageSlice.path()) { searchPaths.append(packageSlice) }
         if let floe = Self.floeSlice(context.package), floe != packageSlice { searchPaths.append(floe) }
@@ -54,6 +57,18 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
                     + (configuration == nil ? [] : [configurationFile]),
                 outputFiles: [output.appending(path: name + ".swift")])
         }
+    }
+
+    /// A path of slice-plugin.json: absolute (`/usr/share/ice/slice`, where Debian's ZeroC
+    /// packages put Ice's Slice), or relative to the target. One that does not exist is an
+    /// error: left out silently, it would surface later as a missing type or include.
+    private static func existing(_ path: String, in directory: URL, _ configurationFile: URL) throws -> URL {
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appending(path: path)
+        guard FileManager.default.fileExists(atPath: url.path()) else {
+            throw PluginError(
+                "\(configurationFile.path()): error: '\(path)' does not exist (\(url.standardizedFileURL.path()))")
+        }
+        return url
     }
 
     /// The `.ice` files at `url`: the file itself, or those in the folder and below.
