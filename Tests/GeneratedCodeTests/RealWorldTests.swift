@@ -136,6 +136,17 @@ struct RealWorldTests {
         #expect(decoded?.kind == .v2 && decoded?.group == 7 && decoded?.note == nil && decoded?.weight == nil)
     }
 
+    /// A user exception prints as its type id and members, base members first (logs and
+    /// `print(error)` showed only the Swift class name, hiding IceStorm's BadQoS reason).
+    @Test func userExceptionsDescribeThemselves() {
+        #expect("\(Refusal())" == #"::RealWorld::Refusal(reason: "busy", kind: v2)"#)
+        #expect(
+            "\(Busy(reason: "full \"now\"", retryAfter: nil))"
+                == #"::Demo::Busy(reason: "full \"now\"", retryAfter: nil)"#)
+        let error: any Error = Overload(reason: "hot", load: 3, where: "eu")
+        #expect("\(error)" == #"::Demo::Overload(reason: "hot", load: 3, where: "eu")"#)
+    }
+
     @Test func membersNamedLikeTheirTypes() async throws {
         let (communicator, shadows) = try await Self.collocated(ShadowsServant(), (any ShadowsPrx).self) {
             uncheckedCast(prx: $0, type: (any ShadowsPrx).self)
