@@ -76,6 +76,9 @@ public struct Properties: Sendable, Hashable {
                 "Floe has no endpoint timeout for reads and writes; Ice.Override.ConnectTimeout bounds connecting, Ice.Default.InvocationTimeout a call and Floe.Connection.WriteStallTimeout a peer that stops reading"
         }
         if name.hasPrefix("Ice.Plugin.") { return "Floe loads no plugins; its transports (tcp, ssl) are built in" }
+        if name == "Ice.Default.Router" {
+            return "Floe has no router support (Glacier2) yet: proxies connect to their endpoints directly"
+        }
         if name == "Ice.LogFile" || name == "Ice.UseSyslog" {
             return
                 "Floe logs through swift-log: bootstrap a backend that writes where you want, or set Ice.StdErr to send the default one's output to a file"
