@@ -390,9 +390,15 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
-    @Test func unknownIcePropertiesAreReported() throws {
+    /// What a communicator created with `properties` logs.
+    private static func linesLogged(creatingWith properties: Properties) throws -> [String] {
         let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) }
+        _ = try Communicator(
+            properties: properties, logger: Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) })
+        return lines.withLockedValue { $0 }
+    }
+
+    @Test func unknownIcePropertiesAreReported() throws {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "2048"
         properties["Ice.ThreadPool.Server.Size"] = "4"
@@ -405,42 +411,36 @@ struct ConnectionManagementTests {
         properties["Ice.Plugin.IceSSL"] = "IceSSL:createIceSSL"
         properties["Ice.Default.Host"] = "localhost"
         properties["Ice.Plugin.IceBox"] = "IceBox:createIceBox"
-        _ = try Communicator(properties: properties, logger: logger)
         // Properties common in Ice configurations that Floe has no use for say why.
         #expect(
-            lines.withLockedValue { $0 } == [
+            try Self.linesLogged(creatingWith: properties) == [
                 "property Ice.Plugin.IceBox has no effect: Floe loads no plugins; its transports (tcp, ssl) are built in",
                 "property Ice.ThreadPool.Server.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
                 "unknown property Ice.Trace.Protocl: Floe does not read it",
             ])
         properties["Ice.Warn.UnknownProperties"] = "0"
-        lines.withLockedValue { $0 = [] }
-        _ = try Communicator(properties: properties, logger: logger)
-        #expect(lines.withLockedValue { $0 }.isEmpty)
+        #expect(try Self.linesLogged(creatingWith: properties).isEmpty)
     }
 
     /// What an IceGrid node writes into a server's configuration is read, not reported: the
     /// program name tags every log line, and the output files must open (a node reads them back).
     @Test func whatAnIceGridNodeConfiguresIsRead() throws {
-        let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "properties") { _ in CapturingLogHandler(lines: lines) }
         var properties = Properties()
         properties["Ice.Admin.ServerId"] = "FloeGreeter"
         properties["Ice.ProgramName"] = "FloeGreeter"
         properties["Ice.LogFile"] = "/tmp/floe.log"
         properties["Ice.Default.Router"] = "Glacier2/router:tcp -p 4063"
-        _ = try Communicator(properties: properties, logger: logger)
         #expect(
-            lines.withLockedValue { $0 } == [
+            try Self.linesLogged(creatingWith: properties) == [
                 "property Ice.Default.Router has no effect: Floe has no router support (Glacier2) yet: proxies connect to their endpoints directly",
                 "property Ice.LogFile has no effect: Floe logs through swift-log: bootstrap a backend that writes where you want, or set Ice.StdErr to send the default one's output to a file",
             ])
-        #expect(try properties.configuring(logger)[metadataKey: "program"] == "FloeGreeter")
+        #expect(try properties.configuring(Logger(label: "x"))[metadataKey: "program"] == "FloeGreeter")
         // (A path that opens would redirect this test process's output: only the failure here;
         // Tools/scripts/icegrid-node.sh checks the redirection.)
         properties["Ice.StdOut"] = "/nonexistent-floe-folder/server.out"
         #expect {
-            try Communicator(properties: properties, logger: logger)
+            try Communicator(properties: properties)
         } throws: { error in
             (error as? LocalError)?.code == .invalidArgument
                 && "\(error)".contains("Ice.StdOut: cannot open '/nonexistent-floe-folder/server.out'")
