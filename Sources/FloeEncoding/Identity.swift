@@ -23,3 +23,19 @@ public struct Identity: Hashable, Sendable, StreamCodable {
 
 /// `Ice::IdentitySeq`.
 public typealias IdentitySeq = [Identity]
+
+// Slice structs with an `Ice::Identity` member (IceGrid's ObjectDescriptor) take the fast
+// coding path of structs, which needs it of every member.
+extension Identity: RawDecodable, RawEncodable {
+    public init(from reader: inout RawReader) throws {
+        name = try reader.read(String.self)
+        category = try reader.read(String.self)
+    }
+
+    public var rawEncodedSize: Int { name.rawEncodedSize + category.rawEncodedSize }
+
+    public func encode(to writer: inout RawWriter) {
+        writer.write(name)
+        writer.write(category)
+    }
+}

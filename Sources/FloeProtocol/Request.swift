@@ -99,3 +99,9 @@ extension InputStream {
         return request
     }
 }
+
+// As Slice data (`Ice::OperationMode` in a struct or a parameter), an enum like a generated one.
+extension OperationMode: StreamCodableEnum, CaseIterable {
+    public init() { self = .normal }
+    public static var maxRawValue: Int32 { 2 }
+}

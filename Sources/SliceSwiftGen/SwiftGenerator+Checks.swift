@@ -9,7 +9,8 @@ extension SwiftGenerator {
         "::Ice::AdapterNotFoundException", "::Ice::InvalidReplicaGroupIdException",
         "::Ice::AdapterAlreadyActiveException", "::Ice::ObjectNotFoundException", "::Ice::ServerNotFoundException",
         "::Ice::Locator", "::Ice::LocatorRegistry", "::Ice::LocatorFinder", "::Ice::Process", "::Ice::Router",
-        "::Ice::RouterFinder", "::Ice::Object", "::Ice::PropertyDict", "::Ice::PropertiesAdmin", "::Ice::SliceChecksumDict",
+        "::Ice::RouterFinder", "::Ice::Object", "::Ice::PropertyDict", "::Ice::PropertiesAdmin",
+        "::Ice::SliceChecksumDict",
     ])
 
     /// What the Swift for the main file could not express, found before generating it:

@@ -33,6 +33,15 @@ extension SwiftGenerator {
         element == .builtin(.byte) ? "Data" : "[\(swiftType(element))]"
     }
 
+    /// The Swift name of an enumerator: its Slice name, except for the runtime's hand-written
+    /// `OperationMode`, whose cases are `normal`, `nonmutating` and `idempotent`.
+    func enumeratorName(_ enumType: String, _ name: String) -> String {
+        guard enumType == "::Ice::OperationMode", options.iceModule == nil, let first = name.first else {
+            return swiftName(name)
+        }
+        return first.lowercased() + name.dropFirst()
+    }
+
     /// The value a member or result has when nothing else is said.
     func zeroValue(_ type: ResolvedType) -> String {
         switch type {
@@ -49,7 +58,8 @@ extension SwiftGenerator {
             case .class, .interface, .exception: return "nil"
             case .struct: return typeName(name) + "()"
             case .enum:
-                let first = index.enums[name]?.enumerators.first.map { swiftName($0.info.name.name) } ?? "init()"
+                let first =
+                    index.enums[name]?.enumerators.first.map { enumeratorName(name, $0.info.name.name) } ?? "init()"
                 return typeName(name) + "." + first
             case .sequence: return index.isByteSequence(name) ? "Data()" : "[]"
             case .dictionary: return "[:]"
@@ -69,7 +79,7 @@ extension SwiftGenerator {
             if case .builtin(.float) = type { return Float(d).isFinite ? "\(Float(d))" : "Float.infinity" }
             return d.isFinite ? "\(d)" : "Double.infinity"
         case .string(let s): return swiftStringLiteral(s)
-        case .enumerator(let enumType, let name, _): return typeName(enumType) + "." + swiftName(name)
+        case .enumerator(let enumType, let name, _): return typeName(enumType) + "." + enumeratorName(enumType, name)
         }
     }
 

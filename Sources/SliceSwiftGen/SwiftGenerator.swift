@@ -28,6 +28,11 @@ public struct GeneratorOptions: Sendable {
     /// target); nil means every file does. Files outside it keep ZeroC's mapping (their top-level
     /// module, or its `swift:module`, names their Swift module).
     public var isInModule: (@Sendable (String) -> Bool)?
+    /// The base name of the Swift file (and Slice loader, `NAME_SliceLoader`) generated from a
+    /// Slice file, when it is not the Slice file's own: two Slice files of one Swift module with
+    /// one name (ZeroC's IceGrid/Session.ice and Glacier2/Session.ice) need two. Nil for a file
+    /// keeps its name.
+    public var swiftFileName: (@Sendable (String) -> String?)?
     /// Shown in the header of every file.
     public var compilerVersion: String
 
@@ -355,7 +360,8 @@ public struct SwiftGenerator {
                     {
                         let file = definition.info.name.location.file
                         let base = (file.split(separator: "/").last.map(String.init) ?? file)
-                        let stem = base.hasSuffix(".ice") ? String(base.dropLast(4)) : base
+                        let stem =
+                            options.swiftFileName?(file) ?? (base.hasSuffix(".ice") ? String(base.dropLast(4)) : base)
                         included[stem + "_SliceLoader"] = module
                     }
                 default: break
@@ -434,6 +440,12 @@ public struct SwiftGenerator {
         let parts = scopedName.split(separator: ":", omittingEmptySubsequences: true).map(String.init)
         guard let top = parts.first, let mapped = definitionModules[scopedName] ?? modules[top] else {
             return swiftName((parts.last ?? scopedName) + suffix)
+        }
+        // (Context and OperationMode are FloeProtocol's, which FloeCore does not re-export.)
+        if suffix.isEmpty, scopedName == "::Ice::Context" || scopedName == "::Ice::OperationMode",
+            options.iceModule == nil
+        {
+            return rt(String(parts[1]))
         }
         let local = mapped.prefix + parts.dropFirst().joined() + suffix
         let name = parts.count == 2 && mapped.prefix.isEmpty ? swiftName(local) : local

@@ -68,6 +68,12 @@ struct Slice2Floe: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Name the Swift file and loader of SLICE NAME.swift and NAME_SliceLoader, for two Slice files of one Swift module with the same name (repeatable).",
+            valueName: "SLICE=NAME"))
+    var swiftName: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
             "The Swift module for Slice module Ice (default: the runtime); for compiling ZeroC's own Ice files.",
             valueName: "NAME", visibility: .hidden))
     var iceModule: String?
@@ -103,6 +109,12 @@ struct Slice2Floe: ParsableCommand {
             throw ValidationError("--depend-file needs --depend or --depend-json")
         }
         guard validateOnly || !files.isEmpty else { throw ValidationError("no input file") }
+        for pair in swiftName {
+            let name = pair.split(separator: "=").last.map(String.init) ?? ""
+            guard pair.contains("="), !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ValidationError("--swift-name takes SLICE=NAME, NAME letters, digits and _, not '\(pair)'")
+            }
+        }
     }
 
     func run() throws {
@@ -164,6 +176,8 @@ struct Slice2Floe: ParsableCommand {
 
     private var generatorOptions: GeneratorOptions {
         var options = GeneratorOptions(iceModule: iceModule, moduleName: moduleName)
+        let names = swiftNames
+        if !names.isEmpty { options.swiftFileName = { names[Self.absolute($0)] } }
         if !moduleDir.isEmpty {
             let directories = moduleDir.map { Self.absolute($0) + "/" }
             options.isInModule = { file in
@@ -180,9 +194,23 @@ struct Slice2Floe: ParsableCommand {
         return url.standardizedFileURL.path
     }
 
+    /// `--swift-name` by absolute Slice path.
+    private var swiftNames: [String: String] {
+        var names: [String: String] = [:]
+        for pair in swiftName {
+            guard let equals = pair.lastIndex(of: "=") else { continue }
+            names[Self.absolute(String(pair[..<equals]))] = String(pair[pair.index(after: equals)...])
+        }
+        return names
+    }
+
+    /// The base name of the Swift file generated from `file`: its own, or `--swift-name`'s.
+    private func swiftBase(for file: String) -> String {
+        swiftNames[Self.absolute(file)] ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+    }
+
     private func target(for file: String) -> String {
-        let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-        return (outputDir as NSString).appendingPathComponent(base + ".swift")
+        (outputDir as NSString).appendingPathComponent(swiftBase(for: file) + ".swift")
     }
 
     /// ZeroC's (or Floe's) own `Ice/*.ice`: their types are the runtime's, never generated again.
@@ -195,7 +223,7 @@ struct Slice2Floe: ParsableCommand {
     private func writeSwift(for file: String, result: CompilationResult, done: inout Set<String>) throws {
         let path = target(for: file)
         guard done.insert(path).inserted else { return }
-        let base = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let base = swiftBase(for: file)
         let start = ContinuousClock.now
         let generated = SwiftGenerator(
             unit: result.unit, options: generatorOptions

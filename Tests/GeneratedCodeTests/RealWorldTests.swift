@@ -34,6 +34,22 @@ struct ShadowsServant: Shadows {
     func fail(E1: E1, current: Current) async throws { throw XShadow(E1: E1) }
 }
 
+struct HandWrittenServant: HandWritten {
+    func echo(v: UsesRuntimeTypes, e: EncodingVersion, m: OperationMode, current: Current) async throws
+        -> (returnValue: UsesRuntimeTypes, id: Identity)
+    {
+        var v = v
+        v.encoding = e
+        v.mode = m
+        return (v, Identity(name: "echoed", category: current.operation))
+    }
+    func many(s: UsesRuntimeTypesSeq, f: FixedSeq, current: Current) async throws
+        -> (returnValue: UsesRuntimeTypesSeq, g: FixedSeq)
+    {
+        (s.reversed(), f.map { Fixed(encoding: $0.encoding, n: $0.n * 2) })
+    }
+}
+
 actor ClassesServant: Classes {
     func two(p1: sending Plain?, p2: sending Plain?, current: Current) async throws
         -> sending (returnValue: Plain?, p3: Plain?)
@@ -145,6 +161,31 @@ struct RealWorldTests {
                 == #"::Demo::Busy(reason: "full \"now\"", retryAfter: nil)"#)
         let error: any Error = Overload(reason: "hot", load: 3, where: "eu")
         #expect("\(error)" == #"::Demo::Overload(reason: "hot", load: 3, where: "eu")"#)
+    }
+
+    /// Ice's hand-written types (Identity, the versions, Context, OperationMode) as members of
+    /// structs, in sequences (the structs' fast coding path) and as parameters.
+    @Test func handWrittenIceTypesAsSliceData() async throws {
+        #expect(
+            UsesRuntimeTypes().mode == .normal && UsesRuntimeTypes().encoding == EncodingVersion(major: 0, minor: 0))
+        let (communicator, proxy) = try await Self.collocated(HandWrittenServant(), (any HandWrittenPrx).self) {
+            uncheckedCast(prx: $0, type: (any HandWrittenPrx).self)
+        }
+        let value = UsesRuntimeTypes(
+            id: Identity(name: "n", category: "c"), encoding: .v1_0, protocol: .v1_0, ctx: ["k": "v"],
+            mode: .idempotent, ids: [Identity(name: "a"), Identity(name: "b", category: "x")])
+        let (echoed, id) = try await proxy.echo(v: value, e: .v1_1, m: .nonmutating)
+        var expected = value
+        expected.encoding = .v1_1
+        expected.mode = .nonmutating
+        #expect(echoed == expected && id == Identity(name: "echoed", category: "echo"))
+        var second = value
+        second.id = Identity(name: "second")
+        let fixed = (0..<5).map { Fixed(encoding: EncodingVersion(major: 1, minor: UInt8($0)), n: Int32($0)) }
+        let (reversed, doubled) = try await proxy.many(s: [value, second], f: fixed)
+        #expect(reversed == [second, value])
+        #expect(doubled.map(\.n) == [0, 2, 4, 6, 8] && doubled.map(\.encoding.minor) == [0, 1, 2, 3, 4])
+        await communicator.destroy()
     }
 
     @Test func membersNamedLikeTheirTypes() async throws {

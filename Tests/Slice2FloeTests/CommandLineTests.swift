@@ -46,6 +46,32 @@ struct CommandLineTests {
         #expect(!swift.contains("UndefinedPrx"))
     }
 
+    /// Two Slice files with one name in one Swift module (ZeroC's IceGrid/Session.ice and
+    /// Glacier2/Session.ice): `--swift-name` names their Swift files and loaders apart, and a
+    /// file including one refers to its loader by that name. (The build plugin passes it.)
+    @Test func swiftNameSeparatesSliceFilesWithOneName() throws {
+        let dir = try Scratch()
+        try dir.write("a/S.ice", "#pragma once\nmodule A { class Shape { int id; } }\n")
+        try dir.write("b/S.ice", "#pragma once\nmodule B { exception Broken { string why; } }\n")
+        try dir.write(
+            "Main.ice",
+            "#include <a/S.ice>\n#include <b/S.ice>\nmodule M { interface I { A::Shape get() throws B::Broken; } }\n")
+        let names = ["--swift-name", "a/S.ice=a_S", "--swift-name", "b/S.ice=b_S"]
+        let common = ["-I.", "--module-name", "App"] + names
+        for file in ["a/S.ice", "b/S.ice", "Main.ice"] {
+            let run = try slice2floe(common + [file], in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        #expect(try dir.read("a_S.swift").contains("public struct a_S_SliceLoader"))
+        #expect(try dir.read("b_S.swift").contains("public struct b_S_SliceLoader"))
+        #expect(
+            try dir.read("Main.swift").contains("register(Main_SliceLoader(), a_S_SliceLoader(), b_S_SliceLoader())")
+                == false)
+        #expect(try dir.read("Main.swift").contains("a_S_SliceLoader(), b_S_SliceLoader()"))
+        let bad = try slice2floe(["--swift-name", "a/S.ice=not-a-name", "a/S.ice"], in: dir)
+        #expect(bad.status != 0 && bad.stderr.contains("--swift-name takes SLICE=NAME"))
+    }
+
     @Test func aGroupedShortOptionIsNeverHelp() throws {
         let dir = try Scratch()
         try dir.write("A.ice", "module A { interface I {} }\n")

@@ -45,13 +45,27 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
             ["--module-name", target.moduleName]
             + moduleDirectories.sorted { $0.path() < $1.path() }
             .flatMap { ["--module-dir", $0.standardizedFileURL.path()] }
+        // Slice files with one name (IceGrid/Session.ice, Glacier2/Session.ice) become
+        // FOLDER_NAME.swift with FOLDER_NAME_SliceLoader: one Swift module cannot hold two.
+        let stems = Dictionary(grouping: sliceFiles.map(\.standardizedFileURL)) {
+            $0.deletingPathExtension().lastPathComponent
+        }
+        var swiftNames: [URL: String] = [:]
+        for (stem, files) in stems where files.count > 1 {
+            for file in files {
+                let folder = file.deletingLastPathComponent().lastPathComponent
+                swiftNames[file] = String(folder.map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_" + stem
+            }
+        }
+        let renames = swiftNames.sorted { $0.key.path() < $1.key.path() }
+            .flatMap { ["--swift-name", "\($0.key.path())=\($0.value)"] }
         return sliceFiles.map { input in
-            let name = input.deletingPathExtension().lastPathComponent
             let input = input.standardizedFileURL
+            let name = swiftNames[input] ?? input.deletingPathExtension().lastPathComponent
             return .buildCommand(
                 displayName: "slice2floe \(input.lastPathComponent)",
                 executable: compiler,
-                arguments: includes + module + ["--output-dir", output.path(), input.path()],
+                arguments: includes + module + renames + ["--output-dir", output.path(), input.path()],
                 // (The configuration among the inputs also tells SwiftPM the file is handled.)
                 inputFiles: [input] + IncludeScanner(searchPaths: searchPaths).includes(of: input)
                     + (configuration == nil ? [] : [configurationFile]),
