@@ -34,9 +34,15 @@ public struct ProtocolVersion: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(major).\(minor)" }
 }
 
-// As Slice data (`Ice::EncodingVersion` in a struct or a parameter), the versions are structs
-// of two bytes, major first, zero by default, as any generated struct.
-extension EncodingVersion: StreamCodable, RawDecodable, RawEncodable {
+/// `Ice::EncodingVersion` and `Ice::ProtocolVersion` as Slice data (in a struct or a
+/// parameter): structs of two bytes, major first, zero by default, as any generated struct.
+public protocol SliceVersion: StreamCodable, RawDecodable, RawEncodable {
+    var major: UInt8 { get }
+    var minor: UInt8 { get }
+    init(major: UInt8, minor: UInt8)
+}
+
+extension SliceVersion {
     public init() { self.init(major: 0, minor: 0) }
     public init(from stream: inout InputStream) throws {
         self.init(major: try stream.read(UInt8.self), minor: try stream.read(UInt8.self))
@@ -56,22 +62,5 @@ extension EncodingVersion: StreamCodable, RawDecodable, RawEncodable {
     }
 }
 
-extension ProtocolVersion: StreamCodable, RawDecodable, RawEncodable {
-    public init() { self.init(major: 0, minor: 0) }
-    public init(from stream: inout InputStream) throws {
-        self.init(major: try stream.read(UInt8.self), minor: try stream.read(UInt8.self))
-    }
-    public func encode(to stream: inout OutputStream) {
-        stream.write(major)
-        stream.write(minor)
-    }
-    public static var minWireSize: Int { 2 }
-    public init(from reader: inout RawReader) throws {
-        self.init(major: try reader.read(UInt8.self), minor: try reader.read(UInt8.self))
-    }
-    public var rawEncodedSize: Int { 2 }
-    public func encode(to writer: inout RawWriter) {
-        writer.write(major)
-        writer.write(minor)
-    }
-}
+extension EncodingVersion: SliceVersion {}
+extension ProtocolVersion: SliceVersion {}
