@@ -60,7 +60,7 @@ extension SwiftGenerator {
                 guard definition.info.includeLevel == 0 else { continue }
                 diagnostics.error(
                     "swift-name-clash",
-                    "'\(scopedName.dropFirst(2))' and '\(other.dropFirst(2))' are both '\(key)' in Swift; give one of their modules [\"swift:module:\(mapped.swiftModule):Prefix\"] metadata",
+                    "'\(scopedName.dropFirst(2))' and '\(other.dropFirst(2))' are both '\(key)' in Swift; build their Slice modules in targets of their own, or give one of them [\"swift:module:\(mapped.swiftModule):Prefix\"] metadata",
                     at: definition.info.name.location)
             } else {
                 owners[key] = scopedName
