@@ -161,6 +161,8 @@ struct RealWorldTests {
                 == #"::Demo::Busy(reason: "full \"now\"", retryAfter: nil)"#)
         let error: any Error = Overload(reason: "hot", load: 3, where: "eu")
         #expect("\(error)" == #"::Demo::Overload(reason: "hot", load: 3, where: "eu")"#)
+        // A member named `description` (of another type) neither breaks the build nor the text.
+        #expect("\(Described(description: 3))" == "::RealWorld::Described(description: 3)")
     }
 
     /// Ice's hand-written types (Identity, the versions, Context, OperationMode) as members of
