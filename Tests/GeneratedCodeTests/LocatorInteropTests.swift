@@ -85,13 +85,21 @@ struct LocatorInteropTests {
     }
 }
 
-/// A TCP port nothing listens on now (bound, then released).
+/// A TCP port nothing listens on now (bound, then released), for a peer process to listen on.
+/// Chosen below the kernel's ephemeral range (32768 and up): a port from port 0 could be taken,
+/// before the peer binds it, by one of the thousands of connections or `-p 0` listeners the
+/// suites running alongside open (an icegridregistry once failed to start that way).
 func freePort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress?.port ?? 0
-    try await channel.close()
-    return port
+    for _ in 0..<100 {
+        let port = Int.random(in: 20_000..<32_000)
+        guard
+            let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get()
+        else { continue }
+        try await channel.close()
+        return port
+    }
+    throw LocalError(.socket, "no free port between 20000 and 32000")
 }
 
 extension LocatorInteropTests {
