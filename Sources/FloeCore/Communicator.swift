@@ -81,6 +81,11 @@ public final class Communicator: Sendable {
     /// or `setDefaultLocator`).
     public var defaultLocator: ProxyData? { liveDefaultLocator.withLockedValue { $0 } }
     private let liveDefaultLocator: NIOLockedValueBox<ProxyData?>
+    /// The router of every proxy this communicator makes, unless the proxy says otherwise
+    /// (`Ice.Default.Router`, `ice_router`).
+    public let defaultRouter: ProxyData?
+    /// What each router used so far said (see `RouterInfo`).
+    let routers = NIOLockedValueBox<[ProxyData: RouterInfo]>([:])
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
@@ -112,6 +117,8 @@ public final class Communicator: Sendable {
         self.liveDefaultLocator = NIOLockedValueBox(
             properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
                 .map { Self.withHost(defaultHost, $0) })
+        self.defaultRouter = properties["Ice.Default.Router"].flatMap { try? ProxyStringParser.parseProxy($0) }
+            .map { Self.withHost(defaultHost, $0) }
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.backgroundLocatorCacheUpdates =
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
@@ -132,9 +139,13 @@ public final class Communicator: Sendable {
     /// (tcp and ssl) and publishes `NAME.PublishedEndpoints` when they are set; without
     /// `NAME.Endpoints` it serves collocated calls and bidirectional connections only. It also
     /// reads `NAME.MaxConnections`, and `NAME.AdapterId`, `NAME.ReplicaGroupId` and
-    /// `NAME.Locator` for registering with a locator on `activate()`. It holds requests until
-    /// `activate()`: add servants first.
+    /// `NAME.Locator` for registering with a locator on `activate()`. With `NAME.Router` set it
+    /// is `createObjectAdapterWithRouter`'s. It holds requests until `activate()`: add servants
+    /// first.
     public func createObjectAdapter(name: String) async throws -> ObjectAdapter {
+        if !name.isEmpty, let router = try propertyToProxy("\(name).Router") {
+            return try await createObjectAdapterWithRouter(name: name, router: router)
+        }
         let endpoints = name.isEmpty ? nil : properties["\(name).Endpoints"].flatMap { $0.isEmpty ? nil : $0 }
         return try await createObjectAdapter(name: name, endpoints: endpoints, source: "\(name).Endpoints")
     }
@@ -231,13 +242,16 @@ public final class Communicator: Sendable {
     /// one to its endpoints (or to the locator's cached answer) with its connection id.
     func cachedConnection(for reference: ProxyReference) -> (any Connection)? {
         if let fixed = reference.fixedConnection { return fixed.isClosed ? nil : fixed }
+        if let router = reference.router {
+            return openConnection(among: routerInfo(router).knownClientEndpoints ?? [], reference)?.connection
+        }
         let endpoints = reference.data.endpoints.isEmpty ? cachedEndpoints(reference) ?? [] : reference.data.endpoints
         return openConnection(among: endpoints, reference)?.connection
     }
 
     /// An open connection to one of `endpoints` that `reference` may use (its connection id,
     /// ssl only when secure), without building lists: the common case of every call.
-    private func openConnection(among endpoints: [EndpointData], _ reference: ProxyReference) -> (
+    func openConnection(among endpoints: [EndpointData], _ reference: ProxyReference) -> (
         endpoint: IPEndpointData, connection: any Connection
     )? {
         for case .ip(let endpoint) in endpoints where Self.usable(endpoint, secure: reference.data.secure) {
@@ -258,6 +272,7 @@ public final class Communicator: Sendable {
             return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }
         try Self.checkSupported(reference)
+        if let router = reference.router { return try await routedRoute(reference, through: router) }
         guard reference.data.endpoints.isEmpty else {
             return try await connection(to: reference.data.endpoints, reference)
         }
@@ -281,7 +296,7 @@ public final class Communicator: Sendable {
     }
 
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
-    private func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
+    func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
         if reference.connectionCached, let (endpoint, open) = openConnection(among: endpoints, reference) {
             return route(open, endpoint, reference)
         }
@@ -397,7 +412,12 @@ public final class Communicator: Sendable {
         let task: ConnectTask = try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             if let existing = state.connections[key] { return existing }
-            let task = ConnectTask { try await transport.connect(to: endpoint, communicator: self) }
+            let task = ConnectTask {
+                let connection = try await transport.connect(to: endpoint, communicator: self)
+                // A router's client connection carries its callbacks (`createObjectAdapterWithRouter`).
+                if let adapter = self.routedAdapter(for: endpoint) { await connection.setAdapter(adapter) }
+                return connection
+            }
             state.connections[key] = task
             return task
         }

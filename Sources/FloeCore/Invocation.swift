@@ -126,6 +126,7 @@ extension ProxyReference {
         let timeout = invocationTimeout ?? communicator.defaultInvocationTimeout
         var attempt = 0
         var askedLocatorAgain = false
+        var addedToRouterAgain = false
         while true {
             do {
                 let reply =
@@ -145,6 +146,14 @@ extension ProxyReference {
                 // may now use that port): ask the locator again, once, as Ice does.
                 askedLocatorAgain = true
                 communicator.forgetLocation(of: self)
+            } catch let error as DispatchError
+                where error.status == .objectNotExist && error.operation == "ice_add_proxy" && router != nil
+                && !addedToRouterAgain
+            {
+                // Glacier2's way of saying the proxy is not in its routing table (a new
+                // session's table, or evicted): add it again and retry, once, as Ice does.
+                addedToRouterAgain = true
+                if let router { communicator.routerInfo(router).forget(data.identity) }
             } catch {
                 guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)

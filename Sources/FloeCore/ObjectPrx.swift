@@ -90,6 +90,17 @@ extension ObjectPrx {
         }
     }
 
+    /// A proxy whose invocations go through `router` (Glacier2's, for instance), which forwards
+    /// them to this proxy's object; nil: straight to its endpoints. Ice's `ice_router`.
+    public func ice_router(_ router: (any ObjectPrx)?) -> Self { with { $0.router = router?._reference.data } }
+    public func ice_getRouter() -> (any ObjectPrx)? {
+        _reference.router.map { data in
+            var reference = ProxyReference(communicator: _reference.communicator, data: data)
+            reference.router = nil  // a router is never routed
+            return ObjectPrxI(_reference: reference)
+        }
+    }
+
     /// A proxy whose invocations all go over `connection` (e.g. a callback to a client).
     public func ice_fixed(_ connection: any Connection) -> Self { with { $0.fixedConnection = connection } }
     public func ice_getFixedConnection() -> (any Connection)? { _reference.fixedConnection }

@@ -53,6 +53,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.ACM.Server.Heartbeat", "Ice.Override.ConnectTimeout",
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
+        "Ice.Default.Router",
         "Ice.Default.SourceAddress", "Ice.PrintAdapterReady",
         "Ice.ImplicitContext", "Ice.TCP.Backlog",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
@@ -76,9 +77,6 @@ public struct Properties: Sendable, Hashable {
                 "Floe has no endpoint timeout for reads and writes; Ice.Override.ConnectTimeout bounds connecting, Ice.Default.InvocationTimeout a call and Floe.Connection.WriteStallTimeout a peer that stops reading"
         }
         if name.hasPrefix("Ice.Plugin.") { return "Floe loads no plugins; its transports (tcp, ssl) are built in" }
-        if name == "Ice.Default.Router" {
-            return "Floe has no router support (Glacier2) yet: proxies connect to their endpoints directly"
-        }
         if name == "Ice.LogFile" || name == "Ice.UseSyslog" {
             return
                 "Floe logs through swift-log: bootstrap a backend that writes where you want, or set Ice.StdErr to send the default one's output to a file"
@@ -200,7 +198,9 @@ extension Communicator {
         }
         let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)
         _ = try properties.int("Ice.Default.LocatorCacheTimeout", default: -1)
-        if let locator = properties["Ice.Default.Locator"] { _ = try ProxyStringParser.parseProxy(locator) }
+        for name in ["Ice.Default.Locator", "Ice.Default.Router"] {
+            if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }
+        }
         let retries = try properties.ints("Ice.RetryIntervals", default: [0])
         switch properties["Ice.ImplicitContext"] ?? "None" {
         case "None", "", "Shared": break

@@ -7,8 +7,8 @@ extension Communicator {
     /// `NAME.InvocationTimeout` (milliseconds), `NAME.Context.KEY` (a context entry) and
     /// `NAME.Locator` (itself a proxy property). nil when `name` is not set (or is empty).
     ///
-    /// `NAME.LocatorCacheTimeout` too. Settings Floe cannot honour yet (`Router`, and values other than
-    /// the default for `PreferSecure`, `CollocationOptimized`) fail with
+    /// `NAME.LocatorCacheTimeout` and `NAME.Router` too. Settings Floe cannot honour yet (values
+    /// other than the default for `PreferSecure`, `CollocationOptimized`) fail with
     /// `unsupported`; names Ice does not know fail with `invalidArgument`, so a misspelt
     /// setting is not ignored.
     public func propertyToProxy(_ name: String) throws -> (any ObjectPrx)? {
@@ -21,7 +21,8 @@ extension Communicator {
                 context[String(setting.dropFirst("Context.".count))] = value
                 continue
             }
-            if setting.hasPrefix("Locator.") { continue }  // the locator proxy's own settings
+            // The locator's and router's own settings.
+            if setting.hasPrefix("Locator.") || setting.hasPrefix("Router.") { continue }
             switch setting {
             case "EndpointSelection":
                 guard let selection = EndpointSelection(rawValue: value) else {
@@ -41,7 +42,7 @@ extension Communicator {
             case "LocatorCacheTimeout":
                 proxy = proxy.ice_locatorCacheTimeout(try properties.int(key, default: -1))
             case "Router":
-                throw Self.unsupported(key, value)
+                proxy = proxy.ice_router(try propertyToProxy(key))
             default:
                 throw LocalError(.invalidArgument, "\(key): not a proxy property Ice knows")
             }

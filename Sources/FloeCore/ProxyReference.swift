@@ -16,6 +16,10 @@ public struct ProxyReference: Sendable, Hashable {
     public var compress: Bool?
     /// The locator that resolves this proxy when it is indirect (nil: the communicator's default).
     public var locator: ProxyData?
+    /// The router every invocation goes through (`ice_router`; Glacier2's, for instance), which
+    /// forwards it to the proxy's object; nil: none. Starts as the communicator's
+    /// `Ice.Default.Router`, as in Ice.
+    public var router: ProxyData?
     /// Seconds this proxy reuses a locator's answer (nil: `Ice.Default.LocatorCacheTimeout`).
     public var locatorCacheTimeout: Int?
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
@@ -40,6 +44,7 @@ public struct ProxyReference: Sendable, Hashable {
         self.context = context
         self.invocationTimeout = invocationTimeout
         self.compress = compress
+        self.router = communicator.defaultRouter
     }
 
     public static func == (a: ProxyReference, b: ProxyReference) -> Bool {
@@ -47,7 +52,7 @@ public struct ProxyReference: Sendable, Hashable {
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
             && a.locatorCacheTimeout == b.locatorCacheTimeout && a.connectionCached == b.connectionCached
-            && a.connectionId == b.connectionId
+            && a.connectionId == b.connectionId && a.router == b.router
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -76,7 +76,7 @@ struct DynamicInvocationTests {
         #expect(try client.propertyToProxy("Unset.Proxy") == nil)
         await client.destroy()
 
-        for (setting, code) in [("InvocationTimout", LocalError.Code.invalidArgument), ("Router", .unsupported)] {
+        for (setting, code) in [("InvocationTimout", LocalError.Code.invalidArgument), ("PreferSecure", .unsupported)] {
             var wrong = Properties()
             wrong["P"] = "x:tcp -h 127.0.0.1 -p 1"
             wrong["P.\(setting)"] = "1"

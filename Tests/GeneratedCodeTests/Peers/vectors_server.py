@@ -120,6 +120,9 @@ class Tester(Vectors.Tester):
     def opCallback(self, cb, current):
         return cb.ice_fixed(current.con).opIdempotent() + 1
 
+    def opCallbackThrough(self, cb, current):
+        return cb.opIdempotent() + 2
+
     def closeConnection(self, current):
         current.con.close(Ice.ConnectionClose.Gracefully)
 

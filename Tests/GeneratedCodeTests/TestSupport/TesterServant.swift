@@ -128,6 +128,11 @@ actor TesterServant: Tester {
         }
         return try await cb.ice_fixed(connection).opIdempotent() + 1
     }
+
+    func opCallbackThrough(cb: (any TesterPrx)?, current: Current) async throws -> Int32 {
+        guard let cb else { throw DispatchError(status: .unknownLocalException, message: "no callback proxy") }
+        return try await cb.opIdempotent() + 2
+    }
 }
 
 /// A communicator hosting a `TesterServant` as "tester", and a typed proxy to it.

@@ -141,6 +141,8 @@ public:
         return cb->ice_fixed(current.con)->opIdempotent() + 1;
     }
 
+    int opCallbackThrough(shared_ptr<TesterPrx> cb, const Ice::Current&) override { return cb->opIdempotent() + 2; }
+
     void closeConnection(const Ice::Current& current) override
     {
         current.con->close(Ice::ConnectionClose::Gracefully);

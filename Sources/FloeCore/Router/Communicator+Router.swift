@@ -1,0 +1,92 @@
+import FloeEncoding
+import NIOConcurrencyHelpers
+
+extension Communicator {
+    /// The default router (`Ice.Default.Router`), nil without one.
+    public func getDefaultRouter() -> (any ObjectPrx)? {
+        defaultRouter.map { data in
+            var reference = ProxyReference(communicator: self, data: data)
+            reference.router = nil  // a router is never routed
+            return ObjectPrxI(_reference: reference)
+        }
+    }
+
+    /// What this communicator knows of `router`, created on first use.
+    func routerInfo(_ router: ProxyData) -> RouterInfo {
+        routers.withLockedValue { routers in
+            if let known = routers[router] { return known }
+            let info = RouterInfo(router: router)
+            routers[router] = info
+            return info
+        }
+    }
+
+    /// A routed proxy's connection: to the router's client endpoints, whatever the proxy's own
+    /// endpoints or adapter id (the router resolves those), once the proxy is in the router's
+    /// routing table.
+    func routedRoute(_ reference: ProxyReference, through router: ProxyData) async throws -> Route {
+        let info = routerInfo(router)
+        let endpoints = try await info.clientEndpoints(self)
+        try await info.addIfNeeded(reference.data, self)
+        return try await connection(to: endpoints, reference)
+    }
+
+    /// An adapter that receives its requests through `router` (Glacier2's callbacks): it
+    /// listens nowhere, its proxies carry the router's server endpoints, and the connections
+    /// to the router — the one open now and any opened later — dispatch the requests the
+    /// router forwards over them. With Glacier2, give its objects identities in the category
+    /// `getCategoryForClient()` returns, and create the adapter after the session. One adapter
+    /// per router, as in Ice.
+    public func createObjectAdapterWithRouter(name: String, router: any ObjectPrx) async throws -> ObjectAdapter {
+        let routerData = router._reference.data
+        let info = routerInfo(routerData)
+        if let existing = info.adapter, !existing.isDeactivated {
+            throw LocalError(
+                .alreadyRegistered,
+                "the router '\(ProxyStringFormatter.format(routerData))' has an object adapter already ('\(existing.name)')"
+            )
+        }
+        let adapter = try makeObjectAdapter(name: name)
+        do {
+            let calls = RouterCalls(router: routerData, communicator: self)
+            let server = try await calls.getServerProxy().map(withDefaultHost)
+            let published = (server?.endpoints ?? []).compactMap { endpoint -> IPEndpointData? in
+                if case .ip(let ip) = endpoint { return ip }
+                return nil
+            }
+            guard !published.isEmpty else {
+                throw LocalError(
+                    .noEndpoint,
+                    "the router '\(ProxyStringFormatter.format(routerData))' has no server endpoints for callbacks")
+            }
+            adapter.setPublishedEndpoints(published)
+            _ = try await info.clientEndpoints(self)
+            info.adapter = adapter
+            for connection in openConnections(where: info.isClientEndpoint) { await connection.setAdapter(adapter) }
+            return adapter
+        } catch {
+            await adapter.destroy()
+            throw error
+        }
+    }
+
+    /// The adapter that takes callbacks over a new connection to `endpoint`, when that is a
+    /// router's client endpoint and the router has one (see `createObjectAdapterWithRouter`).
+    func routedAdapter(for endpoint: IPEndpointData) -> ObjectAdapter? {
+        let infos = routers.withLockedValue { $0.isEmpty ? [] : Array($0.values) }
+        for info in infos {
+            if let adapter = info.adapter, !adapter.isDeactivated, info.isClientEndpoint(endpoint) { return adapter }
+        }
+        return nil
+    }
+
+    /// The open outgoing connections whose endpoint satisfies `matches`.
+    private func openConnections(where matches: (IPEndpointData) -> Bool) -> [any Connection] {
+        state.withLockedValue { state in
+            state.connections.compactMap { key, task in
+                guard matches(key.endpoint), let open = task.settledConnection, !open.isClosed else { return nil }
+                return open
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import FloeEncoding
+import NIOConcurrencyHelpers
+
+/// What a communicator knows of one router (Ice's `RouterInfo`): where routed requests go, the
+/// identities already in its routing table, and the adapter that receives callbacks through it.
+final class RouterInfo: Sendable {
+    let router: ProxyData
+
+    private struct State {
+        var clientEndpoints: [EndpointData]?
+        var hasRoutingTable = true
+        /// Identities added to the routing table (Ice keys the table by identity too).
+        var added: Set<Identity> = []
+        /// Weak: the adapter is the user's, and a destroyed one must not stay attached to new
+        /// connections.
+        weak var adapter: ObjectAdapter?
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    init(router: ProxyData) { self.router = router }
+
+    /// The endpoints routed requests go to: the router's client proxy's, asked once.
+    func clientEndpoints(_ communicator: Communicator) async throws -> [EndpointData] {
+        if let known = state.withLockedValue({ $0.clientEndpoints }) { return known }
+        let (proxy, hasRoutingTable) = try await RouterCalls(router: router, communicator: communicator)
+            .getClientProxy()
+        // No client proxy, or one without endpoints: the router takes requests itself, as in Ice.
+        var endpoints = proxy.map { communicator.withDefaultHost($0).endpoints } ?? []
+        if endpoints.isEmpty { endpoints = router.endpoints }
+        guard !endpoints.isEmpty else {
+            throw LocalError(.noEndpoint, "the router '\(ProxyStringFormatter.format(router))' has no endpoints")
+        }
+        state.withLockedValue { state in
+            state.clientEndpoints = endpoints
+            state.hasRoutingTable = hasRoutingTable
+        }
+        return endpoints
+    }
+
+    /// The cached client endpoints, or nil before the first routed call.
+    var knownClientEndpoints: [EndpointData]? { state.withLockedValue { $0.clientEndpoints } }
+
+    /// Adds `proxy` to the router's routing table unless its identity is there already (or the
+    /// router keeps none): Glacier2 forwards a request only to a proxy the client added, and
+    /// answers `ObjectNotExist` for any other identity.
+    func addIfNeeded(_ proxy: ProxyData, _ communicator: Communicator) async throws {
+        let needed = state.withLockedValue { $0.hasRoutingTable && !$0.added.contains(proxy.identity) }
+        guard needed else { return }
+        let evicted = try await RouterCalls(router: router, communicator: communicator).addProxies([proxy])
+        state.withLockedValue { state in
+            state.added.insert(proxy.identity)
+            for proxy in evicted { state.added.remove(proxy.identity) }
+        }
+    }
+
+    /// Forgets that `identity` was added: the router said it does not have it.
+    func forget(_ identity: Identity) { state.withLockedValue { _ = $0.added.remove(identity) } }
+
+    var adapter: ObjectAdapter? {
+        get { state.withLockedValue { $0.adapter } }
+        set { state.withLockedValue { $0.adapter = newValue } }
+    }
+
+    /// Whether a connection to `endpoint` is one of this router's client connections.
+    func isClientEndpoint(_ endpoint: IPEndpointData) -> Bool {
+        guard let endpoints = knownClientEndpoints else { return false }
+        let key = Communicator.ConnectionKey(endpoint, "").endpoint
+        return endpoints.contains { candidate in
+            guard case .ip(let ip) = candidate else { return false }
+            return Communicator.ConnectionKey(ip, "").endpoint == key
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import FloeCore
+import FloeEncoding
+import FloeNIO
+import Foundation
+import NIOCore
+import Testing
+
+/// Routers with Debian's `glacier2router` (ZeroC 3.7.8): a Floe client behind Glacier2 calls a
+/// server it cannot name directly, and receives callbacks through the router.
+@Suite("Routers: Glacier2", .serialized, .timeLimit(.minutes(3)))
+struct RouterInteropTests {
+    /// A running glacier2router: its client endpoint's port and the router proxy's string.
+    struct Glacier2 {
+        let process: Process
+        let port: Int
+        var router: String { "FloeGlacier2/router:tcp -h 127.0.0.1 -p \(port)" }
+
+        static func start() async throws -> Glacier2 {
+            let port = try await freePort()
+            let (process, output) = try launchPeer(
+                "/usr/bin/glacier2router",
+                [
+                    "--Ice.PrintAdapterReady=1", "--Glacier2.InstanceName=FloeGlacier2",
+                    "--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)",
+                    "--Glacier2.Server.Endpoints=tcp -h 127.0.0.1",
+                    "--Glacier2.PermissionsVerifier=FloeGlacier2/NullPermissionsVerifier",
+                ])
+            for _ in 0..<2 {
+                let line = try await firstLine(of: output)
+                #expect(line.hasSuffix("ready"), "glacier2router: '\(line)'")
+            }
+            return Glacier2(process: process, port: port)
+        }
+
+        func stop() async throws {
+            kill(process.processIdentifier, SIGTERM)
+            try await offPool { process.waitUntilExit() }
+        }
+    }
+
+    /// A client communicator whose proxies go through `router` (`Ice.Default.Router`).
+    static func routedClient(_ router: String) throws -> Communicator {
+        var properties = Properties()
+        properties["Ice.Default.Router"] = router
+        properties["Ice.RetryIntervals"] = "-1"
+        return try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+    }
+
+    /// Glacier2's `createSession(userId, password)` and `getCategoryForClient()`, through
+    /// `ice_invoke` (the test target does not generate Glacier2's Slice; Tests/PluginConsumer
+    /// and the README's example do). Returns the category callbacks must use.
+    static func createSession(_ router: any ObjectPrx) async throws -> String {
+        var parameters = OutputStream(encoding: .v1_1)
+        parameters.startEncapsulation(encoding: .v1_1, format: nil)
+        parameters.write("floe")
+        parameters.write("any password")
+        parameters.endEncapsulation()
+        let (created, _) = try await router.ice_invoke(
+            operation: "createSession", mode: .normal, inEncaps: parameters.finished())
+        #expect(created, "createSession raised a user exception")
+        let empty = ByteBuffer(bytes: [6, 0, 0, 0, 1, 1])
+        let (ok, result) = try await router.ice_invoke(
+            operation: "getCategoryForClient", mode: .nonmutating, inEncaps: empty)
+        #expect(ok)
+        var stream = InputStream(buffer: result, encoding: .v1_1)
+        let (encoding, content) = try stream.readEncapsulation()
+        var reader = InputStream(buffer: content, encoding: encoding)
+        return try reader.read(String.self)
+    }
+
+    /// Floe client → glacier2router → ZeroC Python server, and the server's callback back
+    /// through the router to an adapter created with `createObjectAdapterWithRouter`.
+    @Test func aFloeClientBehindGlacier2CallsAZeroCServerAndGetsCallbacks() async throws {
+        let glacier2 = try await Glacier2.start()
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let (server, output) = try launchPeer("vectors_server.py", [])
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let serverPort = try await firstLine(of: output)
+
+        let client = try Self.routedClient(glacier2.router)
+        let router = try #require(client.getDefaultRouter())
+        #expect(router.ice_getRouter() == nil)
+        let category = try await Self.createSession(router)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
+        #expect(tester.ice_getRouter()?.ice_getIdentity() == router.ice_getIdentity())
+        #expect(try await tester.opIdempotent() == 7)
+        // Over the router's connection, not one to the server.
+        #expect(try await tester.ice_getConnection().info.remotePort == glacier2.port)
+
+        let adapter = try await client.createObjectAdapterWithRouter(name: "Callbacks", router: router)
+        let servant = TesterServant()
+        let callback = uncheckedCast(
+            prx: try adapter.add(servant: servant, id: Identity(name: "receiver", category: category)),
+            type: (any TesterPrx).self)
+        try await adapter.activate()
+        #expect(callback.ice_getEndpoints().contains { "\($0)".contains("127.0.0.1") })
+        #expect(try await tester.opCallbackThrough(callback) == 7 + 2)
+        // One adapter per router.
+        await #expect(throws: LocalError.self) {
+            _ = try await client.createObjectAdapterWithRouter(name: "Second", router: router)
+        }
+
+        try await tester.shutdown()
+        await client.destroy()
+        try await glacier2.stop()
+    }
+
+    /// The same with a Floe server behind the router, the adapter made from `NAME.Router`, and
+    /// a proxy taken out of routing with `ice_router(nil)`.
+    @Test func aFloeServerBehindGlacier2() async throws {
+        let glacier2 = try await Glacier2.start()
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let (serverCommunicator, _, serverServant, serverPort) = try await MiddlewareTests.server([])
+
+        var properties = Properties()
+        properties["Callbacks.Router"] = glacier2.router
+        properties["Tester.Proxy"] = "tester:tcp -h 127.0.0.1 -p \(serverPort)"
+        properties["Tester.Proxy.Router"] = glacier2.router
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = uncheckedCast(
+            prx: try #require(try client.propertyToProxy("Tester.Proxy")), type: (any TesterPrx).self)
+        let router = try #require(tester.ice_getRouter())
+        let category = try await Self.createSession(router)
+        try await tester.ping()
+        #expect(await serverServant.pings == 1)
+        #expect(try await tester.ice_getConnection().info.remotePort == glacier2.port)
+
+        let adapter = try await client.createObjectAdapter(name: "Callbacks")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category))
+        try await adapter.activate()
+        let callback = uncheckedCast(
+            prx: adapter.createProxy(Identity(name: "receiver", category: category)), type: (any TesterPrx).self)
+        #expect(try await tester.opCallbackThrough(callback) == 9)
+
+        // A new session (the old one ends with its connection) has an empty routing table;
+        // Glacier2 says so with ObjectNotExist for 'ice_add_proxy', and the proxy is added again.
+        await (try await tester.ice_getConnection()).close(gracefully: true)
+        _ = try await Self.createSession(router)
+        try await tester.ping()
+        #expect(await serverServant.pings == 2)
+
+        let direct = tester.ice_router(nil)
+        #expect(try await direct.ice_getConnection().info.remotePort == Int(serverPort))
+        #expect(try await direct.opIdempotent() == 7)
+
+        await client.destroy()
+        await serverCommunicator.destroy()
+        try await glacier2.stop()
+    }
+}
