@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-icebox libzeroc-icestorm3.7 zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
+packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-icebox zeroc-glacier2 libzeroc-icestorm3.7 zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -75,11 +75,15 @@ timeout 600 Tools/scripts/registry-admin.sh
 rm -f Tests/PluginConsumer/.build/*/debug/description.json
 for built in Tests/PluginConsumer/.build/*/debug; do
     rm -rf "$built"/Floe*.build "$built"/Consumer.build "$built"/Clashing.build "$built"/Storm.build \
-        "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.* "$built"/Modules/Storm.*
+        "$built"/Callback.build "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.* \
+        "$built"/Modules/Storm.* "$built"/Modules/Callback.*
 done
 timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
 # The same package's Storm target through ZeroC's IceStorm (an icebox it starts).
 timeout 600 Tools/scripts/icestorm.sh
+# Its Callback target behind ZeroC's Glacier2 router: a session, callbacks twoway, oneway and
+# batched, a refused category, a second session; against a Floe and a ZeroC server.
+timeout 600 Tools/scripts/glacier2.sh
 
 # The DocC catalog of `Floe` builds without a warning.
 timeout 1200 Tools/scripts/check-docs.sh

@@ -25,7 +25,9 @@ public struct ConnectionOptions: Sendable {
     /// The idle timeout of an outgoing (`client`) or incoming connection.
     public func idleTimeout(client: Bool) -> Int { (client ? clientIdleTimeout : serverIdleTimeout) ?? idleTimeout }
     /// When outgoing connections are closed for idleness (`Ice.ACM.Client.Close`, else
-    /// `Ice.ACM.Close`; default: on invocation and idle, as in Ice 3.7).
+    /// `Ice.ACM.Close`; default: on invocation and idle, as in Ice 3.7). One with an adapter
+    /// (bidirectional, or a router's: a Glacier2 session ends with its connection) is never
+    /// closed for idleness.
     public var clientClose = ACMClose.onInvocationAndIdle
     /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default
     /// off, because a server closing an idle connection can drop a oneway in flight).

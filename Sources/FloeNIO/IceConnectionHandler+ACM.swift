@@ -51,9 +51,11 @@ extension IceConnectionHandler {
             return fail(context, "no data from the peer for \(idleTimeout) s", code: .connectionTimeout)
         }
         // A client connection nobody has used yet is not idle: its opener is about to send (on a
-        // loaded machine, more than the idle timeout may pass before it gets to run).
+        // loaded machine, more than the idle timeout may pass before it gets to run). Nor is one
+        // with an adapter (bidirectional, or a router's): the peer reaches the adapter only
+        // through it, and a Glacier2 session ends with it.
         if close.closesWhenIdle, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
-            !isClient || hasSentRequest
+            !isClient || (hasSentRequest && adapter == nil)
         {
             if options.traceNetwork >= 1 { logger.info("closing idle connection") }
             _ = closeGracefully()

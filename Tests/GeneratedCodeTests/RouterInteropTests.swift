@@ -39,8 +39,9 @@ struct RouterInteropTests {
     }
 
     /// A client communicator whose proxies go through `router` (`Ice.Default.Router`).
-    static func routedClient(_ router: String) throws -> Communicator {
+    static func routedClient(_ router: String, _ more: [String: String] = [:]) throws -> Communicator {
         var properties = Properties()
+        for (name, value) in more { properties[name] = value }
         properties["Ice.Default.Router"] = router
         properties["Ice.RetryIntervals"] = "-1"
         return try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
@@ -145,6 +146,33 @@ struct RouterInteropTests {
         #expect(try await direct.ice_getConnection().info.remotePort == Int(serverPort))
         #expect(try await direct.opIdempotent() == 7)
 
+        await client.destroy()
+        await serverCommunicator.destroy()
+        try await glacier2.stop()
+    }
+
+    /// A Glacier2 session lives as long as its connection: a client idle past its idle timeout
+    /// (1 s here, 60 by default) keeps the router's connection, which carries its callbacks,
+    /// open, and heartbeats keep Glacier2 from closing it.
+    @Test func anIdleClientKeepsItsSessionAndCallbacks() async throws {
+        let glacier2 = try await Glacier2.start()
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let (serverCommunicator, _, _, serverPort) = try await MiddlewareTests.server([])
+        let client = try Self.routedClient(glacier2.router, ["Ice.ACM.Client.Timeout": "1"])
+        let router = try #require(client.getDefaultRouter())
+        let category = try await Self.createSession(router)
+        let adapter = try await client.createObjectAdapterWithRouter(name: "", router: router)
+        let callback = uncheckedCast(
+            prx: try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category)),
+            type: (any TesterPrx).self)
+        try await adapter.activate()
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
+        #expect(try await tester.opCallbackThrough(callback) == 9)
+        let connection = try await tester.ice_getConnection()
+        try await Task.sleep(for: .seconds(3))
+        #expect(!connection.isClosed, "the router's connection was closed for idleness")
+        #expect(try await tester.opCallbackThrough(callback) == 9)
         await client.destroy()
         await serverCommunicator.destroy()
         try await glacier2.stop()

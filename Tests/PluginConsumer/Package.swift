@@ -21,6 +21,14 @@ let package = Package(
             exclude: ["slice-plugin.json"],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
         ),
+        // A client behind ZeroC's Glacier2 router, with Glacier2's Slice from /usr/share/ice/slice
+        // (Tools/scripts/glacier2.sh runs it against glacier2router).
+        .executableTarget(
+            name: "Callback",
+            dependencies: [.product(name: "Floe", package: "Floe")],
+            exclude: ["slice-plugin.json"],
+            plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
+        ),
         // Slice types named like the runtime's (`Value`, `Current`, `Reply`, ...).
         .target(
             name: "Clashing",

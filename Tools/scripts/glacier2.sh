@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Floe behind ZeroC's Glacier2: a glacier2router, and the Callback target of
+# Tests/PluginConsumer (Glacier2's Slice compiled by the build plugin from /usr/share/ice/slice)
+# as a client with a session and callbacks through the router, against a Floe server and
+# against a ZeroC Python one. Needs glacier2router (zeroc-glacier2), python3-zeroc-ice and
+# zeroc-ice-slice.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d)
+pids=()
+trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits for $2 in the file $1 (a process's output), for ten seconds at most.
+wait_for() {
+    for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+    cat "$1" >&2
+    echo "glacier2: no '$2' in $1" >&2
+    exit 1
+}
+router_port=$(free_port)
+floe_port=$(free_port)
+zeroc_port=$(free_port)
+
+glacier2router --Ice.PrintAdapterReady=1 --Glacier2.InstanceName=FloeGlacier2 \
+    "--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p $router_port" \
+    "--Glacier2.Server.Endpoints=tcp -h 127.0.0.1" \
+    --Glacier2.PermissionsVerifier=FloeGlacier2/NullPermissionsVerifier \
+    --Glacier2.Client.ForwardContext=1 > "$work/glacier2.log" 2>&1 &
+pids+=($!)
+wait_for "$work/glacier2.log" "Glacier2.Client ready"
+
+swift build --package-path Tests/PluginConsumer --product Callback >/dev/null
+callback=$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Callback
+"$callback" server "$floe_port" > "$work/floe-server.log" 2>&1 &
+pids+=($!)
+wait_for "$work/floe-server.log" "server ready"
+
+# A ZeroC Python server with the same Slice (loaded at run time).
+cat > "$work/server.py" <<PY
+import sys, Ice
+Ice.loadSlice("Tests/PluginConsumer/Sources/Callback/Callback.ice")
+import Demo
+
+class CallbackI(Demo.Callback):
+    def initiateCallback(self, receiver, message, current):
+        receiver.callback(message)
+
+    def shutdown(self, current):
+        current.adapter.getCommunicator().shutdown()
+
+with Ice.initialize(sys.argv) as communicator:
+    adapter = communicator.createObjectAdapterWithEndpoints("Callback.Server", "tcp -h 127.0.0.1 -p $zeroc_port")
+    adapter.add(CallbackI(), Ice.stringToIdentity("callback"))
+    adapter.activate()
+    print("zeroc server ready", flush=True)
+    communicator.waitForShutdown()
+PY
+/usr/bin/python3 "$work/server.py" > "$work/zeroc-server.log" 2>&1 &
+pids+=($!)
+wait_for "$work/zeroc-server.log" "zeroc server ready"
+
+router="FloeGlacier2/router:tcp -h 127.0.0.1 -p $router_port"
+for server in "callback:tcp -h 127.0.0.1 -p $floe_port" "callback:tcp -h 127.0.0.1 -p $zeroc_port"; do
+    echo "glacier2: client -> glacier2router -> $server"
+    timeout 60 "$callback" client "$router" "$server"
+done
