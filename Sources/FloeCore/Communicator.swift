@@ -83,9 +83,10 @@ public final class Communicator: Sendable {
     private let liveDefaultLocator: NIOLockedValueBox<ProxyData?>
     /// The router of every proxy this communicator makes, unless the proxy says otherwise
     /// (`Ice.Default.Router`, `ice_router`).
-    public let defaultRouter: ProxyData?
-    /// What each router used so far said (see `RouterInfo`).
-    let routers = NIOLockedValueBox<[ProxyData: RouterInfo]>([:])
+    public var defaultRouter: ProxyData? { defaultRouterInfo?.router }
+    let defaultRouterInfo: RouterInfo?
+    /// What each router used so far said (see `RouterInfo`); the default router's from the start.
+    let routers: NIOLockedValueBox<[ProxyData: RouterInfo]>
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
@@ -117,8 +118,11 @@ public final class Communicator: Sendable {
         self.liveDefaultLocator = NIOLockedValueBox(
             properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
                 .map { Self.withHost(defaultHost, $0) })
-        self.defaultRouter = properties["Ice.Default.Router"].flatMap { try? ProxyStringParser.parseProxy($0) }
+        let defaultRouter = properties["Ice.Default.Router"].flatMap { try? ProxyStringParser.parseProxy($0) }
             .map { Self.withHost(defaultHost, $0) }
+        let defaultRouterInfo = defaultRouter.map { RouterInfo(router: $0) }
+        self.defaultRouterInfo = defaultRouterInfo
+        self.routers = NIOLockedValueBox(defaultRouterInfo.map { [$0.router: $0] } ?? [:])
         self.defaultLocatorCacheTimeout = (try? properties.int("Ice.Default.LocatorCacheTimeout", default: -1)) ?? -1
         self.backgroundLocatorCacheUpdates =
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
@@ -242,8 +246,8 @@ public final class Communicator: Sendable {
     /// one to its endpoints (or to the locator's cached answer) with its connection id.
     func cachedConnection(for reference: ProxyReference) -> (any Connection)? {
         if let fixed = reference.fixedConnection { return fixed.isClosed ? nil : fixed }
-        if let router = reference.router {
-            return openConnection(among: routerInfo(router).knownClientEndpoints ?? [], reference)?.connection
+        if let router = reference.routerInfo {
+            return openConnection(among: router.knownClientEndpoints ?? [], reference)?.connection
         }
         let endpoints = reference.data.endpoints.isEmpty ? cachedEndpoints(reference) ?? [] : reference.data.endpoints
         return openConnection(among: endpoints, reference)?.connection
@@ -272,7 +276,7 @@ public final class Communicator: Sendable {
             return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }
         try Self.checkSupported(reference)
-        if let router = reference.router { return try await routedRoute(reference, through: router) }
+        if let router = reference.routerInfo { return try await routedRoute(reference, through: router) }
         guard reference.data.endpoints.isEmpty else {
             return try await connection(to: reference.data.endpoints, reference)
         }

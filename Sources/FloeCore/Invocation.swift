@@ -147,13 +147,13 @@ extension ProxyReference {
                 askedLocatorAgain = true
                 communicator.forgetLocation(of: self)
             } catch let error as DispatchError
-                where error.status == .objectNotExist && error.operation == "ice_add_proxy" && router != nil
+                where error.status == .objectNotExist && error.operation == "ice_add_proxy" && routerInfo != nil
                 && !addedToRouterAgain
             {
                 // Glacier2's way of saying the proxy is not in its routing table (a new
                 // session's table, or evicted): add it again and retry, once, as Ice does.
                 addedToRouterAgain = true
-                if let router { communicator.routerInfo(router).forget(data.identity) }
+                routerInfo?.forget(data.identity)
             } catch {
                 guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)

@@ -19,7 +19,13 @@ public struct ProxyReference: Sendable, Hashable {
     /// The router every invocation goes through (`ice_router`; Glacier2's, for instance), which
     /// forwards it to the proxy's object; nil: none. Starts as the communicator's
     /// `Ice.Default.Router`, as in Ice.
-    public var router: ProxyData?
+    public var router: ProxyData? {
+        get { routerInfo?.router }
+        set { routerInfo = newValue.map { communicator.routerInfo($0) } }
+    }
+    /// The router as the communicator knows it: one reference, so that copying a proxy's
+    /// reference (every call does) retains one object more, not a proxy's worth of fields.
+    var routerInfo: RouterInfo?
     /// Seconds this proxy reuses a locator's answer (nil: `Ice.Default.LocatorCacheTimeout`).
     public var locatorCacheTimeout: Int?
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
@@ -44,7 +50,7 @@ public struct ProxyReference: Sendable, Hashable {
         self.context = context
         self.invocationTimeout = invocationTimeout
         self.compress = compress
-        self.router = communicator.defaultRouter
+        self.routerInfo = communicator.defaultRouterInfo
     }
 
     public static func == (a: ProxyReference, b: ProxyReference) -> Bool {
@@ -52,7 +58,7 @@ public struct ProxyReference: Sendable, Hashable {
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
             && a.locatorCacheTimeout == b.locatorCacheTimeout && a.connectionCached == b.connectionCached
-            && a.connectionId == b.connectionId && a.router == b.router
+            && a.connectionId == b.connectionId && a.routerInfo === b.routerInfo
     }
 
     public func hash(into hasher: inout Hasher) {

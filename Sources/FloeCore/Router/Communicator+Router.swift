@@ -24,8 +24,7 @@ extension Communicator {
     /// A routed proxy's connection: to the router's client endpoints, whatever the proxy's own
     /// endpoints or adapter id (the router resolves those), once the proxy is in the router's
     /// routing table.
-    func routedRoute(_ reference: ProxyReference, through router: ProxyData) async throws -> Route {
-        let info = routerInfo(router)
+    func routedRoute(_ reference: ProxyReference, through info: RouterInfo) async throws -> Route {
         let endpoints = try await info.clientEndpoints(self)
         try await info.addIfNeeded(reference.data, self)
         return try await connection(to: endpoints, reference)
