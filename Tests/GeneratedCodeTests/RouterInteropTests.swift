@@ -13,23 +13,36 @@ struct RouterInteropTests {
     struct Glacier2 {
         let process: Process
         let port: Int
-        var router: String { "FloeGlacier2/router:tcp -h 127.0.0.1 -p \(port)" }
 
-        static func start() async throws -> Glacier2 {
+        var transport = "tcp"
+        var router: String { "FloeGlacier2/router:\(transport) -h 127.0.0.1 -p \(port)" }
+
+        /// With `certificates`, clients reach it over ssl with a certificate of the test CA
+        /// (IceSSL's mutual TLS), and may create sessions from it.
+        static func start(certificates: String? = nil) async throws -> Glacier2 {
             let port = try await freePort()
-            let (process, output) = try launchPeer(
-                "/usr/bin/glacier2router",
-                [
-                    "--Ice.PrintAdapterReady=1", "--Glacier2.InstanceName=FloeGlacier2",
-                    "--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)",
-                    "--Glacier2.Server.Endpoints=tcp -h 127.0.0.1",
-                    "--Glacier2.PermissionsVerifier=FloeGlacier2/NullPermissionsVerifier",
-                ])
+            var arguments = [
+                "--Ice.PrintAdapterReady=1", "--Glacier2.InstanceName=FloeGlacier2",
+                "--Glacier2.Server.Endpoints=tcp -h 127.0.0.1",
+                "--Glacier2.PermissionsVerifier=FloeGlacier2/NullPermissionsVerifier",
+            ]
+            if let certificates {
+                arguments += [
+                    "--Glacier2.Client.Endpoints=ssl -h 127.0.0.1 -p \(port)",
+                    "--Glacier2.SSLPermissionsVerifier=FloeGlacier2/NullSSLPermissionsVerifier",
+                    "--Ice.Plugin.IceSSL=IceSSL:createIceSSL", "--IceSSL.DefaultDir=\(certificates)",
+                    "--IceSSL.CAs=ca.pem", "--IceSSL.CertFile=server.pem", "--IceSSL.KeyFile=server.key",
+                    "--IceSSL.VerifyPeer=2",
+                ]
+            } else {
+                arguments.append("--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)")
+            }
+            let (process, output) = try launchPeer("/usr/bin/glacier2router", arguments)
             for _ in 0..<2 {
                 let line = try await firstLine(of: output)
                 #expect(line.hasSuffix("ready"), "glacier2router: '\(line)'")
             }
-            return Glacier2(process: process, port: port)
+            return Glacier2(process: process, port: port, transport: certificates == nil ? "tcp" : "ssl")
         }
 
         func stop() async throws {
@@ -48,8 +61,8 @@ struct RouterInteropTests {
     }
 
     /// Glacier2's `createSession(userId, password)` and `getCategoryForClient()`, through
-    /// `ice_invoke` (the test target does not generate Glacier2's Slice; Tests/PluginConsumer
-    /// and the README's example do). Returns the category callbacks must use.
+    /// `ice_invoke`: the test target does not generate Glacier2's Slice (Tests/PluginConsumer's
+    /// Callback target does). Returns the category callbacks must use.
     static func createSession(_ router: any ObjectPrx) async throws -> String {
         var parameters = OutputStream(encoding: .v1_1)
         parameters.startEncapsulation(encoding: .v1_1, format: nil)
@@ -59,9 +72,13 @@ struct RouterInteropTests {
         let (created, _) = try await router.ice_invoke(
             operation: "createSession", mode: .normal, inEncaps: parameters.finished())
         #expect(created, "createSession raised a user exception")
-        let empty = ByteBuffer(bytes: [6, 0, 0, 0, 1, 1])
+        return try await category(router)
+    }
+
+    /// Glacier2's `getCategoryForClient()`, through `ice_invoke`.
+    static func category(_ router: any ObjectPrx) async throws -> String {
         let (ok, result) = try await router.ice_invoke(
-            operation: "getCategoryForClient", mode: .nonmutating, inEncaps: empty)
+            operation: "getCategoryForClient", mode: .nonmutating, inEncaps: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
         #expect(ok)
         var stream = InputStream(buffer: result, encoding: .v1_1)
         let (encoding, content) = try stream.readEncapsulation()
@@ -172,6 +189,37 @@ struct RouterInteropTests {
         let connection = try await tester.ice_getConnection()
         try await Task.sleep(for: .seconds(3))
         #expect(!connection.isClosed, "the router's connection was closed for idleness")
+        #expect(try await tester.opCallbackThrough(callback) == 9)
+        await client.destroy()
+        await serverCommunicator.destroy()
+        try await glacier2.stop()
+    }
+
+    /// Glacier2 on ssl with mutual TLS: the session comes from the client's certificate
+    /// (`createSessionFromSecureConnection`), and calls and callbacks go over the TLS connection.
+    @Test func aSessionFromAClientCertificateOverSSL() async throws {
+        let certs = try await testCertificates()
+        let glacier2 = try await Glacier2.start(certificates: certs)
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let (serverCommunicator, _, serverServant, serverPort) = try await MiddlewareTests.server([])
+        let client = try Self.routedClient(glacier2.router, tlsProperties(certs, "client"))
+        let router = try #require(client.getDefaultRouter())
+        let empty = ByteBuffer(bytes: [6, 0, 0, 0, 1, 1])
+        let (created, _) = try await router.ice_invoke(
+            operation: "createSessionFromSecureConnection", mode: .normal, inEncaps: empty)
+        #expect(created, "createSessionFromSecureConnection raised a user exception")
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(await serverServant.pings == 1)
+        let connection = try await tester.ice_getConnection()
+        #expect(connection.info.type == "ssl" && connection.info.remotePort == glacier2.port)
+        let category = try await Self.category(router)
+        let adapter = try await client.createObjectAdapterWithRouter(name: "Callbacks", router: router)
+        let callback = uncheckedCast(
+            prx: try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category)),
+            type: (any TesterPrx).self)
+        try await adapter.activate()
         #expect(try await tester.opCallbackThrough(callback) == 9)
         await client.destroy()
         await serverCommunicator.destroy()
