@@ -1,9 +1,10 @@
 import Synchronization
 
+// (@preconcurrency: `stdout` is a C global, which Swift 6 refuses to name otherwise.)
 #if canImport(Glibc)
-    import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-    import Musl
+    @preconcurrency import Musl
 #endif
 
 /// `Ice.StdOut` and `Ice.StdErr`: the files this process's standard output and error go to,
@@ -20,7 +21,12 @@ enum StandardStreams {
         try redirected.withLock { done in
             guard !done else { return }
             fflush(nil)  // what was written before goes where it was meant to
-            if !out.isEmpty { try reopen(STDOUT_FILENO, out, property: "Ice.StdOut") }
+            if !out.isEmpty {
+                try reopen(STDOUT_FILENO, out, property: "Ice.StdOut")
+                // Line by line, as on a terminal: into a file, C (and `print`) would hold lines
+                // back until 4 KiB gathered, and `icegridadmin server show` would show nothing.
+                setvbuf(stdout, nil, _IOLBF, 0)
+            }
             if !err.isEmpty { try reopen(STDERR_FILENO, err, property: "Ice.StdErr") }
             done = true
         }

@@ -68,7 +68,9 @@ func runServer(_ arguments: [String]) async throws {
     let (properties, _) = try configuration(arguments)
     let server = try Communicator(properties: properties)
     let adapter = try await server.createObjectAdapter(name: "Greeter")
-    let served = try adapter.add(servant: GreeterServant(verbose: false), id: Identity(name: "greeter"))
+    // `--Greeter.Trace=1` prints a line per call.
+    let served = try adapter.add(
+        servant: GreeterServant(verbose: properties["Greeter.Trace"] == "1"), id: Identity(name: "greeter"))
     try await adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
     FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))

@@ -2,7 +2,8 @@
 # Floe behind ZeroC's Glacier2: a glacier2router, and the Callback target of
 # Tests/PluginConsumer (Glacier2's Slice compiled by the build plugin from /usr/share/ice/slice)
 # as a client with a session and callbacks through the router, against a Floe server and
-# against a ZeroC Python one. Needs glacier2router (zeroc-glacier2), python3-zeroc-ice and
+# against a ZeroC Python one; then a second router whose permissions verifier and session
+# manager are Floe servants (the same target's gatekeeper). Needs glacier2router (zeroc-glacier2), python3-zeroc-ice and
 # zeroc-ice-slice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,3 +65,22 @@ for server in "callback:tcp -h 127.0.0.1 -p $floe_port" "callback:tcp -h 127.0.0
     echo "glacier2: client -> glacier2router -> $server"
     timeout 60 "$callback" client "$router" "$server"
 done
+
+# Glacier2 asking Floe: its permissions verifier and session manager are the gatekeeper's.
+gatekeeper_port=$(free_port)
+gated_port=$(free_port)
+"$callback" gatekeeper "$gatekeeper_port" > "$work/gatekeeper.log" 2>&1 &
+pids+=($!)
+wait_for "$work/gatekeeper.log" "gatekeeper: ready"
+glacier2router --Ice.PrintAdapterReady=1 --Glacier2.InstanceName=GatedGlacier2 \
+    "--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p $gated_port" \
+    "--Glacier2.Server.Endpoints=tcp -h 127.0.0.1" \
+    "--Glacier2.PermissionsVerifier=verifier:tcp -h 127.0.0.1 -p $gatekeeper_port" \
+    "--Glacier2.SessionManager=sessions:tcp -h 127.0.0.1 -p $gatekeeper_port" > "$work/gated.log" 2>&1 &
+pids+=($!)
+wait_for "$work/gated.log" "Glacier2.Client ready"
+echo "glacier2: gated client -> glacier2router (Floe verifier and session manager) -> Floe server"
+timeout 60 "$callback" gated-client "GatedGlacier2/router:tcp -h 127.0.0.1 -p $gated_port" \
+    "callback:tcp -h 127.0.0.1 -p $floe_port"
+wait_for "$work/gatekeeper.log" "the session of floe was destroyed"
+echo "glacier2: the gatekeeper's session was destroyed with the client's"

@@ -45,6 +45,7 @@ cat > "$work/app.xml" <<XML
           <object identity="greeter" type="::Demo::Greeter"/>
         </adapter>
         <property name="Demo.Deployed" value="by IceGrid"/>
+        <property name="Greeter.Trace" value="1"/>
       </server>
     </node>
   </application>
@@ -69,6 +70,8 @@ grep -q "5 of 5 calls succeeded" "$work/client.out" || fail "calls lost: $(cat "
 
 # Its output went to the files the node named (Ice.StdOut, Ice.StdErr), where admin reads it.
 admin "server show FloeGreeter stdout" | grep -q "server: ready" || fail "no 'server: ready' in the server's stdout file"
+# What it prints with print(), while it runs (line-buffered, not held back until 4 KiB).
+admin "server show FloeGreeter stdout" | grep -q "from request" || fail "the server's print() lines are not in its stdout file while it runs"
 # Through the server's admin object (Ice.Admin.ServerId, its Properties facet).
 [ "$(admin "server property FloeGreeter Demo.Deployed")" = "by IceGrid" ] || fail "server property did not read the server's property"
 

@@ -8,6 +8,8 @@ import Foundation
 //
 //   Callback server PORT             serves "callback" on tcp -h 127.0.0.1 -p PORT
 //   Callback client ROUTER SERVER    ROUTER: Glacier2's router proxy; SERVER: the server's
+//   Callback gatekeeper PORT         serves Glacier2's permissions verifier and session manager
+//   Callback gated-client ROUTER SERVER   a client of a router that uses the gatekeeper
 
 actor CallbackServant: Callback {
     func initiateCallback(receiver: (any CallbackReceiverPrx)?, message: String, current: Current) async throws {
@@ -32,6 +34,34 @@ actor Receiver: CallbackReceiver {
     }
 }
 
+/// Glacier2's permissions verifier, implemented here: one password for every user.
+struct Verifier: PermissionsVerifier {
+    func checkPermissions(userId: String, password: String, current: Current) async throws -> (
+        returnValue: Bool, reason: String
+    ) {
+        password == "open sesame" ? (true, "") : (false, "wrong password for \(userId)")
+    }
+}
+
+/// Glacier2's session manager, implemented here: each session may reach only the object
+/// "callback" (through the session's control object, Glacier2's filter), and says when
+/// Glacier2 destroys it.
+actor Sessions: SessionManager {
+    func create(userId: String, control: (any SessionControlPrx)?, current: Current) async throws -> (any SessionPrx)? {
+        if let identities = try await control?.identities() { try await identities.add([Identity(name: "callback")]) }
+        let proxy = try current.adapter.add(servant: UserSession(user: userId), id: Identity(name: UUID().uuidString))
+        return uncheckedCast(prx: proxy, type: (any SessionPrx).self)
+    }
+}
+
+struct UserSession: Session {
+    let user: String
+    func destroy(current: Current) async throws {
+        try current.adapter.remove(current.id)
+        FileHandle.standardOutput.write(Data("gatekeeper: the session of \(user) was destroyed\n".utf8))
+    }
+}
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("callback: error: \(message)\n".utf8))
     exit(1)
@@ -42,6 +72,9 @@ func serve(port: String) async throws {
     let adapter = try await communicator.createObjectAdapterWithEndpoints(
         name: "Callback.Server", endpoints: "tcp -h 127.0.0.1 -p \(port)")
     try adapter.add(servant: CallbackServant(), id: Identity(name: "callback"))
+    // The same servant again, for the gated client: a session restricted to "callback" must not
+    // reach it.
+    try adapter.add(servant: CallbackServant(), id: Identity(name: "admin"))
     try await adapter.activate()
     // (Unbuffered: print() into a file holds the line back, and the script waits for it.)
     FileHandle.standardOutput.write(Data("callback: server ready\n".utf8))
@@ -49,15 +82,63 @@ func serve(port: String) async throws {
     await communicator.destroy()
 }
 
-/// A session with Glacier2 (any user and password: its null permissions verifier), and the
-/// category its callbacks use.
+/// Serves Glacier2's permissions verifier ("verifier") and session manager ("sessions").
+func serveGatekeeper(port: String) async throws {
+    let communicator = Communicator()
+    let adapter = try await communicator.createObjectAdapterWithEndpoints(
+        name: "Gatekeeper", endpoints: "tcp -h 127.0.0.1 -p \(port)")
+    try adapter.add(servant: Verifier(), id: Identity(name: "verifier"))
+    try adapter.add(servant: Sessions(), id: Identity(name: "sessions"))
+    try await adapter.activate()
+    FileHandle.standardOutput.write(Data("gatekeeper: ready\n".utf8))
+    await communicator.waitForShutdown()
+}
+
+/// A session with Glacier2 (the password the gatekeeper's verifier wants; a null verifier
+/// takes any), and the category its callbacks use.
 func startSession(_ router: any RouterPrx) async throws -> String {
     do {
-        _ = try await router.createSession(userId: "floe", password: "any password")
+        _ = try await router.createSession(userId: "floe", password: "open sesame")
     } catch let error as PermissionDeniedException {
         fail("permission denied: \(error.reason)")
     }
     return try await router.getCategoryForClient()
+}
+
+/// Behind a router whose verifier and session manager are the gatekeeper's: a wrong password
+/// is refused with the verifier's reason; a session may call "callback" and nothing else; and
+/// destroying it reaches the session manager's session.
+func runGatedClient(router routerProxy: String, server: String) async throws {
+    var properties = Properties()
+    properties["Ice.Default.Router"] = routerProxy
+    properties["Ice.RetryIntervals"] = "-1"
+    let communicator = try Communicator(properties: properties)
+    defer { Task { await communicator.destroy() } }
+    guard let base = communicator.getDefaultRouter(),
+        let router = try await checkedCast(prx: base, type: (any RouterPrx).self)
+    else { fail("\(routerProxy) is not a Glacier2 router") }
+    do {
+        _ = try await router.createSession(userId: "mallory", password: "guess")
+        fail("a wrong password opened a session")
+    } catch let error as PermissionDeniedException {
+        guard error.reason.contains("wrong password for mallory") else { fail("refused for '\(error.reason)'") }
+        print("callback: a wrong password was refused: \(error.reason)")
+    }
+    guard let session = try await router.createSession(userId: "floe", password: "open sesame") else {
+        fail("the session manager returned no session")
+    }
+    print("callback: session \(session.ice_getIdentity().name) from the session manager")
+    guard let serverBase = try communicator.stringToProxy(server),
+        let callback = try await checkedCast(prx: serverBase, type: (any CallbackPrx).self)
+    else { fail("\(server) is not a Callback server") }
+    try await callback.initiateCallback(receiver: nil, message: "allowed")
+    do {
+        try await callback.ice_identity(Identity(name: "admin")).ice_ping()
+        fail("the session's filter let a call to 'admin' through")
+    } catch {
+        print("callback: a call outside the session's filter failed: \(error)")
+    }
+    try await router.destroySession()
 }
 
 func runClient(router routerProxy: String, server: String) async throws {
@@ -123,7 +204,12 @@ do {
     switch (arguments.count, arguments.dropFirst().first) {
     case (3, "server"): try await serve(port: arguments[2])
     case (4, "client"): try await runClient(router: arguments[2], server: arguments[3])
-    default: fail("usage: Callback server PORT | Callback client ROUTER SERVER")
+    case (3, "gatekeeper"): try await serveGatekeeper(port: arguments[2])
+    case (4, "gated-client"): try await runGatedClient(router: arguments[2], server: arguments[3])
+    default:
+        fail(
+            "usage: Callback server PORT | Callback client ROUTER SERVER | Callback gatekeeper PORT | Callback gated-client ROUTER SERVER"
+        )
     }
 } catch {
     fail("\(error)")
