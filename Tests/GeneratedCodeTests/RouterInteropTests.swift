@@ -75,6 +75,17 @@ struct RouterInteropTests {
         return try await category(router)
     }
 
+    /// A callback object (a `TesterServant`, whose `opIdempotent` answers 7) in an adapter that
+    /// takes requests through `router`, in the client's `category`.
+    static func receiver(
+        _ client: Communicator, _ router: any ObjectPrx, _ category: String, adapterName: String = "Callbacks"
+    ) async throws -> any TesterPrx {
+        let adapter = try await client.createObjectAdapterWithRouter(name: adapterName, router: router)
+        let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category))
+        try await adapter.activate()
+        return uncheckedCast(prx: proxy, type: (any TesterPrx).self)
+    }
+
     /// Glacier2's `getCategoryForClient()`, through `ice_invoke`.
     static func category(_ router: any ObjectPrx) async throws -> String {
         let (ok, result) = try await router.ice_invoke(
@@ -106,12 +117,7 @@ struct RouterInteropTests {
         // Over the router's connection, not one to the server.
         #expect(try await tester.ice_getConnection().info.remotePort == glacier2.port)
 
-        let adapter = try await client.createObjectAdapterWithRouter(name: "Callbacks", router: router)
-        let servant = TesterServant()
-        let callback = uncheckedCast(
-            prx: try adapter.add(servant: servant, id: Identity(name: "receiver", category: category)),
-            type: (any TesterPrx).self)
-        try await adapter.activate()
+        let callback = try await Self.receiver(client, router, category)
         #expect(callback.ice_getEndpoints().contains { "\($0)".contains("127.0.0.1") })
         #expect(try await tester.opCallbackThrough(callback) == 7 + 2)
         // One adapter per router.
@@ -178,11 +184,7 @@ struct RouterInteropTests {
         let client = try Self.routedClient(glacier2.router, ["Ice.ACM.Client.Timeout": "1"])
         let router = try #require(client.getDefaultRouter())
         let category = try await Self.createSession(router)
-        let adapter = try await client.createObjectAdapterWithRouter(name: "", router: router)
-        let callback = uncheckedCast(
-            prx: try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category)),
-            type: (any TesterPrx).self)
-        try await adapter.activate()
+        let callback = try await Self.receiver(client, router, category, adapterName: "")
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
         #expect(try await tester.opCallbackThrough(callback) == 9)
@@ -215,11 +217,7 @@ struct RouterInteropTests {
         let connection = try await tester.ice_getConnection()
         #expect(connection.info.type == "ssl" && connection.info.remotePort == glacier2.port)
         let category = try await Self.category(router)
-        let adapter = try await client.createObjectAdapterWithRouter(name: "Callbacks", router: router)
-        let callback = uncheckedCast(
-            prx: try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category)),
-            type: (any TesterPrx).self)
-        try await adapter.activate()
+        let callback = try await Self.receiver(client, router, category)
         #expect(try await tester.opCallbackThrough(callback) == 9)
         await client.destroy()
         await serverCommunicator.destroy()

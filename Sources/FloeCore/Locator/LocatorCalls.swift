@@ -87,15 +87,10 @@ struct LocatorCalls {
         _ operation: String, mode: OperationMode, write: (inout OutputStream) -> Void,
         read: (inout InputStream) throws -> T
     ) async throws -> T {
-        let encoding = target.data.encodingVersion
-        var parameters = OutputStream(encoding: encoding)
-        parameters.startEncapsulation(encoding: encoding, format: nil)
-        write(&parameters)
-        parameters.endEncapsulation()
         let sent: Reply?
         do {
             sent = try await target.send(
-                operation: operation, mode: mode, context: target.context, parameters: parameters.finished())
+                operation: operation, mode: mode, context: target.context, parameters: target.encapsulation(write))
         } catch let error as LocalError where Self.unreachable.contains(error.code) {
             let locator = target.communicator.proxyToString(ObjectPrxI(_reference: target))
             throw LocalError(
@@ -117,6 +112,19 @@ struct LocatorCalls {
         } catch let error as MarshalError {
             throw LocalError(.marshal, "reply to '\(operation)' from the locator: \(error)")
         }
+    }
+}
+
+extension ProxyReference {
+    /// The parameters `write` encodes, as the encapsulation a request to this proxy carries
+    /// (for the calls the runtime encodes by hand).
+    func encapsulation(_ write: (inout OutputStream) -> Void) -> ByteBuffer {
+        let encoding = data.encodingVersion
+        var parameters = OutputStream(encoding: encoding)
+        parameters.startEncapsulation(encoding: encoding, format: nil)
+        write(&parameters)
+        parameters.endEncapsulation()
+        return parameters.finished()
     }
 }
 

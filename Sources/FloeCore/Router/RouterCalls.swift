@@ -40,13 +40,8 @@ struct RouterCalls {
         _ operation: String, mode: OperationMode, write: (inout OutputStream) -> Void,
         read: (inout InputStream) throws -> T
     ) async throws -> T {
-        let encoding = target.data.encodingVersion
-        var parameters = OutputStream(encoding: encoding)
-        parameters.startEncapsulation(encoding: encoding, format: nil)
-        write(&parameters)
-        parameters.endEncapsulation()
         let sent = try await target.send(
-            operation: operation, mode: mode, context: target.context, parameters: parameters.finished())
+            operation: operation, mode: mode, context: target.context, parameters: target.encapsulation(write))
         guard let reply = sent else { throw LocalError(.twowayOnly, "the router proxy must be twoway") }
         if let failure = DispatchError(failedReply: reply) { throw failure }
         guard reply.status == .ok, case .encapsulation(let replyEncoding, let content) = reply.body else {

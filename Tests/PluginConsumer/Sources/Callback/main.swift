@@ -67,31 +67,18 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func serve(port: String) async throws {
+/// Serves `servants` by name on tcp -h 127.0.0.1 -p `port` until shut down, saying `ready`
+/// once it listens.
+func serve(_ servants: [String: any Dispatcher], port: String, ready: String) async throws {
     let communicator = Communicator()
     let adapter = try await communicator.createObjectAdapterWithEndpoints(
-        name: "Callback.Server", endpoints: "tcp -h 127.0.0.1 -p \(port)")
-    try adapter.add(servant: CallbackServant(), id: Identity(name: "callback"))
-    // The same servant again, for the gated client: a session restricted to "callback" must not
-    // reach it.
-    try adapter.add(servant: CallbackServant(), id: Identity(name: "admin"))
+        name: "Server", endpoints: "tcp -h 127.0.0.1 -p \(port)")
+    for (name, servant) in servants { try adapter.add(servant: servant, id: Identity(name: name)) }
     try await adapter.activate()
     // (Unbuffered: print() into a file holds the line back, and the script waits for it.)
-    FileHandle.standardOutput.write(Data("callback: server ready\n".utf8))
+    FileHandle.standardOutput.write(Data("\(ready)\n".utf8))
     await communicator.waitForShutdown()
     await communicator.destroy()
-}
-
-/// Serves Glacier2's permissions verifier ("verifier") and session manager ("sessions").
-func serveGatekeeper(port: String) async throws {
-    let communicator = Communicator()
-    let adapter = try await communicator.createObjectAdapterWithEndpoints(
-        name: "Gatekeeper", endpoints: "tcp -h 127.0.0.1 -p \(port)")
-    try adapter.add(servant: Verifier(), id: Identity(name: "verifier"))
-    try adapter.add(servant: Sessions(), id: Identity(name: "sessions"))
-    try await adapter.activate()
-    FileHandle.standardOutput.write(Data("gatekeeper: ready\n".utf8))
-    await communicator.waitForShutdown()
 }
 
 /// A session with Glacier2 (the password the gatekeeper's verifier wants; a null verifier
@@ -202,9 +189,16 @@ func runClient(router routerProxy: String, server: String) async throws {
 let arguments = CommandLine.arguments
 do {
     switch (arguments.count, arguments.dropFirst().first) {
-    case (3, "server"): try await serve(port: arguments[2])
+    case (3, "server"):
+        // "admin", the same servant again, for the gated client: a session restricted to
+        // "callback" must not reach it.
+        let servants: [String: any Dispatcher] = ["callback": CallbackServant(), "admin": CallbackServant()]
+        try await serve(servants, port: arguments[2], ready: "callback: server ready")
     case (4, "client"): try await runClient(router: arguments[2], server: arguments[3])
-    case (3, "gatekeeper"): try await serveGatekeeper(port: arguments[2])
+    case (3, "gatekeeper"):
+        // Glacier2's permissions verifier and session manager.
+        let servants: [String: any Dispatcher] = ["verifier": Verifier(), "sessions": Sessions()]
+        try await serve(servants, port: arguments[2], ready: "gatekeeper: ready")
     case (4, "gated-client"): try await runGatedClient(router: arguments[2], server: arguments[3])
     default:
         fail(
