@@ -81,6 +81,19 @@ func serve(_ servants: [String: any Dispatcher], port: String, ready: String) as
     await communicator.destroy()
 }
 
+/// A communicator whose proxies go through the Glacier2 router `routerProxy`, and the router.
+func routedCommunicator(_ routerProxy: String) async throws -> (Communicator, any RouterPrx) {
+    var properties = Properties()
+    properties["Ice.Default.Router"] = routerProxy
+    // As ZeroC advises for Glacier2 clients: a retried request could run twice on the server.
+    properties["Ice.RetryIntervals"] = "-1"
+    let communicator = try Communicator(properties: properties)
+    guard let base = communicator.getDefaultRouter(),
+        let router = try await checkedCast(prx: base, type: (any RouterPrx).self)
+    else { fail("\(routerProxy) is not a Glacier2 router") }
+    return (communicator, router)
+}
+
 /// A session with Glacier2 (the password the gatekeeper's verifier wants; a null verifier
 /// takes any), and the category its callbacks use.
 func startSession(_ router: any RouterPrx) async throws -> String {
@@ -96,14 +109,8 @@ func startSession(_ router: any RouterPrx) async throws -> String {
 /// is refused with the verifier's reason; a session may call "callback" and nothing else; and
 /// destroying it reaches the session manager's session.
 func runGatedClient(router routerProxy: String, server: String) async throws {
-    var properties = Properties()
-    properties["Ice.Default.Router"] = routerProxy
-    properties["Ice.RetryIntervals"] = "-1"
-    let communicator = try Communicator(properties: properties)
+    let (communicator, router) = try await routedCommunicator(routerProxy)
     defer { Task { await communicator.destroy() } }
-    guard let base = communicator.getDefaultRouter(),
-        let router = try await checkedCast(prx: base, type: (any RouterPrx).self)
-    else { fail("\(routerProxy) is not a Glacier2 router") }
     do {
         _ = try await router.createSession(userId: "mallory", password: "guess")
         fail("a wrong password opened a session")
@@ -129,15 +136,8 @@ func runGatedClient(router routerProxy: String, server: String) async throws {
 }
 
 func runClient(router routerProxy: String, server: String) async throws {
-    var properties = Properties()
-    properties["Ice.Default.Router"] = routerProxy
-    // As ZeroC advises for Glacier2 clients: a retried request could run twice on the server.
-    properties["Ice.RetryIntervals"] = "-1"
-    let communicator = try Communicator(properties: properties)
+    let (communicator, router) = try await routedCommunicator(routerProxy)
     defer { Task { await communicator.destroy() } }
-    guard let base = communicator.getDefaultRouter(),
-        let router = try await checkedCast(prx: base, type: (any RouterPrx).self)
-    else { fail("\(routerProxy) is not a Glacier2 router") }
     var category = try await startSession(router)
 
     let adapter = try await communicator.createObjectAdapterWithRouter(name: "Receiver", router: router)
