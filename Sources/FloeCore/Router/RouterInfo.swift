@@ -11,6 +11,11 @@ final class RouterInfo: Sendable {
         var hasRoutingTable = true
         /// Identities added to the routing table (Ice keys the table by identity too).
         var added: Set<Identity> = []
+        /// The router calls under way: every call that needs one waits for it rather than
+        /// asking again (a thousand first calls at once make one `getClientProxy`, and one
+        /// `addProxies` per identity).
+        var asking: Task<[EndpointData], any Error>?
+        var adding: [Identity: Task<Void, any Error>] = [:]
         /// Weak: the adapter is the user's, and a destroyed one must not stay attached to new
         /// connections.
         weak var adapter: ObjectAdapter?
@@ -22,7 +27,20 @@ final class RouterInfo: Sendable {
 
     /// The endpoints routed requests go to: the router's client proxy's, asked once.
     func clientEndpoints(_ communicator: Communicator) async throws -> [EndpointData] {
-        if let known = state.withLockedValue({ $0.clientEndpoints }) { return known }
+        let (known, asking) = state.withLockedValue { state -> ([EndpointData]?, Task<[EndpointData], any Error>?) in
+            if let known = state.clientEndpoints { return (known, nil) }
+            if let asking = state.asking { return (nil, asking) }
+            let asking = Task { try await self.askClientEndpoints(communicator) }
+            state.asking = asking
+            return (nil, asking)
+        }
+        if let known { return known }
+        guard let asking else { throw LocalError(.noEndpoint, "no router call under way") }
+        return try await asking.value
+    }
+
+    private func askClientEndpoints(_ communicator: Communicator) async throws -> [EndpointData] {
+        defer { state.withLockedValue { $0.asking = nil } }
         let (proxy, hasRoutingTable) = try await RouterCalls(router: router, communicator: communicator)
             .getClientProxy()
         // No client proxy, or one without endpoints: the router takes requests itself, as in Ice.
@@ -45,8 +63,19 @@ final class RouterInfo: Sendable {
     /// router keeps none): Glacier2 forwards a request only to a proxy the client added, and
     /// answers `ObjectNotExist` for any other identity.
     func addIfNeeded(_ proxy: ProxyData, _ communicator: Communicator) async throws {
-        let needed = state.withLockedValue { $0.hasRoutingTable && !$0.added.contains(proxy.identity) }
-        guard needed else { return }
+        let identity = proxy.identity
+        let adding = state.withLockedValue { state -> Task<Void, any Error>? in
+            guard state.hasRoutingTable, !state.added.contains(identity) else { return nil }
+            if let adding = state.adding[identity] { return adding }
+            let adding = Task { try await self.add(proxy, communicator) }
+            state.adding[identity] = adding
+            return adding
+        }
+        try await adding?.value
+    }
+
+    private func add(_ proxy: ProxyData, _ communicator: Communicator) async throws {
+        defer { state.withLockedValue { _ = $0.adding.removeValue(forKey: proxy.identity) } }
         let evicted = try await RouterCalls(router: router, communicator: communicator).addProxies([proxy])
         state.withLockedValue { state in
             state.added.insert(proxy.identity)

@@ -1,0 +1,102 @@
+import FloeCore
+import FloeNIO
+import Testing
+
+import typealias FloeIce.ObjectProxySeq
+import protocol FloeIce.Router
+
+/// What a Floe client asks of a router, counted by a router of our own: its client proxy names
+/// the test server directly, so routed calls reach it without forwarding. (The same behaviour
+/// against Glacier2 itself: `RouterInteropTests`.)
+@Suite("Routers: the client side", .timeLimit(.minutes(2)))
+struct RouterTests {
+    actor CountingRouter: Router {
+        let clientProxy: (any ObjectPrx)?
+        let keepsTable: Bool?
+        /// Identities it evicts when another is added.
+        let evicts: [Identity: Identity]
+        private(set) var clientProxyCalls = 0
+        private(set) var added: [Identity] = []
+
+        init(clientProxy: (any ObjectPrx)?, keepsTable: Bool?, evicts: [Identity: Identity] = [:]) {
+            self.clientProxy = clientProxy
+            self.keepsTable = keepsTable
+            self.evicts = evicts
+        }
+
+        func getClientProxy(current: Current) async throws -> (
+            returnValue: (any ObjectPrx)?, hasRoutingTable: Bool?
+        ) {
+            clientProxyCalls += 1
+            try await Task.sleep(for: .milliseconds(100))  // long enough for every caller to ask
+            return (clientProxy, keepsTable)
+        }
+
+        func getServerProxy(current: Current) async throws -> (any ObjectPrx)? { nil }
+
+        func addProxies(proxies: ObjectProxySeq, current: Current) async throws -> ObjectProxySeq {
+            try await Task.sleep(for: .milliseconds(100))
+            added += proxies.compactMap { $0?.ice_getIdentity() }
+            let communicator = current.adapter.communicator
+            return proxies.compactMap { $0.flatMap { evicts[$0.ice_getIdentity()] } }.map { communicator.makeProxy($0) }
+        }
+    }
+
+    /// A server with "tester" and "other", a router for it, and a client whose proxies go
+    /// through the router.
+    static func setUp(keepsTable: Bool?, evicts: [Identity: Identity] = [:]) async throws -> (
+        server: Communicator, router: CountingRouter, client: Communicator, port: Int32
+    ) {
+        let (server, adapter, _, port) = try await MiddlewareTests.server([])
+        try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
+        let direct = try #require(try server.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
+        let router = CountingRouter(clientProxy: direct, keepsTable: keepsTable, evicts: evicts)
+        try adapter.add(servant: router, id: Identity(name: "router"))
+        var properties = Properties()
+        properties["Ice.Default.Router"] = "router:tcp -h 127.0.0.1 -p \(port)"
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        return (server, router, client, port)
+    }
+
+    @Test func concurrentFirstCallsAskTheRouterOnce() async throws {
+        let (server, router, client, port) = try await Self.setUp(keepsTable: true)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await withThrowingTaskGroup(of: Int32.self) { group in
+            for _ in 0..<100 { group.addTask { try await tester.opIdempotent() } }
+            for try await answer in group { #expect(answer == 7) }
+        }
+        #expect(await router.clientProxyCalls == 1)
+        #expect(await router.added == [Identity(name: "tester")])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// An identity the router evicted is added again before its next call; a router that
+    /// keeps no routing table is never asked to add one.
+    @Test func evictedProxiesAreAddedAgainAndTablelessRoutersAddNone() async throws {
+        let (server, router, client, port) = try await Self.setUp(
+            keepsTable: nil, evicts: [Identity(name: "other"): Identity(name: "tester")])
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let other = uncheckedCast(prx: tester.ice_identity(Identity(name: "other")), type: (any TesterPrx).self)
+        try await tester.ping()
+        try await other.ping()  // evicts "tester"
+        try await tester.ping()
+        try await tester.ping()
+        #expect(await router.added.map(\.name) == ["tester", "other", "tester"])
+        await client.destroy()
+
+        let (tablelessServer, tableless, tablelessClient, tablelessPort) = try await Self.setUp(keepsTable: false)
+        let untracked = try makeProxy(
+            communicator: tablelessClient, proxyString: "tester:tcp -h 127.0.0.1 -p \(tablelessPort)",
+            type: (any TesterPrx).self)
+        try await untracked.ping()
+        #expect(await tableless.added.isEmpty)
+        #expect(await tableless.clientProxyCalls == 1)
+        await tablelessClient.destroy()
+        await tablelessServer.destroy()
+        await server.destroy()
+    }
+}
