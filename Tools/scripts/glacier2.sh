@@ -2,8 +2,9 @@
 # Floe behind ZeroC's Glacier2: a glacier2router, and the Callback target of
 # Tests/PluginConsumer (Glacier2's Slice compiled by the build plugin from /usr/share/ice/slice)
 # as a client with a session and callbacks through the router, against a Floe server and
-# against a ZeroC Python one; then a second router whose permissions verifier and session
-# manager are Floe servants (the same target's gatekeeper). Needs glacier2router (zeroc-glacier2), python3-zeroc-ice and
+# against a ZeroC Python one; a ZeroC Python client called back by the Floe server; then a
+# second router whose permissions verifier and session manager are Floe servants (the same
+# target's gatekeeper). Needs glacier2router (zeroc-glacier2), python3-zeroc-ice and
 # zeroc-ice-slice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,6 +66,36 @@ for server in "callback:tcp -h 127.0.0.1 -p $floe_port" "callback:tcp -h 127.0.0
     echo "glacier2: client -> glacier2router -> $server"
     timeout 60 "$callback" client "$router" "$server"
 done
+
+# A ZeroC Python client behind the same router, called back by the Floe server.
+cat > "$work/client.py" <<PY
+import sys, threading, Ice, Glacier2
+Ice.loadSlice("Tests/PluginConsumer/Sources/Callback/Callback.ice")
+import Demo
+
+class ReceiverI(Demo.CallbackReceiver):
+    def __init__(self):
+        self.received = threading.Event()
+    def callback(self, message, current):
+        if message == "python":
+            self.received.set()
+
+with Ice.initialize(sys.argv) as communicator:
+    router = Glacier2.RouterPrx.checkedCast(communicator.getDefaultRouter())
+    router.createSession("python", "any password")
+    adapter = communicator.createObjectAdapterWithRouter("Receiver", router)
+    receiver = ReceiverI()
+    proxy = Demo.CallbackReceiverPrx.uncheckedCast(
+        adapter.add(receiver, Ice.Identity("receiver", router.getCategoryForClient())))
+    adapter.activate()
+    server = Demo.CallbackPrx.checkedCast(communicator.stringToProxy("callback:tcp -h 127.0.0.1 -p $floe_port"))
+    server.initiateCallback(proxy, "python")
+    if not receiver.received.wait(5):
+        sys.exit("no callback from the Floe server")
+    print("zeroc client: the Floe server's callback came back through the router")
+PY
+echo "glacier2: ZeroC Python client -> glacier2router -> Floe server"
+timeout 60 /usr/bin/python3 "$work/client.py" "--Ice.Default.Router=$router" --Ice.RetryIntervals=-1
 
 # Glacier2 asking Floe: its permissions verifier and session manager are the gatekeeper's.
 gatekeeper_port=$(free_port)
