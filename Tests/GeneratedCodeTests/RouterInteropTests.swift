@@ -19,7 +19,8 @@ struct RouterInteropTests {
 
         /// With `certificates`, clients reach it over ssl with a certificate of the test CA
         /// (IceSSL's mutual TLS), and may create sessions from it.
-        static func start(certificates: String? = nil) async throws -> Glacier2 {
+        /// `locator`: the locator Glacier2 resolves indirect proxies with.
+        static func start(certificates: String? = nil, locator: String? = nil) async throws -> Glacier2 {
             let port = try await freePort()
             var arguments = [
                 "--Ice.PrintAdapterReady=1", "--Glacier2.InstanceName=FloeGlacier2",
@@ -37,6 +38,7 @@ struct RouterInteropTests {
             } else {
                 arguments.append("--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)")
             }
+            if let locator { arguments.append("--Ice.Default.Locator=\(locator)") }
             let (process, output) = try launchPeer("/usr/bin/glacier2router", arguments)
             for _ in 0..<2 {
                 let line = try await firstLine(of: output)
@@ -222,5 +224,24 @@ struct RouterInteropTests {
         await client.destroy()
         await serverCommunicator.destroy()
         try await glacier2.stop()
+    }
+
+    /// An indirect proxy through the router: the client has no locator; Glacier2 resolves
+    /// `tester@Routed` with its own (floe-registry here), so the client must not try to.
+    @Test func theRouterResolvesIndirectProxies() async throws {
+        let (registryCommunicator, _, locator, _) = try await LocatorTests.registry()
+        let (server, _, servant) = try await LocatorTests.server(locator: locator, adapterId: "Routed")
+        let glacier2 = try await Glacier2.start(locator: locator)
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let client = try Self.routedClient(glacier2.router)
+        #expect(client.defaultLocator == nil)
+        _ = try await Self.createSession(try #require(client.getDefaultRouter()))
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Routed", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        try await glacier2.stop()
+        await server.destroy()
+        await registryCommunicator.destroy()
     }
 }
