@@ -418,8 +418,8 @@ public final class Communicator: Sendable {
             if let existing = state.connections[key] { return existing }
             let task = ConnectTask {
                 let connection = try await transport.connect(to: endpoint, communicator: self)
-                // A router's client connection carries its callbacks (`createObjectAdapterWithRouter`).
-                if let adapter = self.routedAdapter(for: endpoint) { await connection.setAdapter(adapter) }
+                // A router's client connection keeps its session and carries its callbacks.
+                await self.setUpIfRouted(connection, to: endpoint)
                 return connection
             }
             state.connections[key] = task

@@ -40,6 +40,12 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// answered with object-not-exist). Incoming connections start with their listener's adapter.
     func setAdapter(_ adapter: ObjectAdapter?) async
     func getAdapter() async -> ObjectAdapter?
+    /// Changes this connection's active connection management, as Ice's `setACM` does: its idle
+    /// timeout in seconds (heartbeats go out after half of it without a write), when it closes
+    /// for idleness, and whether it sends heartbeats; nil keeps a setting. Glacier2 clients
+    /// keep the router's connection alive this way (Floe does it for them, see
+    /// `createObjectAdapterWithRouter`).
+    func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) async
     /// Where the connection runs (Ice's `ConnectionInfo`): addresses, ports, transport.
     var info: ConnectionInfo { get }
     /// Calls `callback` once when the connection is closed, for whatever reason (at once if it

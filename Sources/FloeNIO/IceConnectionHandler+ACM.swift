@@ -21,6 +21,22 @@ extension IceConnectionHandler {
         }
     }
 
+    /// This connection's own ACM settings (`Connection.setACM`); the check restarts with them.
+    func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) {
+        if let timeout {
+            if isClient { options.clientIdleTimeout = timeout } else { options.serverIdleTimeout = timeout }
+        }
+        if let close {
+            if isClient { options.clientClose = close } else { options.serverClose = close }
+        }
+        if let heartbeats {
+            if isClient { options.clientHeartbeats = heartbeats } else { options.serverHeartbeats = heartbeats }
+        }
+        monitor?.cancel()
+        monitor = nil
+        if let context, context.channel.isActive { startMonitor(context) }
+    }
+
     private func checkIdle(idle: TimeAmount) {
         guard let context, context.channel.isActive else { return }
         let now = NIODeadline.now()

@@ -15,7 +15,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     let communicator: Communicator
-    let options: ConnectionOptions
+    /// The communicator's, until `setACM` changes this connection's.
+    var options: ConnectionOptions
     /// Dispatches incoming requests; nil answers them with object-not-exist.
     var adapter: ObjectAdapter?
     let isClient: Bool

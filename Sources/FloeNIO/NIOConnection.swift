@@ -209,6 +209,14 @@ final class NIOConnection: Connection {
         try? await channel.eventLoop.submit { handler.value.adapter = adapter }.get()
     }
 
+    func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) async {
+        let handler = handler
+        try? await channel.eventLoop.submit {
+            handler.value.setACM(timeout: timeout, close: close, heartbeats: heartbeats)
+        }
+        .get()
+    }
+
     func getAdapter() async -> ObjectAdapter? {
         let handler = handler
         return try? await channel.eventLoop.submit { handler.value.adapter }.get()

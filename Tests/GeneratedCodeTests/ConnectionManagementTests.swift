@@ -460,6 +460,30 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A bidirectional connection (an adapter set on it) is the server's only way to the
+    /// client's objects: never closed for idleness. `setACM` changes one connection's settings.
+    @Test func bidirectionalConnectionsStayOpenAndSetACMAppliesToOneConnection() async throws {
+        let (server, _, _, port) = try await Self.server()
+        let (client, tester) = try Self.client(
+            "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
+        try await tester.ice_ping()
+        let bidirectional = try await tester.ice_getConnection()
+        await bidirectional.setAdapter(try await client.createObjectAdapter(name: ""))
+        try await Task.sleep(for: .seconds(3))
+        #expect(!bidirectional.isClosed, "a connection with an adapter was closed for idleness")
+        await bidirectional.close()
+        try await tester.ice_ping()
+        let plain = try await tester.ice_getConnection()
+        await plain.setACM(timeout: nil, close: .off, heartbeats: nil)
+        try await Task.sleep(for: .seconds(3))
+        #expect(!plain.isClosed, "setACM(close: .off) did not apply")
+        await plain.setACM(timeout: nil, close: .onIdle, heartbeats: nil)
+        for _ in 0..<50 where !plain.isClosed { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(plain.isClosed, "setACM(close: .onIdle) did not apply")
+        await client.destroy()
+        await server.destroy()
+    }
+
     @Test func busyConnectionsAreNotClosedForIdleness() async throws {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(

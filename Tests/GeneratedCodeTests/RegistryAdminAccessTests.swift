@@ -30,6 +30,7 @@ private final class RemoteConnection: Connection {
     var isClosed: Bool { false }
     func setAdapter(_ adapter: ObjectAdapter?) async {}
     func getAdapter() async -> ObjectAdapter? { nil }
+    func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) async {}
     func onClose(_ callback: @escaping @Sendable () -> Void) {}
     var description: String { info.description }
 }

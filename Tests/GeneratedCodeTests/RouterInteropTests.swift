@@ -20,7 +20,9 @@ struct RouterInteropTests {
         /// With `certificates`, clients reach it over ssl with a certificate of the test CA
         /// (IceSSL's mutual TLS), and may create sessions from it.
         /// `locator`: the locator Glacier2 resolves indirect proxies with.
-        static func start(certificates: String? = nil, locator: String? = nil) async throws -> Glacier2 {
+        static func start(certificates: String? = nil, locator: String? = nil, more: [String] = []) async throws
+            -> Glacier2
+        {
             let port = try await freePort()
             var arguments = [
                 "--Ice.PrintAdapterReady=1", "--Glacier2.InstanceName=FloeGlacier2",
@@ -39,6 +41,7 @@ struct RouterInteropTests {
                 arguments.append("--Glacier2.Client.Endpoints=tcp -h 127.0.0.1 -p \(port)")
             }
             if let locator { arguments.append("--Ice.Default.Locator=\(locator)") }
+            arguments += more
             let (process, output) = try launchPeer("/usr/bin/glacier2router", arguments)
             for _ in 0..<2 {
                 let line = try await firstLine(of: output)
@@ -243,5 +246,25 @@ struct RouterInteropTests {
         try await glacier2.stop()
         await server.destroy()
         await registryCommunicator.destroy()
+    }
+
+    /// Glacier2's `SessionTimeout` (4 s here; ZeroC's demos use 30): a client that only waits for
+    /// callbacks keeps its session.
+    @Test func anIdleClientOutlivesGlacier2sSessionTimeout() async throws {
+        let glacier2 = try await Glacier2.start(more: ["--Glacier2.SessionTimeout=4"])
+        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
+        let (serverCommunicator, _, _, serverPort) = try await MiddlewareTests.server([])
+        let client = try Self.routedClient(glacier2.router)
+        let router = try #require(client.getDefaultRouter())
+        let category = try await Self.createSession(router)
+        let callback = try await Self.receiver(client, router, category)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
+        #expect(try await tester.opCallbackThrough(callback) == 9)
+        try await Task.sleep(for: .seconds(10))
+        #expect(try await tester.opCallbackThrough(callback) == 9)
+        await client.destroy()
+        await serverCommunicator.destroy()
+        try await glacier2.stop()
     }
 }

@@ -69,18 +69,26 @@ extension Communicator {
         }
     }
 
-    /// The adapter that takes callbacks over a new connection to `endpoint`, when that is a
-    /// router's client endpoint and the router has one (see `createObjectAdapterWithRouter`).
-    func routedAdapter(for endpoint: IPEndpointData) -> ObjectAdapter? {
+    /// Sets up a new connection to `endpoint` when that is a router's client endpoint: it
+    /// keeps the session (`keepAlive`) and takes callbacks for the router's adapter, if any
+    /// (see `createObjectAdapterWithRouter`).
+    func setUpIfRouted(_ connection: any Connection, to endpoint: IPEndpointData) async {
         let infos = routers.withLockedValue { $0.isEmpty ? [] : Array($0.values) }
-        for info in infos {
-            if let adapter = info.adapter, !adapter.isDeactivated, info.isClientEndpoint(endpoint) { return adapter }
-        }
-        return nil
+        guard let info = infos.first(where: { $0.isClientEndpoint(endpoint) }) else { return }
+        await keepAlive([connection], for: info)
+        if let adapter = info.adapter, !adapter.isDeactivated { await connection.setAdapter(adapter) }
+    }
+
+    /// A Glacier2 session ends with its connection: a router's client connections are never
+    /// closed for idleness, and heartbeat often enough for the router's timeout (what ZeroC's
+    /// `SessionHelper` sets with `setACM`).
+    func keepAlive(_ connections: [any Connection], for info: RouterInfo) async {
+        let timeout = info.keepAlive
+        for connection in connections { await connection.setACM(timeout: timeout, close: .off, heartbeats: true) }
     }
 
     /// The open outgoing connections whose endpoint satisfies `matches`.
-    private func openConnections(where matches: (IPEndpointData) -> Bool) -> [any Connection] {
+    func openConnections(where matches: (IPEndpointData) -> Bool) -> [any Connection] {
         state.withLockedValue { state in
             state.connections.compactMap { key, task in
                 guard matches(key.endpoint), let open = task.settledConnection, !open.isClosed else { return nil }

@@ -36,6 +36,24 @@ struct RouterCalls {
         }
     }
 
+    /// How often Glacier2 needs to hear from a session's connection: its `getACMTimeout`, else
+    /// (Glacier2 3.6) its `getSessionTimeout`, in seconds; nil when the router has neither (it is
+    /// not Glacier2), says 0, or cannot be asked.
+    func keepAliveSeconds() async -> Int? {
+        if let acm = try? await call(
+            "getACMTimeout", mode: .nonmutating, write: { _ in }, read: { try $0.read(Int32.self) }),
+            acm > 0
+        {
+            return Int(acm)
+        }
+        if let session = try? await call(
+            "getSessionTimeout", mode: .nonmutating, write: { _ in }, read: { try $0.read(Int64.self) }), session > 0
+        {
+            return Int(clamping: session)
+        }
+        return nil
+    }
+
     private func call<T>(
         _ operation: String, mode: OperationMode, write: (inout OutputStream) -> Void,
         read: (inout InputStream) throws -> T

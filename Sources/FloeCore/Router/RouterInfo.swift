@@ -9,6 +9,9 @@ final class RouterInfo: Sendable {
     private struct State {
         var clientEndpoints: [EndpointData]?
         var hasRoutingTable = true
+        /// Seconds the router's client connections may stay silent (Glacier2's ACM or session
+        /// timeout), nil when the router does not say.
+        var keepAlive: Int?
         /// Identities added to the routing table (Ice keys the table by identity too).
         var added: Set<Identity> = []
         /// The router calls under way: every call that needs one waits for it rather than
@@ -49,12 +52,18 @@ final class RouterInfo: Sendable {
         guard !endpoints.isEmpty else {
             throw LocalError(.noEndpoint, "the router '\(ProxyStringFormatter.format(router))' has no endpoints")
         }
+        let keepAlive = await RouterCalls(router: router, communicator: communicator).keepAliveSeconds()
         state.withLockedValue { state in
             state.clientEndpoints = endpoints
             state.hasRoutingTable = hasRoutingTable
+            state.keepAlive = keepAlive
         }
+        // The connection that asked (usually the one routed calls use) keeps the session too.
+        await communicator.keepAlive(communicator.openConnections(where: isClientEndpoint), for: self)
         return endpoints
     }
+
+    var keepAlive: Int? { state.withLockedValue { $0.keepAlive } }
 
     /// The cached client endpoints, or nil before the first routed call.
     var knownClientEndpoints: [EndpointData]? { state.withLockedValue { $0.clientEndpoints } }
