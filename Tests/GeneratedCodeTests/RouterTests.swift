@@ -32,7 +32,10 @@ struct RouterTests {
             return (clientProxy, keepsTable)
         }
 
-        func getServerProxy(current: Current) async throws -> (any ObjectPrx)? { nil }
+        func getServerProxy(current: Current) async throws -> (any ObjectPrx)? {
+            try await Task.sleep(for: .milliseconds(100))
+            return clientProxy
+        }
 
         func addProxies(proxies: ObjectProxySeq, current: Current) async throws -> ObjectProxySeq {
             try await Task.sleep(for: .milliseconds(100))
@@ -97,6 +100,28 @@ struct RouterTests {
         #expect(await tableless.clientProxyCalls == 1)
         await tablelessClient.destroy()
         await tablelessServer.destroy()
+        await server.destroy()
+    }
+
+    /// One adapter per router, as in Ice, also when two are created at once.
+    @Test func twoAdaptersCreatedAtOnceForOneRouterGetOne() async throws {
+        let (server, _, client, _) = try await Self.setUp(keepsTable: true)
+        let router = try #require(client.getDefaultRouter())
+        /// nil when created, else the error.
+        @Sendable func create(_ name: String) async -> (any Error)? {
+            do {
+                _ = try await client.createObjectAdapterWithRouter(name: name, router: router)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        async let first = create("First")
+        async let second = create("Second")
+        let errors = await [first, second]
+        #expect(errors.filter { $0 == nil }.count == 1)
+        #expect(errors.contains { ($0 as? LocalError)?.code == .alreadyRegistered })
+        await client.destroy()
         await server.destroy()
     }
 }

@@ -39,13 +39,15 @@ extension Communicator {
     public func createObjectAdapterWithRouter(name: String, router: any ObjectPrx) async throws -> ObjectAdapter {
         let routerData = router._reference.data
         let info = routerInfo(routerData)
-        if let existing = info.adapter, !existing.isDeactivated {
+        let adapter = try makeObjectAdapter(name: name)
+        // Claimed before any await, so that two adapters made at once cannot both take it.
+        if let existing = info.claim(adapter) {
+            await adapter.destroy()
             throw LocalError(
                 .alreadyRegistered,
                 "the router '\(ProxyStringFormatter.format(routerData))' has an object adapter already ('\(existing.name)')"
             )
         }
-        let adapter = try makeObjectAdapter(name: name)
         do {
             let calls = RouterCalls(router: routerData, communicator: self)
             let server = try await calls.getServerProxy().map(withDefaultHost)
@@ -60,11 +62,10 @@ extension Communicator {
             }
             adapter.setPublishedEndpoints(published)
             _ = try await info.clientEndpoints(self)
-            info.adapter = adapter
             for connection in openConnections(where: info.isClientEndpoint) { await connection.setAdapter(adapter) }
             return adapter
         } catch {
-            await adapter.destroy()
+            await adapter.destroy()  // (deactivated: the router is free for another)
             throw error
         }
     }

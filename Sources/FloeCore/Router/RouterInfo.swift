@@ -95,6 +95,15 @@ final class RouterInfo: Sendable {
     /// Forgets that `identity` was added: the router said it does not have it.
     func forget(_ identity: Identity) { state.withLockedValue { _ = $0.added.remove(identity) } }
 
+    /// Makes `adapter` the router's, unless a live one is already: that one is returned.
+    func claim(_ adapter: ObjectAdapter) -> ObjectAdapter? {
+        state.withLockedValue { state in
+            if let existing = state.adapter, !existing.isDeactivated { return existing }
+            state.adapter = adapter
+            return nil
+        }
+    }
+
     var adapter: ObjectAdapter? {
         get { state.withLockedValue { $0.adapter } }
         set { state.withLockedValue { $0.adapter = newValue } }
