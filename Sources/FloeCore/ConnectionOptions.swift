@@ -26,7 +26,7 @@ public struct ConnectionOptions: Sendable {
     public func idleTimeout(client: Bool) -> Int { (client ? clientIdleTimeout : serverIdleTimeout) ?? idleTimeout }
     /// When outgoing connections are closed for idleness (`Ice.ACM.Client.Close`, else
     /// `Ice.ACM.Close`; default: on invocation and idle, as in Ice 3.7). One with an adapter
-    /// (bidirectional, or a router's: a Glacier2 session ends with its connection) is never
+    /// (bidirectional) or to a router (a Glacier2 session ends with its connection) is never
     /// closed for idleness.
     public var clientClose = ACMClose.onInvocationAndIdle
     /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default

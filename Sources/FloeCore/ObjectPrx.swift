@@ -94,11 +94,7 @@ extension ObjectPrx {
     /// them to this proxy's object; nil: straight to its endpoints. Ice's `ice_router`.
     public func ice_router(_ router: (any ObjectPrx)?) -> Self { with { $0.router = router?._reference.data } }
     public func ice_getRouter() -> (any ObjectPrx)? {
-        _reference.router.map { data in
-            var reference = ProxyReference(communicator: _reference.communicator, data: data)
-            reference.router = nil  // a router is never routed
-            return ObjectPrxI(_reference: reference)
-        }
+        _reference.router.map { ObjectPrxI(_reference: .unrouted($0, _reference.communicator)) }
     }
 
     /// A proxy whose invocations all go over `connection` (e.g. a callback to a client).

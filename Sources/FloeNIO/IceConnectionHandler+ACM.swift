@@ -68,8 +68,8 @@ extension IceConnectionHandler {
         }
         // A client connection nobody has used yet is not idle: its opener is about to send (on a
         // loaded machine, more than the idle timeout may pass before it gets to run). Nor is one
-        // with an adapter (bidirectional, or a router's): the peer reaches the adapter only
-        // through it, and a Glacier2 session ends with it.
+        // with an adapter (bidirectional): the peer reaches the adapter only through it. (A
+        // router's connections have closing off altogether, `Communicator.keepAlive`.)
         if close.closesWhenIdle, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
             !isClient || (hasSentRequest && adapter == nil)
         {

@@ -83,9 +83,9 @@ struct RouterInteropTests {
     /// A callback object (a `TesterServant`, whose `opIdempotent` answers 7) in an adapter that
     /// takes requests through `router`, in the client's `category`.
     static func receiver(
-        _ client: Communicator, _ router: any ObjectPrx, _ category: String, adapterName: String = "Callbacks"
+        _ client: Communicator, _ router: any ObjectPrx, _ category: String
     ) async throws -> any TesterPrx {
-        let adapter = try await client.createObjectAdapterWithRouter(name: adapterName, router: router)
+        let adapter = try await client.createObjectAdapterWithRouter(name: "Callbacks", router: router)
         let proxy = try adapter.add(servant: TesterServant(), id: Identity(name: "receiver", category: category))
         try await adapter.activate()
         return uncheckedCast(prx: proxy, type: (any TesterPrx).self)
@@ -174,29 +174,6 @@ struct RouterInteropTests {
         #expect(try await direct.ice_getConnection().info.remotePort == Int(serverPort))
         #expect(try await direct.opIdempotent() == 7)
 
-        await client.destroy()
-        await serverCommunicator.destroy()
-        try await glacier2.stop()
-    }
-
-    /// A Glacier2 session lives as long as its connection: a client idle past its idle timeout
-    /// (1 s here, 60 by default) keeps the router's connection, which carries its callbacks,
-    /// open, and heartbeats keep Glacier2 from closing it.
-    @Test func anIdleClientKeepsItsSessionAndCallbacks() async throws {
-        let glacier2 = try await Glacier2.start()
-        defer { if glacier2.process.isRunning { kill(glacier2.process.processIdentifier, SIGKILL) } }
-        let (serverCommunicator, _, _, serverPort) = try await MiddlewareTests.server([])
-        let client = try Self.routedClient(glacier2.router, ["Ice.ACM.Client.Timeout": "1"])
-        let router = try #require(client.getDefaultRouter())
-        let category = try await Self.createSession(router)
-        let callback = try await Self.receiver(client, router, category, adapterName: "")
-        let tester = try makeProxy(
-            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(serverPort)", type: (any TesterPrx).self)
-        #expect(try await tester.opCallbackThrough(callback) == 9)
-        let connection = try await tester.ice_getConnection()
-        try await Task.sleep(for: .seconds(3))
-        #expect(!connection.isClosed, "the router's connection was closed for idleness")
-        #expect(try await tester.opCallbackThrough(callback) == 9)
         await client.destroy()
         await serverCommunicator.destroy()
         try await glacier2.stop()

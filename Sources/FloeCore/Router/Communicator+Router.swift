@@ -4,11 +4,7 @@ import NIOConcurrencyHelpers
 extension Communicator {
     /// The default router (`Ice.Default.Router`), nil without one.
     public func getDefaultRouter() -> (any ObjectPrx)? {
-        defaultRouter.map { data in
-            var reference = ProxyReference(communicator: self, data: data)
-            reference.router = nil  // a router is never routed
-            return ObjectPrxI(_reference: reference)
-        }
+        defaultRouter.map { ObjectPrxI(_reference: .unrouted($0, self)) }
     }
 
     /// What this communicator knows of `router`, created on first use.
@@ -96,5 +92,14 @@ extension Communicator {
                 return open
             }
         }
+    }
+}
+
+extension ProxyReference {
+    /// A reference to a router: never itself routed, whatever `Ice.Default.Router` says.
+    static func unrouted(_ router: ProxyData, _ communicator: Communicator) -> ProxyReference {
+        var reference = ProxyReference(communicator: communicator, data: router)
+        reference.routerInfo = nil
+        return reference
     }
 }

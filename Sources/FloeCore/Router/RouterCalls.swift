@@ -9,9 +9,7 @@ struct RouterCalls {
     let target: ProxyReference
 
     init(router: ProxyData, communicator: Communicator) {
-        var target = ProxyReference(communicator: communicator, data: router)
-        target.router = nil
-        self.target = target
+        target = .unrouted(router, communicator)
     }
 
     /// `getClientProxy`: where routed requests go (nil: to the router's own endpoints), and

@@ -30,16 +30,22 @@ final class RouterInfo: Sendable {
 
     /// The endpoints routed requests go to: the router's client proxy's, asked once.
     func clientEndpoints(_ communicator: Communicator) async throws -> [EndpointData] {
-        let (known, asking) = state.withLockedValue { state -> ([EndpointData]?, Task<[EndpointData], any Error>?) in
-            if let known = state.clientEndpoints { return (known, nil) }
-            if let asking = state.asking { return (nil, asking) }
+        let lookup = state.withLockedValue { state -> Lookup in
+            if let known = state.clientEndpoints { return .known(known) }
+            if let asking = state.asking { return .asking(asking) }
             let asking = Task { try await self.askClientEndpoints(communicator) }
             state.asking = asking
-            return (nil, asking)
+            return .asking(asking)
         }
-        if let known { return known }
-        guard let asking else { throw LocalError(.noEndpoint, "no router call under way") }
-        return try await asking.value
+        switch lookup {
+        case .known(let endpoints): return endpoints
+        case .asking(let asking): return try await asking.value
+        }
+    }
+
+    private enum Lookup {
+        case known([EndpointData])
+        case asking(Task<[EndpointData], any Error>)
     }
 
     private func askClientEndpoints(_ communicator: Communicator) async throws -> [EndpointData] {
