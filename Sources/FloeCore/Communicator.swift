@@ -140,7 +140,7 @@ public final class Communicator: Sendable {
     }
 
     /// An object adapter configured as Ice configures one: it listens on `NAME.Endpoints`
-    /// (tcp and ssl) and publishes `NAME.PublishedEndpoints` when they are set; without
+    /// (tcp, ssl, ws, wss) and publishes `NAME.PublishedEndpoints` when they are set; without
     /// `NAME.Endpoints` it serves collocated calls and bidirectional connections only. It also
     /// reads `NAME.MaxConnections`, and `NAME.AdapterId`, `NAME.ReplicaGroupId` and
     /// `NAME.Locator` for registering with a locator on `activate()`. With `NAME.Router` set it
@@ -209,16 +209,15 @@ public final class Communicator: Sendable {
         return data
     }
 
-    /// The endpoints an adapter listens on: tcp and ssl. Ice configurations often list udp,
-    /// ws or wss too; Floe has none of them, and says which one it cannot serve rather than
-    /// leave it out unnoticed.
+    /// The endpoints an adapter listens on: tcp, ssl, ws and wss. Ice configurations sometimes
+    /// list udp too; Floe does not serve it, and says so rather than leave it out unnoticed.
     private static func servedEndpoints(_ text: String, source: String?) throws -> [IPEndpointData] {
         try ProxyStringParser.parseEndpoints(text).map { endpoint in
-            guard case .ip(let ip) = endpoint, ip.transport == .tcp || ip.transport == .ssl else {
+            guard case .ip(let ip) = endpoint else {
                 let origin = source.map { " (\($0))" } ?? ""
                 throw LocalError(
                     .invalidArgument,
-                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe serves tcp and ssl endpoints only"
+                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe serves tcp, ssl, ws and wss endpoints"
                 )
             }
             return ip
@@ -313,13 +312,13 @@ public final class Communicator: Sendable {
             throw LocalError(
                 .noEndpoint,
                 secure
-                    ? "'\(reference.data.identity.name)' is secure (ice_secure, -s) but has no ssl endpoint"
-                    : "no tcp or ssl endpoint to reach '\(reference.data.identity.name)'")
+                    ? "'\(reference.data.identity.name)' is secure (ice_secure, -s) but has no ssl or wss endpoint"
+                    : "no tcp, ssl, ws or wss endpoint to reach '\(reference.data.identity.name)'")
         }
         if reference.endpointSelection == .random { ipEndpoints.shuffle() }
         if !secure {
             // Non-secure endpoints first, as Ice does by default (Ice.Default.PreferSecure=0).
-            ipEndpoints = ipEndpoints.filter { $0.transport == .tcp } + ipEndpoints.filter { $0.transport != .tcp }
+            ipEndpoints = ipEndpoints.filter { !$0.transport.isSecure } + ipEndpoints.filter { $0.transport.isSecure }
         }
         if ipEndpoints.count > 1 {
             // Endpoints that just refused go last: a retry does not return to a replica that failed.
@@ -354,10 +353,10 @@ public final class Communicator: Sendable {
             compress: connectionOptions.overrideCompress ?? reference.compress ?? endpoint.compress)
     }
 
-    /// Endpoints a proxy may use: ssl only for a secure proxy (never a tcp fallback), else tcp
-    /// and ssl.
+    /// Endpoints a proxy may use: ssl and wss only for a secure proxy (never a plain fallback),
+    /// else tcp, ssl, ws and wss.
     private static func usable(_ endpoint: IPEndpointData, secure: Bool) -> Bool {
-        endpoint.transport == .ssl || (!secure && endpoint.transport == .tcp)
+        endpoint.transport.isSecure || !secure
     }
 
     /// Proxy settings Floe cannot honour yet fail the call, as Ice fails one it cannot make,

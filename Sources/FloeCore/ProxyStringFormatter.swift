@@ -22,8 +22,7 @@ enum ProxyStringFormatter {
     static func format(_ endpoint: EndpointData) -> String {
         switch endpoint {
         case .ip(let ip):
-            let names: [EndpointData.Transport: String] = [.tcp: "tcp", .ssl: "ssl", .ws: "ws", .wss: "wss"]
-            var text = "\(names[ip.transport] ?? "tcp")\(host(ip.host)) -p \(ip.port)"
+            var text = "\(ip.transport.name)\(host(ip.host)) -p \(ip.port)"
             if !ip.sourceAddress.isEmpty { text += " --sourceAddress \(ip.sourceAddress)" }
             text += ip.timeout == -1 ? " -t infinite" : " -t \(ip.timeout)"
             if ip.compress { text += " -z" }

@@ -62,11 +62,11 @@ extension Connection {
 
 /// What Ice's `ConnectionInfo`/`IPConnectionInfo` tell about a connection.
 public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
-    /// The endpoint type: `tcp` or `ssl`.
+    /// The endpoint type: `tcp`, `ssl`, `ws` or `wss`.
     public var type: String
-    /// Whether the connection is encrypted (ssl).
+    /// Whether the connection is encrypted (ssl, wss).
     public var isSecure: Bool
-    /// What TLS told about the peer, on ssl connections once the handshake is done.
+    /// What TLS told about the peer, on ssl and wss connections once the handshake is done.
     public var tls: TLSPeerInfo?
     /// Whether this side accepted the connection (a server) rather than opened it.
     public var incoming: Bool

@@ -12,6 +12,20 @@ public enum EndpointData: Hashable, Sendable {
     /// The wire's endpoint type numbers.
     public enum Transport: Int16, Sendable, Hashable {
         case tcp = 1, ssl = 2, udp = 3, ws = 4, wss = 5
+
+        /// The name endpoints are written with: `tcp`, `ssl`, `udp`, `ws` or `wss`.
+        public var name: String {
+            switch self {
+            case .tcp: "tcp"
+            case .ssl: "ssl"
+            case .udp: "udp"
+            case .ws: "ws"
+            case .wss: "wss"
+            }
+        }
+
+        /// Whether connections over it are encrypted: ssl, and wss (WebSocket over TLS).
+        public var isSecure: Bool { self == .ssl || self == .wss }
     }
 }
 

@@ -103,8 +103,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Whether a queued batch oneway request asked for compression: the batch is compressed.
     var batchCompress = false
 
-    /// Whether this is an ssl connection (TLS handlers in front of this one).
-    let secure: Bool
+    /// tcp, ssl (TLS handlers in front of this one), ws or wss (an HTTP upgrade, then
+    /// WebSocket frames, in front of this one).
+    let transport: EndpointData.Transport
     /// Whether `fail` closed the connection: nothing more is read.
     private var failed = false
 
@@ -114,9 +115,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     init(
         communicator: Communicator, adapter: ObjectAdapter?, eventLoop: any EventLoop, logger: Logger,
-        secure: Bool = false, closeReason: NIOLockedValueBox<LocalError?>? = nil
+        transport: EndpointData.Transport = .tcp, closeReason: NIOLockedValueBox<LocalError?>? = nil
     ) {
-        self.secure = secure
+        self.transport = transport
         self.closeReason = closeReason
         self.communicator = communicator
         self.options = communicator.connectionOptions
@@ -132,7 +133,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         self.context = context
         connection = NIOConnection(
             channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
-            communicator: communicator, incoming: !isClient, secure: secure)
+            communicator: communicator, incoming: !isClient, transport: transport)
         if context.channel.isActive { connection?.rememberAddresses() }
         logger[metadataKey: "peer"] =
             "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")"
@@ -149,7 +150,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         connection?.rememberAddresses()
         if options.traceNetwork >= 1 {
-            logger.info("\(isClient ? "established" : "accepted") tcp connection \(connection?.description ?? "")")
+            logger.info(
+                "\(isClient ? "established" : "accepted") \(transport.name) connection \(connection?.description ?? "")"
+            )
         }
         if let adapter, let connection, !adapter.register(connection) {
             if adapter.shouldReportRefusal() {
@@ -328,7 +331,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         monitor = nil
         writeStall?.cancel()
         dispatchStall?.cancel()
-        if options.traceNetwork >= 1 { logger.info("closed tcp connection \(connection?.description ?? "")") }
+        if options.traceNetwork >= 1 {
+            logger.info("closed \(transport.name) connection \(connection?.description ?? "")")
+        }
         if let adapter, let connection { adapter.unregister(connection) }
         reportBytes()
         if countedOpen { communicator.connectionMetrics?.closed(incoming: !isClient) }
@@ -357,23 +362,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
             return
         }
         guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
-        if options.traceNetwork >= 1 { logger.info("the peer closed tcp connection \(connection?.description ?? "")") }
+        if options.traceNetwork >= 1 {
+            logger.info("the peer closed \(transport.name) connection \(connection?.description ?? "")")
+        }
         failPending(LocalError(.connectionLost, "the peer closed the connection"))
         validation.fail(LocalError.notSent(.connectionLost, "the peer closed the connection before validating it"))
         context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A socket error (a reset, a broken pipe) loses the connection, and so does a TLS peer
-        // closing without close_notify (ZeroC peers do); TLS failures are security errors;
-        // anything else is a peer breaking the protocol.
-        if let tlsError = error as? NIOSSLError, tlsError == .uncleanShutdown {
-            return fail(context, "the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
-        }
-        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError || error is TLSPeerRefused {
-            return fail(context, "TLS: \(error)", code: .security)
-        }
-        fail(context, "\(error)", code: error is IOError || error is ChannelError ? .connectionLost : .protocolError)
+        let closing = ClosingReason(error)
+        fail(context, closing.reason, code: closing.code, logLevel: closing.logLevel)
     }
 
     /// Drops the connection for a protocol violation; only this connection suffers.
@@ -381,17 +380,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         _ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError,
         logLevel: Logger.Level = .warning
     ) {
-        // A lost or timed-out connection is ordinary (Ice.Warn.Connections makes it a warning);
-        // a peer breaking the protocol or refused by TLS is always worth one.
         guard !failed else { return }
-        let ordinary = code == .connectionLost || code == .connectionTimeout
-        let level = ordinary && options.warnConnections == 0 ? min(logLevel, .debug) : logLevel
-        if level < .warning {
-            logger.log(level: level, "closing connection: \(reason)")
-        } else if let suppressed = communicator.peerWarnings.admit() {
-            let message = WarningLimiter.message("closing connection: \(reason)", afterSuppressing: suppressed)
-            logger.log(level: level, "\(message)")
-        }
+        ClosingReason(reason, code: code, logLevel: logLevel).log(
+            logger, communicator, warnConnections: options.warnConnections)
         failed = true
         closeReason?.withLockedValue { $0 = LocalError(code, reason) }
         failPending(LocalError(code, reason))
@@ -419,11 +410,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     /// The bytes that have left through the socket, while the channel is open; nil when that
     /// cannot be known, which counts all as sent: the channel closed and dropped its buffer, or
-    /// the connection is ssl. There the channel buffers TLS records, each bigger than the
-    /// plaintext it carries, so subtracting them from the plaintext queued would call requests
+    /// the connection is not tcp. There the channel buffers TLS records or WebSocket frames,
+    /// each bigger than the message bytes it carries, so subtracting them from the plaintext queued would call requests
     /// the peer may have read and dispatched not-sent, and retry them whatever their mode.
     private func bytesSent() -> Int64? {
-        guard !secure, let context, context.channel.isActive,
+        guard transport == .tcp, let context, context.channel.isActive,
             let buffered = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
         else { return nil }
         return bytesQueued - Int64(buffered)

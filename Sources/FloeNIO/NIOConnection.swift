@@ -18,19 +18,19 @@ final class NIOConnection: Connection {
     private let ending = Atomic<Bool>(false)
 
     private let incoming: Bool
-    private let secure: Bool
+    private let transport: EndpointData.Transport
     /// What the TLS handshake told about the peer (ssl connections, once it is done).
     private let tls = NIOLockedValueBox<TLSPeerInfo?>(nil)
 
     init(
         channel: any Channel, handler: NIOLoopBound<IceConnectionHandler>, communicator: Communicator, incoming: Bool,
-        secure: Bool
+        transport: EndpointData.Transport
     ) {
         self.channel = channel
         self.handler = handler
         self.communicator = communicator
         self.incoming = incoming
-        self.secure = secure
+        self.transport = transport
     }
 
     /// The channel's addresses once it is active. NIO forgets them when the channel closes, and
@@ -50,7 +50,7 @@ final class NIOConnection: Connection {
         let local = channel.localAddress ?? known.local
         let remote = channel.remoteAddress ?? known.remote
         return ConnectionInfo(
-            type: secure ? "ssl" : "tcp", isSecure: secure, incoming: incoming,
+            type: transport.name, isSecure: transport.isSecure, incoming: incoming,
             localAddress: local?.ipAddress ?? "", localPort: local?.port ?? 0,
             remoteAddress: remote?.ipAddress ?? "", remotePort: remote?.port ?? 0,
             tls: tls.withLockedValue { $0 })

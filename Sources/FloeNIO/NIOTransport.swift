@@ -11,12 +11,16 @@ import NIOSSL
     import Glibc
 #endif
 
-/// TCP and TLS (`ssl` endpoints) on SwiftNIO: the transport a networked `Communicator` uses.
+/// TCP, TLS (`ssl` endpoints) and WebSocket (`ws`, `wss`) on SwiftNIO: the transport a
+/// networked `Communicator` uses.
 ///
 /// ```
-/// socket ─> [NIOSSLHandler ─> TLSPeerCheck] ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
-/// socket <─ [NIOSSLHandler] <───────────────── IceConnectionHandler <─ (requests from proxies; replies from dispatch)
+/// socket ─> [NIOSSLHandler ─> TLSPeerCheck] ─> [WebSocket frames ─> WebSocketStream] ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
+/// socket <─ [NIOSSLHandler] <───────────────── [WebSocket frames <─ WebSocketStream] <─ IceConnectionHandler <─ (requests from proxies; replies from dispatch)
 /// ```
+///
+/// On ws and wss, HTTP handlers (`WebSocketOpening`) stand where the WebSocket ones will be
+/// until the upgrade.
 public struct NIOTransport: Transport {
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -48,7 +52,10 @@ public struct NIOTransport: Transport {
         let override = communicator.connectionOptions.connectTimeout
         let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
         let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
-        let secure = try endpoint.transport == .ssl ? clientTLS(communicator, host: host) : nil
+        let secure = try endpoint.transport.isSecure ? clientTLS(communicator, host: host) : nil
+        let webSocket = endpoint.transport == .ws || endpoint.transport == .wss
+        // Succeeds once a ws or wss connection is upgraded (made by the channel initializer).
+        let upgrade = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
         // Why the connection closed, should it close before `NIOConnection.of` finds it: a
         // server refused by TLS verification closes during the handshake, which `connect`
         // may not have returned from yet.
@@ -71,9 +78,15 @@ public struct NIOTransport: Transport {
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .channelInitializer { channel in
-                    Self.addHandlers(
-                        to: channel, communicator: communicator, adapter: nil, tls: secure, logger: logger,
-                        closeReason: closeReason)
+                    var opening: WebSocketSide?
+                    if webSocket {
+                        let upgraded = channel.eventLoop.makePromise(of: Void.self)
+                        upgrade.withLockedValue { $0 = upgraded.futureResult }
+                        opening = .client(endpoint: endpoint, host: host, upgraded: upgraded)
+                    }
+                    return Self.addHandlers(
+                        to: channel, communicator: communicator, adapter: nil, transport: endpoint.transport,
+                        tls: secure, webSocket: opening, logger: logger, closeReason: closeReason)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
         } catch ChannelError.connectTimeout {
@@ -81,24 +94,26 @@ public struct NIOTransport: Transport {
         } catch {
             throw LocalError(.connectionRefused, "cannot connect to \(host):\(endpoint.port)", cause: error)
         }
-        let connection = try await NIOConnection.of(channel, closeReason: closeReason)
-        // The server must validate the connection before the deadline too.
+        // The WebSocket upgrade and the server's validation must come before the deadline too.
         let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
             channel.close(promise: nil)
         }
         do {
+            if let upgraded = upgrade.withLockedValue({ $0 }) { try await upgraded.get() }
+            let connection = try await NIOConnection.of(channel, closeReason: closeReason)
             try await connection.waitUntilValidated()
             timer.cancel()
+            return connection
         } catch {
             timer.cancel()
             if NIODeadline.now() >= deadline {
                 throw LocalError(
                     .connectTimeout,
-                    "\(host):\(endpoint.port) did not validate the connection within \(milliseconds) ms")
+                    "\(host):\(endpoint.port) did not \(webSocket ? "upgrade and " : "")validate the connection within \(milliseconds) ms"
+                )
             }
             throw error
         }
-        return connection
     }
 
     public func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor {
@@ -106,7 +121,8 @@ public struct NIOTransport: Transport {
         let host = wildcard && endpoint.host != "::" ? "0.0.0.0" : endpoint.host
         let logger = logger
         let communicator = adapter.communicator
-        let secure = try endpoint.transport == .ssl ? serverTLS(communicator) : nil
+        let secure = try endpoint.transport.isSecure ? serverTLS(communicator) : nil
+        let webSocket: WebSocketSide? = endpoint.transport == .ws || endpoint.transport == .wss ? .server : nil
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: Int32(clamping: communicator.connectionOptions.listenBacklog))
@@ -114,7 +130,9 @@ public struct NIOTransport: Transport {
             .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
-                Self.addHandlers(to: channel, communicator: communicator, adapter: adapter, tls: secure, logger: logger)
+                Self.addHandlers(
+                    to: channel, communicator: communicator, adapter: adapter, transport: endpoint.transport,
+                    tls: secure, webSocket: webSocket, logger: logger)
             }
         let channel: any Channel
         do {
@@ -126,7 +144,7 @@ public struct NIOTransport: Transport {
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
         if communicator.connectionOptions.traceNetwork >= 2 {
-            logger.info("listening for \(secure == nil ? "tcp" : "ssl") connections at \(host):\(bound.port)")
+            logger.info("listening for \(endpoint.transport.name) connections at \(host):\(bound.port)")
         }
         let published =
             wildcard
@@ -186,11 +204,13 @@ extension NIOTransport {
         return .init(low: high / 2, high: high)
     }
 
-    /// The pipeline of every Ice connection: TLS on ssl connections, then the protocol handler,
+    /// The pipeline of every Ice connection: TLS on ssl and wss connections, the WebSocket
+    /// opening on ws and wss (which adds the rest once upgraded), then the protocol handler,
     /// which also splits the byte stream into messages (a client when there is no adapter).
     fileprivate static func addHandlers(
-        to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?, tls: ConnectionTLS?,
-        logger: Logger, closeReason: NIOLockedValueBox<LocalError?>? = nil
+        to channel: any Channel, communicator: Communicator, adapter: ObjectAdapter?,
+        transport: EndpointData.Transport, tls: ConnectionTLS?, webSocket: WebSocketSide?, logger: Logger,
+        closeReason: NIOLockedValueBox<LocalError?>? = nil
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
@@ -199,16 +219,30 @@ extension NIOTransport {
                 try pipeline.addHandler(handler)
                 try pipeline.addHandler(check)
             }
-            try pipeline.addHandler(
-                IceConnectionHandler(
-                    communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger,
-                    secure: tls != nil, closeReason: closeReason))
+            let addIce: @Sendable (any Channel) throws -> Void = { channel in
+                try channel.pipeline.syncOperations.addHandler(
+                    IceConnectionHandler(
+                        communicator: communicator, adapter: adapter, eventLoop: channel.eventLoop, logger: logger,
+                        transport: transport, closeReason: closeReason))
+            }
+            switch webSocket {
+            case nil:
+                try addIce(channel)
+            case .server:
+                try WebSocketOpening.addServerHandlers(
+                    to: channel, communicator: communicator, logger: logger,
+                    timeout: handshakeTimeout(communicator), addIce: addIce)
+            case .client(let endpoint, let host, let upgraded):
+                try WebSocketOpening.addClientHandlers(
+                    to: channel, communicator: communicator, endpoint: endpoint, host: host, upgraded: upgraded,
+                    addIce: addIce)
+            }
         }
     }
 
-    /// How long a TLS handshake may take, on either side: `Ice.Override.ConnectTimeout` when
-    /// set, else 10 s.
-    private static func handshakeTimeout(_ communicator: Communicator) -> TimeAmount {
+    /// How long a TLS handshake may take, on either side, and a server waits for a WebSocket
+    /// upgrade: `Ice.Override.ConnectTimeout` when set, else 10 s.
+    fileprivate static func handshakeTimeout(_ communicator: Communicator) -> TimeAmount {
         let milliseconds = communicator.connectionOptions.connectTimeout
         return .milliseconds(Int64(milliseconds > 0 ? milliseconds : 10_000))
     }
@@ -271,6 +305,12 @@ private func verifiesPeers(_ mode: CertificateVerification) -> Bool {
     case .none(let options): options.validatePresentedCertificates
     case .noHostnameVerification, .fullVerification: true
     }
+}
+
+/// Which end of a WebSocket opening a ws or wss connection is.
+enum WebSocketSide {
+    case server
+    case client(endpoint: IPEndpointData, host: String, upgraded: EventLoopPromise<Void>)
 }
 
 /// How the connections of one endpoint set up TLS: the handlers each new channel gets.

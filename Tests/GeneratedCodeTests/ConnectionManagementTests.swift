@@ -283,10 +283,10 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
-    /// ZeroC's demo configurations list udp, ws and wss beside tcp and ssl. Floe serves none
-    /// of them, and says which endpoint of which property it cannot serve; the adapter's name
-    /// is free again afterwards.
-    @Test(arguments: ["udp -h 127.0.0.1 -p 0", "ws -h 127.0.0.1 -p 0", "wss -h 127.0.0.1 -p 0"])
+    /// ZeroC's demo configurations list udp beside tcp, ssl, ws and wss. Floe does not serve
+    /// it, and says which endpoint of which property it cannot serve; the adapter's name is
+    /// free again afterwards.
+    @Test(arguments: ["udp -h 127.0.0.1 -p 0", "udp -h 239.255.1.1 -p 10000"])
     func adapterEndpointsFloeCannotServeAreNamed(_ unsupported: String) async throws {
         var properties = Properties()
         properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0:\(unsupported)"
@@ -294,9 +294,8 @@ struct ConnectionManagementTests {
         let error = await #expect(throws: LocalError.self) {
             try await communicator.createObjectAdapter(name: "Hello")
         }
-        let transport = String(unsupported.prefix { $0 != " " })
         #expect(
-            error?.message.contains("cannot serve '\(transport) -h 127.0.0.1 -p 0") == true,
+            error?.message.contains("cannot serve '\(unsupported)") == true,
             "\(String(describing: error))")
         #expect(error?.message.contains("(Hello.Endpoints)") == true)
         _ = try await communicator.createObjectAdapterWithEndpoints(name: "Hello", endpoints: "tcp -h 127.0.0.1 -p 0")

@@ -21,7 +21,7 @@ struct ConnectionOpeningTests {
             try channel.pipeline.syncOperations.addHandler(
                 IceConnectionHandler(
                     communicator: communicator, adapter: nil, eventLoop: channel.eventLoop,
-                    logger: Logger(label: "opening-test"), secure: true, closeReason: closeReason))
+                    logger: Logger(label: "opening-test"), transport: .ssl, closeReason: closeReason))
         }.get()
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061))
         channel.pipeline.fireErrorCaught(TLSPeerRefused(reason: "the peer sent 7 certificates"))

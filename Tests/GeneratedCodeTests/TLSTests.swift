@@ -258,7 +258,7 @@ struct TLSTests {
             try await tester(client, "tester -s:tcp -h 127.0.0.1 -p \(plainPort)").ice_ping()
         }
         #expect(secureWithoutSSL?.code == .noEndpoint)
-        #expect(secureWithoutSSL?.message.contains("no ssl endpoint") == true)
+        #expect(secureWithoutSSL?.message.contains("no ssl or wss endpoint") == true)
         // With both, a secure proxy takes the ssl one.
         let both = try tester(client, "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(server.port)")
         try await both.ice_secure(true).ice_ping()

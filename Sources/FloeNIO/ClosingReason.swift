@@ -1,0 +1,49 @@
+import FloeCore
+import Logging
+import NIOCore
+import NIOSSL
+
+/// Why a connection closes on an error, told the same way wherever it is caught: before the Ice
+/// handler is there (a TLS or WebSocket opening) or in it.
+struct ClosingReason {
+    var reason: String
+    var code: LocalError.Code
+    var logLevel: Logger.Level = .warning
+
+    init(_ reason: String, code: LocalError.Code, logLevel: Logger.Level = .warning) {
+        self.reason = reason
+        self.code = code
+        self.logLevel = logLevel
+    }
+
+    /// A socket error (a reset, a broken pipe) loses the connection, and so does a TLS peer
+    /// closing without close_notify (ZeroC peers do); TLS failures are security errors;
+    /// anything else is a peer breaking the protocol.
+    init(_ error: any Error) {
+        if let tlsError = error as? NIOSSLError, tlsError == .uncleanShutdown {
+            self.init("the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
+        } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
+            || error is TLSPeerRefused
+        {
+            self.init("TLS: \(error)", code: .security)
+        } else {
+            self.init("\(error)", code: error is IOError || error is ChannelError ? .connectionLost : .protocolError)
+        }
+    }
+
+    var error: LocalError { LocalError(code, reason) }
+
+    /// Logs "closing connection: …". A lost or timed-out connection is ordinary
+    /// (Ice.Warn.Connections makes it a warning); a peer breaking the protocol or refused by TLS
+    /// is always worth one, within the communicator's rate of peer warnings.
+    func log(_ logger: Logger, _ communicator: Communicator, warnConnections: Int) {
+        let ordinary = code == .connectionLost || code == .connectionTimeout
+        let level = ordinary && warnConnections == 0 ? min(logLevel, .debug) : logLevel
+        if level < .warning {
+            logger.log(level: level, "closing connection: \(reason)")
+        } else if let suppressed = communicator.peerWarnings.admit() {
+            let message = WarningLimiter.message("closing connection: \(reason)", afterSuppressing: suppressed)
+            logger.log(level: level, "\(message)")
+        }
+    }
+}

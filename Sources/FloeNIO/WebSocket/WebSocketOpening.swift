@@ -1,0 +1,248 @@
+import FloeCore
+import FloeEncoding
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The opening of ws and wss connections, as ZeroC's transport does it: after TLS on wss, an
+/// HTTP/1.1 upgrade to WebSocket with Ice's subprotocol `ice.zeroc.com` (the request's resource
+/// is the endpoint's `-r`; servers accept any). Only once upgraded is the Ice handler added,
+/// behind a `WebSocketStream`; a server's validate-connection follows its upgrade response.
+enum WebSocketOpening {
+    static let subprotocol = "ice.zeroc.com"
+
+    /// The largest frame read: ZeroC sends an Ice message as one frame.
+    static func maxFrameSize(_ communicator: Communicator) -> Int {
+        let limit = communicator.messageSizeMax
+        return limit > 0 ? min(limit, Int(UInt32.max)) : Int(UInt32.max)
+    }
+
+    /// An accepted connection's handlers until the upgrade; `addIce` adds the Ice handler.
+    static func addServerHandlers(
+        to channel: any Channel, communicator: Communicator, logger: Logger, timeout: TimeAmount,
+        addIce: @escaping @Sendable (any Channel) throws -> Void
+    ) throws {
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: maxFrameSize(communicator), automaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                let headers = responseHeaders(head)
+                if headers == nil,
+                    let opening = try? channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
+                {
+                    let offered = head.headers["Sec-WebSocket-Protocol"].joined(separator: ", ")
+                    opening.refusal = "the client asks for subprotocol '\(offered)', not '\(subprotocol)'"
+                }
+                return channel.eventLoop.makeSucceededFuture(headers)
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
+                    try upgraded(channel, isClient: false, tlsEvent: opening.finish(), addIce: addIce)
+                }
+            })
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: false)
+        try pipeline.addHandler(
+            WebSocketAcceptance(
+                timeout: timeout, communicator: communicator, logger: logger,
+                warnConnections: communicator.connectionOptions.warnConnections))
+    }
+
+    /// An outgoing connection's handlers until the upgrade: `upgraded` succeeds once the Ice
+    /// handler is in place, or fails with why the server did not upgrade.
+    static func addClientHandlers(
+        to channel: any Channel, communicator: Communicator, endpoint: IPEndpointData, host: String,
+        upgraded promise: EventLoopPromise<Void>, addIce: @escaping @Sendable (any Channel) throws -> Void
+    ) throws {
+        let upgrader = NIOWebSocketClientUpgrader(
+            maxFrameSize: maxFrameSize(communicator), automaticErrorHandling: false,
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
+                    try upgraded(channel, isClient: true, tlsEvent: opening.finish(), addIce: addIce)
+                    promise.succeed()
+                }
+            })
+        let pipeline = channel.pipeline.syncOperations
+        // Bytes after the upgrade response (the server's validate-connection may share its read)
+        // go on to the WebSocket decoder.
+        try pipeline.addHTTPClientHandlers(
+            leftOverBytesStrategy: .forwardBytes,
+            withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+        let hostHeader = host.contains(":") ? "[\(host)]:\(endpoint.port)" : "\(host):\(endpoint.port)"
+        try pipeline.addHandler(
+            WebSocketRequest(resource: endpoint.resource, host: hostHeader, upgraded: promise))
+    }
+
+    /// The HTTP handlers are gone: the stream and the Ice handler take over.
+    private static func upgraded(
+        _ channel: any Channel, isClient: Bool, tlsEvent: Any?, addIce: (any Channel) throws -> Void
+    ) throws {
+        let stream = WebSocketStream(isClient: isClient)
+        try channel.pipeline.syncOperations.addHandler(stream)
+        try addIce(channel)
+        stream.start(tlsEvent: tlsEvent)
+    }
+
+    /// The headers a server adds to its upgrade response, or nil to refuse: a client that names
+    /// subprotocols must name Ice's only, as ZeroC's server requires.
+    private static func responseHeaders(_ head: HTTPRequestHead) -> HTTPHeaders? {
+        let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"]
+        guard offered.allSatisfy({ $0 == Substring(subprotocol) }) else { return nil }
+        return offered.isEmpty ? HTTPHeaders() : HTTPHeaders([("Sec-WebSocket-Protocol", subprotocol)])
+    }
+}
+
+/// The server's side until the upgrade: a request that is not an upgrade, or one NIO's upgrader
+/// refused, closes the connection with a logged reason; so does a client that has not upgraded
+/// within the handshake timeout. What TLS learned about the peer waits
+/// here for the Ice handler.
+final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+
+    private let timeout: TimeAmount
+    private let communicator: Communicator
+    private let logger: Logger
+    private let warnConnections: Int
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private var tlsEvent: Any?
+    private var refused = false
+    /// Why the upgrader refused the request, when it was for a reason this side knows.
+    var refusal: String?
+
+    init(timeout: TimeAmount, communicator: Communicator, logger: Logger, warnConnections: Int) {
+        self.timeout = timeout
+        self.communicator = communicator
+        self.logger = logger
+        self.warnConnections = warnConnections
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let limit = timeout
+        timer = context.eventLoop.scheduleTask(in: limit) {
+            bound.value.refuse(
+                "no WebSocket upgrade within \(limit.nanoseconds / 1_000_000) ms", code: .connectionTimeout)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    /// The upgrade succeeded: leaves the pipeline, handing over what TLS told.
+    func finish() -> Any? {
+        timer?.cancel()
+        if let context { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        return tlsEvent
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return }
+        refuse("not a WebSocket upgrade request: \(head.method) \(head.uri)", code: .protocolError)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSPeerVerified { tlsEvent = event } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOWebSocketUpgradeError {
+            return refuse(
+                "WebSocket upgrade refused: \(refusal ?? "not a valid WebSocket request")", code: .protocolError)
+        }
+        let closing = ClosingReason(error)
+        refuse(closing.reason, code: closing.code, logLevel: closing.logLevel)
+    }
+
+    private func refuse(_ reason: String, code: LocalError.Code, logLevel: Logger.Level = .warning) {
+        guard !refused, let context else { return }
+        refused = true
+        ClosingReason(reason, code: code, logLevel: logLevel).log(
+            logger, communicator, warnConnections: warnConnections)
+        context.close(promise: nil)
+    }
+}
+
+/// The client's side until the upgrade: sends the upgrade request (NIO's upgrader adds the
+/// WebSocket headers to it) and fails `upgraded` when the server answers anything but an
+/// upgrade, or the connection fails first.
+final class WebSocketRequest: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private let resource: String
+    private let host: String
+    private let upgraded: EventLoopPromise<Void>
+    private var context: ChannelHandlerContext?
+    private var tlsEvent: Any?
+
+    init(resource: String, host: String, upgraded: EventLoopPromise<Void>) {
+        self.resource = resource.isEmpty ? "/" : resource
+        self.host = host
+        self.upgraded = upgraded
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { sendRequest(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sendRequest(context)
+        context.fireChannelActive()
+    }
+
+    private func sendRequest(_ context: ChannelHandlerContext) {
+        let headers = HTTPHeaders([
+            ("Host", host), ("Sec-WebSocket-Protocol", WebSocketOpening.subprotocol),
+            ("Content-Length", "0"),
+        ])
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: resource, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    /// The upgrade succeeded: leaves the pipeline, handing over what TLS told.
+    func finish() -> Any? {
+        if let context { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
+        return tlsEvent
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return }
+        fail(
+            context,
+            LocalError.notSent(
+                .connectionRefused,
+                "the server did not upgrade to WebSocket: HTTP \(head.status.code) \(head.status.reasonPhrase)"))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSPeerVerified { tlsEvent = event } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let closing = ClosingReason(error)
+        let reason = error is NIOHTTPClientUpgradeError ? "the WebSocket upgrade failed: \(error)" : closing.reason
+        fail(context, LocalError.notSent(closing.code == .protocolError ? .connectionRefused : closing.code, reason))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        upgraded.fail(LocalError.notSent(.connectionLost, "the connection closed during the WebSocket upgrade"))
+        context.fireChannelInactive()
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ error: LocalError) {
+        upgraded.fail(error)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,228 @@
+import FloeCore
+import FloeEncoding
+import FloeNIO
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Testing
+
+/// A Floe tester server on the given endpoints, logging into `lines`.
+private func server(
+    _ endpoints: String, _ settings: [String: String] = [:], lines: NIOLockedValueBox<[String]> = .init([])
+) async throws -> (Communicator, ObjectAdapter) {
+    var properties = Properties()
+    for (key, value) in settings { properties[key] = value }
+    let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+    let communicator = try Communicator(
+        properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
+    let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "S", endpoints: endpoints)
+    try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+    try await adapter.activate()
+    return (communicator, adapter)
+}
+
+private func client(_ settings: [String: String] = [:]) throws -> Communicator {
+    var properties = Properties()
+    for (key, value) in settings { properties[key] = value }
+    properties["Ice.RetryIntervals"] = "-1"
+    return try Communicator(properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+}
+
+private func tester(_ communicator: Communicator, _ proxy: String) throws -> any TesterPrx {
+    try makeProxy(communicator: communicator, proxyString: proxy, type: (any TesterPrx).self)
+}
+
+private func bytes(_ count: Int) -> Data { Data((0..<count).map { UInt8(($0 * 7) % 256) }) }
+
+private func port(_ adapter: ObjectAdapter, _ transport: EndpointData.Transport) throws -> Int32 {
+    try #require(adapter.publishedEndpoints.first { $0.transport == transport }?.port)
+}
+
+/// ws and wss endpoints: Ice messages in WebSocket frames after an HTTP upgrade (subprotocol
+/// `ice.zeroc.com`), between Floe peers and with ZeroC's, and what a hostile opening gets.
+@Suite("WebSocket", .serialized, .timeLimit(.minutes(3)))
+struct WebSocketTests {
+    @Test func floePeersOverWsAndWss() async throws {
+        let certs = try await testCertificates()
+        let (server, adapter) = try await server(
+            "ws -h 127.0.0.1 -p 0 -r /floe:wss -h 127.0.0.1 -p 0", tlsProperties(certs, "server"))
+        // Published endpoints keep their resource, as proxies to them must.
+        let published = try #require(adapter.publishedEndpoints.first { $0.transport == .ws })
+        #expect(published.resource == "/floe")
+        let client = try client(tlsProperties(certs, "client"))
+        let ws = try tester(client, "tester:ws -h 127.0.0.1 -p \(try port(adapter, .ws)) -r /floe")
+        let wss = try tester(client, "tester:wss -h 127.0.0.1 -p \(try port(adapter, .wss))")
+        for proxy in [ws, wss] {
+            // Small messages, and ones far bigger than a frame of NIO's default (16 KiB).
+            for size in [10, 300_000] { #expect(try await proxy.opByteSeq(bytes(size)) == bytes(size)) }
+        }
+        #expect(try await ws.ice_getConnection().info.type == "ws")
+        let secure = try await wss.ice_getConnection().info
+        #expect(secure.type == "wss" && secure.isSecure)
+        #expect(secure.tls?.subject == "C=US, O=Floe Tests, CN=server")
+        // A secure proxy with both endpoints takes wss; without one it fails clearly.
+        let both = try tester(
+            client,
+            "tester:ws -h 127.0.0.1 -p \(try port(adapter, .ws)):wss -h 127.0.0.1 -p \(try port(adapter, .wss))")
+        #expect(try await both.ice_secure(true).ice_getConnection().info.type == "wss")
+        do {
+            try await ws.ice_secure(true).ice_ping()
+            Issue.record("a secure proxy used a ws endpoint")
+        } catch let error as LocalError {
+            #expect(error.code == .noEndpoint && error.message.contains("no ssl or wss endpoint"), "\(error)")
+        }
+        // Oneway requests and a graceful close from the client.
+        try await ws.ice_oneway().opOneway("one")
+        #expect(try await ws.onewaysReceived() == ["one"])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A Floe client to a ZeroC Python server over ws and over wss with mutual TLS.
+    @Test(arguments: ["ws", "wss"])
+    func floeClientToZeroCServer(_ transport: String) async throws {
+        let certs = try await testCertificates()
+        let (peer, output) = try launchPeer("ws_peer.py", ["server", transport, certs])
+        defer { if peer.isRunning { kill(peer.processIdentifier, SIGKILL) } }
+        let port = try #require(Int(try await firstLine(of: output)), "the ZeroC server did not start")
+        let client = try client(tlsProperties(certs, "client"))
+        let tester = try tester(client, "tester:\(transport) -h 127.0.0.1 -p \(port) -r /floe")
+        for size in [10, 300_000] { #expect(try await tester.opByteSeq(bytes(size)) == bytes(size)) }
+        #expect(try await tester.opContext("ws-type") == transport)
+        #expect(try await tester.opContext("ws-header:Sec-WebSocket-Protocol") == "ice.zeroc.com")
+        #expect(try await tester.opContext("ws-header:Host") == "127.0.0.1:\(port)")
+        // ZeroC closes gracefully over WebSocket; the next call opens a new connection.
+        try await tester.ice_getConnection().close()
+        #expect(try await tester.opByteSeq(bytes(10)) == bytes(10))
+        try await tester.shutdown()
+        await client.destroy()
+        try await offPool { peer.waitUntilExit() }
+        #expect(peer.terminationStatus == 0)
+    }
+
+    /// A ZeroC Python client to a Floe server over ws and wss; it closes gracefully, which over
+    /// WebSocket waits for Floe's close frame.
+    @Test(arguments: ["ws", "wss"])
+    func zeroCClientToFloeServer(_ transport: String) async throws {
+        let certs = try await testCertificates()
+        let (server, adapter) = try await server(
+            "\(transport) -h 127.0.0.1 -p 0 -r /floe", tlsProperties(certs, "server"))
+        let port = try port(adapter, transport == "ws" ? .ws : .wss)
+        let started = ContinuousClock.now
+        let (peer, output) = try launchPeer("ws_peer.py", ["client", transport, certs, "\(port)"])
+        let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
+        try await offPool { peer.waitUntilExit() }
+        #expect(peer.terminationStatus == 0, "\(transcript)")
+        #expect(transcript == "ok \(transport)\n")
+        // Without Floe's close frame, ZeroC's graceful close would wait for its close timeout.
+        #expect(ContinuousClock.now - started < .seconds(8))
+        await server.destroy()
+    }
+
+    /// Openings a server refuses, each closing that connection with a logged reason while the
+    /// server serves a real client: a plain HTTP request, another subprotocol, no upgrade
+    /// within the handshake timeout, and after the upgrade a text frame, an unmasked frame and
+    /// a frame longer than `Ice.MessageSizeMax`.
+    @Test func hostileOpeningsAndFramesCloseOnlyThatConnection() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let (server, adapter) = try await server(
+            "ws -h 127.0.0.1 -p 0", ["Ice.Override.ConnectTimeout": "500"], lines: lines)
+        let port = Int(try port(adapter, .ws))
+        let client = try client()
+        let good = try tester(client, "tester:ws -h 127.0.0.1 -p \(port)")
+        try await good.ice_ping()
+
+        let upgrade = [
+            "GET / HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Protocol: ice.zeroc.com",
+        ]
+        func request(_ lines: [String]) -> [UInt8] { Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8) }
+        let maskedText: [UInt8] = [0x81, 0x82, 1, 2, 3, 4, UInt8(ascii: "h") ^ 1, UInt8(ascii: "i") ^ 2]
+        let unmaskedBinary: [UInt8] = [0x82, 0x02, 0x49, 0x63]
+        let tooLong: [UInt8] = [0x82, 0xFF, 0, 0, 0, 0, 0x7F, 0, 0, 0, 1, 2, 3, 4]
+        let attacks: [(String, [UInt8], String)] = [
+            ("plain HTTP", request(["GET / HTTP/1.1", "Host: x"]), "not a WebSocket upgrade request"),
+            (
+                "another subprotocol",
+                request(upgrade.dropLast() + ["Sec-WebSocket-Protocol: chat"]),
+                "WebSocket upgrade refused: the client asks for subprotocol 'chat'"
+            ),
+            ("silence", [], "no WebSocket upgrade within 500 ms"),
+            ("text frame", request(upgrade) + maskedText, "WebSocket: a text frame"),
+            ("unmasked frame", request(upgrade) + unmaskedBinary, "WebSocket: the client sent an unmasked frame"),
+            ("frame too long", request(upgrade) + tooLong, "WebSocket: a frame longer than Ice.MessageSizeMax"),
+        ]
+        for (name, sent, reason) in attacks {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            if !sent.isEmpty { try await channel.writeAndFlush(ByteBuffer(bytes: sent)) }
+            await expectPeerCloses(channel, within: .seconds(5))
+            #expect(
+                lines.withLockedValue { $0 }.contains { $0.contains(reason) },
+                "\(name): \(lines.withLockedValue { $0 })")
+            try await good.ice_ping()
+        }
+        await client.destroy()
+        await server.destroy()
+    }
+}
+
+/// The WebSocket close handshake, byte by byte, from a raw client.
+@Suite("WebSocket closing", .timeLimit(.minutes(2)))
+struct WebSocketClosingTests {
+    private static let upgrade = Array(
+        ([
+            "GET /x HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Protocol: ice.zeroc.com",
+        ].joined(separator: "\r\n") + "\r\n\r\n").utf8)
+
+    /// A client frame (masked, as clients must) with a short payload.
+    private static func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let key: [UInt8] = [9, 8, 7, 6]
+        return [0x80 | opcode, 0x80 | UInt8(payload.count)] + key
+            + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+    }
+
+    /// What the server sends to a client that upgrades and then sends `frames`, until it closes.
+    private func exchange(_ frames: [UInt8]) async throws -> [UInt8] {
+        let (server, adapter) = try await server("ws -h 127.0.0.1 -p 0")
+        let collector = FramingTests.Collector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: Int(try port(adapter, .ws))).get()
+        try await channel.writeAndFlush(ByteBuffer(bytes: Self.upgrade + frames))
+        await expectPeerCloses(channel, within: .seconds(5))
+        await server.destroy()
+        return collector.bytes.withLockedValue { $0 }
+    }
+
+    @Test func theServerUpgradesValidatesAndAnswersAClose() async throws {
+        let received = try await exchange(Self.frame(0x8, [0x03, 0xE8]))
+        let text = String(decoding: received, as: UTF8.self).lowercased()
+        #expect(text.hasPrefix("http/1.1 101 switching protocols\r\n"))
+        #expect(text.contains("sec-websocket-protocol: ice.zeroc.com\r\n"))
+        // The server's validate-connection, one unmasked binary frame after the response.
+        let head = try #require(text.range(of: "\r\n\r\n")).upperBound.utf16Offset(in: text)
+        let validate: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 3, 0, 14, 0, 0, 0]
+        #expect(Array(received[head...].prefix(16)) == [0x82, 14] + validate)
+        // The close frame echoed (status 1000), unmasked, last.
+        #expect(received.suffix(4) == [0x88, 0x02, 0x03, 0xE8])
+    }
+
+    @Test func aClientClosingGracefullyGetsANormalCloseFrame() async throws {
+        // Ice's close-connection message, in a binary frame.
+        let received = try await exchange(Self.frame(0x2, [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 4, 0, 14, 0, 0, 0]))
+        #expect(received.suffix(4) == [0x88, 0x02, 0x03, 0xE8])
+    }
+
+    @Test func aProtocolViolationGetsAProtocolErrorCloseFrame() async throws {
+        let received = try await exchange(Self.frame(0x1, Array("hi".utf8)))
+        #expect(received.suffix(4) == [0x88, 0x02, 0x03, 0xEA])
+    }
+}
