@@ -133,16 +133,16 @@ extension LocatorInteropTests {
         properties["Ice.Default.Locator"] = locator
         let retrying = try Communicator(properties: properties, transport: NIOTransport())  // Ice's default retry
         let group = try #require(try retrying.stringToProxy("bench@Replicas")).ice_connectionCached(false)
-        var failures = 0
+        var failures: [String] = []
         for call in 0..<300 {
             if call == 100 { kill(servers[0].processIdentifier, SIGKILL) }
             do {
                 try await group.ice_ping()
             } catch {
-                failures += 1
+                failures.append("call \(call): \(error)")
             }
         }
-        #expect(failures == 0)
+        #expect(failures.isEmpty, "\(failures)")
         let locatorProxy = uncheckedCast(
             prx: try #require(try retrying.stringToProxy(locator)), type: (any LocatorPrx).self)
         @Sendable func endpointCount(_ id: String) async -> Int {
