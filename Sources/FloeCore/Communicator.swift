@@ -202,35 +202,60 @@ public final class Communicator: Sendable {
         guard let host else { return data }
         var data = data
         data.endpoints = data.endpoints.map { endpoint in
-            guard case .ip(var ip) = endpoint, ip.host.isEmpty else { return endpoint }
-            ip.host = host
-            return .ip(ip)
+            switch endpoint {
+            case .ip(var ip) where ip.host.isEmpty:
+                ip.host = host
+                return .ip(ip)
+            case .udp(var udp) where udp.host.isEmpty:
+                udp.host = host
+                return .udp(udp)
+            default:
+                return endpoint
+            }
         }
         return data
     }
 
-    /// The endpoints an adapter listens on: tcp, ssl, ws and wss. Ice configurations sometimes
-    /// list udp too; Floe does not serve it, and says so rather than leave it out unnoticed.
+    /// The endpoints an adapter listens on: tcp, ssl, ws, wss and udp (not multicast: Floe
+    /// joins no group, and says so rather than listen where no datagram arrives).
     private static func servedEndpoints(_ text: String, source: String?) throws -> [IPEndpointData] {
         try ProxyStringParser.parseEndpoints(text).map { endpoint in
-            guard case .ip(let ip) = endpoint else {
-                let origin = source.map { " (\($0))" } ?? ""
+            let origin = source.map { " (\($0))" } ?? ""
+            switch endpoint {
+            case .ip(let ip):
+                return ip
+            case .udp(let udp) where !isMulticast(udp.host):
+                return udp.ipEndpoint
+            case .udp:
                 throw LocalError(
                     .invalidArgument,
-                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe serves tcp, ssl, ws and wss endpoints"
+                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe does not serve multicast udp endpoints"
+                )
+            case .opaque:
+                throw LocalError(
+                    .invalidArgument,
+                    "cannot serve '\(ProxyStringFormatter.format(endpoint))'\(origin): Floe serves tcp, ssl, ws, wss and udp endpoints"
                 )
             }
-            return ip
         }
     }
 
-    /// `tcp -h H -p P:ssl …` as IP endpoints.
+    /// Whether a host is an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address.
+    private static func isMulticast(_ host: String) -> Bool {
+        if host.lowercased().hasPrefix("ff") && host.contains(":") { return true }
+        guard let first = host.split(separator: ".").first.flatMap({ Int($0) }), host.split(separator: ".").count == 4
+        else { return false }
+        return (224...239).contains(first)
+    }
+
+    /// `tcp -h H -p P:udp …` as the endpoints an adapter publishes.
     private static func ipEndpoints(_ text: String, source: String) throws -> [IPEndpointData] {
         try ProxyStringParser.parseEndpoints(text).map { endpoint in
-            guard case .ip(let ip) = endpoint else {
-                throw LocalError(.invalidArgument, "\(source): not an IP endpoint list: '\(text)'")
+            switch endpoint {
+            case .ip(let ip): return ip
+            case .udp(let udp): return udp.ipEndpoint
+            case .opaque: throw LocalError(.invalidArgument, "\(source): not an IP endpoint list: '\(text)'")
             }
-            return ip
         }
     }
 
@@ -257,7 +282,7 @@ public final class Communicator: Sendable {
     func openConnection(among endpoints: [EndpointData], _ reference: ProxyReference) -> (
         endpoint: IPEndpointData, connection: any Connection
     )? {
-        for case .ip(let endpoint) in endpoints where Self.usable(endpoint, secure: reference.data.secure) {
+        for endpoint in Self.candidates(endpoints, reference) {
             let key = ConnectionKey(endpoint, reference.connectionId)
             if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed {
                 return (endpoint, open)
@@ -274,7 +299,6 @@ public final class Communicator: Sendable {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
             return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }
-        try Self.checkSupported(reference)
         if let router = reference.routerInfo { return try await routedRoute(reference, through: router) }
         guard reference.data.endpoints.isEmpty else {
             return try await connection(to: reference.data.endpoints, reference)
@@ -304,16 +328,16 @@ public final class Communicator: Sendable {
             return route(open, endpoint, reference)
         }
         let secure = reference.data.secure
-        var ipEndpoints = endpoints.compactMap { endpoint -> IPEndpointData? in
-            if case .ip(let ip) = endpoint, Self.usable(ip, secure: secure) { return ip }
-            return nil
-        }
+        var ipEndpoints = Self.candidates(endpoints, reference)
         guard !ipEndpoints.isEmpty else {
+            let name = reference.data.identity.name
             throw LocalError(
                 .noEndpoint,
-                secure
-                    ? "'\(reference.data.identity.name)' is secure (ice_secure, -s) but has no ssl or wss endpoint"
-                    : "no tcp, ssl, ws or wss endpoint to reach '\(reference.data.identity.name)'")
+                reference.isDatagram
+                    ? "no udp endpoint to reach '\(name)' (datagram proxies use udp endpoints only\(secure ? ", and a secure proxy none" : ""))"
+                    : secure
+                        ? "'\(name)' is secure (ice_secure, -s) but has no ssl or wss endpoint"
+                        : "no tcp, ssl, ws or wss endpoint to reach '\(name)'")
         }
         if reference.endpointSelection == .random { ipEndpoints.shuffle() }
         if !secure {
@@ -353,17 +377,18 @@ public final class Communicator: Sendable {
             compress: connectionOptions.overrideCompress ?? reference.compress ?? endpoint.compress)
     }
 
-    /// Endpoints a proxy may use: ssl and wss only for a secure proxy (never a plain fallback),
-    /// else tcp, ssl, ws and wss.
-    private static func usable(_ endpoint: IPEndpointData, secure: Bool) -> Bool {
-        endpoint.transport.isSecure || !secure
-    }
-
-    /// Proxy settings Floe cannot honour yet fail the call, as Ice fails one it cannot make,
-    /// instead of being ignored.
-    private static func checkSupported(_ reference: ProxyReference) throws {
-        if reference.data.mode == .datagram || reference.data.mode == .batchDatagram {
-            throw LocalError(.unsupported, "datagram invocations need udp endpoints, which Floe does not have")
+    /// The endpoints a proxy may use, as Ice filters them: a datagram proxy udp ones only (and
+    /// none when secure); others never udp, and ssl and wss only when secure (never a plain
+    /// fallback).
+    private static func candidates(_ endpoints: [EndpointData], _ reference: ProxyReference) -> [IPEndpointData] {
+        let secure = reference.data.secure
+        let datagram = reference.isDatagram
+        return endpoints.compactMap { endpoint in
+            switch endpoint {
+            case .ip(let ip) where !datagram && (ip.transport.isSecure || !secure): ip
+            case .udp(let udp) where datagram && !secure: udp.ipEndpoint
+            default: nil
+            }
         }
     }
 

@@ -38,6 +38,8 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         /// A feature asked for (a datagram invocation…) that Floe does not
         /// have yet: the call fails rather than quietly doing something else.
         public static let unsupported = Code("unsupported")
+        /// A message too big for one udp datagram (65,507 bytes): Ice's `DatagramLimitException`.
+        public static let datagramLimit = Code("datagramLimit")
         /// The locator that resolves an indirect proxy (or takes an adapter's registration) did
         /// not answer; the error underneath is the `cause`.
         public static let locatorUnreachable = Code("locatorUnreachable")

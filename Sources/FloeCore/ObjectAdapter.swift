@@ -217,7 +217,7 @@ public final class ObjectAdapter: Sendable {
 
     /// A proxy for `id` carrying this adapter's published endpoints.
     public func createDirectProxy(_ id: Identity) -> any ObjectPrx {
-        communicator.makeProxy(id).ice_endpoints(publishedEndpoints.map(EndpointData.ip))
+        communicator.makeProxy(id).ice_endpoints(publishedEndpoints.map(EndpointData.init))
             .ice_endpointSelection(communicator.defaultEndpointSelection)
     }
 

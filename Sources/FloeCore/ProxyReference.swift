@@ -26,6 +26,8 @@ public struct ProxyReference: Sendable, Hashable {
     /// The router as the communicator knows it: one reference, so that copying a proxy's
     /// reference (every call does) retains one object more, not a proxy's worth of fields.
     var routerInfo: RouterInfo?
+    /// Whether invocations go as udp datagrams (`ice_datagram`, `ice_batchDatagram`).
+    var isDatagram: Bool { data.mode == .datagram || data.mode == .batchDatagram }
     /// Seconds this proxy reuses a locator's answer (nil: `Ice.Default.LocatorCacheTimeout`).
     public var locatorCacheTimeout: Int?
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.

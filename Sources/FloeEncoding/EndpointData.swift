@@ -29,7 +29,8 @@ public enum EndpointData: Hashable, Sendable {
     }
 }
 
-/// The parameters of a tcp, ssl, ws or wss endpoint.
+/// The parameters of a tcp, ssl, ws or wss endpoint. Where the runtime connects and listens,
+/// a udp endpoint takes this form too (`UDPEndpointData.ipEndpoint`), with transport `.udp`.
 public struct IPEndpointData: Hashable, Sendable {
     public var transport: EndpointData.Transport
     public var host: String
@@ -68,6 +69,22 @@ public struct UDPEndpointData: Hashable, Sendable {
         self.host = host
         self.port = port
         self.compress = compress
+    }
+
+    /// This endpoint as the runtime connects to it or listens on it (transport `.udp`; udp
+    /// endpoints have no timeout).
+    public var ipEndpoint: IPEndpointData {
+        IPEndpointData(transport: .udp, host: host, port: port, timeout: -1, compress: compress)
+    }
+}
+
+extension EndpointData {
+    /// An endpoint as proxies carry it: udp endpoints in their own form, others as IP ones.
+    public init(_ endpoint: IPEndpointData) {
+        self =
+            endpoint.transport == .udp
+            ? .udp(UDPEndpointData(host: endpoint.host, port: endpoint.port, compress: endpoint.compress))
+            : .ip(endpoint)
     }
 }
 

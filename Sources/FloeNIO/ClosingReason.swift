@@ -33,16 +33,19 @@ struct ClosingReason {
 
     var error: LocalError { LocalError(code, reason) }
 
-    /// Logs "closing connection: …". A lost or timed-out connection is ordinary
-    /// (Ice.Warn.Connections makes it a warning); a peer breaking the protocol or refused by TLS
-    /// is always worth one, within the communicator's rate of peer warnings.
-    func log(_ logger: Logger, _ communicator: Communicator, warnConnections: Int) {
+    /// Logs "closing connection: …" (`what` says otherwise where nothing closes). A lost or
+    /// timed-out connection is ordinary (Ice.Warn.Connections makes it a warning); a peer
+    /// breaking the protocol or refused by TLS is always worth one, within the communicator's
+    /// rate of peer warnings.
+    func log(
+        _ logger: Logger, _ communicator: Communicator, warnConnections: Int, what: String = "closing connection"
+    ) {
         let ordinary = code == .connectionLost || code == .connectionTimeout
         let level = ordinary && warnConnections == 0 ? min(logLevel, .debug) : logLevel
         if level < .warning {
-            logger.log(level: level, "closing connection: \(reason)")
+            logger.log(level: level, "\(what): \(reason)")
         } else if let suppressed = communicator.peerWarnings.admit() {
-            let message = WarningLimiter.message("closing connection: \(reason)", afterSuppressing: suppressed)
+            let message = WarningLimiter.message("\(what): \(reason)", afterSuppressing: suppressed)
             logger.log(level: level, "\(message)")
         }
     }

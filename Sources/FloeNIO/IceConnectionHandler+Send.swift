@@ -117,6 +117,11 @@ extension IceConnectionHandler {
             guard let (encoding, content) = try? stream.readEncapsulation() else {
                 throw LocalError(.marshal, "malformed parameters")
             }
+            if transport == .udp && content.readableBytes + header.operation.utf8.count + 32 > maxDatagramSize {
+                throw LocalError.notSent(
+                    .datagramLimit, "a batched request of \(content.readableBytes) bytes does not fit in a udp datagram"
+                )
+            }
             batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
             if compress { batchCompress = true }
             batchSize += content.readableBytes + header.operation.utf8.count + 32
@@ -133,6 +138,13 @@ extension IceConnectionHandler {
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         trace("sent request \(header.operation), request id \(requestId)")
         var body = prefix.append(small: parameters)
+        let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+        if transport == .udp && size > maxDatagramSize {
+            // Checked before compression, as Ice does.
+            throw LocalError.notSent(
+                .datagramLimit,
+                "a \(size)-byte message does not fit in a udp datagram (\(maxDatagramSize) bytes at most)")
+        }
         if let codec {
             do {
                 (prefix, body) = try compressed(prefix: prefix, body: body, codec: codec.codec)
@@ -185,6 +197,13 @@ extension IceConnectionHandler {
         batchSize = 0
         batchCompress = false
         var bytes = message.encode()
+        if transport == .udp && bytes.readableBytes > maxDatagramSize {
+            return eventLoop.makeFailedFuture(
+                LocalError.notSent(
+                    .datagramLimit,
+                    "a batch of \(bytes.readableBytes) bytes does not fit in a udp datagram (\(maxDatagramSize) bytes at most)"
+                ))
+        }
         if compress, let (prefix, body) = try? compressed(prefix: bytes, body: nil, codec: requestCompression.codec) {
             // (Uncompressed if compression failed: the peer must accept that.)
             bytes = prefix

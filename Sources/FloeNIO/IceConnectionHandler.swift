@@ -54,8 +54,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Batch oneway requests waiting for a flush, and their encoded size.
     var batch: [Request] = []
     var batchSize = 0
-    /// `Ice.BatchAutoFlushSize`: a batch this large is sent without waiting for a flush.
-    let batchAutoFlushSize = 1 << 20
+    /// `Ice.BatchAutoFlushSize`: a batch this large is sent without waiting for a flush; over
+    /// udp, before it outgrows a datagram.
+    var batchAutoFlushSize: Int { transport == .udp ? maxDatagramSize / 2 : 1 << 20 }
     /// Requests (or batches) being dispatched, and who waits for them to finish.
     var dispatchCount = 0
     /// Dispatch tasks still running (see `+Dispatch`), by slot.
@@ -162,15 +163,22 @@ final class IceConnectionHandler: ChannelInboundHandler {
             }
             return context.close(promise: nil)
         }
-        startMonitor(context)
         communicator.connectionMetrics?.opened(incoming: !isClient)
         countedOpen = true
-        if !isClient {
+        if transport == .udp {
+            // No validation, heartbeats or idle closing over udp, as in Ice: a server's channel
+            // is its endpoint, and a client's sends datagrams only.
+            isValidated = true
+            validation.succeed()
+        } else if !isClient {
+            startMonitor(context)
             // The server speaks first: one validate-connection message.
             trace("sent validate connection")
             _ = write(context, Message.validateConnection.encode())
             isValidated = true
             validation.succeed()
+        } else {
+            startMonitor(context)
         }
         context.fireChannelActive()
     }
@@ -256,6 +264,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
         switch message {
         case .validateConnection:
             trace("received heartbeat")
+        case .closeConnection where transport == .udp:
+            trace("ignored close connection (udp)")
         case .closeConnection:
             trace("received close connection")
             failPending(LocalError(.closeConnection, "the peer closed the connection"))
@@ -271,6 +281,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             }
         case .request(var request):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
+            // Over udp a request is oneway whatever its id, as in Ice: no reply goes back.
+            if transport == .udp { request.requestId = 0 }
             trace("received request \(request.header.operation), request id \(request.requestId)")
             let replyCodec = replyCodec(for: &request, status: status, receivedIn: codec)
             dispatch(request, replyCodec: replyCodec, context: context)
@@ -320,6 +332,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     private func sendCloseConnection(then done: EventLoopPromise<Void>) {
         guard let context, context.channel.isActive else { return done.succeed() }
+        guard transport != .udp else {
+            // Nothing to tell a udp peer (Ice sends no close-connection over udp).
+            context.close(promise: nil)
+            return done.succeed()
+        }
         trace("sent close connection")
         context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: nil)
         context.close(promise: nil)
@@ -381,6 +398,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
         logLevel: Logger.Level = .warning
     ) {
         guard !failed else { return }
+        if transport == .udp {
+            // A bad datagram (or a socket error, as after an ICMP port unreachable) loses
+            // nothing but itself: the channel serves, or sends for, every other datagram.
+            return ClosingReason("dropped a datagram: \(reason)", code: .connectionLost).log(
+                logger, communicator, warnConnections: options.warnConnections, what: "udp")
+        }
         ClosingReason(reason, code: code, logLevel: logLevel).log(
             logger, communicator, warnConnections: options.warnConnections)
         failed = true

@@ -22,8 +22,8 @@ import NIOSSL
 /// On ws and wss, HTTP handlers (`WebSocketOpening`) stand where the WebSocket ones will be
 /// until the upgrade.
 public struct NIOTransport: Transport {
-    private let group: any EventLoopGroup
-    private let logger: Logger
+    let group: any EventLoopGroup
+    let logger: Logger
     private let tls: TLSContexts
 
     /// `tls` configures ssl endpoints; without it, the communicator's IceSSL properties do (see
@@ -48,6 +48,7 @@ public struct NIOTransport: Transport {
     /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
     public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
+        if endpoint.transport == .udp { return try await connectDatagrams(to: endpoint, host: host, communicator) }
         let logger = logger
         let override = communicator.connectionOptions.connectTimeout
         let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
@@ -121,6 +122,10 @@ public struct NIOTransport: Transport {
         let host = wildcard && endpoint.host != "::" ? "0.0.0.0" : endpoint.host
         let logger = logger
         let communicator = adapter.communicator
+        if endpoint.transport == .udp {
+            let channel = try await bindDatagrams(host: host, endpoint: endpoint, adapter: adapter)
+            return acceptor(channel, endpoint: endpoint, host: host, wildcard: wildcard, communicator)
+        }
         let secure = try endpoint.transport.isSecure ? serverTLS(communicator) : nil
         let webSocket: WebSocketSide? = endpoint.transport == .ws || endpoint.transport == .wss ? .server : nil
         let bootstrap = ServerBootstrap(group: group)
@@ -140,11 +145,20 @@ public struct NIOTransport: Transport {
         } catch {
             throw LocalError(.socket, "cannot listen on \(host):\(endpoint.port): \(Self.reason(error))", cause: error)
         }
+        return acceptor(channel, endpoint: endpoint, host: host, wildcard: wildcard, communicator)
+    }
+
+    /// What a bound channel listens as, and publishes.
+    private func acceptor(
+        _ channel: any Channel, endpoint: IPEndpointData, host: String, wildcard: Bool, _ communicator: Communicator
+    ) -> NIOAcceptor {
         var bound = endpoint
         bound.host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
         bound.port = Int32(channel.localAddress?.port ?? Int(endpoint.port))
         if communicator.connectionOptions.traceNetwork >= 2 {
-            logger.info("listening for \(endpoint.transport.name) connections at \(host):\(bound.port)")
+            logger.info(
+                "listening for \(endpoint.transport.name) \(endpoint.transport == .udp ? "datagrams" : "connections") at \(host):\(bound.port)"
+            )
         }
         let published =
             wildcard

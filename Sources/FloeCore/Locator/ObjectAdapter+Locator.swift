@@ -22,7 +22,7 @@ extension ObjectAdapter {
         if registering, name != "Ice.Admin" { try await communicator.registerProcessIfConfigured(locator: locator) }
         let proxy =
             registering
-            ? ProxyData(identity: Identity(name: "dummy"), endpoints: publishedEndpoints.map(EndpointData.ip)) : nil
+            ? ProxyData(identity: Identity(name: "dummy"), endpoints: publishedEndpoints.map(EndpointData.init)) : nil
         do {
             if replicaGroupId.isEmpty {
                 try await registry.setAdapterDirectProxy(adapterId, proxy)
