@@ -150,7 +150,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         connection?.rememberAddresses()
-        if options.traceNetwork >= 1 {
+        // (A udp server's channel is its endpoint, traced as listening.)
+        if options.traceNetwork >= 1 && (isClient || transport != .udp) {
             logger.info(
                 "\(isClient ? "established" : "accepted") \(transport.name) connection \(connection?.description ?? "")"
             )
