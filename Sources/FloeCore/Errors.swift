@@ -35,8 +35,8 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let connectionTimeout = Code("connectionTimeout")
         public static let invocationTimeout = Code("invocationTimeout")
         public static let protocolError = Code("protocolError")
-        /// A feature asked for (a datagram invocation…) that Floe does not
-        /// have yet: the call fails rather than quietly doing something else.
+        /// A feature asked for that Floe does not have yet: the call fails rather than quietly
+        /// doing something else.
         public static let unsupported = Code("unsupported")
         /// A message too big for one udp datagram (65,507 bytes): Ice's `DatagramLimitException`.
         public static let datagramLimit = Code("datagramLimit")
