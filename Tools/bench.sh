@@ -21,7 +21,8 @@
 # --ssl runs every pairing over ssl endpoints with mutual TLS (certificates made at start by
 # Tests/GeneratedCodeTests/Peers/make-certs.sh; the C++ peer loads IceSSL with
 # --Ice.Plugin.IceSSL=IceSSL:createIceSSL); unless the workloads are named: latency, pipelined and
-# throughput (send and receive). Not with --grpc.
+# throughput (send and receive). Not with --grpc. --transport ws (or wss, with TLS as --ssl) runs
+# them over WebSocket endpoints instead; --ssl is --transport ssl.
 #
 # --observability adds two floe→floe pairings to each round, both ends run with
 # --Floe.Metrics=1 (floe-bench then reports to an in-memory backend that keeps every value) or
@@ -39,7 +40,7 @@ cd "$(dirname "$0")/.."
 
 rounds=3
 grpc=false
-ssl=false
+transport=tcp
 observability=false
 pin_client=()
 pin_server=()
@@ -48,7 +49,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --grpc) grpc=true; shift ;;
-        --ssl) ssl=true; shift ;;
+        --ssl) transport=ssl; shift ;;
+        --transport) transport=$2; shift 2 ;;
         --observability) observability=true; shift ;;
         --pin)
             pin_client=(taskset -c "${2%%:*}"); pin_server=(taskset -c "${2##*:}")
@@ -56,9 +58,17 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
+case $transport in
+    tcp | ssl | ws | wss) ;;
+    *) echo "bench.sh: --transport takes tcp, ssl, ws or wss" >&2; exit 2 ;;
+esac
+# TLS on ssl and wss.
+ssl=false
+if [ "$transport" = ssl ] || [ "$transport" = wss ]; then ssl=true; fi
 # Unless the workloads are named: core, classes and the compressed throughput-z (bzip2 between
-# ZeroC peers and with them; zlib floe→floe, which Floe negotiates by itself).
-if $ssl; then
+# ZeroC peers and with them; zlib floe→floe, which Floe negotiates by itself); over another
+# transport, latency, pipelined and throughput.
+if [ "$transport" != tcp ]; then
     case " $* " in *" --workloads"*) ;; *) set -- --workloads latency,pipelined,throughput "$@" ;; esac
 elif $observability; then
     case " $* " in *" --workloads"*) ;; *) set -- --workloads latency,pipelined "$@" ;; esac
@@ -82,11 +92,9 @@ server_pid=
 # A failing client ends the script (set -e); its server must not outlive it.
 trap 'if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; rm -rf "$out"' EXIT
 
-transport=tcp
 tls_server=()
 tls_client=()
 if $ssl; then
-    transport=ssl
     mkdir -p "$out/certs"
     sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$out/certs" >&2
     common=(--IceSSL.DefaultDir="$out/certs" --IceSSL.CAs=ca.pem --IceSSL.VerifyPeer=2)
