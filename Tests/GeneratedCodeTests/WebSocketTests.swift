@@ -90,6 +90,17 @@ struct WebSocketTests {
         let client = try client(tlsProperties(certs, "client"))
         let tester = try tester(client, "tester:\(transport) -h 127.0.0.1 -p \(port) -r /floe")
         for size in [10, 300_000] { #expect(try await tester.opByteSeq(bytes(size)) == bytes(size)) }
+        // Concurrent calls leave in one flush: each message must keep frames of its own, or
+        // ZeroC's reader closes the connection.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for size in 0..<40 {
+                group.addTask {
+                    let back = try await tester.opByteSeq(bytes(size))
+                    #expect(back == bytes(size))
+                }
+            }
+            try await group.waitForAll()
+        }
         #expect(try await tester.opContext("ws-type") == transport)
         #expect(try await tester.opContext("ws-header:Sec-WebSocket-Protocol") == "ice.zeroc.com")
         #expect(try await tester.opContext("ws-header:Host") == "127.0.0.1:\(port)")

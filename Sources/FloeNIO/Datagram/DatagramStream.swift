@@ -35,6 +35,20 @@ final class DatagramStream: ChannelDuplexHandler {
         self.dropped = dropped
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        dropUnsent()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { dropUnsent() }
+
+    /// Writes never flushed before the channel closed fail, as NIO fails those it holds.
+    private func dropUnsent() {
+        unsent = nil
+        unsentPromise?.fail(ChannelError.ioOnClosedChannel)
+        unsentPromise = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClient else { return }
         let datagram = unwrapInboundIn(data).data

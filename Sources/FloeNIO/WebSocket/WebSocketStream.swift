@@ -4,7 +4,9 @@ import NIOWebSocket
 /// Ice's byte stream over WebSocket, between the frame codec and the Ice handler of a ws or wss
 /// connection once upgraded. Binary frames in become their payload: Ice does not align its
 /// messages with frames, and the Ice handler splits messages itself. Each write goes out as one
-/// binary frame, masked by clients (RFC 6455 §5.3). Pings are answered; a close frame is
+/// binary frame, masked by clients (RFC 6455 §5.3): never one frame for the bytes of two
+/// messages, which ZeroC's reader does not take (it closed the connection, "unknown magic
+/// number", when pipelined messages shared frames), though it takes a message over two frames. Pings are answered; a close frame is
 /// answered and closes the connection; closing sends a close frame first, which ZeroC's
 /// transport waits for when it closes gracefully.
 final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
@@ -45,7 +47,7 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         switch frame.opcode {
         case .binary where !continuing, .continuation where continuing:
             continuing = !frame.fin
-            context.fireChannelRead(wrapInboundOut(frame.unmaskedData))
+            context.fireChannelRead(wrapInboundOut(Self.unmasked(frame, allocator: context.channel.allocator)))
         case .ping:
             send(context, .pong, frame.unmaskedData, promise: nil)
             context.flush()
@@ -109,6 +111,35 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         let frame = WebSocketFrame(fin: true, opcode: opcode, maskKey: isClient ? .random() : nil, data: data)
         context.write(wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// A client frame's payload unmasked into a new buffer, eight bytes at a time (NIO's
+    /// `unmaskedData` copies the payload, then unmasks it a byte at a time).
+    static func unmasked(_ frame: WebSocketFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard let key = frame.maskKey else { return frame.data }
+        let data = frame.data
+        let count = data.readableBytes
+        var pattern: UInt64 = 0
+        withUnsafeMutableBytes(of: &pattern) { bytes in
+            for index in 0..<8 { bytes[index] = key[index % 4] }
+        }
+        var result = allocator.buffer(capacity: count)
+        result.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
+            data.withUnsafeReadableBytes { source in
+                var index = 0
+                while index + 8 <= count {
+                    let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern
+                    target.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+                    index += 8
+                }
+                while index < count {
+                    target[index] = source[index] ^ key[index % 4]
+                    index += 1
+                }
+            }
+            return count
+        }
+        return result
     }
 
     private static func describe(_ error: NIOWebSocketError) -> String {
