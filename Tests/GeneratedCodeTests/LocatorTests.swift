@@ -426,9 +426,11 @@ struct RegistryLivenessTests {
         let communicator = Communicator(transport: NIOTransport())
         let registry = try await RegistryService(
             communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
-            // (A ping timeout of 500 ms and a grace of 300: a CI run loaded enough to slow every
-            // test to 12 s took longer than that over each refused handshake and left it out.)
-            liveness: Liveness(interval: .milliseconds(100), grace: .seconds(3), timeout: .seconds(2)))
+            // (A ping timeout of 500 ms and a grace of 300, then 2 s and 3 s: CI runs loaded
+            // enough to slow this test to 12–14 s took longer than that over refused handshakes
+            // and left it out. A refusal the rule did not count would still leave it out within
+            // the grace, before the check.)
+            liveness: Liveness(interval: .milliseconds(100), grace: .seconds(6), timeout: .seconds(4)))
         let (server, _, _) = try await LocatorTests.server(
             locator: registry.locator.description, adapterId: "Secure", endpoints: "ssl -h 127.0.0.1 -p 0",
             more: tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]))
@@ -436,7 +438,7 @@ struct RegistryLivenessTests {
         let locator = uncheckedCast(
             prx: try #require(try client.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
         // Several checks and more than the grace period.
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(8))
         #expect(try await locator.findAdapterById("Secure") != nil, "left out of lookups")
         await client.destroy()
         await server.destroy()

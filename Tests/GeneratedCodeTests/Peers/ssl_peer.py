@@ -9,6 +9,7 @@
 import sys
 
 import Ice
+from peer_tls import ice_ssl_settings
 
 slice_dir, mode, cert_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 Ice.loadSlice("-I{0} {0}/Vectors.ice".format(slice_dir))
@@ -16,15 +17,7 @@ import Vectors  # noqa: E402
 
 
 def settings(name):
-    return [
-        "--Ice.Plugin.IceSSL=IceSSL:createIceSSL",
-        "--IceSSL.DefaultDir=" + cert_dir,
-        "--IceSSL.CAs=ca.pem",
-        "--IceSSL.CertFile={0}.pem".format(name),
-        "--IceSSL.KeyFile={0}.key".format(name),
-        "--IceSSL.VerifyPeer=2",
-        "--IceSSL.CheckCertName=1",
-    ]
+    return ice_ssl_settings(cert_dir, name, check_cert_name=True)
 
 
 class Tester(Vectors.Tester):

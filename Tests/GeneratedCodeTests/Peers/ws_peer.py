@@ -10,6 +10,7 @@
 import sys
 
 import Ice
+from peer_tls import ice_ssl_settings
 
 slice_dir, mode, transport, cert_dir = sys.argv[1:5]
 Ice.loadSlice("-I{0} {0}/Vectors.ice".format(slice_dir))
@@ -17,16 +18,7 @@ import Vectors  # noqa: E402
 
 
 def settings(name):
-    if transport != "wss":
-        return []
-    return [
-        "--Ice.Plugin.IceSSL=IceSSL:createIceSSL",
-        "--IceSSL.DefaultDir=" + cert_dir,
-        "--IceSSL.CAs=ca.pem",
-        "--IceSSL.CertFile={0}.pem".format(name),
-        "--IceSSL.KeyFile={0}.key".format(name),
-        "--IceSSL.VerifyPeer=2",
-    ]
+    return ice_ssl_settings(cert_dir, name) if transport == "wss" else []
 
 
 class Tester(Vectors.Tester):
