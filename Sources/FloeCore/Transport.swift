@@ -62,7 +62,7 @@ extension Connection {
 
 /// What Ice's `ConnectionInfo`/`IPConnectionInfo` tell about a connection.
 public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
-    /// The endpoint type: `tcp`, `ssl`, `ws` or `wss`.
+    /// The endpoint type: `tcp`, `ssl`, `ws`, `wss` or `udp`.
     public var type: String
     /// Whether the connection is encrypted (ssl, wss).
     public var isSecure: Bool
@@ -74,12 +74,17 @@ public struct ConnectionInfo: Hashable, Sendable, CustomStringConvertible {
     public var localPort: Int
     public var remoteAddress: String
     public var remotePort: Int
+    /// The HTTP headers of a ws or wss connection's upgrade, as sent: the client's request on
+    /// the server, the server's response on the client (ZeroC's `WSConnectionInfo.headers`);
+    /// a name sent twice has its values joined by ", ". Empty on other connections.
+    public var headers: [String: String]
 
     public init(
         type: String, isSecure: Bool, incoming: Bool, localAddress: String, localPort: Int, remoteAddress: String,
-        remotePort: Int, tls: TLSPeerInfo? = nil
+        remotePort: Int, tls: TLSPeerInfo? = nil, headers: [String: String] = [:]
     ) {
         self.tls = tls
+        self.headers = headers
         self.type = type
         self.isSecure = isSecure
         self.incoming = incoming

@@ -370,6 +370,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// The peer closed its side (the channel allows half-closure so that this arrives while
     /// the unsent part of the outgoing buffer can still be told apart): the connection is lost.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let upgraded = event as? WebSocketUpgraded {
+            connection?.setHeaders(upgraded.headers)
+            return
+        }
         if let verified = event as? TLSPeerVerified {
             connection?.setTLS(verified.info)
             if options.traceNetwork >= 1 {

@@ -53,10 +53,15 @@ final class NIOConnection: Connection {
             type: transport.name, isSecure: transport.isSecure, incoming: incoming,
             localAddress: local?.ipAddress ?? "", localPort: local?.port ?? 0,
             remoteAddress: remote?.ipAddress ?? "", remotePort: remote?.port ?? 0,
-            tls: tls.withLockedValue { $0 })
+            tls: tls.withLockedValue { $0 }, headers: headers.withLockedValue { $0 })
     }
 
     func setTLS(_ info: TLSPeerInfo) { tls.withLockedValue { $0 = info } }
+
+    /// The HTTP headers of a WebSocket upgrade (ws and wss connections, once upgraded).
+    private let headers = NIOLockedValueBox<[String: String]>([:])
+
+    func setHeaders(_ upgrade: [String: String]) { headers.withLockedValue { $0 = upgrade } }
 
     var description: String {
         let info = info

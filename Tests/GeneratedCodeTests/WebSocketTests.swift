@@ -10,7 +10,8 @@ import Testing
 
 /// A Floe tester server on the given endpoints, logging into `lines`.
 private func server(
-    _ endpoints: String, _ settings: [String: String] = [:], lines: NIOLockedValueBox<[String]> = .init([])
+    _ endpoints: String, _ settings: [String: String] = [:], lines: NIOLockedValueBox<[String]> = .init([]),
+    middleware: (@Sendable (any Dispatcher) -> any Dispatcher)? = nil
 ) async throws -> (Communicator, ObjectAdapter) {
     var properties = Properties()
     for (key, value) in settings { properties[key] = value }
@@ -19,8 +20,21 @@ private func server(
         properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
     let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "S", endpoints: endpoints)
     try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+    if let middleware { try adapter.use(middleware) }
     try await adapter.activate()
     return (communicator, adapter)
+}
+
+/// Keeps the upgrade headers of the connection each request came over.
+private struct RecordHeaders: Dispatcher {
+    let next: any Dispatcher
+    let seen: NIOLockedValueBox<[[String: String]]>
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        let headers = request.current.con?.info.headers ?? [:]
+        seen.withLockedValue { $0.append(headers) }
+        return try await next.dispatch(request)
+    }
 }
 
 private func client(_ settings: [String: String] = [:]) throws -> Communicator {
@@ -46,8 +60,10 @@ private func port(_ adapter: ObjectAdapter, _ transport: EndpointData.Transport)
 struct WebSocketTests {
     @Test func floePeersOverWsAndWss() async throws {
         let certs = try await testCertificates()
+        let seen = NIOLockedValueBox<[[String: String]]>([])
         let (server, adapter) = try await server(
-            "ws -h 127.0.0.1 -p 0 -r /floe:wss -h 127.0.0.1 -p 0", tlsProperties(certs, "server"))
+            "ws -h 127.0.0.1 -p 0 -r /floe:wss -h 127.0.0.1 -p 0:tcp -h 127.0.0.1 -p 0", tlsProperties(certs, "server"),
+            middleware: { RecordHeaders(next: $0, seen: seen) })
         // Published endpoints keep their resource, as proxies to them must.
         let published = try #require(adapter.publishedEndpoints.first { $0.transport == .ws })
         #expect(published.resource == "/floe")
@@ -59,6 +75,17 @@ struct WebSocketTests {
             for size in [10, 300_000] { #expect(try await proxy.opByteSeq(bytes(size)) == bytes(size)) }
         }
         #expect(try await ws.ice_getConnection().info.type == "ws")
+        // The upgrade's headers: the request's on the server, the response's on the client.
+        let wsPort = try port(adapter, .ws)
+        let request = try #require(seen.withLockedValue { $0.first })
+        #expect(request["Host"] == "127.0.0.1:\(wsPort)" && request["Upgrade"] == "websocket", "\(request)")
+        #expect(request["Sec-WebSocket-Protocol"] == "ice.zeroc.com")
+        let response = try await ws.ice_getConnection().info.headers
+        #expect(response["Sec-WebSocket-Protocol"] == "ice.zeroc.com" && response["Sec-WebSocket-Accept"] != nil)
+        let tcp = try tester(client, "tester:tcp -h 127.0.0.1 -p \(try port(adapter, .tcp))")
+        try await tcp.ice_ping()
+        #expect(try await tcp.ice_getConnection().info.headers.isEmpty)
+        #expect(seen.withLockedValue { $0.last }?.isEmpty == true)
         let secure = try await wss.ice_getConnection().info
         #expect(secure.type == "wss" && secure.isSecure)
         #expect(secure.tls?.subject == "C=US, O=Floe Tests, CN=server")
@@ -104,6 +131,7 @@ struct WebSocketTests {
         #expect(try await tester.opContext("ws-type") == transport)
         #expect(try await tester.opContext("ws-header:Sec-WebSocket-Protocol") == "ice.zeroc.com")
         #expect(try await tester.opContext("ws-header:Host") == "127.0.0.1:\(port)")
+        #expect(try await tester.ice_getConnection().info.headers["Sec-WebSocket-Protocol"] == "ice.zeroc.com")
         // ZeroC closes gracefully over WebSocket; the next call opens a new connection.
         try await tester.ice_getConnection().close()
         #expect(try await tester.opByteSeq(bytes(10)) == bytes(10))

@@ -35,10 +35,11 @@ enum WebSocketOpening {
                 }
                 return channel.eventLoop.makeSucceededFuture(headers)
             },
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, request in
                 channel.eventLoop.makeCompletedFuture {
                     let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
-                    try upgraded(channel, isClient: false, tlsEvent: opening.finish(), addIce: addIce)
+                    try upgraded(
+                        channel, isClient: false, tlsEvent: opening.finish(), headers: request.headers, addIce: addIce)
                 }
             })
         let pipeline = channel.pipeline.syncOperations
@@ -58,10 +59,11 @@ enum WebSocketOpening {
     ) throws {
         let upgrader = NIOWebSocketClientUpgrader(
             maxFrameSize: maxFrameSize(communicator), automaticErrorHandling: false,
-            upgradePipelineHandler: { channel, _ in
+            upgradePipelineHandler: { channel, response in
                 channel.eventLoop.makeCompletedFuture {
                     let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
-                    try upgraded(channel, isClient: true, tlsEvent: opening.finish(), addIce: addIce)
+                    try upgraded(
+                        channel, isClient: true, tlsEvent: opening.finish(), headers: response.headers, addIce: addIce)
                     promise.succeed()
                 }
             })
@@ -78,12 +80,13 @@ enum WebSocketOpening {
 
     /// The HTTP handlers are gone: the stream and the Ice handler take over.
     private static func upgraded(
-        _ channel: any Channel, isClient: Bool, tlsEvent: Any?, addIce: (any Channel) throws -> Void
+        _ channel: any Channel, isClient: Bool, tlsEvent: Any?, headers: HTTPHeaders,
+        addIce: (any Channel) throws -> Void
     ) throws {
         let stream = WebSocketStream(isClient: isClient)
         try channel.pipeline.syncOperations.addHandler(stream)
         try addIce(channel)
-        stream.start(tlsEvent: tlsEvent)
+        stream.start(tlsEvent: tlsEvent, headers: headers)
     }
 
     /// The headers a server adds to its upgrade response, or nil to refuse: a client that names

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 
 /// Ice's byte stream over WebSocket, between the frame codec and the Ice handler of a ws or wss
@@ -6,9 +7,9 @@ import NIOWebSocket
 /// messages with frames, and the Ice handler splits messages itself. Each write goes out as one
 /// binary frame, masked by clients (RFC 6455 §5.3): never one frame for the bytes of two
 /// messages, which ZeroC's reader does not take (it closed the connection, "unknown magic
-/// number", when pipelined messages shared frames), though it takes a message over two frames. Pings are answered; a close frame is
-/// answered and closes the connection; closing sends a close frame first, which ZeroC's
-/// transport waits for when it closes gracefully.
+/// number", when pipelined messages shared frames), though it takes a message over two frames.
+/// Pings are answered; a close frame is answered and closes the connection; closing sends a
+/// close frame first, which ZeroC's transport waits for when it closes gracefully.
 final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = ByteBuffer
@@ -38,12 +39,17 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Tells the handlers after this one, added once the upgrade succeeded, that the connection
-    /// is open, and what TLS learned about the peer before the upgrade.
-    func start(tlsEvent: Any?) {
+    /// is open, what TLS learned about the peer before the upgrade, and the upgrade's headers.
+    func start(tlsEvent: Any?, headers: HTTPHeaders) {
         guard let context else { return }
         wire = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         context.fireChannelActive()
         if let tlsEvent { context.fireUserInboundEventTriggered(tlsEvent) }
+        var upgrade: [String: String] = [:]
+        for (name, value) in headers {
+            upgrade[name] = upgrade[name].map { "\($0), \(value)" } ?? value
+        }
+        context.fireUserInboundEventTriggered(WebSocketUpgraded(headers: upgrade))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -97,7 +103,8 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(mode: mode, promise: promise)
     }
 
-    /// NIO's frame decoder reports frames it cannot read (too big, malformed) as errors.
+    /// NIO's frame decoder (still reading frames: only writing bypasses it) reports frames it
+    /// cannot read (too big, malformed) as errors.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? NIOWebSocketError {
             if error == .invalidFrameLength { closeStatus = .messageTooLarge }
@@ -201,6 +208,11 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         case .multiByteControlFrameLength: "a control frame longer than 125 bytes"
         }
     }
+}
+
+/// The upgrade's HTTP headers, for the connection's info (see `ConnectionInfo.headers`).
+struct WebSocketUpgraded {
+    let headers: [String: String]
 }
 
 /// A peer breaking the WebSocket protocol on a ws or wss connection.
