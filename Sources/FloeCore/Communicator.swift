@@ -282,7 +282,9 @@ public final class Communicator: Sendable {
     func openConnection(among endpoints: [EndpointData], _ reference: ProxyReference) -> (
         endpoint: IPEndpointData, connection: any Connection
     )? {
-        for endpoint in Self.candidates(endpoints, reference) {
+        // (Endpoint by endpoint, not `candidates`: every call comes here, and that builds an array.)
+        for data in endpoints {
+            guard let endpoint = Self.candidate(data, reference) else { continue }
             let key = ConnectionKey(endpoint, reference.connectionId)
             if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed {
                 return (endpoint, open)
@@ -381,14 +383,17 @@ public final class Communicator: Sendable {
     /// none when secure); others never udp, and ssl and wss only when secure (never a plain
     /// fallback).
     private static func candidates(_ endpoints: [EndpointData], _ reference: ProxyReference) -> [IPEndpointData] {
-        let secure = reference.data.secure
+        endpoints.compactMap { candidate($0, reference) }
+    }
+
+    /// An endpoint as `candidates` keeps it, or nil.
+    private static func candidate(_ endpoint: EndpointData, _ reference: ProxyReference) -> IPEndpointData? {
         let datagram = reference.isDatagram
-        return endpoints.compactMap { endpoint in
-            switch endpoint {
-            case .ip(let ip) where !datagram && (ip.transport.isSecure || !secure): ip
-            case .udp(let udp) where datagram && !secure: udp.ipEndpoint
-            default: nil
-            }
+        let secure = reference.data.secure
+        switch endpoint {
+        case .ip(let ip) where !datagram && (ip.transport.isSecure || !secure): return ip
+        case .udp(let udp) where datagram && !secure: return udp.ipEndpoint
+        default: return nil
         }
     }
 
