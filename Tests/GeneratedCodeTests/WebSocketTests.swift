@@ -141,22 +141,18 @@ struct WebSocketTests {
         #expect(peer.terminationStatus == 0)
     }
 
-    /// A ZeroC Python client to a Floe server over ws and wss; it closes gracefully, which over
-    /// WebSocket waits for Floe's close frame.
+    /// A ZeroC Python client to a Floe server over ws and wss, closing gracefully.
     @Test(arguments: ["ws", "wss"])
     func zeroCClientToFloeServer(_ transport: String) async throws {
         let certs = try await testCertificates()
         let (server, adapter) = try await server(
             "\(transport) -h 127.0.0.1 -p 0 -r /floe", tlsProperties(certs, "server"))
         let port = try port(adapter, transport == "ws" ? .ws : .wss)
-        let started = ContinuousClock.now
         let (peer, output) = try launchPeer("ws_peer.py", ["client", transport, certs, "\(port)"])
         let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
         try await offPool { peer.waitUntilExit() }
         #expect(peer.terminationStatus == 0, "\(transcript)")
         #expect(transcript == "ok \(transport)\n")
-        // Without Floe's close frame, ZeroC's graceful close would wait for its close timeout.
-        #expect(ContinuousClock.now - started < .seconds(8))
         await server.destroy()
     }
 

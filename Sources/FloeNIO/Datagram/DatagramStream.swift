@@ -1,4 +1,5 @@
 import FloeCore
+import FloeProtocol
 import Logging
 import NIOCore
 
@@ -52,21 +53,22 @@ final class DatagramStream: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClient else { return }
         let datagram = unwrapInboundIn(data).data
-        if let message = Self.message(in: datagram) {
-            context.fireChannelRead(wrapInboundOut(message))
-        } else {
-            dropped("dropped a malformed datagram of \(datagram.readableBytes) bytes")
+        do {
+            context.fireChannelRead(wrapInboundOut(try Self.message(in: datagram)))
+        } catch {
+            dropped("dropped a malformed datagram of \(datagram.readableBytes) bytes: \(error)")
         }
     }
 
-    /// The message a datagram starts with, when its header says one fits.
-    static func message(in datagram: ByteBuffer) -> ByteBuffer? {
-        let start = datagram.readerIndex
-        guard datagram.readableBytes >= 14, datagram.getBytes(at: start, length: 4) == Array("IceP".utf8),
-            let size = datagram.getInteger(at: start + 10, endianness: .little, as: Int32.self),
-            size >= 14, Int(size) <= datagram.readableBytes
-        else { return nil }
-        return datagram.getSlice(at: start, length: Int(size))
+    /// The message a datagram starts with, when its header (checked as on stream connections)
+    /// says one fits.
+    static func message(in datagram: ByteBuffer) throws -> ByteBuffer {
+        var bytes = datagram
+        let header = try MessageHeader.read(from: &bytes, maxMessageSize: maxDatagramSize)
+        guard let message = datagram.getSlice(at: datagram.readerIndex, length: header.messageSize) else {
+            throw ProtocolError("its message of \(header.messageSize) bytes does not fit")
+        }
+        return message
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -63,7 +63,10 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
             continuing = !frame.fin
             context.fireChannelRead(wrapInboundOut(Self.unmasked(frame, allocator: context.channel.allocator)))
         case .ping:
-            send(context, .pong, frame.unmaskedData, promise: nil)
+            // A peer that pings without reading gets no pong while its unread bytes are above the
+            // high-water mark: pongs bypass the Ice handler's bound on what it queues.
+            guard context.channel.isWritable else { return }
+            send(context, .pong, Self.unmasked(frame, allocator: context.channel.allocator), promise: nil)
             context.flush()
         case .pong:
             break
@@ -71,7 +74,7 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
             // The peer closes: answer with its status code (RFC 6455 §5.5.1), then close.
             if !closeSent {
                 closeSent = true
-                let data = frame.unmaskedData
+                let data = Self.unmasked(frame, allocator: context.channel.allocator)
                 send(
                     context, .connectionClose, data.getSlice(at: data.readerIndex, length: 2) ?? ByteBuffer(),
                     promise: nil)
@@ -137,8 +140,8 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A client frame's payload unmasked into a new buffer (NIO's `unmaskedData` copies the
-    /// payload, then unmasks it a byte at a time).
+    /// A frame's payload, unmasked into a new buffer when masked (NIO's `unmaskedData` copies
+    /// the payload, then unmasks it a byte at a time).
     static func unmasked(_ frame: WebSocketFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
         guard let key = frame.maskKey else { return frame.data }
         var result = allocator.buffer(capacity: frame.data.readableBytes)
