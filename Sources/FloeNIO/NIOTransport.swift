@@ -293,7 +293,8 @@ extension NIOTransport {
                 let verifier = contexts.serverVerifier
             else {
                 throw LocalError(
-                    .invalidArgument, "an ssl endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
+                    .invalidArgument,
+                    "an ssl or wss endpoint needs a certificate: set IceSSL.CertFile and IceSSL.KeyFile")
             }
             return (context, configuration, verifier, contexts.settings.trustedClients)
         }
