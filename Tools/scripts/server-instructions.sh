@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Instructions a benchmark server executes per ping, counted by valgrind's callgrind: unlike
+# time, the count repeats exactly for the same binaries, so a change to the request path can be
+# measured on these noisy 2-core VMs without interleaved rounds (Docs/benchmark.md, "Instructions
+# per request").
+#
+#   Tools/scripts/server-instructions.sh [--keep DIR] SERVER TRANSPORT...   SERVER: floe or cpp; TRANSPORT: tcp, ssl, ws, wss
+#
+# For each transport, the server runs under callgrind twice while the C++ bench-client makes
+# 1,000 and then 3,000 latency calls; the difference between the two totals, over 2,000, is the
+# server's user-space instructions per call, start-up and shutdown cancelling out. With --keep,
+# the callgrind files stay in DIR (callgrind_annotate reads them). Needs a release floe-bench
+# (Tools/bench.sh builds it) and the C++ peer in .build-peers/bench-cpp (or CPP_PEER).
+#
+# Two workarounds for valgrind 3.19 (Debian 12): it cannot read the DWARF 5 that Swift emits, so
+# it runs a copy of floe-bench without debug information (symbols stay); and it crashes in
+# libdispatch's `dispatch_main`, which Swift's async main calls, so a preloaded shim replaces
+# that with a loop draining the main queue every 200 µs (nothing on a request's path runs there).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+keep=
+if [ "${1-}" = --keep ]; then keep=$2; shift 2; fi
+[ $# -ge 2 ] || { sed -n 2,13p "$0" >&2; exit 2; }
+server=$1; shift
+command -v valgrind >/dev/null || { echo "server-instructions.sh: valgrind is not installed" >&2; exit 2; }
+CPP_PEER=${CPP_PEER:-$PWD/.build-peers/bench-cpp}
+[ -x .build/release/floe-bench ] || { echo "server-instructions.sh: no .build/release/floe-bench" >&2; exit 2; }
+[ -x "$CPP_PEER/bench-client" ] || { echo "server-instructions.sh: no $CPP_PEER/bench-client" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+objcopy --strip-debug .build/release/floe-bench "$work/floe-bench"
+swiftlib=$(dirname "$(command -v swift)")/../lib/swift/linux
+cat >"$work/shim.c" <<'EOF'
+#include <unistd.h>
+extern void _dispatch_main_queue_callback_4CF(void *);
+void dispatch_main(void) { for (;;) { _dispatch_main_queue_callback_4CF(0); usleep(200); } }
+EOF
+cc -O2 -shared -fPIC -o "$work/shim.so" "$work/shim.c" -L"$swiftlib" -ldispatch
+mkdir -p "$work/certs"
+sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$work/certs" >/dev/null 2>&1
+
+# run TRANSPORT CALLS: prints the server's instruction total.
+run() {
+    local transport=$1 calls=$2 port=$((12000 + RANDOM % 2000))
+    local tls_s=() tls_c=() plugin=()
+    case $transport in
+        ssl | wss)
+            local common=(--IceSSL.DefaultDir="$work/certs" --IceSSL.CAs=ca.pem --IceSSL.VerifyPeer=2)
+            tls_s=("${common[@]}" --IceSSL.CertFile=server.pem --IceSSL.KeyFile=server.key)
+            tls_c=("${common[@]}" --IceSSL.CertFile=client.pem --IceSSL.KeyFile=client.key)
+            plugin=(--Ice.Plugin.IceSSL=IceSSL:createIceSSL) ;;
+    esac
+    local cmd
+    case $server in
+        floe) cmd=("$work/floe-bench" server) ;;
+        cpp) cmd=("$CPP_PEER/bench-server" ${plugin[@]+"${plugin[@]}"}) ;;
+        *) echo "server-instructions.sh: SERVER is floe or cpp" >&2; exit 2 ;;
+    esac
+    local out="$work/$server-$transport-$calls"
+    LD_PRELOAD="$work/shim.so" LD_LIBRARY_PATH="$swiftlib" valgrind --tool=callgrind \
+        --callgrind-out-file="$out.callgrind" "${cmd[@]}" ${tls_s[@]+"${tls_s[@]}"} \
+        --endpoints "$transport -h 127.0.0.1 -p $port" >"$out.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 600); do grep -q '^ready' "$out.log" && break; sleep 0.1; done
+    "$CPP_PEER/bench-client" ${plugin[@]+"${plugin[@]}"} ${tls_c[@]+"${tls_c[@]}"} \
+        --proxy "bench:$transport -h 127.0.0.1 -p $port" --workloads latency --runs 1 \
+        --scale "$(awk "BEGIN { print $calls / 10000 }")" --shutdown >/dev/null 2>&1
+    wait "$pid" || true
+    if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$out.callgrind" "$keep/"; fi
+    sed -n 's/.*Collected : //p' "$out.log"
+}
+
+for transport in "$@"; do
+    small=$(run "$transport" 1000)
+    large=$(run "$transport" 3000)
+    echo "$server $transport: $(((large - small) / 2000)) instructions per call (totals $small, $large)"
+done
