@@ -98,13 +98,15 @@ extension IceConnectionHandler {
         let slot = start.slot
         // Runs on this event loop until the servant first suspends: a servant that completes
         // without suspending is dispatched and answered with no thread switch at all.
-        let task = Task.immediate {
-            let message = await adapter.dispatchToReplyMessage(incoming)
-            let reply = requestId == 0 ? nil : message
+        // (`incoming` moves into the task: captured as is, it was copied and the copy's
+        // original released, a reference count for each of its strings and buffers.)
+        let task = Task.immediate { [incoming = consume incoming] in
+            var reply: ReplyMessage? = await adapter.dispatchToReplyMessage(incoming)
+            if requestId == 0 { reply = nil }  // (not `? nil : message`, which copied it)
             if loop.inEventLoop {
                 bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot)
             } else {
-                loop.execute { bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot) }
+                loop.execute { [reply] in bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot) }
             }
         }
         endDispatchTaskStart(start, task)

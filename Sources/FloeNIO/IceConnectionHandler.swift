@@ -256,6 +256,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 return fail(context, "malformed batch request message: \(error)")
             }
         }
+        if frame.header.type == .request {
+            do {
+                var request = try Request.decode(messageBody: frame.body)
+                return received(&request, status: status, codec: codec, context: context)
+            } catch {
+                return fail(context, "malformed request message: \(error)")
+            }
+        }
         let message: Message
         do {
             message = try Message.decode(type: frame.header.type, body: frame.body)
@@ -280,16 +288,20 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 outstanding.waiter.resume(.success(reply))
                 if pending.isEmpty { releaseRepliesDone() }
             }
-        case .request(var request):
-            lastActivity = lastRead  // the time its bytes were read; no second clock read
-            // Over udp a request is oneway whatever its id, as in Ice: no reply goes back.
-            if transport == .udp { request.requestId = 0 }
-            trace("received request \(request.header.operation), request id \(request.requestId)")
-            let replyCodec = replyCodec(for: &request, status: status, receivedIn: codec)
-            dispatch(request, replyCodec: replyCodec, context: context)
-        case .batchRequest:
+        case .request, .batchRequest:
             break  // handled above
         }
+    }
+
+    private func received(
+        _ request: inout Request, status: CompressionStatus, codec: MessageCodec?, context: ChannelHandlerContext
+    ) {
+        lastActivity = lastRead  // the time its bytes were read; no second clock read
+        // Over udp a request is oneway whatever its id, as in Ice: no reply goes back.
+        if transport == .udp { request.requestId = 0 }
+        trace("received request \(request.header.operation), request id \(request.requestId)")
+        let replyCodec = replyCodec(for: &request, status: status, receivedIn: codec)
+        dispatch(request, replyCodec: replyCodec, context: context)
     }
 
     /// Once no reply is outstanding and no dispatch is running, sends close-connection and

@@ -25,7 +25,7 @@ public enum Message: Sendable {
         let message: Message
         switch type {
         case .request:
-            message = .request(try stream.readRequest(requestId: try stream.read(Int32.self)))
+            return .request(try Request.decode(messageBody: body))
         case .batchRequest:
             var batch = try BatchRequestReader(body: stream.buffer)
             var requests: [Request] = []

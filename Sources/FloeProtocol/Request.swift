@@ -43,11 +43,15 @@ public struct Request: Sendable {
     /// a frame: a slice of the frame, so a server can hand it on without copying.
     public var encapsulation: ByteBuffer?
 
-    public init(requestId: Int32, header: RequestHeader, encoding: EncodingVersion, parameters: ByteBuffer) {
+    public init(
+        requestId: Int32, header: RequestHeader, encoding: EncodingVersion, parameters: ByteBuffer,
+        encapsulation: ByteBuffer? = nil
+    ) {
         self.requestId = requestId
         self.header = header
         self.encoding = encoding
         self.parameters = parameters
+        self.encapsulation = encapsulation
     }
 }
 
@@ -94,8 +98,20 @@ extension InputStream {
         let header = try read(RequestHeader.self)
         let before = buffer
         let (encoding, parameters) = try readEncapsulation()
-        var request = Request(requestId: requestId, header: header, encoding: encoding, parameters: parameters)
-        request.encapsulation = before.getSlice(at: before.readerIndex, length: parameters.readableBytes + 6)
+        return Request(
+            requestId: requestId, header: header, encoding: encoding, parameters: parameters,
+            encapsulation: before.getSlice(at: before.readerIndex, length: parameters.readableBytes + 6))
+    }
+}
+
+extension Request {
+    /// Decodes the body of an uncompressed request message; the whole body must be used.
+    /// (Servers call this rather than `Message.decode`: a request taken out of a `Message` is a
+    /// copy of it, a reference count for each of its strings and buffers.)
+    public static func decode(messageBody body: ByteBuffer) throws -> Request {
+        var stream = InputStream(buffer: body, encoding: .v1_0)
+        let request = try stream.readRequest(requestId: try stream.read(Int32.self))
+        guard stream.isAtEnd else { throw ProtocolError("\(stream.remaining) bytes after the request message") }
         return request
     }
 }

@@ -93,4 +93,18 @@ struct TruncationTests {
         body.writeBytes([0x01, 0, 0, 0, 0x07, 0x01, 0x61, 0xee])
         #expect(throws: ProtocolError.self) { try Message.decode(type: .reply, body: body) }
     }
+
+    /// Servers decode requests with `Request.decode(messageBody:)`, not `Message.decode`: both
+    /// must refuse a byte after the parameters.
+    @Test func trailingBytesAfterARequestAreRejected() throws {
+        let request = Request(
+            requestId: 7, header: RequestHeader(identity: Identity(name: "bench"), operation: "ping"),
+            encoding: .v1_1, parameters: ByteBuffer())
+        var body = Message.request(request).encode()
+        body.moveReaderIndex(forwardBy: MessageHeader.size)
+        #expect(try Request.decode(messageBody: body).header.operation == "ping")
+        body.writeInteger(UInt8(0xee))
+        #expect(throws: ProtocolError.self) { try Request.decode(messageBody: body) }
+        #expect(throws: ProtocolError.self) { try Message.decode(type: .request, body: body) }
+    }
 }
