@@ -158,8 +158,9 @@ struct WebSocketTests {
 
     /// Openings a server refuses, each closing that connection with a logged reason while the
     /// server serves a real client: a plain HTTP request, another subprotocol, no upgrade
-    /// within the handshake timeout, and after the upgrade a text frame, an unmasked frame and
-    /// a frame longer than `Ice.MessageSizeMax`.
+    /// within the handshake timeout, and after the upgrade a text frame, an unmasked frame, a
+    /// frame longer than `Ice.MessageSizeMax`, reserved bits or opcodes, control frames that
+    /// are fragmented or too long, and data frames out of their fragmentation order.
     @Test func hostileOpeningsAndFramesCloseOnlyThatConnection() async throws {
         let lines = NIOLockedValueBox<[String]>([])
         let (server, adapter) = try await server(
@@ -178,6 +179,7 @@ struct WebSocketTests {
         let maskedText: [UInt8] = [0x81, 0x82, 1, 2, 3, 4, UInt8(ascii: "h") ^ 1, UInt8(ascii: "i") ^ 2]
         let unmaskedBinary: [UInt8] = [0x82, 0x02, 0x49, 0x63]
         let tooLong: [UInt8] = [0x82, 0xFF, 0, 0, 0, 0, 0x7F, 0, 0, 0, 1, 2, 3, 4]
+        let key: [UInt8] = [1, 2, 3, 4]
         let attacks: [(String, [UInt8], String)] = [
             ("plain HTTP", request(["GET / HTTP/1.1", "Host: x"]), "not a WebSocket upgrade request"),
             (
@@ -189,6 +191,21 @@ struct WebSocketTests {
             ("text frame", request(upgrade) + maskedText, "WebSocket: a text frame"),
             ("unmasked frame", request(upgrade) + unmaskedBinary, "WebSocket: the client sent an unmasked frame"),
             ("frame too long", request(upgrade) + tooLong, "WebSocket: a frame longer than Ice.MessageSizeMax"),
+            ("reserved bits", request(upgrade) + [0xC2, 0x80] + key, "WebSocket: a frame with reserved bits set"),
+            ("reserved opcode", request(upgrade) + [0x83, 0x80] + key, "WebSocket: a frame with reserved opcode 3"),
+            ("fragmented ping", request(upgrade) + [0x09, 0x80] + key, "WebSocket: a fragmented control frame"),
+            (
+                "long ping", request(upgrade) + [0x89, 0xFE, 0, 200] + key + Array(repeating: 0, count: 200),
+                "WebSocket: a control frame longer than 125 bytes"
+            ),
+            (
+                "lone continuation", request(upgrade) + [0x80, 0x80] + key,
+                "WebSocket: a continuation frame with nothing to continue"
+            ),
+            (
+                "binary inside a fragmented message", request(upgrade) + [0x02, 0x80] + key + [0x82, 0x80] + key,
+                "WebSocket: a binary frame inside a fragmented message"
+            ),
         ]
         for (name, sent, reason) in attacks {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -216,14 +233,16 @@ struct WebSocketClosingTests {
         ].joined(separator: "\r\n") + "\r\n\r\n").utf8)
 
     /// A client frame (masked, as clients must) with a short payload.
-    private static func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        let key: [UInt8] = [9, 8, 7, 6]
-        return [0x80 | opcode, 0x80 | UInt8(payload.count)] + key
+    private static func frame(
+        _ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, key: [UInt8] = [9, 8, 7, 6]
+    ) -> [UInt8] {
+        [(fin ? 0x80 : 0) | opcode, 0x80 | UInt8(payload.count)] + key
             + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
     }
 
-    /// What the server sends to a client that upgrades and then sends `frames`, until it closes.
-    private func exchange(_ frames: [UInt8]) async throws -> [UInt8] {
+    /// What the server sends to a client that upgrades and then sends `frames` (in writes of
+    /// `chunk` bytes, a few milliseconds apart, when given), until it closes.
+    private func exchange(_ frames: [UInt8], chunk: Int? = nil) async throws -> [UInt8] {
         let (server, adapter) = try await server("ws -h 127.0.0.1 -p 0")
         let collector = FramingTests.Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -231,7 +250,14 @@ struct WebSocketClosingTests {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
             .connect(host: "127.0.0.1", port: Int(try port(adapter, .ws))).get()
-        try await channel.writeAndFlush(ByteBuffer(bytes: Self.upgrade + frames))
+        try await channel.writeAndFlush(ByteBuffer(bytes: Self.upgrade))
+        var rest = frames[...]
+        while !rest.isEmpty {
+            let part = rest.prefix(chunk ?? rest.count)
+            rest = rest.dropFirst(part.count)
+            try await channel.writeAndFlush(ByteBuffer(bytes: part))
+            if chunk != nil { try await Task.sleep(for: .milliseconds(2)) }
+        }
         await expectPeerCloses(channel, within: .seconds(5))
         await server.destroy()
         return collector.bytes.withLockedValue { $0 }
@@ -253,6 +279,31 @@ struct WebSocketClosingTests {
     @Test func aClientClosingGracefullyGetsANormalCloseFrame() async throws {
         // Ice's close-connection message, in a binary frame.
         let received = try await exchange(Self.frame(0x2, [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 4, 0, 14, 0, 0, 0]))
+        #expect(received.suffix(4) == [0x88, 0x02, 0x03, 0xE8])
+    }
+
+    /// An `ice_ping` request in three fragments with different masking keys, a ping between
+    /// them (RFC 6455 §5.4 lets control frames interleave), all sent three bytes at a time: the
+    /// frames' headers and payloads arrive split at every offset, and their unmasking must
+    /// carry on across the reads.
+    @Test func aRequestInFragmentsAndPiecesIsDispatched() async throws {
+        let ping: [UInt8] =
+            [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 0, 0, 44, 0, 0, 0, 1, 0, 0, 0, 6]
+            + Array("tester".utf8) + [0, 0, 8] + Array("ice_ping".utf8) + [1, 0, 6, 0, 0, 0, 1, 1]
+        let frames =
+            Self.frame(0x2, Array(ping[..<7]), fin: false, key: [1, 2, 3, 4])
+            + Self.frame(0x9, Array("hi".utf8))
+            + Self.frame(0x0, Array(ping[7..<30]), fin: false, key: [0xA0, 0xB1, 0xC2, 0xD3])
+            + Self.frame(0x0, Array(ping[30...]), key: [0xFF, 0, 0x55, 0xAA])
+            + Self.frame(0x8, [0x03, 0xE8])
+        let received = try await exchange(frames, chunk: 3)
+        // The pong, then the reply (unmasked, one frame): request id 1, status 0 (ok).
+        func contains(_ bytes: [UInt8]) -> Bool {
+            received.indices.contains { received[$0...].starts(with: bytes) }
+        }
+        #expect(contains([0x8A, 0x02, 0x68, 0x69]))
+        let reply: [UInt8] = [0x82, 25, 0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 2, 0, 25, 0, 0, 0, 1, 0, 0, 0, 0]
+        #expect(contains(reply), "\(received)")
         #expect(received.suffix(4) == [0x88, 0x02, 0x03, 0xE8])
     }
 

@@ -23,8 +23,8 @@ enum WebSocketOpening {
         to channel: any Channel, communicator: Communicator, logger: Logger, timeout: TimeAmount,
         addIce: @escaping @Sendable (any Channel) throws -> Void
     ) throws {
-        let upgrader = NIOWebSocketServerUpgrader(
-            maxFrameSize: maxFrameSize(communicator), automaticErrorHandling: false,
+        let maxFrameSize = maxFrameSize(communicator)
+        let handshake = NIOWebSocketServerUpgrader(
             shouldUpgrade: { channel, head in
                 let headers = responseHeaders(head)
                 if headers == nil,
@@ -35,13 +35,13 @@ enum WebSocketOpening {
                 }
                 return channel.eventLoop.makeSucceededFuture(headers)
             },
-            upgradePipelineHandler: { channel, request in
-                channel.eventLoop.makeCompletedFuture {
-                    let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
-                    try upgraded(
-                        channel, isClient: false, tlsEvent: opening.finish(), headers: request.headers, addIce: addIce)
-                }
-            })
+            upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() })
+        let upgrader = ServerUpgrader(handshake: handshake) { channel, request in
+            let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
+            try upgraded(
+                channel, isClient: false, maxFrameSize: maxFrameSize, tlsEvent: opening.finish(),
+                headers: request.headers, addIce: addIce)
+        }
         let pipeline = channel.pipeline.syncOperations
         try pipeline.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: false)
@@ -57,16 +57,17 @@ enum WebSocketOpening {
         to channel: any Channel, communicator: Communicator, endpoint: IPEndpointData, host: String,
         upgraded promise: EventLoopPromise<Void>, addIce: @escaping @Sendable (any Channel) throws -> Void
     ) throws {
-        let upgrader = NIOWebSocketClientUpgrader(
-            maxFrameSize: maxFrameSize(communicator), automaticErrorHandling: false,
-            upgradePipelineHandler: { channel, response in
-                channel.eventLoop.makeCompletedFuture {
-                    let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
-                    try upgraded(
-                        channel, isClient: true, tlsEvent: opening.finish(), headers: response.headers, addIce: addIce)
-                    promise.succeed()
-                }
-            })
+        let maxFrameSize = maxFrameSize(communicator)
+        let handshake = NIOWebSocketClientUpgrader(upgradePipelineHandler: { channel, _ in
+            channel.eventLoop.makeSucceededVoidFuture()
+        })
+        let upgrader = ClientUpgrader(handshake: handshake) { channel, response in
+            let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
+            try upgraded(
+                channel, isClient: true, maxFrameSize: maxFrameSize, tlsEvent: opening.finish(),
+                headers: response.headers, addIce: addIce)
+            promise.succeed()
+        }
         let pipeline = channel.pipeline.syncOperations
         // Bytes after the upgrade response (the server's validate-connection may share its read)
         // go on to the WebSocket decoder.
@@ -80,10 +81,10 @@ enum WebSocketOpening {
 
     /// The HTTP handlers are gone: the stream and the Ice handler take over.
     private static func upgraded(
-        _ channel: any Channel, isClient: Bool, tlsEvent: Any?, headers: HTTPHeaders,
+        _ channel: any Channel, isClient: Bool, maxFrameSize: Int, tlsEvent: Any?, headers: HTTPHeaders,
         addIce: (any Channel) throws -> Void
     ) throws {
-        let stream = WebSocketStream(isClient: isClient)
+        let stream = WebSocketStream(isClient: isClient, maxFrameSize: maxFrameSize)
         try channel.pipeline.syncOperations.addHandler(stream)
         try addIce(channel)
         stream.start(tlsEvent: tlsEvent, headers: headers)
@@ -95,6 +96,53 @@ enum WebSocketOpening {
         let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"]
         guard offered.allSatisfy({ $0 == Substring(subprotocol) }) else { return nil }
         return offered.isEmpty ? HTTPHeaders() : HTTPHeaders([("Sec-WebSocket-Protocol", subprotocol)])
+    }
+}
+
+/// NIO's WebSocket upgrader for the handshake (its checks of the request, the accept key and
+/// the call to `shouldUpgrade`) without its frame codec, which it adds when it upgrades:
+/// `WebSocketStream` reads and writes frames itself. `upgrade` runs once the HTTP handlers
+/// are gone; bytes that followed the request reach the handlers it adds.
+private struct ServerUpgrader: HTTPServerProtocolUpgrader, Sendable {
+    let handshake: NIOWebSocketServerUpgrader
+    let upgraded: @Sendable (any Channel, HTTPRequestHead) throws -> Void
+
+    var supportedProtocol: String { handshake.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+
+    func buildUpgradeResponse(
+        channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders
+    ) -> EventLoopFuture<HTTPHeaders> {
+        handshake.buildUpgradeResponse(
+            channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<Void> {
+        let channel = context.channel
+        return channel.eventLoop.makeCompletedFuture { try upgraded(channel, upgradeRequest) }
+    }
+}
+
+/// The client's side of the same: NIO's upgrader adds the key to the request and checks the
+/// server's accept key; the frames are `WebSocketStream`'s.
+private struct ClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
+    let handshake: NIOWebSocketClientUpgrader
+    let upgraded: @Sendable (any Channel, HTTPResponseHead) throws -> Void
+
+    var supportedProtocol: String { handshake.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { handshake.requiredUpgradeHeaders }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        handshake.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        handshake.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
+        let channel = context.channel
+        return channel.eventLoop.makeCompletedFuture { try upgraded(channel, upgradeResponse) }
     }
 }
 

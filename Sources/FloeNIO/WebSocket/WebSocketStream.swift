@@ -2,47 +2,51 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
-/// Ice's byte stream over WebSocket, between the frame codec and the Ice handler of a ws or wss
-/// connection once upgraded. Binary frames in become their payload: Ice does not align its
-/// messages with frames, and the Ice handler splits messages itself. Each write goes out as one
-/// binary frame, masked by clients (RFC 6455 §5.3): never one frame for the bytes of two
-/// messages, which ZeroC's reader does not take (it closed the connection, "unknown magic
-/// number", when pipelined messages shared frames), though it takes a message over two frames.
-/// Pings are answered; a close frame is answered and closes the connection; closing sends a
-/// close frame first, which ZeroC's transport waits for when it closes gracefully.
+/// Ice's byte stream over WebSocket, between the socket (or TLS) and the Ice handler of a ws or
+/// wss connection once upgraded. It reads and writes frames itself (RFC 6455 §5): a data frame's
+/// payload goes on as it arrives (unmasked, when a client sent it), and the Ice handler splits
+/// messages from it as it does a tcp stream (Ice does not align its messages with frames).
+/// NIO's frame codec, used before, gathered each frame before the Ice handler gathered the
+/// message again (Docs/benchmark.md, "WebSocket").
+///
+/// Each write goes out as one binary frame, masked by clients (§5.3): never one frame for the
+/// bytes of two messages, which ZeroC's reader does not take (it closed the connection, "unknown
+/// magic number", when pipelined messages shared frames), though it takes a message over two
+/// frames. Pings are answered; a close frame is answered and closes the connection; closing sends
+/// a close frame first, which ZeroC's transport waits for when it closes gracefully.
 final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
 
     private let isClient: Bool
+    private let maxFrameSize: Int
     private var context: ChannelHandlerContext?
+    /// The data frame whose payload is arriving, if one is.
+    private var frame: WebSocketFrameHeader?
+    /// Bytes of a header, or of a control frame, that is not all in yet (at most 131).
+    private var held: ByteBuffer?
     /// A data frame without FIN came last: continuation frames follow.
     private var continuing = false
+    /// The peer broke the protocol or sent its close frame: nothing more is read.
+    private var stopped = false
     private var closeSent = false
-    /// The context of NIO's frame encoder: frames are written through it, past the encoder,
-    /// as bytes this handler encoded. NIO's encoder masks a byte at a time, which cost a Floe
-    /// client half of its 1 MiB sends' throughput; its upgraders add it, and it cannot be removed.
-    private var wire: ChannelHandlerContext?
     /// The status of the close frame this side sends: normal, unless the peer broke the protocol.
     private var closeStatus = WebSocketErrorCode.normalClosure
 
-    init(isClient: Bool) {
+    init(isClient: Bool, maxFrameSize: Int) {
         self.isClient = isClient
+        self.maxFrameSize = maxFrameSize
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-        wire = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     /// Tells the handlers after this one, added once the upgrade succeeded, that the connection
     /// is open, what TLS learned about the peer before the upgrade, and the upgrade's headers.
     func start(tlsEvent: Any?, headers: HTTPHeaders) {
         guard let context else { return }
-        wire = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         context.fireChannelActive()
         if let tlsEvent { context.fireUserInboundEventTriggered(tlsEvent) }
         var upgrade: [String: String] = [:]
@@ -53,46 +57,101 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        // Clients mask every frame, servers none (RFC 6455 §5.1).
-        guard (frame.maskKey != nil) != isClient else {
-            return violation(context, isClient ? "the server sent a masked frame" : "the client sent an unmasked frame")
+        guard !stopped else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = held {
+            held = nil
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
         }
-        switch frame.opcode {
-        case .binary where !continuing, .continuation where continuing:
-            continuing = !frame.fin
-            context.fireChannelRead(wrapInboundOut(Self.unmasked(frame, allocator: context.channel.allocator)))
-        case .ping:
+        do {
+            while bytes.readableBytes > 0, !stopped {
+                if frame != nil {
+                    payload(&bytes, context: context)
+                } else if !(try nextFrame(&bytes, context: context)) {
+                    // Copied: a few bytes must not keep the whole read buffer alive.
+                    held = ByteBuffer(bytes: bytes.readableBytesView)
+                    return
+                }
+            }
+        } catch {
+            if error.isTooLong { closeStatus = .messageTooLarge }
+            violation(context, error.reason)
+        }
+    }
+
+    /// Starts the frame at the front of `bytes`; false when its header (or, for a control frame,
+    /// the whole frame) is not all in yet.
+    private func nextFrame(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) throws(WebSocketViolation) -> Bool
+    {
+        guard let (header, headerSize) = try WebSocketFrameHeader.peek(bytes, maxLength: maxFrameSize) else {
+            return false
+        }
+        // Clients mask every frame, servers none (RFC 6455 §5.1).
+        guard (header.maskKey != nil) != isClient else {
+            throw WebSocketViolation(isClient ? "the server sent a masked frame" : "the client sent an unmasked frame")
+        }
+        switch header.opcode {
+        case WebSocketFrameHeader.binary where !continuing, WebSocketFrameHeader.continuation where continuing:
+            continuing = !header.fin
+            bytes.moveReaderIndex(forwardBy: headerSize)
+            if header.length > 0 { frame = header }
+            return true
+        case WebSocketFrameHeader.ping, WebSocketFrameHeader.pong, WebSocketFrameHeader.close:
+            guard bytes.readableBytes >= headerSize + header.length else { return false }
+            bytes.moveReaderIndex(forwardBy: headerSize)
+            let payload = header.unmasked(
+                bytes.readSlice(length: header.length) ?? ByteBuffer(), allocator: context.channel.allocator)
+            control(header.opcode, payload, context: context)
+            return true
+        case WebSocketFrameHeader.text:
+            throw WebSocketViolation("a text frame (Ice sends binary frames only)")
+        case WebSocketFrameHeader.binary, WebSocketFrameHeader.continuation:
+            throw WebSocketViolation(
+                continuing
+                    ? "a binary frame inside a fragmented message" : "a continuation frame with nothing to continue")
+        default:
+            throw WebSocketViolation("a frame with reserved opcode \(header.opcode)")
+        }
+    }
+
+    /// Passes on what has arrived of the current data frame's payload.
+    private func payload(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard var header = frame else { return }
+        let count = min(header.length - header.read, bytes.readableBytes)
+        let chunk = header.unmasked(
+            bytes.readSlice(length: count) ?? ByteBuffer(), allocator: context.channel.allocator)
+        header.read += count
+        frame = header.read == header.length ? nil : header
+        context.fireChannelRead(wrapInboundOut(chunk))
+    }
+
+    private func control(_ opcode: UInt8, _ payload: ByteBuffer, context: ChannelHandlerContext) {
+        switch opcode {
+        case WebSocketFrameHeader.ping:
             // A peer that pings without reading gets no pong while its unread bytes are above the
             // high-water mark: pongs bypass the Ice handler's bound on what it queues.
             guard context.channel.isWritable else { return }
-            send(context, .pong, Self.unmasked(frame, allocator: context.channel.allocator), promise: nil)
+            send(context, WebSocketFrameHeader.pong, payload, promise: nil)
             context.flush()
-        case .pong:
-            break
-        case .connectionClose:
+        case WebSocketFrameHeader.close:
             // The peer closes: answer with its status code (RFC 6455 §5.5.1), then close.
+            stopped = true
             if !closeSent {
                 closeSent = true
-                let data = Self.unmasked(frame, allocator: context.channel.allocator)
                 send(
-                    context, .connectionClose, data.getSlice(at: data.readerIndex, length: 2) ?? ByteBuffer(),
-                    promise: nil)
+                    context, WebSocketFrameHeader.close,
+                    payload.getSlice(at: payload.readerIndex, length: 2) ?? ByteBuffer(), promise: nil)
                 context.flush()
             }
             context.close(mode: .all, promise: nil)
-        case .text:
-            violation(context, "a text frame (Ice sends binary frames only)")
         default:
-            violation(
-                context,
-                continuing
-                    ? "a \(frame.opcode) frame inside a fragmented message" : "an unexpected \(frame.opcode) frame")
+            break  // a pong
         }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        send(context, .binary, unwrapOutboundIn(data), promise: promise)
+        send(context, WebSocketFrameHeader.binary, unwrapOutboundIn(data), promise: promise)
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -100,115 +159,30 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
             closeSent = true
             var status = context.channel.allocator.buffer(capacity: 2)
             status.write(webSocketErrorCode: closeStatus)
-            send(context, .connectionClose, status, promise: nil)
+            send(context, WebSocketFrameHeader.close, status, promise: nil)
             context.flush()
         }
         context.close(mode: mode, promise: promise)
     }
 
-    /// NIO's frame decoder (still reading frames: only writing bypasses it) reports frames it
-    /// cannot read (too big, malformed) as errors.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? NIOWebSocketError {
-            if error == .invalidFrameLength { closeStatus = .messageTooLarge }
-            return violation(context, Self.describe(error))
-        }
-        context.fireErrorCaught(error)
-    }
-
     /// The Ice handler closes the connection, logging why; the close frame says protocol error
     /// (1002, or 1009 for a frame too long), as ZeroC's does.
     private func violation(_ context: ChannelHandlerContext, _ reason: String) {
+        stopped = true
         if closeStatus == .normalClosure { closeStatus = .protocolError }
         context.fireErrorCaught(WebSocketViolation(reason))
     }
 
     private func send(
-        _ context: ChannelHandlerContext, _ opcode: WebSocketOpcode, _ data: ByteBuffer,
-        promise: EventLoopPromise<Void>?
+        _ context: ChannelHandlerContext, _ opcode: UInt8, _ data: ByteBuffer, promise: EventLoopPromise<Void>?
     ) {
-        guard let wire else {
-            let frame = WebSocketFrame(fin: true, opcode: opcode, maskKey: isClient ? .random() : nil, data: data)
-            return context.write(wrapOutboundOut(frame), promise: promise)
-        }
-        let (header, payload) = Self.encode(opcode, data, masked: isClient, allocator: context.channel.allocator)
+        let (header, payload) = WebSocketFrameHeader.encode(
+            opcode, data, masked: isClient, allocator: context.channel.allocator)
         if let payload {
-            wire.write(NIOAny(header), promise: nil)
-            wire.write(NIOAny(payload), promise: promise)
+            context.write(wrapOutboundOut(header), promise: nil)
+            context.write(wrapOutboundOut(payload), promise: promise)
         } else {
-            wire.write(NIOAny(header), promise: promise)
-        }
-    }
-
-    /// A frame's payload, unmasked into a new buffer when masked (NIO's `unmaskedData` copies
-    /// the payload, then unmasks it a byte at a time).
-    static func unmasked(_ frame: WebSocketFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
-        guard let key = frame.maskKey else { return frame.data }
-        var result = allocator.buffer(capacity: frame.data.readableBytes)
-        masking(frame.data, with: key, into: &result)
-        return result
-    }
-
-    /// The bytes of a frame (RFC 6455 §5.2): the header, and the payload masked into the same
-    /// buffer for a client; for a server the payload follows as it is when it is big.
-    static func encode(_ opcode: WebSocketOpcode, _ payload: ByteBuffer, masked: Bool, allocator: ByteBufferAllocator)
-        -> (header: ByteBuffer, payload: ByteBuffer?)
-    {
-        let count = payload.readableBytes
-        let copied = masked || count <= 1024
-        var header = allocator.buffer(capacity: 14 + (copied ? count : 0))
-        header.writeInteger(0x80 | UInt8(webSocketOpcode: opcode))
-        let maskBit: UInt8 = masked ? 0x80 : 0
-        if count < 126 {
-            header.writeInteger(maskBit | UInt8(count))
-        } else if count <= Int(UInt16.max) {
-            header.writeInteger(maskBit | 126)
-            header.writeInteger(UInt16(count))
-        } else {
-            header.writeInteger(maskBit | 127)
-            header.writeInteger(UInt64(count))
-        }
-        if masked {
-            let key = WebSocketMaskingKey.random()
-            header.writeBytes(key)
-            masking(payload, with: key, into: &header)
-            return (header, nil)
-        }
-        guard copied else { return (header, payload) }
-        var payload = payload
-        header.writeBuffer(&payload)
-        return (header, nil)
-    }
-
-    /// Appends `source` XORed with the masking key, eight bytes at a time.
-    private static func masking(_ source: ByteBuffer, with key: WebSocketMaskingKey, into target: inout ByteBuffer) {
-        let count = source.readableBytes
-        var pattern: UInt64 = 0
-        withUnsafeMutableBytes(of: &pattern) { bytes in
-            for index in 0..<8 { bytes[index] = key[index % 4] }
-        }
-        target.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
-            source.withUnsafeReadableBytes { source in
-                var index = 0
-                while index + 8 <= count {
-                    let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ pattern
-                    target.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
-                    index += 8
-                }
-                while index < count {
-                    target[index] = source[index] ^ key[index % 4]
-                    index += 1
-                }
-            }
-            return count
-        }
-    }
-
-    private static func describe(_ error: NIOWebSocketError) -> String {
-        switch error {
-        case .invalidFrameLength: "a frame longer than Ice.MessageSizeMax"
-        case .fragmentedControlFrame: "a fragmented control frame"
-        case .multiByteControlFrameLength: "a control frame longer than 125 bytes"
+            context.write(wrapOutboundOut(header), promise: promise)
         }
     }
 }
@@ -221,6 +195,11 @@ struct WebSocketUpgraded {
 /// A peer breaking the WebSocket protocol on a ws or wss connection.
 struct WebSocketViolation: Error, CustomStringConvertible {
     let reason: String
-    init(_ reason: String) { self.reason = reason }
+    /// A frame longer than the connection takes (closed with status 1009, not 1002).
+    var isTooLong = false
+    init(_ reason: String, isTooLong: Bool = false) {
+        self.reason = reason
+        self.isTooLong = isTooLong
+    }
     var description: String { "WebSocket: \(reason)" }
 }
