@@ -15,11 +15,11 @@ import NIOSSL
 /// networked `Communicator` uses.
 ///
 /// ```
-/// socket ─> [NIOSSLHandler ─> TLSPeerCheck] ─> [WebSocket frames ─> WebSocketStream] ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
-/// socket <─ [NIOSSLHandler] <───────────────── [WebSocket frames <─ WebSocketStream] <─ IceConnectionHandler <─ (requests from proxies; replies from dispatch)
+/// socket ─> [NIOSSLHandler ─> TLSPeerCheck] ─> [WebSocketStream (frames)] ─> IceConnectionHandler (framing, protocol) ─> (replies complete callers; requests go to the adapter)
+/// socket <─ [NIOSSLHandler] <───────────────── [WebSocketStream (frames)] <─ IceConnectionHandler <─ (requests from proxies; replies from dispatch)
 /// ```
 ///
-/// On ws and wss, HTTP handlers (`WebSocketOpening`) stand where the WebSocket ones will be
+/// On ws and wss, HTTP handlers (`WebSocketOpening`) stand where `WebSocketStream` will be
 /// until the upgrade.
 public struct NIOTransport: Transport {
     let group: any EventLoopGroup
