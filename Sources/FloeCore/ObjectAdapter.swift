@@ -32,6 +32,9 @@ public final class ObjectAdapter: Sendable {
         var published: [IPEndpointData]?
         /// Incoming connections, closed gracefully on deactivation.
         var connections: [ObjectIdentifier: any Connection] = [:]
+        /// Incoming connections still opening (a WebSocket upgrade): they count against
+        /// `maxConnections` too (see `reserveOpening`).
+        var openings = 0
         /// When a refused connection was last reported (see `register`).
         var lastRefusalReport: ContinuousClock.Instant?
     }
@@ -391,12 +394,29 @@ public final class ObjectAdapter: Sendable {
     public func register(_ connection: any Connection) -> Bool {
         let (destroyed, full) = state.withLockedValue { state in
             if state.destroyed { return (true, false) }
-            if maxConnections > 0, state.connections.count >= maxConnections { return (false, true) }
+            if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return (false, true) }
             state.connections[ObjectIdentifier(connection)] = connection
             return (false, false)
         }
         if destroyed { Task { await connection.close() } }
         return !full
+    }
+
+    /// Counts an accepted connection that is not open yet (a ws or wss connection before its
+    /// upgrade) against `maxConnections`, so that connections which never upgrade cannot exceed
+    /// it. False when the adapter is full or gone: the transport then closes the connection. A
+    /// true result must be followed by one `releaseOpening()`, before `register` on success.
+    package func reserveOpening() -> Bool {
+        state.withLockedValue { state in
+            if state.destroyed { return false }
+            if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return false }
+            state.openings += 1
+            return true
+        }
+    }
+
+    package func releaseOpening() {
+        state.withLockedValue { $0.openings -= 1 }
     }
 
     /// Whether a refused connection should be logged now: at most once per 10 s, so a flood of

@@ -157,11 +157,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             )
         }
         if let adapter, let connection, !adapter.register(connection) {
-            if adapter.shouldReportRefusal() {
-                logger.warning(
-                    "refusing connection: adapter '\(adapter.name)' has \(adapter.maxConnections) connections (\(adapter.name).MaxConnections)"
-                )
-            }
+            adapter.reportRefusal(logger)
             return context.close(promise: nil)
         }
         communicator.connectionMetrics?.opened(incoming: !isClient)
@@ -469,5 +465,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// `Ice.Trace.Protocol` output.
     func trace(_ message: @autoclosure () -> String) {
         if options.traceProtocol >= 1 { logger.info("\(message())") }
+    }
+}
+
+extension ObjectAdapter {
+    /// Logs that a connection was refused for `NAME.MaxConnections` (at most once per 10 s).
+    func reportRefusal(_ logger: Logger) {
+        guard shouldReportRefusal() else { return }
+        logger.warning(
+            "refusing connection: adapter '\(name)' has \(maxConnections) connections (\(name).MaxConnections)")
     }
 }

@@ -244,7 +244,7 @@ extension NIOTransport {
                 try addIce(channel)
             case .server:
                 try WebSocketOpening.addServerHandlers(
-                    to: channel, communicator: communicator, logger: logger,
+                    to: channel, adapter: adapter, communicator: communicator, logger: logger,
                     timeout: handshakeTimeout(communicator), addIce: addIce)
             case .client(let endpoint, let host, let upgraded):
                 try WebSocketOpening.addClientHandlers(

@@ -222,6 +222,85 @@ struct WebSocketTests {
     }
 }
 
+/// Connections that never upgrade count against `NAME.MaxConnections` while they wait (up to
+/// the handshake timeout): a flood of them cannot hold more sockets than the limit.
+@Suite("WebSocket connection limit", .timeLimit(.minutes(2)))
+struct WebSocketConnectionLimitTests {
+    @Test func unupgradedConnectionsCountAgainstMaxConnections() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let (server, adapter) = try await server(
+            "ws -h 127.0.0.1 -p 0", ["S.MaxConnections": "2", "Ice.Override.ConnectTimeout": "20000"], lines: lines)
+        let port = Int(try port(adapter, .ws))
+        var silent: [any Channel] = []
+        for _ in 0..<2 {
+            silent.append(
+                try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connect(host: "127.0.0.1", port: port).get())
+        }
+        // Both silent connections hold their places: a real client is refused, with a reason.
+        let refused = try client()
+        #expect(
+            await eventually(within: .seconds(10)) {
+                (try? await tester(refused, "tester:ws -h 127.0.0.1 -p \(port)").ice_ping()) == nil
+            })
+        #expect(
+            lines.withLockedValue { $0 }.contains(
+                "refusing connection: adapter 'S' has 2 connections (S.MaxConnections)"))
+        // One leaves (a half-closure, which the server's channels allow): its place is free
+        // again, and an upgraded connection takes it.
+        try await silent.removeFirst().close()
+        let accepted = try client()
+        #expect(
+            await eventually(within: .seconds(10)) {
+                (try? await tester(accepted, "tester:ws -h 127.0.0.1 -p \(port)").ice_ping()) != nil
+            })
+        // Upgraded and silent, the adapter is full again.
+        let third = try client()
+        await #expect(throws: LocalError.self) {
+            try await tester(third, "tester:ws -h 127.0.0.1 -p \(port)").ice_ping()
+        }
+        for channel in silent { try await channel.close() }
+        for communicator in [refused, accepted, third] { await communicator.destroy() }
+        await server.destroy()
+    }
+}
+
+/// A server that half-closes during the upgrade (after reading the request) fails the call at
+/// once, with the reason, instead of at the connect timeout: client channels allow half-closure.
+@Suite("WebSocket upgrade cut short", .timeLimit(.minutes(1)))
+struct WebSocketUpgradeCutShortTests {
+    final class HalfCloseOnRequest: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    @Test func aServerHalfClosingDuringTheUpgradeFailsTheCallAtOnce() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(HalfCloseOnRequest())
+                    // Hangs up after 30 s, so a client that misses the half-closure fails late.
+                    channel.eventLoop.scheduleTask(in: .seconds(30)) { channel.close(promise: nil) }
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let communicator = try client(["Ice.Override.ConnectTimeout": "20000"])
+        let start = ContinuousClock.now
+        do {
+            try await tester(communicator, "tester:ws -h 127.0.0.1 -p \(server.localAddress?.port ?? 0)").ice_ping()
+            Issue.record("the ping succeeded")
+        } catch let error as LocalError {
+            #expect("\(error)".contains("the server closed the connection during the WebSocket upgrade"), "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        await communicator.destroy()
+        try await server.close()
+    }
+}
+
 /// The WebSocket close handshake, byte by byte, from a raw client.
 @Suite("WebSocket closing", .timeLimit(.minutes(2)))
 struct WebSocketClosingTests {

@@ -20,8 +20,8 @@ enum WebSocketOpening {
 
     /// An accepted connection's handlers until the upgrade; `addIce` adds the Ice handler.
     static func addServerHandlers(
-        to channel: any Channel, communicator: Communicator, logger: Logger, timeout: TimeAmount,
-        addIce: @escaping @Sendable (any Channel) throws -> Void
+        to channel: any Channel, adapter: ObjectAdapter?, communicator: Communicator, logger: Logger,
+        timeout: TimeAmount, addIce: @escaping @Sendable (any Channel) throws -> Void
     ) throws {
         let maxFrameSize = maxFrameSize(communicator)
         let handshake = NIOWebSocketServerUpgrader(
@@ -47,7 +47,7 @@ enum WebSocketOpening {
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }), withErrorHandling: false)
         try pipeline.addHandler(
             WebSocketAcceptance(
-                timeout: timeout, communicator: communicator, logger: logger,
+                adapter: adapter, timeout: timeout, communicator: communicator, logger: logger,
                 warnConnections: communicator.connectionOptions.warnConnections))
     }
 
@@ -148,11 +148,15 @@ private struct ClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
 
 /// The server's side until the upgrade: a request that is not an upgrade, or one NIO's upgrader
 /// refused, closes the connection with a logged reason; so does a client that has not upgraded
-/// within the handshake timeout. What TLS learned about the peer waits
-/// here for the Ice handler.
+/// within the handshake timeout. Until then the connection counts against the adapter's
+/// `MaxConnections` (a connection beyond it is closed at once, as over tcp). What TLS learned
+/// about the peer waits here for the Ice handler.
 final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
 
+    private let adapter: ObjectAdapter?
+    /// This connection holds one of the adapter's openings (see `ObjectAdapter.reserveOpening`).
+    private var reserved = false
     private let timeout: TimeAmount
     private let communicator: Communicator
     private let logger: Logger
@@ -164,7 +168,9 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
     /// Why the upgrader refused the request, when it was for a reason this side knows.
     var refusal: String?
 
-    init(timeout: TimeAmount, communicator: Communicator, logger: Logger, warnConnections: Int) {
+    init(adapter: ObjectAdapter?, timeout: TimeAmount, communicator: Communicator, logger: Logger, warnConnections: Int)
+    {
+        self.adapter = adapter
         self.timeout = timeout
         self.communicator = communicator
         self.logger = logger
@@ -183,6 +189,9 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
+        // Upgraded (the Ice handler registers the connection next) or closed.
+        if reserved { adapter?.releaseOpening() }
+        reserved = false
         self.context = nil
     }
 
@@ -193,13 +202,34 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
         return tlsEvent
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if let adapter {
+            guard adapter.reserveOpening() else {
+                adapter.reportRefusal(logger)
+                refused = true
+                return context.close(promise: nil)
+            }
+            reserved = true
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let head) = unwrapInboundIn(data) else { return }
         refuse("not a WebSocket upgrade request: \(head.method) \(head.uri)", code: .protocolError)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is TLSPeerVerified { tlsEvent = event } else { context.fireUserInboundEventTriggered(event) }
+        if event is TLSPeerVerified {
+            tlsEvent = event
+        } else if case ChannelEvent.inputClosed = event {
+            // The client left without upgrading (as a port check does): no warning, and its
+            // place counts no longer. (Channels allow half-closure for Ice's sake.)
+            refused = true
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -278,7 +308,15 @@ final class WebSocketRequest: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is TLSPeerVerified { tlsEvent = event } else { context.fireUserInboundEventTriggered(event) }
+        if event is TLSPeerVerified {
+            tlsEvent = event
+        } else if case ChannelEvent.inputClosed = event {
+            fail(
+                context,
+                LocalError.notSent(.connectionLost, "the server closed the connection during the WebSocket upgrade"))
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
