@@ -9,9 +9,9 @@ import Testing
 struct WebSocketStreamTests {
     private static let key: [UInt8] = [0x11, 0x22, 0x33, 0x44]
 
-    /// A client's frame: FIN, the opcode, the length in its shortest form, masked.
-    private static func frame(_ opcode: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        var header: [UInt8] = [0x80 | opcode]
+    /// A client's frame: FIN (unless told), the opcode, the length in its shortest form, masked.
+    private static func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, key: [UInt8] = key) -> [UInt8] {
+        var header: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         switch payload.count {
         case ..<126: header.append(0x80 | UInt8(payload.count))
         case ...0xFFFF: header += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
@@ -64,6 +64,64 @@ struct WebSocketStreamTests {
         _ = try channel.finish()
     }
 
+    /// Random messages in random fragments (every length form, empty fragments, pings between
+    /// fragments, a fresh masking key per frame), the bytes cut at random points: what comes
+    /// out is exactly the payloads, in order, and every ping is answered. Seeded, so a failure
+    /// repeats.
+    @Test(arguments: 0..<40)
+    func randomFramesCutAtRandomPointsArriveWhole(seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        let channel = try Self.serverStream()
+        var wire: [UInt8] = []
+        var payloads: [UInt8] = []
+        var pings = 0
+        for _ in 0..<random.next(below: 6) + 1 {
+            let message = (0..<[0, 1, 125, 126, 300, 65_535, 65_536, 70_001][random.next(below: 8)]).map { _ in
+                UInt8(truncatingIfNeeded: random.next(below: 256))
+            }
+            payloads += message
+            var rest = message[...]
+            var first = true
+            repeat {
+                let part = rest.prefix(rest.isEmpty ? 0 : random.next(below: rest.count) + 1)
+                rest = rest.dropFirst(part.count)
+                let key = (0..<4).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
+                wire += Self.frame(first ? 0x2 : 0x0, Array(part), fin: rest.isEmpty, key: key)
+                first = false
+                if random.next(below: 3) == 0 {
+                    wire += Self.frame(0x9, [UInt8(pings)], key: key)
+                    pings += 1
+                }
+            } while !rest.isEmpty
+        }
+        var offset = 0
+        while offset < wire.count {
+            let count = min(wire.count - offset, random.next(below: 4_000) + 1)
+            try channel.writeInbound(ByteBuffer(bytes: wire[offset..<(offset + count)]))
+            offset += count
+        }
+        #expect(try Self.inbound(channel) == payloads)
+        #expect(try Self.outbound(channel) == (0..<pings).flatMap { [0x8A, 1, UInt8($0)] })
+        _ = try channel.finish()
+    }
+
+    /// Random bytes after an upgrade never trap: the stream passes some on, or stops with a
+    /// violation, and nothing else.
+    @Test(arguments: 0..<40)
+    func randomBytesNeverTrap(seed: UInt64) throws {
+        var random = SplitMix(seed: seed)
+        let channel = try Self.serverStream()
+        for _ in 0..<20 {
+            let bytes = (0..<random.next(below: 64) + 1).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
+            do {
+                try channel.writeInbound(ByteBuffer(bytes: bytes))
+            } catch is WebSocketViolation {
+                break
+            }
+        }
+        _ = try? channel.finish()
+    }
+
     /// Writes leave as one unmasked binary frame each, header and payload.
     @Test func aServerWritesOneUnmaskedBinaryFramePerWrite() throws {
         let channel = try Self.serverStream()
@@ -73,5 +131,18 @@ struct WebSocketStreamTests {
         try channel.writeOutbound(ByteBuffer(bytes: large))
         #expect(try Self.outbound(channel) == [0x82, 10] + small + [0x82, 126, 0x07, 0xD0] + large)
         _ = try channel.finish()
+    }
+}
+
+/// A small seeded generator (SplitMix64), so that a failing case repeats.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
+    mutating func next(below bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
