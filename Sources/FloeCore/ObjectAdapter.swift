@@ -392,7 +392,14 @@ public final class ObjectAdapter: Sendable {
     /// the adapter already has `maxConnections`: the transport then closes the connection.
     @discardableResult
     public func register(_ connection: any Connection) -> Bool {
+        register(connection, consumingOpening: false)
+    }
+
+    /// As `register(_:)`, for a connection that held one of the openings (`reserveOpening`):
+    /// the opening becomes the connection in the same step, whatever the outcome.
+    package func register(_ connection: any Connection, consumingOpening: Bool) -> Bool {
         let (destroyed, full) = state.withLockedValue { state in
+            if consumingOpening { state.openings -= 1 }
             if state.destroyed { return (true, false) }
             if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return (false, true) }
             state.connections[ObjectIdentifier(connection)] = connection
@@ -405,7 +412,7 @@ public final class ObjectAdapter: Sendable {
     /// Counts an accepted connection that is not open yet (a ws or wss connection before its
     /// upgrade) against `maxConnections`, so that connections which never upgrade cannot exceed
     /// it. False when the adapter is full or gone: the transport then closes the connection. A
-    /// true result must be followed by one `releaseOpening()`, before `register` on success.
+    /// true result must be followed by one `releaseOpening()`, or by `register(_:consumingOpening:)`.
     package func reserveOpening() -> Bool {
         state.withLockedValue { state in
             if state.destroyed { return false }

@@ -22,6 +22,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     let isClient: Bool
     /// Whether `ConnectionMetrics` counted this connection open (refused ones never are).
     var countedOpen = false
+    /// A ws or wss server connection's place against `MaxConnections`, handed over by its
+    /// upgrade: registering the connection takes it (see `ObjectAdapter.reserveOpening`).
+    var holdsOpening = false
     /// Bytes read and written since `ConnectionMetrics` was last told: it is told once per
     /// read pass and per flush, not per message.
     var bytesUnreported = (received: 0, sent: 0)
@@ -141,6 +144,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        if holdsOpening { adapter?.releaseOpening() }
+        holdsOpening = false
         // A channel that never became active gets no channelInactive: settle everything here.
         failPending(LocalError(.connectionLost, "the connection closed"))
         validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
@@ -156,7 +161,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 "\(isClient ? "established" : "accepted") \(transport.name) connection \(connection?.description ?? "")"
             )
         }
-        if let adapter, let connection, !adapter.register(connection) {
+        let consumingOpening = holdsOpening
+        holdsOpening = false
+        if let adapter, let connection, !adapter.register(connection, consumingOpening: consumingOpening) {
             adapter.reportRefusal(logger)
             return context.close(promise: nil)
         }

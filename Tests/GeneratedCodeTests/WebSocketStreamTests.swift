@@ -24,6 +24,7 @@ struct WebSocketStreamTests {
     private static func serverStream() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(WebSocketStream(isClient: false, maxFrameSize: 1 << 20))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061)).wait()  // active
         return channel
     }
 
@@ -75,15 +76,15 @@ struct WebSocketStreamTests {
         var wire: [UInt8] = []
         var payloads: [UInt8] = []
         var pings = 0
-        for _ in 0..<random.next(below: 6) + 1 {
-            let message = (0..<[0, 1, 125, 126, 300, 65_535, 65_536, 70_001][random.next(below: 8)]).map { _ in
-                UInt8(truncatingIfNeeded: random.next(below: 256))
-            }
+        // The first message is one unfragmented 70,001-byte frame: every case has a 64-bit length.
+        for index in 0..<random.next(below: 6) + 2 {
+            let count = index == 0 ? 70_001 : [0, 1, 125, 126, 300, 65_535, 65_536, 70_001][random.next(below: 8)]
+            let message = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
             payloads += message
             var rest = message[...]
             var first = true
             repeat {
-                let part = rest.prefix(rest.isEmpty ? 0 : random.next(below: rest.count) + 1)
+                let part = rest.prefix(rest.isEmpty ? 0 : index == 0 ? rest.count : random.next(below: rest.count) + 1)
                 rest = rest.dropFirst(part.count)
                 let key = (0..<4).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
                 wire += Self.frame(first ? 0x2 : 0x0, Array(part), fin: rest.isEmpty, key: key)
@@ -105,21 +106,88 @@ struct WebSocketStreamTests {
         _ = try channel.finish()
     }
 
-    /// Random bytes after an upgrade never trap: the stream passes some on, or stops with a
-    /// violation, and nothing else.
-    @Test(arguments: 0..<40)
-    func randomBytesNeverTrap(seed: UInt64) throws {
+    /// Random headers (every opcode, FIN or not, every length form with random extended
+    /// lengths, masked or not) with random bytes after them, cut at random points, never trap:
+    /// the stream passes bytes on or stops with a violation, and nothing else.
+    @Test(arguments: 0..<200)
+    func randomFramesNeverTrap(seed: UInt64) throws {
         var random = SplitMix(seed: seed)
         let channel = try Self.serverStream()
-        for _ in 0..<20 {
-            let bytes = (0..<random.next(below: 64) + 1).map { _ in UInt8(truncatingIfNeeded: random.next(below: 256)) }
+        var wire: [UInt8] = []
+        for _ in 0..<8 {
+            let byte = { UInt8(truncatingIfNeeded: random.next(below: 256)) }
+            wire.append(UInt8(random.next(below: 2)) << 7 | UInt8(random.next(below: 16)))
+            let masked: UInt8 = random.next(below: 8) == 0 ? 0 : 0x80
+            switch random.next(below: 3) {
+            case 0: wire.append(masked | UInt8(random.next(below: 126)))
+            case 1: wire += [masked | 126, byte(), byte()]
+            default: wire += [masked | 127] + (0..<8).map { _ in random.next(below: 2) == 0 ? 0 : byte() }
+            }
+            if masked != 0 { wire += (0..<4).map { _ in byte() } }
+            wire += (0..<random.next(below: 200)).map { _ in byte() }
+        }
+        var offset = 0
+        while offset < wire.count {
+            let count = min(wire.count - offset, random.next(below: 40) + 1)
             do {
-                try channel.writeInbound(ByteBuffer(bytes: bytes))
+                try channel.writeInbound(ByteBuffer(bytes: wire[offset..<(offset + count)]))
             } catch is WebSocketViolation {
                 break
             }
+            offset += count
         }
         _ = try? channel.finish()
+    }
+
+    /// A server passes on one buffer per read, however many frames the read held: the Ice
+    /// handler frames reads, as over tcp.
+    @Test func aServerPassesOnOneBufferPerRead() throws {
+        let channel = try Self.serverStream()
+        let frames = Self.frame(0x2, [1, 2, 3]) + Self.frame(0x2, [4, 5], fin: false) + Self.frame(0x0, [6])
+        try channel.writeInbound(ByteBuffer(bytes: frames))
+        let first = try channel.readInbound(as: ByteBuffer.self)
+        #expect(first.map { Array($0.readableBytesView) } == [1, 2, 3, 4, 5, 6])
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    /// A close frame is answered with its status when an endpoint may send it, with none for
+    /// none, else with 1002; then nothing more is read or written.
+    @Test(arguments: [
+        ([UInt8](), [UInt8]()), ([0x03, 0xE8], [0x03, 0xE8]), ([0x0F, 0xA0, 0x41], [0x0F, 0xA0]),
+        ([0x03], [0x03, 0xEA]), ([0x03, 0xED], [0x03, 0xEA]), ([0x00, 0x01], [0x03, 0xEA]),
+    ])
+    func closeFramesAreAnswered(received: [UInt8], answer: [UInt8]) throws {
+        let channel = try Self.serverStream()
+        try channel.writeInbound(
+            ByteBuffer(bytes: Self.frame(0x2, [7]) + Self.frame(0x8, received) + Self.frame(0x2, [8])))
+        #expect(try Self.inbound(channel) == [7])
+        #expect(try Self.outbound(channel) == [0x88, UInt8(answer.count)] + answer)
+        #expect(throws: ChannelError.self) { try channel.writeOutbound(ByteBuffer(bytes: [9])) }
+        _ = try? channel.finish()
+    }
+
+    /// A violation closes with 1002, a frame over the limit with 1009.
+    @Test(arguments: [
+        ([0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 1] as [UInt8], "a frame length with its top bit set", UInt8(0xEA)),
+        ([0x82, 0xFF, 0, 0, 0, 0, 0x7F, 0, 0, 0], "a frame longer than Ice.MessageSizeMax", UInt8(0xF1)),
+        ([0xC2, 0x80], "a frame with reserved bits set", UInt8(0xEA)),
+    ])
+    func violationsCloseWithTheirStatus(bytes: [UInt8], reason: String, status: UInt8) throws {
+        let channel = try Self.serverStream()
+        do {
+            try channel.writeInbound(ByteBuffer(bytes: bytes + Self.key))
+            Issue.record("no violation")
+        } catch let violation as WebSocketViolation {
+            #expect(violation.reason == reason)
+        }
+        do {
+            try channel.writeInbound(ByteBuffer(bytes: bytes + Self.key))
+        } catch let violation as WebSocketViolation {
+            Issue.record("read after a violation: \(violation)")
+        }
+        _ = try? channel.close().wait()
+        #expect(try Self.outbound(channel) == [0x88, 2, 0x03, status])
     }
 
     /// Writes leave as one unmasked binary frame each, header and payload.

@@ -43,6 +43,7 @@ struct WebSocketFrameHeader {
             size = 4
         } else if length == 127 {
             guard let extended = bytes.getInteger(at: start + 2, as: UInt64.self) else { return nil }
+            guard extended >> 63 == 0 else { throw WebSocketViolation("a frame length with its top bit set") }
             guard extended <= UInt64(maxLength) else { throw tooLong }
             length = Int(extended)
             size = 10
@@ -64,15 +65,25 @@ struct WebSocketFrameHeader {
     /// The next bytes of this frame's payload, unmasked into a buffer of their own (unmasking
     /// in place would copy them first: the read buffer they come from is shared).
     func unmasked(_ chunk: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
-        guard let maskKey else { return chunk }
+        guard maskKey != nil else { return chunk }
         var result = allocator.buffer(capacity: chunk.readableBytes)
-        result.writeWithUnsafeMutableBytes(minimumWritableBytes: chunk.readableBytes) { target in
+        unmask(chunk, appendingTo: &result)
+        return result
+    }
+
+    /// Appends the next bytes of this frame's payload to `target`, unmasked.
+    func unmask(_ chunk: ByteBuffer, appendingTo target: inout ByteBuffer) {
+        guard let maskKey else {
+            var chunk = chunk
+            target.writeBuffer(&chunk)
+            return
+        }
+        target.writeWithUnsafeMutableBytes(minimumWritableBytes: chunk.readableBytes) { target in
             chunk.withUnsafeReadableBytes { source in
                 Self.mask(source, into: target, with: maskKey, from: read)
             }
             return chunk.readableBytes
         }
-        return result
     }
 
     /// Writes `source` XORed with the key into `target` (which may be `source` itself), as the

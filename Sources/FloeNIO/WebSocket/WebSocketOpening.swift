@@ -37,10 +37,15 @@ enum WebSocketOpening {
             },
             upgradePipelineHandler: { channel, _ in channel.eventLoop.makeSucceededVoidFuture() })
         let upgrader = ServerUpgrader(handshake: handshake) { channel, request in
-            let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
-            try upgraded(
-                channel, isClient: false, maxFrameSize: maxFrameSize, tlsEvent: opening.finish(),
-                headers: request.headers, addIce: addIce)
+            do {
+                let opening = try channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
+                try upgraded(
+                    channel, isClient: false, maxFrameSize: maxFrameSize, headers: request.headers, addIce: addIce,
+                    finish: opening.finish(handingOpeningTo:))
+            } catch {
+                channel.close(promise: nil)  // (Never seen: the pipeline was already torn down.)
+                throw error
+            }
         }
         let pipeline = channel.pipeline.syncOperations
         try pipeline.configureHTTPServerPipeline(
@@ -62,11 +67,17 @@ enum WebSocketOpening {
             channel.eventLoop.makeSucceededVoidFuture()
         })
         let upgrader = ClientUpgrader(handshake: handshake) { channel, response in
-            let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
-            try upgraded(
-                channel, isClient: true, maxFrameSize: maxFrameSize, tlsEvent: opening.finish(),
-                headers: response.headers, addIce: addIce)
-            promise.succeed()
+            do {
+                let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
+                try upgraded(
+                    channel, isClient: true, maxFrameSize: maxFrameSize, headers: response.headers, addIce: addIce,
+                    finish: { _ in opening.finish() })
+                promise.succeed()
+            } catch {
+                promise.fail(error)  // (Never seen: the pipeline was already torn down.)
+                channel.close(promise: nil)
+                throw error
+            }
         }
         let pipeline = channel.pipeline.syncOperations
         // Bytes after the upgrade response (the server's validate-connection may share its read)
@@ -79,15 +90,18 @@ enum WebSocketOpening {
             WebSocketRequest(resource: endpoint.resource, host: hostHeader, upgraded: promise))
     }
 
-    /// The HTTP handlers are gone: the stream and the Ice handler take over.
+    /// The HTTP handlers are gone: the stream and the Ice handler take over. `finish` removes
+    /// the opening's own handler once they are in place, handing the Ice handler what it held
+    /// (what TLS learned; on a server, its place against `MaxConnections`).
     private static func upgraded(
-        _ channel: any Channel, isClient: Bool, maxFrameSize: Int, tlsEvent: Any?, headers: HTTPHeaders,
-        addIce: (any Channel) throws -> Void
+        _ channel: any Channel, isClient: Bool, maxFrameSize: Int, headers: HTTPHeaders,
+        addIce: (any Channel) throws -> Void, finish: (IceConnectionHandler) -> Any?
     ) throws {
         let stream = WebSocketStream(isClient: isClient, maxFrameSize: maxFrameSize)
         try channel.pipeline.syncOperations.addHandler(stream)
         try addIce(channel)
-        stream.start(tlsEvent: tlsEvent, headers: headers)
+        let ice = try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self)
+        stream.start(tlsEvent: finish(ice), headers: headers)
     }
 
     /// The headers a server adds to its upgrade response, or nil to refuse: a client that names
@@ -189,15 +203,22 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer?.cancel()
-        // Upgraded (the Ice handler registers the connection next) or closed.
+        // Closed before the upgrade (an upgrade hands the place over, see `finish`).
         if reserved { adapter?.releaseOpening() }
         reserved = false
         self.context = nil
     }
 
-    /// The upgrade succeeded: leaves the pipeline, handing over what TLS told.
-    func finish() -> Any? {
+    /// The upgrade succeeded: leaves the pipeline, handing over what TLS told, and the
+    /// connection's place against `MaxConnections` to the Ice handler, which registers the
+    /// connection in its place in one step (released first, another connection accepted
+    /// meanwhile on another event loop could take it).
+    func finish(handingOpeningTo ice: IceConnectionHandler) -> Any? {
         timer?.cancel()
+        if reserved {
+            reserved = false
+            ice.holdsOpening = true
+        }
         if let context { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
         return tlsEvent
     }

@@ -27,6 +27,12 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
     private var frame: WebSocketFrameHeader?
     /// Bytes of a header, or of a control frame, that is not all in yet (at most 131).
     private var held: ByteBuffer?
+    /// On a server, the client's payload bytes from the current read, unmasked, passed on at
+    /// its end: one buffer per read, as over tcp, so that the Ice handler's framing (and its
+    /// flushing, which looks at where a read ends) sees reads, not frames.
+    private var gathered: ByteBuffer?
+    /// A pong was written during the current read: one flush at its end.
+    private var pongOwed = false
     /// A data frame without FIN came last: continuation frames follow.
     private var continuing = false
     /// The peer broke the protocol or sent its close frame: nothing more is read.
@@ -56,28 +62,52 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(WebSocketUpgraded(headers: upgrade))
     }
 
+    /// The most a header or control frame can need: 2 + 4 (the mask) + 125.
+    private static let heldLimit = 131
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !stopped else { return }
         var bytes = unwrapInboundIn(data)
-        if var earlier = held {
-            held = nil
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
         do {
-            while bytes.readableBytes > 0, !stopped {
-                if frame != nil {
-                    payload(&bytes, context: context)
-                } else if !(try nextFrame(&bytes, context: context)) {
-                    // Copied: a few bytes must not keep the whole read buffer alive.
-                    held = ByteBuffer(bytes: bytes.readableBytesView)
-                    return
-                }
+            // A header or control frame cut by the last read: finished from the front of this
+            // one, copying no more of it than that can need.
+            while var joined = held, bytes.readableBytes > 0, !stopped {
+                held = nil
+                var head = bytes.readSlice(length: min(bytes.readableBytes, Self.heldLimit)) ?? ByteBuffer()
+                joined.writeBuffer(&head)
+                try frames(&joined, context: context)
             }
+            if held == nil { try frames(&bytes, context: context) }
         } catch {
             if error.isTooLong { closeStatus = .messageTooLarge }
+            gathered = nil
             violation(context, error.reason)
         }
+        passOn(context)
+        if pongOwed {
+            pongOwed = false
+            context.flush()
+        }
+    }
+
+    /// Reads frames until `bytes` is used up; holds a copy of what is left of a header or control
+    /// frame that is not all in.
+    private func frames(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) throws(WebSocketViolation) {
+        while bytes.readableBytes > 0, !stopped {
+            if frame != nil {
+                payload(&bytes, context: context)
+            } else if !(try nextFrame(&bytes, context: context)) {
+                held = ByteBuffer(bytes: bytes.readableBytesView)
+                return
+            }
+        }
+    }
+
+    /// Passes on the payload bytes gathered from the current read.
+    private func passOn(_ context: ChannelHandlerContext) {
+        guard let buffer = gathered else { return }
+        gathered = nil
+        context.fireChannelRead(wrapInboundOut(buffer))
     }
 
     /// Starts the frame at the front of `bytes`; false when its header (or, for a control frame,
@@ -115,15 +145,23 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Passes on what has arrived of the current data frame's payload.
+    /// Takes what has arrived of the current data frame's payload: a client's, unmasked, into
+    /// the read's gathered bytes; a server's (unmasked) passed on as a slice of the read, uncopied.
     private func payload(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         guard var header = frame else { return }
         let count = min(header.length - header.read, bytes.readableBytes)
-        let chunk = header.unmasked(
-            bytes.readSlice(length: count) ?? ByteBuffer(), allocator: context.channel.allocator)
+        let chunk = bytes.readSlice(length: count) ?? ByteBuffer()
+        if header.maskKey != nil {
+            // (Taken out while written to, so that it is not shared and never copied.)
+            var target = gathered ?? context.channel.allocator.buffer(capacity: count + bytes.readableBytes)
+            gathered = nil
+            header.unmask(chunk, appendingTo: &target)
+            gathered = target
+        } else {
+            context.fireChannelRead(wrapInboundOut(chunk))
+        }
         header.read += count
         frame = header.read == header.length ? nil : header
-        context.fireChannelRead(wrapInboundOut(chunk))
     }
 
     private func control(_ opcode: UInt8, _ payload: ByteBuffer, context: ChannelHandlerContext) {
@@ -133,15 +171,15 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
             // high-water mark: pongs bypass the Ice handler's bound on what it queues.
             guard context.channel.isWritable else { return }
             send(context, WebSocketFrameHeader.pong, payload, promise: nil)
-            context.flush()
+            pongOwed = true
         case WebSocketFrameHeader.close:
-            // The peer closes: answer with its status code (RFC 6455 §5.5.1), then close.
+            // The peer closes: what came before goes on, the close is answered (RFC 6455
+            // §5.5.1), and the connection closes.
+            passOn(context)
             stopped = true
             if !closeSent {
                 closeSent = true
-                send(
-                    context, WebSocketFrameHeader.close,
-                    payload.getSlice(at: payload.readerIndex, length: 2) ?? ByteBuffer(), promise: nil)
+                send(context, WebSocketFrameHeader.close, Self.closeAnswer(payload), promise: nil)
                 context.flush()
             }
             context.close(mode: .all, promise: nil)
@@ -150,11 +188,34 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The answer to a close frame: its status when it is one an endpoint may send, none for
+    /// none, else 1002 (a one-byte payload, or a reserved status such as 1005).
+    static func closeAnswer(_ payload: ByteBuffer) -> ByteBuffer {
+        guard payload.readableBytes > 0 else { return ByteBuffer() }
+        var answer = ByteBuffer()
+        if payload.readableBytes >= 2, let status = payload.getInteger(at: payload.readerIndex, as: UInt16.self),
+            (1000...1003).contains(status) || (1007...1011).contains(status) || (3000...4999).contains(status)
+        {
+            answer.writeInteger(status)
+        } else {
+            answer.write(webSocketErrorCode: .protocolError)
+        }
+        return answer
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Nothing follows a close frame (RFC 6455 §5.5.1).
+        guard !closeSent else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
         send(context, WebSocketFrameHeader.binary, unwrapOutboundIn(data), promise: promise)
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        // Closing: nothing more is read (TLS may keep the channel open a while, for the peer's
+        // close_notify).
+        if mode == .all { stopped = true }
         if mode == .all, !closeSent, context.channel.isActive {
             closeSent = true
             var status = context.channel.allocator.buffer(capacity: 2)
