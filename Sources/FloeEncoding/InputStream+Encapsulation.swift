@@ -74,9 +74,12 @@ extension InputStream {
     }
 
     private mutating func readEncapsulationHeader() throws -> (size: Int, encoding: EncodingVersion) {
-        let size = Int(try read(Int32.self))
-        guard size >= 6 else { throw MarshalError(.encapsulation, "encapsulation size \(size) is below 6") }
-        let version = EncodingVersion(major: try read(UInt8.self), minor: try read(UInt8.self))
+        // Through one raw reader: every request and reply has an encapsulation.
+        let (size, version) = try withRawReader { reader in
+            let size = Int(try reader.read(Int32.self))
+            guard size >= 6 else { throw MarshalError(.encapsulation, "encapsulation size \(size) is below 6") }
+            return (size, EncodingVersion(major: try reader.read(UInt8.self), minor: try reader.read(UInt8.self)))
+        }
         guard size - 6 <= remaining else {
             throw MarshalError(.encapsulation, "encapsulation of \(size) bytes, only \(remaining + 6) left")
         }

@@ -37,9 +37,13 @@ extension OutputStream {
 
     /// Writes an encapsulation with no content: `06 00 00 00 01 01` for 1.1.
     public mutating func writeEmptyEncapsulation(encoding: EncodingVersion = .v1_1) {
-        write(Int32(6))
-        write(encoding.major)
-        write(encoding.minor)
+        // One write rather than three: every `void` reply has one.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 6) { bytes in
+            bytes.storeBytes(of: Int32(6).littleEndian, toByteOffset: 0, as: Int32.self)
+            bytes.storeBytes(of: encoding.major, toByteOffset: 4, as: UInt8.self)
+            bytes.storeBytes(of: encoding.minor, toByteOffset: 5, as: UInt8.self)
+            return 6
+        }
     }
 
     /// Writes an encapsulation around already-encoded `content`.

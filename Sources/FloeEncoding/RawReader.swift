@@ -38,6 +38,10 @@ public struct RawReader {
         Double(bitPattern: try take(UInt64.self))
     }
 
+    /// The next byte, not consumed; nil at the end.
+    @inlinable @inline(__always)
+    public func peekByte() -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
     /// A *size*, as `InputStream.readSize()`.
     @inlinable @inline(__always)
     public mutating func readSize() throws -> Int {

@@ -46,10 +46,17 @@ public enum MessagePrefix {
             buffer.getInteger(at: buffer.readerIndex, endianness: .little, as: Int32.self)
                 == Int32(truncatingIfNeeded: size)
         else { return false }
+        // Header, request id and status in one store (see `MessageHeader.store(into:)`).
+        var prefix = (UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &prefix) { bytes in
+            MessageHeader(type: .reply, messageSize: replyHeadroom + size).store(into: bytes)
+            bytes.storeBytes(of: requestId.littleEndian, toByteOffset: MessageHeader.size, as: Int32.self)
+            bytes.storeBytes(of: status.rawValue, toByteOffset: MessageHeader.size + 4, as: UInt8.self)
+        }
         let start = buffer.readerIndex - replyHeadroom
-        MessageHeader(type: .reply, messageSize: replyHeadroom + size).set(in: &buffer, at: start)
-        buffer.setInteger(requestId, at: start + MessageHeader.size, endianness: .little)
-        buffer.setInteger(status.rawValue, at: start + MessageHeader.size + 4)
+        withUnsafeBytes(of: &prefix) {
+            _ = buffer.setBytes(UnsafeRawBufferPointer(rebasing: $0[..<replyHeadroom]), at: start)
+        }
         buffer.moveReaderIndex(to: start)
         return true
     }

@@ -75,7 +75,7 @@ extension InputStream {
     public mutating func read(_: RequestHeader.Type) throws -> RequestHeader {
         // Identity, facet, operation and mode through one raw reader: every request pays for
         // this, and each read through the stream checks its buffer again.
-        let (identity, facet, operation, rawMode) = try withRawReader { reader in
+        let (identity, facet, operation, rawMode, noContext) = try withRawReader { reader in
             let identity = Identity(name: try reader.read(String.self), category: try reader.read(String.self))
             let facet: String
             switch try reader.readSize() {
@@ -83,12 +83,17 @@ extension InputStream {
             case 1: facet = try reader.read(String.self)
             case let n: throw MarshalError(.invalidValue, "facet path with \(n) elements")
             }
-            return (identity, facet, try reader.read(String.self), try reader.read(UInt8.self))
+            let operation = try reader.read(String.self)
+            let rawMode = try reader.read(UInt8.self)
+            // Most requests carry no context: its size, 0, is read here too.
+            let noContext = reader.peekByte() == 0
+            if noContext { _ = try reader.read(UInt8.self) }
+            return (identity, facet, operation, rawMode, noContext)
         }
         guard let mode = OperationMode(rawValue: rawMode) else {
             throw MarshalError(.invalidValue, "operation mode \(rawMode)")
         }
-        let context = try Context(from: &self)
+        let context = noContext ? [:] : try Context(from: &self)
         return RequestHeader(identity: identity, facet: facet, operation: operation, mode: mode, context: context)
     }
 
