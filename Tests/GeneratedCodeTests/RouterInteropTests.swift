@@ -45,7 +45,7 @@ struct RouterInteropTests {
             let (process, output) = try launchPeer("/usr/bin/glacier2router", arguments)
             for _ in 0..<2 {
                 let line = try await firstLine(of: output)
-                #expect(line.hasSuffix("ready"), "glacier2router: '\(line)'")
+                #expect(line.hasSuffix("ready"), "glacier2router: '\(line)' \(peerErrors(process))")
             }
             return Glacier2(process: process, port: port, transport: certificates == nil ? "tcp" : "ssl")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The Python that has ZeroC Ice (Debian's python3-zeroc-ice), the peers' folder, and the
 /// folder of the Slice they load (the test target's).
@@ -18,10 +19,30 @@ func launchPeer(_ script: String, _ arguments: [String]) throws -> (Process, Fil
     }
     let output = Pipe()
     process.standardOutput = output
-    // Never let a peer hold the test runner's own output open.
-    process.standardError = FileHandle.nullDevice
+    // Never let a peer hold the test runner's own output open: its errors go to a file that
+    // `peerErrors` reads when a test needs to say why a peer failed.
+    let errors = FileManager.default.temporaryDirectory.appendingPathComponent("floe-peer-\(UUID().uuidString).err")
+    if FileManager.default.createFile(atPath: errors.path, contents: nil),
+        let handle = try? FileHandle(forWritingTo: errors)
+    {
+        process.standardError = handle
+    } else {
+        process.standardError = FileHandle.nullDevice
+    }
     try runWithWatchdog(process)
+    peerErrorFiles.withLock { $0[ObjectIdentifier(process)] = errors }
     return (process, output.fileHandleForReading)
+}
+
+private let peerErrorFiles = Mutex<[ObjectIdentifier: URL]>([:])
+
+/// What a peer started by `launchPeer` has written to its standard error so far (empty if
+/// nothing, or if it could not be kept).
+func peerErrors(_ process: Process) -> String {
+    guard let file = peerErrorFiles.withLock({ $0[ObjectIdentifier(process)] }),
+        let data = try? Data(contentsOf: file)
+    else { return "" }
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// The next line a peer writes (blocking reads run off the cooperative pool).
