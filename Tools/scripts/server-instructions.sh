@@ -4,12 +4,15 @@
 # measured on these noisy 2-core VMs without interleaved rounds (Docs/benchmark.md, "Instructions
 # per request").
 #
-#   Tools/scripts/server-instructions.sh [--keep DIR] SERVER TRANSPORT...   SERVER: floe or cpp; TRANSPORT: tcp, ssl, ws, wss
+#   Tools/scripts/server-instructions.sh [--keep DIR] [--before-reply] SERVER TRANSPORT...
+#       SERVER: floe or cpp; TRANSPORT: tcp, ssl, ws, wss
 #
 # For each transport, the server runs under callgrind twice while the C++ bench-client makes
 # 1,000 and then 3,000 latency calls; the difference between the two totals, over 2,000, is the
 # server's user-space instructions per call, start-up and shutdown cancelling out. With --keep,
-# the callgrind files stay in DIR (callgrind_annotate reads them). Needs a release floe-bench
+# the callgrind files stay in DIR (callgrind_annotate reads them). With --before-reply, only the
+# instructions between a request's arrival (the first read that returns data) and its reply's
+# write count: the part of the work the client waits for. Needs a release floe-bench
 # (Tools/bench.sh builds it) and the C++ peer in .build-peers/bench-cpp (or CPP_PEER).
 #
 # Two workarounds for valgrind 3.19 (Debian 12): it cannot read the DWARF 5 that Swift emits, so
@@ -19,9 +22,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-keep=
-if [ "${1-}" = --keep ]; then keep=$2; shift 2; fi
-[ $# -ge 2 ] || { sed -n 2,13p "$0" >&2; exit 2; }
+keep= before_reply=
+while :; do
+    case ${1-} in
+        --keep) keep=$2; shift 2 ;;
+        --before-reply) before_reply=1; shift ;;
+        *) break ;;
+    esac
+done
+[ $# -ge 2 ] || { sed -n 2,16p "$0" >&2; exit 2; }
 server=$1; shift
 command -v valgrind >/dev/null || { echo "server-instructions.sh: valgrind is not installed" >&2; exit 2; }
 CPP_PEER=${CPP_PEER:-$PWD/.build-peers/bench-cpp}
@@ -38,6 +47,31 @@ extern void _dispatch_main_queue_callback_4CF(void *);
 void dispatch_main(void) { for (;;) { _dispatch_main_queue_callback_4CF(0); usleep(200); } }
 EOF
 cc -O2 -shared -fPIC -o "$work/shim.so" "$work/shim.c" -L"$swiftlib" -ldispatch
+preload=$work/shim.so collect=()
+if [ -n "$before_reply" ]; then
+    # Collection starts when a read on a connection (fd > 8: past the listener and the event
+    # loops' own descriptors) returns data, and stops when that thread next writes to one.
+    cat >"$work/window.c" <<'EOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+static __thread int on;
+static void arrived(int fd, ssize_t n) { if (fd > 8 && n > 0 && !on) { on = 1; CALLGRIND_TOGGLE_COLLECT; } }
+static void leaving(int fd) { if (fd > 8 && on) { on = 0; CALLGRIND_TOGGLE_COLLECT; } }
+#define NEXT(name) static __typeof__(name) *next; if (!next) next = dlsym(RTLD_NEXT, #name)
+ssize_t read(int fd, void *b, size_t n) { NEXT(read); ssize_t r = next(fd, b, n); arrived(fd, r); return r; }
+ssize_t recv(int fd, void *b, size_t n, int f) { NEXT(recv); ssize_t r = next(fd, b, n, f); arrived(fd, r); return r; }
+ssize_t write(int fd, const void *b, size_t n) { NEXT(write); leaving(fd); return next(fd, b, n); }
+ssize_t writev(int fd, const struct iovec *v, int n) { NEXT(writev); leaving(fd); return next(fd, v, n); }
+ssize_t send(int fd, const void *b, size_t n, int f) { NEXT(send); leaving(fd); return next(fd, b, n, f); }
+ssize_t sendmsg(int fd, const struct msghdr *m, int f) { NEXT(sendmsg); leaving(fd); return next(fd, m, f); }
+EOF
+    cc -O2 -shared -fPIC -o "$work/window.so" "$work/window.c" -ldl
+    preload=$preload:$work/window.so collect=(--collect-atstart=no)
+fi
 mkdir -p "$work/certs"
 sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$work/certs" >/dev/null 2>&1
 
@@ -59,7 +93,7 @@ run() {
         *) echo "server-instructions.sh: SERVER is floe or cpp" >&2; exit 2 ;;
     esac
     local out="$work/$server-$transport-$calls"
-    LD_PRELOAD="$work/shim.so" LD_LIBRARY_PATH="$swiftlib" valgrind --tool=callgrind \
+    LD_PRELOAD="$preload" LD_LIBRARY_PATH="$swiftlib" valgrind --tool=callgrind ${collect[@]+"${collect[@]}"} \
         --callgrind-out-file="$out.callgrind" "${cmd[@]}" ${tls_s[@]+"${tls_s[@]}"} \
         --endpoints "$transport -h 127.0.0.1 -p $port" >"$out.log" 2>&1 &
     local pid=$!
@@ -75,5 +109,5 @@ run() {
 for transport in "$@"; do
     small=$(run "$transport" 1000)
     large=$(run "$transport" 3000)
-    echo "$server $transport: $(((large - small) / 2000)) instructions per call (totals $small, $large)"
+    echo "$server $transport: $(((large - small) / 2000)) instructions per call${before_reply:+ before its reply} (totals $small, $large)"
 done
