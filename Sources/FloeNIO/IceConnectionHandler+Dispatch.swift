@@ -222,7 +222,8 @@ extension IceConnectionHandler {
         case nil: frame = nil
         }
         if var (prefix, body) = frame {
-            trace("sent reply")
+            // (Read before compression, which moves them.)
+            let traced = options.traceProtocol >= 1 ? Self.tracedReply(prefix) : ""
             if let codec {
                 do {
                     (prefix, body) = try compressed(
@@ -233,6 +234,7 @@ extension IceConnectionHandler {
                     logger.warning("sending a reply uncompressed: \(error)")
                 }
             }
+            trace("sent reply, \(traced), \(Self.traced(prefix: prefix, body: body, codec: codec?.codec))")
             let alone = dispatchCount == 0 && waiting.isEmpty && (!reading || readEndsWithThisRequest)
             write(context, prefix: prefix, body: body, alone: alone)
         }
@@ -242,6 +244,13 @@ extension IceConnectionHandler {
             dispatchesDone = []
             for waiter in waiters { waiter.succeed() }
         }
+    }
+
+    /// "request id N, status S" of an uncompressed reply, for the protocol trace.
+    static func tracedReply(_ prefix: ByteBuffer) -> String {
+        let requestId = prefix.getInteger(at: prefix.readerIndex + 14, endianness: .little, as: Int32.self) ?? 0
+        let status = prefix.getInteger(at: prefix.readerIndex + 18, as: UInt8.self).map(ReplyStatus.init(rawValue:))
+        return "request id \(requestId), status \(status.map { "\($0)" } ?? "?")"
     }
 
     func incomingRequest(_ request: Request, adapter: ObjectAdapter) -> IncomingRequest {

@@ -136,7 +136,6 @@ extension IceConnectionHandler {
         if codec?.announce == true { header.context[Self.announcementKey] = Self.announcementValue }
         var prefix = MessagePrefix.request(
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
-        trace("sent request \(header.operation), request id \(requestId)")
         var body = prefix.append(small: parameters)
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
         if transport == .udp && size > maxDatagramSize {
@@ -152,6 +151,9 @@ extension IceConnectionHandler {
                 throw LocalError.notSent(.marshal, "cannot compress the request: \(error)")
             }
         }
+        trace(
+            "sent request \(header.operation) on '\(communicator.identityToString(header.identity))', "
+                + "request id \(requestId), \(Self.traced(prefix: prefix, body: body, codec: codec?.codec))")
         // Registered before writing: a write that fails at once closes the connection, and
         // closing fails what is pending — this request included.
         if twoway, let waiter {

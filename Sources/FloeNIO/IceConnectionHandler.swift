@@ -155,6 +155,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         connection?.rememberAddresses()
+        // (A client's channel has no remote address until it connects.)
+        if isClient, let remote = context.channel.remoteAddress {
+            logger[metadataKey: "peer"] = "\(remote.ipAddress ?? "?"):\(remote.port ?? 0)"
+        }
         // (A udp server's channel is its endpoint, traced as listening.)
         if options.traceNetwork >= 1 && (isClient || transport != .udp) {
             logger.info(
@@ -262,7 +266,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if frame.header.type == .request {
             do {
                 var request = try Request.decode(messageBody: frame.body)
-                return received(&request, status: status, codec: codec, context: context)
+                return received(
+                    &request, status: status, codec: codec, wireSize: compressedFrame.header.messageSize,
+                    context: context)
             } catch {
                 return fail(context, "malformed request message: \(error)")
             }
@@ -284,7 +290,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
         case .reply(let reply):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
-            trace("received reply, request id \(reply.requestId), status \(reply.status)")
+            trace(
+                "received reply, request id \(reply.requestId), status \(reply.status), "
+                    + Self.traced(size: compressedFrame.header.messageSize, status: status, codec: codec))
             learnCodec(fromReplyIn: codec)
             // A reply to nothing outstanding is ignored, as ZeroC does.
             if let outstanding = pending.removeValue(forKey: reply.requestId) {
@@ -297,12 +305,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     private func received(
-        _ request: inout Request, status: CompressionStatus, codec: MessageCodec?, context: ChannelHandlerContext
+        _ request: inout Request, status: CompressionStatus, codec: MessageCodec?, wireSize: Int,
+        context: ChannelHandlerContext
     ) {
         lastActivity = lastRead  // the time its bytes were read; no second clock read
         // Over udp a request is oneway whatever its id, as in Ice: no reply goes back.
         if transport == .udp { request.requestId = 0 }
-        trace("received request \(request.header.operation), request id \(request.requestId)")
+        trace(
+            "received request \(request.header.operation) on "
+                + "'\(communicator.identityToString(request.header.identity))', request id \(request.requestId), "
+                + Self.traced(size: wireSize, status: status, codec: codec))
         let replyCodec = replyCodec(for: &request, status: status, receivedIn: codec)
         dispatch(request, replyCodec: replyCodec, context: context)
     }
@@ -472,6 +484,25 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// `Ice.Trace.Protocol` output.
     func trace(_ message: @autoclosure () -> String) {
         if options.traceProtocol >= 1 { logger.info("\(message())") }
+    }
+
+    /// The protocol trace's account of a message: its size on the wire and its compression
+    /// status (what ZeroC's trace shows as "compression status"), `codec` naming a compressed
+    /// message's codec.
+    static func traced(size: Int, status: CompressionStatus, codec: MessageCodec?) -> String {
+        switch status {
+        case .notCompressed: "\(size) bytes"
+        case .compressionSupported: "\(size) bytes, not compressed, compressed reply welcome"
+        case .compressed: "\(size) bytes, compressed (\(codec.map { "\($0)" } ?? "unknown codec"))"
+        }
+    }
+
+    /// `traced(size:status:codec:)` of a message about to be written, from its header.
+    static func traced(prefix: ByteBuffer, body: ByteBuffer?, codec: MessageCodec?) -> String {
+        let byte = prefix.getInteger(at: prefix.readerIndex + 9, as: UInt8.self) ?? 0
+        return traced(
+            size: prefix.readableBytes + (body?.readableBytes ?? 0),
+            status: CompressionStatus(rawValue: byte) ?? .notCompressed, codec: codec)
     }
 }
 

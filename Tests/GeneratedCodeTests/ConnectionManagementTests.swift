@@ -14,12 +14,12 @@ import Testing
 /// dispatch limits and tracing, Floe to Floe over TCP on 127.0.0.1.
 @Suite("Connection management", .timeLimit(.minutes(2)))
 struct ConnectionManagementTests {
-    private static func server(_ options: ConnectionOptions = ConnectionOptions()) async throws
-        -> (Communicator, ObjectAdapter, TesterServant, Int32)
-    {
+    private static func server(
+        _ options: ConnectionOptions = ConnectionOptions(), transport: NIOTransport = NIOTransport()
+    ) async throws -> (Communicator, ObjectAdapter, TesterServant, Int32) {
         let communicator = Communicator(
             sliceLoader: CompositeSliceLoader([Vectors_SliceLoader(), ServerOnly_SliceLoader()]),
-            transport: NIOTransport(), connectionOptions: options)
+            transport: transport, connectionOptions: options)
         let adapter = try await communicator.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
@@ -600,20 +600,51 @@ struct ConnectionManagementTests {
     }
 
     @Test func traceLevelsLogConnectionsAndMessages() async throws {
-        let (server, _, _, port) = try await Self.server()
+        let serverLines = NIOLockedValueBox<[String]>([])
+        let serverLogger = Logger(label: "server-trace") { _ in CapturingLogHandler(lines: serverLines) }
+        var serverOptions = ConnectionOptions()
+        serverOptions.traceProtocol = 1
+        let (server, _, _, port) = try await Self.server(serverOptions, transport: NIOTransport(logger: serverLogger))
         let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "trace") { _ in CapturingLogHandler(lines: lines) }
+        let peerSeen = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "trace") { _ in CapturingLogHandler(lines: lines, peers: peerSeen) }
         var options = ConnectionOptions()
         options.traceNetwork = 1
         options.traceProtocol = 1
         let (client, tester) = try Self.client(
             "tester:tcp -h 127.0.0.1 -p \(port)", options: options, transport: NIOTransport(logger: logger))
         try await tester.ice_ping()
+        // Compressed both ways: bzip2 first (announcing zlib), and the Floe server answers in zlib.
+        let payload = ByteSeq(repeating: 7, count: 1000)
+        #expect(try await tester.ice_compress(true).opByteSeq(payload) == payload)
         await client.destroy()
         let logged = lines.withLockedValue { $0 }
         #expect(logged.contains { $0.hasPrefix("established tcp connection") }, "\(logged)")
-        #expect(logged.contains("sent request ice_ping, request id 1"), "\(logged)")
-        #expect(logged.contains { $0.hasPrefix("received reply, request id 1") }, "\(logged)")
+        #expect(logged.contains { $0.hasPrefix("sent request ice_ping on 'tester', request id 1, ") }, "\(logged)")
+        #expect(logged.contains { $0.hasPrefix("received reply, request id 1, status ok, 25 bytes") }, "\(logged)")
+        #expect(
+            logged.contains {
+                $0.hasPrefix("sent request opByteSeq on 'tester', request id 2, ") && $0.hasSuffix("compressed (bzip2)")
+            }, "\(logged)")
+        #expect(
+            logged.contains {
+                $0.hasPrefix("received reply, request id 2, status ok, ") && $0.hasSuffix("compressed (zlib)")
+            }, "\(logged)")
+        // Every line names the server's address: a client's channel has it only once connected.
+        let peers = Set(peerSeen.withLockedValue { $0 })
+        #expect(peers == ["127.0.0.1:\(port)"], "\(peers)")
+        let served = serverLines.withLockedValue { $0 }
+        #expect(
+            served.contains {
+                $0.hasPrefix("received request opByteSeq on 'tester', request id 2, ")
+                    && $0.hasSuffix("compressed (bzip2)")
+            },
+            "\(served)")
+        #expect(
+            served.contains {
+                $0.hasPrefix("sent reply, request id 2, status ok, ") && $0.hasSuffix("compressed (zlib)")
+            },
+            "\(served)")
         await server.destroy()
     }
 }
@@ -625,6 +656,8 @@ struct CapturingLogHandler: LogHandler {
     var logLevel: Logger.Level = .trace
     /// Whether each line starts with its level ("warning closing connection: …").
     var withLevels = false
+    /// If given, the `peer` metadata of each line that has it.
+    var peers: NIOLockedValueBox<[String]>? = nil
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -632,6 +665,9 @@ struct CapturingLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        if let peers, let peer = (event.metadata?["peer"] ?? metadata["peer"]) {
+            peers.withLockedValue { $0.append("\(peer)") }
+        }
         lines.withLockedValue { $0.append(withLevels ? "\(event.level) \(event.message)" : event.message.description) }
     }
 }
