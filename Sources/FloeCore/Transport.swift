@@ -10,6 +10,15 @@ public protocol Transport: Sendable {
     /// Listens for connections whose requests `adapter` dispatches; the returned acceptor
     /// reports the endpoint actually bound (port 0 becomes a real port).
     func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor
+    /// Whether something accepts connections at `endpoint`: a connection opened within
+    /// `timeout` and closed at once, speaking neither TLS nor Ice. Nil when the transport cannot
+    /// tell. (A registry checks this way a server whose TLS handshake it could not complete
+    /// without a certificate of its own.)
+    func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool?
+}
+
+extension Transport {
+    public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? { nil }
 }
 
 /// An established connection that carries requests, in both directions: a client connection

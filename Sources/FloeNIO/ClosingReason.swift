@@ -17,11 +17,15 @@ struct ClosingReason {
     }
 
     /// A socket error (a reset, a broken pipe) loses the connection, and so does a TLS peer
-    /// closing without close_notify (ZeroC peers do); TLS failures are security errors;
+    /// closing without close_notify (ZeroC peers do) or during the handshake (a TCP health
+    /// check); TLS failures are security errors, their reasons in words (`TLSFailure`);
     /// anything else is a peer breaking the protocol.
     init(_ error: any Error) {
         if let tlsError = error as? NIOSSLError, tlsError == .uncleanShutdown {
             self.init("the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
+        } else if let failure = (error as? BoringSSLError) ?? Self.handshakeFailure(error) {
+            let (reason, peerLeft) = TLSFailure.describe(failure)
+            self.init("TLS: \(reason)", code: peerLeft ? .connectionLost : .security)
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
             || error is TLSPeerRefused
         {
@@ -29,6 +33,11 @@ struct ClosingReason {
         } else {
             self.init("\(error)", code: error is IOError || error is ChannelError ? .connectionLost : .protocolError)
         }
+    }
+
+    private static func handshakeFailure(_ error: any Error) -> BoringSSLError? {
+        guard case .handshakeFailed(let failure)? = error as? NIOSSLError else { return nil }
+        return failure
     }
 
     var error: LocalError { LocalError(code, reason) }

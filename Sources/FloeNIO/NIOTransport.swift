@@ -46,6 +46,21 @@ public struct NIOTransport: Transport {
 
     /// Connects and waits for the server's validation, all within the connect timeout
     /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
+    public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? {
+        guard endpoint.transport != .udp else { return nil }
+        let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        do {
+            let channel = try await ClientBootstrap(group: group).connectTimeout(.milliseconds(milliseconds))
+                .connect(host: host, port: Int(endpoint.port)).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
     public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
         if endpoint.transport == .udp { return try await connectDatagrams(to: endpoint, host: host, communicator) }

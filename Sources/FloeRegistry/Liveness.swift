@@ -21,8 +21,30 @@ public struct Liveness: Sendable {
     /// refused TLS handshake: a registry without the servers' CA, or without the certificate
     /// they require of clients, cannot go further, but something answered TLS there. (Counting
     /// it as silence left every ssl adapter out of lookups 30 s after it registered.)
+    ///
+    /// A registry without a certificate of its own (`IceSSL.CertFile`) checks an adapter with
+    /// only ssl or wss endpoints by connecting and closing (`Transport.acceptsConnections`):
+    /// its handshake would be refused by servers that require client certificates, and Floe
+    /// servers log every refusal. Leaving at once, before the handshake, is a lost connection,
+    /// logged only under `Ice.Warn.Connections`. It tells a server that is gone, not one that
+    /// hangs while its port still accepts.
     static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration) async -> Bool {
-        let ping = communicator.makeProxy(proxy.identity).ice_endpoints(proxy.endpoints).ice_invocationTimeout(timeout)
+        let plain = proxy.endpoints.filter { endpoint in
+            if case .ip(let ip) = endpoint { !ip.transport.isSecure } else { false }
+        }
+        if plain.isEmpty, (communicator.properties["IceSSL.CertFile"] ?? "").isEmpty,
+            let transport = communicator.transport
+        {
+            var sawAnswer: Bool?
+            for case .ip(let endpoint) in proxy.endpoints {
+                guard let accepts = await transport.acceptsConnections(at: endpoint, timeout: timeout) else { continue }
+                if accepts { return true }
+                sawAnswer = false
+            }
+            if let sawAnswer { return sawAnswer }
+        }
+        let endpoints = plain.isEmpty ? proxy.endpoints : plain
+        let ping = communicator.makeProxy(proxy.identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
         do {
             try await ping.ice_ping()
             return true

@@ -1,6 +1,7 @@
 import FloeIce
 import FloeNIO
 import FloeRegistry
+import Logging
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
@@ -28,7 +29,7 @@ struct LocatorTests {
     /// `more` properties.
     static func server(
         locator: String, adapterId: String, group: String? = nil, endpoints: String = "tcp -h 127.0.0.1 -p 0",
-        more: [String: String] = [:]
+        more: [String: String] = [:], logger: Logger = Logger(label: "floe")
     ) async throws -> (Communicator, ObjectAdapter, TesterServant) {
         var properties = Properties()
         for (key, value) in more { properties[key] = value }
@@ -36,7 +37,8 @@ struct LocatorTests {
         properties["Server.Endpoints"] = endpoints
         properties["Server.AdapterId"] = adapterId
         if let group { properties["Server.ReplicaGroupId"] = group }
-        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let communicator = try Communicator(
+            properties: properties, transport: NIOTransport(logger: logger), logger: logger)
         let adapter = try await communicator.createObjectAdapter(name: "Server")
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
@@ -419,8 +421,9 @@ struct RegistryLivenessTests {
         await communicator.destroy()
     }
 
-    /// A registry with no TLS settings cannot finish the handshake with a server on an ssl
-    /// endpoint; the server still answers, and stays in lookups.
+    /// A registry with no certificate of its own cannot finish the handshake with a server that
+    /// requires one: it checks that the ssl endpoint accepts connections instead, so the server
+    /// stays in lookups and logs no refused handshakes, and once it is gone it is left out.
     @Test func anSSLAdapterTheRegistryCannotVerifyStaysInLookups() async throws {
         let certs = try await testCertificates()
         let communicator = Communicator(transport: NIOTransport())
@@ -431,15 +434,28 @@ struct RegistryLivenessTests {
             // and left it out. A refusal the rule did not count would still leave it out within
             // the grace, before the check.)
             liveness: Liveness(interval: .milliseconds(100), grace: .seconds(6), timeout: .seconds(4)))
+        let lines = NIOLockedValueBox<[String]>([])
         let (server, _, _) = try await LocatorTests.server(
             locator: registry.locator.description, adapterId: "Secure", endpoints: "ssl -h 127.0.0.1 -p 0",
-            more: tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]))
+            more: tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]),
+            logger: Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) })
         let client = try LocatorTests.client(locator: registry.locator.description)
         let locator = uncheckedCast(
             prx: try #require(try client.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
         // Several checks and more than the grace period.
         try await Task.sleep(for: .seconds(8))
         #expect(try await locator.findAdapterById("Secure") != nil, "left out of lookups")
+        let warnings = lines.withLockedValue { $0 }.filter { $0.hasPrefix("warning") }
+        #expect(warnings.isEmpty, "\(warnings)")
+        #expect(lines.withLockedValue { $0 }.contains { $0.contains("closed the connection during the TLS handshake") })
+        // A server gone without unregistering (as if it crashed): its ssl port refuses.
+        let registryProxy = try #require(try await locator.getRegistry())
+        let gone = try #require(try client.stringToProxy("tester:ssl -h 127.0.0.1 -p \(try await freePort())"))
+        try await registryProxy.setAdapterDirectProxy(id: "Gone", proxy: gone)
+        #expect(try await locator.findAdapterById("Gone") != nil)
+        #expect(
+            await eventually { (try? await locator.findAdapterById("Gone")) == nil }, "a gone server stayed in lookups")
+        #expect(try await locator.findAdapterById("Secure") != nil)
         await client.destroy()
         await server.destroy()
         await registry.close()

@@ -2,6 +2,7 @@ import FloeCore
 import FloeEncoding
 import FloeNIO
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -42,11 +43,11 @@ private func properties(_ settings: [String: String]) -> Properties {
 /// A Floe tester server on an ssl endpoint (and a tcp one when asked).
 private func server(
     _ settings: [String: String], endpoints: String = "ssl -h 127.0.0.1 -p 0",
-    middleware: (@Sendable (any Dispatcher) -> any Dispatcher)? = nil
+    middleware: (@Sendable (any Dispatcher) -> any Dispatcher)? = nil, logger: Logger = Logger(label: "floe")
 ) async throws -> Server {
-    let transport = NIOTransport()
+    let transport = NIOTransport(logger: logger)
     let communicator = try Communicator(
-        properties: properties(settings), sliceLoader: Vectors_SliceLoader(), transport: transport)
+        properties: properties(settings), sliceLoader: Vectors_SliceLoader(), transport: transport, logger: logger)
     let adapter = try await communicator.createObjectAdapterWithEndpoints(name: "S", endpoints: endpoints)
     try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
     let dispatches = Dispatches()
@@ -164,6 +165,43 @@ struct TLSTests {
             error?.code == .security || error?.code == .connectionLost, "\(name): \(String(describing: error))")
         #expect(server.dispatches.all.isEmpty, "\(name)")
         await refused.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// A refused handshake is logged by the server in words, not as BoringSSL's codes and
+    /// source paths; a peer that connects and leaves without a word (a TCP health check) is
+    /// a lost connection, logged only under Ice.Warn.Connections.
+    @Test func refusedHandshakesAreLoggedInWords() async throws {
+        let certs = try await testCertificates()
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) }
+        let server = try await server(tlsProperties(certs, "server"), logger: logger)
+        var clientErrors: [String] = []
+        for (clientCert, more) in [
+            (nil as String?, [String: String]()), ("client", ["IceSSL.CAs": "other-ca.pem"]), ("intruder", [:]),
+        ] {
+            let refused = try client(tlsProperties(certs, clientCert, more))
+            let error = await failure {
+                try await tester(refused, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
+            }
+            clientErrors.append(error?.message ?? "")
+            await refused.destroy()
+        }
+        let probe = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: server.port).get()
+        try await probe.close()
+        #expect(await eventually { lines.withLockedValue { $0.count } >= 4 })
+        let logged = lines.withLockedValue { $0 }
+        #expect(
+            logged == [
+                "warning closing connection: TLS: the peer sent no certificate, and IceSSL.VerifyPeer=2 requires one",
+                "warning closing connection: TLS: the peer refused this side's certificate (alert: certificate unknown; does it trust the CA?)",
+                "warning closing connection: TLS: the certificate of 'C=US, O=Floe Tests, CN=intruder' does not chain to a trusted CA",
+                "debug closing connection: TLS: the peer closed the connection during the TLS handshake",
+            ], "\(logged)")
+        #expect(clientErrors[0].contains("the peer requires a certificate, and this side sent none"), "\(clientErrors)")
+        #expect(clientErrors[1].contains("does not chain to a trusted CA"), "\(clientErrors)")
+        #expect(!clientErrors.contains { $0.contains("OPENSSL_internal") }, "\(clientErrors)")
         await server.communicator.destroy()
     }
 

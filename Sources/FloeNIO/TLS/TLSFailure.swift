@@ -1,0 +1,60 @@
+import NIOSSL
+
+/// A failed TLS handshake told in words: BoringSSL reports an error code, the reason's name and
+/// the source file it came from ("error:10000416:SSL routines:OPENSSL_internal:
+/// SSLV3_ALERT_CERTIFICATE_UNKNOWN at …/tls_record.cc:491"), which says little to an operator
+/// reading a server's log. Reasons it does not know keep their name, in lower case.
+enum TLSFailure {
+    /// Why `error` ended a handshake, and whether it was only the peer leaving (a TCP health
+    /// check, a client giving up): that is a lost connection, not a refusal.
+    static func describe(_ error: BoringSSLError) -> (reason: String, peerLeft: Bool) {
+        let internals: [BoringSSLInternalError]
+        switch error {
+        case .sslError(let list), .unknownError(let list): internals = list
+        case .zeroReturn, .syscallError: return ("the peer closed the connection during the TLS handshake", true)
+        default: return ("\(error)", false)
+        }
+        if internals.isEmpty || internals.allSatisfy({ $0 == .eofDuringHandshake }) {
+            return ("the peer closed the connection during the TLS handshake", true)
+        }
+        let reasons = internals.filter { $0 != .eofDuringHandshake }.map { reasonName(of: "\($0)") }
+        var seen = Set<String>()
+        return (reasons.filter { seen.insert($0).inserted }.map(explain).joined(separator: "; "), false)
+    }
+
+    /// The reason's name in BoringSSL's "error:CODE:LIBRARY:FUNCTION:REASON at FILE:LINE".
+    static func reasonName(of description: String) -> String {
+        // ("SSL routines" has a space: the reason is the word before " at ", after its last colon.)
+        let words = description.split(separator: " ")
+        let last = words.lastIndex(of: "at").map { $0 > words.startIndex ? words[$0 - 1] : "" } ?? words.last ?? ""
+        return String(last.split(separator: ":").last ?? last)
+    }
+
+    private static func explain(_ name: String) -> String {
+        if let known = explanations[name] { return known }
+        return String(name.lowercased().map { $0 == "_" ? " " : $0 })
+    }
+
+    private static let explanations: [String: String] = [
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN":
+            "the peer refused this side's certificate (alert: certificate unknown; does it trust the CA?)",
+        "TLSV1_ALERT_UNKNOWN_CA": "the peer does not trust the CA of this side's certificate (alert: unknown CA)",
+        "SSLV3_ALERT_BAD_CERTIFICATE": "the peer refused this side's certificate (alert: bad certificate)",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED": "the peer refused this side's certificate as expired",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE":
+            "the peer refused this side's certificate (alert: unsupported certificate)",
+        "TLSV1_ALERT_ACCESS_DENIED": "the peer denied access (alert: access denied)",
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED":
+            "the peer requires a certificate, and this side sent none (IceSSL.CertFile)",
+        "TLSV1_ALERT_CERTIFICATE_REQUIRED":
+            "the peer requires a certificate, and this side sent none (IceSSL.CertFile)",
+        "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the peer sent no certificate, and IceSSL.VerifyPeer=2 requires one",
+        "CERTIFICATE_VERIFY_FAILED": "the peer's certificate failed verification",
+        "WRONG_VERSION_NUMBER": "the peer does not speak TLS (a plaintext peer at a TLS endpoint?)",
+        "HTTP_REQUEST": "the peer sent an HTTP request, not TLS",
+        "NO_SHARED_CIPHER": "no cipher both sides accept (IceSSL.Ciphers)",
+        "UNSUPPORTED_PROTOCOL": "no TLS version both sides accept (IceSSL.Protocols)",
+        "TLSV1_ALERT_PROTOCOL_VERSION": "the peer accepts none of this side's TLS versions (IceSSL.Protocols)",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE": "the peer refused the handshake (alert: handshake failure)",
+    ]
+}
