@@ -25,7 +25,10 @@ struct ClosingReason {
             self.init("the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
         } else if let failure = (error as? BoringSSLError) ?? Self.handshakeFailure(error) {
             let (reason, peerLeft) = TLSFailure.describe(failure)
-            self.init("TLS: \(reason)", code: peerLeft ? .connectionLost : .security)
+            // (A peer leaving during the handshake, as TCP health checks do, is only debug
+            // output whatever Ice.Warn.Connections says: a ZeroC IceSSL server logs nothing.)
+            self.init(
+                "TLS: \(reason)", code: peerLeft ? .connectionLost : .security, logLevel: peerLeft ? .debug : .warning)
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
             || error is TLSPeerRefused
         {

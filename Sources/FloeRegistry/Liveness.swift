@@ -26,8 +26,8 @@ public struct Liveness: Sendable {
     /// only ssl or wss endpoints by connecting and closing (`Transport.acceptsConnections`):
     /// its handshake would be refused by servers that require client certificates, and Floe
     /// servers log every refusal. Leaving at once, before the handshake, is a lost connection,
-    /// logged only under `Ice.Warn.Connections`. It tells a server that is gone, not one that
-    /// hangs while its port still accepts.
+    /// debug output only (ZeroC's IceSSL servers log nothing, even under `Ice.Warn.Connections`).
+    /// It tells a server that is gone, not one that hangs while its port still accepts.
     static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration) async -> Bool {
         let plain = proxy.endpoints.filter { endpoint in
             if case .ip(let ip) = endpoint { !ip.transport.isSecure } else { false }

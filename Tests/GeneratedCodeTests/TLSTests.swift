@@ -170,12 +170,12 @@ struct TLSTests {
 
     /// A refused handshake is logged by the server in words, not as BoringSSL's codes and
     /// source paths; a peer that connects and leaves without a word (a TCP health check) is
-    /// a lost connection, logged only under Ice.Warn.Connections.
+    /// a lost connection, debug output even under Ice.Warn.Connections (as on ZeroC servers).
     @Test func refusedHandshakesAreLoggedInWords() async throws {
         let certs = try await testCertificates()
         let lines = NIOLockedValueBox<[String]>([])
         let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) }
-        let server = try await server(tlsProperties(certs, "server"), logger: logger)
+        let server = try await server(tlsProperties(certs, "server", ["Ice.Warn.Connections": "1"]), logger: logger)
         var clientErrors: [String] = []
         for (clientCert, more) in [
             (nil as String?, [String: String]()), ("client", ["IceSSL.CAs": "other-ca.pem"]), ("intruder", [:]),
