@@ -41,6 +41,10 @@ private func properties(_ settings: [String: String]) -> Properties {
 }
 
 /// A Floe tester server on an ssl endpoint (and a tcp one when asked).
+extension TLSTests {
+    fileprivate static func makeServer(_ settings: [String: String]) async throws { _ = try await server(settings) }
+}
+
 private func server(
     _ settings: [String: String], endpoints: String = "ssl -h 127.0.0.1 -p 0",
     middleware: (@Sendable (any Dispatcher) -> any Dispatcher)? = nil, logger: Logger = Logger(label: "floe")
@@ -128,6 +132,20 @@ struct TLSTests {
             try await tester(wrongPassword, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
         }
         #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("a wrong IceSSL.Password, or not a PEM key") == true, "\(String(describing: error))"
+        )
+        // So does a PKCS#12 file's.
+        let wrongBundle = await failure {
+            _ = try await TLSTests.makeServer([
+                "IceSSL.DefaultDir": certs, "IceSSL.CAs": "ca.pem", "IceSSL.CertFile": "server.p12",
+                "IceSSL.Password": "wrong",
+            ])
+        }
+        #expect(wrongBundle?.code == .invalidArgument)
+        #expect(
+            wrongBundle?.message.contains("wrong password (IceSSL.Password)") == true
+                && wrongBundle?.message.contains("OPENSSL_internal") == false, "\(String(describing: wrongBundle))")
         for communicator in [encrypted, wrongPassword, server.communicator] { await communicator.destroy() }
     }
 

@@ -1,6 +1,6 @@
 import NIOSSL
 
-/// A failed TLS handshake told in words: BoringSSL reports an error code, the reason's name and
+/// A failed TLS handshake (or key loading) told in words: BoringSSL reports an error code, the reason's name and
 /// the source file it came from ("error:10000416:SSL routines:OPENSSL_internal:
 /// SSLV3_ALERT_CERTIFICATE_UNKNOWN at …/tls_record.cc:491"), which says little to an operator
 /// reading a server's log. Reasons it does not know keep their name, in lower case.
@@ -17,22 +17,21 @@ enum TLSFailure {
         if internals.isEmpty || internals.allSatisfy({ $0 == .eofDuringHandshake }) {
             return ("the peer closed the connection during the TLS handshake", true)
         }
-        let reasons = internals.filter { $0 != .eofDuringHandshake }.map { reasonName(of: "\($0)") }
+        let names = internals.filter { $0 != .eofDuringHandshake }.map { reasonName(of: "\($0)") }
+        // Known reasons say it all; the others (BoringSSL's intermediate steps) only when alone.
+        let known = names.compactMap { explanations[$0] }
+        let shown = known.isEmpty ? names.map { String($0.lowercased().map { $0 == "_" ? " " : $0 }) } : known
         var seen = Set<String>()
-        return (reasons.filter { seen.insert($0).inserted }.map(explain).joined(separator: "; "), false)
+        return (shown.filter { seen.insert($0).inserted }.joined(separator: "; "), false)
     }
 
-    /// The reason's name in BoringSSL's "error:CODE:LIBRARY:FUNCTION:REASON at FILE:LINE".
+    /// The reason's name in BoringSSL's "Error: N error:CODE:LIBRARY:OPENSSL_internal:REASON at
+    /// FILE:LINE" (a library's name may have spaces, "SSL routines", and so may a reason).
     static func reasonName(of description: String) -> String {
-        // ("SSL routines" has a space: the reason is the word before " at ", after its last colon.)
-        let words = description.split(separator: " ")
-        let last = words.lastIndex(of: "at").map { $0 > words.startIndex ? words[$0 - 1] : "" } ?? words.last ?? ""
-        return String(last.split(separator: ":").last ?? last)
-    }
-
-    private static func explain(_ name: String) -> String {
-        if let known = explanations[name] { return known }
-        return String(name.lowercased().map { $0 == "_" ? " " : $0 })
+        var text = Substring(description)
+        if let library = text.firstRange(of: "OPENSSL_internal:") { text = text[library.upperBound...] }
+        if let file = text.firstRange(of: " at /") { text = text[..<file.lowerBound] }
+        return String(text)
     }
 
     private static let explanations: [String: String] = [
@@ -55,6 +54,9 @@ enum TLSFailure {
         "NO_SHARED_CIPHER": "no cipher both sides accept (IceSSL.Ciphers)",
         "UNSUPPORTED_PROTOCOL": "no TLS version both sides accept (IceSSL.Protocols)",
         "TLSV1_ALERT_PROTOCOL_VERSION": "the peer accepts none of this side's TLS versions (IceSSL.Protocols)",
+        "INCORRECT_PASSWORD": "wrong password (IceSSL.Password)",
+        "BAD_DECRYPT": "the key cannot be decrypted (a wrong IceSSL.Password, or a damaged key)",
+        "NO_START_LINE": "not a PEM file",
         "SSLV3_ALERT_HANDSHAKE_FAILURE": "the peer refused the handshake (alert: handshake failure)",
     ]
 }

@@ -75,7 +75,13 @@ public struct TLSSettings: Sendable {
                 }
             }
         } catch {
-            throw LocalError(.invalidArgument, "IceSSL: cannot load the certificate or key: \(error)")
+            let reason: String
+            if case .failedToLoadPrivateKey? = error as? NIOSSLError {
+                reason = "the private key cannot be read: a wrong IceSSL.Password, or not a PEM key"
+            } else {
+                reason = (error as? BoringSSLError).map { TLSFailure.describe($0).reason } ?? "\(error)"
+            }
+            throw LocalError(.invalidArgument, "IceSSL: cannot load the certificate or key: \(reason)")
         }
         guard chain.isEmpty == (key == nil) else {
             throw LocalError(.invalidArgument, "IceSSL: IceSSL.CertFile and IceSSL.KeyFile go together")
