@@ -23,12 +23,15 @@ struct ClosingReason {
     init(_ error: any Error) {
         if let tlsError = error as? NIOSSLError, tlsError == .uncleanShutdown {
             self.init("the peer closed the TLS connection", code: .connectionLost, logLevel: .debug)
-        } else if let failure = (error as? BoringSSLError) ?? Self.handshakeFailure(error) {
-            let (reason, peerLeft) = TLSFailure.describe(failure)
-            // (A peer leaving during the handshake, as TCP health checks do, is only debug
-            // output whatever Ice.Warn.Connections says: a ZeroC IceSSL server logs nothing.)
-            self.init(
-                "TLS: \(reason)", code: peerLeft ? .connectionLost : .security, logLevel: peerLeft ? .debug : .warning)
+        } else if let failure = Self.handshakeFailure(error) ?? (error as? BoringSSLError) {
+            if let reason = TLSFailure.describe(failure) {
+                self.init("TLS: \(reason)", code: .security)
+            } else {
+                // (A peer leaving during the handshake, as TCP health checks do, is only debug
+                // output whatever Ice.Warn.Connections says: a ZeroC IceSSL server logs nothing.)
+                let during = Self.handshakeFailure(error) != nil ? " during the TLS handshake" : ""
+                self.init("the peer closed the connection\(during)", code: .connectionLost, logLevel: .debug)
+            }
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError
             || error is TLSPeerRefused
         {

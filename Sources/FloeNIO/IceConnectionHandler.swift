@@ -292,7 +292,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace(
                 "received reply, request id \(reply.requestId), status \(reply.status), "
-                    + Self.traced(size: compressedFrame.header.messageSize, status: status, codec: codec))
+                    + Self.traced(size: compressedFrame.header.messageSize, status: status, codec: codec, reply: true))
             learnCodec(fromReplyIn: codec)
             // A reply to nothing outstanding is ignored, as ZeroC does.
             if let outstanding = pending.removeValue(forKey: reply.requestId) {
@@ -488,21 +488,23 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     /// The protocol trace's account of a message: its size on the wire and its compression
     /// status (what ZeroC's trace shows as "compression status"), `codec` naming a compressed
-    /// message's codec.
-    static func traced(size: Int, status: CompressionStatus, codec: MessageCodec?) -> String {
+    /// message's codec. (Status 1, "a compressed reply is welcome", means nothing on a reply.)
+    static func traced(size: Int, status: CompressionStatus, codec: MessageCodec?, reply: Bool = false) -> String {
         switch status {
         case .notCompressed: "\(size) bytes"
-        case .compressionSupported: "\(size) bytes, not compressed, compressed reply welcome"
+        case .compressionSupported: reply ? "\(size) bytes" : "\(size) bytes, not compressed, compressed reply welcome"
         case .compressed: "\(size) bytes, compressed (\(codec.map { "\($0)" } ?? "unknown codec"))"
         }
     }
 
     /// `traced(size:status:codec:)` of a message about to be written, from its header.
     static func traced(prefix: ByteBuffer, body: ByteBuffer?, codec: MessageCodec?) -> String {
+        let type = prefix.getInteger(at: prefix.readerIndex + 8, as: UInt8.self)
         let byte = prefix.getInteger(at: prefix.readerIndex + 9, as: UInt8.self) ?? 0
         return traced(
             size: prefix.readableBytes + (body?.readableBytes ?? 0),
-            status: CompressionStatus(rawValue: byte) ?? .notCompressed, codec: codec)
+            status: CompressionStatus(rawValue: byte) ?? .notCompressed, codec: codec,
+            reply: type == MessageType.reply.rawValue)
     }
 }
 

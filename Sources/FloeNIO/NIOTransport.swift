@@ -44,8 +44,6 @@ public struct NIOTransport: Transport {
         try tls.reload(settings)
     }
 
-    /// Connects and waits for the server's validation, all within the connect timeout
-    /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
     public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? {
         guard endpoint.transport != .udp else { return nil }
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
@@ -61,6 +59,8 @@ public struct NIOTransport: Transport {
         }
     }
 
+    /// Connects and waits for the server's validation, all within the connect timeout
+    /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
     public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
         if endpoint.transport == .udp { return try await connectDatagrams(to: endpoint, host: host, communicator) }

@@ -22,29 +22,41 @@ public struct Liveness: Sendable {
     /// they require of clients, cannot go further, but something answered TLS there. (Counting
     /// it as silence left every ssl adapter out of lookups 30 s after it registered.)
     ///
-    /// A registry without a certificate of its own (`IceSSL.CertFile`) checks an adapter with
-    /// only ssl or wss endpoints by connecting and closing (`Transport.acceptsConnections`):
-    /// its handshake would be refused by servers that require client certificates, and Floe
-    /// servers log every refusal. Leaving at once, before the handshake, is a lost connection,
-    /// debug output only (ZeroC's IceSSL servers log nothing, even under `Ice.Warn.Connections`).
-    /// It tells a server that is gone, not one that hangs while its port still accepts.
-    static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration) async -> Bool {
-        let plain = proxy.endpoints.filter { endpoint in
-            if case .ip(let ip) = endpoint { !ip.transport.isSecure } else { false }
+    /// The periodic check (`probing`) of an adapter's ssl or wss endpoints, by a registry
+    /// without a certificate of its own (`IceSSL.CertFile`), connects and closes
+    /// (`Transport.acceptsConnections`) instead: its handshake would be refused by servers that
+    /// require client certificates, and Floe servers log every refusal. Leaving at once, before
+    /// the handshake, is a lost connection, debug output only (ZeroC's IceSSL servers log
+    /// nothing, even under `Ice.Warn.Connections`). It tells a server that is gone, not one that
+    /// hangs while its port still accepts, so a second server registering a live id is checked
+    /// with a ping (a hung server then times out and the newcomer takes the id).
+    static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration, probing: Bool = false) async
+        -> Bool
+    {
+        var plain: [EndpointData] = []
+        var secure: [IPEndpointData] = []
+        for endpoint in proxy.endpoints {
+            guard case .ip(let ip) = endpoint else { continue }
+            if ip.transport.isSecure { secure.append(ip) } else { plain.append(endpoint) }
         }
-        if plain.isEmpty, (communicator.properties["IceSSL.CertFile"] ?? "").isEmpty,
-            let transport = communicator.transport
-        {
-            var sawAnswer: Bool?
-            for case .ip(let endpoint) in proxy.endpoints {
-                guard let accepts = await transport.acceptsConnections(at: endpoint, timeout: timeout) else { continue }
-                if accepts { return true }
-                sawAnswer = false
+        if !plain.isEmpty, await pings(proxy.identity, plain, communicator, timeout) { return true }
+        if !secure.isEmpty {
+            if probing, (communicator.properties["IceSSL.CertFile"] ?? "").isEmpty,
+                let transport = communicator.transport,
+                let accepted = await anyAccepts(secure, transport, timeout)
+            {
+                return accepted
             }
-            if let sawAnswer { return sawAnswer }
+            return await pings(proxy.identity, secure.map { .ip($0) }, communicator, timeout)
         }
-        let endpoints = plain.isEmpty ? proxy.endpoints : plain
-        let ping = communicator.makeProxy(proxy.identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
+        // Only udp or opaque endpoints: whatever a ping through them tells.
+        return plain.isEmpty ? await pings(proxy.identity, proxy.endpoints, communicator, timeout) : false
+    }
+
+    private static func pings(
+        _ identity: Identity, _ endpoints: [EndpointData], _ communicator: Communicator, _ timeout: Duration
+    ) async -> Bool {
+        let ping = communicator.makeProxy(identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
         do {
             try await ping.ice_ping()
             return true
@@ -54,6 +66,28 @@ public struct Liveness: Sendable {
             return true
         } catch {
             return false
+        }
+    }
+
+    /// Whether any of `endpoints` accepts a connection, tried all at once (an adapter listening
+    /// everywhere publishes addresses the registry may not reach, each waiting out `timeout`);
+    /// nil if the transport cannot tell.
+    private static func anyAccepts(_ endpoints: [IPEndpointData], _ transport: any Transport, _ timeout: Duration)
+        async -> Bool?
+    {
+        await withTaskGroup(of: Bool?.self) { group in
+            for endpoint in endpoints {
+                group.addTask { await transport.acceptsConnections(at: endpoint, timeout: timeout) }
+            }
+            var answer: Bool?
+            for await accepts in group {
+                if accepts == true {
+                    group.cancelAll()
+                    return true
+                }
+                if accepts == false { answer = false }
+            }
+            return answer
         }
     }
 }
@@ -85,7 +119,7 @@ extension RegistryService {
                     group.addTask {
                         let started = ContinuousClock.now
                         let answered = await Liveness.answers(
-                            adapter.proxy, communicator: communicator, timeout: liveness.timeout)
+                            adapter.proxy, communicator: communicator, timeout: liveness.timeout, probing: true)
                         await state.recordCheck(id, proxy: adapter.proxy, answered: answered, at: started)
                     }
                 }

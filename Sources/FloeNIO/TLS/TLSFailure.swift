@@ -5,24 +5,23 @@ import NIOSSL
 /// SSLV3_ALERT_CERTIFICATE_UNKNOWN at …/tls_record.cc:491"), which says little to an operator
 /// reading a server's log. Reasons it does not know keep their name, in lower case.
 enum TLSFailure {
-    /// Why `error` ended a handshake, and whether it was only the peer leaving (a TCP health
-    /// check, a client giving up): that is a lost connection, not a refusal.
-    static func describe(_ error: BoringSSLError) -> (reason: String, peerLeft: Bool) {
+    /// Why `error` ended a handshake (or key loading), or nil when it only says that the peer
+    /// left (a TCP health check, a client giving up): a lost connection, not a refusal, which
+    /// each caller words for where it happened.
+    static func describe(_ error: BoringSSLError) -> String? {
         let internals: [BoringSSLInternalError]
         switch error {
         case .sslError(let list), .unknownError(let list): internals = list
-        case .zeroReturn, .syscallError: return ("the peer closed the connection during the TLS handshake", true)
-        default: return ("\(error)", false)
+        case .zeroReturn, .syscallError: return nil
+        default: return "\(error)"
         }
-        if internals.isEmpty || internals.allSatisfy({ $0 == .eofDuringHandshake }) {
-            return ("the peer closed the connection during the TLS handshake", true)
-        }
+        if internals.allSatisfy({ $0 == .eofDuringHandshake }) { return nil }
         let names = internals.filter { $0 != .eofDuringHandshake }.map { reasonName(of: "\($0)") }
         // Known reasons say it all; the others (BoringSSL's intermediate steps) only when alone.
         let known = names.compactMap { explanations[$0] }
         let shown = known.isEmpty ? names.map { String($0.lowercased().map { $0 == "_" ? " " : $0 }) } : known
         var seen = Set<String>()
-        return (shown.filter { seen.insert($0).inserted }.joined(separator: "; "), false)
+        return shown.filter { seen.insert($0).inserted }.joined(separator: "; ")
     }
 
     /// The reason's name in BoringSSL's "Error: N error:CODE:LIBRARY:OPENSSL_internal:REASON at
@@ -30,7 +29,7 @@ enum TLSFailure {
     static func reasonName(of description: String) -> String {
         var text = Substring(description)
         if let library = text.firstRange(of: "OPENSSL_internal:") { text = text[library.upperBound...] }
-        if let file = text.firstRange(of: " at /") { text = text[..<file.lowerBound] }
+        if let file = text.ranges(of: " at ").last { text = text[..<file.lowerBound] }
         return String(text)
     }
 

@@ -79,7 +79,7 @@ public struct TLSSettings: Sendable {
             if case .failedToLoadPrivateKey? = error as? NIOSSLError {
                 reason = "the private key cannot be read: a wrong IceSSL.Password, or not a PEM key"
             } else {
-                reason = (error as? BoringSSLError).map { TLSFailure.describe($0).reason } ?? "\(error)"
+                reason = (error as? BoringSSLError).flatMap(TLSFailure.describe) ?? "\(error)"
             }
             throw LocalError(.invalidArgument, "IceSSL: cannot load the certificate or key: \(reason)")
         }
