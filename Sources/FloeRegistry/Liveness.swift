@@ -43,7 +43,7 @@ public struct Liveness: Sendable {
         if !secure.isEmpty {
             if probing, (communicator.properties["IceSSL.CertFile"] ?? "").isEmpty,
                 let transport = communicator.transport,
-                let accepted = await anyAccepts(secure, transport, timeout)
+                let accepted = await anyAccepts(secure.prefix(maxProbes), transport, timeout)
             {
                 return accepted
             }
@@ -69,10 +69,15 @@ public struct Liveness: Sendable {
         }
     }
 
+    /// Endpoints of one adapter probed at once: a registrant chooses how many it publishes.
+    static let maxProbes = 8
+
     /// Whether any of `endpoints` accepts a connection, tried all at once (an adapter listening
     /// everywhere publishes addresses the registry may not reach, each waiting out `timeout`);
     /// nil if the transport cannot tell.
-    private static func anyAccepts(_ endpoints: [IPEndpointData], _ transport: any Transport, _ timeout: Duration)
+    private static func anyAccepts(
+        _ endpoints: ArraySlice<IPEndpointData>, _ transport: any Transport, _ timeout: Duration
+    )
         async -> Bool?
     {
         await withTaskGroup(of: Bool?.self) { group in
