@@ -343,8 +343,10 @@ public final class Communicator: Sendable {
         }
         if reference.endpointSelection == .random { ipEndpoints.shuffle() }
         if !secure {
-            // Non-secure endpoints first, as Ice does by default (Ice.Default.PreferSecure=0).
-            ipEndpoints = ipEndpoints.filter { !$0.transport.isSecure } + ipEndpoints.filter { $0.transport.isSecure }
+            // Non-secure endpoints first, as Ice does by default, unless the proxy prefers
+            // secure ones (Ice.Default.PreferSecure, ice_preferSecure).
+            let first = ipEndpoints.filter { $0.transport.isSecure == reference.preferSecure }
+            ipEndpoints = first + ipEndpoints.filter { $0.transport.isSecure != reference.preferSecure }
         }
         if ipEndpoints.count > 1 {
             // Endpoints that just refused go last: a retry does not return to a replica that failed.

@@ -69,6 +69,8 @@ public struct ConnectionOptions: Sendable {
     public var closeTimeout = 10
     /// The default for proxies' `ice_endpointSelection` (`Ice.Default.EndpointSelection`).
     public var endpointSelection = EndpointSelection.random
+    /// The default for proxies' `ice_preferSecure` (`Ice.Default.PreferSecure`, 0).
+    public var preferSecure = false
     /// `Ice.Trace.Network`: 1 logs connections opened and closed, 2 also listening sockets.
     public var traceNetwork = 0
     /// `Ice.Trace.Protocol`: 1 logs every message sent and received.
@@ -156,6 +158,7 @@ extension ConnectionOptions {
                 .invalidArgument, "Ice.Default.EndpointSelection must be Random or Ordered, not '\(selection)'")
         }
         endpointSelection = parsed
+        preferSecure = try properties.int("Ice.Default.PreferSecure", default: 0) != 0
         traceNetwork = try properties.int("Ice.Trace.Network", default: 0)
         traceProtocol = try properties.int("Ice.Trace.Protocol", default: 0)
         warnDispatch = try properties.int("Ice.Warn.Dispatch", default: 1)

@@ -105,6 +105,11 @@ extension ObjectPrx {
         with { $0.endpointSelection = selection }
     }
     public func ice_getEndpointSelection() -> EndpointSelection { _reference.endpointSelection }
+    /// true: a proxy that is not secure tries its ssl and wss endpoints before its tcp and ws
+    /// ones, still falling back to them (`Ice.Default.PreferSecure`); a secure proxy uses only
+    /// secure endpoints whatever this says.
+    public func ice_preferSecure(_ prefer: Bool) -> Self { with { $0.preferSecure = prefer } }
+    public var ice_isPreferSecure: Bool { _reference.preferSecure }
     /// false: each invocation chooses among the endpoints again (in the endpoint-selection
     /// order), reusing the communicator's connection to the one chosen, instead of staying on
     /// whichever endpoint already has a connection.

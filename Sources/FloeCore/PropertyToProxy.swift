@@ -7,8 +7,8 @@ extension Communicator {
     /// `NAME.InvocationTimeout` (milliseconds), `NAME.Context.KEY` (a context entry) and
     /// `NAME.Locator` (itself a proxy property). nil when `name` is not set (or is empty).
     ///
-    /// `NAME.LocatorCacheTimeout` and `NAME.Router` too. Settings Floe cannot honour yet (values
-    /// other than the default for `PreferSecure`, `CollocationOptimized`) fail with
+    /// `NAME.LocatorCacheTimeout`, `NAME.Router` and `NAME.PreferSecure` too. Settings Floe cannot
+    /// honour yet (`CollocationOptimized=0`) fail with
     /// `unsupported`; names Ice does not know fail with `invalidArgument`, so a misspelt
     /// setting is not ignored.
     public func propertyToProxy(_ name: String) throws -> (any ObjectPrx)? {
@@ -38,7 +38,7 @@ extension Communicator {
             case "CollocationOptimized":
                 guard try properties.int(key, default: 1) != 0 else { throw Self.unsupported(key, value) }
             case "PreferSecure":
-                guard try properties.int(key, default: 0) == 0 else { throw Self.unsupported(key, value) }
+                proxy = proxy.ice_preferSecure(try properties.int(key, default: 0) != 0)
             case "LocatorCacheTimeout":
                 proxy = proxy.ice_locatorCacheTimeout(try properties.int(key, default: -1))
             case "Router":

@@ -33,6 +33,9 @@ public struct ProxyReference: Sendable, Hashable {
     /// The connection every invocation uses (`ice_fixed`): no endpoints, no reconnection.
     public var fixedConnection: (any Connection)?
     public var endpointSelection: EndpointSelection
+    /// Whether a proxy that is not secure tries ssl and wss endpoints before the others
+    /// (`ice_preferSecure`; `Ice.Default.PreferSecure`, false: plain ones first, as in Ice).
+    public var preferSecure: Bool
     /// False: every invocation chooses an endpoint anew (`ice_connectionCached(false)`), so
     /// calls spread over a replica group's endpoints instead of staying on one connection.
     public var connectionCached = true
@@ -47,6 +50,7 @@ public struct ProxyReference: Sendable, Hashable {
     ) {
         self.fixedConnection = fixedConnection
         self.endpointSelection = communicator.defaultEndpointSelection
+        self.preferSecure = communicator.connectionOptions.preferSecure
         self.communicator = communicator
         self.data = data
         self.context = context
@@ -59,6 +63,7 @@ public struct ProxyReference: Sendable, Hashable {
         a.communicator === b.communicator && a.data == b.data && a.context == b.context
             && a.invocationTimeout == b.invocationTimeout && a.compress == b.compress && a.locator == b.locator
             && a.fixedConnection === b.fixedConnection && a.endpointSelection == b.endpointSelection
+            && a.preferSecure == b.preferSecure
             && a.locatorCacheTimeout == b.locatorCacheTimeout && a.connectionCached == b.connectionCached
             && a.connectionId == b.connectionId && a.routerInfo === b.routerInfo
     }

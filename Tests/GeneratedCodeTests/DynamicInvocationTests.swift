@@ -76,10 +76,12 @@ struct DynamicInvocationTests {
         #expect(try client.propertyToProxy("Unset.Proxy") == nil)
         await client.destroy()
 
-        for (setting, code) in [("InvocationTimout", LocalError.Code.invalidArgument), ("PreferSecure", .unsupported)] {
+        for (setting, value, code) in [
+            ("InvocationTimout", "1", LocalError.Code.invalidArgument), ("CollocationOptimized", "0", .unsupported),
+        ] {
             var wrong = Properties()
             wrong["P"] = "x:tcp -h 127.0.0.1 -p 1"
-            wrong["P.\(setting)"] = "1"
+            wrong["P.\(setting)"] = value
             let communicator = try Communicator(properties: wrong)
             #expect { try communicator.propertyToProxy("P") } throws: { ($0 as? LocalError)?.code == code }
         }

@@ -324,6 +324,39 @@ struct TLSTests {
         await server.communicator.destroy()
     }
 
+    /// Among tcp and ssl endpoints a proxy takes tcp, unless it prefers secure ones
+    /// (`ice_preferSecure`, `Ice.Default.PreferSecure`, `NAME.PreferSecure`); it still falls back
+    /// to tcp when no ssl endpoint answers.
+    @Test func preferSecure() async throws {
+        let certs = try await testCertificates()
+        let server = try await server(
+            tlsProperties(certs, "server"), endpoints: "ssl -h 127.0.0.1 -p 0:tcp -h 127.0.0.1 -p 0")
+        let plainPort = try #require(server.adapter.publishedEndpoints.first { $0.transport == .tcp }?.port)
+        let both = "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(server.port)"
+        // (A communicator each: an open connection to any of a proxy's endpoints is reused.)
+        func type(_ settings: [String: String], _ proxy: (Communicator) throws -> any TesterPrx) async throws -> String
+        {
+            let communicator = try client(tlsProperties(certs, "client", settings))
+            let tester = try proxy(communicator)
+            try await tester.ice_ping()
+            let type = try await tester.ice_getConnection().info.type
+            await communicator.destroy()
+            return type
+        }
+        #expect(try await type([:]) { try tester($0, both) } == "tcp")
+        #expect(try await type([:]) { try tester($0, both).ice_preferSecure(true) } == "ssl")
+        #expect(try await type(["Ice.Default.PreferSecure": "1"]) { try tester($0, both) } == "ssl")
+        #expect(
+            try await type(["Ice.Default.PreferSecure": "1"]) { try tester($0, both).ice_preferSecure(false) } == "tcp")
+        #expect(
+            try await type(["P": both, "P.PreferSecure": "1"]) {
+                uncheckedCast(prx: try #require(try $0.propertyToProxy("P")), type: (any TesterPrx).self)
+            } == "ssl")
+        let sslDown = "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(try await freePort())"
+        #expect(try await type([:]) { try tester($0, sslDown).ice_preferSecure(true) } == "tcp")
+        await server.communicator.destroy()
+    }
+
     /// A peer that connects to an ssl port and says nothing (or never finishes its handshake)
     /// is closed after the handshake timeout (`Ice.Override.ConnectTimeout`, else 10 s).
     @Test func aSilentPeerIsClosedAfterTheHandshakeTimeout() async throws {
