@@ -13,7 +13,8 @@
 # the callgrind files stay in DIR (callgrind_annotate reads them). With --before-reply, only the
 # instructions between a request's arrival (the first read that returns data) and its reply's
 # write count: the part of the work the client waits for. Needs a release floe-bench
-# (Tools/bench.sh builds it) and the C++ peer in .build-peers/bench-cpp (or CPP_PEER).
+# (Tools/bench.sh builds it; FLOE_BENCH names another build) and the C++ peer in
+# .build-peers/bench-cpp (or CPP_PEER).
 #
 # Two workarounds for valgrind 3.19 (Debian 12): it cannot read the DWARF 5 that Swift emits, so
 # it runs a copy of floe-bench without debug information (symbols stay); and it crashes in
@@ -34,12 +35,13 @@ done
 server=$1; shift
 command -v valgrind >/dev/null || { echo "server-instructions.sh: valgrind is not installed" >&2; exit 2; }
 CPP_PEER=${CPP_PEER:-$PWD/.build-peers/bench-cpp}
-[ -x .build/release/floe-bench ] || { echo "server-instructions.sh: no .build/release/floe-bench" >&2; exit 2; }
+FLOE_BENCH=${FLOE_BENCH:-.build/release/floe-bench}
+[ -x "$FLOE_BENCH" ] || { echo "server-instructions.sh: no $FLOE_BENCH" >&2; exit 2; }
 [ -x "$CPP_PEER/bench-client" ] || { echo "server-instructions.sh: no $CPP_PEER/bench-client" >&2; exit 2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-objcopy --strip-debug .build/release/floe-bench "$work/floe-bench"
+objcopy --strip-debug "$FLOE_BENCH" "$work/floe-bench"
 swiftlib=$(dirname "$(command -v swift)")/../lib/swift/linux
 cat >"$work/shim.c" <<'EOF'
 #include <unistd.h>
