@@ -126,6 +126,9 @@ public struct NIOTransport: Transport {
                 throw LocalError(
                     .connectTimeout,
                     "\(host):\(endpoint.port) did not \(webSocket ? "upgrade and " : "")validate the connection within \(milliseconds) ms"
+                        + (endpoint.transport == .tcp
+                            ? " (a hung server, or one that does not speak Ice over tcp there: an ssl endpoint sends nothing)"
+                            : "")
                 )
             }
             throw error

@@ -39,6 +39,16 @@ public struct MessageHeader: Hashable, Sendable {
         self.messageSize = messageSize
     }
 
+    /// What a peer that sent `magic` instead of "IceP" probably is, for the error: the two
+    /// mistakes seen in practice are a TLS client at a tcp endpoint and an HTTP (ws) client.
+    static func guess(_ magic: UInt32) -> String {
+        if magic >> 24 == 0x16, magic >> 16 & 0xff == 0x03 {
+            return " (a TLS handshake: an ssl client at a tcp endpoint?)"
+        }
+        if magic == 0x4745_5420 { return " (an HTTP request: a ws client at a tcp endpoint?)" }
+        return ""
+    }
+
     /// Reads and checks a header: magic, protocol 1.0, protocol encoding 1.0, a known type,
     /// and a size between 14 and `maxMessageSize` — before any body is waited for or allocated.
     public static func read(from buffer: inout ByteBuffer, maxMessageSize: Int) throws -> MessageHeader {
@@ -56,7 +66,7 @@ public struct MessageHeader: Hashable, Sendable {
         }
         buffer.moveReaderIndex(forwardBy: size)
         guard magicWord == 0x4963_6550 else {
-            throw ProtocolError("bad magic 0x\(String(magicWord, radix: 16))")
+            throw ProtocolError("bad magic 0x\(String(magicWord, radix: 16))\(Self.guess(magicWord))")
         }
         // Protocol 1.0 and protocol encoding 1.0 are the only versions that exist.
         let (protocolMajor, protocolMinor) = (versions >> 24, versions >> 16 & 0xff)

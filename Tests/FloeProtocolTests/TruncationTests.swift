@@ -56,6 +56,19 @@ struct TruncationTests {
         #expect(throws: ProtocolError.self) { try header(valid, max: 39) }
     }
 
+    /// The two usual strangers at a tcp endpoint are named: a TLS ClientHello and an HTTP
+    /// request (a ws client); other bad magic is only shown.
+    @Test func badMagicSaysWhatThePeerProbablyIs() throws {
+        let clientHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03, 0, 0, 0]
+        let http = Array("GET / HTTP/1.1\r\n".utf8)
+        let other: [UInt8] = [0x49, 0x63, 0x65, 0x51, 1, 0, 1, 0, 0, 0, 14, 0, 0, 0]
+        #expect { try header(clientHello) } throws: {
+            "\($0)".contains("bad magic 0x16030102 (a TLS handshake: an ssl client at a tcp endpoint?)")
+        }
+        #expect { try header(http) } throws: { "\($0)".contains("(an HTTP request: a ws client at a tcp endpoint?)") }
+        #expect { try header(other) } throws: { "\($0)".hasSuffix("bad magic 0x49636551\"") }
+    }
+
     /// A request body: id 1, identity "n", then `facet` (the facet path bytes), operation "op",
     /// `mode`, an empty context and an empty 1.1 encapsulation.
     private func requestBody(facet: [UInt8], mode: UInt8) -> ByteBuffer {

@@ -310,6 +310,12 @@ struct TLSTests {
             tlsOnPlaintext?.code == .security || tlsOnPlaintext?.code == .connectionLost,
             "\(String(describing: tlsOnPlaintext))")
         #expect(server.dispatches.all.isEmpty)
+        #expect(
+            plaintextOnTLS?.message.contains("an ssl endpoint sends nothing") == true,
+            "\(String(describing: plaintextOnTLS))")
+        if tlsOnPlaintext?.code == .security {
+            #expect(tlsOnPlaintext?.message.contains("an ssl proxy to a tcp endpoint?") == true)
+        }
         // A secure proxy never falls back to tcp: with a tcp endpoint only, it fails clearly.
         let secureWithoutSSL = await failure {
             try await tester(client, "tester -s:tcp -h 127.0.0.1 -p \(plainPort)").ice_ping()
