@@ -44,17 +44,38 @@ public struct NIOTransport: Transport {
         try tls.reload(settings)
     }
 
+    /// Over tcp and ws: whether the port accepts. Over ssl and wss: whether the server answers
+    /// a ClientHello (`TLSProbe`), so a hung server whose port still accepts does not count.
     public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? {
         guard endpoint.transport != .udp else { return nil }
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
         let (seconds, attoseconds) = timeout.components
-        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        let limit = TimeAmount.milliseconds(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        let secure = endpoint.transport.isSecure
+        let answered = group.next().makePromise(of: Void.self)
         do {
-            let channel = try await ClientBootstrap(group: group).connectTimeout(.milliseconds(milliseconds))
+            let channel = try await ClientBootstrap(group: group).connectTimeout(limit)
+                .channelInitializer { channel in
+                    guard secure else { return channel.eventLoop.makeSucceededVoidFuture() }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(TLSProbe.handlers(answered: answered))
+                    }
+                }
                 .connect(host: host, port: Int(endpoint.port)).get()
+            guard secure else {
+                answered.succeed()
+                try? await channel.close()
+                return true
+            }
+            let timer = channel.eventLoop.scheduleTask(in: limit) {
+                answered.fail(LocalError(.connectTimeout, "no answer"))
+            }
+            defer { timer.cancel() }
+            let alive = (try? await answered.futureResult.get()) != nil
             try? await channel.close()
-            return true
+            return alive
         } catch {
+            answered.fail(error)
             return false
         }
     }

@@ -23,13 +23,12 @@ public struct Liveness: Sendable {
     /// it as silence left every ssl adapter out of lookups 30 s after it registered.)
     ///
     /// The periodic check (`probing`) of an adapter's ssl or wss endpoints, by a registry
-    /// without a certificate of its own (`IceSSL.CertFile`), connects and closes
-    /// (`Transport.acceptsConnections`) instead: its handshake would be refused by servers that
-    /// require client certificates, and Floe servers log every refusal. Leaving at once, before
-    /// the handshake, is a lost connection, debug output only (ZeroC's IceSSL servers log
-    /// nothing, even under `Ice.Warn.Connections`). It tells a server that is gone, not one that
-    /// hangs while its port still accepts, so a second server registering a live id is checked
-    /// with a ping (a hung server then times out and the newcomer takes the id).
+    /// without a certificate of its own (`IceSSL.CertFile`), probes them instead
+    /// (`Transport.acceptsConnections`: a ClientHello, then the first bytes back, then a close
+    /// without an alert): its handshake would be refused by servers that require client
+    /// certificates, and Floe servers log every refusal. A peer leaving during the handshake is
+    /// debug output only (ZeroC's IceSSL servers log nothing, even under
+    /// `Ice.Warn.Connections`). A second server registering a live id is checked with a ping.
     static func answers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration, probing: Bool = false) async
         -> Bool
     {

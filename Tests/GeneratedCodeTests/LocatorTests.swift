@@ -1,9 +1,11 @@
 import FloeIce
 import FloeNIO
 import FloeRegistry
-import Logging
 import Foundation
+import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import FloeCore
@@ -455,6 +457,17 @@ struct RegistryLivenessTests {
         #expect(try await locator.findAdapterById("Gone") != nil)
         #expect(
             await eventually { (try? await locator.findAdapterById("Gone")) == nil }, "a gone server stayed in lookups")
+        // A hung server: its port accepts (the kernel does that), but nothing answers the probe's
+        // ClientHello.
+        let hung = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let hungPort = try #require(hung.localAddress?.port)
+        let silent = try #require(try client.stringToProxy("tester:ssl -h 127.0.0.1 -p \(hungPort)"))
+        try await registryProxy.setAdapterDirectProxy(id: "Hung", proxy: silent)
+        #expect(
+            await eventually { (try? await locator.findAdapterById("Hung")) == nil }, "a hung server stayed in lookups")
+        try await hung.close()
         #expect(try await locator.findAdapterById("Secure") != nil)
         await client.destroy()
         await server.destroy()
