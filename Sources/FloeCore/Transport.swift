@@ -10,10 +10,11 @@ public protocol Transport: Sendable {
     /// Listens for connections whose requests `adapter` dispatches; the returned acceptor
     /// reports the endpoint actually bound (port 0 becomes a real port).
     func listen(on endpoint: IPEndpointData, adapter: ObjectAdapter) async throws -> any Acceptor
-    /// Whether something accepts connections at `endpoint`: a connection opened within
-    /// `timeout` and closed at once, speaking neither TLS nor Ice. Nil when the transport cannot
-    /// tell. (A registry checks this way a server whose TLS handshake it could not complete
-    /// without a certificate of its own.)
+    /// Whether a server answers at `endpoint` within `timeout`, told without finishing a TLS
+    /// handshake or speaking Ice: over tcp and ws the connection is accepted; over ssl and wss
+    /// the server answers a ClientHello. The connection is closed at once. Nil when the
+    /// transport cannot tell. (A registry checks this way a server whose TLS handshake it
+    /// could not complete without a certificate of its own.)
     func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool?
 }
 
