@@ -283,14 +283,26 @@ public final class Communicator: Sendable {
         endpoint: IPEndpointData, connection: any Connection
     )? {
         // (Endpoint by endpoint, not `candidates`: every call comes here, and that builds an array.)
-        for data in endpoints {
-            guard let endpoint = Self.candidate(data, reference) else { continue }
-            let key = ConnectionKey(endpoint, reference.connectionId)
-            if let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed {
-                return (endpoint, open)
+        if reference.preferSecure && !reference.data.secure && !reference.isDatagram {
+            // Secure endpoints' connections first, as the endpoints are tried.
+            for data in endpoints {
+                guard case .ip(let ip) = data, ip.transport.isSecure else { continue }
+                if let open = openConnection(to: ip, reference) { return (ip, open) }
             }
         }
+        for data in endpoints {
+            guard let endpoint = Self.candidate(data, reference) else { continue }
+            if let open = openConnection(to: endpoint, reference) { return (endpoint, open) }
+        }
         return nil
+    }
+
+    private func openConnection(to endpoint: IPEndpointData, _ reference: ProxyReference) -> (any Connection)? {
+        let key = ConnectionKey(endpoint, reference.connectionId)
+        guard let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed else {
+            return nil
+        }
+        return open
     }
 
     /// A proxy's connection (see `connection(for:)`), and whether its requests are compressed:

@@ -69,9 +69,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var finishedWhileStarting = false
     var dispatchesDone: [EventLoopPromise<Void>] = []
     /// Requests that cannot be dispatched yet (see `+FlowControl`), in arrival order, and
-    /// what they count against `Floe.Connection.MaxQueuedBytes`. (Room for one to start with:
-    /// the default of 16 requests was 2.4 KB on every connection, a third of an idle one's
-    /// memory, for a queue most connections never use.)
+    /// what they count against `Floe.Connection.MaxQueuedBytes`. (The smallest buffer to start
+    /// with, growing as it fills: NIO's default room for 16 requests was 2.4 KB on every
+    /// connection, a third of an idle one's memory, for a queue most connections never use.)
     var waiting = CircularBuffer<Waiting>(initialCapacity: 1)
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.

@@ -52,9 +52,12 @@ public struct NIOTransport: Transport {
         let (seconds, attoseconds) = timeout.components
         let limit = TimeAmount.milliseconds(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
         let secure = endpoint.transport.isSecure
-        let answered = group.next().makePromise(of: Void.self)
+        if secure && TLSProbe.context == nil { return nil }
+        let loop = group.next()
+        let answered = loop.makePromise(of: Void.self)
         do {
-            let channel = try await ClientBootstrap(group: group).connectTimeout(limit)
+            let channel = try await ClientBootstrap(group: loop).connectTimeout(limit)
+                .channelOption(.allowRemoteHalfClosure, value: secure)
                 .channelInitializer { channel in
                     guard secure else { return channel.eventLoop.makeSucceededVoidFuture() }
                     return channel.eventLoop.makeCompletedFuture {
@@ -67,12 +70,18 @@ public struct NIOTransport: Transport {
                 try? await channel.close()
                 return true
             }
-            let timer = channel.eventLoop.scheduleTask(in: limit) {
-                answered.fail(LocalError(.connectTimeout, "no answer"))
-            }
-            defer { timer.cancel() }
+            // The answer, then the server's close, each within `limit`; the channel is closed
+            // whatever happens.
+            let timer = loop.scheduleTask(in: limit) { answered.fail(LocalError(.connectTimeout, "no answer")) }
             let alive = (try? await answered.futureResult.get()) != nil
-            try? await channel.close()
+            timer.cancel()
+            if alive {
+                let backstop = loop.scheduleTask(in: limit) { channel.close(promise: nil) }
+                try? await channel.closeFuture.get()
+                backstop.cancel()
+            } else {
+                try? await channel.close()
+            }
             return alive
         } catch {
             answered.fail(error)

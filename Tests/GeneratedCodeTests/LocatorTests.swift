@@ -439,7 +439,7 @@ struct RegistryLivenessTests {
         let lines = NIOLockedValueBox<[String]>([])
         let (server, _, _) = try await LocatorTests.server(
             locator: registry.locator.description, adapterId: "Secure", endpoints: "ssl -h 127.0.0.1 -p 0",
-            more: tlsProperties(certs, "server", ["IceSSL.VerifyPeer": "2"]),
+            more: tlsProperties(certs, "chained", ["IceSSL.VerifyPeer": "2", "Ice.Warn.Connections": "1"]),
             logger: Logger(label: "server") { _ in CapturingLogHandler(lines: lines, withLevels: true) })
         let client = try LocatorTests.client(locator: registry.locator.description)
         let locator = uncheckedCast(
@@ -459,15 +459,23 @@ struct RegistryLivenessTests {
             await eventually { (try? await locator.findAdapterById("Gone")) == nil }, "a gone server stayed in lookups")
         // A hung server: its port accepts (the kernel does that), but nothing answers the probe's
         // ClientHello.
+        let accepted = NIOLockedValueBox<[any Channel]>([])
         let hung = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0.append(channel) }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0).get()
+        defer {
+            hung.close(promise: nil)
+            for channel in accepted.withLockedValue({ $0 }) { channel.close(promise: nil) }
+        }
         let hungPort = try #require(hung.localAddress?.port)
         let silent = try #require(try client.stringToProxy("tester:ssl -h 127.0.0.1 -p \(hungPort)"))
         try await registryProxy.setAdapterDirectProxy(id: "Hung", proxy: silent)
         #expect(
             await eventually { (try? await locator.findAdapterById("Hung")) == nil }, "a hung server stayed in lookups")
-        try await hung.close()
         #expect(try await locator.findAdapterById("Secure") != nil)
         await client.destroy()
         await server.destroy()

@@ -314,7 +314,7 @@ struct TLSTests {
             plaintextOnTLS?.message.contains("an ssl endpoint sends nothing") == true,
             "\(String(describing: plaintextOnTLS))")
         if tlsOnPlaintext?.code == .security {
-            #expect(tlsOnPlaintext?.message.contains("an ssl proxy to a tcp endpoint?") == true)
+            #expect(tlsOnPlaintext?.message.contains("a tcp endpoint behind an ssl proxy") == true)
         }
         // A secure proxy never falls back to tcp: with a tcp endpoint only, it fails clearly.
         let secureWithoutSSL = await failure {
@@ -358,6 +358,15 @@ struct TLSTests {
             try await type(["P": both, "P.PreferSecure": "1"]) {
                 uncheckedCast(prx: try #require(try $0.propertyToProxy("P")), type: (any TesterPrx).self)
             } == "ssl")
+        // An open tcp connection is reused unless the proxy prefers secure endpoints and one of
+        // them has a connection open too.
+        let shared = try client(tlsProperties(certs, "client"))
+        #expect(try await tester(shared, both).ice_getConnection().info.type == "tcp")
+        #expect(try await tester(shared, both).ice_preferSecure(true).ice_getConnection().info.type == "tcp")
+        _ = try await tester(shared, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_getConnection()
+        #expect(try await tester(shared, both).ice_preferSecure(true).ice_getConnection().info.type == "ssl")
+        #expect(try await tester(shared, both).ice_getConnection().info.type == "tcp")
+        await shared.destroy()
         let sslDown = "tester:tcp -h 127.0.0.1 -p \(plainPort):ssl -h 127.0.0.1 -p \(try await freePort())"
         #expect(try await type([:]) { try tester($0, sslDown).ice_preferSecure(true) } == "tcp")
         await server.communicator.destroy()

@@ -48,7 +48,8 @@ enum TLSFailure {
             "the peer requires a certificate, and this side sent none (IceSSL.CertFile)",
         "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the peer sent no certificate, and IceSSL.VerifyPeer=2 requires one",
         "CERTIFICATE_VERIFY_FAILED": "the peer's certificate failed verification",
-        "WRONG_VERSION_NUMBER": "the peer does not speak TLS (an ssl proxy to a tcp endpoint?)",
+        "WRONG_VERSION_NUMBER":
+            "the peer does not speak TLS (a tcp endpoint behind an ssl proxy, or a client that is not TLS?)",
         "HTTP_REQUEST": "the peer sent an HTTP request, not TLS",
         "NO_SHARED_CIPHER": "no cipher both sides accept (IceSSL.Ciphers)",
         "UNSUPPORTED_PROTOCOL": "no TLS version both sides accept (IceSSL.Protocols)",
