@@ -29,7 +29,7 @@ struct ClosingReason {
             } else {
                 // (A peer leaving during the handshake, as TCP health checks do, is only debug
                 // output whatever Ice.Warn.Connections says: a ZeroC IceSSL server logs nothing.)
-                let during = Self.handshakeFailure(error) != nil ? " during the TLS handshake" : ""
+                let during = error is NIOSSLError ? " during the TLS handshake" : ""
                 self.init("the peer closed the connection\(during)", code: .connectionLost, logLevel: .debug)
             }
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError

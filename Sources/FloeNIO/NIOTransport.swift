@@ -49,8 +49,8 @@ public struct NIOTransport: Transport {
     public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? {
         guard endpoint.transport != .udp else { return nil }
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
-        let (seconds, attoseconds) = timeout.components
-        let limit = TimeAmount.milliseconds(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        // (NIO's conversion clamps: a timeout from a property cannot overflow.)
+        let limit = max(.milliseconds(1), TimeAmount(timeout))
         let secure = endpoint.transport.isSecure
         if secure && TLSProbe.context == nil { return nil }
         let loop = group.next()

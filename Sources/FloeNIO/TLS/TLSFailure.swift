@@ -1,9 +1,9 @@
 import NIOSSL
 
-/// A failed TLS handshake (or key loading) told in words: BoringSSL reports an error code, the reason's name and
-/// the source file it came from ("error:10000416:SSL routines:OPENSSL_internal:
-/// SSLV3_ALERT_CERTIFICATE_UNKNOWN at …/tls_record.cc:491"), which says little to an operator
-/// reading a server's log. Reasons it does not know keep their name, in lower case.
+/// A failed TLS handshake (or key loading) told in words: BoringSSL reports an error code, the
+/// reason's name and the source file it came from ("error:10000416:SSL routines:
+/// OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_UNKNOWN at …/tls_record.cc:491"), which says little
+/// to an operator reading a server's log. Reasons it does not know keep their name, in lower case.
 enum TLSFailure {
     /// Why `error` ended a handshake (or key loading), or nil when it only says that the peer
     /// left (a TCP health check, a client giving up): a lost connection, not a refusal, which
