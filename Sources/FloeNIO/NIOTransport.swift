@@ -49,7 +49,7 @@ public struct NIOTransport: Transport {
     public func acceptsConnections(at endpoint: IPEndpointData, timeout: Duration) async -> Bool? {
         guard endpoint.transport != .udp else { return nil }
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
-        // (NIO's conversion clamps: a timeout from a property cannot overflow.)
+        // (NIO's conversion clamps: a huge `Liveness` timeout cannot overflow.)
         let limit = max(.milliseconds(1), TimeAmount(timeout))
         let secure = endpoint.transport.isSecure
         if secure && TLSProbe.context == nil { return nil }
