@@ -22,6 +22,14 @@ public enum SliceCompiler {
     ) -> CompilationResult {
         let (source, preprocessorDiagnostics) = Preprocessor.run(path: path, options: options, provider: provider)
         var diagnostics = preprocessorDiagnostics
+        // As ZeroC's compilers do: what follows a preprocessor error (a missing include above
+        // all) would only report its consequences, such as every type the include defines.
+        guard !preprocessorDiagnostics.hasErrors else {
+            return CompilationResult(
+                unit: CompilationUnit(files: source.files),
+                diagnostics: diagnostics.sorted(fileOrder: source.dependencies),
+                dependencies: source.dependencies)
+        }
         var lexer = Lexer(source: source)
         let tokens = lexer.tokenize()
         for d in lexer.diagnostics { diagnostics.append(d) }

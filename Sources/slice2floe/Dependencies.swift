@@ -1,6 +1,6 @@
 import Foundation
 
-/// What `--depend` and `--depend-json` print: for each compiled file, the files it reads.
+/// What `--depend`, `--depend-json` and `--depend-xml` print: for each compiled file, the files it reads.
 struct Dependencies {
     private var entries: [(file: String, target: String, reads: [String])] = []
 
@@ -23,6 +23,39 @@ struct Dependencies {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let data = (try? encoder.encode(object)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// ZeroC's `--depend-xml`, which its SwiftPM plugin reads: each compiled file as given, and the
+    /// files it includes with absolute paths.
+    func xml() -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<dependencies>\n"
+        for entry in entries {
+            out += "  <source name=\"\(Self.xmlEscaped(entry.file))\">\n"
+            for read in entry.reads.dropFirst() {
+                out += "    <dependsOn name=\"\(Self.xmlEscaped(Self.absolute(read)))\"/>\n"
+            }
+            out += "  </source>\n"
+        }
+        return out + "</dependencies>\n"
+    }
+
+    private static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            .standardizedFileURL.path
+    }
+
+    private static func xmlEscaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
     }
 
     /// Make reads a space as a separator: escape it.

@@ -12,7 +12,10 @@ enum DiagnosticFormat: String, CaseIterable {
 extension DiagnosticFormat {
     func render(_ diagnostics: Diagnostics) -> String {
         switch self {
-        case .text: return diagnostics.map { $0.description + "\n" }.joined()
+        // One without a place (a file that cannot be opened) names the program instead, as
+        // ZeroC's compilers do.
+        case .text:
+            return diagnostics.map { ($0.location == nil ? "slice2floe: " : "") + $0.description + "\n" }.joined()
         case .json: return diagnostics.map { Self.json($0) + "\n" }.joined()
         }
     }

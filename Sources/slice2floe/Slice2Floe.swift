@@ -39,7 +39,13 @@ struct Slice2Floe: ParsableCommand {
     @Flag(help: "Print dependencies as JSON (to standard output or --depend-file); generate nothing.")
     var dependJson = false
 
-    @Option(help: ArgumentHelp("Write dependencies to FILE instead of standard output.", valueName: "FILE"))
+    @Flag(help: "Print dependencies as ZeroC's XML (to standard output or --depend-file); generate nothing.")
+    var dependXml = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Write dependencies to FILE instead of standard output (ignored without --depend*, as in ZeroC's compilers).",
+            valueName: "FILE"))
     var dependFile: String?
 
     @Flag(name: .customLong("validate"), help: "Check the command line and stop.")
@@ -104,11 +110,10 @@ struct Slice2Floe: ParsableCommand {
         guard DiagnosticFormat(rawValue: diagnosticsFormat) != nil else {
             throw ValidationError("--diagnostics-format must be text or json, not '\(diagnosticsFormat)'")
         }
-        guard !(depend && dependJson) else { throw ValidationError("--depend and --depend-json exclude each other") }
-        guard dependFile == nil || depend || dependJson else {
-            throw ValidationError("--depend-file needs --depend or --depend-json")
+        guard [depend, dependJson, dependXml].filter({ $0 }).count <= 1 else {
+            throw ValidationError("--depend, --depend-json and --depend-xml exclude each other")
         }
-        guard validateOnly || !files.isEmpty else { throw ValidationError("no input file") }
+        guard !files.isEmpty else { throw ValidationError("no input file") }
         for pair in swiftName {
             let name = pair.split(separator: "=").last.map(String.init) ?? ""
             guard pair.contains("="), !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
@@ -116,6 +121,8 @@ struct Slice2Floe: ParsableCommand {
             }
         }
     }
+
+    private var printsDependencies: Bool { depend || dependJson || dependXml }
 
     func run() throws {
         if validateOnly { return }
@@ -129,7 +136,8 @@ struct Slice2Floe: ParsableCommand {
             undefines: undefines)
         var failed = false
         var dependencies = Dependencies()
-        var generated = Set<String>()
+        /// Each Swift file written, and the Slice file it came from.
+        var generated: [String: String] = [:]
         for file in files {
             if preprocessOnly {
                 let (source, diagnostics) = Preprocessor.run(
@@ -145,7 +153,7 @@ struct Slice2Floe: ParsableCommand {
             report(result.diagnostics, format)
             failed = failed || result.diagnostics.hasErrors
             guard !result.diagnostics.hasErrors else { continue }
-            if depend || dependJson {
+            if printsDependencies {
                 dependencies.add(file, result.dependencies, target: target(for: file))
                 continue
             }
@@ -155,18 +163,23 @@ struct Slice2Floe: ParsableCommand {
                 failed = true
                 continue
             }
-            try writeSwift(for: file, result: result, done: &generated)
+            failed = !writeSwift(for: file, result: result, done: &generated) || failed
             if all {
                 for included in result.dependencies.dropFirst() where !isZeroCIceFile(included) {
                     let included = SliceCompiler.compile(path: included, options: options)
-                    try writeSwift(for: included.dependencies[0], result: included, done: &generated)
+                    failed = !writeSwift(for: included.dependencies[0], result: included, done: &generated) || failed
                 }
             }
         }
-        if depend || dependJson {
-            let text = dependJson ? dependencies.json() : dependencies.make()
+        if printsDependencies {
+            let text = dependJson ? dependencies.json() : dependXml ? dependencies.xml() : dependencies.make()
             if let dependFile {
-                try text.write(toFile: dependFile, atomically: true, encoding: .utf8)
+                do {
+                    try text.write(toFile: dependFile, atomically: true, encoding: .utf8)
+                } catch {
+                    Self.error("cannot write '\(dependFile)': \(Self.reason(error))")
+                    failed = true
+                }
             } else {
                 print(text, terminator: "")
             }
@@ -219,10 +232,18 @@ struct Slice2Floe: ParsableCommand {
     }
 
     /// Writes `<output-dir>/<Base>.swift`, unless it already holds exactly that text (so build
-    /// systems do not rebuild for nothing).
-    private func writeSwift(for file: String, result: CompilationResult, done: inout Set<String>) throws {
+    /// systems do not rebuild for nothing). False, with the reason printed, when it cannot: the
+    /// directory cannot be made or written, or another Slice file of this run has the same base
+    /// name (ZeroC's compilers overwrite the first file's output without a word).
+    private func writeSwift(for file: String, result: CompilationResult, done: inout [String: String]) -> Bool {
         let path = target(for: file)
-        guard done.insert(path).inserted else { return }
+        if let first = done[path] {
+            guard Self.absolute(first) != Self.absolute(file) else { return true }
+            Self.error(
+                "\(file) and \(first) would both generate \(path): name one with --swift-name \(file)=NAME")
+            return false
+        }
+        done[path] = file
         let base = swiftBase(for: file)
         let start = ContinuousClock.now
         let generated = SwiftGenerator(
@@ -230,9 +251,53 @@ struct Slice2Floe: ParsableCommand {
         )
         .generate(fileName: base + ".swift", sourcePath: file)
         trace("generated \(path) in \(ContinuousClock.now - start)")
-        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents { return }
-        try generated.contents.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        } catch {
+            Self.error(
+                "cannot create the output directory '\(outputDir)': \(Self.fileInTheWay(of: outputDir) ?? Self.reason(error))"
+            )
+            return false
+        }
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing == generated.contents {
+            return true
+        }
+        do {
+            try generated.contents.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            Self.error("cannot write '\(path)': \(Self.reason(error))")
+            return false
+        }
+        return true
+    }
+
+    private static func error(_ message: String) {
+        FileHandle.standardError.write(Data("slice2floe: error: \(message)\n".utf8))
+    }
+
+    /// "'x' is a file" when an existing file stands where `directory` or one of its parents should
+    /// be (Foundation reports that only as "error 512").
+    private static func fileInTheWay(of directory: String) -> String? {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            prefix = (prefix as NSString).appendingPathComponent(String(component))
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) else { return nil }
+            if !isDirectory.boolValue { return "'\(prefix)' is a file" }
+        }
+        return nil
+    }
+
+    /// A file-system failure in the system's words ("Not a directory"), not Foundation's dump.
+    private static func reason(_ error: any Error) -> String {
+        let error = error as NSError
+        if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if error.domain == NSCocoaErrorDomain, error.code == CocoaError.fileWriteFileExists.rawValue {
+            return "a file of that name is in the way"
+        }
+        return error.localizedDescription
     }
 
     private func report(_ diagnostics: Diagnostics, _ format: DiagnosticFormat) {

@@ -24,13 +24,13 @@ enum ZeroCArguments {
         "--checksum": "Slice checksums are not supported by Floe",
         "--tie": "it generates Java and C# tie classes",
         "--stream": "it generates stream helpers for other languages",
-        "--ice": "Ice 3.7 reserves the Ice prefix without an option",
-        "--underscore": "Ice 3.7 accepts underscores in identifiers without an option",
+        "--ice": "put [[\"ice-prefix\"]] at the top of the Slice files that use the Ice prefix (as slice2swift asks)",
+        "--underscore":
+            "put [[\"underscore\"]] at the top of the Slice files with underscores in identifiers (as slice2swift asks)",
         "--no-package": "it controls Python and Ruby packages",
         "--build-all": "it is a slice2py option",
         "--typescript": "it generates TypeScript declarations",
         "--list-generated": "it lists generated files in XML",
-        "--depend-xml": "use --depend or --depend-json",
     ]
 
     /// The arguments with glued short options split and refused options reported.

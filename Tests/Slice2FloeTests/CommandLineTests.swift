@@ -84,7 +84,9 @@ struct CommandLineTests {
         (["--include-dir=x", "A.ice"], "--include-dir is not supported by slice2floe"),
         (["--bogus", "A.ice"], "Unknown option '--bogus'"),
         ([String](), "no input file"),
-        (["--depend-file", "d", "A.ice"], "--depend-file needs --depend or --depend-json"),
+        (["--depend", "--depend-xml", "A.ice"], "--depend, --depend-json and --depend-xml exclude each other"),
+        (["--underscore", "A.ice"], "put [[\"underscore\"]] at the top of the Slice files"),
+        (["--validate"], "no input file"),
         (["--diagnostics-format", "xml", "A.ice"], "--diagnostics-format must be text or json"),
     ])
     func usageErrorsAreOneLineAndFail(arguments: [String], message: String) throws {
@@ -99,7 +101,7 @@ struct CommandLineTests {
 
     @Test func validateChecksTheCommandLineOnly() throws {
         let dir = try Scratch()
-        #expect(try slice2floe(["--validate", "-Ix", "-DY"], in: dir).status == 0)
+        #expect(try slice2floe(["--validate", "-Ix", "-DY", "A.ice"], in: dir).status == 0)
         #expect(try slice2floe(["--validate", "--bogus"], in: dir).status == 1)
     }
 
@@ -114,6 +116,67 @@ struct CommandLineTests {
         let object = try JSONSerialization.jsonObject(with: Data(try dir.read("deps.json").utf8)) as? [String: [String]]
         #expect(object == ["A.ice": ["inc/B.ice"]])
         #expect(!dir.exists("gen/A.swift"), "--depend generates nothing")
+    }
+
+    /// ZeroC's SwiftPM plugin reads `--depend-xml`; a Makefile may pass `--depend-file` to every
+    /// run, which ZeroC's compilers ignore when they generate code.
+    @Test func dependenciesInZeroCsXMLForm() throws {
+        let dir = try Scratch()
+        try dir.write("inc/B.ice", "module B { struct S { int x; } }\n")
+        try dir.write("A.ice", "#include \"inc/B.ice\"\nmodule A { interface I { B::S get(); } }\n")
+        try dir.write("C&D.ice", "module C { }\n")
+        let xml = try slice2floe(["--depend-xml", "A.ice", "C&D.ice"], in: dir)
+        let b = dir.url.appendingPathComponent("inc/B.ice").standardizedFileURL.path
+        #expect(xml.status == 0)
+        #expect(
+            xml.stdout == """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <dependencies>
+                  <source name="A.ice">
+                    <dependsOn name="\(b)"/>
+                  </source>
+                  <source name="C&amp;D.ice">
+                  </source>
+                </dependencies>
+
+                """, "\(xml.stdout)")
+        let generating = try slice2floe(["--depend-file", "deps", "A.ice"], in: dir)
+        #expect(generating.status == 0 && dir.exists("A.swift") && !dir.exists("deps"), "\(generating.stderr)")
+    }
+
+    /// Two Slice files with one base name would write one Swift file: ZeroC's compilers keep the
+    /// second silently; slice2floe says so and names the fix.
+    @Test func twoSliceFilesForOneSwiftFileAreAnError() throws {
+        let dir = try Scratch()
+        try dir.write("a/Types.ice", "module X { struct S { int x; } }\n")
+        try dir.write("b/Types.ice", "module Y { struct S { int y; } }\n")
+        let run = try slice2floe(["a/Types.ice", "b/Types.ice"], in: dir)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr
+                == "slice2floe: error: b/Types.ice and a/Types.ice would both generate ./Types.swift: name one with --swift-name b/Types.ice=NAME\n",
+            "\(run.stderr)")
+        #expect(dir.exists("Types.swift"), "the first file's Swift is written")
+        #expect(
+            try slice2floe(["--swift-name", "b/Types.ice=YTypes", "a/Types.ice", "b/Types.ice"], in: dir).status == 0)
+        #expect(dir.exists("YTypes.swift"))
+    }
+
+    /// A file-system failure is one line in the system's words, and the other files still compile.
+    @Test func unwritableOutputIsOneLineAndTheRestCompiles() throws {
+        let dir = try Scratch()
+        try dir.write("A.ice", "module A { interface I {} }\n")
+        try dir.write("blocked", "a file where a directory should be\n")
+        let run = try slice2floe(["--output-dir", "blocked/gen", "A.ice"], in: dir)
+        #expect(run.status == 1)
+        #expect(
+            run.stderr == "slice2floe: error: cannot create the output directory 'blocked/gen': 'blocked' is a file\n",
+            "\(run.stderr)")
+        let missing = try slice2floe(["Missing.ice", "A.ice"], in: dir)
+        #expect(
+            missing.status == 1 && missing.stderr == "slice2floe: error: cannot open 'Missing.ice'\n",
+            "\(missing.stderr)")
+        #expect(dir.exists("A.swift"))
     }
 
     @Test func allGeneratesIncludedFilesToo() throws {
@@ -132,7 +195,12 @@ struct CommandLineTests {
         try dir.write("A.ice", "#define NAME Renamed\nmodule NAME { }\n")
         let run = try slice2floe(["-E", "A.ice"], in: dir)
         #expect(run.status == 0 && run.stdout.contains("module Renamed"), "\(run.stdout)")
+        #expect(run.stdout.hasPrefix("#line 2 \"A.ice\"\n"), "\(run.stdout)")
         #expect(!dir.exists("A.swift"))
+        // Its output compiles again, as ZeroC's compilers' does.
+        try dir.write("P.ice", run.stdout)
+        let again = try slice2floe(["P.ice"], in: dir)
+        #expect(again.status == 0 && dir.exists("P.swift"), "\(again.stderr)")
     }
 
     /// Swift the generator cannot write is reported by slice2floe, not left to the Swift build:

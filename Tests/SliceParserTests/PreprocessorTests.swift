@@ -142,6 +142,33 @@ struct PreprocessorTests {
             ])
     }
 
+    /// As in C: a macro defined empty expands to nothing, so comparing it is an error, not 0.
+    @Test func anEmptyMacroInAConditionIsAnError() {
+        let options = PreprocessorOptions(defines: [("EMPTY", "")])
+        let (source, diagnostics) = run(
+            ["main.ice": "#if defined(EMPTY) && EMPTY > 2\nyes\n#endif\nafter"], options: options)
+        #expect(diagnostics.map(\.code) == ["preprocessor"], "\(diagnostics.map(\.description))")
+        #expect(text(source) == ["after"])
+    }
+
+    /// cpp's `# 12 "file"` markers and `#line` are accepted (and what `-E` prints).
+    @Test func lineMarkersAreAccepted() {
+        let (source, diagnostics) = run(["main.ice": "# 1 \"other.ice\"\na\n#line 7 \"other.ice\"\nb"])
+        #expect(diagnostics.count == 0)
+        #expect(text(source) == ["a", "b"])
+    }
+
+    /// A missing include is the one error: compiling stops there, as ZeroC's compilers do,
+    /// instead of also reporting every type the file would have defined.
+    @Test func aPreprocessorErrorStopsTheCompile() {
+        let result = SliceCompiler.compile(
+            source: "#include <Ice/Identity.ice>\nmodule M { interface I { void f(Ice::Identity id); } }\n")
+        #expect(
+            result.diagnostics.map(\.description) == [
+                "input.ice:1:1: error: cannot find include file 'Ice/Identity.ice'"
+            ])
+    }
+
     @Test func includeCyclesWithoutGuardsStop() {
         let (_, diagnostics) = run(["main.ice": "#include \"main.ice\""])
         #expect(diagnostics.map(\.code) == ["include-depth"])

@@ -75,8 +75,8 @@ struct ConditionParser {
                 if word == "defined" {
                     result.append(.name(word))
                 } else if let replacement = macros[word], !disabled.contains(word), !Self.isOperandOfDefined(result) {
-                    result +=
-                        replacement.isEmpty ? [.number(0)] : tokenize(replacement, disabled: disabled.union([word]))
+                    // A macro defined empty expands to nothing, as in C: `#if EMPTY > 2` is an error.
+                    result += tokenize(replacement, disabled: disabled.union([word]))
                     guard tokenizeError == nil else { return [] }
                     guard result.count <= Self.maxTokens else {
                         tokenizeError = "macro expansion exceeds \(Self.maxTokens) tokens"

@@ -37,13 +37,13 @@ public struct PreprocessedSource: Sendable {
     /// Every file read, the main file first (for `--depend`).
     public var dependencies: [String] { files.map(\.path) }
 
-    /// The text with `# line "file"` markers, as `-E` prints it.
+    /// The text with `#line N "file"` markers, as `-E` prints it (and as ZeroC's compilers do).
     public func render() -> String {
         var out = ""
         var current: (Int, Int)? = nil
         for line in lines {
             if current == nil || current!.0 != line.file || current!.1 + 1 != line.line {
-                out += "# \(line.line) \"\(files[line.file].path)\"\n"
+                out += "#line \(line.line) \"\(files[line.file].path)\"\n"
             }
             out += line.text + "\n"
             current = (line.file, line.line)
@@ -158,8 +158,10 @@ public struct Preprocessor {
             let column = line.count - trimmed.count + 1
             let location = SourceLocation(file: path, line: lineNumber, column: column)
             let words = directive.drop { $0 == " " || $0 == "\t" }
-            let name = String(words.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
+            var name = String(words.prefix { $0.isLetter || $0.isNumber || $0 == "_" })
             let argument = String(words.dropFirst(name.count)).trimmingWhitespace()
+            // `# 12 "file.ice"`: a line marker, as cpp and `-E` print them; read like `#line`.
+            if name.first?.isNumber == true { name = "line" }
             switch name {
             case "if", "ifdef", "ifndef":
                 let parentActive = active
