@@ -6,6 +6,9 @@ struct ClassReader {
     /// Instances by id; ids start at 2, so index `id - 2`. Nil while an instance is reserved
     /// but not yet created (its unknown slices are being skipped).
     var instances: [Value?] = []
+    /// Each instance's height: the longest chain of references from it, itself counted (0
+    /// while it is being read). See `noteReference(to:)`.
+    var heights: [Int] = []
     /// Set once this encapsulation's instances may form a cycle: each is then tracked in the
     /// stream's `ReceivedGraph`.
     var tracking = false
@@ -17,6 +20,8 @@ struct InstanceReadState {
     var isException: Bool
     /// The instance's index in `ClassReader.instances` (-1 for an exception).
     var index = -1
+    /// The height of the instance so far: 1 + the tallest instance it references.
+    var height = 1
     /// The header of the next slice was already read while looking for a known type.
     var headerPending = false
     var inSlice = false
@@ -77,7 +82,10 @@ extension InputStream {
         case 0:
             return nil
         case 1:
-            return try readInstance()
+            let id = classes.instances.count
+            let value = try readInstance()
+            noteReference(to: id)
+            return value
         default:
             let index = marker - 2
             guard index < classes.instances.count, let value = classes.instances[index] else {
@@ -87,8 +95,24 @@ extension InputStream {
             // (A tree never gets here; a shared node costs a look at the stack, which holds at
             // most ClassGraphDepthMax entries.)
             if !classes.tracking, classes.stack.contains(where: { $0.index == index }) { startTracking() }
+            noteReference(to: index)
             return value
         }
+    }
+
+    /// The instance or exception being read references instance `id`: it is at least one taller.
+    ///
+    /// Nesting alone does not bound a graph's depth: back-references to instances read earlier
+    /// chain them at any length while reads nest two deep (element k of a sequence linking to
+    /// element k-1). Freeing such a chain recurses once per link, and a peer could send one long
+    /// enough, within Ice.MessageSizeMax, to overflow the stack; so heights are what
+    /// ClassGraphDepthMax bounds. (A reference to an instance still being read, which closes a
+    /// cycle, counts its height as 0: cycles are broken by `ReceivedGraph`, not by freeing.)
+    private mutating func noteReference(to id: Int) {
+        let top = classes.stack.count - 1
+        guard top >= 0 else { return }
+        let height = classes.heights[id] + 1
+        if height > classes.stack[top].height { classes.stack[top].height = height }
     }
 
     private mutating func readInstance() throws -> Value {
@@ -100,6 +124,7 @@ extension InputStream {
         // The id is taken before the slices are read, as the writer assigned it.
         let id = classes.instances.count
         classes.instances.append(nil)
+        classes.heights.append(0)
         classes.stack.append(InstanceReadState(isException: false, index: id))
         defer { _ = classes.stack.popLast() }  // (an error in a nested encapsulation leaves its state behind)
 
@@ -130,6 +155,12 @@ extension InputStream {
         }
         let skipped = classes.stack[classes.stack.count - 1].skipped
         if !skipped.isEmpty { value.slicedData = SlicedData(slices: skipped) }
+        let height = classes.stack[classes.stack.count - 1].height
+        guard height <= classGraphDepthMax else {
+            throw MarshalError(
+                .classGraphTooDeep, "class graph deeper than \(classGraphDepthMax): a chain of \(height) instances")
+        }
+        classes.heights[id] = height
         return value
     }
 

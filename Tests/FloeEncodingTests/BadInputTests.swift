@@ -87,6 +87,34 @@ struct BadInputTests {
         }
     }
 
+    /// A chain of back-references nests reads two deep however long it is; freeing it recurses
+    /// once per link, so its length is what the limit bounds (a peer could otherwise overflow the
+    /// stack that frees it). Known types, and unknown ones skipped as slices, alike.
+    @Test(arguments: [FormatType.compact, .sliced])
+    func chainsOfBackReferencesCountTheirLength(format: FormatType) throws {
+        let nodes = (0..<150).map { i in
+            let node = GraphNode()
+            node.label = Int32(i)
+            return node
+        }
+        for k in 1..<nodes.count { nodes[k].links = [nodes[k - 1]] }
+        let root = GraphNode()
+        root.links = nodes
+        let bytes = encapsulate(format: format) { $0.write(root) }
+        expectError(.classGraphTooDeep, bytes, containing: "a chain of 101 instances") { s in
+            try s.startEncapsulation()
+            return try s.readValue()
+        }
+        let decoded = try decapsulate(bytes, depthMax: 151) { try $0.read(GraphNode.self) }
+        #expect(decoded?.links.last??.links.first??.label == 148)
+        if format == .sliced {
+            expectError(.classGraphTooDeep, bytes, loader: SliceRegistry(), containing: "a chain of 101") { s in
+                try s.startEncapsulation()
+                return try s.readValue()
+            }
+        }
+    }
+
     @Test func unknownTypeIdsWithoutSlicing() {
         let dog = Dog()
         dog.name = "rex"
