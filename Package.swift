@@ -159,6 +159,7 @@ let package = Package(
             name: "FloeRegistry",
             dependencies: [
                 "FloeCore", "FloeIce", "FloeEncoding", .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["slice-plugin.json"],
             swiftSettings: strictSettings,

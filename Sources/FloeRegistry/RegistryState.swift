@@ -127,9 +127,16 @@ actor RegistryState {
         let members = group.select { isLive($0, now: now) }
         groups[id] = group
         guard !members.isEmpty else { return .inactive }
-        let endpoints = members.flatMap { adapters[$0]?.proxy.endpoints ?? [] }
+        // Bounded, as anyone may add members: past this, a lookup would answer with more than
+        // any client reads (Ice.MessageSizeMax), and build it every time.
+        let endpoints = Array(
+            members.lazy.flatMap { self.adapters[$0]?.proxy.endpoints ?? [] }.prefix(Self.maxGroupEndpoints))
         return .found(ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints))
     }
+
+    /// The most endpoints a replica group's lookup answers with, its members taken in the
+    /// policy's order.
+    static let maxGroupEndpoints = 1_024
 
     enum LookUp {
         case found(ProxyData)

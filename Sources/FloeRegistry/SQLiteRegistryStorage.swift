@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import Foundation
+import Logging
 import SQLiteNIO
 
 /// A registry's storage in one SQLite file (`registry.sqlite` in the data directory). Proxies
@@ -68,20 +69,24 @@ final class SQLiteRegistryStorage: RegistryStorage {
     func load() async throws -> RegistrySnapshot {
         var snapshot = RegistrySnapshot()
         for row in try await connection.query("SELECT id, replica_group, proxy FROM adapters") {
-            guard let id = row.column("id")?.string, let proxy = try parse(row.column("proxy")?.string) else {
-                continue
-            }
+            guard let id = row.column("id")?.string, let proxy = parse(row.column("proxy")?.string, "adapter '\(id)'")
+            else { continue }
             snapshot.adapters[id] = RegistryState.Adapter(
                 proxy: proxy, replicaGroupId: row.column("replica_group")?.string ?? "")
         }
         for row in try await connection.query("SELECT identity, proxy, type, tags FROM objects") {
-            guard let text = row.column("identity")?.string, let proxy = try parse(row.column("proxy")?.string) else {
-                continue
-            }
+            guard let text = row.column("identity")?.string,
+                let proxy = parse(row.column("proxy")?.string, "well-known object '\(text)'")
+            else { continue }
             let tags = (row.column("tags")?.string).flatMap {
                 try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))
             }
-            snapshot.objects[try communicator.stringToIdentity(text)] = RegistryState.WellKnownObject(
+            guard let identity = try? communicator.stringToIdentity(text) else {
+                communicator.logger.warning(
+                    "\(path): well-known object '\(text.prefix(200))' left out: its identity does not parse")
+                continue
+            }
+            snapshot.objects[identity] = RegistryState.WellKnownObject(
                 proxy: proxy, type: row.column("type")?.string ?? "::Ice::Object", tags: tags ?? [:])
         }
         for row in try await connection.query("SELECT id, policy, replicas FROM replica_groups") {
@@ -91,9 +96,9 @@ final class SQLiteRegistryStorage: RegistryStorage {
             snapshot.groups[id] = (policy, Int(row.column("replicas")?.integer ?? 0))
         }
         for row in try await connection.query("SELECT server, proxy FROM processes") {
-            guard let id = row.column("server")?.string, let proxy = try parse(row.column("proxy")?.string) else {
-                continue
-            }
+            guard let id = row.column("server")?.string,
+                let proxy = parse(row.column("proxy")?.string, "server '\(id)'")
+            else { continue }
             snapshot.processes[id] = proxy
         }
         return snapshot
@@ -142,8 +147,16 @@ final class SQLiteRegistryStorage: RegistryStorage {
         communicator.proxyToString(ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: proxy)))
     }
 
-    private func parse(_ text: String?) throws -> ProxyData? {
+    /// A stored proxy, or nil with a warning if it no longer parses (written by an older
+    /// floe-registry, or edited by hand): one bad row must not keep the registry from starting.
+    private func parse(_ text: String?, _ row: String) -> ProxyData? {
         guard let text else { return nil }
-        return try communicator.stringToProxy(text)?._reference.data
+        do {
+            return try communicator.stringToProxy(text)?._reference.data
+        } catch {
+            communicator.logger.warning(
+                "\(path): \(row) left out: its proxy '\(text.prefix(200))' does not parse (\(error))")
+            return nil
+        }
     }
 }

@@ -1,0 +1,95 @@
+import FloeCore
+import FloeEncoding
+import FloeIce
+import FloeNIO
+import Foundation
+import Testing
+
+@testable import FloeRegistry
+
+/// Anyone may register with a registry: what it cannot keep is refused at registration, and a
+/// stored row it cannot read (written by an older floe-registry, or by hand) is left out at the
+/// next start instead of keeping the registry from starting.
+@Suite("Registry hostile registrations", .timeLimit(.minutes(2)))
+struct RegistryHostileRegistrationTests {
+    /// A proxy no parser would produce: a client that marshals its own bytes can send it.
+    private static func crafted(_ client: Communicator, endpoints: [IPEndpointData]) -> any ObjectPrx {
+        let data = ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints.map { .ip($0) })
+        return ObjectPrxI(_reference: ProxyReference(communicator: client, data: data))
+    }
+
+    @Test func unstorableProxiesAreRefusedAndBadRowsSkipped() async throws {
+        let directory = try RegistryStorageTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: directory, liveness: nil)
+        let client = try LocatorTests.client(locator: registry.locator.description)
+        let locatorProxy = try #require(try client.stringToProxy(registry.locator.description))
+        let registryProxy = try #require(
+            try await uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self).getRegistry())
+
+        for (endpoints, message) in [
+            ([IPEndpointData(host: "127.0.0.1", port: 70_000)], "does not read back"),
+            ([IPEndpointData(host: "127.0.0.1", port: 4, timeout: -2)], "does not read back"),
+            (
+                (0..<65).map { IPEndpointData(host: "127.0.0.1", port: Int32(1_000 + $0)) },
+                "65 endpoints, more than the 64"
+            ),
+        ] {
+            do {
+                try await registryProxy.setAdapterDirectProxy(
+                    id: "Bad", proxy: Self.crafted(client, endpoints: endpoints))
+                Issue.record("registered \(endpoints.count) endpoints, the first \(endpoints[0])")
+            } catch let error as DispatchError {
+                #expect(error.message.contains(message), "\(error)")
+            }
+        }
+        let process = uncheckedCast(
+            prx: Self.crafted(client, endpoints: [IPEndpointData(host: "127.0.0.1", port: -1)]),
+            type: (any ProcessPrx).self)
+        await #expect(throws: DispatchError.self) {
+            try await registryProxy.setServerProcessProxy(id: "S", proxy: process)
+        }
+        #expect(await registry.adapters().isEmpty)
+        try await registryProxy.setAdapterDirectProxy(
+            id: "Good", proxy: Self.crafted(client, endpoints: [IPEndpointData(host: "127.0.0.1", port: 4)]))
+        await client.destroy()
+        await registry.close()
+        await communicator.destroy()
+
+        // A row the registry cannot parse, as an older version might have stored it.
+        let writer = Communicator(transport: NIOTransport())
+        let storage = try await SQLiteRegistryStorage(directory: directory, communicator: writer)
+        let poisoned = ProxyData(
+            identity: Identity(name: "dummy"), endpoints: [.ip(IPEndpointData(host: "h", port: 70_000))])
+        try await storage.saveAdapter("Poisoned", RegistryState.Adapter(proxy: poisoned, replicaGroupId: ""))
+        try await storage.saveProcess("PoisonedServer", poisoned)
+        await storage.close()
+        await writer.destroy()
+
+        let restarted = Communicator(transport: NIOTransport())
+        let second = try await RegistryService(
+            communicator: restarted, endpoints: "tcp -h 127.0.0.1 -p 0", dataDirectory: directory, liveness: nil)
+        #expect(await second.adapters().keys.sorted() == ["Good"])
+        await second.close()
+        await restarted.destroy()
+    }
+
+    /// A replica group's lookup answers with at most `maxGroupEndpoints` endpoints, however
+    /// many members registered.
+    @Test func aGroupLookupIsBounded() async throws {
+        let state = try await RegistryState()
+        let endpoints = (0..<64).map { EndpointData.ip(IPEndpointData(host: "127.0.0.1", port: Int32(2_000 + $0))) }
+        for member in 0..<20 {
+            try await state.setAdapter(
+                "M\(member)", replicaGroupId: "G",
+                proxy: ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints))
+        }
+        guard case .found(let proxy) = await state.lookUpAdapter("G") else {
+            Issue.record("the group was not found")
+            return
+        }
+        #expect(proxy.endpoints.count == RegistryState.maxGroupEndpoints)
+    }
+}
