@@ -37,12 +37,21 @@ extension IceConnectionHandler {
         }
 
         /// What a waiting request is counted as against `Floe.Connection.MaxQueuedBytes`: its
-        /// bytes, and a fixed cost for the values decoded from them.
+        /// bytes, its header's strings (a peer may send empty parameters with a megabyte of
+        /// context), and a fixed cost for the values decoded from them.
         var cost: Int {
             switch self {
-            case .request(let request, _): request.parameters.readableBytes + 256
+            case .request(let request, _): request.parameters.readableBytes + Self.cost(of: request.header) + 256
             case .batch(let batch): batch.remainingBytes + 256
             }
+        }
+
+        private static func cost(of header: RequestHeader) -> Int {
+            var bytes = header.identity.name.utf8.count + header.identity.category.utf8.count
+            bytes += header.facet.utf8.count + header.operation.utf8.count
+            // A dictionary entry costs about 32 bytes besides its strings.
+            for (key, value) in header.context { bytes += key.utf8.count + value.utf8.count + 32 }
+            return bytes
         }
     }
 
@@ -195,7 +204,7 @@ extension IceConnectionHandler {
 
     /// Starts waiting requests while they may start.
     func startWaiting(_ context: ChannelHandlerContext) {
-        guard let adapter else { return }
+        guard let adapter else { return updateReading(context) }
         while !closing, let next = waiting.first, mayDispatch(context) {
             waiting.removeFirst()
             waitingCost -= next.cost
@@ -273,6 +282,10 @@ extension IceConnectionHandler {
     }
 
     /// A connection without an adapter (a pure client) answers requests with object-not-exist.
+    /// These replies are written whatever the channel's writability, so a peer that sends
+    /// requests and reads nothing stops being read until it reads (each reply echoes its
+    /// request's identity and operation: without this, the outgoing buffer would grow with
+    /// everything the peer sends, until `WriteStallTimeout`).
     private func rejectRequest(_ request: Request, context: ChannelHandlerContext) {
         guard request.requestId != 0 else { return }
         let header = request.header
@@ -280,6 +293,10 @@ extension IceConnectionHandler {
             requestId: request.requestId, status: .objectNotExist,
             body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
         _ = write(context, Message.reply(reply).encode())
+        if !context.channel.isWritable, !refusalsUnread {
+            refusalsUnread = true
+            updateReading(context)
+        }
     }
 }
 

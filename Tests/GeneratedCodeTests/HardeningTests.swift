@@ -94,6 +94,61 @@ struct HardeningTests {
         await server.destroy()
     }
 
+    /// Requests that wait count their headers too: with empty parameters and a 64 KiB context
+    /// each, a peer behind a busy dispatch gets about `MaxQueuedBytes` of them read, not all.
+    /// (Counted as their parameters alone, all 200, 12.8 MiB, were read into the queue.)
+    @Test func waitingRequestsCountTheirHeaders() async throws {
+        var options = ConnectionOptions()
+        options.maxQueuedBytes = 1 << 20
+        options.maxDispatches = 1
+        options.traceProtocol = 1
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let (server, servant, port) = try await Self.server(options, logger: logger)
+        let raw = try await Self.rawClient(port: port, tls: nil)
+        var requests = ByteBuffer()
+        for id in 1...200 {
+            let context = id == 1 ? ["sleep": "3"] : ["pad": String(repeating: "x", count: 65_536)]
+            var request = Message.request(
+                Request(
+                    requestId: Int32(id),
+                    header: RequestHeader(identity: Identity(name: "tester"), operation: "ping", context: context),
+                    encoding: .v1_1, parameters: ByteBuffer())
+            ).encode()
+            requests.writeBuffer(&request)
+        }
+        raw.writeAndFlush(requests, promise: nil)
+        #expect(await eventually { await servant.runningPings == 1 })
+        try await Task.sleep(for: .milliseconds(500))
+        let received = lines.withLockedValue { $0.filter { $0.contains("received request ping") }.count }
+        #expect(received < 40, "\(received) of 200 requests were read while one dispatch ran")
+        try? await raw.close()
+        await server.destroy()
+    }
+
+    /// A server that floods a pure client's connection with requests and reads nothing: each
+    /// gets an object-not-exist reply echoing its 32 KiB identity, and the client stops reading
+    /// once those replies back up, instead of buffering them all (64 MiB here).
+    @Test func aPeerFloodingAClientConnectionIsNotReadWithoutBound() async throws {
+        let flushed = NIOLockedValueBox(0)
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Flooder(flushed: flushed))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = listener.localAddress?.port ?? 0
+        let (client, tester) = try Self.client(Int32(port))
+        let call = Task { try? await tester.ice_invocationTimeout(20_000).ice_ping() }
+        try await Task.sleep(for: .seconds(2))
+        let count = flushed.withLockedValue { $0 }
+        #expect(count < 1_000, "\(count) of 2,000 requests were read by a client whose replies nobody reads")
+        call.cancel()
+        await client.destroy()
+        try? await listener.close()
+    }
+
     /// A connection that reads until the server's validate-connection has arrived (over ssl,
     /// the handshake done), then never again.
     private static func rawClient(port: Int32, tls certificates: String?) async throws -> any Channel {
@@ -419,6 +474,34 @@ extension HardeningTests {
 }
 
 /// Completes `promise` when the first bytes arrive, and drops everything read.
+/// Sends validate-connection, then on the client's first bytes 2,000 requests (32 KiB
+/// identities), counting those the kernel took; never reads again.
+private final class Flooder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let flushed: NIOLockedValueBox<Int>
+
+    init(flushed: NIOLockedValueBox<Int>) { self.flushed = flushed }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(NIOAny(Message.validateConnection.encode()), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        let name = String(repeating: "n", count: 32_768)
+        let flushed = self.flushed
+        for id in 1...2_000 {
+            let request = Message.request(
+                Request(
+                    requestId: Int32(id), header: RequestHeader(identity: Identity(name: name), operation: "ping"),
+                    encoding: .v1_1, parameters: ByteBuffer())
+            ).encode()
+            context.write(NIOAny(request)).whenSuccess { flushed.withLockedValue { $0 += 1 } }
+        }
+        context.flush()
+    }
+}
+
 private final class FirstRead: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let promise: EventLoopPromise<Void>
