@@ -378,7 +378,16 @@ public final class Communicator: Sendable {
                 }
                 return route(connection, endpoint, reference)
             } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
-                state.withLockedValue { $0.failedEndpoints[Self.key(endpoint)] = ContinuousClock.now }
+                state.withLockedValue { state in
+                    let now = ContinuousClock.now
+                    state.failedEndpoints[Self.key(endpoint)] = now
+                    // Only proxies of several endpoints read these back and drop the old ones; a
+                    // registry pinging thousands of single-endpoint adapters must not keep them all.
+                    if state.failedEndpoints.count > Self.failedEndpointsKept {
+                        state.failedEndpoints = state.failedEndpoints.filter { now - $0.value < .seconds(10) }
+                        if state.failedEndpoints.count > Self.failedEndpointsKept { state.failedEndpoints = [:] }
+                    }
+                }
                 failure = error
             }
         }
@@ -410,6 +419,9 @@ public final class Communicator: Sendable {
         default: return nil
         }
     }
+
+    /// The most refused endpoints remembered at once: they only order a proxy's endpoints.
+    static let failedEndpointsKept = 1_024
 
     /// Endpoints that refused a connection in the last 10 seconds (older records are dropped).
     private func recentlyFailed() -> Set<IPEndpointData> {
@@ -629,12 +641,20 @@ extension Communicator {
     /// A reply carried a user exception none of the slice loaders knows: the call fails with
     /// `unknownUserException`, and the log says once which type id was missing, so that a
     /// forgotten loader does not pass for a server error.
+    ///
+    /// A peer chooses the type ids: at most `unknownTypeIdsReported` are remembered and
+    /// reported, and each is cut to 200 characters in the log.
     func reportUnknownException(_ typeId: String) {
-        guard unknownTypeIds.withLockedValue({ $0.insert(typeId).inserted }) else { return }
+        let report = unknownTypeIds.withLockedValue { ids in
+            ids.count < Self.unknownTypeIdsReported && ids.insert(String(typeId.prefix(200))).inserted
+        }
+        guard report else { return }
         logger.warning(
-            "no slice loader knows the exception \(typeId): calls that raise it fail with unknownUserException; give the communicator the loader of the Slice file that defines it"
+            "no slice loader knows the exception \(typeId.prefix(200)): calls that raise it fail with unknownUserException; give the communicator the loader of the Slice file that defines it"
         )
     }
+
+    static let unknownTypeIdsReported = 100
 }
 
 /// Where a proxy's requests go: a connection, and whether they are compressed.
