@@ -58,7 +58,7 @@ func fail(_ message: String) -> Never {
 /// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`;
 /// returns the other arguments too.
 func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
-    var (properties, rest) = try Properties.parse(arguments: arguments, prefixes: ["Ice", "Floe", "Greeter"])
+    var (properties, rest) = try Properties.parse(arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Greeter"])
     if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
     return (properties, rest)
 }
