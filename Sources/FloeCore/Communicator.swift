@@ -30,7 +30,8 @@ public final class Communicator: Sendable {
     let adminInstanceName = ObjectAdapter.uuid()
     /// Creates the class instances and user exceptions that replies and requests carry.
     public let sliceLoader: any SliceLoader
-    /// How deeply class graphs may nest when decoding (`Ice.ClassGraphDepthMax`).
+    /// How deeply class graphs may nest when decoding (`Ice.ClassGraphDepthMax`); chains of
+    /// references between instances may be ten times as long.
     public let classGraphDepthMax: Int
 
     /// The network transport; nil keeps this communicator to collocated calls.

@@ -26,7 +26,8 @@ enum ProxyStringFormatter {
             if !ip.sourceAddress.isEmpty { text += " --sourceAddress \(ip.sourceAddress)" }
             text += ip.timeout == -1 ? " -t infinite" : " -t \(ip.timeout)"
             if ip.compress { text += " -z" }
-            if ip.hasResourcePublic { text += " -r \(ip.resource)" }
+            // Quoted when it holds a blank, ':' or '@' (ZeroC quotes ':'), so it reads back.
+            if ip.hasResourcePublic { text += " -r " + quoteIfNeeded(ip.resource) }
             return text
         case .udp(let udp):
             return "udp\(host(udp.host)) -p \(udp.port)" + (udp.compress ? " -z" : "")

@@ -105,9 +105,17 @@ extension InputStream {
     /// Nesting alone does not bound a graph's depth: back-references to instances read earlier
     /// chain them at any length while reads nest two deep (element k of a sequence linking to
     /// element k-1). Freeing such a chain recurses once per link, and a peer could send one long
-    /// enough, within Ice.MessageSizeMax, to overflow the stack; so heights are what
-    /// ClassGraphDepthMax bounds. (A reference to an instance still being read, which closes a
+    /// enough, within Ice.MessageSizeMax, to overflow the stack; so heights are bounded too,
+    /// by `classChainMax`. (A reference to an instance still being read, which closes a
     /// cycle, counts its height as 0: cycles are broken by `ReceivedGraph`, not by freeing.)
+    ///
+    /// The bound is ten times `classGraphDepthMax` (1,000 by default), which nesting alone keeps
+    /// to: ZeroC checks nesting only, so chains it reads shallowly (a sequence of commits, each
+    /// referring to its parent) stay readable up to that length. A link costs about 200 bytes of
+    /// stack to free (a class holding an array of references: 40,000 links overflowed an 8 MiB
+    /// stack in a test program, 4,000 a 512 KiB one).
+    var classChainMax: Int { classGraphDepthMax > Int.max / 10 ? Int.max : classGraphDepthMax * 10 }
+
     private mutating func noteReference(to id: Int) {
         let top = classes.stack.count - 1
         guard top >= 0 else { return }
@@ -156,9 +164,11 @@ extension InputStream {
         let skipped = classes.stack[classes.stack.count - 1].skipped
         if !skipped.isEmpty { value.slicedData = SlicedData(slices: skipped) }
         let height = classes.stack[classes.stack.count - 1].height
-        guard height <= classGraphDepthMax else {
+        guard height <= classChainMax else {
             throw MarshalError(
-                .classGraphTooDeep, "class graph deeper than \(classGraphDepthMax): a chain of \(height) instances")
+                .classGraphTooDeep,
+                "class graph deeper than \(classChainMax) (10 × Ice.ClassGraphDepthMax): a chain of \(height) instances"
+            )
         }
         classes.heights[id] = height
         return value

@@ -13,7 +13,8 @@ public struct InputStream {
     public internal(set) var encoding: EncodingVersion
     /// Creates class instances and user exceptions from their type ids.
     public var sliceLoader: (any SliceLoader)?
-    /// How deeply class instances may nest before decoding fails (`Ice.ClassGraphDepthMax`).
+    /// How deeply class instances may nest before decoding fails (`Ice.ClassGraphDepthMax`);
+    /// chains of references between them may be ten times as long.
     public var classGraphDepthMax: Int
     /// The runtime object the data belongs to (Floe's communicator), so that decoding a proxy
     /// can produce one bound to it. The encoding itself never looks at it.

@@ -204,7 +204,7 @@ extension IceConnectionHandler {
 
     /// Starts waiting requests while they may start.
     func startWaiting(_ context: ChannelHandlerContext) {
-        guard let adapter else { return updateReading(context) }
+        guard let adapter else { return }
         while !closing, let next = waiting.first, mayDispatch(context) {
             waiting.removeFirst()
             waitingCost -= next.cost
@@ -282,21 +282,27 @@ extension IceConnectionHandler {
     }
 
     /// A connection without an adapter (a pure client) answers requests with object-not-exist.
-    /// These replies are written whatever the channel's writability, so a peer that sends
-    /// requests and reads nothing stops being read until it reads (each reply echoes its
-    /// request's identity and operation: without this, the outgoing buffer would grow with
-    /// everything the peer sends, until `WriteStallTimeout`).
+    /// Each reply echoes its request's identity and operation, so a peer that sends requests
+    /// and reads none of the replies stops being read once `MaxQueuedBytes` of them wait to be
+    /// written, until they drain (without this, the outgoing buffer grew with everything the
+    /// peer sent, until `WriteStallTimeout`). Only these replies count: this side's own
+    /// requests filling the channel do not stop it reading their replies.
     private func rejectRequest(_ request: Request, context: ChannelHandlerContext) {
         guard request.requestId != 0 else { return }
         let header = request.header
         let reply = Reply(
             requestId: request.requestId, status: .objectNotExist,
             body: .target(identity: header.identity, facet: header.facet, operation: header.operation))
-        _ = write(context, Message.reply(reply).encode())
-        if !context.channel.isWritable, !refusalsUnread {
-            refusalsUnread = true
-            updateReading(context)
+        let message = Message.reply(reply).encode()
+        let size = message.readableBytes
+        refusalBytesPending += size
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        write(context, message).whenComplete { _ in
+            let handler = bound.value
+            handler.refusalBytesPending -= size
+            if let context = handler.context { handler.updateReading(context) }
         }
+        updateReading(context)
     }
 }
 

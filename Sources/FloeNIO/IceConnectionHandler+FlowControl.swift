@@ -20,7 +20,7 @@ import NIOCore
 extension IceConnectionHandler {
     /// Pauses or resumes reading to keep the waiting requests within the bound.
     func updateReading(_ context: ChannelHandlerContext) {
-        let pause = waitingCost >= options.maxQueuedBytes || refusalsUnread
+        let pause = waitingCost >= options.maxQueuedBytes || refusalBytesPending >= options.maxQueuedBytes
         guard pause != readPaused else { return }
         readPaused = pause
         context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenFailure { _ in }
@@ -31,7 +31,6 @@ extension IceConnectionHandler {
         if context.channel.isWritable {
             writeStall?.cancel()
             writeStall = nil
-            refusalsUnread = false
             releaseWritabilityWaiters(nil)
             startWaiting(context)
         } else if writeStall == nil, options.writeStallTimeout > 0 {

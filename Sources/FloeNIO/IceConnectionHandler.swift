@@ -76,9 +76,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.
     var readPaused = false
-    /// A connection without an adapter refused requests while the peer read nothing: reading
-    /// stops until it does (see `rejectRequest`).
-    var refusalsUnread = false
+    /// Bytes of object-not-exist replies written by a connection without an adapter and not
+    /// yet taken by the kernel (see `rejectRequest`).
+    var refusalBytesPending = 0
     /// Whether the communicator's dispatch gate will wake this connection.
     var waitingForGate = false
     /// Watches waiting requests for a dispatch limit that no longer moves (see `+FlowControl`).

@@ -80,7 +80,9 @@ struct LocatorRegistryServant: LocatorRegistry {
     /// The most endpoints one registration may publish. Anyone may register, and a replica
     /// group's lookup answers with all its members' endpoints: without a bound, a few large
     /// registrations make every lookup of their group a reply of any size.
-    static let maxEndpoints = 64
+    /// (An adapter listening on every interface publishes one endpoint per address and
+    /// transport: a host with many interfaces and four transports stays well within it.)
+    static let maxEndpoints = 256
 
     /// Refuses what the registry could not keep: more than `maxEndpoints` endpoints, and a proxy
     /// whose string form (what the data directory stores) does not read back as the same proxy,
@@ -91,7 +93,9 @@ struct LocatorRegistryServant: LocatorRegistry {
         guard count <= maxEndpoints else {
             throw DispatchError(
                 status: .unknownLocalException,
-                message: "\(what): \(count) endpoints, more than the \(maxEndpoints) a registration may publish")
+                message:
+                    "\(what): \(count) endpoints, more than the \(maxEndpoints) a registration may publish (set the adapter's PublishedEndpoints)"
+            )
         }
         let text = proxy.description
         guard let again = try? proxy._reference.communicator.stringToProxy(text),

@@ -166,7 +166,14 @@ struct Slice2Floe: ParsableCommand {
             failed = !writeSwift(for: file, result: result, done: &generated) || failed
             if all {
                 for included in result.dependencies.dropFirst() where !isZeroCIceFile(included) {
+                    // Compiled on its own, an included file may fail where it compiled inside the
+                    // first (a macro it relies on): say so, and write nothing for it.
                     let included = SliceCompiler.compile(path: included, options: options)
+                    report(included.diagnostics, format)
+                    guard !included.diagnostics.hasErrors else {
+                        failed = true
+                        continue
+                    }
                     failed = !writeSwift(for: included.dependencies[0], result: included, done: &generated) || failed
                 }
             }
@@ -177,7 +184,7 @@ struct Slice2Floe: ParsableCommand {
                 do {
                     try text.write(toFile: dependFile, atomically: true, encoding: .utf8)
                 } catch {
-                    Self.error("cannot write '\(dependFile)': \(Self.reason(error))")
+                    reportFailure("cannot write '\(dependFile)': \(Self.reason(error))")
                     failed = true
                 }
             } else {
@@ -239,7 +246,7 @@ struct Slice2Floe: ParsableCommand {
         let path = target(for: file)
         if let first = done[path] {
             guard Self.absolute(first) != Self.absolute(file) else { return true }
-            Self.error(
+            reportFailure(
                 "\(file) and \(first) would both generate \(path): name one with --swift-name \(file)=NAME")
             return false
         }
@@ -254,7 +261,7 @@ struct Slice2Floe: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         } catch {
-            Self.error(
+            reportFailure(
                 "cannot create the output directory '\(outputDir)': \(Self.fileInTheWay(of: outputDir) ?? Self.reason(error))"
             )
             return false
@@ -265,14 +272,18 @@ struct Slice2Floe: ParsableCommand {
         do {
             try generated.contents.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
-            Self.error("cannot write '\(path)': \(Self.reason(error))")
+            reportFailure("cannot write '\(path)': \(Self.reason(error))")
             return false
         }
         return true
     }
 
-    private static func error(_ message: String) {
-        FileHandle.standardError.write(Data("slice2floe: error: \(message)\n".utf8))
+    /// An error of the run rather than of a Slice file (a file that cannot be written), printed
+    /// as diagnostics are, in `--diagnostics-format`.
+    private func reportFailure(_ message: String) {
+        var diagnostics = Diagnostics()
+        diagnostics.error("file-system", message, at: nil)
+        report(diagnostics, DiagnosticFormat(rawValue: diagnosticsFormat) ?? .text)
     }
 
     /// "'x' is a file" when an existing file stands where `directory` or one of its parents should

@@ -473,7 +473,6 @@ extension HardeningTests {
     }
 }
 
-/// Completes `promise` when the first bytes arrive, and drops everything read.
 /// Sends validate-connection, then on the client's first bytes 2,000 requests (32 KiB
 /// identities), counting those the kernel took; never reads again.
 private final class Flooder: ChannelInboundHandler, Sendable {
@@ -502,6 +501,7 @@ private final class Flooder: ChannelInboundHandler, Sendable {
     }
 }
 
+/// Completes `promise` when the first bytes arrive, and drops everything read.
 private final class FirstRead: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let promise: EventLoopPromise<Void>

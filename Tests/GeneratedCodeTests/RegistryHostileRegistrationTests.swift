@@ -33,8 +33,8 @@ struct RegistryHostileRegistrationTests {
             ([IPEndpointData(host: "127.0.0.1", port: 70_000)], "does not read back"),
             ([IPEndpointData(host: "127.0.0.1", port: 4, timeout: -2)], "does not read back"),
             (
-                (0..<65).map { IPEndpointData(host: "127.0.0.1", port: Int32(1_000 + $0)) },
-                "65 endpoints, more than the 64"
+                (0..<257).map { IPEndpointData(host: "127.0.0.1", port: Int32(1_000 + $0)) },
+                "257 endpoints, more than the 256"
             ),
         ] {
             do {
@@ -52,6 +52,23 @@ struct RegistryHostileRegistrationTests {
             try await registryProxy.setServerProcessProxy(id: "S", proxy: process)
         }
         #expect(await registry.adapters().isEmpty)
+        // What servers publish reads back and is taken: host names, IPv6, every transport,
+        // resources with blanks and colons, infinite timeouts, compression, opaque endpoints.
+        let ordinary = [
+            "dummy:tcp -h server.example -p 4061 -t infinite -z",
+            "dummy:tcp -h \"::1\" -p 4061 -t 60000:ssl -h 127.0.0.1 -p 4062 -t 60000",
+            "dummy:ws -h 127.0.0.1 -p 8080 -t 60000 -r /ice:v1:wss -h 127.0.0.1 -p 8443 -t 60000 -r \"/a b\"",
+            "dummy:udp -h 127.0.0.1 -p 4063:opaque -t 99 -e 1.1 -v AAEC",
+            "dummy -f \"a facet\" -s -e 1.0:tcp -h 127.0.0.1 -p 4061",
+        ]
+        for (index, text) in ordinary.enumerated() {
+            let proxy = try #require(try client.stringToProxy(text))
+            try await registryProxy.setAdapterDirectProxy(id: "Ordinary\(index)", proxy: proxy)
+        }
+        #expect(await registry.adapters().count == ordinary.count)
+        for index in ordinary.indices {
+            try await registryProxy.setAdapterDirectProxy(id: "Ordinary\(index)", proxy: nil)
+        }
         try await registryProxy.setAdapterDirectProxy(
             id: "Good", proxy: Self.crafted(client, endpoints: [IPEndpointData(host: "127.0.0.1", port: 4)]))
         await client.destroy()
@@ -80,8 +97,8 @@ struct RegistryHostileRegistrationTests {
     /// many members registered.
     @Test func aGroupLookupIsBounded() async throws {
         let state = try await RegistryState()
-        let endpoints = (0..<64).map { EndpointData.ip(IPEndpointData(host: "127.0.0.1", port: Int32(2_000 + $0))) }
-        for member in 0..<20 {
+        let endpoints = (0..<256).map { EndpointData.ip(IPEndpointData(host: "127.0.0.1", port: Int32(2_000 + $0))) }
+        for member in 0..<5 {
             try await state.setAdapter(
                 "M\(member)", replicaGroupId: "G",
                 proxy: ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints))

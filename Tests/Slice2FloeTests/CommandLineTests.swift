@@ -172,6 +172,9 @@ struct CommandLineTests {
         #expect(
             run.stderr == "slice2floe: error: cannot create the output directory 'blocked/gen': 'blocked' is a file\n",
             "\(run.stderr)")
+        let json = try slice2floe(["--diagnostics-format", "json", "--output-dir", "blocked/gen", "A.ice"], in: dir)
+        #expect(json.status == 1)
+        #expect(json.stderr.hasPrefix("{") && json.stderr.contains("\"code\":\"file-system\""), "\(json.stderr)")
         let missing = try slice2floe(["Missing.ice", "A.ice"], in: dir)
         #expect(
             missing.status == 1 && missing.stderr == "slice2floe: error: cannot open 'Missing.ice'\n",
@@ -188,6 +191,18 @@ struct CommandLineTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(dir.exists("A.swift") && dir.exists("B.swift"))
         #expect(!dir.exists("Identity.swift"), "ZeroC's Ice types are the runtime's")
+    }
+
+    /// With --all, an included file that fails when compiled on its own (it uses a macro the
+    /// including file defines) is reported, and no Swift is written for it.
+    @Test func allReportsAnIncludedFileThatFailsAlone() throws {
+        let dir = try Scratch()
+        try dir.write("B.ice", "module B { struct S { COUNT x; } }\n")
+        try dir.write("A.ice", "#define COUNT int\n#include \"B.ice\"\nmodule A { interface I { B::S get(); } }\n")
+        let run = try slice2floe(["--all", "A.ice"], in: dir)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("B.ice:1:"), "\(run.stderr)")
+        #expect(dir.exists("A.swift") && !dir.exists("B.swift"))
     }
 
     @Test func preprocessingOnlyPrintsTheSource() throws {
