@@ -33,6 +33,12 @@ struct HardeningTests {
         return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
+    /// A server's logger and the lines it logs.
+    private static func capturingLogger() -> (Logger, NIOLockedValueBox<[String]>) {
+        let lines = NIOLockedValueBox<[String]>([])
+        return (Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }, lines)
+    }
+
     private static func client(_ port: Int32, retryIntervals: [Int] = [], tls certificates: String? = nil) throws
         -> (Communicator, any TesterPrx)
     {
@@ -60,8 +66,7 @@ struct HardeningTests {
         options.maxQueuedBytes = 1 << 20
         options.maxDispatches = 10
         options.writeStallTimeout = 5
-        let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let (logger, lines) = Self.capturingLogger()
         let certificates = secure ? try await testCertificates() : nil
         let (server, servant, port) = try await Self.server(options, logger: logger, tls: certificates)
         let raw = try await Self.rawClient(port: port, tls: certificates)
@@ -102,8 +107,7 @@ struct HardeningTests {
         options.maxQueuedBytes = 1 << 20
         options.maxDispatches = 1
         options.traceProtocol = 1
-        let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let (logger, lines) = Self.capturingLogger()
         let (server, servant, port) = try await Self.server(options, logger: logger)
         let raw = try await Self.rawClient(port: port, tls: nil)
         var requests = ByteBuffer()
@@ -369,8 +373,7 @@ extension HardeningTests {
         var properties = Properties()
         properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
         properties["Server.MaxConnections"] = "2"
-        let lines = NIOLockedValueBox<[String]>([])
-        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let (logger, lines) = Self.capturingLogger()
         let server = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(logger: logger))
         let adapter = try await server.createObjectAdapter(name: "Server")
