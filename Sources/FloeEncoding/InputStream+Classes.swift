@@ -162,7 +162,7 @@ extension InputStream {
             try skipTrailingSlices()
         }
         let skipped = classes.stack[classes.stack.count - 1].skipped
-        if !skipped.isEmpty { value.slicedData = SlicedData(slices: skipped) }
+        if !skipped.isEmpty { value.ice_slicedData = SlicedData(slices: skipped) }
         let height = classes.stack[classes.stack.count - 1].height
         guard height <= classChainMax else {
             throw MarshalError(

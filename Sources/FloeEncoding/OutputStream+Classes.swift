@@ -89,7 +89,7 @@ extension OutputStream {
         classes.instanceMarkerPending = true
         classes.instances.append(InstanceWriteState(isException: false))
         let sliced = currentFormat == .sliced
-        if let preserved = value.slicedData, sliced || value is UnknownSlicedValue {
+        if let preserved = value.ice_slicedData, sliced || value is UnknownSlicedValue {
             writePreservedSlices(preserved)
         }
         value._iceWriteImpl(to: &self)

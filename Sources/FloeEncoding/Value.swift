@@ -4,8 +4,12 @@
 /// Not `Sendable`: instances are mutable and may point at each other.
 open class Value {
     /// Slices of more-derived types this process did not know, kept from decoding so that
-    /// re-sending the instance in the sliced format loses nothing.
-    public internal(set) var slicedData: SlicedData?
+    /// re-sending the instance in the sliced format loses nothing. (Named with Ice's reserved
+    /// prefix, as every member of this class is, so no Slice data member can clash with it.)
+    public internal(set) var ice_slicedData: SlicedData?
+
+    /// The slices this process did not know (ZeroC's Swift name for `ice_slicedData`).
+    public func ice_getSlicedData() -> SlicedData? { ice_slicedData }
 
     public required init() {}
 
@@ -26,7 +30,7 @@ open class Value {
     /// Generated classes override it for their members and then call `super`, which visits
     /// the instances that preserved slices refer to.
     open func _iceVisitReferences(_ visitor: inout ReferenceVisitor) {
-        guard let slicedData else { return }
+        guard let slicedData = ice_slicedData else { return }
         for slice in slicedData.slices {
             for index in slice.instances.indices { visitor.visit(&slice.instances[index]) }
         }

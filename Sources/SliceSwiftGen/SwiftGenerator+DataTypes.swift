@@ -50,7 +50,8 @@ extension SwiftGenerator {
             .function(
                 doc: [], signature: "\(access) init(from istr: inout \(rt("InputStream"))) throws",
                 body: s.members.compactMap { m in
-                    m.type.resolved.map { "\(swiftName(m.info.name.name)) = \(readExpression($0))" }
+                    // `self.`: a member may be named like the stream (`istr`).
+                    m.type.resolved.map { "self.\(swiftName(m.info.name.name)) = \(readExpression($0))" }
                 }),
             .function(
                 doc: [], signature: "\(access) func encode(to ostr: inout \(rt("OutputStream")))",

@@ -401,7 +401,9 @@ extension SwiftGenerator {
                 let value = boxed.contains(name) ? "iceBox.value.\(boxIndex[name] ?? 0)" : "iceP_\(name)"
                 return "\(argumentLabel(name)): \(value)"
             } + ["current: current"]
-        let call = "try await \(swiftName(op.info.name.name))(\(arguments.joined(separator: ", ")))"
+        // `self.`: an operation may be named like a local of the dispatch (`request`, `current`,
+        // `result`) or be `self` itself.
+        let call = "try await self.\(swiftName(op.info.name.name))(\(arguments.joined(separator: ", ")))"
         let format = formatArgument(op, in: i)
         var respond: [String]
         if shape.resultCount == 0 {

@@ -45,7 +45,7 @@ struct PreservedSliceTests {
         let value = Known()
         value.tag = 1
         // The unknown slice's members: three table indexes (1-based), as sizes.
-        value.slicedData = SlicedData(slices: [
+        value.ice_slicedData = SlicedData(slices: [
             SliceInfo(
                 typeId: "::T::Derived", compactId: nil, bytes: [1, 2, 3], instances: [shared, nil, shared],
                 hasOptionalMembers: false, isLastSlice: false)
@@ -53,7 +53,7 @@ struct PreservedSliceTests {
         let first = try #require(try roundTrip(value))
         let again = try #require(try roundTrip(first))  // relayed twice
         for relayed in [first, again] {
-            let slice = try #require(relayed.slicedData?.slices.first)
+            let slice = try #require(relayed.ice_slicedData?.slices.first)
             #expect(slice.bytes == [1, 2, 3])
             #expect(slice.instances.count == 3)
             #expect(slice.instances[1] == nil)
@@ -70,10 +70,10 @@ struct PreservedSliceTests {
                 typeId: "::T::D", compactId: nil, bytes: [], instances: [], hasOptionalMembers: false,
                 isLastSlice: false)
         }
-        value.slicedData = SlicedData(slices: slices)
+        value.ice_slicedData = SlicedData(slices: slices)
         let start = ContinuousClock.now
         let read = try #require(try roundTrip(value))
-        #expect(read.slicedData?.slices.count == 50_000)
+        #expect(read.ice_slicedData?.slices.count == 50_000)
         // Quadratic copying of the preserved slices took minutes here; linear takes well under a second.
         #expect(ContinuousClock.now - start < .seconds(20))
     }

@@ -196,7 +196,7 @@ struct RoundTripPropertyTests {
         let bytes = encapsulate(format: .sliced) { $0.write(dog) }
         let sliced = try decapsulate(bytes, loader: baseTypes) { try $0.read(Animal.self) }
         #expect(type(of: sliced!) == Animal.self && sliced?.name == "rex")
-        let info = try #require(sliced?.slicedData?.slices.first)
+        let info = try #require(sliced?.ice_slicedData?.slices.first)
         #expect(info.typeId == "::Test::Dog" && info.hasOptionalMembers && info.instances.count == 1)
         #expect((info.instances.first as? Animal)?.name == "cat", "the skipped slice's table was still decoded")
         #expect(encapsulate(format: .sliced) { $0.write(sliced) } == bytes)

@@ -80,7 +80,7 @@ struct VectorClassTests {
         // The client does not know Hidden: it slices the instance to Derived and keeps the rest.
         let sliced = try #require(try result.decode(loader: clientTypes) { try $0.read(Base.self) } as? Derived)
         #expect(type(of: sliced) == Derived.self && sliced.b == "base-part" && sliced.d == 42)
-        #expect(sliced.slicedData?.slices.map(\.typeId) == ["::Vectors::Hidden"])
+        #expect(sliced.ice_slicedData?.slices.map(\.typeId) == ["::Vectors::Hidden"])
         // Re-sent in the sliced format, the preserved slice goes back out unchanged.
         result.expectEncoded(format: .sliced) { $0.write(sliced) }
         // The server, which knows Hidden, reads the whole instance, and writes the same bytes.

@@ -140,7 +140,7 @@ struct VectorEncodingTests {
         let back = try await client("class-unknown-slice") { try await $0.opUnknownSlice() }
         // This replay communicator knows only Vectors.ice, like the capture's client.
         #expect(back.map { type(of: $0) == Derived.self } == true && (back as? Derived)?.d == 42)
-        #expect(back?.slicedData?.slices.first?.typeId == "::Vectors::Hidden")
+        #expect(back?.ice_slicedData?.slices.first?.typeId == "::Vectors::Hidden")
         try await server("class-unknown-slice")
     }
 

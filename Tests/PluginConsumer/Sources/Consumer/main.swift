@@ -2,6 +2,7 @@ import Floe
 import Foundation
 
 import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
+import func Clashing.exerciseCollidingMemberNames
 
 /// Greets through a collocated call (the generated proxy encodes, the generated dispatch
 /// decodes, as over a connection), then over TCP on 127.0.0.1: with `import Floe`,
@@ -91,6 +92,13 @@ guard clash == (111, true) else {
     print("Slice types named like runtime types: unexpected \(clash)")
     exit(1)
 }
+// Slice members and operations named like the generated code's own locals and Swift's protocol
+// members: built at all, and each value back as sent.
+let names = try await exerciseCollidingMemberNames()
+guard names == "5,6 ab 15 kept>first rawValue 3,-3 1,2" else {
+    print("Slice names like the generated code's locals: unexpected \(names)")
+    exit(1)
+}
 print(
-    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's work"
+    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's, and members named like generated code's locals, work"
 )
