@@ -119,7 +119,7 @@ extension SwiftGenerator {
         members.append(.blank)
         members.append(
             .function(
-                doc: [], signature: "override open class func ice_staticId() -> String",
+                doc: [], signature: "override open class func ice_staticId() -> \(std("String"))",
                 body: [swiftStringLiteral(c.info.scopedName)]))
         let compact = c.compactId.map { ", compactId: \($0)" } ?? ""
         members.append(
@@ -172,8 +172,8 @@ extension SwiftGenerator {
     func exceptionDecls(_ e: ExceptionDef) -> [SwiftDecl] {
         let name = localName(e.info)
         let isRoot = e.base == nil
-        var inherits = ["\(rt("UserException"))", "@unchecked Sendable"]
-        if case .user(let base, _)? = e.base?.resolved { inherits = [typeName(base), "@unchecked Sendable"] }
+        var inherits = ["\(rt("UserException"))", "@unchecked \(std("Sendable"))"]
+        if case .user(let base, _)? = e.base?.resolved { inherits = [typeName(base), "@unchecked \(std("Sendable"))"] }
         let inherited = inheritedMembers(base: e.base, classes: false)
         let override = isRoot ? "" : "override "
         var members = properties(e.members)
@@ -186,11 +186,13 @@ extension SwiftGenerator {
         members.append(.blank)
         members.append(
             .function(
-                doc: [], signature: "\(override)open class func ice_staticId() -> String",
+                doc: [], signature: "\(override)open class func ice_staticId() -> \(std("String"))",
                 body: [swiftStringLiteral(e.info.scopedName)]))
         if isRoot {
             members.append(
-                .function(doc: [], signature: "open func ice_id() -> String", body: ["type(of: self).ice_staticId()"]))
+                .function(
+                    doc: [], signature: "open func ice_id() -> \(std("String"))",
+                    body: ["type(of: self).ice_staticId()"]))
         }
         members.append(
             .function(

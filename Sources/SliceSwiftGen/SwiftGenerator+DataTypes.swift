@@ -3,7 +3,7 @@ import SliceAST
 extension SwiftGenerator {
     func enumDecls(_ e: EnumDef) -> [SwiftDecl] {
         let name = localName(e.info)
-        let rawType = e.maxValue <= 255 ? "UInt8" : "Int32"
+        let rawType = std(e.maxValue <= 255 ? "UInt8" : "Int32")
         var members: [SwiftDecl] = e.enumerators.map {
             .enumCase(doc: docLines($0.info.doc), name: swiftName($0.info.name.name), rawValue: "\($0.value)")
         }
@@ -15,12 +15,14 @@ extension SwiftGenerator {
         members.append(
             .property(
                 doc: ["The largest enumerator value, which sizes the enum in encoding 1.0."],
-                modifiers: "\(access) static", name: "maxRawValue", type: "Int32", value: nil, body: ["\(e.maxValue)"]))
+                modifiers: "\(access) static", name: "maxRawValue", type: std("Int32"), value: nil,
+                body: ["\(e.maxValue)"]))
         return [
             .nominal(
                 SwiftNominal(
                     doc: docLines(e.info.doc), modifiers: access, kind: .enum, name: name,
-                    inherits: [rawType, "\(rt("StreamCodableEnum"))", "CaseIterable", "Sendable"], members: members))
+                    inherits: [rawType, "\(rt("StreamCodableEnum"))", std("CaseIterable"), std("Sendable")],
+                    members: members))
         ]
     }
 
@@ -28,8 +30,8 @@ extension SwiftGenerator {
         let name = localName(s.info)
         let memberTypes = s.members.compactMap(\.type.resolved)
         var conformances: [String] = []
-        if memberTypes.allSatisfy({ index.isHashable($0) }) { conformances.append("Hashable") }
-        if memberTypes.allSatisfy({ index.isSendable($0) }) { conformances.append("Sendable") }
+        if memberTypes.allSatisfy({ index.isHashable($0) }) { conformances.append(std("Hashable")) }
+        if memberTypes.allSatisfy({ index.isSendable($0) }) { conformances.append(std("Sendable")) }
         var members: [SwiftDecl] = []
         for member in s.members {
             guard let type = member.type.resolved else { continue }
@@ -62,12 +64,12 @@ extension SwiftGenerator {
         let structType = ResolvedType.user(s.info.scopedName, .struct)
         codable.append(
             .property(
-                doc: [], modifiers: "\(access) static", name: "minWireSize", type: "Int", value: nil,
+                doc: [], modifiers: "\(access) static", name: "minWireSize", type: std("Int"), value: nil,
                 body: ["\(index.minSize(structType))"]))
         if let fixed = index.fixedSize(structType) {
             codable.append(
                 .property(
-                    doc: [], modifiers: "\(access) static", name: "fixedWireSize", type: "Int?", value: nil,
+                    doc: [], modifiers: "\(access) static", name: "fixedWireSize", type: std("Int") + "?", value: nil,
                     body: ["\(fixed)"]))
         }
         var decls: [SwiftDecl] = [
@@ -117,7 +119,7 @@ extension SwiftGenerator {
         let members = memberValues(s.members)
         return [
             .property(
-                doc: [], modifiers: access, name: "rawEncodedSize", type: "Int", value: nil,
+                doc: [], modifiers: access, name: "rawEncodedSize", type: std("Int"), value: nil,
                 body: [rawSizeExpression(members)]),
             .function(
                 doc: [], signature: "\(access) func encode(to writer: inout \(rt("RawWriter")))",
@@ -250,7 +252,7 @@ extension SwiftGenerator {
                     .function(
                         doc: [],
                         signature:
-                            "\(access) static func read(from istr: inout \(rt("InputStream")), tag: Int) throws -> \(type)?",
+                            "\(access) static func read(from istr: inout \(rt("InputStream")), tag: \(std("Int"))) throws -> \(type)?",
                         body: [
                             "guard try istr.readOptional(tag: tag, format: .fSize) else { return nil }",
                             "try istr.skip(4)",
@@ -259,7 +261,7 @@ extension SwiftGenerator {
                     .function(
                         doc: [],
                         signature:
-                            "\(access) static func write(_ value: \(type)?, to ostr: inout \(rt("OutputStream")), tag: Int)",
+                            "\(access) static func write(_ value: \(type)?, to ostr: inout \(rt("OutputStream")), tag: \(std("Int")))",
                         body: [
                             "guard let value, ostr.writeOptional(tag: tag, format: .fSize) else { return }",
                             "let start = ostr.startSize()",

@@ -101,7 +101,7 @@ extension SwiftGenerator {
     }
 
     private func parameterType(_ p: Parameter) -> String {
-        guard let type = p.type.resolved else { return "Never" }
+        guard let type = p.type.resolved else { return std("Never") }
         return p.tag != nil && !isNullable(type) ? swiftType(type) + "?" : swiftType(type)
     }
 
@@ -142,10 +142,10 @@ extension SwiftGenerator {
                     inherits: ["\(rt("SliceTraits"))"],
                     members: [
                         .property(
-                            doc: [], modifiers: "\(access) static let", name: "staticId", type: "String",
+                            doc: [], modifiers: "\(access) static let", name: "staticId", type: std("String"),
                             value: swiftStringLiteral(i.info.scopedName), body: nil),
                         .property(
-                            doc: [], modifiers: "\(access) static let", name: "staticIds", type: "[String]",
+                            doc: [], modifiers: "\(access) static let", name: "staticIds", type: "[\(std("String"))]",
                             value: "[" + typeIds.map(swiftStringLiteral).joined(separator: ", ") + "]", body: nil),
                     ])))
         decls.append(.blank)
@@ -220,7 +220,7 @@ extension SwiftGenerator {
                     "it does not, or when the facet does not exist.",
                 ],
                 signature:
-                    "\(access) func checkedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: String? = nil, context: \(rt("Context"))? = nil) async throws -> (any \(prx))?",
+                    "\(access) func checkedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: \(std("String"))? = nil, context: \(rt("Context"))? = nil) async throws -> (any \(prx))?",
                 body: [
                     "let target = facet.map { prx.ice_facet($0) } ?? prx",
                     "guard try await target._isAForCheckedCast(id: \(traits).staticId, context: context) else { return nil }",
@@ -230,7 +230,7 @@ extension SwiftGenerator {
             .function(
                 doc: ["A `\(prx)` for the same object, without asking it."],
                 signature:
-                    "\(access) func uncheckedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: String? = nil) -> any \(prx)",
+                    "\(access) func uncheckedCast(prx: any \(rt("ObjectPrx")), type: (any \(prx)).Type, facet: \(std("String"))? = nil) -> any \(prx)",
                 body: [
                     "\(impl)(_reference: (facet.map { prx.ice_facet($0) } ?? prx)._reference)"
                 ]),
@@ -238,12 +238,12 @@ extension SwiftGenerator {
             .function(
                 doc: ["A `\(prx)` from its string form, e.g. `name:tcp -h host -p 4061`, without asking the object."],
                 signature:
-                    "\(access) func makeProxy(communicator: Communicator, proxyString: String, type: (any \(prx)).Type) throws -> any \(prx)",
+                    "\(access) func makeProxy(communicator: \(rt("Communicator")), proxyString: \(std("String")), type: (any \(prx)).Type) throws -> any \(prx)",
                 body: ["try makeProxy(communicator: communicator, proxyString: proxyString, as: \(impl).self)"]),
             .blank,
             .function(
                 doc: ["The Slice type id of `\(prx)`."],
-                signature: "\(access) func ice_staticId(_ type: (any \(prx)).Type) -> String",
+                signature: "\(access) func ice_staticId(_ type: (any \(prx)).Type) -> \(std("String"))",
                 body: ["\(traits).staticId"]),
         ]
     }
@@ -253,7 +253,7 @@ extension SwiftGenerator {
         var parameters: [String] = []
         for p in shape.inParameters {
             let label = shape.inParameters.count == 1 ? "_" : swiftName(p.info.name.name)
-            let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? "Never"
+            let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? std("Never")
             parameters.append("\(label) iceP_\(p.info.name.name): \(type)" + (p.tag != nil ? " = nil" : ""))
         }
         parameters.append("context: \(rt("Context"))? = nil")
@@ -312,7 +312,7 @@ extension SwiftGenerator {
     private func servantRequirement(_ op: Operation) -> SwiftDecl {
         let shape = OperationShape(op)
         var parameters = shape.inParameters.map { p -> String in
-            let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? "Never"
+            let type = p.type.resolved.map { transfer($0, parameterType(p)) } ?? std("Never")
             return "\(swiftName(p.info.name.name)): \(type)"
         }
         parameters.append("current: \(rt("Current"))")

@@ -12,4 +12,9 @@ extension SwiftGenerator {
         default: "\(options.runtimeModule).\(name)"
         }
     }
+
+    /// A standard library name as generated code writes it, `Swift.String`, as ZeroC's does: a
+    /// Slice type may be named `String`, `Date`, `Result` or `Bool` (a warning only), and any
+    /// Slice file of the same Swift module would otherwise shadow the standard type.
+    func std(_ name: String) -> String { "Swift.\(name)" }
 }

@@ -6,14 +6,14 @@ extension SwiftGenerator {
         switch type {
         case .builtin(let b):
             switch b {
-            case .bool: return "Bool"
-            case .byte: return "UInt8"
-            case .short: return "Int16"
-            case .int: return "Int32"
-            case .long: return "Int64"
-            case .float: return "Float"
-            case .double: return "Double"
-            case .string: return "String"
+            case .bool: return std("Bool")
+            case .byte: return std("UInt8")
+            case .short: return std("Int16")
+            case .int: return std("Int32")
+            case .long: return std("Int64")
+            case .float: return std("Float")
+            case .double: return std("Double")
+            case .string: return std("String")
             case .object, .value, .localObject: return "\(rt("Value"))?"
             }
         case .proxy(let name):
@@ -30,7 +30,7 @@ extension SwiftGenerator {
     /// The Swift type of a sequence of `element`: `Data` for bytes, as in ZeroC's Swift mapping
     /// (and so a received byte sequence can share the message's storage), an array otherwise.
     func sequenceType(_ element: ResolvedType) -> String {
-        element == .builtin(.byte) ? "Data" : "[\(swiftType(element))]"
+        element == .builtin(.byte) ? "Foundation.Data" : "[\(swiftType(element))]"
     }
 
     /// The Swift name of an enumerator: its Slice name, except for the runtime's hand-written
@@ -61,7 +61,7 @@ extension SwiftGenerator {
                 let first =
                     index.enums[name]?.enumerators.first.map { enumeratorName(name, $0.info.name.name) } ?? "init()"
                 return typeName(name) + "." + first
-            case .sequence: return index.isByteSequence(name) ? "Data()" : "[]"
+            case .sequence: return index.isByteSequence(name) ? "Foundation.Data()" : "[]"
             case .dictionary: return "[:]"
             }
         }
@@ -74,7 +74,7 @@ extension SwiftGenerator {
         case .integer(let i):
             if case .builtin(.float) = type { return "\(Float(i))" }
             if case .builtin(.double) = type { return "\(Double(i))" }
-            return i == Int64.min ? "Int64.min" : "\(i)"
+            return i == Int64.min ? std("Int64") + ".min" : "\(i)"
         case .float(let d):
             if case .builtin(.float) = type { return Float(d).isFinite ? "\(Float(d))" : "Float.infinity" }
             return d.isFinite ? "\(d)" : "Double.infinity"

@@ -383,7 +383,7 @@ public struct SwiftGenerator {
             doc: [
                 "Makes the classes and exceptions of this file (and of the files it includes) known by type id",
                 "once one of its proxies or servants is used: no loader to pass to the communicator.",
-            ], modifiers: "private let", name: "_sliceLoadersRegistered", type: "Bool",
+            ], modifiers: "private let", name: "_sliceLoadersRegistered", type: std("Bool"),
             value: "\(rt("GeneratedSliceLoaders")).register(" + loaders.map { $0 + "()" }.joined(separator: ", ") + ")",
             body: nil)
     }
@@ -413,16 +413,17 @@ public struct SwiftGenerator {
         var members: [SwiftDecl] = [
             .function(doc: [], signature: "\(access) init()", body: []),
             .function(
-                doc: [], signature: "\(access) func newValue(typeId: String) -> \(rt("Value"))?",
+                doc: [], signature: "\(access) func newValue(typeId: \(std("String"))) -> \(rt("Value"))?",
                 body: cases(classes.map { ($0.info.scopedName, localName($0.info)) }, fallback: "nil")),
             .function(
-                doc: [], signature: "\(access) func newException(typeId: String) -> (any \(rt("UserException")))?",
+                doc: [],
+                signature: "\(access) func newException(typeId: \(std("String"))) -> (any \(rt("UserException")))?",
                 body: cases(exceptions.map { ($0.info.scopedName, localName($0.info)) }, fallback: "nil")),
         ]
         if !compact.isEmpty {
             members.append(
                 .function(
-                    doc: [], signature: "\(access) func typeId(forCompactId id: Int) -> String?",
+                    doc: [], signature: "\(access) func typeId(forCompactId id: \(std("Int"))) -> \(std("String"))?",
                     body: ["switch id {"] + compact.map { "case \($0.0): \(swiftStringLiteral($0.1))" }
                         + ["default: nil", "}"]))
         }

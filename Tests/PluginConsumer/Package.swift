@@ -9,7 +9,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "Consumer",
-            dependencies: [.product(name: "Floe", package: "Floe"), "Clashing"],
+            dependencies: [.product(name: "Floe", package: "Floe"), "Clashing", "StdNames"],
             exclude: ["slice-plugin.json"],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
         ),
@@ -27,6 +27,12 @@ let package = Package(
             name: "Callback",
             dependencies: [.product(name: "Floe", package: "Floe")],
             exclude: ["slice-plugin.json"],
+            plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
+        ),
+        // Slice types named like Swift's standard types (`String`, `Int32`, `Error`, `Task`, ...).
+        .target(
+            name: "StdNames",
+            dependencies: [.product(name: "Floe", package: "Floe")],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
         ),
         // Slice types named like the runtime's (`Value`, `Current`, `Reply`, ...).

@@ -18,8 +18,8 @@ struct NamingTests {
             """
             ["swift:module:NestKit:NK"] module Outer { module Inner { struct S { int x; } interface Hello {} } struct T { Inner::S s; } }
             """)
-        #expect(text.contains("public struct NKInnerS: Hashable, Sendable {"))
-        #expect(text.contains("public struct NKT: Hashable, Sendable {"))
+        #expect(text.contains("public struct NKInnerS: Swift.Hashable, Swift.Sendable {"))
+        #expect(text.contains("public struct NKT: Swift.Hashable, Swift.Sendable {"))
         #expect(text.contains("public var s: NKInnerS = NKInnerS()"))
         #expect(text.contains("public protocol NKInnerHelloPrx: FloeCore.ObjectPrx {}"))
     }
@@ -30,13 +30,13 @@ struct NamingTests {
             module M { struct \\func { int \\class; string \\var = "a\\tb\\u00e9"; }
                        enum \\Type { \\default, \\case = 3 } const long Min = -9223372036854775808; const float F = 2; }
             """)
-        #expect(text.contains("public struct `func`: Hashable, Sendable {"))
-        #expect(text.contains("public var `class`: Int32 = 0"))
-        #expect(text.contains("public var `var`: String = \"a\\tb\\u{e9}\""))
+        #expect(text.contains("public struct `func`: Swift.Hashable, Swift.Sendable {"))
+        #expect(text.contains("public var `class`: Swift.Int32 = 0"))
+        #expect(text.contains("public var `var`: Swift.String = \"a\\tb\\u{e9}\""))
         #expect(text.contains("case `default` = 0"))
         #expect(text.contains("case `case` = 3"))
-        #expect(text.contains("public let Min: Int64 = Int64.min"))
-        #expect(text.contains("public let F: Float = 2.0"))
+        #expect(text.contains("public let Min: Swift.Int64 = Swift.Int64.min"))
+        #expect(text.contains("public let F: Swift.Float = 2.0"))
     }
 
     @Test func docCommentsBecomeSwiftMarkup() {
@@ -70,15 +70,16 @@ struct NamingTests {
         #expect(text.contains("public func none(context: FloeProtocol.Context? = nil) async throws {"))
         #expect(
             text.contains(
-                "public func one(_ iceP_a: Int32, context: FloeProtocol.Context? = nil) async throws -> Int32 {"))
-        #expect(
-            text.contains(
-                "public func two(a iceP_a: Int32, b iceP_b: Int32, context: FloeProtocol.Context? = nil) async throws -> (returnValue: Int32, c: String) {"
+                "public func one(_ iceP_a: Swift.Int32, context: FloeProtocol.Context? = nil) async throws -> Swift.Int32 {"
             ))
-        #expect(text.contains("async throws -> (a: Int32, b: Int32)"))
         #expect(
             text.contains(
-                "public func opt(_ iceP_s: String? = nil, context: FloeProtocol.Context? = nil) async throws -> Int32? {"
+                "public func two(a iceP_a: Swift.Int32, b iceP_b: Swift.Int32, context: FloeProtocol.Context? = nil) async throws -> (returnValue: Swift.Int32, c: Swift.String) {"
+            ))
+        #expect(text.contains("async throws -> (a: Swift.Int32, b: Swift.Int32)"))
+        #expect(
+            text.contains(
+                "public func opt(_ iceP_s: Swift.String? = nil, context: FloeProtocol.Context? = nil) async throws -> Swift.Int32? {"
             ))
         #expect(
             text.contains(
@@ -87,7 +88,7 @@ struct NamingTests {
         )
         #expect(
             text.contains(
-                "func two(a: Int32, b: Int32, current: FloeCore.Current) async throws -> (returnValue: Int32, c: String)"
+                "func two(a: Swift.Int32, b: Swift.Int32, current: FloeCore.Current) async throws -> (returnValue: Swift.Int32, c: Swift.String)"
             ))
     }
 }

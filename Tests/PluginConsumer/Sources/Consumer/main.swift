@@ -3,6 +3,7 @@ import Foundation
 
 import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
 import func Clashing.exerciseCollidingMemberNames
+import func StdNames.exerciseStandardNames
 
 /// Greets through a collocated call (the generated proxy encodes, the generated dispatch
 /// decodes, as over a connection), then over TCP on 127.0.0.1: with `import Floe`,
@@ -99,6 +100,11 @@ guard names == "5,6 ab 15 kept>first rawValue 3,-3 1,2" else {
     print("Slice names like the generated code's locals: unexpected \(names)")
     exit(1)
 }
+let standard = try await exerciseStandardNames()
+guard standard == "3 asked to fail first,second,new6" else {
+    print("Slice types named like Swift's standard types: unexpected \(standard)")
+    exit(1)
+}
 print(
-    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's, and members named like generated code's locals, work"
+    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's and Swift's standard types, and members named like generated code's locals, work"
 )
