@@ -13,10 +13,17 @@ extension SwiftGenerator {
         "::Ice::SliceChecksumDict",
     ])
 
+    /// Static members every generated enum has (`CaseIterable`, `StreamCodableEnum`): an
+    /// enumerator of the same name would be a second declaration of it.
+    static let reservedEnumMembers: Set<String> = [
+        "allCases", "maxRawValue", "minWireSize", "fixedWireSize", "optionalFormat",
+    ]
+
     /// What the Swift for the main file could not express, found before generating it:
     /// references to `Ice` types Floe does not provide (ZeroC's `Ice/Properties.ice` included
-    /// from ZeroC's folder, say), and two definitions that become one Swift name in one module
-    /// (`module A { class C }` and `module B { class C }` built into one target).
+    /// from ZeroC's folder, say), two definitions that become one Swift name in one module
+    /// (`module A { class C }` and `module B { class C }` built into one target), and names
+    /// the generated code gives its own members (an enumerator `allCases`).
     public func check() -> Diagnostics {
         var diagnostics = Diagnostics()
         let mainModules = unit.definitions.compactMap { d -> ModuleDef? in
@@ -39,6 +46,25 @@ extension SwiftGenerator {
                     "unsupported-ice-type",
                     "'\(name.dropFirst(2))' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files",
                     at: type.location)
+            }
+        }
+        for definition in allDefinitions(mainModules) {
+            switch definition {
+            case .enumDef(let e):
+                for enumerator in e.enumerators where Self.reservedEnumMembers.contains(enumerator.info.name.name) {
+                    diagnostics.error(
+                        "swift-reserved-name",
+                        "enumerator '\(enumerator.info.name.name)' is a member that Floe's generated Swift gives every enum; rename it",
+                        at: enumerator.info.name.location)
+                }
+            case .structDef(let s):
+                for member in s.members where member.info.name.name == "rawEncodedSize" {
+                    diagnostics.error(
+                        "swift-reserved-name",
+                        "member 'rawEncodedSize' is a member that Floe's generated Swift gives structs; rename it",
+                        at: member.info.name.location)
+                }
+            default: break
             }
         }
         var owners: [String: String] = [:]

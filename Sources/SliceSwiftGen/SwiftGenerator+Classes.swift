@@ -192,7 +192,7 @@ extension SwiftGenerator {
             members.append(
                 .function(
                     doc: [], signature: "open func ice_id() -> \(std("String"))",
-                    body: ["type(of: self).ice_staticId()"]))
+                    body: ["Swift.type(of: self).ice_staticId()"]))
         }
         members.append(
             .function(

@@ -99,7 +99,9 @@ extension SwiftGenerator {
             let read = SwiftDecl.function(
                 doc: [], signature: "\(access) init(from reader: inout \(rt("RawReader"))) throws",
                 body: s.members.compactMap { m in
-                    m.type.resolved.map { "\(swiftName(m.info.name.name)) = \(readExpression($0, stream: "reader"))" }
+                    m.type.resolved.map {
+                        "self.\(swiftName(m.info.name.name)) = \(readExpression($0, stream: "reader"))"
+                    }
                 })
             decls += [
                 .blank,

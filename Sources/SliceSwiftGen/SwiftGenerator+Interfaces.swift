@@ -179,7 +179,7 @@ extension SwiftGenerator {
                         .function(
                             doc: [],
                             signature:
-                                "\(access) mutating func read(tag: Int, _: (any \(prx)).Type) throws -> (any \(prx))?",
+                                "\(access) mutating func read(tag: \(std("Int")), _: (any \(prx)).Type) throws -> (any \(prx))?",
                             body: ["try read(tag: tag, proxy: \(impl).self)"]),
                     ])))
         decls.append(.blank)
@@ -409,10 +409,14 @@ extension SwiftGenerator {
         if shape.resultCount == 0 {
             respond = [call, "return try current.makeResponse(format: \(format))"]
         } else {
-            respond = ["let result = \(call)", "return try current.makeResponse(format: \(format)) { ostr in"]
             let parts = shape.resultParts
+            // Several results are taken apart by position: a label such as `self` or `init`
+            // cannot follow a dot (`result.self` is the whole tuple).
+            let names = parts.count == 1 ? ["result"] : parts.indices.map { "iceR_\($0)" }
+            let bound = parts.count == 1 ? "result" : "(" + names.joined(separator: ", ") + ")"
+            respond = ["let \(bound) = \(call)", "return try current.makeResponse(format: \(format)) { ostr in"]
             for part in shape.resultWireOrder {
-                let value = parts.count == 1 ? "result" : "result.\(part.label)"
+                let value = names[parts.firstIndex { $0.label == part.label } ?? 0]
                 respond.append(
                     "    "
                         + (part.tag.map { writeTaggedStatement(part.type, value, tag: $0) }

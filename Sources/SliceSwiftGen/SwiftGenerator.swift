@@ -127,6 +127,15 @@ public struct SwiftGenerator {
         }
     }
 
+    /// The Slice loader of the file whose Swift file is `base`.swift: `Hello_SliceLoader`, with
+    /// what a Swift identifier cannot hold made `_` (`my-types.ice`: `my_types_SliceLoader`;
+    /// `2fa.ice`: `_2fa_SliceLoader`).
+    static func loaderName(_ base: String) -> String {
+        var name = String(base.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+        if name.first?.isNumber ?? true { name = "_" + name }
+        return name + "_SliceLoader"
+    }
+
     /// The Swift source for the definitions of the main file (include level 0).
     public func generate(fileName: String, sourcePath: String) -> GeneratedFile {
         var generator = self
@@ -140,14 +149,14 @@ public struct SwiftGenerator {
         // Only proxies and servants read the registration: a file without interfaces has none
         // (the files that include it register its loader).
         let registered =
-            generator.hasInterfaces(topModules) ? generator.loadersToRegister(ownLoader: base + "_SliceLoader") : []
+            generator.hasInterfaces(topModules) ? generator.loadersToRegister(ownLoader: Self.loaderName(base)) : []
         generator.registersLoaders = !registered.isEmpty
         var decls: [SwiftDecl] = []
         for module in topModules { decls += generator.generate(module: module) }
         // Every file with definitions has its loader (empty without classes and exceptions), so
         // that `X.ice` always gives `X_SliceLoader`.
         if !decls.isEmpty {
-            decls += [.blank, generator.sliceLoader(named: base + "_SliceLoader", modules: topModules)]
+            decls += [.blank, generator.sliceLoader(named: Self.loaderName(base), modules: topModules)]
             if !registered.isEmpty { decls += [.blank, generator.loaderRegistration(registered.map(\.name))] }
         }
         var header = [
@@ -206,7 +215,11 @@ public struct SwiftGenerator {
             case .exception(let e):
                 let members = e.members + inheritedMembers(base: e.base, classes: false)
                 generated = shadowing(members.map(\.info.name.name)).exceptionDecls(e)
-            case .interfaceDef(let i): generated = shadowing(i.operations.map(\.info.name.name)).interfaceDecls(i)
+            case .interfaceDef(let i):
+                // Inherited operations are members of the proxy and servant protocols too: one
+                // named like a type (`Kind()`) hides that type in the derived interface's code.
+                let operations = ([i] + allBases(of: i)).flatMap(\.operations)
+                generated = shadowing(operations.map(\.info.name.name)).interfaceDecls(i)
             }
             if !generated.isEmpty {
                 if !decls.isEmpty { decls.append(.blank) }
@@ -362,7 +375,7 @@ public struct SwiftGenerator {
                         let base = (file.split(separator: "/").last.map(String.init) ?? file)
                         let stem =
                             options.swiftFileName?(file) ?? (base.hasSuffix(".ice") ? String(base.dropLast(4)) : base)
-                        included[stem + "_SliceLoader"] = module
+                        included[Self.loaderName(stem)] = module
                     }
                 default: break
                 }

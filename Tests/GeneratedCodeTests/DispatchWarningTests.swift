@@ -192,12 +192,20 @@ struct ConnectionWarningTests {
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         try await adapter.activate()
         let port = Int(adapter.endpoints.first?.port ?? 0)
-        // A peer that takes the validate-connection message and resets the connection.
+        // A peer that takes the validate-connection message and resets the connection. (It
+        // waits for that message: a reset before the server accepts, as a fixed 100 ms wait
+        // allowed under load, may leave the server nothing to close.)
+        let validated = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
         let peer = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(FirstRead(promise: validated))
+                }
+            }
             .connect(host: "127.0.0.1", port: port).get()
         let options = try #require(peer as? any SocketOptionProvider)
         try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
-        try await Task.sleep(for: .milliseconds(100))
+        try await validated.futureResult.get()
         try await peer.close()
         let closed = await eventually { lines.withLockedValue { $0 }.contains { $0.contains("closing connection") } }
         #expect(closed, "\(lines.withLockedValue { $0 })")

@@ -505,7 +505,7 @@ private final class Flooder: ChannelInboundHandler, Sendable {
 }
 
 /// Completes `promise` when the first bytes arrive, and drops everything read.
-private final class FirstRead: ChannelInboundHandler, Sendable {
+final class FirstRead: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let promise: EventLoopPromise<Void>
 

@@ -243,6 +243,24 @@ struct CommandLineTests {
     }
 
     /// Each golden invalid file's diagnostics, as JSON lines, say exactly what its `.err` says.
+    /// Names the generated Swift gives its own members are errors, not Swift that fails to
+    /// compile; a file name that is no Swift identifier still names a usable loader.
+    @Test func reservedMemberNamesAndOddFileNames() throws {
+        let dir = try Scratch()
+        try dir.write("Bad.ice", "module G { enum E { a, allCases } struct S { int rawEncodedSize; } }\n")
+        let bad = try slice2floe(["Bad.ice"], in: dir)
+        #expect(bad.status == 1)
+        #expect(
+            bad.stderr.contains("Bad.ice:1:24: error: enumerator 'allCases' is a member that Floe's generated Swift"),
+            "\(bad.stderr)")
+        #expect(bad.stderr.contains("Bad.ice:1:50: error: member 'rawEncodedSize'"), "\(bad.stderr)")
+        try dir.write("my-types.ice", "module H { class C { int v; } }\n")
+        try dir.write("2fa.v1.ice", "module K { class D { int v; } }\n")
+        #expect(try slice2floe(["my-types.ice", "2fa.v1.ice"], in: dir).status == 0)
+        #expect(try dir.read("my-types.swift").contains("public struct my_types_SliceLoader: FloeEncoding.SliceLoader"))
+        #expect(try dir.read("2fa.v1.swift").contains("public struct _2fa_v1_SliceLoader: FloeEncoding.SliceLoader"))
+    }
+
     @Test func jsonDiagnosticsCarryWhatTheTextSays() throws {
         let inputs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("SliceParserTests/Inputs/diagnostics")

@@ -84,3 +84,36 @@ public func exerciseCollidingMemberNames() async throws -> String {
     return
         "\(request.returnValue),\(request.response) \(joined) \(sum) \(linked?.slicedData ?? "")>\(linked?.next?.slicedData ?? "") \(kind) \(result._returnValue),\(result.returnValue) \(returnValue.returnValue),\(returnValue.result)"
 }
+
+/// A servant of `Shapes` (see more-names.ice).
+struct ShapesServant: Shapes {
+    func Shape(current: FloeCore.Current) async throws {}
+    func get(k: Shape, p: Pt, current: FloeCore.Current) async throws -> (returnValue: Shape, self: Int32, init: Int32)
+    {
+        guard p.reader >= 0 else { throw Invalid(type: "negative", reason: "reader \(p.reader)") }
+        return (k == .round ? .square : .round, p.reader, p.writer)
+    }
+}
+
+/// Calls `ShapesServant` from another communicator over tcp; returns what came back, as one line.
+public func exerciseMoreNames() async throws -> String {
+    let communicator = Communicator()
+    let adapter = try await communicator.createObjectAdapterWithEndpoints(
+        name: "Shapes", endpoints: "tcp -h 127.0.0.1 -p 0")
+    let proxy = try adapter.add(servant: ShapesServant(), id: FloeCore.Identity(name: "shapes"))
+    try await adapter.activate()
+    let client = Communicator(sliceLoader: more_names_SliceLoader())
+    let shapes = try makeProxy(communicator: client, proxyString: proxy.description, type: (any ShapesPrx).self)
+    try await shapes.Shape()
+    // (`got.self` would be the whole tuple: a label `self` is read by position.)
+    let (shape, reader, writer) = try await shapes.get(k: .round, p: Pt(reader: 3, writer: 4))
+    var invalid = ""
+    do {
+        _ = try await shapes.get(k: .round, p: Pt(reader: -1, writer: 0))
+    } catch let error as Invalid {
+        invalid = error.type + " " + error.reason
+    }
+    await client.destroy()
+    await communicator.destroy()
+    return "\(shape) \(reader) \(writer) \(invalid)"
+}

@@ -3,6 +3,7 @@ import Foundation
 
 import func Clashing.exerciseClashingNames  // (all of it would make `Current` ambiguous here)
 import func Clashing.exerciseCollidingMemberNames
+import func Clashing.exerciseMoreNames
 import func StdNames.exerciseStandardNames
 
 /// Greets through a collocated call (the generated proxy encodes, the generated dispatch
@@ -98,6 +99,11 @@ guard clash == (111, true) else {
 let names = try await exerciseCollidingMemberNames()
 guard names == "5,6 ab 15 kept>first rawValue 3,-3 1,2" else {
     print("Slice names like the generated code's locals: unexpected \(names)")
+    exit(1)
+}
+let more = try await exerciseMoreNames()
+guard more == "square 3 4 negative reader -1" else {
+    print("Slice names like Swift's own members: unexpected \(more)")
     exit(1)
 }
 let standard = try await exerciseStandardNames()
