@@ -19,6 +19,23 @@ extension SwiftGenerator {
         "allCases", "maxRawValue", "minWireSize", "fixedWireSize", "optionalFormat",
     ]
 
+    static let qualifyingModules: Set<String> = ["Swift", "Foundation"]
+
+    /// The definition and the names declared directly inside it: members, operations,
+    /// enumerators.
+    static func namesInside(_ definition: Definition) -> [DefinitionInfo] {
+        var infos = [definition.info]
+        switch definition {
+        case .structDef(let s): infos += s.members.map(\.info)
+        case .classDef(let c): infos += c.members.map(\.info) + c.operations.map(\.info)
+        case .exception(let e): infos += e.members.map(\.info)
+        case .interfaceDef(let i): infos += i.operations.map(\.info)
+        case .enumDef(let e): infos += e.enumerators.map(\.info)
+        default: break
+        }
+        return infos
+    }
+
     /// What the Swift for the main file could not express, found before generating it:
     /// references to `Ice` types Floe does not provide (ZeroC's `Ice/Properties.ice` included
     /// from ZeroC's folder, say), two definitions that become one Swift name in one module
@@ -49,6 +66,14 @@ extension SwiftGenerator {
             }
         }
         for definition in allDefinitions(mainModules) {
+            // Generated code qualifies standard names with these modules (`Swift.Int32`): a type,
+            // member, operation or enumerator of either name would shadow them in its scope.
+            for info in Self.namesInside(definition) where Self.qualifyingModules.contains(info.name.name) {
+                diagnostics.error(
+                    "swift-reserved-name",
+                    "'\(info.name.name)' names a module that Floe's generated Swift qualifies standard types with; rename it",
+                    at: info.name.location)
+            }
             switch definition {
             case .enumDef(let e):
                 for enumerator in e.enumerators where Self.reservedEnumMembers.contains(enumerator.info.name.name) {

@@ -76,8 +76,12 @@ extension SwiftGenerator {
             if case .builtin(.double) = type { return "\(Double(i))" }
             return i == Int64.min ? std("Int64") + ".min" : "\(i)"
         case .float(let d):
-            if case .builtin(.float) = type { return Float(d).isFinite ? "\(Float(d))" : "Float.infinity" }
-            return d.isFinite ? "\(d)" : "Double.infinity"
+            // (A float constant past Float's range is infinite, with its sign.)
+            let sign = d < 0 ? "-" : ""
+            if case .builtin(.float) = type {
+                return Float(d).isFinite ? "\(Float(d))" : sign + std("Float") + ".infinity"
+            }
+            return d.isFinite ? "\(d)" : sign + std("Double") + ".infinity"
         case .string(let s): return swiftStringLiteral(s)
         case .enumerator(let enumType, let name, _): return typeName(enumType) + "." + enumeratorName(enumType, name)
         }

@@ -130,7 +130,7 @@ public struct SwiftGenerator {
     /// The Slice loader of the file whose Swift file is `base`.swift: `Hello_SliceLoader`, with
     /// what a Swift identifier cannot hold made `_` (`my-types.ice`: `my_types_SliceLoader`;
     /// `2fa.ice`: `_2fa_SliceLoader`).
-    static func loaderName(_ base: String) -> String {
+    public static func loaderName(_ base: String) -> String {
         var name = String(base.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
         if name.first?.isNumber ?? true { name = "_" + name }
         return name + "_SliceLoader"
@@ -154,7 +154,7 @@ public struct SwiftGenerator {
         var decls: [SwiftDecl] = []
         for module in topModules { decls += generator.generate(module: module) }
         // Every file with definitions has its loader (empty without classes and exceptions), so
-        // that `X.ice` always gives `X_SliceLoader`.
+        // that `X.ice` always gives `X_SliceLoader` (see `loaderName`).
         if !decls.isEmpty {
             decls += [.blank, generator.sliceLoader(named: Self.loaderName(base), modules: topModules)]
             if !registered.isEmpty { decls += [.blank, generator.loaderRegistration(registered.map(\.name))] }
@@ -211,7 +211,8 @@ public struct SwiftGenerator {
             case .const(let c): generated = constantDecls(c)
             case .classDef(let c):
                 let members = (c.members + inheritedMembers(base: c.base, classes: true)).map(\.info.name.name)
-                generated = shadowing(members + c.operations.map(\.info.name.name)).classDecls(c)
+                let operations = operationsInterface(of: c).map { ([$0] + allBases(of: $0)).flatMap(\.operations) }
+                generated = shadowing(members + (operations ?? c.operations).map(\.info.name.name)).classDecls(c)
             case .exception(let e):
                 let members = e.members + inheritedMembers(base: e.base, classes: false)
                 generated = shadowing(members.map(\.info.name.name)).exceptionDecls(e)
@@ -373,8 +374,9 @@ public struct SwiftGenerator {
                     {
                         let file = definition.info.name.location.file
                         let base = (file.split(separator: "/").last.map(String.init) ?? file)
+                        // (Its extension dropped whatever it is, as slice2floe names the file's Swift.)
                         let stem =
-                            options.swiftFileName?(file) ?? (base.hasSuffix(".ice") ? String(base.dropLast(4)) : base)
+                            options.swiftFileName?(file) ?? base.lastIndex(of: ".").map { String(base[..<$0]) } ?? base
                         included[Self.loaderName(stem)] = module
                     }
                 default: break

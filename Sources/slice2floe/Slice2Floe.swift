@@ -252,6 +252,13 @@ struct Slice2Floe: ParsableCommand {
         }
         done[path] = file
         let base = swiftBase(for: file)
+        // `a-b.ice` and `a_b.ice` write two files but would both define `a_b_SliceLoader`.
+        let loader = SwiftGenerator.loaderName(base)
+        if let first = done[loader], Self.absolute(first) != Self.absolute(file) {
+            reportFailure("\(file) and \(first) would both define \(loader): name one with --swift-name \(file)=NAME")
+            return false
+        }
+        done[loader] = file
         let start = ContinuousClock.now
         let generated = SwiftGenerator(
             unit: result.unit, options: generatorOptions

@@ -259,6 +259,26 @@ struct CommandLineTests {
         #expect(try slice2floe(["my-types.ice", "2fa.v1.ice"], in: dir).status == 0)
         #expect(try dir.read("my-types.swift").contains("public struct my_types_SliceLoader: FloeEncoding.SliceLoader"))
         #expect(try dir.read("2fa.v1.swift").contains("public struct _2fa_v1_SliceLoader: FloeEncoding.SliceLoader"))
+        // Two file names one loader name apart.
+        try dir.write("my_types.ice", "module J { class E { int v; } }\n")
+        let twice = try slice2floe(["my-types.ice", "my_types.ice"], in: dir)
+        #expect(twice.status == 1)
+        #expect(
+            twice.stderr.contains("my_types.ice and my-types.ice would both define my_types_SliceLoader"),
+            "\(twice.stderr)")
+        // An includer names an included file's loader as that file's own Swift names it, whatever
+        // its extension.
+        try dir.write("ext/Base.ICE", "module Q { exception QE {} }\n")
+        try dir.write("User.ice", "#include \"ext/Base.ICE\"\nmodule U { interface I { void f() throws Q::QE; } }\n")
+        #expect(try slice2floe(["ext/Base.ICE", "User.ice"], in: dir).status == 0)
+        #expect(try dir.read("Base.swift").contains("public struct Base_SliceLoader"))
+        #expect(try dir.read("User.swift").contains("Base_SliceLoader()"))
+        // Swift and Foundation name the modules standard types are qualified with.
+        try dir.write("Mods.ice", "module W { struct Swift { int v; } enum F { Foundation } }\n")
+        let modules = try slice2floe(["Mods.ice"], in: dir)
+        #expect(modules.status == 1)
+        #expect(modules.stderr.contains("Mods.ice:1:19: error: 'Swift' names a module"), "\(modules.stderr)")
+        #expect(modules.stderr.contains("'Foundation' names a module"), "\(modules.stderr)")
     }
 
     @Test func jsonDiagnosticsCarryWhatTheTextSays() throws {

@@ -28,7 +28,8 @@ struct NamingTests {
         let text = generate(
             """
             module M { struct \\func { int \\class; string \\var = "a\\tb\\u00e9"; }
-                       enum \\Type { \\default, \\case = 3 } const long Min = -9223372036854775808; const float F = 2; }
+                       enum \\Type { \\default, \\case = 3 } const long Min = -9223372036854775808; const float F = 2;
+                       const float Big = 1e300; const float Small = -1e300; }
             """)
         #expect(text.contains("public struct `func`: Swift.Hashable, Swift.Sendable {"))
         #expect(text.contains("public var `class`: Swift.Int32 = 0"))
@@ -37,6 +38,8 @@ struct NamingTests {
         #expect(text.contains("case `case` = 3"))
         #expect(text.contains("public let Min: Swift.Int64 = Swift.Int64.min"))
         #expect(text.contains("public let F: Swift.Float = 2.0"))
+        #expect(text.contains("public let Big: Swift.Float = Swift.Float.infinity"))
+        #expect(text.contains("public let Small: Swift.Float = -Swift.Float.infinity"))
     }
 
     @Test func docCommentsBecomeSwiftMarkup() {

@@ -45,16 +45,18 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
             ["--module-name", target.moduleName]
             + moduleDirectories.sorted { $0.path() < $1.path() }
             .flatMap { ["--module-dir", $0.standardizedFileURL.path()] }
-        // Slice files with one name (IceGrid/Session.ice, Glacier2/Session.ice) become
-        // FOLDER_NAME.swift with FOLDER_NAME_SliceLoader: one Swift module cannot hold two.
+        // Slice files with one name (IceGrid/Session.ice, Glacier2/Session.ice), or names one
+        // loader name apart (a-b.ice, a_b.ice: both a_b_SliceLoader), become FOLDER_NAME.swift
+        // with FOLDER_NAME_SliceLoader: one Swift module cannot hold two.
         let stems = Dictionary(grouping: sliceFiles.map(\.standardizedFileURL)) {
-            $0.deletingPathExtension().lastPathComponent
+            Self.identifier($0.deletingPathExtension().lastPathComponent)
         }
         var swiftNames: [URL: String] = [:]
         for (stem, files) in stems where files.count > 1 {
-            for file in files {
-                let folder = file.deletingLastPathComponent().lastPathComponent
-                swiftNames[file] = String(folder.map { $0.isLetter || $0.isNumber ? $0 : "_" }) + "_" + stem
+            for (index, file) in files.sorted(by: { $0.path() < $1.path() }).enumerated() {
+                let folder = Self.identifier(file.deletingLastPathComponent().lastPathComponent)
+                let sameFolder = files.filter { $0.deletingLastPathComponent() == file.deletingLastPathComponent() }
+                swiftNames[file] = folder + "_" + stem + (sameFolder.count > 1 ? "_\(index + 1)" : "")
             }
         }
         let renames = swiftNames.sorted { $0.key.path() < $1.key.path() }
@@ -71,6 +73,11 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
                     + (configuration == nil ? [] : [configurationFile]),
                 outputFiles: [output.appending(path: name + ".swift")])
         }
+    }
+
+    /// `name` with what a Swift identifier cannot hold made `_` (as slice2floe names loaders).
+    private static func identifier(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
     }
 
     /// A path of slice-plugin.json: absolute (`/usr/share/ice/slice`, where Debian's ZeroC

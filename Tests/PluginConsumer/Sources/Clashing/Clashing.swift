@@ -102,7 +102,7 @@ public func exerciseMoreNames() async throws -> String {
         name: "Shapes", endpoints: "tcp -h 127.0.0.1 -p 0")
     let proxy = try adapter.add(servant: ShapesServant(), id: FloeCore.Identity(name: "shapes"))
     try await adapter.activate()
-    let client = Communicator(sliceLoader: more_names_SliceLoader())
+    let client = Communicator()  // (the generated proxy registers its file's loader)
     let shapes = try makeProxy(communicator: client, proxyString: proxy.description, type: (any ShapesPrx).self)
     try await shapes.Shape()
     // (`got.self` would be the whole tuple: a label `self` is read by position.)
