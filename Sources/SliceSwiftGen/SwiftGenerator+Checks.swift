@@ -21,6 +21,27 @@ extension SwiftGenerator {
 
     static let qualifyingModules: Set<String> = ["Swift", "Foundation"]
 
+    /// The top-level public types of the runtime modules generated files import (FloeCore,
+    /// FloeEncoding, FloeProtocol); `RuntimeTypeNamesTests` keeps the list and the sources in step.
+    public static let runtimeTypeNames: Set<String> = [
+        "ACMClose", "Acceptor", "BatchRequestReader", "Blobject", "CallCancellation", "CertificateSubjectMiddleware",
+        "ClientInterceptor", "Communicator", "CompositeSliceLoader", "CompressionCodec", "CompressionCodecChoice",
+        "CompressionError", "CompressionStatus", "Connection", "ConnectionInfo", "ConnectionMetrics",
+        "ConnectionOptions", "Context", "Current", "Deadline", "DeadlineInterceptor", "DeadlineMiddleware",
+        "DispatchError", "DispatchGate", "Dispatcher", "EncodingVersion", "EndpointData", "EndpointSelection",
+        "FormatType", "Frame", "GeneratedSliceLoaders", "IPEndpointData", "IceFrameDecoder", "Identity", "IdentitySeq",
+        "ImplicitContext", "IncomingRequest", "IncomingResponse", "InputStream", "LocalError", "LoggingMiddleware",
+        "MarshalError", "Message", "MessageHeader", "MessagePrefix", "MessageType", "NullableStreamCodable",
+        "ObjectAdapter", "ObjectPrx", "ObjectPrxI", "ObjectTraits", "Observability", "OpaqueEndpointData",
+        "OperationMode", "OptionalFormat", "OutgoingRequest", "OutgoingResponse", "OutputStream", "Properties",
+        "ProtocolError", "ProtocolVersion", "ProxyData", "ProxyMode", "ProxyReference", "RawDecodable", "RawEncodable",
+        "RawReader", "RawWriter", "ReferenceVisitor", "Reply", "ReplyBody", "ReplyMessage", "ReplyStatus", "Request",
+        "RequestHeader", "SendingBox", "ServantLocator", "SliceInfo", "SliceLoader", "SliceRegistry", "SliceTraits",
+        "SliceVersion", "SlicedData", "StreamCodable", "StreamCodableEnum", "StreamCodableNumber", "SubjectFilter",
+        "TLSPeerInfo", "TracingInterceptor", "TracingMiddleware", "Transport", "UDPEndpointData", "UnknownSlicedValue",
+        "UserException", "Value", "ValueReferences",
+    ]
+
     /// The definition and the names declared directly inside it: members, operations,
     /// enumerators.
     static func namesInside(_ definition: Definition) -> [DefinitionInfo] {
@@ -62,6 +83,27 @@ extension SwiftGenerator {
                 diagnostics.error(
                     "unsupported-ice-type",
                     "'\(name.dropFirst(2))' is not provided by Floe, whose runtime has the Ice types of its own Slice/Ice files",
+                    at: type.location)
+            }
+        }
+        // A type of another Swift module is written `Module.Type`; a runtime type of the module's
+        // name (`FloeCore.Transport` for a Slice module `Transport`) takes precedence over it.
+        var reportedModules: Set<String> = []
+        for main in mainModules {
+            let own = options.moduleName ?? modules[main.info.name.name]?.swiftModule
+            forEachTypeReference(in: [main]) { type in
+                guard let resolved = type.resolved else { return }
+                let name: String
+                switch resolved {
+                case .proxy(let s), .user(let s, _): name = s
+                case .builtin: return
+                }
+                guard let module = definitionModules[name]?.swiftModule, module != own,
+                    Self.runtimeTypeNames.contains(module), reportedModules.insert(module).inserted
+                else { return }
+                diagnostics.error(
+                    "swift-module-shadowed",
+                    "'\(name.dropFirst(2))' is in Swift module '\(module)', which generated code cannot name: Floe's runtime has a type '\(module)'; give the Slice module [\"swift:module:OtherName\"] metadata",
                     at: type.location)
             }
         }
