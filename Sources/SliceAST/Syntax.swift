@@ -112,6 +112,14 @@ public indirect enum ResolvedType: Hashable, Sendable, Codable {
     case proxy(String)
     /// A user-defined type by scoped name.
     case user(String, TypeKind)
+
+    /// The scoped name of the definition referred to; nil for a builtin type.
+    public var scopedName: String? {
+        switch self {
+        case .builtin: nil
+        case .proxy(let name), .user(let name, _): name
+        }
+    }
 }
 
 /// The kinds of user-defined types.

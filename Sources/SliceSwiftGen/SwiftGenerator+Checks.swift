@@ -71,12 +71,7 @@ extension SwiftGenerator {
         if options.iceModule == nil {
             var reported: Set<String> = []
             forEachTypeReference(in: mainModules) { type in
-                guard let resolved = type.resolved else { return }
-                let name: String
-                switch resolved {
-                case .proxy(let s), .user(let s, _): name = s
-                case .builtin: return
-                }
+                guard let name = type.resolved?.scopedName else { return }
                 guard name.hasPrefix("::Ice::"), !Self.providedIceTypes.contains(name),
                     reported.insert(name + "\(type.location)").inserted
                 else { return }
@@ -92,13 +87,8 @@ extension SwiftGenerator {
         for main in mainModules {
             let own = options.moduleName ?? modules[main.info.name.name]?.swiftModule
             forEachTypeReference(in: [main]) { type in
-                guard let resolved = type.resolved else { return }
-                let name: String
-                switch resolved {
-                case .proxy(let s), .user(let s, _): name = s
-                case .builtin: return
-                }
-                guard let module = definitionModules[name]?.swiftModule, module != own,
+                guard let name = type.resolved?.scopedName, let module = definitionModules[name]?.swiftModule,
+                    module != own,
                     Self.runtimeTypeNames.contains(module), reportedModules.insert(module).inserted
                 else { return }
                 diagnostics.error(

@@ -312,11 +312,7 @@ public struct SwiftGenerator {
         var queue = definitions.filter { $0.info.includeLevel == 0 }
         while let next = queue.popLast() {
             forEachTypeReference(of: next) { type in
-                let name: String
-                switch type.resolved {
-                case .proxy(let s), .user(let s, _): name = s
-                case .builtin, nil: return
-                }
+                guard let name = type.resolved?.scopedName else { return }
                 guard reached.insert(name).inserted, let definition = byName[name] else { return }
                 queue.append(definition)
             }

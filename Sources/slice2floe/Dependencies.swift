@@ -32,16 +32,11 @@ struct Dependencies {
         for entry in entries {
             out += "  <source name=\"\(Self.xmlEscaped(entry.file))\">\n"
             for read in entry.reads.dropFirst() {
-                out += "    <dependsOn name=\"\(Self.xmlEscaped(Self.absolute(read)))\"/>\n"
+                out += "    <dependsOn name=\"\(Self.xmlEscaped(Slice2Floe.absolute(read)))\"/>\n"
             }
             out += "  </source>\n"
         }
         return out + "</dependencies>\n"
-    }
-
-    private static func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-            .standardizedFileURL.path
     }
 
     private static func xmlEscaped(_ text: String) -> String {

@@ -209,7 +209,7 @@ struct Slice2Floe: ParsableCommand {
     }
 
     /// `path` made absolute against the current directory, without `.` and `..` components.
-    private static func absolute(_ path: String) -> String {
+    static func absolute(_ path: String) -> String {
         let url = URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         return url.standardizedFileURL.path
     }
