@@ -9,10 +9,12 @@ struct Dependencies {
         entries.append((file, target, reads))
     }
 
-    /// Make rules: `Out/Hello.swift: Hello.ice Included.ice`, one continued line per file.
+    /// Make rules as ZeroC's compilers print them: `Hello.swift: \`, then one read file a line.
+    /// The target has no `--output-dir`: Makefiles written for slice2cpp put theirs in front
+    /// (`sed 's,^,$(@D)/,'`), and would double ours.
     func make() -> String {
         entries.map { entry in
-            ([entry.target + ":"] + entry.reads.map(Self.escaped)).joined(separator: " \\\n  ") + "\n"
+            ([entry.target + ":"] + entry.reads.map(Self.escaped)).joined(separator: " \\\n ") + "\n"
         }.joined()
     }
 

@@ -95,7 +95,13 @@ struct Slice2Floe: ParsableCommand {
         } catch let error as ZeroCArguments.Refusal {
             fail(error.description)
         } catch {
-            // Help, version and a clean exit status go through as they are.
+            // ZeroC's compilers print their version on stderr, where build scripts (CMake's
+            // FindIce) read it; help and a clean exit status go through as they are.
+            if !(error is ExitCode), exitCode(for: error) == .success, fullMessage(for: error) == configuration.version
+            {
+                FileHandle.standardError.write(Data((configuration.version + "\n").utf8))
+                Foundation.exit(0)
+            }
             if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
             fail(message(for: error))
         }
@@ -154,7 +160,7 @@ struct Slice2Floe: ParsableCommand {
             failed = failed || result.diagnostics.hasErrors
             guard !result.diagnostics.hasErrors else { continue }
             if printsDependencies {
-                dependencies.add(file, result.dependencies, target: target(for: file))
+                dependencies.add(file, result.dependencies, target: swiftBase(for: file) + ".swift")
                 continue
             }
             let problems = SwiftGenerator(unit: result.unit, options: generatorOptions).check()
@@ -229,7 +235,7 @@ struct Slice2Floe: ParsableCommand {
         swiftNames[Self.absolute(file)] ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
     }
 
-    private func target(for file: String) -> String {
+    private func outputPath(for file: String) -> String {
         (outputDir as NSString).appendingPathComponent(swiftBase(for: file) + ".swift")
     }
 
@@ -243,7 +249,7 @@ struct Slice2Floe: ParsableCommand {
     /// directory cannot be made or written, or another Slice file of this run has the same base
     /// name (ZeroC's compilers overwrite the first file's output without a word).
     private func writeSwift(for file: String, result: CompilationResult, done: inout [String: String]) -> Bool {
-        let path = target(for: file)
+        let path = outputPath(for: file)
         if let first = done[path] {
             guard Self.absolute(first) != Self.absolute(file) else { return true }
             reportFailure(
