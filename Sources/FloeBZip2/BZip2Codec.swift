@@ -25,36 +25,54 @@ public struct BZip2Codec: CompressionCodec {
         guard size >= 0, size < Int(UInt32.max) else { throw CompressionError("impossible decompressed size \(size)") }
         guard data.readableBytes > 0 else { throw CompressionError("no bzip2 data") }
         // Room for exactly `size` bytes and one more, to tell "exactly" from "more": a stream
-        // that would inflate further stops there (BZ_OUTBUFF_FULL), having used no more memory.
-        // Inflated straight into the buffer returned, from the received bytes in place.
-        var output = ByteBufferAllocator().buffer(capacity: size + 1)
-        var status = BZ_OK
-        var produced = UInt32(size + 1)
-        output.writeWithUnsafeMutableBytes(minimumWritableBytes: size + 1) { out in
-            data.withUnsafeReadableBytes { input in
-                // libbzip2 takes `char *` but only reads the source.
-                guard
-                    let from = input.baseAddress.map({
-                        UnsafeMutablePointer(mutating: $0.assumingMemoryBound(to: CChar.self))
-                    }),
-                    let to = out.baseAddress?.assumingMemoryBound(to: CChar.self)
-                else {
-                    status = BZ_PARAM_ERROR
-                    return 0
+        // that would inflate further stops there, having used no more memory. The buffer starts
+        // at what the data can plausibly hold and grows as it fills (bzip2 inflates a run of
+        // one byte a million-fold), so memory follows what the stream really inflates to, not
+        // what the peer announced. Inflated from the received bytes in place.
+        let limit = size + 1
+        var output = ByteBufferAllocator().buffer(
+            capacity: CompressionBuffer.initialCapacity(limit: limit, compressed: data))
+        var stream = bz_stream()
+        guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else {
+            throw CompressionError("bzip2 decompression could not start (out of memory)")
+        }
+        defer { BZ2_bzDecompressEnd(&stream) }
+        let status = data.withUnsafeReadableBytes { input -> Int32 in
+            // libbzip2 takes `char *` but only reads the source.
+            guard let from = input.baseAddress else { return BZ_PARAM_ERROR }
+            stream.next_in = UnsafeMutablePointer(mutating: from.assumingMemoryBound(to: CChar.self))
+            stream.avail_in = UInt32(clamping: input.count)
+            while true {
+                if output.readableBytes == limit { return BZ_OUTBUFF_FULL }
+                if output.writableBytes == 0 { output.reserveCapacity(min(output.capacity * 2, limit)) }
+                var status = BZ_PARAM_ERROR
+                let written = output.readableBytes
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { out in
+                    guard let to = out.baseAddress?.assumingMemoryBound(to: CChar.self) else { return 0 }
+                    let room = UInt32(min(out.count, limit - written))
+                    stream.next_out = to
+                    stream.avail_out = room
+                    status = BZ2_bzDecompress(&stream)
+                    return Int(room - stream.avail_out)
                 }
-                status = BZ2_bzBuffToBuffDecompress(to, &produced, from, UInt32(clamping: input.count), 0, 0)
-                return status == BZ_OK ? Int(produced) : 0
+                // BZ_OK with input left means the output filled: grow it and go on. With no
+                // input left, the stream ended early.
+                guard status == BZ_OK else { return status }
+                if stream.avail_in == 0, stream.avail_out > 0 { return BZ_UNEXPECTED_EOF }
             }
         }
         switch status {
-        case BZ_OK where Int(produced) == size:
+        case BZ_STREAM_END where output.readableBytes == size:
             return output
-        case BZ_OK:
-            throw CompressionError("the bzip2 data inflates to \(produced) bytes, not the \(size) announced")
+        case BZ_STREAM_END:
+            throw CompressionError(
+                "the bzip2 data inflates to \(output.readableBytes) bytes, not the \(size) announced")
         case BZ_OUTBUFF_FULL:
             throw CompressionError("the bzip2 data inflates past the \(size) bytes announced")
         case BZ_UNEXPECTED_EOF:
             throw CompressionError("the bzip2 data is truncated")
+        case BZ_MEM_ERROR:
+            throw CompressionError("bzip2 decompression ran out of memory")
         default:
             throw CompressionError("the bzip2 data is corrupt (status \(status))")
         }

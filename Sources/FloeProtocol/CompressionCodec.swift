@@ -19,3 +19,14 @@ public struct CompressionError: Error, Hashable, Sendable, CustomStringConvertib
 
     public var description: String { message }
 }
+
+/// How codecs size the buffer they inflate into.
+package enum CompressionBuffer {
+    /// The first buffer's size, up to `limit` (the announced size and one more byte): eight
+    /// times the compressed bytes, at least 64 KiB. Ordinary messages (compressed 2–6×, ZeroC
+    /// compresses only 100 bytes or more) fit at once; a tiny message announcing 2 GiB gets
+    /// 64 KiB, and the buffer doubles only as far as the stream really inflates.
+    package static func initialCapacity(limit: Int, compressed: ByteBuffer) -> Int {
+        min(limit, max(compressed.readableBytes * 8, 65_536))
+    }
+}

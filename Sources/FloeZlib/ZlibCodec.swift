@@ -32,13 +32,25 @@ public struct ZlibCodec: CompressionCodec {
     public func decompress(_ data: ByteBuffer, size: Int) throws -> ByteBuffer {
         guard size >= 0, size < Int(UInt32.max) else { throw CompressionError("impossible decompressed size \(size)") }
         guard data.readableBytes > 0 else { throw CompressionError("no zlib data") }
-        // Room for `size` bytes and at least one more, to tell "exactly" from "more": a stream
-        // that would inflate further stops when the buffer is full, having used no more memory.
-        var output = ByteBufferAllocator().buffer(capacity: size + 1)
+        // Room for `size` bytes and one more, to tell "exactly" from "more": a stream that would
+        // inflate further stops when the buffer is full, having used no more memory. The buffer
+        // starts at what the data can plausibly hold and grows as it fills, so memory follows
+        // what the stream really inflates to, not what the peer announced (which only
+        // `Ice.MessageSizeMax` bounds, and nothing does when it is 0).
+        let limit = size + 1
+        var output = ByteBufferAllocator().buffer(
+            capacity: CompressionBuffer.initialCapacity(limit: limit, compressed: data))
         var input = data
         do {
             let decompressor = try ZlibDecompressor(algorithm: .zlib)
-            try decompressor.inflate(from: &input, to: &output)
+            while true {
+                do {
+                    try decompressor.inflate(from: &input, to: &output)
+                    break
+                } catch let error as CompressNIOError where error == .bufferOverflow && output.capacity < limit {
+                    output.reserveCapacity(min(output.capacity * 2, limit))
+                }
+            }
         } catch let error as CompressNIOError {
             switch error {
             case .bufferOverflow: throw CompressionError("the zlib data inflates past the \(size) bytes announced")

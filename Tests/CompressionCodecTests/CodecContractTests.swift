@@ -1,6 +1,7 @@
 import FloeBZip2
 import FloeProtocol
 import FloeZlib
+import Foundation
 import NIOCore
 import Testing
 
@@ -19,6 +20,35 @@ struct CodecContractTests {
         #expect { try codec.decompress(bomb, size: 1_000) } throws: { error in
             (error as? CompressionError)?.message.contains("past the 1000 bytes") == true
         }
+    }
+
+    /// A stream inflating far beyond its compressed size (3 MB of zeros, a few KB compressed)
+    /// is read whole, the buffer growing as it fills.
+    @Test(arguments: ["bzip2", "zlib"]) func aHighlyCompressedStreamInflatesWhole(codec name: String) throws {
+        let codec = try #require(codecs[name])
+        let body = ByteBuffer(repeating: 0, count: 3_000_000)
+        let compressed = try codec.compress(body, level: 9)
+        #expect(compressed.readableBytes < 10_000)
+        #expect(try codec.decompress(compressed, size: body.readableBytes) == body)
+    }
+
+    /// What a peer announces costs nothing until the stream inflates to it: 30 compressed bytes
+    /// announcing 2 GiB (allowed when `Ice.MessageSizeMax` is 0) do not reserve 2 GiB. Seen in
+    /// the process's peak virtual size, which a buffer of the announced size would raise at once.
+    @Test(arguments: ["bzip2", "zlib"]) func anAnnouncedSizeIsNotReservedUpFront(codec name: String) throws {
+        let codec = try #require(codecs[name])
+        let small = try codec.compress(ByteBuffer(bytes: Array("a short body".utf8)), level: 1)
+        let sizeBefore = try #require(Self.virtualMemory("VmSize"))
+        #expect(throws: CompressionError.self) { try codec.decompress(small, size: Int(Int32.max) - 14) }
+        let peakAfter = try #require(Self.virtualMemory("VmPeak"))
+        #expect(peakAfter < sizeBefore + 1 << 30, "peak \(peakAfter >> 20) MiB, from \(sizeBefore >> 20) MiB")
+    }
+
+    /// A line of /proc/self/status, in bytes.
+    private static func virtualMemory(_ field: String) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+        return line?.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
     }
 
     @Test(arguments: ["bzip2", "zlib"]) func shortTruncatedCorruptAndEmptyStreamsAreErrors(codec name: String) throws {
