@@ -49,7 +49,9 @@ struct LocatorRegistryServant: LocatorRegistry {
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
-        if let proxy { try Self.checkStorable(proxy, "server '\(id)'") }
+        if let proxy, let problem = StorableProxy.problem(proxy) {
+            throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
+        }
         try await state.setProcess(id, proxy?._reference.data)
     }
 
@@ -65,7 +67,7 @@ struct LocatorRegistryServant: LocatorRegistry {
 
     /// Refused, changing nothing: an empty adapter id (it names nothing), a proxy without
     /// endpoints (clients would get an adapter they cannot reach; IceGrid accepts those), and
-    /// one that `checkStorable` refuses.
+    /// one that `StorableProxy` refuses.
     private static func check(_ id: String, _ proxy: (any ObjectPrx)?) throws {
         guard !id.isEmpty else { throw AdapterNotFoundException() }
         guard let proxy else { return }
@@ -74,38 +76,8 @@ struct LocatorRegistryServant: LocatorRegistry {
                 status: .unknownLocalException,
                 message: "adapter '\(id)': a registration needs a direct proxy with endpoints, not '\(proxy)'")
         }
-        try checkStorable(proxy, "adapter '\(id)'")
-    }
-
-    /// The most endpoints one registration may publish. Anyone may register, and a replica
-    /// group's lookup answers with all its members' endpoints: without a bound, a few large
-    /// registrations make every lookup of their group a reply of any size.
-    /// (An adapter listening on every interface publishes one endpoint per address and
-    /// transport: a host with many interfaces and four transports stays well within it.)
-    static let maxEndpoints = 256
-
-    /// Refuses what the registry could not keep: more than `maxEndpoints` endpoints, and a proxy
-    /// whose string form (what the data directory stores) does not read back as the same proxy,
-    /// such as a port out of range or a negative timeout other than -1. Stored, such a proxy
-    /// would stop the registry at its next start.
-    private static func checkStorable(_ proxy: any ObjectPrx, _ what: String) throws {
-        let count = proxy.ice_getEndpoints().count
-        guard count <= maxEndpoints else {
-            throw DispatchError(
-                status: .unknownLocalException,
-                message:
-                    "\(what): \(count) endpoints, more than the \(maxEndpoints) a registration may publish (set the adapter's PublishedEndpoints)"
-            )
-        }
-        let text = proxy.description
-        guard let again = try? proxy._reference.communicator.stringToProxy(text),
-            again._reference.data == proxy._reference.data
-        else {
-            throw DispatchError(
-                status: .unknownLocalException,
-                message:
-                    "\(what): the proxy '\(text.prefix(200))' does not read back from its string form (a port out of range? a negative timeout?), so the registry cannot store it"
-            )
+        if let problem = StorableProxy.problem(proxy) {
+            throw DispatchError(status: .unknownLocalException, message: "adapter '\(id)': \(problem)")
         }
     }
 }

@@ -83,9 +83,11 @@ public final class RegistryService: Sendable {
     }
 
     /// Adds (or replaces) a well-known object: `findObjectById(proxy's identity)` answers `proxy`.
+    /// Throws `invalidArgument` for a proxy the registry could not store (see `StorableProxy`).
     public func addObject(
         _ proxy: any ObjectPrx, type: String = "::Ice::Object", tags: [String: String] = [:]
     ) async throws {
+        if let problem = StorableProxy.problem(proxy) { throw LocalError(.invalidArgument, problem) }
         try await state.setObject(
             proxy.ice_getIdentity(), RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: tags)
         )

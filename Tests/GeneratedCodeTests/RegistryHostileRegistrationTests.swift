@@ -51,6 +51,19 @@ struct RegistryHostileRegistrationTests {
         await #expect(throws: DispatchError.self) {
             try await registryProxy.setServerProcessProxy(id: "S", proxy: process)
         }
+        // Well-known objects, added by an administrator or by the embedding application.
+        let admin = uncheckedCast(
+            prx: locatorProxy.ice_identity(Identity(name: "Admin", category: registry.instanceName)),
+            type: (any AdminPrx).self)
+        let unreadable = Self.crafted(client, endpoints: [IPEndpointData(host: "127.0.0.1", port: 70_000)])
+        do {
+            try await admin.addObject(ObjectInfo(proxy: unreadable, type: "::Demo::Hello", tags: [:]))
+            Issue.record("floe-admin added an object the registry cannot store")
+        } catch let error as AdminError {
+            #expect(error.reason.contains("does not read back"), "\(error)")
+        }
+        await #expect(throws: LocalError.self) { try await registry.addObject(unreadable) }
+        #expect(try await admin.getObjects().isEmpty)
         #expect(await registry.adapters().isEmpty)
         // What servers publish reads back and is taken: host names, IPv6, every transport,
         // resources with blanks and colons, infinite timeouts, compression, opaque endpoints.
