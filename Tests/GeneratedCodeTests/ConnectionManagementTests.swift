@@ -90,6 +90,26 @@ struct ConnectionManagementTests {
         try await silent.close()
     }
 
+    /// Refused endpoints are remembered only to order a proxy's endpoints: a process that
+    /// reaches thousands of dead single-endpoint adapters (a registry checking liveness) keeps
+    /// at most `failedEndpointsKept` of them.
+    @Test func refusedEndpointsRememberedAreBounded() async throws {
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: [])
+        // 127.0.0.2: the tests' servers listen on 127.0.0.1 only, so each of these refuses.
+        let count = Communicator.failedEndpointsKept + 100
+        var refused = 0
+        for port in 20_000..<(20_000 + count) {
+            let proxy = try #require(try client.stringToProxy("dead:tcp -h 127.0.0.2 -p \(port) -t 2000"))
+            do { try await proxy.ice_ping() } catch let error as LocalError where error.code == .connectionRefused {
+                refused += 1
+            }
+        }
+        #expect(refused > Communicator.failedEndpointsKept, "\(refused) refused")
+        let kept = client.state.withLockedValue { $0.failedEndpoints.count }
+        #expect(kept > 0 && kept <= Communicator.failedEndpointsKept, "\(kept) kept")
+        await client.destroy()
+    }
+
     /// Which of two servers each of `calls` fresh connections reaches through `proxy`.
     private static func reached(
         _ proxy: (Communicator) throws -> any TesterPrx, calls: Int, first: TesterServant, second: TesterServant
