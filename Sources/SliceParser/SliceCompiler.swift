@@ -82,10 +82,13 @@ public enum SliceCompiler {
         return kept
     }
 
+    /// Every warning about a construct Ice 3.7 deprecates: `suppress-warning:deprecated`
+    /// silences them all, as in ZeroC's compilers.
+    static let deprecationCodes: Set<String> = [
+        "class-operations", "class-proxy", "class-implements", "interface-by-value", "enumerator-scope", "sequence-key",
+    ]
+
     private static func category(of code: DiagnosticCode) -> String {
-        switch code.rawValue {
-        case "class-operations", "class-proxy": return "deprecated"
-        default: return code.rawValue
-        }
+        deprecationCodes.contains(code.rawValue) ? "deprecated" : code.rawValue
     }
 }

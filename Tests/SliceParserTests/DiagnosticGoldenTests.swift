@@ -23,7 +23,7 @@ struct DiagnosticGoldenTests {
 
     /// The inputs are listed from the bundle at run time: an empty list would pass vacuously.
     @Test func theValidInputsAreAllThere() {
-        #expect(Inputs.names(in: "valid").count == 7)
+        #expect(Inputs.names(in: "valid").count == 8)
     }
 
     @Test(arguments: Inputs.names(in: "valid"))
