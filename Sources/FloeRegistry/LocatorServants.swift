@@ -39,7 +39,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     }
 
     func setReplicatedAdapterDirectProxy(
-        adapterId: String, replicaGroupId: String, proxy: (any ObjectPrx)?, current: Current
+        adapterId: String, replicaGroupId: String, p proxy: (any ObjectPrx)?, current: Current
     ) async throws {
         try Self.check(adapterId, proxy)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }

@@ -274,7 +274,7 @@ struct RegistryBadInputTests {
             try await registryProxy.setAdapterDirectProxy(id: "Bad", proxy: endpointless)
         }
         await #expect(throws: InvalidReplicaGroupIdException.self) {
-            try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", proxy: direct)
+            try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", p: direct)
         }
         #expect(await registry.adapters().isEmpty, "a refused registration changed the registry")
         try await registryProxy.setAdapterDirectProxy(id: "Good", proxy: direct)
