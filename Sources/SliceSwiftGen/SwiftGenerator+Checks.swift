@@ -81,6 +81,21 @@ extension SwiftGenerator {
                     at: type.location)
             }
         }
+        // A file's Swift is one file, so in one Swift module. Without `--module-name` each
+        // top-level module maps to a Swift module of its name, and other files refer to its
+        // types through it: a second top-level module mapping elsewhere would be generated here
+        // and looked for there. ZeroC's slice2swift refuses it too.
+        if options.moduleName == nil, let first = mainModules.first {
+            let own = Self.mapping(of: first, options: options, own: false).swiftModule
+            for main in mainModules.dropFirst() {
+                let mapped = Self.mapping(of: main, options: options, own: false).swiftModule
+                guard mapped != own else { continue }
+                diagnostics.error(
+                    "swift-module-mismatch",
+                    "module '\(main.info.name.name)' maps to Swift module '\(mapped)', but this file's Swift goes into '\(own)' (its first module's): give it [\"swift:module:\(own):PREFIX\"] metadata, or compile with --module-name",
+                    at: main.info.name.location)
+            }
+        }
         // A type of another Swift module is written `Module.Type`; a runtime type of the module's
         // name (`FloeCore.Transport` for a Slice module `Transport`) takes precedence over it.
         var reportedModules: Set<String> = []

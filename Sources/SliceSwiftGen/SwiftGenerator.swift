@@ -99,7 +99,7 @@ public struct SwiftGenerator {
     /// The Swift module and type-name prefix of a top-level Slice module: its own name, or what
     /// its `swift:module:Name[:Prefix]` metadata says; for a module of the file set being built
     /// into `moduleName` (`own`), that module, keeping the metadata's prefix.
-    private static func mapping(of module: ModuleDef, options: GeneratorOptions, own: Bool) -> (
+    static func mapping(of module: ModuleDef, options: GeneratorOptions, own: Bool) -> (
         swiftModule: String, prefix: String
     ) {
         let name = module.info.name.name

@@ -241,8 +241,14 @@ struct CommandLineTests {
         #expect(
             twice.stderr.contains("Twice.ice:2:18: error: 'B::C' and 'A::C' are both 'App.C' in Swift"),
             "\(twice.stderr)")
-        // Each in a module of its own (ZeroC's mapping), they do not clash.
-        #expect(try slice2floe(["Twice.ice"], in: dir).status == 0)
+        // Without --module-name each top-level module is a Swift module of its own (ZeroC's
+        // mapping), but one file's Swift is in one module: as slice2swift, refused.
+        let apart = try slice2floe(["Twice.ice"], in: dir)
+        #expect(apart.status == 1)
+        #expect(
+            apart.stderr.contains(
+                "Twice.ice:2:8: error: module 'B' maps to Swift module 'B', but this file's Swift goes into 'A' (its first module's)"
+            ), "\(apart.stderr)")
         #expect(!dir.exists("Admin.swift"))
     }
 

@@ -35,10 +35,11 @@ struct RuntimeTypeNamesTests {
 
     @Test func aTypeInAModuleNamedLikeARuntimeTypeIsAnErrorWhereItIsUsed() {
         let source = """
-            module Transport { struct Packet { int a; } }
+            #include "Transport.ice"
             module App { interface I { void send(Transport::Packet p); } }
             """
-        let result = SliceCompiler.compile(source: source)
+        let result = SliceCompiler.compile(
+            source: source, includes: ["Transport.ice": "module Transport { struct Packet { int a; } }\n"])
         let problems = SwiftGenerator(unit: result.unit).check()
         #expect(
             problems.map(\.description) == [
