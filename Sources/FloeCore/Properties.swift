@@ -43,8 +43,8 @@ public struct Properties: Sendable, Hashable {
         return (properties, remaining)
     }
 
-    /// The `Ice.*` properties a communicator reads (`Communicator(properties:)`).
-    static let iceNames: Set<String> = [
+    /// The `Ice.*` and `IceSSL.*` properties a communicator reads (`Communicator(properties:)`).
+    static let iceNames = Set<String>([
         "Ice.Config", "Ice.Warn.UnknownProperties", "Ice.MessageSizeMax", "Ice.Default.InvocationTimeout",
         "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close",
@@ -64,7 +64,19 @@ public struct Properties: Sendable, Hashable {
         // ZeroC loads its ssl transport as a plugin; Floe has it built in, so the line Ice
         // configurations carry for it is expected, and means nothing more.
         "Ice.Plugin.IceSSL",
-    ]
+    ])
+    // The admin adapter's own properties (`Ice.Admin` is an object adapter's name).
+    .union(
+        ["AdapterId", "Locator", "MaxConnections", "PublishedEndpoints", "ReplicaGroupId", "Router"].map {
+            "Ice.Admin." + $0
+        }
+    )
+    // The ssl transport's (`TLSSettings`).
+    .union(
+        [
+            "DefaultDir", "CertFile", "KeyFile", "Password", "CAs", "UsePlatformCAs", "VerifyPeer", "CheckCertName",
+            "VerifyDepthMax", "Protocols", "Ciphers", "TrustOnly", "TrustOnly.Client", "TrustOnly.Server",
+        ].map { "IceSSL." + $0 })
 
     /// Why Floe has no use for some properties common in Ice configurations, by name prefix:
     /// said in the warning instead of "does not read it", which reads like a typo's.
@@ -85,9 +97,9 @@ public struct Properties: Sendable, Hashable {
         return nil
     }
 
-    /// The `Ice.*` properties set here that a communicator does not read, sorted.
+    /// The `Ice.*` and `IceSSL.*` properties set here that a communicator does not read, sorted.
     public var unknownIceProperties: [String] {
-        values.keys.filter { $0.hasPrefix("Ice.") && !Self.iceNames.contains($0) }.sorted()
+        values.keys.filter { ($0.hasPrefix("Ice.") || $0.hasPrefix("IceSSL.")) && !Self.iceNames.contains($0) }.sorted()
     }
 
     public subscript(name: String) -> String? {

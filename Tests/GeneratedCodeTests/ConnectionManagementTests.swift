@@ -431,12 +431,19 @@ struct ConnectionManagementTests {
         properties["Ice.Plugin.IceSSL"] = "IceSSL:createIceSSL"
         properties["Ice.Default.Host"] = "localhost"
         properties["Ice.Plugin.IceBox"] = "IceBox:createIceBox"
+        // IceSSL's, and the admin adapter's, are read; misspelt or unsupported ones are reported.
+        properties["IceSSL.CAs"] = "ca.pem"
+        properties["IceSSL.UsePlatformCAs"] = "1"
+        properties["IceSSL.TrustOnly.Server"] = "CN=client"
+        properties["IceSSL.VerifyPeers"] = "2"
+        properties["Ice.Admin.PublishedEndpoints"] = "tcp -h localhost -p 4062"
         // Properties common in Ice configurations that Floe has no use for say why.
         #expect(
             try Self.linesLogged(creatingWith: properties) == [
                 "property Ice.Plugin.IceBox has no effect: Floe loads no plugins; its transports (tcp, ssl) are built in",
                 "property Ice.ThreadPool.Server.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
                 "unknown property Ice.Trace.Protocl: Floe does not read it",
+                "unknown property IceSSL.VerifyPeers: Floe does not read it",
             ])
         properties["Ice.Warn.UnknownProperties"] = "0"
         #expect(try Self.linesLogged(creatingWith: properties).isEmpty)

@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 
 /// What an ssl server's servants saw: one entry per dispatch, the caller's certificate subject.
@@ -110,6 +111,24 @@ struct TLSTests {
         #expect(info.tls?.chain.first == info.tls?.certificate)
         #expect(try info.tls?.chain.last == pemDER(certs, "ca.pem"))
         #expect(try await tester.ice_secure(true).opByteSeq(data) == data)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// Whom a side trusts, as IceSSL defines it: the CAs of `IceSSL.CAs` (a PEM file, or a folder
+    /// of them, as OpenSSL's IceSSL reads), the platform's only with `IceSSL.UsePlatformCAs=1`,
+    /// and none without either. (Trusting the platform's by default would let a server that
+    /// requires client certificates accept any certificate a public CA issued.)
+    @Test func trustAsIceSSLDefinesIt() async throws {
+        #expect(try TLSSettings(properties: Properties()).client.trustRoots == .certificates([]))
+        var platform = Properties()
+        platform["IceSSL.UsePlatformCAs"] = "1"
+        #expect(try TLSSettings(properties: platform).client.trustRoots == .default)
+        let certs = try await testCertificates()
+        let server = try await server(tlsProperties(certs, "server", ["IceSSL.CAs": certs]))
+        let client = try client(tlsProperties(certs, "client", ["IceSSL.CAs": certs]))
+        #expect(try await tester(client, "tester:ssl -h 127.0.0.1 -p \(server.port)").opByteSeq(data) == data)
+        #expect(server.dispatches.all == ["C=US, O=Floe Tests, CN=client"])
         await client.destroy()
         await server.communicator.destroy()
     }

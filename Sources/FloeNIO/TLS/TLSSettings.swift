@@ -1,4 +1,5 @@
 public import FloeCore
+import Foundation
 public import NIOSSL
 
 /// TLS for `ssl` endpoints: what the server side presents and requires, what the client side
@@ -37,8 +38,9 @@ public struct TLSSettings: Sendable {
     /// - `IceSSL.CertFile`: this side's certificate chain, PEM; a `.p12`/`.pfx` file is PKCS#12,
     ///   holding the key too. `IceSSL.KeyFile`: its private key, PEM, encrypted when
     ///   `IceSSL.Password` is set. Relative paths start at `IceSSL.DefaultDir`.
-    /// - `IceSSL.CAs`: the CA certificates (PEM) peers are verified against; without it, the
-    ///   system's.
+    /// - `IceSSL.CAs`: the CA certificates (a PEM file, or a folder of them) peers are verified
+    ///   against. `IceSSL.UsePlatformCAs` (0): 1 adds the system's, used when `IceSSL.CAs` is
+    ///   not set; without either, no peer's certificate verifies (`IceSSL.VerifyPeer=0` aside).
     /// - `IceSSL.VerifyPeer` (2): 0 checks nothing; 1 checks a certificate if a client sends one
     ///   (clients always check the server's); 2 requires a valid one.
     /// - `IceSSL.CheckCertName` (0): 1 makes clients check that the server certificate names the
@@ -86,15 +88,25 @@ public struct TLSSettings: Sendable {
         guard chain.isEmpty == (key == nil) else {
             throw LocalError(.invalidArgument, "IceSSL: IceSSL.CertFile and IceSSL.KeyFile go together")
         }
+        // As IceSSL: the CAs listed, and the platform's only when asked for. Trusting every
+        // public CA by default would let a server requiring client certificates accept any
+        // certificate a public CA issued.
         let roots: NIOSSLTrustRoots
         if let cas = path("IceSSL.CAs") {
-            do {
-                roots = .certificates(try NIOSSLCertificate.fromPEMFile(cas))
-            } catch {
-                throw LocalError(.invalidArgument, "IceSSL.CAs: cannot load '\(cas)': \(error)")
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: cas, isDirectory: &isFolder), isFolder.boolValue {
+                roots = .file(cas)  // a folder of PEM files (OpenSSL's c_rehash layout included)
+            } else {
+                do {
+                    roots = .certificates(try NIOSSLCertificate.fromPEMFile(cas))
+                } catch {
+                    throw LocalError(.invalidArgument, "IceSSL.CAs: cannot load '\(cas)': \(error)")
+                }
             }
-        } else {
+        } else if try properties.int("IceSSL.UsePlatformCAs", default: 0) > 0 {
             roots = .default
+        } else {
+            roots = .certificates([])
         }
         let verifyPeer = try properties.int("IceSSL.VerifyPeer", default: 2)
         guard (0...2).contains(verifyPeer) else {
