@@ -32,16 +32,23 @@ public struct BZip2Codec: CompressionCodec {
         let limit = size + 1
         var output = ByteBufferAllocator().buffer(
             capacity: CompressionBuffer.initialCapacity(limit: limit, compressed: data))
-        var stream = bz_stream()
-        guard BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK else {
+        // libbzip2 keeps the stream's address and refuses calls from another one: an `&local`
+        // argument has no stable address from one call to the next, so it lives on the heap.
+        let stream = UnsafeMutablePointer<bz_stream>.allocate(capacity: 1)
+        stream.initialize(to: bz_stream())
+        defer {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+        }
+        guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else {
             throw CompressionError("bzip2 decompression could not start (out of memory)")
         }
-        defer { BZ2_bzDecompressEnd(&stream) }
+        defer { BZ2_bzDecompressEnd(stream) }
         let status = data.withUnsafeReadableBytes { input -> Int32 in
             // libbzip2 takes `char *` but only reads the source.
             guard let from = input.baseAddress else { return BZ_PARAM_ERROR }
-            stream.next_in = UnsafeMutablePointer(mutating: from.assumingMemoryBound(to: CChar.self))
-            stream.avail_in = UInt32(clamping: input.count)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: from.assumingMemoryBound(to: CChar.self))
+            stream.pointee.avail_in = UInt32(clamping: input.count)
             while true {
                 if output.readableBytes == limit { return BZ_OUTBUFF_FULL }
                 if output.writableBytes == 0 { output.reserveCapacity(min(output.capacity * 2, limit)) }
@@ -50,15 +57,15 @@ public struct BZip2Codec: CompressionCodec {
                 output.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { out in
                     guard let to = out.baseAddress?.assumingMemoryBound(to: CChar.self) else { return 0 }
                     let room = UInt32(min(out.count, limit - written))
-                    stream.next_out = to
-                    stream.avail_out = room
-                    status = BZ2_bzDecompress(&stream)
-                    return Int(room - stream.avail_out)
+                    stream.pointee.next_out = to
+                    stream.pointee.avail_out = room
+                    status = BZ2_bzDecompress(stream)
+                    return Int(room - stream.pointee.avail_out)
                 }
                 // BZ_OK with input left means the output filled: grow it and go on. With no
                 // input left, the stream ended early.
                 guard status == BZ_OK else { return status }
-                if stream.avail_in == 0, stream.avail_out > 0 { return BZ_UNEXPECTED_EOF }
+                if stream.pointee.avail_in == 0, stream.pointee.avail_out > 0 { return BZ_UNEXPECTED_EOF }
             }
         }
         switch status {

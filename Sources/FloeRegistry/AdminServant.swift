@@ -27,7 +27,9 @@ struct AdminServant: Admin {
         guard !proxy.ice_getEndpoints().isEmpty || !proxy.ice_getAdapterId().isEmpty else {
             throw AdminError(reason: "'\(proxy)' has neither endpoints nor an adapter id: no one could reach it")
         }
-        if let problem = StorableProxy.problem(proxy) { throw AdminError(reason: problem) }
+        if let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
+            throw AdminError(reason: problem)
+        }
         let type = info.type.isEmpty ? "::Ice::Object" : info.type
         guard type.hasPrefix("::") else { throw AdminError(reason: "'\(type)' is not a type id (::Module::Type)") }
         try await refusing {

@@ -33,7 +33,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     let pingTimeout: Duration
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
-        try Self.check(id, proxy)
+        try Self.check(id, proxy, current)
         try await refuseLiveConflict(id, proxy, current)
         try await state.setAdapter(id, replicaGroupId: "", proxy: proxy?._reference.data)
     }
@@ -41,7 +41,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     func setReplicatedAdapterDirectProxy(
         adapterId: String, replicaGroupId: String, p proxy: (any ObjectPrx)?, current: Current
     ) async throws {
-        try Self.check(adapterId, proxy)
+        try Self.check(adapterId, proxy, current)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
         try await refuseLiveConflict(adapterId, proxy, current)
         try await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
@@ -49,7 +49,7 @@ struct LocatorRegistryServant: LocatorRegistry {
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
-        if let proxy, let problem = StorableProxy.problem(proxy) {
+        if let proxy, let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
             throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
         }
         try await state.setProcess(id, proxy?._reference.data)
@@ -68,7 +68,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     /// Refused, changing nothing: an empty adapter id (it names nothing), a proxy without
     /// endpoints (clients would get an adapter they cannot reach; IceGrid accepts those), and
     /// one that `StorableProxy` refuses.
-    private static func check(_ id: String, _ proxy: (any ObjectPrx)?) throws {
+    private static func check(_ id: String, _ proxy: (any ObjectPrx)?, _ current: Current) throws {
         guard !id.isEmpty else { throw AdapterNotFoundException() }
         guard let proxy else { return }
         if proxy.ice_getEndpoints().isEmpty {
@@ -76,7 +76,7 @@ struct LocatorRegistryServant: LocatorRegistry {
                 status: .unknownLocalException,
                 message: "adapter '\(id)': a registration needs a direct proxy with endpoints, not '\(proxy)'")
         }
-        if let problem = StorableProxy.problem(proxy) {
+        if let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
             throw DispatchError(status: .unknownLocalException, message: "adapter '\(id)': \(problem)")
         }
     }

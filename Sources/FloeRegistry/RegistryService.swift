@@ -87,7 +87,9 @@ public final class RegistryService: Sendable {
     public func addObject(
         _ proxy: any ObjectPrx, type: String = "::Ice::Object", tags: [String: String] = [:]
     ) async throws {
-        if let problem = StorableProxy.problem(proxy) { throw LocalError(.invalidArgument, problem) }
+        if let problem = StorableProxy.problem(proxy, communicator: adapter.communicator) {
+            throw LocalError(.invalidArgument, problem)
+        }
         try await state.setObject(
             proxy.ice_getIdentity(), RegistryState.WellKnownObject(proxy: proxy._reference.data, type: type, tags: tags)
         )

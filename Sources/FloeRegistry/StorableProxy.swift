@@ -14,14 +14,15 @@ enum StorableProxy {
     /// form (what the data directory stores) that does not read back as the same proxy, such as
     /// a port out of range or a negative timeout other than -1. Stored, such a proxy would stop
     /// the registry at its next start.
-    static func problem(_ proxy: any ObjectPrx) -> String? {
+    /// `communicator` is the registry's, which writes and reads the stored strings.
+    static func problem(_ proxy: any ObjectPrx, communicator: Communicator) -> String? {
         let count = proxy.ice_getEndpoints().count
         guard count <= maxEndpoints else {
             return
                 "\(count) endpoints, more than the \(maxEndpoints) a registration may publish (set the adapter's PublishedEndpoints)"
         }
         let text = proxy.description
-        guard let again = try? proxy._reference.communicator.stringToProxy(text),
+        guard let again = try? communicator.stringToProxy(text),
             again._reference.data == proxy._reference.data
         else {
             return
