@@ -117,25 +117,34 @@ extension ProxyReference {
         }
     }
 
-    /// Sends a request, with Ice's retries (see `RetryPolicy`) and the invocation timeout on
-    /// each attempt; nil for a oneway request.
+    /// Sends a request, with Ice's retries (see `RetryPolicy`); nil for a oneway request. The
+    /// invocation timeout covers the whole call, retries and the pauses between them included,
+    /// as in Ice: it starts with the first attempt.
     func send(operation: String, mode: OperationMode, context: Context, parameters: ByteBuffer) async throws -> Reply? {
         let header = RequestHeader(
             identity: data.identity, facet: data.facet, operation: operation, mode: mode, context: context)
         let communicator = self.communicator
         let timeout = invocationTimeout ?? communicator.defaultInvocationTimeout
+        let deadline = timeout > 0 ? ContinuousClock.now + .milliseconds(timeout) : nil
         var attempt = 0
         var askedLocatorAgain = false
         var addedToRouterAgain = false
         while true {
+            let left = deadline.map { ContinuousClock.now.duration(to: $0) }
+            if let left, left <= .zero {
+                throw LocalError(.invocationTimeout, "'\(operation)' got no reply within \(timeout) ms")
+            }
             do {
-                let reply =
-                    timeout > 0
-                    ? try await Self.withTimeout(milliseconds: timeout, operation: operation) { [self] cancellation in
+                let reply: Reply?
+                if let left {
+                    reply = try await Self.withTimeout(left, of: timeout, operation: operation) {
+                        [self] cancellation in
                         try await communicator.send(
                             header, parameters: parameters, reference: self, cancellation: cancellation)
                     }
-                    : try await communicator.send(header, parameters: parameters, reference: self)
+                } else {
+                    reply = try await communicator.send(header, parameters: parameters, reference: self)
+                }
                 // Statuses 2 and up are errors, some of them retried.
                 if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
                 return reply
@@ -158,31 +167,33 @@ extension ProxyReference {
                 guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
-                let delay = communicator.retryIntervals[attempt]
+                var delay = Duration.milliseconds(communicator.retryIntervals[attempt])
                 attempt += 1
-                if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                // A pause that would outlast the deadline ends there (the next turn reports it).
+                if let deadline { delay = min(delay, max(.zero, ContinuousClock.now.duration(to: deadline))) }
+                if delay > .zero { try await Task.sleep(for: delay) }
             }
         }
     }
 
-    /// Runs `body`, failing with `invocationTimeout` after `milliseconds`.
-    /// The caller is released at the deadline even if `body` is slow to notice; `body` is
-    /// cancelled then, so the connection forgets the request and ignores a late reply.
-    /// Nothing of the call outlives it: the timer is cancelled when the reply comes, and
-    /// cancelling the caller ends the call at once with `CancellationError`.
+    /// Runs `body`, failing with `invocationTimeout` after `left` (what remains of the call's
+    /// `timeout`, in ms). The caller is released at the deadline even if `body` is slow to
+    /// notice; `body` is cancelled then, so the connection forgets the request and ignores a
+    /// late reply. Nothing of the call outlives it: the timer is cancelled when the reply
+    /// comes, and cancelling the caller ends the call at once with `CancellationError`.
     private static func withTimeout<T: Sendable>(
-        milliseconds: Int, operation: String, _ body: @escaping @Sendable (CallCancellation) async throws -> T
+        _ left: Duration, of timeout: Int, operation: String,
+        _ body: @escaping @Sendable (CallCancellation) async throws -> T
     ) async throws -> T {
         let cancellation = CallCancellation()
         let call = TimedCall<T>(cancellation)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 call.start(continuation, body: { try await body(cancellation) }) {
-                    try? await Task.sleep(for: .milliseconds(milliseconds))
+                    try? await Task.sleep(for: left)
                     guard !Task.isCancelled else { return }
                     call.finish(
-                        .failure(
-                            LocalError(.invocationTimeout, "'\(operation)' got no reply within \(milliseconds) ms")))
+                        .failure(LocalError(.invocationTimeout, "'\(operation)' got no reply within \(timeout) ms")))
                 }
             }
         } onCancel: {

@@ -111,6 +111,26 @@ struct ConnectionManagementTests {
         await client.destroy()
     }
 
+    /// The invocation timeout covers the whole call, retries and the pauses between them
+    /// included, as in Ice (whose timer starts with the first attempt): with pauses of 1 s, a
+    /// call of 300 ms ends at 300 ms, not after every retry.
+    @Test func theInvocationTimeoutCoversRetries() async throws {
+        let client = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: [0, 1_000, 1_000])
+        let proxy = try #require(try client.stringToProxy("dead:tcp -h 127.0.0.2 -p 19999 -t 2000"))
+            .ice_invocationTimeout(.milliseconds(300))
+        let start = ContinuousClock.now
+        do {
+            try await proxy.ice_ping()
+            Issue.record("a ping to a closed port succeeded")
+        } catch let error as LocalError {
+            #expect(error.code == .invocationTimeout, "\(error)")
+            #expect(error.message.contains("within 300 ms"), "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(900))
+        await client.destroy()
+    }
+
     /// Which of two servers each of `calls` fresh connections reaches through `proxy`.
     private static func reached(
         _ proxy: (Communicator) throws -> any TesterPrx, calls: Int, first: TesterServant, second: TesterServant
