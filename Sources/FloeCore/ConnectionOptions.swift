@@ -137,6 +137,13 @@ extension ConnectionOptions {
             properties, "Ice.ACM.Client.Timeout", else: "Ice.Connection.Client.IdleTimeout")
         serverIdleTimeout = try Self.optionalInt(
             properties, "Ice.ACM.Server.Timeout", else: "Ice.Connection.Server.IdleTimeout")
+        // A negative timeout turned connection management off without a word.
+        for (name, value) in [
+            ("Ice.ACM.Timeout", idleTimeout), ("Ice.ACM.Client.Timeout", clientIdleTimeout ?? 0),
+            ("Ice.ACM.Server.Timeout", serverIdleTimeout ?? 0),
+        ] where value < 0 {
+            throw LocalError(.invalidArgument, "\(name) must be 0 (off) or more seconds, not \(value)")
+        }
         let heartbeat = try properties.int("Ice.ACM.Heartbeat", default: 1)
         clientHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Client.Heartbeat", heartbeat)
         serverHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Server.Heartbeat", heartbeat)

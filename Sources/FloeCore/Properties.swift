@@ -27,7 +27,9 @@ public struct Properties: Sendable, Hashable {
         var remaining: [String] = []
         var overrides: [(String, String)] = []
         for argument in arguments {
-            guard argument.hasPrefix("--"), let (name, value) = split(String(argument.dropFirst(2))),
+            // `--Ice.Trace.Network` alone sets it to 1, as in Ice.
+            let body = String(argument.dropFirst(2))
+            guard argument.hasPrefix("--"), let (name, value) = split(body) ?? (body.contains("=") ? nil : (body, "1")),
                 prefixes.contains(where: { name.hasPrefix($0 + ".") })
             else {
                 remaining.append(argument)
@@ -214,7 +216,16 @@ extension Communicator {
         for name in ["Ice.Default.Locator", "Ice.Default.Router"] {
             if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }
         }
-        let retries = try properties.ints("Ice.RetryIntervals", default: [0])
+        // As in Ice: a leading -1 turns retries off (whatever follows), other negatives are 0.
+        let listed = try properties.ints("Ice.RetryIntervals", default: [0])
+        let retries = listed.first == -1 ? [] : listed.map { max($0, 0) }
+        let depthMax = try properties.int("Ice.ClassGraphDepthMax", default: 100)
+        guard depthMax >= 1 else {
+            throw LocalError(
+                .invalidArgument,
+                "Ice.ClassGraphDepthMax must be 1 or more, not \(depthMax): Floe always bounds how deeply a peer's class graph nests (in ZeroC, 0 means no limit)"
+            )
+        }
         switch properties["Ice.ImplicitContext"] ?? "None" {
         case "None", "", "Shared": break
         case let kind:
@@ -226,9 +237,9 @@ extension Communicator {
         self.init(
             sliceLoader: sliceLoader, transport: transport,
             messageSizeMax: sizeKiB < 1 ? Int(Int32.max) : min(sizeKiB, Int(Int32.max) / 1024) * 1024,
-            classGraphDepthMax: try properties.int("Ice.ClassGraphDepthMax", default: 100),
+            classGraphDepthMax: depthMax,
             defaultInvocationTimeout: try properties.int("Ice.Default.InvocationTimeout", default: -1),
-            retryIntervals: retries == [-1] ? [] : retries,
+            retryIntervals: retries,
             connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
             interceptors: interceptors, observability: try observability ?? Observability(properties: properties))
     }

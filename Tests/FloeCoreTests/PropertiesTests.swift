@@ -18,8 +18,12 @@ struct PropertiesTests {
         """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let (properties, remaining) = try Properties.parse(
-            arguments: ["demo", "--Ice.Config=\(file.path)", "--Ice.MessageSizeMax=4096", "--verbose", "--Other.X=1"])
+            arguments: [
+                "demo", "--Ice.Config=\(file.path)", "--Ice.MessageSizeMax=4096", "--verbose", "--Other.X=1",
+                "--Ice.Trace.Network",
+            ])
         #expect(remaining == ["demo", "--verbose", "--Other.X=1"])
+        #expect(properties["Ice.Trace.Network"] == "1", "a bare --Ice.X means 1, as in Ice")
         #expect(try properties.int("Ice.MessageSizeMax", default: 0) == 4096, "the command line overrides the file")
         #expect(try properties.ints("Ice.RetryIntervals", default: []) == [0, 100, 500])
         #expect(properties["Greeter.Endpoints"] == "tcp -h 127.0.0.1 -p 0")
@@ -58,12 +62,28 @@ struct PropertiesTests {
         #expect(communicator.messageSizeMax == 64 * 1024)
         #expect(communicator.defaultInvocationTimeout == 250)
         #expect(communicator.retryIntervals.isEmpty)
+        // As in Ice: a leading -1 turns retries off whatever follows; other negatives are 0.
+        properties["Ice.RetryIntervals"] = "-1 100"
+        #expect(try Communicator(properties: properties).retryIntervals.isEmpty)
+        properties["Ice.RetryIntervals"] = "0 -5 100"
+        #expect(try Communicator(properties: properties).retryIntervals == [0, 0, 100])
     }
 
     @Test func badValuesAreErrors() throws {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "lots"
         #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+        // Values ZeroC reads as "off" or "no limit" where Floe would lose a bound or a check
+        // without a word: refused with the reason.
+        for (name, value) in [
+            ("Ice.ACM.Timeout", "-5"), ("Ice.ACM.Server.Timeout", "-1"), ("Ice.ClassGraphDepthMax", "0"),
+        ] {
+            var odd = Properties()
+            odd[name] = value
+            #expect { try Communicator(properties: odd) } throws: { error in
+                (error as? LocalError)?.message.contains(name) == true
+            }
+        }
         var empty = Properties()
         #expect(throws: LocalError.self) { try empty.load(text: "no separator here") }
         #expect(throws: LocalError.self) { try Properties.parse(arguments: ["--Ice.Config=/nonexistent/x.cfg"]) }
