@@ -21,6 +21,13 @@ public struct ConnectionOptions: Sendable {
     public var clientHeartbeats = true
     /// The same for incoming connections (`Ice.ACM.Server.Heartbeat`, else `Ice.ACM.Heartbeat`).
     public var serverHeartbeats = true
+    /// Whether outgoing connections are kept open however long they stay unused: Ice 3.7's
+    /// heartbeat 2 (on idle) and 3 (always), whose heartbeats count as the sender's own
+    /// activity there, so its idle closing never comes. ZeroC's documented way of keeping a
+    /// connection (and a session bound to it) open.
+    public var clientKeepsAlive = false
+    /// The same for incoming connections.
+    public var serverKeepsAlive = false
 
     /// The idle timeout of an outgoing (`client`) or incoming connection.
     public func idleTimeout(client: Bool) -> Int { (client ? clientIdleTimeout : serverIdleTimeout) ?? idleTimeout }
@@ -145,8 +152,10 @@ extension ConnectionOptions {
             throw LocalError(.invalidArgument, "\(name) must be 0 (off) or more seconds, not \(value)")
         }
         let heartbeat = try properties.int("Ice.ACM.Heartbeat", default: 1)
-        clientHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Client.Heartbeat", heartbeat)
-        serverHeartbeats = try Self.heartbeat(properties, "Ice.ACM.Server.Heartbeat", heartbeat)
+        let clientHeartbeat = try Self.heartbeat(properties, "Ice.ACM.Client.Heartbeat", heartbeat)
+        let serverHeartbeat = try Self.heartbeat(properties, "Ice.ACM.Server.Heartbeat", heartbeat)
+        (clientHeartbeats, clientKeepsAlive) = (clientHeartbeat != 0, clientHeartbeat >= 2)
+        (serverHeartbeats, serverKeepsAlive) = (serverHeartbeat != 0, serverHeartbeat >= 2)
         let close = try properties.int("Ice.ACM.Close", default: -1)
         clientClose = try Self.close(properties, "Ice.ACM.Client.Close", close, default: .onInvocationAndIdle)
         serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
@@ -193,12 +202,12 @@ extension ConnectionOptions {
     }
 
     /// Ice 3.7's `ACMHeartbeat`: 0 off, 1 on dispatch, 2 on idle, 3 always.
-    private static func heartbeat(_ properties: Properties, _ name: String, _ general: Int) throws -> Bool {
+    private static func heartbeat(_ properties: Properties, _ name: String, _ general: Int) throws -> Int {
         let value = try properties.int(name, default: general)
         guard (0...3).contains(value) else {
             throw LocalError(.invalidArgument, "\(name) must be between 0 and 3, not \(value)")
         }
-        return value != 0
+        return value
     }
 
     private static func close(_ properties: Properties, _ name: String, _ general: Int, default: ACMClose) throws

@@ -60,7 +60,9 @@ extension IceConnectionHandler {
         let close = isClient ? options.clientClose : options.serverClose
         // (A connection still waiting for validation is the connect timeout's business.)
         guard now - lastActivity >= idle, isValidated else { return }
-        if close == .onIdleForceful {
+        // Heartbeats 2 and 3 keep a connection: in Ice 3.7 they count as its activity.
+        let keepsAlive = isClient ? options.clientKeepsAlive : options.serverKeepsAlive
+        if close == .onIdleForceful, !keepsAlive {
             return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
         }
         if !pending.isEmpty, close.closesOnSilentInvocation, now - lastRead >= idle {
@@ -70,7 +72,7 @@ extension IceConnectionHandler {
         // loaded machine, more than the idle timeout may pass before it gets to run). Nor is one
         // with an adapter (bidirectional): the peer reaches the adapter only through it. (A
         // router's connections have closing off altogether, `Communicator.keepAlive`.)
-        if close.closesWhenIdle, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
+        if close.closesWhenIdle, !keepsAlive, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
             !isClient || (hasSentRequest && adapter == nil)
         {
             if options.traceNetwork >= 1 { logger.info("closing idle connection") }

@@ -36,6 +36,18 @@ private func heartbeats(in bytes: [UInt8]) -> [[UInt8]] {
     return frames
 }
 
+/// How many close-connection messages (type 4) `bytes` holds.
+private func closes(in bytes: [UInt8]) -> Int {
+    var count = 0
+    var offset = 0
+    while offset + 14 <= bytes.count {
+        let size = Int(bytes[offset + 10]) | Int(bytes[offset + 11]) << 8
+        if bytes[offset + 8] == 4 { count += 1 }
+        offset += max(size, 14)
+    }
+    return count
+}
+
 @Suite("Heartbeats", .timeLimit(.minutes(2)))
 struct HeartbeatTests {
     /// A bare server recording what it receives, and a client's oneway ping opening the
@@ -89,6 +101,29 @@ struct HeartbeatTests {
             #expect(received() == 0)
         } else {
             #expect(await eventually { received() >= 2 }, "\(received()) heartbeats")
+        }
+        await client.destroy()
+        try await server.close()
+    }
+
+    /// ZeroC's way of keeping a connection open (and a session bound to it): heartbeats 2 (on
+    /// idle) or 3 (always), which count as the connection's activity in Ice 3.7. With 1, the
+    /// same unused connection is closed once idle (`Ice.ACM.Client.Close` 3, the default).
+    @Test(arguments: [1, 3])
+    func heartbeatsAlwaysKeepAConnectionOpen(heartbeat: Int) async throws {
+        var properties = Properties()
+        properties["Ice.ACM.Client.Timeout"] = "1"
+        properties["Ice.ACM.Client.Heartbeat"] = "\(heartbeat)"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let (server, recorder) = try await Self.connect(client)
+        let closed: @Sendable () -> Bool = { closes(in: recorder.received.withLockedValue { $0 }) > 0 }
+        if heartbeat == 3 {
+            // Idle closing would have come after about 1 s.
+            try await Task.sleep(for: .milliseconds(3_000))
+            #expect(!closed())
+            #expect(heartbeats(in: recorder.received.withLockedValue { $0 }).count >= 2)
+        } else {
+            #expect(await eventually { closed() }, "the unused connection was not closed")
         }
         await client.destroy()
         try await server.close()
