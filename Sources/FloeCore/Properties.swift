@@ -134,8 +134,8 @@ public struct Properties: Sendable, Hashable {
     /// Every property whose name starts with `prefix`.
     public func withPrefix(_ prefix: String) -> [String: String] { values.filter { $0.key.hasPrefix(prefix) } }
 
-    /// Reads a config file: `Name = Value` lines, `#` comments, `\` escapes for `#`, `=` and
-    /// leading or trailing spaces, as ZeroC's property files have them.
+    /// Reads a config file: `Name = Value` lines, `#` comments, `\` escapes for `#`, `=`, `\`
+    /// and spaces to keep at either end of a value, as ZeroC reads its property files.
     public mutating func load(contentsOf path: String) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LocalError(.invalidArgument, "cannot read config file '\(path)'")
@@ -144,44 +144,82 @@ public struct Properties: Sendable, Hashable {
     }
 
     public mutating func load(text: String, origin: String = "<text>") throws {
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = Self.stripComment(String(rawLine))
-            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-            guard let (name, value) = Self.split(line) else {
-                throw LocalError(.invalidArgument, "\(origin):\(index + 1): expected Name=Value")
+        // (`isNewline`: a file written on Windows ends its lines with "\r\n", one Character.)
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            switch Self.configLine(line) {
+            case .blank: continue
+            case .property(let name, let value): self[name] = value
+            case .invalid: throw LocalError(.invalidArgument, "\(origin):\(index + 1): expected Name=Value")
             }
-            self[name] = value
         }
     }
 
-    /// Removes an unescaped `#` comment and resolves `\#`, `\=` and `\\`.
-    private static func stripComment(_ line: String) -> String {
-        var out = ""
-        var escaped = false
-        for c in line {
-            if escaped {
-                out.append(c == "#" || c == "=" || c == "\\" ? c : "\\")
-                if !(c == "#" || c == "=" || c == "\\") { out.append(c) }
-                escaped = false
-            } else if c == "\\" {
-                escaped = true
-            } else if c == "#" {
-                break
-            } else if c == "=" {
-                out.append("\u{0}")  // an unescaped separator, told apart from an escaped '='
+    private enum ConfigLine {
+        case blank
+        case property(String, String)
+        case invalid
+    }
+
+    /// One line of a config file, read as ZeroC's properties read it. Blanks around the name and
+    /// the value are dropped, those inside kept; `\#`, `\=` and `\\` are the characters
+    /// themselves; `\ ` is a space that is kept even at either end of the value; any other
+    /// backslash stays as it is.
+    private static func configLine(_ line: Substring) -> ConfigLine {
+        var name = ""
+        var value = ""
+        var inValue = false
+        var blanks = ""  // since the last character kept: dropped at either end, kept inside
+        var escapedSpaces = ""  // the `\ ` among them, kept at either end of a value
+        func keep(_ text: String) {
+            if inValue {
+                value += value.isEmpty ? escapedSpaces : blanks
+                value += text
             } else {
-                out.append(c)
+                name += blanks + text
+            }
+            blanks = ""
+            escapedSpaces = ""
+        }
+        var characters = line.makeIterator()
+        scan: while let c = characters.next() {
+            switch c {
+            case "\\":
+                guard let next = characters.next() else {
+                    keep("\\")
+                    break scan
+                }
+                switch next {
+                case "\\", "#", "=": keep(String(next))
+                case " ":
+                    if inValue {
+                        blanks.append(" ")
+                        escapedSpaces.append(" ")
+                    } else if !name.isEmpty {
+                        blanks.append(" ")
+                    }
+                default: keep("\\" + String(next))
+                }
+            case " ", "\t", "\r":
+                if !(inValue ? value : name).isEmpty { blanks.append(c) }
+            case "=" where !inValue:
+                inValue = true
+                blanks = ""
+            case "#":
+                break scan
+            default:
+                keep(String(c))
             }
         }
-        return out
+        if inValue { value += escapedSpaces }
+        if name.isEmpty { return inValue ? .invalid : .blank }
+        return inValue ? .property(name, value) : .invalid
     }
 
+    /// `--Name=Value` without its dashes.
     private static func split(_ text: String) -> (String, String)? {
-        let separator: Character = text.contains("\u{0}") ? "\u{0}" : "="
-        guard let index = text.firstIndex(of: separator) else { return nil }
+        guard let index = text.firstIndex(of: "=") else { return nil }
         let name = text[..<index].trimmingCharacters(in: .whitespaces)
         let value = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
-            .replacingOccurrences(of: "\u{0}", with: "=")
         guard !name.isEmpty else { return nil }
         return (name, value)
     }

@@ -69,6 +69,26 @@ struct PropertiesTests {
         #expect(try Communicator(properties: properties).retryIntervals == [0, 0, 100])
     }
 
+    /// Lines as ZeroC's properties read them (the expected values are what ZeroC 3.7.8's Python
+    /// `Properties.load` read from the same file), in a file written on Windows.
+    @Test func configLinesReadAsZeroCReadsThem() throws {
+        let lines = [
+            "A.Name = plain value  ", ##"B.Lead=\ \ two leading"##, ##"C.Trail = trailing\ \ "##,
+            ##"D.Inner = a \  b"##,
+            ##"E.Hash = x \# y # comment"##, ##"F.Eq = k\=v=w"##, ##"G.Back = c:\\dir\\file"##, ##"H.Other = a\tb"##,
+            "  J.Spaced Name  = v", "# comment line", "", "K.Empty =",
+        ]
+        var properties = Properties()
+        try properties.load(text: lines.joined(separator: "\r\n") + "\r\n")
+        #expect(
+            properties.withPrefix("") == [
+                "A.Name": "plain value", "B.Lead": "  two leading", "C.Trail": "trailing  ", "D.Inner": "a   b",
+                "E.Hash": "x # y", "F.Eq": "k=v=w", "G.Back": ##"c:\dir\file"##, "H.Other": ##"a\tb"##,
+                "J.Spaced Name": "v",
+            ])
+        #expect(throws: LocalError.self) { try properties.load(text: "=value without a name") }
+    }
+
     @Test func badValuesAreErrors() throws {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "lots"
