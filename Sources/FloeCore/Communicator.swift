@@ -75,6 +75,9 @@ public final class Communicator: Sendable {
     /// The host of endpoints that name none, in proxies and adapters (`Ice.Default.Host`).
     /// Without it such a proxy reaches this machine and such an adapter listens everywhere.
     public let defaultHost: String?
+    /// The `-t` of endpoints that give none, in proxies and adapters (`Ice.Default.Timeout`, ms;
+    /// 60,000; -1 infinite): how long Floe waits to connect to them.
+    public let defaultEndpointTimeout: Int32
     /// The local IP address outgoing connections bind to when their endpoint names none
     /// (`Ice.Default.SourceAddress`, as `--sourceAddress` does for one endpoint).
     public let defaultSourceAddress: String?
@@ -115,11 +118,15 @@ public final class Communicator: Sendable {
         self.implicitContext = properties["Ice.ImplicitContext"] == "Shared" ? ImplicitContext() : nil
         let defaultHost = properties["Ice.Default.Host"].flatMap { $0.isEmpty ? nil : $0 }
         self.defaultHost = defaultHost
+        // Checked by `init(properties:)` too.
+        let timeout = Int32(clamping: (try? properties.int("Ice.Default.Timeout", default: 60000)) ?? 60000)
+        self.defaultEndpointTimeout = timeout > 0 || timeout == -1 ? timeout : 60000
         self.defaultSourceAddress = properties["Ice.Default.SourceAddress"].flatMap { $0.isEmpty ? nil : $0 }
         self.liveDefaultLocator = NIOLockedValueBox(
-            properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0) }
+            properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0, defaultTimeout: timeout) }
                 .map { Self.withHost(defaultHost, $0) })
-        let defaultRouter = properties["Ice.Default.Router"].flatMap { try? ProxyStringParser.parseProxy($0) }
+        let defaultRouter = properties["Ice.Default.Router"]
+            .flatMap { try? ProxyStringParser.parseProxy($0, defaultTimeout: timeout) }
             .map { Self.withHost(defaultHost, $0) }
         let defaultRouterInfo = defaultRouter.map { RouterInfo(router: $0) }
         self.defaultRouterInfo = defaultRouterInfo
@@ -168,7 +175,10 @@ public final class Communicator: Sendable {
         let adapter = try makeObjectAdapter(name: name)
         do {
             if let endpoints, let transport {
-                for endpoint in try Self.servedEndpoints(endpoints, source: source).map(withDefaultHost) {
+                for endpoint in try Self.servedEndpoints(
+                    endpoints, source: source, defaultTimeout: defaultEndpointTimeout
+                )
+                .map(withDefaultHost) {
                     do {
                         adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
                     } catch var error as LocalError where error.code == .socket && source != nil {
@@ -179,7 +189,9 @@ public final class Communicator: Sendable {
             }
             if !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] {
                 adapter.setPublishedEndpoints(
-                    try Self.ipEndpoints(published, source: "\(name).PublishedEndpoints").map(withDefaultHost))
+                    try Self.ipEndpoints(
+                        published, source: "\(name).PublishedEndpoints", defaultTimeout: defaultEndpointTimeout
+                    ).map(withDefaultHost))
             }
             return adapter
         } catch {
@@ -219,8 +231,10 @@ public final class Communicator: Sendable {
 
     /// The endpoints an adapter listens on: tcp, ssl, ws, wss and udp (not multicast: Floe
     /// joins no group, and says so rather than listen where no datagram arrives).
-    private static func servedEndpoints(_ text: String, source: String?) throws -> [IPEndpointData] {
-        try ProxyStringParser.parseEndpoints(text).map { endpoint in
+    private static func servedEndpoints(_ text: String, source: String?, defaultTimeout: Int32) throws
+        -> [IPEndpointData]
+    {
+        try ProxyStringParser.parseEndpoints(text, defaultTimeout: defaultTimeout).map { endpoint in
             let origin = source.map { " (\($0))" } ?? ""
             switch endpoint {
             case .ip(let ip):
@@ -250,8 +264,8 @@ public final class Communicator: Sendable {
     }
 
     /// `tcp -h H -p P:udp …` as the endpoints an adapter publishes.
-    private static func ipEndpoints(_ text: String, source: String) throws -> [IPEndpointData] {
-        try ProxyStringParser.parseEndpoints(text).map { endpoint in
+    private static func ipEndpoints(_ text: String, source: String, defaultTimeout: Int32) throws -> [IPEndpointData] {
+        try ProxyStringParser.parseEndpoints(text, defaultTimeout: defaultTimeout).map { endpoint in
             switch endpoint {
             case .ip(let ip): return ip
             case .udp(let udp): return udp.ipEndpoint
@@ -499,8 +513,10 @@ public final class Communicator: Sendable {
     func makeObjectAdapter(name: String) throws -> ObjectAdapter {
         let configured = name.isEmpty ? Properties() : properties
         let maxConnections = try configured.int("\(name).MaxConnections", default: 10_000)
-        let locator = try configured["\(name).Locator"].flatMap { try ProxyStringParser.parseProxy($0) }
-            .map(withDefaultHost)
+        let locator = try configured["\(name).Locator"].flatMap {
+            try ProxyStringParser.parseProxy($0, defaultTimeout: defaultEndpointTimeout)
+        }
+        .map(withDefaultHost)
         return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             guard name.isEmpty || state.adapters[name] == nil else {

@@ -56,7 +56,7 @@ public struct Properties: Sendable, Hashable {
         "Ice.Connection.MaxDispatches", "Ice.Default.EndpointSelection", "Ice.Default.PreferSecure",
         "Ice.Trace.Network", "Ice.Trace.Protocol",
         "Ice.Connection.CloseTimeout", "Ice.Connection.InactivityTimeout", "Ice.Default.Locator", "Ice.Default.Host",
-        "Ice.Default.Router",
+        "Ice.Default.Router", "Ice.Default.Timeout",
         "Ice.Default.SourceAddress", "Ice.PrintAdapterReady",
         "Ice.ImplicitContext", "Ice.TCP.Backlog",
         "Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.Admin.ServerId",
@@ -87,7 +87,7 @@ public struct Properties: Sendable, Hashable {
             return
                 "Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches"
         }
-        if name == "Ice.Default.Timeout" || name == "Ice.Override.Timeout" {
+        if name == "Ice.Override.Timeout" {
             return
                 "Floe has no endpoint timeout for reads and writes; Ice.Override.ConnectTimeout bounds connecting, Ice.Default.InvocationTimeout a call and Floe.Connection.WriteStallTimeout a peer that stops reading"
         }
@@ -250,6 +250,11 @@ extension Communicator {
             }
         }
         let sizeKiB = try properties.int("Ice.MessageSizeMax", default: 1024)
+        let endpointTimeout = try properties.int("Ice.Default.Timeout", default: 60000)
+        guard endpointTimeout > 0 || endpointTimeout == -1 else {
+            throw LocalError(
+                .invalidArgument, "Ice.Default.Timeout must be -1 (infinite) or more than 0 ms, not \(endpointTimeout)")
+        }
         _ = try properties.int("Ice.Default.LocatorCacheTimeout", default: -1)
         for name in ["Ice.Default.Locator", "Ice.Default.Router"] {
             if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }

@@ -5,8 +5,11 @@ import Logging
 /// Parses stringified proxies and endpoints (ice-wire.md §8):
 /// `category/name -f facet -t -e 1.1:tcp -h host -p 4061 -t 60000` or `name @ adapter`.
 enum ProxyStringParser {
-    /// `unknownEndpoint` hears each endpoint left out for a transport this runtime does not know.
-    static func parseProxy(_ text: String, unknownEndpoint: ((String) -> Void)? = nil) throws -> ProxyData? {
+    /// `unknownEndpoint` hears each endpoint left out for a transport this runtime does not know;
+    /// `defaultTimeout` is the `-t` of endpoints that give none (`Ice.Default.Timeout`).
+    static func parseProxy(
+        _ text: String, defaultTimeout: Int32 = 60000, unknownEndpoint: ((String) -> Void)? = nil
+    ) throws -> ProxyData? {
         var tokens = try tokenize(text)
         guard let identityToken = tokens.first else { return nil }
         tokens.removeFirst()
@@ -53,7 +56,8 @@ enum ProxyStringParser {
             guard !data.adapterId.isEmpty else { throw error("empty adapter id", text) }
             return data
         }
-        data.endpoints = try parseEndpointList(tokens, in: text, unknownEndpoint: unknownEndpoint)
+        data.endpoints = try parseEndpointList(
+            tokens, in: text, defaultTimeout: defaultTimeout, unknownEndpoint: unknownEndpoint)
         guard !data.endpoints.isEmpty else { throw error("no usable endpoint", text) }
         return data
     }
@@ -62,14 +66,15 @@ enum ProxyStringParser {
     /// a proxy's, every endpoint must be one this runtime knows (as in ZeroC, where an adapter
     /// endpoint it cannot create is an error): dropping one would leave an adapter listening
     /// on less than it was told to, or on nothing at all.
-    static func parseEndpoints(_ text: String) throws -> [EndpointData] {
-        try parseEndpointList(try tokenize(text), in: text, droppingUnknown: false)
+    static func parseEndpoints(_ text: String, defaultTimeout: Int32 = 60000) throws -> [EndpointData] {
+        try parseEndpointList(try tokenize(text), in: text, defaultTimeout: defaultTimeout, droppingUnknown: false)
     }
 
     /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':'). Unknown
     /// transports are dropped (a proxy's) or an error (an adapter's).
     private static func parseEndpointList(
-        _ tokens: [Token], in text: String, droppingUnknown: Bool = true, unknownEndpoint: ((String) -> Void)? = nil
+        _ tokens: [Token], in text: String, defaultTimeout: Int32, droppingUnknown: Bool = true,
+        unknownEndpoint: ((String) -> Void)? = nil
     ) throws -> [EndpointData] {
         var groups: [[Token]] = [[]]
         for token in tokens {
@@ -81,7 +86,7 @@ enum ProxyStringParser {
         }
         return try groups.compactMap { group in
             let words = group.map(\.text)
-            let endpoint = try parseEndpoint(words, in: text)
+            let endpoint = try parseEndpoint(words, in: text, defaultTimeout: defaultTimeout)
             if endpoint == nil {
                 guard droppingUnknown else { throw error("unknown transport '\(words.first ?? "")'", text) }
                 unknownEndpoint?(words.joined(separator: " "))
@@ -92,7 +97,9 @@ enum ProxyStringParser {
 
     /// One endpoint: `tcp -h 127.0.0.1 -p 10000 -t 60000 -z`. Nil for transports this
     /// runtime does not know (ZeroC drops them with a warning).
-    static func parseEndpoint(_ words: [String], in text: String) throws -> EndpointData? {
+    static func parseEndpoint(_ words: [String], in text: String, defaultTimeout: Int32 = 60000) throws
+        -> EndpointData?
+    {
         guard let transportName = words.first else { throw error("empty endpoint", text) }
         var options: [String: String] = [:]
         var flags: Set<String> = []
@@ -135,7 +142,7 @@ enum ProxyStringParser {
             return .ip(
                 IPEndpointData(
                     transport: transport, host: options["-h"] ?? "", port: port,
-                    timeout: try number("-t", default: 60000), compress: flags.contains("-z"),
+                    timeout: try number("-t", default: defaultTimeout), compress: flags.contains("-z"),
                     resource: options["-r"] ?? "/", sourceAddress: options["--sourceAddress"] ?? ""))
         case "udp":
             let port = try number("-p", default: 0)
@@ -338,7 +345,7 @@ extension Communicator {
     /// Parses a proxy string, warning as ZeroC does about endpoints of transports Floe does not
     /// know (Bluetooth, iAP…), which are left out.
     func parseProxy(_ text: String) throws -> ProxyData? {
-        try ProxyStringParser.parseProxy(text) { endpoint in
+        try ProxyStringParser.parseProxy(text, defaultTimeout: defaultEndpointTimeout) { endpoint in
             self.logger.warning(
                 "proxy '\(text)' has an endpoint of a transport Floe does not know, left out: '\(endpoint)'")
         }

@@ -69,6 +69,22 @@ struct PropertiesTests {
         #expect(try Communicator(properties: properties).retryIntervals == [0, 0, 100])
     }
 
+    /// `Ice.Default.Timeout` is the `-t` of endpoints that give none, in proxies and in what
+    /// adapters listen on and publish, as in Ice (where it bounds connecting too).
+    @Test func theDefaultTimeoutIsTheEndpointsTimeout() async throws {
+        var properties = Properties()
+        properties["Ice.Default.Timeout"] = "5000"
+        let communicator = try Communicator(properties: properties)
+        let proxy = try #require(try communicator.stringToProxy("x:tcp -h h -p 1:tcp -h h -p 2 -t 100"))
+        #expect(proxy.description == "x -t -e 1.1:tcp -h h -p 1 -t 5000:tcp -h h -p 2 -t 100")
+        for bad in ["0", "-5"] {
+            properties["Ice.Default.Timeout"] = bad
+            #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+        }
+        let plain = try #require(try Communicator(properties: Properties()).stringToProxy("x:tcp -h h -p 1"))
+        #expect(plain.description == "x -t -e 1.1:tcp -h h -p 1 -t 60000")
+    }
+
     /// Lines as ZeroC's properties read them (the expected values are what ZeroC 3.7.8's Python
     /// `Properties.load` read from the same file), in a file written on Windows.
     @Test func configLinesReadAsZeroCReadsThem() throws {

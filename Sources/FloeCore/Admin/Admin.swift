@@ -34,8 +34,10 @@ extension Communicator {
         var facets = all
         if let listed = properties["Ice.Admin.Facets"] {
             let names = Set(listed.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
-            if let unknown = names.subtracting(all.keys).sorted().first {
-                throw LocalError(.invalidArgument, "Ice.Admin.Facets: Floe has no admin facet '\(unknown)'")
+            // As in Ice, a name without a facet adds nothing (ZeroC's Metrics and Logger are
+            // common in configurations); said once, so that a misspelt one is noticed.
+            for unknown in names.subtracting(all.keys).sorted() {
+                logger.warning("Ice.Admin.Facets: Floe has no admin facet '\(unknown)' (it has Process and Properties)")
             }
             facets = all.filter { names.contains($0.key) }
         }
