@@ -159,11 +159,23 @@ extension ConnectionOptions {
         let close = try properties.int("Ice.ACM.Close", default: -1)
         clientClose = try Self.close(properties, "Ice.ACM.Client.Close", close, default: .onInvocationAndIdle)
         serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
-        connectTimeout = try properties.int("Ice.Override.ConnectTimeout", default: -1)
-        maxDispatches = try properties.int("Ice.Connection.MaxDispatches", default: 100)
-        closeTimeout = try properties.int("Ice.Connection.CloseTimeout", default: 10)
+        // Ice 3.8's names (`Ice.Connection.Client.*`, `.Server.*`; seconds) are read too, after
+        // Floe's: one value serves both sides where Floe has one.
+        connectTimeout =
+            try properties["Ice.Override.ConnectTimeout"] != nil
+            ? properties.int("Ice.Override.ConnectTimeout", default: -1)
+            : Self.optionalInt(properties, "Ice.Connection.Client.ConnectTimeout").map { $0 > 0 ? $0 * 1000 : -1 } ?? -1
+        maxDispatches =
+            try Self.optionalInt(properties, "Ice.Connection.MaxDispatches", "Ice.Connection.Server.MaxDispatches")
+            ?? 100
+        closeTimeout =
+            try Self.optionalInt(
+                properties, "Ice.Connection.CloseTimeout", "Ice.Connection.Server.CloseTimeout",
+                "Ice.Connection.Client.CloseTimeout") ?? 10
         listenBacklog = max(1, try properties.int("Ice.TCP.Backlog", default: 4096))
-        inactivityTimeout = try properties.int("Ice.Connection.InactivityTimeout", default: 300)
+        inactivityTimeout =
+            try Self.optionalInt(
+                properties, "Ice.Connection.InactivityTimeout", "Ice.Connection.Server.InactivityTimeout") ?? 300
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
         maxCommunicatorDispatches = try properties.int("Floe.MaxDispatches", default: 10_000)
@@ -197,7 +209,12 @@ extension ConnectionOptions {
 
     /// The first of two properties that is set, as an integer.
     private static func optionalInt(_ properties: Properties, _ name: String, else other: String) throws -> Int? {
-        for key in [name, other] where properties[key] != nil { return try properties.int(key, default: 0) }
+        try optionalInt(properties, name, other)
+    }
+
+    /// The first of these properties that is set, as an integer.
+    private static func optionalInt(_ properties: Properties, _ names: String...) throws -> Int? {
+        for key in names where properties[key] != nil { return try properties.int(key, default: 0) }
         return nil
     }
 

@@ -85,6 +85,22 @@ struct PropertiesTests {
         #expect(plain.description == "x -t -e 1.1:tcp -h h -p 1 -t 60000")
     }
 
+    /// Ice 3.8's connection properties are read too (seconds; one value for both sides where
+    /// Floe has one), and not reported as unknown.
+    @Test func ice38ConnectionPropertiesAreRead() throws {
+        var properties = Properties()
+        properties["Ice.Connection.Client.ConnectTimeout"] = "2"
+        properties["Ice.Connection.Server.MaxDispatches"] = "5"
+        properties["Ice.Connection.Server.CloseTimeout"] = "7"
+        properties["Ice.Connection.Server.InactivityTimeout"] = "30"
+        #expect(properties.unknownIceProperties.isEmpty)
+        let options = try Communicator(properties: properties).connectionOptions
+        #expect(options.connectTimeout == 2_000)
+        #expect(options.maxDispatches == 5)
+        #expect(options.closeTimeout == 7)
+        #expect(options.inactivityTimeout == 30)
+    }
+
     /// Lines as ZeroC's properties read them (the expected values are what ZeroC 3.7.8's Python
     /// `Properties.load` read from the same file), in a file written on Windows.
     @Test func configLinesReadAsZeroCReadsThem() throws {
