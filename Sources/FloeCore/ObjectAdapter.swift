@@ -110,6 +110,11 @@ public final class ObjectAdapter: Sendable {
         state.withLockedValue { $0.servants[id]?[facet] }
     }
 
+    /// The servant registered for the proxy's identity and facet, as Ice's `findByProxy`.
+    public func findByProxy(_ proxy: any ObjectPrx) -> (any Dispatcher)? {
+        findFacet(id: proxy.ice_getIdentity(), facet: proxy.ice_getFacet())
+    }
+
     /// Adds `servant` under a new identity whose name is a random UUID; returns a proxy for it.
     @discardableResult
     public func addWithUUID(_ servant: any Dispatcher) throws -> any ObjectPrx {

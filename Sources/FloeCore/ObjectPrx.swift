@@ -100,6 +100,8 @@ extension ObjectPrx {
     /// A proxy whose invocations all go over `connection` (e.g. a callback to a client).
     public func ice_fixed(_ connection: any Connection) -> Self { with { $0.fixedConnection = connection } }
     public func ice_getFixedConnection() -> (any Connection)? { _reference.fixedConnection }
+    /// Whether the proxy's invocations all go over one connection (`ice_fixed`).
+    public var ice_isFixed: Bool { _reference.fixedConnection != nil }
     /// How a connection is chosen among several endpoints (`Ice.Default.EndpointSelection`).
     public func ice_endpointSelection(_ selection: EndpointSelection) -> Self {
         with { $0.endpointSelection = selection }

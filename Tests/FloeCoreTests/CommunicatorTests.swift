@@ -30,6 +30,20 @@ struct CommunicatorTests {
         await #expect(throws: LocalError.self) { try await communicator.createObjectAdapter(name: "B") }
     }
 
+    /// Finding servants as ZeroC's adapters do: by identity, identity and facet, or proxy.
+    @Test func servantsAreFoundByIdentityFacetOrProxy() async throws {
+        let communicator = Communicator()
+        let adapter = try await communicator.createObjectAdapter(name: "A")
+        let plain = try adapter.add(servant: EchoServant(), id: Identity(name: "x"))
+        let faceted = try adapter.addFacet(servant: EchoServant(), id: Identity(name: "x"), facet: "f")
+        #expect(adapter.findByProxy(plain) != nil && adapter.findByProxy(faceted) != nil)
+        #expect(adapter.findAllFacets(Identity(name: "x")).keys.sorted() == ["", "f"])
+        #expect(adapter.findByProxy(plain.ice_facet("g")) == nil)
+        #expect(adapter.findByProxy(plain.ice_identity(Identity(name: "y"))) == nil)
+        #expect(!plain.ice_isFixed)
+        await communicator.destroy()
+    }
+
     @Test func destroyReleasesWaitForShutdown() async throws {
         let communicator = Communicator()
         let waiter = Task { await communicator.waitForShutdown() }

@@ -517,6 +517,8 @@ struct ConnectionManagementTests {
             "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
         try await tester.ice_ping()
         let bidirectional = try await tester.ice_getConnection()
+        #expect(!tester.ice_isFixed && tester.ice_fixed(bidirectional).ice_isFixed)
+        try await tester.ice_fixed(bidirectional).ice_ping()
         await bidirectional.setAdapter(try await client.createObjectAdapter(name: ""))
         try await Task.sleep(for: .seconds(3))
         #expect(!bidirectional.isClosed, "a connection with an adapter was closed for idleness")
