@@ -18,7 +18,8 @@ public struct LocalError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let twowayOnly = Code("twowayOnly")
         /// A reply or request whose content could not be decoded.
         public static let marshal = Code("marshal")
-        /// The server raised a user exception the operation does not declare.
+        /// A call the runtime makes itself (to a locator, a router) got a user exception it does
+        /// not expect. (An application's call gets `DispatchError` status `unknownUserException`.)
         public static let unknownUserException = Code("unknownUserException")
         public static let invalidArgument = Code("invalidArgument")
         /// A proxy or endpoint string that does not parse.

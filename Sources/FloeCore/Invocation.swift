@@ -12,8 +12,9 @@ extension ObjectPrx {
     ///     exceptions, which a oneway proxy cannot deliver.
     ///   - write: encodes the in-parameters.
     ///   - read: decodes the results of an OK reply.
-    ///   - declared: rethrows the user exceptions the operation declares; any other is
-    ///     reported as `LocalError.unknownUserException`.
+    ///   - declared: rethrows the user exceptions the operation declares; any other (or one no
+    ///     Slice loader knows) is a `DispatchError` with status `unknownUserException`, as a
+    ///     reply of that status is: Ice raises `UnknownUserException` for both.
     public func _invoke<R>(
         operation: String, mode: OperationMode, format: FormatType? = nil, context: Context?,
         returnsData: Bool, write: (inout OutputStream) -> Void, read: (inout InputStream) throws -> R,
@@ -227,12 +228,12 @@ extension ObjectPrx {
                 }
             } catch let error as MarshalError where error.code == .unknownUserException {
                 communicator.reportUnknownException(error.message)
-                throw LocalError(.unknownUserException, error.message)
+                throw DispatchError(status: .unknownUserException, message: error.message)
             } catch let error as MarshalError {
                 throw LocalError(.marshal, "exception from '\(operation)': \(error)")
             }
             try declared(exception)
-            throw LocalError(.unknownUserException, exception.ice_id())
+            throw DispatchError(status: .unknownUserException, message: exception.ice_id())
         case .target, .message:
             throw DispatchError(failedReply: reply)
                 ?? LocalError(.protocolError, "reply \(reply.status) without a body")

@@ -83,8 +83,8 @@ struct InteropTests {
         do {
             try await tester.opUndeclared(1)
             Issue.record("no error")
-        } catch let error as LocalError {
-            #expect(error.code == .unknownUserException)
+        } catch let error as DispatchError {
+            #expect(error.status == .unknownUserException && error.message == "::Vectors::OtherError")
         }
         let proxy = try #require(try communicator.stringToProxy("cat/name -o -s @ TheAdapter"))
         #expect(
