@@ -120,13 +120,16 @@ public final class Communicator: Sendable {
         self.defaultHost = defaultHost
         // Checked by `init(properties:)` too.
         let timeout = Int32(clamping: (try? properties.int("Ice.Default.Timeout", default: 60000)) ?? 60000)
-        self.defaultEndpointTimeout = timeout > 0 || timeout == -1 ? timeout : 60000
+        let defaultEndpointTimeout = timeout > 0 || timeout == -1 ? timeout : 60000
+        self.defaultEndpointTimeout = defaultEndpointTimeout
         self.defaultSourceAddress = properties["Ice.Default.SourceAddress"].flatMap { $0.isEmpty ? nil : $0 }
         self.liveDefaultLocator = NIOLockedValueBox(
-            properties["Ice.Default.Locator"].flatMap { try? ProxyStringParser.parseProxy($0, defaultTimeout: timeout) }
-                .map { Self.withHost(defaultHost, $0) })
+            properties["Ice.Default.Locator"].flatMap {
+                try? ProxyStringParser.parseProxy($0, defaultTimeout: defaultEndpointTimeout)
+            }
+            .map { Self.withHost(defaultHost, $0) })
         let defaultRouter = properties["Ice.Default.Router"]
-            .flatMap { try? ProxyStringParser.parseProxy($0, defaultTimeout: timeout) }
+            .flatMap { try? ProxyStringParser.parseProxy($0, defaultTimeout: defaultEndpointTimeout) }
             .map { Self.withHost(defaultHost, $0) }
         let defaultRouterInfo = defaultRouter.map { RouterInfo(router: $0) }
         self.defaultRouterInfo = defaultRouterInfo

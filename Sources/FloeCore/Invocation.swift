@@ -130,10 +130,12 @@ extension ProxyReference {
         var attempt = 0
         var askedLocatorAgain = false
         var addedToRouterAgain = false
+        var lastFailure: (any Error & Sendable)?
         while true {
             let left = deadline.map { ContinuousClock.now.duration(to: $0) }
             if let left, left <= .zero {
-                throw LocalError(.invocationTimeout, "'\(operation)' got no reply within \(timeout) ms")
+                throw LocalError(
+                    .invocationTimeout, "'\(operation)' got no reply within \(timeout) ms", cause: lastFailure)
             }
             do {
                 let reply: Reply?
@@ -168,6 +170,7 @@ extension ProxyReference {
                 guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
+                lastFailure = error
                 var delay = Duration.milliseconds(communicator.retryIntervals[attempt])
                 attempt += 1
                 // A pause that would outlast the deadline ends there (the next turn reports it).

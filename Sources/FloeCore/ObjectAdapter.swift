@@ -104,13 +104,19 @@ public final class ObjectAdapter: Sendable {
         }
     }
 
+    /// The servant a request for `id` would reach (see `findFacet`).
     public func find(_ id: Identity) -> (any Dispatcher)? { findFacet(id: id, facet: "") }
 
+    /// As in Ice, the servant registered for `id` and `facet`, else the default servant of the
+    /// identity's category, else the default servant of category "" (servant locators are not
+    /// asked).
     public func findFacet(id: Identity, facet: String) -> (any Dispatcher)? {
-        state.withLockedValue { $0.servants[id]?[facet] }
+        state.withLockedValue { state in
+            state.servants[id]?[facet] ?? state.defaultServants[id.category] ?? state.defaultServants[""]
+        }
     }
 
-    /// The servant registered for the proxy's identity and facet, as Ice's `findByProxy`.
+    /// The servant for the proxy's identity and facet, as Ice's `findByProxy` (see `findFacet`).
     public func findByProxy(_ proxy: any ObjectPrx) -> (any Dispatcher)? {
         findFacet(id: proxy.ice_getIdentity(), facet: proxy.ice_getFacet())
     }

@@ -36,6 +36,8 @@ public struct Properties: Sendable, Hashable {
                 continue
             }
             if name == "Ice.Config" {
+                // `--Ice.Config` alone (1) means ICE_CONFIG's files, as in Ice: read above.
+                guard value != "1" else { continue }
                 for file in value.split(separator: ",") { try properties.load(contentsOf: String(file)) }
             } else {
                 overrides.append((name, value))
@@ -147,8 +149,9 @@ public struct Properties: Sendable, Hashable {
     }
 
     public mutating func load(text: String, origin: String = "<text>") throws {
-        // (`isNewline`: a file written on Windows ends its lines with "\r\n", one Character.)
-        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        // A file written on Windows ends its lines with "\r\n", one Character, not "\n".
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, line) in lines.enumerated() {
             switch Self.configLine(line) {
             case .blank: continue
             case .property(let name, let value): self[name] = value

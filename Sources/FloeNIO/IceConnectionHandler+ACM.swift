@@ -30,7 +30,14 @@ extension IceConnectionHandler {
             if isClient { options.clientClose = close } else { options.serverClose = close }
         }
         if let heartbeats {
-            if isClient { options.clientHeartbeats = heartbeats } else { options.serverHeartbeats = heartbeats }
+            // (No heartbeats, no keeping alive by them: Ice's heartbeat 2 and 3 need them.)
+            if isClient {
+                options.clientHeartbeats = heartbeats
+                options.clientKeepsAlive = options.clientKeepsAlive && heartbeats
+            } else {
+                options.serverHeartbeats = heartbeats
+                options.serverKeepsAlive = options.serverKeepsAlive && heartbeats
+            }
         }
         monitor?.cancel()
         monitor = nil
@@ -40,8 +47,9 @@ extension IceConnectionHandler {
     private func checkIdle(idle: TimeAmount) {
         guard let context, context.channel.isActive else { return }
         let now = NIODeadline.now()
-        // Inactivity: an incoming connection nobody uses is closed, whatever heartbeats say.
-        let inactivity = isClient ? 0 : options.inactivityTimeout
+        // Inactivity: an incoming connection nobody uses is closed, whatever a peer's heartbeats
+        // say, unless this server keeps its connections (`Ice.ACM.Server.Heartbeat` 2 or 3).
+        let inactivity = isClient || options.serverKeepsAlive ? 0 : options.inactivityTimeout
         if inactivity > 0, now - lastActivity >= .seconds(Int64(inactivity)), pending.isEmpty, dispatchCount == 0,
             waiting.isEmpty, batch.isEmpty, !closing
         {

@@ -40,6 +40,12 @@ struct CommunicatorTests {
         #expect(adapter.findAllFacets(Identity(name: "x")).keys.sorted() == ["", "f"])
         #expect(adapter.findByProxy(plain.ice_facet("g")) == nil)
         #expect(adapter.findByProxy(plain.ice_identity(Identity(name: "y"))) == nil)
+        // Then, as in Ice, the default servant of the identity's category, else of "".
+        try adapter.addDefaultServant(EchoServant(), category: "files")
+        #expect(adapter.find(Identity(name: "y", category: "files")) != nil)
+        #expect(adapter.find(Identity(name: "y", category: "other")) == nil)
+        try adapter.addDefaultServant(EchoServant(), category: "")
+        #expect(adapter.findByProxy(plain.ice_identity(Identity(name: "y", category: "other"))) != nil)
         #expect(!plain.ice_isFixed)
         await communicator.destroy()
     }

@@ -48,6 +48,9 @@ struct PropertiesTests {
         #expect(fromEnvironment["Hello.Endpoints"] == "tcp -p 10000")
         #expect(fromEnvironment["Ice.MessageSizeMax"] == "128", "later files override earlier ones")
         #expect(fromEnvironment["Ice.Trace.Network"] == "1")
+        // `--Ice.Config` alone means ICE_CONFIG's files, as in Ice (not a file named "1").
+        let (bare, _) = try Properties.parse(arguments: ["--Ice.Config"], environment: environment)
+        #expect(bare["Hello.Endpoints"] == "tcp -p 10000")
         let (fromArguments, _) = try Properties.parse(
             arguments: ["--Ice.Config=\(second.path)"], environment: environment)
         #expect(fromArguments["Hello.Endpoints"] == nil && fromArguments["Ice.MessageSizeMax"] == "128")

@@ -127,6 +127,7 @@ struct ConnectionManagementTests {
         } catch let error as LocalError {
             #expect(error.code == .invocationTimeout, "\(error)")
             #expect(error.message.contains("within 300 ms"), "\(error)")
+            #expect((error.cause as? LocalError)?.code == .connectionRefused, "the last attempt's error")
         }
         #expect(ContinuousClock.now - start < .seconds(10))
         await client.destroy()

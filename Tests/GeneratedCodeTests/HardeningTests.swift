@@ -368,6 +368,22 @@ extension HardeningTests {
         await server.destroy()
     }
 
+    /// Unless the server keeps its connections itself (`Ice.ACM.Server.Heartbeat` 2 or 3, as
+    /// ZeroC servers keep them): then the inactivity timeout does not apply.
+    @Test func aServerThatKeepsItsConnectionsKeepsAnInactiveOne() async throws {
+        var options = ConnectionOptions()
+        options.idleTimeout = 1
+        options.inactivityTimeout = 1
+        options.serverKeepsAlive = true
+        let (server, _, port) = try await Self.server(options)
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        try await Task.sleep(for: .seconds(3))
+        #expect(raw.isActive, "closed for inactivity although the server keeps its connections")
+        try await raw.close()
+        await server.destroy()
+    }
+
     /// Beyond `NAME.MaxConnections` an adapter closes new connections at once, and says so once.
     @Test func anAdapterRefusesConnectionsBeyondItsLimit() async throws {
         var properties = Properties()
