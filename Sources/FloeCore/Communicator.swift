@@ -396,16 +396,7 @@ public final class Communicator: Sendable {
                 }
                 return route(connection, endpoint, reference)
             } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
-                state.withLockedValue { state in
-                    let now = ContinuousClock.now
-                    state.failedEndpoints[Self.key(endpoint)] = now
-                    // Only proxies of several endpoints read these back and drop the old ones; a
-                    // registry pinging thousands of single-endpoint adapters must not keep them all.
-                    if state.failedEndpoints.count > Self.failedEndpointsKept {
-                        state.failedEndpoints = state.failedEndpoints.filter { now - $0.value < .seconds(10) }
-                        if state.failedEndpoints.count > Self.failedEndpointsKept { state.failedEndpoints = [:] }
-                    }
-                }
+                rememberRefused(endpoint)
                 failure = error
             }
         }
@@ -440,6 +431,20 @@ public final class Communicator: Sendable {
 
     /// The most refused endpoints remembered at once: they only order a proxy's endpoints.
     static let failedEndpointsKept = 1_024
+
+    /// Records that `endpoint` refused a connection just now (see `recentlyFailed`).
+    func rememberRefused(_ endpoint: IPEndpointData) {
+        state.withLockedValue { state in
+            let now = ContinuousClock.now
+            state.failedEndpoints[Self.key(endpoint)] = now
+            // Only proxies of several endpoints read these back and drop the old ones; a
+            // registry pinging thousands of single-endpoint adapters must not keep them all.
+            if state.failedEndpoints.count > Self.failedEndpointsKept {
+                state.failedEndpoints = state.failedEndpoints.filter { now - $0.value < .seconds(10) }
+                if state.failedEndpoints.count > Self.failedEndpointsKept { state.failedEndpoints = [:] }
+            }
+        }
+    }
 
     /// Endpoints that refused a connection in the last 10 seconds (older records are dropped).
     private func recentlyFailed() -> Set<IPEndpointData> {
