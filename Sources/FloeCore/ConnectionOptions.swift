@@ -141,9 +141,9 @@ extension ConnectionOptions {
         idleTimeout = try properties.int(
             "Ice.ACM.Timeout", default: try properties.int("Ice.Connection.IdleTimeout", default: 60))
         clientIdleTimeout = try Self.optionalInt(
-            properties, "Ice.ACM.Client.Timeout", else: "Ice.Connection.Client.IdleTimeout")
+            properties, "Ice.ACM.Client.Timeout", "Ice.Connection.Client.IdleTimeout")
         serverIdleTimeout = try Self.optionalInt(
-            properties, "Ice.ACM.Server.Timeout", else: "Ice.Connection.Server.IdleTimeout")
+            properties, "Ice.ACM.Server.Timeout", "Ice.Connection.Server.IdleTimeout")
         // A negative timeout turned connection management off without a word.
         for (name, value) in [
             ("Ice.ACM.Timeout", idleTimeout), ("Ice.ACM.Client.Timeout", clientIdleTimeout ?? 0),
@@ -162,9 +162,9 @@ extension ConnectionOptions {
         // Ice 3.8's names (`Ice.Connection.Client.*`, `.Server.*`; seconds) are read too, after
         // Floe's: one value serves both sides where Floe has one.
         connectTimeout =
-            try properties["Ice.Override.ConnectTimeout"] != nil
-            ? properties.int("Ice.Override.ConnectTimeout", default: -1)
-            : Self.optionalInt(properties, "Ice.Connection.Client.ConnectTimeout").map { $0 > 0 ? $0 * 1000 : -1 } ?? -1
+            try Self.optionalInt(properties, "Ice.Override.ConnectTimeout")
+            ?? Self.optionalInt(properties, "Ice.Connection.Client.ConnectTimeout").map { $0 > 0 ? $0 * 1000 : -1 }
+            ?? -1
         maxDispatches =
             try Self.optionalInt(properties, "Ice.Connection.MaxDispatches", "Ice.Connection.Server.MaxDispatches")
             ?? 100
@@ -205,11 +205,6 @@ extension ConnectionOptions {
         if properties["Ice.Override.Compress"] != nil {
             overrideCompress = try properties.int("Ice.Override.Compress", default: 0) > 0
         }
-    }
-
-    /// The first of two properties that is set, as an integer.
-    private static func optionalInt(_ properties: Properties, _ name: String, else other: String) throws -> Int? {
-        try optionalInt(properties, name, other)
     }
 
     /// The first of these properties that is set, as an integer.
