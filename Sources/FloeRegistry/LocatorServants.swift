@@ -43,12 +43,18 @@ struct LocatorRegistryServant: LocatorRegistry {
     ) async throws {
         try Self.check(adapterId, proxy, current)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
+        if let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
+            throw DispatchError(status: .unknownLocalException, message: problem)
+        }
         try await refuseLiveConflict(adapterId, proxy, current)
         try await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
     }
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
+        if let problem = StorableProxy.problem(id: id, kind: "server") {
+            throw DispatchError(status: .unknownLocalException, message: problem)
+        }
         if let proxy, let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
             throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
         }
@@ -65,11 +71,15 @@ struct LocatorRegistryServant: LocatorRegistry {
         }
     }
 
-    /// Refused, changing nothing: an empty adapter id (it names nothing), a proxy without
+    /// Refused, changing nothing: an empty adapter id (it names nothing), one longer than
+    /// `StorableProxy.maxIdBytes`, a proxy without
     /// endpoints (clients would get an adapter they cannot reach; IceGrid accepts those), and
     /// one that `StorableProxy` refuses.
     private static func check(_ id: String, _ proxy: (any ObjectPrx)?, _ current: Current) throws {
         guard !id.isEmpty else { throw AdapterNotFoundException() }
+        if let problem = StorableProxy.problem(id: id, kind: "adapter") {
+            throw DispatchError(status: .unknownLocalException, message: problem)
+        }
         guard let proxy else { return }
         if proxy.ice_getEndpoints().isEmpty {
             throw DispatchError(

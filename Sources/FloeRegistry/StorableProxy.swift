@@ -10,8 +10,25 @@ enum StorableProxy {
     /// transport: a host with many interfaces and four transports stays well within it.)
     static let maxEndpoints = 256
 
-    /// Why `proxy` cannot be stored, or nil: more than `maxEndpoints` endpoints, or a string
-    /// form (what the data directory stores) that does not read back as the same proxy, such as
+    /// The longest string form of a proxy the registry keeps, and the longest adapter, replica
+    /// group or server id, in UTF-8 bytes. A registration is otherwise bounded only by
+    /// `Ice.MessageSizeMax`: twenty registrations with ids of 900 KB each cost the registry
+    /// 36 MB of disk and 27 MB of memory, and `Floe.Registry.MaxEntries` (100,000) of them
+    /// would cost 90 GB. With these bounds the most is about 3.4 GB, and a real proxy (256
+    /// endpoints of 60 characters, say) or id is far below them.
+    static let maxTextBytes = 32_768
+    static let maxIdBytes = 1_024
+
+    /// Why `id`, the id of a `kind` ("adapter", "replica group", "server"), cannot be stored,
+    /// or nil.
+    static func problem(id: String, kind: String) -> String? {
+        let bytes = id.utf8.count
+        guard bytes > maxIdBytes else { return nil }
+        return "\(kind) id of \(bytes) bytes ('\(id.prefix(40))…'), more than the \(maxIdBytes) the registry keeps"
+    }
+
+    /// Why `proxy` cannot be stored, or nil: more than `maxEndpoints` endpoints, a string form
+    /// longer than `maxTextBytes`, or a string form (what the data directory stores) that does not read back as the same proxy, such as
     /// a port out of range or a negative timeout other than -1. Stored, such a proxy would stop
     /// the registry at its next start.
     /// `communicator` is the registry's, which writes and reads the stored strings.
@@ -22,6 +39,10 @@ enum StorableProxy {
                 "\(count) endpoints, more than the \(maxEndpoints) a registration may publish (set the adapter's PublishedEndpoints)"
         }
         let text = proxy.description
+        guard text.utf8.count <= maxTextBytes else {
+            return
+                "a proxy of \(text.utf8.count) bytes in string form ('\(text.prefix(40))…'), more than the \(maxTextBytes) the registry keeps"
+        }
         guard let again = try? communicator.stringToProxy(text),
             again._reference.data == proxy._reference.data
         else {

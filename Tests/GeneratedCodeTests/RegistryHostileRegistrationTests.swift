@@ -106,6 +106,65 @@ struct RegistryHostileRegistrationTests {
         await restarted.destroy()
     }
 
+    /// Ids and proxies past `StorableProxy`'s sizes are refused, so that `MaxEntries`
+    /// registrations cannot each be as large as a message; the largest allowed are taken.
+    @Test func oversizedRegistrationsAreRefused() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", liveness: nil)
+        let client = try LocatorTests.client(locator: registry.locator.description)
+        let locatorProxy = try #require(try client.stringToProxy(registry.locator.description))
+        let registryProxy = try #require(
+            try await uncheckedCast(prx: locatorProxy, type: (any LocatorPrx).self).getRegistry())
+        let endpoint = "tcp -h 127.0.0.1 -p 4"
+        let proxy = try #require(try client.stringToProxy("dummy:\(endpoint)"))
+        let longest = String(repeating: "a", count: StorableProxy.maxIdBytes)
+        let tooLong = longest + "a"
+        // The identity's name makes the string form one byte too long.
+        let bigName = String(
+            repeating: "n", count: StorableProxy.maxTextBytes - " -t -e 1.1:\(endpoint) -t 60000".utf8.count)
+        let biggest = try #require(try client.stringToProxy("\(bigName):\(endpoint)"))
+        #expect(biggest.description.utf8.count == StorableProxy.maxTextBytes)
+        let tooBig = try #require(try client.stringToProxy("\(bigName)n:\(endpoint)"))
+
+        let refusals: [(String, () async throws -> Void)] = [
+            (
+                "adapter id of 1025 bytes",
+                { try await registryProxy.setAdapterDirectProxy(id: tooLong, proxy: proxy) }
+            ),
+            (
+                "replica group id of 1025 bytes",
+                {
+                    try await registryProxy.setReplicatedAdapterDirectProxy(
+                        adapterId: "A", replicaGroupId: tooLong, p: proxy)
+                }
+            ),
+            (
+                "server id of 1025 bytes",
+                {
+                    try await registryProxy.setServerProcessProxy(
+                        id: tooLong, proxy: uncheckedCast(prx: proxy, type: (any ProcessPrx).self))
+                }
+            ),
+            ("a proxy of 32769 bytes", { try await registryProxy.setAdapterDirectProxy(id: "A", proxy: tooBig) }),
+        ]
+        for (expected, register) in refusals {
+            do {
+                try await register()
+                Issue.record("accepted \(expected)")
+            } catch let error as DispatchError {
+                #expect(error.message.contains(expected), "\(error)")
+            }
+        }
+        #expect(await registry.adapters().isEmpty)
+        try await registryProxy.setAdapterDirectProxy(id: longest, proxy: biggest)
+        try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "B", replicaGroupId: longest, p: proxy)
+        #expect(await registry.adapters().count == 2)
+        await client.destroy()
+        await registry.close()
+        await communicator.destroy()
+    }
+
     /// A replica group's lookup answers with at most `maxGroupEndpoints` endpoints, however
     /// many members registered.
     @Test func aGroupLookupIsBounded() async throws {

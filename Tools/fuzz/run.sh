@@ -12,7 +12,9 @@ target=decoder
 if [ "${1:-}" = decoder ] || [ "${1:-}" = frames ]; then target=$1; shift; fi
 seconds=${1:-60}
 product=$([ "$target" = decoder ] && echo FloeDecoderFuzzer || echo FloeFrameFuzzer)
-swift build -c release --product "$product" --sanitize=fuzzer \
+# AddressSanitizer too: Floe's raw readers and writers, the WebSocket unmasking and the codecs'
+# C libraries work on unsafe pointers, where an overrun would otherwise go unnoticed.
+swift build -c release --product "$product" --sanitize=fuzzer --sanitize=address \
     -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp
 if [ "$target" = decoder ]; then
     mkdir -p corpus
