@@ -32,6 +32,14 @@ struct AdminServant: Admin {
         }
         let type = info.type.isEmpty ? "::Ice::Object" : info.type
         guard type.hasPrefix("::") else { throw AdminError(reason: "'\(type)' is not a type id (::Module::Type)") }
+        if let problem = StorableProxy.problem(id: type, kind: "type") {
+            throw AdminError(reason: problem)
+        }
+        let tagBytes = info.tags.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        guard tagBytes <= StorableProxy.maxTextBytes else {
+            throw AdminError(
+                reason: "tags of \(tagBytes) bytes, more than the \(StorableProxy.maxTextBytes) the registry keeps")
+        }
         try await refusing {
             try await state.setObject(
                 proxy.ice_getIdentity(),
@@ -72,6 +80,7 @@ struct AdminServant: Admin {
 
     func setReplicaGroupPolicy(id: String, policy: String, replicas: Int32, current: Current) async throws {
         guard !id.isEmpty else { throw AdminError(reason: "a replica group needs an id") }
+        if let problem = StorableProxy.problem(id: id, kind: "replica group") { throw AdminError(reason: problem) }
         guard let parsed = ReplicaGroup.Policy(rawValue: policy) else {
             throw AdminError(
                 reason:

@@ -43,7 +43,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     ) async throws {
         try Self.check(adapterId, proxy, current)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
-        if let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
+        if proxy != nil, let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
             throw DispatchError(status: .unknownLocalException, message: problem)
         }
         try await refuseLiveConflict(adapterId, proxy, current)
@@ -52,7 +52,7 @@ struct LocatorRegistryServant: LocatorRegistry {
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
         guard !id.isEmpty else { throw ServerNotFoundException() }
-        if let problem = StorableProxy.problem(id: id, kind: "server") {
+        if proxy != nil, let problem = StorableProxy.problem(id: id, kind: "server") {
             throw DispatchError(status: .unknownLocalException, message: problem)
         }
         if let proxy, let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
@@ -72,15 +72,15 @@ struct LocatorRegistryServant: LocatorRegistry {
     }
 
     /// Refused, changing nothing: an empty adapter id (it names nothing), one longer than
-    /// `StorableProxy.maxIdBytes`, a proxy without
+    /// `StorableProxy.maxIdBytes` for a registration, a proxy without
     /// endpoints (clients would get an adapter they cannot reach; IceGrid accepts those), and
     /// one that `StorableProxy` refuses.
     private static func check(_ id: String, _ proxy: (any ObjectPrx)?, _ current: Current) throws {
         guard !id.isEmpty else { throw AdapterNotFoundException() }
+        guard let proxy else { return }  // (unregistering: an id stored before the bound still goes)
         if let problem = StorableProxy.problem(id: id, kind: "adapter") {
             throw DispatchError(status: .unknownLocalException, message: problem)
         }
-        guard let proxy else { return }
         if proxy.ice_getEndpoints().isEmpty {
             throw DispatchError(
                 status: .unknownLocalException,

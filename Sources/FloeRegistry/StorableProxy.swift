@@ -10,21 +10,24 @@ enum StorableProxy {
     /// transport: a host with many interfaces and four transports stays well within it.)
     static let maxEndpoints = 256
 
-    /// The longest string form of a proxy the registry keeps, and the longest adapter, replica
-    /// group or server id, in UTF-8 bytes. A registration is otherwise bounded only by
-    /// `Ice.MessageSizeMax`: twenty registrations with ids of 900 KB each cost the registry
-    /// 36 MB of disk and 27 MB of memory, and `Floe.Registry.MaxEntries` (100,000) of them
-    /// would cost 90 GB. With these bounds the most is about 3.4 GB, and a real proxy (256
+    /// The longest string form of a proxy the registry keeps (and the most bytes of an object's
+    /// tags), and the longest adapter, replica group or server id (and object type), in UTF-8
+    /// bytes. A registration is otherwise bounded only by `Ice.MessageSizeMax`: twenty
+    /// registrations with ids of 900 KB each cost the registry 36 MB of disk and 27 MB of
+    /// memory, and `Floe.Registry.MaxEntries` (100,000) of them would cost 90 GB. With these
+    /// bounds, full adapter and server tables hold about 7 GB at most, and a real proxy (256
     /// endpoints of 60 characters, say) or id is far below them.
     static let maxTextBytes = 32_768
     static let maxIdBytes = 1_024
 
-    /// Why `id`, the id of a `kind` ("adapter", "replica group", "server"), cannot be stored,
-    /// or nil.
+    /// Why `id`, the id of a `kind` ("adapter", "replica group", "server", "type"), cannot be
+    /// stored, or nil. (The quoted start counts scalars: a character may carry any number of
+    /// combining marks.)
     static func problem(id: String, kind: String) -> String? {
         let bytes = id.utf8.count
         guard bytes > maxIdBytes else { return nil }
-        return "\(kind) id of \(bytes) bytes ('\(id.prefix(40))…'), more than the \(maxIdBytes) the registry keeps"
+        return
+            "\(kind) id of \(bytes) bytes ('\(String(String.UnicodeScalarView(id.unicodeScalars.prefix(40))))…'), more than the \(maxIdBytes) the registry keeps"
     }
 
     /// Why `proxy` cannot be stored, or nil: more than `maxEndpoints` endpoints, a string form
@@ -41,7 +44,7 @@ enum StorableProxy {
         let text = proxy.description
         guard text.utf8.count <= maxTextBytes else {
             return
-                "a proxy of \(text.utf8.count) bytes in string form ('\(text.prefix(40))…'), more than the \(maxTextBytes) the registry keeps"
+                "a proxy of \(text.utf8.count) bytes in string form ('\(String(String.UnicodeScalarView(text.unicodeScalars.prefix(40))))…'), more than the \(maxTextBytes) the registry keeps"
         }
         guard let again = try? communicator.stringToProxy(text),
             again._reference.data == proxy._reference.data

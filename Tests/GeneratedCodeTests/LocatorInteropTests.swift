@@ -108,10 +108,7 @@ extension LocatorInteropTests {
     /// connection is retried, and the dead endpoint refuses, so another is chosen). Within the
     /// grace period, the registry's liveness checks leave the dead one out of lookups.
     @Test func idempotentCallsSurviveAReplicaKilledWithSigkill() async throws {
-        let bench = sliceFolder.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/floe-bench").path
-        #expect(FileManager.default.isExecutableFile(atPath: bench), "build floe-bench first (Tools/test.sh does)")
-        guard FileManager.default.isExecutableFile(atPath: bench) else { return }
+        guard let bench = builtFloeBench() else { return }
         let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(
             // (Seconds, not the 500/200 ms this had: under a loaded CI run a live replica can miss
             // pings that short, and a group whose replicas are all left out fails calls.)

@@ -157,6 +157,17 @@ struct RegistryHostileRegistrationTests {
             }
         }
         #expect(await registry.adapters().isEmpty)
+        // Unregistering is not bounded: an id stored before the bound can still go.
+        try await registryProxy.setAdapterDirectProxy(id: tooLong, proxy: nil)
+        let admin = uncheckedCast(
+            prx: locatorProxy.ice_identity(Identity(name: "Admin", category: registry.instanceName)),
+            type: (any AdminPrx).self)
+        do {
+            try await admin.setReplicaGroupPolicy(id: tooLong, policy: "random", replicas: 0)
+            Issue.record("floe-admin set the policy of a group with a 1025-byte id")
+        } catch let error as AdminError {
+            #expect(error.reason.contains("replica group id of 1025 bytes"), "\(error)")
+        }
         try await registryProxy.setAdapterDirectProxy(id: longest, proxy: biggest)
         try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "B", replicaGroupId: longest, p: proxy)
         #expect(await registry.adapters().count == 2)

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Testing
 
 /// The Python that has ZeroC Ice (Debian's python3-zeroc-ice), the peers' folder, and the
 /// folder of the Slice they load (the test target's).
@@ -56,4 +57,17 @@ func firstLine(of handle: FileHandle) async throws -> String {
         }
         return String(decoding: line, as: UTF8.self)
     }
+}
+
+/// The `floe-bench` built next to this test bundle (by `Tools/test.sh`, or by
+/// `Tools/scripts/sanitizers.sh` in its own build folder), or nil after recording that it is
+/// missing.
+func builtFloeBench() -> String? {
+    let bench = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("floe-bench").path
+    guard FileManager.default.isExecutableFile(atPath: bench) else {
+        Issue.record("build floe-bench first (Tools/test.sh does)")
+        return nil
+    }
+    return bench
 }
