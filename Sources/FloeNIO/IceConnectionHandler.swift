@@ -353,12 +353,15 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if options.closeTimeout > 0 {
             // A reply or dispatch that never ends must not keep the connection open forever.
             let limit = options.closeTimeout
-            context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+            let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
                 let handler = bound.value
                 defer { done.succeed() }  // whatever happened meanwhile, the close is over
                 guard let context = handler.context, context.channel.isActive else { return }
                 handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
             }
+            // Left to fire, the timer would hold this handler, and through it the communicator,
+            // for the whole timeout after every close.
+            done.futureResult.whenComplete { _ in timer.cancel() }
         }
         return done.futureResult
     }

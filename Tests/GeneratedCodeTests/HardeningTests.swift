@@ -384,6 +384,25 @@ extension HardeningTests {
         await server.destroy()
     }
 
+    /// A communicator destroyed with a connection open is freed once that connection has
+    /// closed. The graceful close's timeout timer (`Ice.Connection.CloseTimeout`, 10 s) used to
+    /// stay scheduled after the close, holding the connection's handler and through it the
+    /// communicator until it fired: a program that makes and destroys communicators kept 10 s
+    /// worth of them.
+    @Test func aDestroyedCommunicatorIsFreedOnceItsConnectionsClose() async throws {
+        let (server, _, port) = try await Self.server()
+        let client: Weakly<Communicator>
+        do {
+            let communicator = Communicator(transport: NIOTransport())
+            client = Weakly(communicator)
+            let tester = try #require(try communicator.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
+            try await tester.ice_ping()
+            await communicator.destroy()
+        }
+        #expect(await eventually(within: .seconds(5)) { client.value == nil }, "the destroyed communicator is kept")
+        await server.destroy()
+    }
+
     /// Beyond `NAME.MaxConnections` an adapter closes new connections at once, and says so once.
     @Test func anAdapterRefusesConnectionsBeyondItsLimit() async throws {
         var properties = Properties()
@@ -529,4 +548,10 @@ final class FirstRead: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) { promise.succeed() }
     func handlerRemoved(context: ChannelHandlerContext) { promise.fail(ChannelError.ioOnClosedChannel) }
+}
+
+/// A weak reference a test can share with `eventually`.
+final class Weakly<Value: AnyObject & Sendable>: Sendable {
+    weak let value: Value?
+    init(_ value: Value) { self.value = value }
 }
