@@ -26,6 +26,18 @@ private struct RecordSubject: Dispatcher {
     }
 }
 
+/// Notes when the connection of a dispatch closes.
+private struct NoticeClose: Dispatcher {
+    let next: any Dispatcher
+    let closed: NIOLockedValueBox<Bool>
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        let closed = closed
+        request.current.con?.onClose { closed.withLockedValue { $0 = true } }
+        return try await next.dispatch(request)
+    }
+}
+
 private struct Server {
     let communicator: Communicator
     let transport: NIOTransport
@@ -111,6 +123,29 @@ struct TLSTests {
         #expect(info.tls?.chain.first == info.tls?.certificate)
         #expect(try info.tls?.chain.last == pemDER(certs, "ca.pem"))
         #expect(try await tester.ice_secure(true).opByteSeq(data) == data)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// A graceful close over ssl ends at both ends at once: the close_notify exchange completes.
+    /// With half-closure on (Floe's channels allow it), swift-nio-ssl used to wait its 5 s
+    /// shutdown timeout instead, keeping both ends of every closed ssl connection open as long: a
+    /// server churning through short-lived TLS clients held five seconds' worth of them.
+    @Test func aClosedSSLConnectionClosesAtOnceAtBothEnds() async throws {
+        let certs = try await testCertificates()
+        let serverClosed = NIOLockedValueBox(false)
+        let server = try await server(tlsProperties(certs, "server")) { next in
+            NoticeClose(next: next, closed: serverClosed)
+        }
+        let client = try client(tlsProperties(certs, "client"))
+        let tester = try tester(client, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        let clientClosed = NIOLockedValueBox(false)
+        connection.onClose { clientClosed.withLockedValue { $0 = true } }
+        await connection.close()
+        #expect(await eventually(within: .seconds(2)) { clientClosed.withLockedValue { $0 } }, "the client's end")
+        #expect(await eventually(within: .seconds(2)) { serverClosed.withLockedValue { $0 } }, "the server's end")
         await client.destroy()
         await server.communicator.destroy()
     }
