@@ -174,7 +174,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         holdsOpening = false
         if let adapter, let connection, !adapter.register(connection, consumingOpening: consumingOpening) {
             adapter.reportRefusal(logger)
-            return closeChannel(context)
+            return context.close(promise: nil)
         }
         communicator.connectionMetrics?.opened(incoming: !isClient)
         countedOpen = true
@@ -292,7 +292,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         case .closeConnection:
             trace("received close connection")
             failPending(LocalError(.closeConnection, "the peer closed the connection"))
-            closeChannel(context)
+            context.close(promise: nil)
         case .reply(let reply):
             lastActivity = lastRead  // the time its bytes were read; no second clock read
             trace(
@@ -346,6 +346,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
             dispatchesDone.append(dispatches)
             outstanding.append(dispatches.futureResult)
         }
+        if outstanding.isEmpty {
+            sendCloseConnection(then: done)
+            return done.futureResult
+        }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         EventLoopFuture.andAllComplete(outstanding, on: eventLoop).whenComplete { _ in
             bound.value.sendCloseConnection(then: done)
@@ -370,12 +374,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard let context, context.channel.isActive else { return done.succeed() }
         guard transport != .udp else {
             // Nothing to tell a udp peer (Ice sends no close-connection over udp).
-            closeChannel(context)
+            context.close(promise: nil)
             return done.succeed()
         }
         trace("sent close connection")
         context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: nil)
-        closeChannel(context)
+        context.close(promise: nil)
         done.succeed()
     }
 
@@ -424,15 +428,6 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
         failPending(LocalError(.connectionLost, "the peer closed the connection"))
         validation.fail(LocalError.notSent(.connectionLost, "the peer closed the connection before validating it"))
-        closeChannel(context)
-    }
-
-    /// Closes the channel, turning half-closure off first on ssl and wss: swift-nio-ssl, closing
-    /// while it is on, does not finish its shutdown when the peer's close_notify arrives (it only
-    /// passes on `inputClosed`), and holds the connection open until its 5 s shutdown timeout.
-    /// Both ends of every closed ssl connection stayed open those 5 s.
-    func closeChannel(_ context: ChannelHandlerContext) {
-        if transport.isSecure { try? context.channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false) }
         context.close(promise: nil)
     }
 
@@ -459,7 +454,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         closeReason?.withLockedValue { $0 = LocalError(code, reason) }
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))
-        closeChannel(context)
+        context.close(promise: nil)
     }
 
     /// Fails the requests awaiting replies, and the callers waiting to write theirs. Called
