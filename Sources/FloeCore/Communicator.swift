@@ -496,6 +496,9 @@ public final class Communicator: Sendable {
             if let existing = state.connections[key] { return existing }
             let task = ConnectTask {
                 let connection = try await transport.connect(to: endpoint, communicator: self)
+                // Forgotten once closed: a client that talks to servers that come and go (new
+                // ports at each restart) would otherwise keep every closed connection.
+                connection.onClose { [weak self] in self?.forget(connection, key) }
                 // A router's client connection keeps its session and carries its callbacks.
                 await self.setUpIfRouted(connection, to: endpoint)
                 return connection
@@ -513,6 +516,15 @@ public final class Communicator: Sendable {
         // A closed connection: forget it and connect again.
         state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
         return try await connection(to: endpoint, connectionId: connectionId)
+    }
+
+    /// Removes `connection`, closed, from the table, unless another has taken its place.
+    private func forget(_ connection: any Connection, _ key: ConnectionKey) {
+        state.withLockedValue { state in
+            if let settled = state.connections[key]?.settledConnection, settled === connection {
+                state.connections[key] = nil
+            }
+        }
     }
 
     /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are

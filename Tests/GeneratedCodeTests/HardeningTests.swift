@@ -403,6 +403,24 @@ extension HardeningTests {
         await server.destroy()
     }
 
+    /// A client forgets a connection once it has closed. It kept every one until it was
+    /// destroyed: a client of servers that restart on new ports (`-p 0`, found through a
+    /// registry) grew by about 10 KB for each.
+    @Test func aClosedConnectionIsForgotten() async throws {
+        let (server, _, port) = try await Self.server()
+        let client = Communicator(transport: NIOTransport())
+        let connection: WeakConnection
+        do {
+            let tester = try #require(try client.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
+            try await tester.ice_ping()
+            connection = WeakConnection(try await tester.ice_getConnection())
+        }
+        await server.destroy()  // closes the connection
+        #expect(
+            await eventually(within: .seconds(5)) { connection.value == nil }, "the client keeps a closed connection")
+        await client.destroy()
+    }
+
     /// Beyond `NAME.MaxConnections` an adapter closes new connections at once, and says so once.
     @Test func anAdapterRefusesConnectionsBeyondItsLimit() async throws {
         var properties = Properties()
@@ -554,4 +572,10 @@ final class FirstRead: ChannelInboundHandler, Sendable {
 final class Weakly<Value: AnyObject & Sendable>: Sendable {
     weak let value: Value?
     init(_ value: Value) { self.value = value }
+}
+
+/// A weak reference to a connection, which a test can share with `eventually`.
+final class WeakConnection: Sendable {
+    weak let value: (any Connection)?
+    init(_ value: any Connection) { self.value = value }
 }
