@@ -60,7 +60,9 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Where the connection runs (Ice's `ConnectionInfo`): addresses, ports, transport.
     var info: ConnectionInfo { get }
     /// Calls `callback` once when the connection is closed, for whatever reason (at once if it
-    /// already is): a server learns that a client it calls back has left.
+    /// already is): a server learns that a client it calls back has left. Each call adds a
+    /// callback, kept until the connection closes (Ice's `setCloseCallback` replaces instead):
+    /// register once per connection, not once per request.
     func onClose(_ callback: @escaping @Sendable () -> Void)
 }
 
