@@ -122,7 +122,7 @@ public struct NIOTransport: Transport {
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
-                .channelOption(.allowRemoteHalfClosure, value: !endpoint.transport.isSecure)
+                .channelOption(.allowRemoteHalfClosure, value: Self.allowsHalfClosure(endpoint.transport))
                 .channelInitializer { channel in
                     var opening: WebSocketSide?
                     if webSocket {
@@ -187,7 +187,7 @@ public struct NIOTransport: Transport {
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
-            .childChannelOption(.allowRemoteHalfClosure, value: !endpoint.transport.isSecure)
+            .childChannelOption(.allowRemoteHalfClosure, value: Self.allowsHalfClosure(endpoint.transport))
             .childChannelInitializer { channel in
                 Self.addHandlers(
                     to: channel, communicator: communicator, adapter: adapter, transport: endpoint.transport,
@@ -272,12 +272,14 @@ extension NIOTransport {
         return .init(low: high / 2, high: high)
     }
 
-    // Half-closure: on tcp and ws, the peer's end-of-file arrives as `inputClosed` while NIO
-    // still holds the unsent bytes, which tells unsent requests apart (`bytesSent`). On ssl and
-    // wss that count is not kept, and half-closure is off: with it on, swift-nio-ssl in its
-    // closing state passes the peer's close_notify on as `inputClosed` instead of finishing its
-    // shutdown, and waits for its 5 s shutdown timeout, so both ends of every closed ssl
-    // connection stayed open 5 s (`TLSTests.aClosedSSLConnectionClosesAtOnceAtBothEnds`).
+    /// Whether a connection's channel allows half-closure. On tcp and ws the peer's end-of-file
+    /// then arrives as `inputClosed` while NIO still holds the unsent bytes, which tells unsent
+    /// requests apart (`bytesSent`). On ssl and wss that count is not kept, and half-closure is
+    /// off: with it on, swift-nio-ssl in its closing state passes the peer's close_notify on as
+    /// `inputClosed` instead of finishing its shutdown, and waits for its 5 s shutdown timeout,
+    /// so both ends of every closed ssl connection stayed open 5 s
+    /// (`TLSTests.aClosedSSLConnectionClosesAtOnceAtBothEnds`).
+    fileprivate static func allowsHalfClosure(_ transport: EndpointData.Transport) -> Bool { !transport.isSecure }
 
     /// The pipeline of every Ice connection: TLS on ssl and wss connections, the WebSocket
     /// opening on ws and wss (which adds the rest once upgraded), then the protocol handler,

@@ -21,18 +21,23 @@ enum StorableProxy {
     static let maxIdBytes = 1_024
 
     /// Why `id`, the id of a `kind` ("adapter", "replica group", "server", "type"), cannot be
-    /// stored, or nil. (The quoted start counts scalars: a character may carry any number of
-    /// combining marks.)
+    /// stored, or nil.
     static func problem(id: String, kind: String) -> String? {
         let bytes = id.utf8.count
         guard bytes > maxIdBytes else { return nil }
-        return
-            "\(kind) id of \(bytes) bytes ('\(String(String.UnicodeScalarView(id.unicodeScalars.prefix(40))))…'), more than the \(maxIdBytes) the registry keeps"
+        return "\(kind) id of \(bytes) bytes (\(start(of: id))), more than the \(maxIdBytes) the registry keeps"
+    }
+
+    /// The first 40 scalars of an oversized text, quoted: counted in scalars, not characters,
+    /// as one character may carry any number of combining marks.
+    private static func start(of text: String) -> String {
+        "'\(String(String.UnicodeScalarView(text.unicodeScalars.prefix(40))))…'"
     }
 
     /// Why `proxy` cannot be stored, or nil: more than `maxEndpoints` endpoints, a string form
-    /// longer than `maxTextBytes`, or a string form (what the data directory stores) that does not read back as the same proxy, such as
-    /// a port out of range or a negative timeout other than -1. Stored, such a proxy would stop
+    /// longer than `maxTextBytes`, or a string form (what the data directory stores) that does
+    /// not read back as the same proxy, such as a port out of range or a negative timeout other
+    /// than -1. Stored, such a proxy would stop
     /// the registry at its next start.
     /// `communicator` is the registry's, which writes and reads the stored strings.
     static func problem(_ proxy: any ObjectPrx, communicator: Communicator) -> String? {
@@ -44,7 +49,7 @@ enum StorableProxy {
         let text = proxy.description
         guard text.utf8.count <= maxTextBytes else {
             return
-                "a proxy of \(text.utf8.count) bytes in string form ('\(String(String.UnicodeScalarView(text.unicodeScalars.prefix(40))))…'), more than the \(maxTextBytes) the registry keeps"
+                "a proxy of \(text.utf8.count) bytes in string form (\(start(of: text))), more than the \(maxTextBytes) the registry keeps"
         }
         guard let again = try? communicator.stringToProxy(text),
             again._reference.data == proxy._reference.data
