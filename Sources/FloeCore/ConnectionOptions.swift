@@ -36,9 +36,11 @@ public struct ConnectionOptions: Sendable {
     /// (bidirectional) or to a router (a Glacier2 session ends with its connection) is never
     /// closed for idleness.
     public var clientClose = ACMClose.onInvocationAndIdle
-    /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default
-    /// off, because a server closing an idle connection can drop a oneway in flight).
-    public var serverClose = ACMClose.off
+    /// The same for incoming connections (`Ice.ACM.Server.Close`, else `Ice.ACM.Close`; default:
+    /// on invocation, as in Ice 3.7, so a callback to a client that went silent fails after the
+    /// idle timeout instead of waiting forever; not when idle, because a server closing an idle
+    /// connection can drop a oneway in flight).
+    public var serverClose = ACMClose.onInvocation
     /// Seconds after which an incoming connection with no request, reply or dispatch (heartbeats
     /// do not count) is closed gracefully (`Ice.Connection.InactivityTimeout`, as in Ice 3.8:
     /// 300; 0 never closes it). Clients reconnect transparently; `serverClose` can close sooner.
@@ -158,7 +160,7 @@ extension ConnectionOptions {
         (serverHeartbeats, serverKeepsAlive) = (serverHeartbeat != 0, serverHeartbeat >= 2)
         let close = try properties.int("Ice.ACM.Close", default: -1)
         clientClose = try Self.close(properties, "Ice.ACM.Client.Close", close, default: .onInvocationAndIdle)
-        serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .off)
+        serverClose = try Self.close(properties, "Ice.ACM.Server.Close", close, default: .onInvocation)
         // Ice 3.8's names (`Ice.Connection.Client.*`, `.Server.*`; seconds) are read too, after
         // Floe's: one value serves both sides where Floe has one.
         connectTimeout =

@@ -509,6 +509,53 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A call whose server has gone silent (its dispatch hangs and it sends no heartbeats) fails
+    /// once the client has heard nothing for its idle timeout (`Ice.ACM.Client.Close` 3, the
+    /// default): the peer is presumed dead.
+    @Test func aCallToASilentServerFailsAfterTheIdleTimeout() async throws {
+        var serverOptions = ConnectionOptions()
+        serverOptions.serverHeartbeats = false
+        let server = Communicator(transport: NIOTransport(), connectionOptions: serverOptions)
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: Hangs(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1))
+        let start = ContinuousClock.now
+        await #expect {
+            try await tester.ice_invocationTimeout(20_000).opIdempotent()
+        } throws: { ($0 as? LocalError)?.code == .connectionTimeout }
+        #expect(ContinuousClock.now - start < .seconds(15), "the call ended at the idle timeout")
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// The same for a server calling a client back over the client's connection: a client that
+    /// stopped answering (its callback hangs, it sends no heartbeats) fails the callback after
+    /// the server's idle timeout, as ZeroC's servers do (`Ice.ACM.Server.Close` 2, on
+    /// invocation, by default), instead of holding the server's call forever.
+    @Test func aCallbackToASilentClientFailsAfterTheIdleTimeout() async throws {
+        var serverOptions = ConnectionOptions()
+        serverOptions.idleTimeout = 1
+        let (server, _, _, port) = try await Self.server(serverOptions)
+        var clientOptions = ConnectionOptions()
+        clientOptions.clientHeartbeats = false
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)", options: clientOptions)
+        let callbacks = try await client.createObjectAdapter(name: "")
+        let callback = try callbacks.add(servant: Hangs(), id: Identity(name: "callback"))
+        try await callbacks.activate()
+        try await tester.ice_getConnection().setAdapter(callbacks)
+        let start = ContinuousClock.now
+        // The server's connection closes: the client's own call is lost with it.
+        await #expect {
+            try await tester.ice_invocationTimeout(20_000).opCallback(
+                uncheckedCast(prx: callback, type: (any TesterPrx).self))
+        } throws: { ($0 as? LocalError)?.code == .connectionLost }
+        #expect(ContinuousClock.now - start < .seconds(15), "the callback ended at the idle timeout")
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// A bidirectional connection (an adapter set on it) is the server's only way to the
     /// client's objects: never closed for idleness. `setACM` changes one connection's settings.
     @Test func bidirectionalConnectionsStayOpenAndSetACMAppliesToOneConnection() async throws {
@@ -740,5 +787,13 @@ private struct ShuttingDown: Dispatcher {
             }
         }
         return try await next.dispatch(request)
+    }
+}
+
+/// A servant whose every dispatch hangs (until cancelled), like a peer that stopped.
+private struct Hangs: Dispatcher {
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        try await Task.sleep(for: .seconds(120))
+        throw DispatchError(status: .unknownLocalException, message: "hung")
     }
 }
