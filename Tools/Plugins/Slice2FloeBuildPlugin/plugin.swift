@@ -59,6 +59,18 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
                 swiftNames[file] = folder + "_" + stem + (sameFolder.count > 1 ? "_\(index + 1)" : "")
             }
         }
+        // A generated file named like one of the target's own Swift files (Greeter.ice next to
+        // the Greeter.swift that implements it) becomes Greeter_ice.swift, with
+        // Greeter_ice_SliceLoader: SwiftPM names object files by base name, and two Greeter.swift
+        // in one target fail the build with "multiple producers".
+        let ownNames = Set(target.sourceFiles(withSuffix: "swift").map { Self.baseName($0.url) })
+        for file in sliceFiles.map(\.standardizedFileURL) {
+            let generated = swiftNames[file] ?? file.deletingPathExtension().lastPathComponent
+            guard ownNames.contains(generated.lowercased()) else { continue }
+            var name = Self.identifier(generated) + "_ice"
+            while ownNames.contains(name.lowercased()) { name += "_ice" }
+            swiftNames[file] = name
+        }
         let renames = swiftNames.sorted { $0.key.path() < $1.key.path() }
             .flatMap { ["--swift-name", "\($0.key.path())=\($0.value)"] }
         return sliceFiles.map { input in
@@ -73,6 +85,12 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
                     + (configuration == nil ? [] : [configurationFile]),
                 outputFiles: [output.appending(path: name + ".swift")])
         }
+    }
+
+    /// A Swift file's name without `.swift`, lowercased: object file names may clash by case on
+    /// a file system that ignores it.
+    private static func baseName(_ url: URL) -> String {
+        url.deletingPathExtension().lastPathComponent.lowercased()
     }
 
     /// `name` with what a Swift identifier cannot hold made `_` (as slice2floe names loaders).

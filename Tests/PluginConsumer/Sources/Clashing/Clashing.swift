@@ -1,17 +1,5 @@
 import Floe
 
-/// A servant whose Slice types shadow the runtime's `Value`, `Current` and friends: in this
-/// module the runtime's own are written with their module's name.
-actor EchoContext: Context {
-    func echo(v: sending Value?, c: Current, r: Reply, i: InputStream, current: FloeCore.Current) async throws
-        -> sending Value?
-    {
-        if c.s == "fail" { throw Dispatcher(why: "asked to fail") }
-        v?.v += r.code + i.a
-        return v
-    }
-}
-
 /// Calls `EchoContext` through a collocated adapter; returns the echoed value and whether the
 /// declared exception came back typed.
 public func exerciseClashingNames() async throws -> (value: Int32, typedException: Bool) {
