@@ -84,6 +84,8 @@ timeout 600 Tools/scripts/icestorm.sh
 # Its Callback target behind ZeroC's Glacier2 router: a session, callbacks twoway, oneway and
 # batched, a refused category, a second session; against a Floe and a ZeroC server.
 timeout 600 Tools/scripts/glacier2.sh
+# Mistakes in slice-plugin.json stop a user's build with one line naming the file.
+timeout 600 Tools/scripts/plugin-errors.sh
 
 # The DocC catalog of `Floe` builds without a warning.
 timeout 1200 Tools/scripts/check-docs.sh

@@ -142,9 +142,31 @@ struct Configuration: Decodable {
     var sources: [String]?
     var searchPaths: [String]?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case sources
         case searchPaths = "search_paths"
+    }
+
+    /// Any key, to find the ones this file does not know.
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        // A misspelt key ("source", "searchPaths") would otherwise be ignored without a word,
+        // and the build fail later on a missing type.
+        let known = CodingKeys.allCases.map(\.rawValue)
+        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.first(where: {
+            !known.contains($0.stringValue)
+        }) {
+            throw PluginError("unknown key '\(unknown.stringValue)' (it takes \(known.joined(separator: " and ")))")
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sources = try container.decodeIfPresent([String].self, forKey: .sources)
+        searchPaths = try container.decodeIfPresent([String].self, forKey: .searchPaths)
     }
 
     static func load(from url: URL) throws -> Configuration? {
@@ -152,7 +174,7 @@ struct Configuration: Decodable {
         do {
             return try JSONDecoder().decode(Configuration.self, from: data)
         } catch {
-            throw PluginError("\(url.path()): \(error)")
+            throw PluginError("\(url.path()): error: \(error)")
         }
     }
 }
