@@ -413,4 +413,17 @@ extension NIOTransport {
     ) -> any ChannelInboundHandler {
         IceConnectionHandler(communicator: adapter.communicator, adapter: adapter, eventLoop: eventLoop, logger: logger)
     }
+
+    /// The same for an outgoing connection of `communicator`: the fuzzer feeds it what a hostile
+    /// server could send. Not for applications.
+    @_spi(Testing) public static func clientConnectionHandler(
+        communicator: Communicator, eventLoop: any EventLoop, logger: Logger
+    ) -> any ChannelInboundHandler {
+        IceConnectionHandler(communicator: communicator, adapter: nil, eventLoop: eventLoop, logger: logger)
+    }
+
+    /// The connection of the Ice handler in `channel`'s pipeline, on the channel's event loop.
+    @_spi(Testing) public static func connection(in channel: any Channel) throws -> (any Connection)? {
+        try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self).connection
+    }
 }

@@ -78,11 +78,12 @@ let package = Package(
         .executableTarget(
             name: "FloeDecoderFuzzer", dependencies: ["FloeEncoding", "FloeProtocol"],
             swiftSettings: [.swiftLanguageMode(.v6)]),
-        // Whole frames into a server connection (its real handler, through a testing channel).
+        // Whole frames into a server connection (its real handler, through a testing channel),
+        // or into a client connection (FLOE_FUZZ_SIDE=client).
         .executableTarget(
             name: "FloeFrameFuzzer",
             dependencies: [
-                "FloeCore", "FloeEncoding", "FloeNIO",
+                "FloeCore", "FloeEncoding", "FloeNIO", "FloeProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,7 +1,9 @@
 import Dispatch
+import FoundationEssentials  // (ProcessInfo; all of Foundation would make InputStream ambiguous)
 import FloeCore
 import FloeEncoding
 @_spi(Testing) import FloeNIO
+import FloeProtocol
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -9,6 +11,9 @@ import NIOEmbedded
 // libFuzzer entry point: the input is the byte stream a client sends to a Floe server
 // connection, fed to the connection's real handler through a testing channel. Any input must
 // end with the connection answering or closing it; a trap, a hang or a huge allocation is a bug.
+// With FLOE_FUZZ_SIDE=client the input is what a server sends to a Floe client connection
+// instead, while three twoway calls wait for their replies and an adapter serves the server's
+// requests back (bidirectional): every call must end.
 
 /// Answers every operation by decoding its parameters as something (chosen by the operation
 /// name's length) and returning them: decoding, dispatch and replies all take part.
@@ -76,7 +81,63 @@ let adapter: ObjectAdapter = {
 /// Quiet: every malformed input is logged as a warning otherwise.
 let logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
 
+/// `bytes` into `channel` in pieces, as a socket delivers them; then lets running dispatches
+/// reply, drains what was written and closes the channel.
+func deliver(_ bytes: [UInt8], to channel: NIOAsyncTestingChannel) async throws {
+    var offset = 0
+    var piece = 1
+    while offset < bytes.count, channel.isActive {
+        let end = min(bytes.count, offset + piece)
+        try await channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
+        offset = end
+        piece = piece * 3 + 7
+    }
+    for _ in 0..<20 {
+        await Task.yield()
+        while try await channel.readOutbound(as: ByteBuffer.self) != nil {}
+    }
+    _ = try? await channel.finish()
+}
+
+let clientSide = ProcessInfo.processInfo.environment["FLOE_FUZZ_SIDE"] == "client"
+
+/// A client connection of the adapter's communicator fed `bytes` as its server's output.
+func feedClient(_ bytes: [UInt8]) async {
+    let channel = NIOAsyncTestingChannel()
+    do {
+        let connection = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                NIOTransport.clientConnectionHandler(
+                    communicator: adapter.communicator, eventLoop: channel.eventLoop, logger: logger))
+            return try NIOTransport.connection(in: channel)
+        }.get()
+        guard let connection else { fatalError("no connection in the pipeline") }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061))
+        await connection.setAdapter(adapter)
+        // Requests 1, 2 and 3, as ZeroC's captured replies number them.
+        let emptyParameters = ByteBuffer(bytes: [6, 0, 0, 0, 1, 1])
+        let calls = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for operation in ["a", "bb", "ccc"] {
+                    group.addTask {
+                        let header = RequestHeader(
+                            identity: Identity(name: "fuzz"), facet: "", operation: operation, mode: .normal,
+                            context: [:])
+                        _ = try? await connection.send(header, parameters: emptyParameters, mode: .twoway)
+                    }
+                }
+            }
+        }
+        await Task.yield()
+        try await deliver(bytes, to: channel)
+        await calls.value
+    } catch {
+        _ = try? await channel.finish()
+    }
+}
+
 func feed(_ bytes: [UInt8]) async {
+    if clientSide { return await feedClient(bytes) }
     let channel = NIOAsyncTestingChannel()
     do {
         try await channel.eventLoop.submit {
@@ -85,21 +146,7 @@ func feed(_ bytes: [UInt8]) async {
             try channel.pipeline.syncOperations.addHandler(handler)
         }.get()
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061))
-        // In pieces, as a socket delivers them.
-        var offset = 0
-        var piece = 1
-        while offset < bytes.count, channel.isActive {
-            let end = min(bytes.count, offset + piece)
-            try await channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
-            offset = end
-            piece = piece * 3 + 7
-        }
-        // Let dispatches that are still running reply, then drain what was written.
-        for _ in 0..<20 {
-            await Task.yield()
-            while try await channel.readOutbound(as: ByteBuffer.self) != nil {}
-        }
-        _ = try? await channel.finish()
+        try await deliver(bytes, to: channel)
     } catch {
         _ = try? await channel.finish()
     }
