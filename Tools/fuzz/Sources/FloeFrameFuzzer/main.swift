@@ -1,9 +1,9 @@
 import Dispatch
-import FoundationEssentials  // (ProcessInfo; all of Foundation would make InputStream ambiguous)
 import FloeCore
 import FloeEncoding
 @_spi(Testing) import FloeNIO
 import FloeProtocol
+import FoundationEssentials  // (ProcessInfo; all of Foundation would make InputStream ambiguous)
 import Logging
 import NIOCore
 import NIOEmbedded
