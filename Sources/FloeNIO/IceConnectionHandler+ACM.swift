@@ -66,15 +66,18 @@ extension IceConnectionHandler {
             _ = write(context, Message.validateConnection.encode())
         }
         let close = isClient ? options.clientClose : options.serverClose
+        // A peer presumed dead: calls outstanding and nothing heard from it for the idle timeout
+        // since the first of them went out. (Before the activity check: this side's own sends
+        // count as activity, and a hub calling a stopped client again and again must give up.)
+        if !pending.isEmpty, close.closesOnSilentInvocation, isValidated, now - max(lastRead, pendingSince) >= idle {
+            return fail(context, "no data from the peer for \(idleTimeout) s", code: .connectionTimeout)
+        }
         // (A connection still waiting for validation is the connect timeout's business.)
         guard now - lastActivity >= idle, isValidated else { return }
         // Heartbeats 2 and 3 keep a connection: in Ice 3.7 they count as its activity.
         let keepsAlive = isClient ? options.clientKeepsAlive : options.serverKeepsAlive
         if close == .onIdleForceful, !keepsAlive {
             return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
-        }
-        if !pending.isEmpty, close.closesOnSilentInvocation, now - lastRead >= idle {
-            return fail(context, "no data from the peer for \(idleTimeout) s", code: .connectionTimeout)
         }
         // A client connection nobody has used yet is not idle: its opener is about to send (on a
         // loaded machine, more than the idle timeout may pass before it gets to run). Nor is one

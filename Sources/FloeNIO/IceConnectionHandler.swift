@@ -89,6 +89,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// For heartbeats and idle closing.
     var lastWrite = NIODeadline.now()
     var lastRead = NIODeadline.now()
+    /// When `pending` last went from empty to not: the peer owes a reply since then.
+    var pendingSince = NIODeadline.now()
     var lastActivity = NIODeadline.now()
     var monitor: RepeatedTask?
     /// Coalesced flushing (see `write(_:prefix:body:alone:)`).

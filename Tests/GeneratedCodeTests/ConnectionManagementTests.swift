@@ -556,6 +556,42 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A server that keeps calling a silent client (a hub notifying a stopped subscriber every
+    /// 0.3 s) still gives up after its 1 s idle timeout: its own sends are no word from the peer.
+    @Test func repeatedCallbacksToASilentClientFail() async throws {
+        var serverOptions = ConnectionOptions()
+        serverOptions.idleTimeout = 1
+        let server = Communicator(transport: NIOTransport(), connectionOptions: serverOptions)
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let captured = NIOLockedValueBox<(any Connection)?>(nil)
+        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
+        try await adapter.activate()
+        var clientOptions = ConnectionOptions()
+        clientOptions.clientHeartbeats = false
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)", options: clientOptions)
+        let callbacks = try await client.createObjectAdapter(name: "")
+        try callbacks.add(servant: Hangs(), id: Identity(name: "callback"))
+        try await callbacks.activate()
+        try await capture.ice_getConnection().setAdapter(callbacks)
+        try await capture.ice_ping()
+        let connection = try #require(captured.withLockedValue { $0 })
+        let callback = connection.createProxy(Identity(name: "callback"))
+        let failures = NIOLockedValueBox<[LocalError.Code]>([])
+        let start = ContinuousClock.now
+        while failures.withLockedValue({ $0.isEmpty }), ContinuousClock.now - start < .seconds(10) {
+            Task {
+                do { try await callback.ice_ping() } catch let error as LocalError {
+                    failures.withLockedValue { $0.append(error.code) }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(failures.withLockedValue { $0.first } == .connectionTimeout, "while the server kept calling")
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// A bidirectional connection (an adapter set on it) is the server's only way to the
     /// client's objects: never closed for idleness. `setACM` changes one connection's settings.
     @Test func bidirectionalConnectionsStayOpenAndSetACMAppliesToOneConnection() async throws {
@@ -795,5 +831,14 @@ private struct Hangs: Dispatcher {
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         try await Task.sleep(for: .seconds(120))
         throw DispatchError(status: .unknownLocalException, message: "hung")
+    }
+}
+
+/// Keeps the connection each request came on: the server's way back to a bidirectional client.
+private struct CapturesConnection: Dispatcher {
+    let connection: NIOLockedValueBox<(any Connection)?>
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        connection.withLockedValue { $0 = request.current.con }
+        return OutgoingResponse(replyStatus: .ok, encapsulation: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
     }
 }

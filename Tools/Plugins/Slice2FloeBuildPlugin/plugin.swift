@@ -2,7 +2,8 @@ import Foundation
 import PackagePlugin
 
 /// Compiles a target's `.ice` files with slice2floe when the target builds, like the
-/// swift-protobuf and grpc-swift plugins do for `.proto` files. Each `X.ice` becomes `X.swift`,
+/// swift-protobuf and grpc-swift plugins do for `.proto` files. Each `X.ice` becomes `X.swift`
+/// (`X_ice.swift` beside a Swift file of the target named `X.swift`),
 /// all in the target's Swift module (several top-level Slice modules need no imports between
 /// them).
 ///
@@ -64,11 +65,15 @@ struct Slice2FloeBuildPlugin: BuildToolPlugin {
         // Greeter_ice_SliceLoader: SwiftPM names object files by base name, and two Greeter.swift
         // in one target fail the build with "multiple producers".
         let ownNames = Set(target.sourceFiles(withSuffix: "swift").map { Self.baseName($0.url) })
+        let generatedNames = Set(
+            sliceFiles.map {
+                (swiftNames[$0.standardizedFileURL] ?? $0.deletingPathExtension().lastPathComponent).lowercased()
+            })
         for file in sliceFiles.map(\.standardizedFileURL) {
             let generated = swiftNames[file] ?? file.deletingPathExtension().lastPathComponent
             guard ownNames.contains(generated.lowercased()) else { continue }
             var name = Self.identifier(generated) + "_ice"
-            while ownNames.contains(name.lowercased()) { name += "_ice" }
+            while ownNames.contains(name.lowercased()) || generatedNames.contains(name.lowercased()) { name += "_ice" }
             swiftNames[file] = name
         }
         let renames = swiftNames.sorted { $0.key.path() < $1.key.path() }
