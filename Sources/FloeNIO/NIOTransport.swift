@@ -422,6 +422,12 @@ extension NIOTransport {
         IceConnectionHandler(communicator: communicator, adapter: nil, eventLoop: eventLoop, logger: logger)
     }
 
+    /// How many twoway calls of the Ice handler in `channel`'s pipeline wait for their replies,
+    /// on the channel's event loop.
+    @_spi(Testing) public static func outstandingCalls(in channel: any Channel) throws -> Int {
+        try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self).pending.count
+    }
+
     /// The connection of the Ice handler in `channel`'s pipeline, on the channel's event loop.
     @_spi(Testing) public static func connection(in channel: any Channel) throws -> (any Connection)? {
         try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self).connection

@@ -104,6 +104,23 @@ struct PropertiesTests {
         #expect(options.inactivityTimeout == 30)
     }
 
+    /// ACM's close rules default to Ice 3.7's (what a ZeroC 3.7.8 Python peer's `getACM()`
+    /// reports: clients on invocation and idle, servers on invocation), and the properties
+    /// override them, per side or both at once.
+    @Test(arguments: [
+        ([:], ACMClose.onInvocationAndIdle, ACMClose.onInvocation),
+        (["Ice.ACM.Server.Close": "0"], .onInvocationAndIdle, .off),
+        (["Ice.ACM.Close": "1"], .onIdle, .onIdle),
+        (["Ice.ACM.Close": "1", "Ice.ACM.Client.Close": "4"], .onIdleForceful, .onIdle),
+    ])
+    func acmCloseRules(set: [String: String], client: ACMClose, server: ACMClose) throws {
+        var properties = Properties()
+        for (name, value) in set { properties[name] = value }
+        let options = try Communicator(properties: properties).connectionOptions
+        #expect(options.clientClose == client)
+        #expect(options.serverClose == server)
+    }
+
     /// Lines as ZeroC's properties read them (the expected values are what ZeroC 3.7.8's Python
     /// `Properties.load` read from the same file), in a file written on Windows.
     @Test func configLinesReadAsZeroCReadsThem() throws {

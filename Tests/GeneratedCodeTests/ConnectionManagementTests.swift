@@ -538,13 +538,7 @@ struct ConnectionManagementTests {
         var serverOptions = ConnectionOptions()
         serverOptions.idleTimeout = 1
         let (server, _, _, port) = try await Self.server(serverOptions)
-        var clientOptions = ConnectionOptions()
-        clientOptions.clientHeartbeats = false
-        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)", options: clientOptions)
-        let callbacks = try await client.createObjectAdapter(name: "")
-        let callback = try callbacks.add(servant: Hangs(), id: Identity(name: "callback"))
-        try await callbacks.activate()
-        try await tester.ice_getConnection().setAdapter(callbacks)
+        let (client, tester, callback) = try await Self.silentCallbackClient("tester:tcp -h 127.0.0.1 -p \(port)")
         let start = ContinuousClock.now
         // The server's connection closes: the client's own call is lost with it.
         await #expect {
@@ -566,17 +560,12 @@ struct ConnectionManagementTests {
         let captured = NIOLockedValueBox<(any Connection)?>(nil)
         try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
         try await adapter.activate()
-        var clientOptions = ConnectionOptions()
-        clientOptions.clientHeartbeats = false
         let port = adapter.publishedEndpoints.first?.port ?? 0
-        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)", options: clientOptions)
-        let callbacks = try await client.createObjectAdapter(name: "")
-        try callbacks.add(servant: Hangs(), id: Identity(name: "callback"))
-        try await callbacks.activate()
-        try await capture.ice_getConnection().setAdapter(callbacks)
+        let (client, capture, callbackOfClient) = try await Self.silentCallbackClient(
+            "capture:tcp -h 127.0.0.1 -p \(port)")
         try await capture.ice_ping()
         let connection = try #require(captured.withLockedValue { $0 })
-        let callback = connection.createProxy(Identity(name: "callback"))
+        let callback = connection.createProxy(callbackOfClient.ice_getIdentity())
         let failures = NIOLockedValueBox<[LocalError.Code]>([])
         let start = ContinuousClock.now
         while failures.withLockedValue({ $0.isEmpty }), ContinuousClock.now - start < .seconds(10) {
@@ -590,6 +579,21 @@ struct ConnectionManagementTests {
         #expect(failures.withLockedValue { $0.first } == .connectionTimeout, "while the server kept calling")
         await client.destroy()
         await server.destroy()
+    }
+
+    /// A client that stopped answering callbacks: it sends no heartbeats, and its adapter,
+    /// set on its connection to `proxy`, hangs in every dispatch of "callback".
+    private static func silentCallbackClient(
+        _ proxy: String
+    ) async throws -> (Communicator, any TesterPrx, callback: any ObjectPrx) {
+        var options = ConnectionOptions()
+        options.clientHeartbeats = false
+        let (client, tester) = try Self.client(proxy, options: options)
+        let callbacks = try await client.createObjectAdapter(name: "")
+        let callback = try callbacks.add(servant: Hangs(), id: Identity(name: "callback"))
+        try await callbacks.activate()
+        try await tester.ice_getConnection().setAdapter(callbacks)
+        return (client, tester, callback)
     }
 
     /// A bidirectional connection (an adapter set on it) is the server's only way to the

@@ -4,7 +4,7 @@
 # decoder: bytes decoded as values, exceptions, proxies and messages (FloeDecoderFuzzer).
 # frames:  a client's byte stream fed to a server connection's real handler through a testing
 #          channel (FloeFrameFuzzer), seeded with the client side of the 52 ZeroC captures.
-# client-frames: a server's byte stream fed to a client connection with three calls waiting
+# client-frames: a server's byte stream fed to a client connection with four calls waiting
 #          and an adapter for callbacks (FloeFrameFuzzer, FLOE_FUZZ_SIDE=client), seeded with
 #          the server side of the captures.
 # Without -sanitize-coverage this toolchain's --sanitize=fuzzer leaves the code uninstrumented

@@ -3,7 +3,8 @@ import Floe
 /// Calls `EchoContext` through a collocated adapter; returns the echoed value and whether the
 /// declared exception came back typed.
 public func exerciseClashingNames() async throws -> (value: Int32, typedException: Bool) {
-    let communicator = Communicator()
+    // Clash.ice's loader alone, by the name the plugin gives it beside Clash.swift.
+    let communicator = Communicator(sliceLoader: Clash_ice_SliceLoader())
     let adapter = try await communicator.createObjectAdapter(name: "Clash")
     let proxy = try adapter.add(servant: EchoContext(), id: FloeCore.Identity(name: "echo"))
     try await adapter.activate()

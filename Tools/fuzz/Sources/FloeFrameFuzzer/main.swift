@@ -12,7 +12,7 @@ import NIOEmbedded
 // connection, fed to the connection's real handler through a testing channel. Any input must
 // end with the connection answering or closing it; a trap, a hang or a huge allocation is a bug.
 // With FLOE_FUZZ_SIDE=client the input is what a server sends to a Floe client connection
-// instead, while three twoway calls wait for their replies and an adapter serves the server's
+// instead, while four twoway calls wait for their replies and an adapter serves the server's
 // requests back (bidirectional): every call must end.
 
 /// Answers every operation by decoding its parameters as something (chosen by the operation
@@ -114,25 +114,52 @@ func feedClient(_ bytes: [UInt8]) async {
         guard let connection else { fatalError("no connection in the pipeline") }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061))
         await connection.setAdapter(adapter)
-        // Requests 1, 2 and 3, as ZeroC's captured replies number them.
+        // Validated first, so that the calls are waiting, as requests 1 to 4, before any of
+        // the input arrives: its replies then find them. (A second validate-connection in the
+        // input is a heartbeat.)
+        try await channel.writeInbound(Message.validateConnection.encode())
         let emptyParameters = ByteBuffer(bytes: [6, 0, 0, 0, 1, 1])
         let calls = Task {
             await withTaskGroup(of: Void.self) { group in
-                for operation in ["a", "bb", "ccc"] {
+                for operation in ["a", "bb", "ccc", "dddd"] {
                     group.addTask {
                         let header = RequestHeader(
                             identity: Identity(name: "fuzz"), facet: "", operation: operation, mode: .normal,
                             context: [:])
-                        _ = try? await connection.send(header, parameters: emptyParameters, mode: .twoway)
+                        if let reply = try? await connection.send(header, parameters: emptyParameters, mode: .twoway) {
+                            decode(reply, of: operation)
+                        }
                     }
                 }
             }
         }
-        await Task.yield()
+        for _ in 0..<1000 {
+            if try await channel.eventLoop.submit({ try NIOTransport.outstandingCalls(in: channel) }).get() == 4 {
+                break
+            }
+            await Task.yield()
+        }
         try await deliver(bytes, to: channel)
         await calls.value
     } catch {
         _ = try? await channel.finish()
+    }
+}
+
+/// Decodes a reply's results as `FuzzServant` decodes parameters (by the operation name's
+/// length), or its user exception: the client's reading of hostile replies takes part.
+func decode(_ reply: Reply, of operation: String) {
+    guard case .encapsulation(let encoding, let content) = reply.body else { return }
+    var stream = adapter.communicator.makeInputStream(content, encoding: encoding)
+    if reply.status != .ok {
+        _ = try? stream.readUserException()
+        return
+    }
+    switch operation.utf8.count % 4 {
+    case 0: _ = try? stream.readValue()
+    case 1: _ = try? [String](from: &stream)
+    case 2: _ = try? stream.read(ProxyData.self)
+    default: _ = try? stream.readUserException()
     }
 }
 
