@@ -158,7 +158,7 @@ extension IceConnectionHandler {
         // closing fails what is pending — this request included.
         if twoway, let waiter {
             let size = prefix.readableBytes + (body?.readableBytes ?? 0)
-            if pending.isEmpty { pendingSince = .now() }
+            if pending.isEmpty { pendingSince = lastActivity }  // (just set: no second clock read)
             pending[requestId] = Outstanding(waiter: waiter, end: bytesQueued + Int64(size))
         }
         write(context, prefix: prefix, body: body, alone: twoway && pending.count == 1)

@@ -576,7 +576,9 @@ struct ConnectionManagementTests {
             }
             try await Task.sleep(for: .milliseconds(300))
         }
-        #expect(failures.withLockedValue { $0.first } == .connectionTimeout, "while the server kept calling")
+        // (Calls made once the connection has failed fail with connectionLost, and under load
+        // one of those may be recorded first.)
+        #expect(failures.withLockedValue { $0.contains(.connectionTimeout) }, "while the server kept calling")
         await client.destroy()
         await server.destroy()
     }
