@@ -237,7 +237,7 @@ public final class Communicator: Sendable {
     private static func servedEndpoints(_ text: String, source: String?, defaultTimeout: Int32) throws
         -> [IPEndpointData]
     {
-        try ProxyStringParser.parseEndpoints(text, defaultTimeout: defaultTimeout).map { endpoint in
+        try ProxyStringParser.parseEndpoints(text, source: source, defaultTimeout: defaultTimeout).map { endpoint in
             let origin = source.map { " (\($0))" } ?? ""
             switch endpoint {
             case .ip(let ip):
@@ -268,7 +268,7 @@ public final class Communicator: Sendable {
 
     /// `tcp -h H -p P:udp …` as the endpoints an adapter publishes.
     private static func ipEndpoints(_ text: String, source: String, defaultTimeout: Int32) throws -> [IPEndpointData] {
-        try ProxyStringParser.parseEndpoints(text, defaultTimeout: defaultTimeout).map { endpoint in
+        try ProxyStringParser.parseEndpoints(text, source: source, defaultTimeout: defaultTimeout).map { endpoint in
             switch endpoint {
             case .ip(let ip): return ip
             case .udp(let udp): return udp.ipEndpoint

@@ -66,8 +66,20 @@ enum ProxyStringParser {
     /// a proxy's, every endpoint must be one this runtime knows (as in ZeroC, where an adapter
     /// endpoint it cannot create is an error): dropping one would leave an adapter listening
     /// on less than it was told to, or on nothing at all.
-    static func parseEndpoints(_ text: String, defaultTimeout: Int32 = 60000) throws -> [EndpointData] {
-        try parseEndpointList(try tokenize(text), in: text, defaultTimeout: defaultTimeout, droppingUnknown: false)
+    /// An error names the list and, given one, its `source` (the property it came from): an
+    /// adapter's endpoints are configuration, not a proxy.
+    static func parseEndpoints(_ text: String, source: String? = nil, defaultTimeout: Int32 = 60000) throws
+        -> [EndpointData]
+    {
+        do {
+            return try parseEndpointList(
+                try tokenize(text), in: text, defaultTimeout: defaultTimeout, droppingUnknown: false)
+        } catch var error as LocalError where error.code == .proxyParse {
+            let proxySuffix = " in proxy '\(text)'"
+            if error.message.hasSuffix(proxySuffix) { error.message.removeLast(proxySuffix.count) }
+            error.message += " in endpoints '\(text)'" + (source.map { " (\($0))" } ?? "")
+            throw error
+        }
     }
 
     /// Endpoints: groups of tokens separated by ':' (quoted hosts may contain ':'). Unknown

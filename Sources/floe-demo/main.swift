@@ -55,6 +55,20 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+let usage = """
+    usage: floe-demo [--Ice.X=Y ...]     a registry, a server and a client in one process
+           floe-demo server [--Greeter.Endpoints=ENDPOINTS] [--Greeter.AdapterId=ID] [--Ice.X=Y ...]
+           floe-demo client PROXY [--calls N] [--slow MS] [--Ice.X=Y ...]
+    Properties are --Prefix.Name=Value (Ice, IceSSL, Floe, Greeter), or --Ice.Config=FILE.
+
+    """
+
+/// A command line it cannot follow: the reason and the usage, status 2 (as floe-registry).
+func usageError(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("floe-demo: error: \(message)\n\(usage)".utf8))
+    exit(2)
+}
+
 /// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`;
 /// returns the other arguments too.
 func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
@@ -65,7 +79,8 @@ func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
 
 /// `floe-demo server`: serves until SIGTERM/SIGINT, through swift-service-lifecycle.
 func runServer(_ arguments: [String]) async throws {
-    let (properties, _) = try configuration(arguments)
+    let (properties, rest) = try configuration(arguments)
+    if let unexpected = rest.first { usageError("unexpected argument '\(unexpected)'") }
     let server = try Communicator(properties: properties)
     let adapter = try await server.createObjectAdapter(name: "Greeter")
     // `--Greeter.Trace=1` prints a line per call.
@@ -87,28 +102,36 @@ func runServer(_ arguments: [String]) async throws {
 /// `floe-demo client PROXY [--calls N] [--slow MS]`: N concurrent calls, all of which must succeed.
 func runClient(_ arguments: [String]) async throws {
     let (properties, rest) = try configuration(arguments)
-    guard let proxyString = rest.first else { fail("usage: floe-demo client PROXY [--calls N] [--slow MS]") }
-    func option(_ name: String, default value: Int) -> Int {
-        guard let index = rest.firstIndex(of: name), index + 1 < rest.count, let number = Int(rest[index + 1]) else {
-            return value
+    guard let proxyString = rest.first, !proxyString.hasPrefix("-") else { usageError("the client needs a PROXY") }
+    var calls = 1
+    var millis: Int32 = 0
+    var options = rest.dropFirst()
+    while let name = options.popFirst() {
+        guard name == "--calls" || name == "--slow" else { usageError("unexpected argument '\(name)'") }
+        guard let value = options.popFirst(), let number = Int32(value), number >= 0 else {
+            usageError("\(name) takes a number of \(name == "--calls" ? "calls" : "milliseconds")")
         }
-        return number
+        if name == "--calls" { calls = Int(number) } else { millis = number }
     }
-    let calls = option("--calls", default: 1)
-    let millis = Int32(option("--slow", default: 0))
     let client = try Communicator(properties: properties)
     let greeter = try makeProxy(communicator: client, proxyString: proxyString, type: (any GreeterPrx).self)
-    let succeeded = await withTaskGroup(of: Bool.self) { group in
+    let delay = millis
+    let failures = await withTaskGroup(of: (any Error)?.self) { group in
         for index in 0..<calls {
             group.addTask {
-                (try? await greeter.slowGreet(name: "caller \(index)", millis: millis)) != nil
+                do {
+                    _ = try await greeter.slowGreet(name: "caller \(index)", millis: delay)
+                    return nil
+                } catch {
+                    return error
+                }
             }
         }
-        return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        return await group.compactMap { $0 }.reduce(into: [any Error]()) { $0.append($1) }
     }
     await client.destroy()
-    print("client: \(succeeded) of \(calls) calls succeeded")
-    if succeeded != calls { exit(1) }
+    print("client: \(calls - failures.count) of \(calls) calls succeeded")
+    if let first = failures.first { fail("\(failures.count) of \(calls) calls failed; the first: \(first)") }
 }
 
 /// A self-signed certificate and key for 127.0.0.1 in a new temporary directory, made with the
@@ -143,7 +166,8 @@ func demoCertificate() -> URL? {
 /// compression (`-z`): both present the demo certificate and trust only it.
 func runBoth() async throws {
     let arguments = Array(CommandLine.arguments.dropFirst())
-    var (properties, _) = try configuration(arguments)
+    var (properties, rest) = try configuration(arguments)
+    if let unexpected = rest.first { usageError("unexpected argument '\(unexpected)'") }
     var tlsFolder: URL?
     if !arguments.contains(where: { $0.hasPrefix("--Greeter.Endpoints") }) {
         if let folder = demoCertificate() {
@@ -230,6 +254,7 @@ do {
     switch arguments.first {
     case "server": try await runServer(Array(arguments.dropFirst()))
     case "client": try await runClient(Array(arguments.dropFirst()))
+    case "-h", "--help", "help": print(usage, terminator: "")
     default: try await runBoth()
     }
 } catch {

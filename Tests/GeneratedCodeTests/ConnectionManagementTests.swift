@@ -345,6 +345,32 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// An adapter's endpoints that do not parse are named as endpoints, with their property:
+    /// `--Hello.Endpoints "tcp -p 4000"` (no `=`) sets the property to "1", as in Ice, and the
+    /// error must lead there rather than to a proxy nobody wrote.
+    @Test func adapterEndpointsThatDoNotParseNameTheirProperty() async throws {
+        var properties = Properties()
+        properties["Hello.Endpoints"] = "1"
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let error = await #expect(throws: LocalError.self) {
+            try await communicator.createObjectAdapter(name: "Hello")
+        }
+        #expect(
+            error?.message == "unknown transport '1' in endpoints '1' (Hello.Endpoints)", "\(String(describing: error))"
+        )
+        properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Hello.PublishedEndpoints"] = "tcp -p"
+        let published = try Communicator(properties: properties, transport: NIOTransport())
+        let second = await #expect(throws: LocalError.self) {
+            try await published.createObjectAdapter(name: "Hello")
+        }
+        #expect(
+            second?.message.hasSuffix("in endpoints 'tcp -p' (Hello.PublishedEndpoints)") == true,
+            "\(String(describing: second))")
+        await communicator.destroy()
+        await published.destroy()
+    }
+
     /// Proxies with different connection ids use different connections to one server; the same
     /// id shares one, whatever else differs (here the timeout), as in Ice.
     @Test func connectionIdsSeparateConnections() async throws {

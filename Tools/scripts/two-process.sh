@@ -2,7 +2,9 @@
 # The demo as two processes (in CI): `floe-demo server`, then `floe-demo client` with 100
 # concurrent calls that each take a second; SIGTERM reaches the server while they run. Every call
 # must succeed and the server must exit 0 (swift-service-lifecycle's graceful shutdown lets
-# running dispatches answer before the communicator goes).
+# running dispatches answer before the communicator goes). Then the command line as a newcomer
+# gets it wrong: --help answers, a misspelt word or an option without '=' is refused (status 2),
+# and a client whose calls fail says why.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 swift build --product floe-demo >/dev/null
@@ -27,3 +29,14 @@ cat "$out"
 [ "$client_status" = 0 ] || { echo "two-process: the client saw failed calls (status $client_status)" >&2; exit 1; }
 [ "$server_status" = 0 ] || { echo "two-process: the server exited with $server_status" >&2; exit 1; }
 echo "two-process: 100 calls in flight at SIGTERM all answered; the server exited 0"
+
+"$demo" --help | grep -q "usage: floe-demo" || { echo "two-process: --help printed no usage" >&2; exit 1; }
+for wrong in "cleint x" "server --endpoints tcp" "client x --calls"; do
+    status=0; "$demo" $wrong > /dev/null 2> "$out" || status=$?
+    [ "$status" = 2 ] && grep -q "floe-demo: error: " "$out" \
+        || { cat "$out"; echo "two-process: 'floe-demo $wrong' exited $status, not 2 with a reason" >&2; exit 1; }
+done
+status=0; "$demo" client "greeter:tcp -h 127.0.0.1 -p 1" > /dev/null 2> "$out" || status=$?
+[ "$status" = 1 ] && grep -q "1 of 1 calls failed; the first: connectionRefused" "$out" \
+    || { cat "$out"; echo "two-process: a refused client exited $status without its reason" >&2; exit 1; }
+echo "two-process: --help, three wrong command lines and a refused connection, each answered in words"
