@@ -18,17 +18,19 @@ extension SemanticAnalyzer {
         }
         var inherited: [String: String] = [:]
         if var base = c.base {
-            if let baseClass = resolveBase(&base, expecting: .classType(defined: true), of: c.info, scope: scope) {
+            if let baseClass = resolveBase(&base, expecting: .classType(defined: true), of: c.info, scope: scope),
+                checkDerivationDepth(c.info, bases: [baseClass], noun: "class")
+            {
                 var next: ClassDef? = classes[baseClass.lowercased()]
-                var guardCount = 0
-                while let current = next, guardCount < 1000 {
+                var generations = 0  // (the depth check bounds it already; this whatever the tables hold)
+                while let current = next, generations < Self.maxDerivationDepth {
+                    generations += 1
                     for member in current.members {
                         inherited[member.info.name.name.lowercased()] = current.info.name.name
                     }
                     next = current.base?.resolved.flatMap { r in
                         if case .user(let s, _) = r { classes[s.lowercased()] } else { nil }
                     }
-                    guardCount += 1
                 }
             }
             c.base = base

@@ -6,17 +6,19 @@ extension SemanticAnalyzer {
         let defined = define(e.info, as: .exception, scope: scope)
         var inherited: [String: String] = [:]
         if var base = e.base {
-            if let baseName = resolveBase(&base, expecting: .exception, of: e.info, scope: scope) {
+            if let baseName = resolveBase(&base, expecting: .exception, of: e.info, scope: scope),
+                checkDerivationDepth(e.info, bases: [baseName], noun: "exception")
+            {
                 var next = exceptions[baseName.lowercased()]
-                var guardCount = 0
-                while let current = next, guardCount < 1000 {
+                var generations = 0  // (the depth check bounds it already; this whatever the tables hold)
+                while let current = next, generations < Self.maxDerivationDepth {
+                    generations += 1
                     for member in current.members {
                         inherited[member.info.name.name.lowercased()] = current.info.name.name
                     }
                     next = current.base?.resolved.flatMap { r in
                         if case .user(let s, _) = r { exceptions[s.lowercased()] } else { nil }
                     }
-                    guardCount += 1
                 }
             }
             e.base = base

@@ -18,6 +18,8 @@ extension SemanticAnalyzer {
             }
             i.bases[index] = type
         }
+        let withinDepth = checkDerivationDepth(i.info, bases: baseNames, noun: "interface")
+        if !withinDepth { baseNames = [] }
         // Operations of all bases, for the redefinition rule.
         var inherited: [String: String] = [:]
         for base in allBases(of: baseNames) {

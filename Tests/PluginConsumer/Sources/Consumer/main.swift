@@ -15,6 +15,14 @@ struct GreeterServant: Greeter {
     }
 }
 
+/// Its dispatch reaches the operations of Ice::Process, whose code is in Floe's module.
+actor WorkerServant: Worker {
+    var messages: [String] = []
+    func work(units: Int32, current: Current) async throws -> Int32 { units * 2 }
+    func shutdown(current: Current) async throws {}
+    func writeMessage(message: String, fd: Int32, current: Current) async throws { messages.append(message) }
+}
+
 let expected = Greeting(text: "hello floe: from a user package", count: 4)
 let words = ["from", "a", "user", "package"]
 
@@ -25,6 +33,14 @@ let proxy = try adapter.add(servant: GreeterServant(), id: Identity(name: "greet
 try await adapter.activate()
 let greeter = uncheckedCast(prx: proxy, type: (any GreeterPrx).self)
 let collocated = try await greeter.greet(who: Identity(name: "floe"), words: words)
+let workerServant = WorkerServant()
+let worker = uncheckedCast(
+    prx: try adapter.add(servant: workerServant, id: Identity(name: "worker")), type: (any WorkerPrx).self)
+try await worker.writeMessage(message: "inherited", fd: 1)
+guard try await worker.work(21) == 42, await workerServant.messages == ["inherited"] else {
+    print("Worker (extends Ice::Process): unexpected results")
+    exit(1)
+}
 
 let server = Communicator()
 let listening = try await server.createObjectAdapterWithEndpoints(name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
@@ -112,5 +128,5 @@ guard standard == "3 asked to fail first,second,new6" else {
     exit(1)
 }
 print(
-    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); Slice types named like the runtime's and Swift's standard types, and members named like generated code's locals, work"
+    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); an interface extending Ice::Process; Slice types named like the runtime's and Swift's standard types, and members named like generated code's locals, work"
 )
