@@ -182,9 +182,10 @@ public struct SwiftGenerator {
             imports.remove(generator.currentModule)
             // A module named only in the (private) loader registration is imported internally:
             // a public import would warn that no public declaration uses it.
-            let registrationOnly = Set(registered.map(\.module)).subtracting(imports).subtracting([
-                generator.currentModule
-            ])
+            // So is one holding only an indirect base, whose `_iceD_` functions a `dispatch`
+            // calls: members of extensions need their module imported (`MemberImportVisibility`).
+            let registrationOnly = Set(registered.map(\.module)).union(generator.indirectBaseModules(topModules))
+                .subtracting(imports).subtracting([generator.currentModule])
             header += imports.union(registrationOnly).sorted().map { module in
                 // Only `Data` from Foundation: all of it would make `InputStream` and
                 // `OutputStream` ambiguous with the runtime's streams.
@@ -230,6 +231,32 @@ public struct SwiftGenerator {
         return decls
     }
 
+    /// The Swift modules of the interfaces (and classes with operations) that these modules'
+    /// interfaces extend through others; their `dispatch` calls those bases' `_iceD_` functions.
+    private func indirectBaseModules(_ modules: [ModuleDef]) -> Set<String> {
+        var names: Set<String> = []
+        for definition in allDefinitions(modules) {
+            let asInterface: InterfaceDef? =
+                switch definition {
+                case .interfaceDef(let i): i
+                case .classDef(let c): operationsInterface(of: c)
+                default: nil
+                }
+            guard let asInterface else { continue }
+            for base in allBases(of: asInterface) {
+                if let module = swiftModule(ofScopedName: base.info.scopedName) { names.insert(module) }
+            }
+        }
+        names.remove(options.runtimeModule)
+        return names
+    }
+
+    /// The Swift module a Slice definition is generated into.
+    private func swiftModule(ofScopedName s: String) -> String? {
+        guard let top = s.split(separator: ":", omittingEmptySubsequences: true).first else { return nil }
+        return (definitionModules[s] ?? modules[String(top)])?.swiftModule
+    }
+
     /// Swift modules other than the runtime that the generated code refers to.
     private func referencedModules(_ modules: [ModuleDef]) -> Set<String> {
         var names: Set<String> = []
@@ -241,11 +268,7 @@ public struct SwiftGenerator {
             switch resolved {
             case .proxy(let s), .user(let s, _):
                 if case .user(_, .sequence) = resolved, index.isByteSequence(s) { names.insert("Foundation") }
-                if let top = s.split(separator: ":", omittingEmptySubsequences: true).first,
-                    let mapped = self.definitionModules[s] ?? self.modules[String(top)]
-                {
-                    names.insert(mapped.swiftModule)
-                }
+                if let module = swiftModule(ofScopedName: s) { names.insert(module) }
             case .builtin: break
             }
         }

@@ -76,7 +76,8 @@ struct TypeIndex {
     /// Whether a class has operations (its own, a base class's or an implemented interface's):
     /// then `C*` is a proxy with those operations.
     func classHasOperations(_ name: String, depth: Int = 0) -> Bool {
-        guard depth < 100, let c = classes[name] else { return false }
+        // (The parser allows 100 levels of bases: this walks each of them, and no further.)
+        guard depth <= 100, let c = classes[name] else { return false }
         if !c.operations.isEmpty || !c.implements.isEmpty { return true }
         guard case .user(let base, .class)? = c.base?.resolved else { return false }
         return classHasOperations(base, depth: depth + 1)

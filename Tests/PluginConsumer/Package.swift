@@ -11,6 +11,7 @@ let package = Package(
             name: "Consumer",
             dependencies: [.product(name: "Floe", package: "Floe"), "Clashing", "StdNames"],
             exclude: ["slice-plugin.json"],
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")],
             plugins: [.plugin(name: "Slice2FloeBuildPlugin", package: "Floe")]
         ),
         // ZeroC's IceStorm Slice from /usr/share/ice/slice next to the target's own

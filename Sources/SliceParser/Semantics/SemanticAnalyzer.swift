@@ -205,7 +205,8 @@ struct SemanticAnalyzer {
     /// work bounded.
     mutating func checkDerivationDepth(_ info: DefinitionInfo, bases: [String], noun: String) -> Bool {
         let depth = 1 + (bases.map { derivationDepths[$0.lowercased()] ?? 0 }.max() ?? -1)
-        derivationDepths[info.scopedName.lowercased()] = depth
+        // A redefinition (an error of its own) must not lower what the first definition recorded.
+        derivationDepths[info.scopedName.lowercased()] = max(depth, derivationDepths[info.scopedName.lowercased()] ?? 0)
         if depth == Self.maxDerivationDepth + 1 {
             diagnostics.error(
                 "derivation-depth",

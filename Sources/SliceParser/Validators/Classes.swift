@@ -17,6 +17,9 @@ extension SemanticAnalyzer {
             }
         }
         var inherited: [String: String] = [:]
+        // Operations of base classes and of the interfaces they and this class implement.
+        var inheritedOperations: Set<String> = []
+        var interfacesImplemented: [String] = []
         if var base = c.base {
             if let baseClass = resolveBase(&base, expecting: .classType(defined: true), of: c.info, scope: scope),
                 checkDerivationDepth(c.info, bases: [baseClass], noun: "class")
@@ -28,6 +31,8 @@ extension SemanticAnalyzer {
                     for member in current.members {
                         inherited[member.info.name.name.lowercased()] = current.info.name.name
                     }
+                    inheritedOperations.formUnion(current.operations.map { $0.info.name.name.lowercased() })
+                    interfacesImplemented += current.implements.compactMap(\.resolved?.scopedName)
                     next = current.base?.resolved.flatMap { r in
                         if case .user(let s, _) = r { classes[s.lowercased()] } else { nil }
                     }
@@ -37,8 +42,14 @@ extension SemanticAnalyzer {
         }
         for index in c.implements.indices {
             var type = c.implements[index]
-            _ = resolveBase(&type, expecting: .interfaceType(defined: true), of: c.info, scope: scope)
+            if let name = resolveBase(&type, expecting: .interfaceType(defined: true), of: c.info, scope: scope) {
+                interfacesImplemented.append(name)
+            }
             c.implements[index] = type
+        }
+        for name in allBases(of: interfacesImplemented) {
+            inheritedOperations.formUnion(
+                interfaces[name.lowercased()]?.operations.map { $0.info.name.name.lowercased() } ?? [])
         }
         if !c.implements.isEmpty, !c.info.isLocal {
             diagnostics.warning(
@@ -51,7 +62,15 @@ extension SemanticAnalyzer {
         }
         var operationNames: [String: String] = [:]
         for member in c.members { operationNames[member.info.name.name.lowercased()] = member.info.name.name }
-        c.operations = c.operations.map { analyzeOperation($0, in: c.info, scope: scope, names: &operationNames) }
+        c.operations = c.operations.map { operation in
+            if inheritedOperations.contains(operation.info.name.name.lowercased()) {
+                diagnostics.error(
+                    "operation-redefinition",
+                    "operation '\(operation.info.name.name)' is already defined as an operation in a base interface or class",
+                    at: operation.info.name.location)
+            }
+            return analyzeOperation(operation, in: c.info, scope: scope, names: &operationNames)
+        }
         if defined { classes[c.info.scopedName.lowercased()] = c }
         return c
     }

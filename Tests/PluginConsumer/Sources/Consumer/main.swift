@@ -23,6 +23,15 @@ actor WorkerServant: Worker {
     func writeMessage(message: String, fd: Int32, current: Current) async throws { messages.append(message) }
 }
 
+/// Two levels above it, Ice::Process's operations are dispatched by code in Floe's module.
+actor ForemanServant: Foreman {
+    var log: [String] = []
+    func assign(task: String, current: Current) async throws { log.append("assign \(task)") }
+    func work(units: Int32, current: Current) async throws -> Int32 { units }
+    func shutdown(current: Current) async throws {}
+    func writeMessage(message: String, fd: Int32, current: Current) async throws { log.append(message) }
+}
+
 let expected = Greeting(text: "hello floe: from a user package", count: 4)
 let words = ["from", "a", "user", "package"]
 
@@ -39,6 +48,15 @@ let worker = uncheckedCast(
 try await worker.writeMessage(message: "inherited", fd: 1)
 guard try await worker.work(21) == 42, await workerServant.messages == ["inherited"] else {
     print("Worker (extends Ice::Process): unexpected results")
+    exit(1)
+}
+let foremanServant = ForemanServant()
+let foreman = uncheckedCast(
+    prx: try adapter.add(servant: foremanServant, id: Identity(name: "foreman")), type: (any ForemanPrx).self)
+try await foreman.assign("dig")
+try await foreman.writeMessage(message: "through two bases", fd: 2)
+guard await foremanServant.log == ["assign dig", "through two bases"] else {
+    print("Foreman (extends Worker, which extends Ice::Process): unexpected log")
     exit(1)
 }
 
@@ -128,5 +146,5 @@ guard standard == "3 asked to fail first,second,new6" else {
     exit(1)
 }
 print(
-    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); an interface extending Ice::Process; Slice types named like the runtime's and Swift's standard types, and members named like generated code's locals, work"
+    "PluginConsumer: \(overTCP.text) (collocated, over TCP, and over mutual TLS with compression, configured with IceSSL arguments); interfaces extending Ice::Process, directly and through another (built with MemberImportVisibility); Slice types named like the runtime's and Swift's standard types, and members named like generated code's locals, work"
 )
