@@ -103,3 +103,6 @@ timeout 1200 Tools/scripts/check-corpus-compiles.sh
 # status 0 or 1 within 10 s every time.
 swift build --product slice2floe >/dev/null
 timeout 600 Tools/scripts/slice-mutation.py .build/debug/slice2floe --runs 300
+# slice2floe on Slice of extreme shapes (50,000 enumerators, a struct of two of the one before
+# 40 deep, chains 50,000 long, ...) ends as expected within 60 s each (a few seconds normally).
+timeout 900 Tools/scripts/slice-extremes.py .build/debug/slice2floe

@@ -49,6 +49,11 @@ extension SemanticAnalyzer {
         var next: Int64 = 0
         var seen: [Int64: String] = [:]
         let enumScope = scope + [e.info.name.name]
+        let key = e.info.scopedName.lowercased()
+        // Later enumerators and constants may refer to the ones defined so far: the table holds
+        // the enum as it is being checked, updated in place (storing a copy per enumerator made
+        // 50,000 enumerators take minutes).
+        if defined { enums[key] = e }
         for index in e.enumerators.indices {
             var enumerator = e.enumerators[index]
             let name = enumerator.info.name.name
@@ -80,11 +85,9 @@ extension SemanticAnalyzer {
             }
             next += 1
             define(enumerator.info, as: .enumerator, scope: enumScope)
-            e.enumerators[index] = enumerator
-            // Later enumerators and constants may refer to the ones defined so far.
-            if defined { enums[e.info.scopedName.lowercased()] = e }
+            if defined { enums[key]?.enumerators[index] = enumerator } else { e.enumerators[index] = enumerator }
         }
-        return e
+        return defined ? enums[key] ?? e : e
     }
 
     mutating func analyzeConst(_ definition: ConstDef, scope: [String]) -> ConstDef {

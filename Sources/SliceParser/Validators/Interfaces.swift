@@ -5,10 +5,11 @@ extension SemanticAnalyzer {
         var i = definition
         let defined = defineType(i.info, kind: .interfaceType(defined: true), scope: scope)
         var baseNames: [String] = []
+        var listed: Set<String> = []  // lower-cased
         for index in i.bases.indices {
             var type = i.bases[index]
             if let base = resolveBase(&type, expecting: .interfaceType(defined: true), of: i.info, scope: scope) {
-                if baseNames.contains(where: { $0.lowercased() == base.lowercased() }) {
+                if !listed.insert(base.lowercased()).inserted {
                     // ZeroC accepts this; it is almost certainly a slip.
                     diagnostics.warning(
                         "duplicate-base", "interface '\(type.spelling)' is listed more than once", at: type.location)
@@ -186,19 +187,18 @@ extension SemanticAnalyzer {
             parameter.tag = claim(parameter.tagSyntax, for: "parameter '\(pname)'", analyzer: &self)
             op.parameters[index] = parameter
         }
-        var thrown: [String] = []
+        var thrown: Set<String> = []  // lower-cased
         for index in op.throwsClause.indices {
             var type = op.throwsClause[index]
             if let exception = resolveBase(
                 &type, expecting: .exception, of: op.info, scope: scope, inThrowsClause: true)
             {
-                if thrown.contains(where: { $0.lowercased() == exception.lowercased() }) {
+                if !thrown.insert(exception.lowercased()).inserted {
                     diagnostics.error(
                         "duplicate-exception",
                         "operation '\(name)' has a throws clause with a duplicate exception: '\(type.spelling)'",
                         at: type.location)
                 }
-                thrown.append(exception)
             }
             op.throwsClause[index] = type
         }
