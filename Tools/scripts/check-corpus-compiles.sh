@@ -30,7 +30,7 @@ done
 targets=""
 for dir in "$work"/Sources/*/; do
     module=$(basename "$dir")
-    deps=$(awk -v self="$module" '$1 == "public" && $2 == "import" && $3 != "FloeCore" && $3 != "FloeEncoding" && $3 != "FloeProtocol" && $3 != "struct" && $3 != self { print $3 }' "$dir"*.swift | sort -u)
+    deps=$(awk -v self="$module" '($1 == "public" || $1 == "internal") && $2 == "import" && $3 != "FloeCore" && $3 != "FloeEncoding" && $3 != "FloeProtocol" && $3 != "struct" && $3 != self { print $3 }' "$dir"*.swift | sort -u)
     list='.product(name: "FloeCore", package: "Floe")'
     for dep in $deps; do list="$list, \"$dep\""; done
     targets="$targets        .target(name: \"$module\", dependencies: [$list], swiftSettings: [.swiftLanguageMode(.v6)]),\n"
