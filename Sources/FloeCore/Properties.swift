@@ -261,7 +261,9 @@ extension Communicator {
             throw LocalError(
                 .invalidArgument, "Ice.Default.Timeout must be -1 (infinite) or more than 0 ms, not \(endpointTimeout)")
         }
-        _ = try properties.int("Ice.Default.LocatorCacheTimeout", default: -1)
+        for name in ["Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.PrintAdapterReady"] {
+            _ = try properties.int(name, default: 0)  // (read where they apply, which cannot throw)
+        }
         for name in ["Ice.Default.Locator", "Ice.Default.Router"] {
             if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }
         }

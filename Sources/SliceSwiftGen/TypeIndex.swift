@@ -27,7 +27,7 @@ struct TypeIndex {
     private var facts: [String: Facts] = [:]
 
     /// The largest size recorded. Generated code multiplies a minimum size by a count below 2³¹
-    /// (`readCount(minElementSize:)`), which stays within `Int` for sizes up to this.
+    /// (`readCount(minElementSize:)`), which stays within a 64-bit `Int` for sizes up to this.
     static let maxSize = Int(Int32.max)
 
     init(_ unit: CompilationUnit) {
@@ -147,7 +147,9 @@ struct TypeIndex {
                 result.holdsNoClasses = true
                 result.holdsNoClassesOrProxies = true
                 result.streamCodable = true
-            case .struct, .sequence, .dictionary: result = facts[name] ?? Facts()
+            case .struct, .sequence, .dictionary:
+                result = facts[name] ?? Facts()
+                if kind == .struct { result.streamCodable = true }  // generated for every struct
             }
         }
         return result

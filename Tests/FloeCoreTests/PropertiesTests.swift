@@ -149,6 +149,9 @@ struct PropertiesTests {
         // without a word: refused with the reason.
         for (name, value) in [
             ("Ice.ACM.Timeout", "-5"), ("Ice.ACM.Server.Timeout", "-1"), ("Ice.ClassGraphDepthMax", "0"),
+            // Read where a failure cannot be reported: checked up front instead of taken as 0.
+            ("Ice.BackgroundLocatorCacheUpdates", "yes"), ("Ice.PrintAdapterReady", "on"),
+            ("Ice.Default.LocatorCacheTimeout", "forever"),
         ] {
             var odd = Properties()
             odd[name] = value

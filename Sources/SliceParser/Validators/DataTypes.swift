@@ -50,10 +50,14 @@ extension SemanticAnalyzer {
         var seen: [Int64: String] = [:]
         let enumScope = scope + [e.info.name.name]
         let key = e.info.scopedName.lowercased()
-        // Later enumerators and constants may refer to the ones defined so far: the table holds
-        // the enum as it is being checked, updated in place (storing a copy per enumerator made
-        // 50,000 enumerators take minutes).
-        if defined { enums[key] = e }
+        // Later enumerators may refer to the ones checked so far, and only to those (`A = B, B`
+        // is an error): the table holds the enum with those, appended in place (storing a copy
+        // of the whole enum per enumerator made 50,000 enumerators take minutes).
+        if defined {
+            var checked = e
+            checked.enumerators = []
+            enums[key] = checked
+        }
         for index in e.enumerators.indices {
             var enumerator = e.enumerators[index]
             let name = enumerator.info.name.name
@@ -85,9 +89,11 @@ extension SemanticAnalyzer {
             }
             next += 1
             define(enumerator.info, as: .enumerator, scope: enumScope)
-            if defined { enums[key]?.enumerators[index] = enumerator } else { e.enumerators[index] = enumerator }
+            e.enumerators[index] = enumerator
+            if defined { enums[key]?.enumerators.append(enumerator) }
         }
-        return defined ? enums[key] ?? e : e
+        if defined { enums[key] = e }
+        return e
     }
 
     mutating func analyzeConst(_ definition: ConstDef, scope: [String]) -> ConstDef {
