@@ -277,6 +277,9 @@ public struct Preprocessor {
         for candidate in candidates {
             let path = normalizePath(candidate)
             guard let text = provider.read(path) else { continue }
+            // A `#pragma once` file met again is skipped before it counts: 2,000 includes of the
+            // common files of a large project are no explosion (mcpp skips them too).
+            if onceFiles.contains(path) { return }
             guard includeStack.count < Self.maxIncludeDepth else {
                 diagnostics.error("include-depth", "#include nested too deeply (include cycle?)", at: location)
                 abandoned = true
@@ -286,7 +289,7 @@ public struct Preprocessor {
             guard includeCount <= Self.maxIncludeCount else {
                 diagnostics.error(
                     "include-count",
-                    "more than \(Self.maxIncludeCount) files included (a file without include guards including itself?)",
+                    "more than \(Self.maxIncludeCount) files included (a file without #pragma once or include guards including itself?)",
                     at: location)
                 abandoned = true
                 return
