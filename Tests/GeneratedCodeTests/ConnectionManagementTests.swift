@@ -327,16 +327,23 @@ struct ConnectionManagementTests {
         await communicator.destroy()
     }
 
+    /// A communicator with these properties (and the NIO transport), and the error creating
+    /// its adapter `Hello` fails with.
+    private static func failingHelloAdapter(_ properties: Properties) async throws -> (Communicator, LocalError?) {
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let error = await #expect(throws: LocalError.self) {
+            try await communicator.createObjectAdapter(name: "Hello")
+        }
+        return (communicator, error)
+    }
+
     /// Multicast udp endpoints (IceDiscovery's) are not served: Floe says which endpoint of
     /// which property it cannot serve; the adapter's name is free again afterwards.
     @Test(arguments: ["udp -h 239.255.1.1 -p 10000", "udp -h \"ff15::1\" -p 10000"])
     func adapterEndpointsFloeCannotServeAreNamed(_ unsupported: String) async throws {
         var properties = Properties()
         properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0:\(unsupported)"
-        let communicator = try Communicator(properties: properties, transport: NIOTransport())
-        let error = await #expect(throws: LocalError.self) {
-            try await communicator.createObjectAdapter(name: "Hello")
-        }
+        let (communicator, error) = try await Self.failingHelloAdapter(properties)
         #expect(
             error?.message.contains("cannot serve '\(unsupported)") == true,
             "\(String(describing: error))")
@@ -351,19 +358,13 @@ struct ConnectionManagementTests {
     @Test func adapterEndpointsThatDoNotParseNameTheirProperty() async throws {
         var properties = Properties()
         properties["Hello.Endpoints"] = "1"
-        let communicator = try Communicator(properties: properties, transport: NIOTransport())
-        let error = await #expect(throws: LocalError.self) {
-            try await communicator.createObjectAdapter(name: "Hello")
-        }
+        let (communicator, error) = try await Self.failingHelloAdapter(properties)
         #expect(
             error?.message == "unknown transport '1' in endpoints '1' (Hello.Endpoints)", "\(String(describing: error))"
         )
         properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
         properties["Hello.PublishedEndpoints"] = "tcp -p"
-        let published = try Communicator(properties: properties, transport: NIOTransport())
-        let second = await #expect(throws: LocalError.self) {
-            try await published.createObjectAdapter(name: "Hello")
-        }
+        let (published, second) = try await Self.failingHelloAdapter(properties)
         #expect(
             second?.message.hasSuffix("in endpoints 'tcp -p' (Hello.PublishedEndpoints)") == true,
             "\(String(describing: second))")
@@ -630,11 +631,15 @@ struct ConnectionManagementTests {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(
             "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
+        // The adapter is made first and set right after the first call: under the whole suite's
+        // load, making it once took more than the 1 s idle timeout, and the connection closed
+        // (rightly: it had no adapter yet) before it was set.
+        let callbacks = try await client.createObjectAdapter(name: "")
         try await tester.ice_ping()
         let bidirectional = try await tester.ice_getConnection()
+        await bidirectional.setAdapter(callbacks)
         #expect(!tester.ice_isFixed && tester.ice_fixed(bidirectional).ice_isFixed)
         try await tester.ice_fixed(bidirectional).ice_ping()
-        await bidirectional.setAdapter(try await client.createObjectAdapter(name: ""))
         try await Task.sleep(for: .seconds(3))
         #expect(!bidirectional.isClosed, "a connection with an adapter was closed for idleness")
         await bidirectional.close()
