@@ -72,6 +72,25 @@ struct HostileSliceTests {
         #expect(source.lines.map(\.text) == ["b", "a"])
     }
 
+    /// The same with include guards, as older Slice has them: a guarded file met again while its
+    /// macro is defined is skipped before it counts. A file with anything outside its guard is
+    /// read each time.
+    @Test func includesOfGuardedFilesDoNotCount() {
+        let forty = { (name: String) in String(repeating: "#include \"\(name)\"\n", count: 40) }
+        let guarded = { (macro: String, body: String) in
+            "// Copyright line\n/* a block\n comment */\n#ifndef \(macro)\n#define \(macro)\n\(body)\n#endif // \(macro)\n\n"
+        }
+        let (source, errors) = preprocess([
+            "main.ice": forty("a.ice") + String(repeating: forty("b.ice"), count: 30) + forty("c.ice"),
+            "a.ice": guarded("A_ICE", forty("b.ice") + "a"), "b.ice": guarded("B_ICE", "b"),
+            "c.ice": guarded("C_ICE", "c") + "after",
+        ])
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(
+            source.lines.map(\.text).filter { ["a", "b", "c", "after"].contains($0) } == ["b", "a", "c"]
+                + Array(repeating: "after", count: 40))
+    }
+
     @Test(arguments: [5_000, 100_000])
     func deeplyNestedModulesAreRefused(depth: Int) {
         let source =

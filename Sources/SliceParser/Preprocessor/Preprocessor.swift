@@ -70,6 +70,8 @@ public struct Preprocessor {
     /// itself twice per level, which the depth limit alone lets grow as 2^depth.
     private var includeCount = 0
     private var onceFiles: Set<String> = []
+    /// Files wrapped in an include guard, by the guard's macro (see `IncludeGuard`).
+    private var guardedFiles: [String: String] = [:]
     private var includeStack: [String] = []
     private(set) var diagnostics = Diagnostics()
     private var output = PreprocessedSource(files: [], lines: [])
@@ -120,6 +122,8 @@ public struct Preprocessor {
         defer { includeStack.removeLast() }
 
         var conditionals: [Conditional] = []
+        var includeGuard = IncludeGuard()
+        defer { if let macro = includeGuard.macro { guardedFiles[path] = macro } }
         var inComment = false
         var lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
             Substring($0)
@@ -137,6 +141,7 @@ public struct Preprocessor {
             inComment = commentState(after: line, startingInComment: inComment)
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             guard !startsInComment, trimmed.first == "#" else {
+                if conditionals.isEmpty, !isBlank(line, startingInComment: startsInComment) { includeGuard.content() }
                 if active {
                     output.lines.append(
                         PreprocessedLine(
@@ -162,6 +167,7 @@ public struct Preprocessor {
             let argument = String(words.dropFirst(name.count)).trimmingWhitespace()
             // `# 12 "file.ice"`: a line marker, as cpp and `-E` print them; read like `#line`.
             if name.first?.isNumber == true { name = "line" }
+            includeGuard.directive(name, argument.firstWord, depth: conditionals.count)
             switch name {
             case "if", "ifdef", "ifndef":
                 let parentActive = active
@@ -280,6 +286,8 @@ public struct Preprocessor {
             // A `#pragma once` file met again is skipped before it counts: 2,000 includes of the
             // common files of a large project are no explosion (mcpp skips them too).
             if onceFiles.contains(path) { return }
+            // So is a file whose include guard is defined (GCC's multiple-include optimisation).
+            if let macro = guardedFiles[path], isDefined(macro) { return }
             guard includeStack.count < Self.maxIncludeDepth else {
                 diagnostics.error("include-depth", "#include nested too deeply (include cycle?)", at: location)
                 abandoned = true
@@ -505,6 +513,49 @@ func stringLiteralPrefix(_ chars: Substring) -> Substring {
         if c == "\"" { break }
     }
     return chars[..<index]
+}
+
+/// Whether a line holds nothing but blanks and comments.
+private func isBlank(_ line: String, startingInComment: Bool) -> Bool {
+    var rest = line[...]
+    if startingInComment {
+        guard let end = rest.range(of: "*/") else { return true }
+        rest = rest[end.upperBound...]
+    }
+    return stripComments(String(rest)).trimmingWhitespace().isEmpty
+}
+
+/// Whether a file is one `#ifndef NAME` … `#endif` with nothing outside it but blank lines and
+/// comments: then, once NAME is defined, including it again adds nothing, and it is skipped
+/// without counting against the inclusion limit (files guarded so, included by every file of a
+/// large project, would otherwise reach it).
+struct IncludeGuard {
+    private enum State { case before, inside, after, none }
+    private var state = State.before
+    private var name = ""
+
+    /// The guard's macro, once the whole file has been seen to be guarded.
+    var macro: String? { state == .after && !name.isEmpty ? name : nil }
+
+    /// A line with something outside every conditional.
+    mutating func content() { state = .none }
+
+    /// A directive, met with `depth` conditionals open.
+    mutating func directive(_ directive: String, _ argument: String, depth: Int) {
+        switch (directive, depth) {
+        case ("ifndef", 0) where state == .before:
+            state = .inside
+            name = argument
+        case ("endif", 1) where state == .inside:
+            state = .after
+        case ("elif", 1), ("else", 1):
+            state = .none
+        case (_, 0):
+            state = .none
+        default:
+            break
+        }
+    }
 }
 
 private func stripComments(_ text: String) -> String {
