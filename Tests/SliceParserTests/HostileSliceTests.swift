@@ -86,6 +86,15 @@ struct HostileSliceTests {
             "c.ice": guarded("C_ICE", "c") + "after",
         ])
         #expect(errors.isEmpty, "\(errors)")
+        // Read each time: text after `/*/ … */` (the `*` of `/*/` opens a comment, not closes
+        // it), and a guard with an `#else`.
+        let (twice, twiceErrors) = preprocess([
+            "main.ice": "#include \"d.ice\"\n#include \"d.ice\"\n#include \"f.ice\"\n#include \"f.ice\"",
+            "d.ice": guarded("D_ICE", "d") + "/*/ // */ after-d", "f.ice": guarded("F_ICE", "f\n#else\nnot-f"),
+        ])
+        #expect(twiceErrors.isEmpty, "\(twiceErrors)")
+        #expect(twice.lines.filter { $0.text.hasSuffix("after-d") }.count == 2, "\(twice.lines.map(\.text))")
+        #expect(twice.lines.map(\.text).filter { ["f", "not-f"].contains($0) } == ["f", "not-f"])
         #expect(
             source.lines.map(\.text).filter { ["a", "b", "c", "after"].contains($0) } == ["b", "a", "c"]
                 + Array(repeating: "after", count: 40))

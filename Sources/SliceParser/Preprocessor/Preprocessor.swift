@@ -283,16 +283,16 @@ public struct Preprocessor {
         for candidate in candidates {
             let path = normalizePath(candidate)
             guard let text = provider.read(path) else { continue }
-            // A `#pragma once` file met again is skipped before it counts: 2,000 includes of the
-            // common files of a large project are no explosion (mcpp skips them too).
-            if onceFiles.contains(path) { return }
-            // So is a file whose include guard is defined (GCC's multiple-include optimisation).
-            if let macro = guardedFiles[path], isDefined(macro) { return }
             guard includeStack.count < Self.maxIncludeDepth else {
                 diagnostics.error("include-depth", "#include nested too deeply (include cycle?)", at: location)
                 abandoned = true
                 return
             }
+            // A `#pragma once` file met again is skipped before it counts: 2,000 includes of the
+            // common files of a large project are no explosion (mcpp skips them too).
+            if onceFiles.contains(path) { return }
+            // So is a file whose include guard is defined (GCC's multiple-include optimisation).
+            if let macro = guardedFiles[path], isDefined(macro) { return }
             includeCount += 1
             guard includeCount <= Self.maxIncludeCount else {
                 diagnostics.error(
@@ -371,7 +371,8 @@ public struct Preprocessor {
                 out += chars
                 break
             } else if chars.hasPrefix("/*") {
-                guard let end = chars.range(of: "*/") else {
+                // (The close is looked for after the opening: in `/*/` the `*` opens, not closes.)
+                guard let end = chars.dropFirst(2).range(of: "*/") else {
                     budget -= chars.utf8.count
                     out += chars
                     break
@@ -564,7 +565,7 @@ private func stripComments(_ text: String) -> String {
     while let c = chars.first {
         if chars.hasPrefix("//") { break }
         if chars.hasPrefix("/*") {
-            guard let end = chars.range(of: "*/") else { break }
+            guard let end = chars.dropFirst(2).range(of: "*/") else { break }
             chars = chars[end.upperBound...]
             out += " "
             continue
