@@ -117,8 +117,12 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// tcp, ssl (TLS handlers in front of this one), ws or wss (an HTTP upgrade, then
     /// WebSocket frames, in front of this one).
     let transport: EndpointData.Transport
-    /// Whether `fail` closed the connection: nothing more is read.
+    /// Whether `fail` closed the connection.
     private var failed = false
+    /// Whether nothing more is read: `fail` closed the connection, or the peer sent
+    /// close-connection. Over ssl the channel stays active until close_notify, and what
+    /// follows, in the same read or later ones, is neither dispatched nor answered.
+    private var readsNoMore = false
 
     /// Where `fail` leaves its error for whoever opened the connection (see
     /// `NIOTransport.connect`), should the channel close before they find this handler.
@@ -211,7 +215,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // A connection being closed for an error reads no further: on ssl, the close waits for
         // the peer's close_notify while its data keeps arriving, out of step with the framing.
-        guard !failed else { return }
+        guard !readsNoMore else { return }
         reading = true
         lastRead = .now()
         var bytes = unwrapInboundIn(data)
@@ -227,7 +231,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 received(frame, context: context)
                 readEndsWithThisRequest = false
                 // A message may close the connection (a protocol error, close-connection).
-                guard context.channel.isActive, self.context != nil else { return }
+                guard !readsNoMore, context.channel.isActive, self.context != nil else { return }
             }
         } catch {
             return fail(context, "\(error)")
@@ -293,6 +297,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             trace("ignored close connection (udp)")
         case .closeConnection:
             trace("received close connection")
+            readsNoMore = true
             failPending(LocalError(.closeConnection, "the peer closed the connection"))
             context.close(promise: nil)
         case .reply(let reply):
@@ -453,6 +458,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         ClosingReason(reason, code: code, logLevel: logLevel).log(
             logger, communicator, warnConnections: options.warnConnections)
         failed = true
+        readsNoMore = true
         closeReason?.withLockedValue { $0 = LocalError(code, reason) }
         failPending(LocalError(code, reason))
         validation.fail(LocalError.notSent(code, reason))

@@ -153,6 +153,33 @@ struct HardeningTests {
         try? await listener.close()
     }
 
+    /// Requests in the same read as a malformed message, or as the peer's close-connection,
+    /// are not dispatched. Over ssl the channel stays active until close_notify, and they were:
+    /// the read loop only stopped once the channel was inactive.
+    @Test(arguments: [false, true])
+    func nothingIsDispatchedAfterAMalformedMessageOrCloseConnection(secure: Bool) async throws {
+        let certificates = secure ? try await testCertificates() : nil
+        let (server, servant, port) = try await Self.server(tls: certificates)
+        // A request message whose body is one byte, and a close-connection message.
+        let malformed: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 0, 0, 15, 0, 0, 0, 0]
+        let close: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 4, 0, 14, 0, 0, 0]
+        for first in [malformed, close] {
+            let raw = try await Self.rawClient(port: port, tls: certificates)
+            var bytes = ByteBuffer(bytes: first)
+            var ping = Message.request(
+                Request(
+                    requestId: 1, header: RequestHeader(identity: Identity(name: "tester"), operation: "ping"),
+                    encoding: .v1_1, parameters: ByteBuffer())
+            ).encode()
+            bytes.writeBuffer(&ping)
+            try await raw.writeAndFlush(bytes)
+            try await Task.sleep(for: .milliseconds(300))
+            try? await raw.close()
+        }
+        #expect(await servant.pings == 0, "requests after the connection's end were dispatched")
+        await server.destroy()
+    }
+
     /// A connection that reads until the server's validate-connection has arrived (over ssl,
     /// the handshake done), then never again.
     private static func rawClient(port: Int32, tls certificates: String?) async throws -> any Channel {

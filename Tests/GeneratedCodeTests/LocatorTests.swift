@@ -603,13 +603,17 @@ struct ProcessRegistrationTests {
 extension LocatorTests {
     /// The stale entry's port now belongs to another server, which does not have the object:
     /// its `ObjectNotExist` makes the client ask the locator again, once, and reach the object
-    /// where it moved (the IceGrid complaint of a reused port, zeroc-ice/ice#4256).
-    @Test func objectNotExistOnAReusedPortAsksTheLocatorAgain() async throws {
-        let (registryCommunicator, _, locator, counts) = try await Self.registry()
+    /// where it moved (the IceGrid complaint of a reused port, zeroc-ice/ice#4256). A well-known
+    /// proxy (`tester`, registered as `tester@Reused`) forgets the adapter's endpoints with the
+    /// object, as Ice's `clearCache` does: forgetting only the object sent it back to the squatter.
+    @Test(arguments: ["tester@Reused", "tester"])
+    func objectNotExistOnAReusedPortAsksTheLocatorAgain(proxyString: String) async throws {
+        let (registryCommunicator, registry, locator, counts) = try await Self.registry()
         let (first, firstAdapter, _) = try await Self.server(locator: locator, adapterId: "Reused")
+        try await registry.addObject(firstAdapter.createProxy(Identity(name: "tester")))
         let port = try #require(firstAdapter.endpoints.first?.port)
         let client = try Self.client(locator: locator)
-        let tester = try makeProxy(communicator: client, proxyString: "tester@Reused", type: (any TesterPrx).self)
+        let tester = try makeProxy(communicator: client, proxyString: proxyString, type: (any TesterPrx).self)
         try await tester.ice_ping()
         await first.destroy()
         // Another server takes the port; it has no "tester".
@@ -637,5 +641,44 @@ extension LocatorTests {
             #expect(error.code == .locatorUnreachable, "\(error)")
             #expect(error.description.contains("getRegistry"), "\(error)")
         }
+    }
+}
+
+extension LocatorTests {
+    /// A locator that answers null for an object the first time, then where it is.
+    actor LateLocator: Locator {
+        let answer: any ObjectPrx
+        private(set) var lookups = 0
+        init(answer: any ObjectPrx) { self.answer = answer }
+
+        func findObjectById(id: Identity, current: Current) async throws -> (any ObjectPrx)? {
+            lookups += 1
+            return lookups == 1 ? nil : answer
+        }
+        func findAdapterById(id: String, current: Current) async throws -> (any ObjectPrx)? {
+            throw AdapterNotFoundException()
+        }
+        func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { nil }
+    }
+
+    /// A null answer to `findObjectById` fails that call and is not cached: the next call asks
+    /// again (it was cached for good, failing every later call without asking).
+    @Test func aNullObjectAnswerIsAskedAgain() async throws {
+        let server = Communicator(transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        let direct = try adapter.add(servant: servant, id: Identity(name: "tester"))
+        let locatorServant = LateLocator(answer: direct)
+        let locator = try adapter.add(servant: locatorServant, id: Identity(name: "Locator", category: "Late"))
+        try await adapter.activate()
+        let client = try Self.client(locator: locator.description)
+        let tester = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
+        await #expect { try await tester.ping() } throws: { ($0 as? LocalError)?.code == .noEndpoint }
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        #expect(await locatorServant.lookups == 2)
+        await client.destroy()
+        await server.destroy()
     }
 }

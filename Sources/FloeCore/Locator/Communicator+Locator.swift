@@ -47,21 +47,26 @@ extension Communicator {
         }
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
+            let proxy: ProxyData?
             do {
-                return try await calls.findObjectById(identity)
+                proxy = try await calls.findObjectById(identity)
             } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
                 throw LocalError(
                     .notRegistered, "object '\(self.identityToString(identity))' is not registered with the locator")
             }
+            // Thrown, not cached: a null or endpointless answer is asked again next time, as in Ice.
+            guard let proxy, !(proxy.endpoints.isEmpty && proxy.adapterId.isEmpty) else {
+                throw LocalError(
+                    .noEndpoint, "the locator knows object '\(self.identityToString(identity))' but not where it is")
+            }
+            return proxy
         }
-        guard let found, !(found.endpoints.isEmpty && found.adapterId.isEmpty) else {
-            throw LocalError(
-                .noEndpoint, "the locator knows object '\(identityToString(identity))' but not where it is")
-        }
+        guard let found else { throw LocalError(.noEndpoint, "no answer for '\(identityToString(identity))'") }
         if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
+        // The endpoints are as fresh as the adapter's entry, whatever the object's.
         let adapter = try await resolveAdapter(
             found.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
-        return (adapter.endpoints, fresh || adapter.fresh)
+        return (adapter.endpoints, adapter.fresh)
     }
 
     /// `key`: the proxy's own locator, nil for the default one (see `LocatorCache.Key`).
@@ -115,11 +120,15 @@ extension Communicator {
 
     /// Forgets where an indirect proxy's object was (it was not there): the next call asks the
     /// locator again.
+    /// A well-known object's entry goes with the adapter entry it led to, as in Ice's
+    /// `clearCache`: the object is registered where it was, and the adapter moved.
     func forgetLocation(of reference: ProxyReference) {
         if !reference.data.adapterId.isEmpty {
             locatorCache.remove(.adapter(locator: reference.locator, id: reference.data.adapterId))
-        } else {
-            locatorCache.remove(.object(locator: reference.locator, id: reference.data.identity))
+        } else if let found = locatorCache.remove(.object(locator: reference.locator, id: reference.data.identity)),
+            !found.adapterId.isEmpty
+        {
+            locatorCache.remove(.adapter(locator: reference.locator, id: found.adapterId))
         }
     }
 

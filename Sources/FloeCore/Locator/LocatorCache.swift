@@ -90,7 +90,6 @@ final class LocatorCache: Sendable {
         Task { _ = try? await value(key, timeout: .zero, store: true, lookup: lookup) }
     }
 
-    /// Forgets `key`: the next call looks it up again.
     /// Forgets what the default locator answered (`locator` nil in the key).
     func removeDefaultLocatorEntries() {
         state.withLockedValue { state in
@@ -102,5 +101,7 @@ final class LocatorCache: Sendable {
         }
     }
 
-    func remove(_ key: Key) { _ = state.withLockedValue { $0.entries.removeValue(forKey: key) } }
+    /// Forgets `key`, returning what it held: the next call looks it up again.
+    @discardableResult
+    func remove(_ key: Key) -> ProxyData? { state.withLockedValue { $0.entries.removeValue(forKey: key)?.value } }
 }
