@@ -74,7 +74,8 @@ struct AdminServant: Admin {
 
     func getReplicaGroups(current: Current) async throws -> ReplicaGroupInfoSeq {
         await state.groupList.map {
-            ReplicaGroupInfo(id: $0.id, policy: $0.policy.rawValue, replicas: Int32($0.replicas), members: $0.members)
+            ReplicaGroupInfo(
+                id: $0.id, policy: $0.policy.rawValue, replicas: Int32(clamping: $0.replicas), members: $0.members)
         }
     }
 

@@ -34,8 +34,7 @@ struct LocatorRegistryServant: LocatorRegistry {
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
         try Self.check(id, proxy, current)
-        try await refuseLiveConflict(id, proxy, current)
-        try await state.setAdapter(id, replicaGroupId: "", proxy: proxy?._reference.data)
+        try await register(id, replicaGroupId: "", proxy, current)
     }
 
     func setReplicatedAdapterDirectProxy(
@@ -46,8 +45,7 @@ struct LocatorRegistryServant: LocatorRegistry {
         if proxy != nil, let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
             throw DispatchError(status: .unknownLocalException, message: problem)
         }
-        try await refuseLiveConflict(adapterId, proxy, current)
-        try await state.setAdapter(adapterId, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
+        try await register(adapterId, replicaGroupId: replicaGroupId, proxy, current)
     }
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
@@ -61,14 +59,28 @@ struct LocatorRegistryServant: LocatorRegistry {
         try await state.setProcess(id, proxy?._reference.data)
     }
 
-    /// Another server registering an id whose current server still answers is refused: it is
-    /// a configuration mistake (two servers, one adapter id), not a restart.
-    private func refuseLiveConflict(_ id: String, _ proxy: (any ObjectPrx)?, _ current: Current) async throws {
-        guard !allowOverwrite, let existing = await state.conflictingRegistration(id, proxy: proxy?._reference.data)
-        else { return }
-        if await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout) {
-            throw AdapterAlreadyActiveException()
+    /// Registers (nil: unregisters) `id`. Another server registering an id whose current
+    /// server still answers is refused: it is a configuration mistake (two servers, one adapter
+    /// id), not a restart. The server is checked outside the state's one-at-a-time changes (a
+    /// check may take `pingTimeout`), so a registration that changed meanwhile is checked again.
+    private func register(_ id: String, replicaGroupId: String, _ proxy: (any ObjectPrx)?, _ current: Current)
+        async throws
+    {
+        guard !allowOverwrite, let data = proxy?._reference.data else {
+            return try await state.setAdapter(id, replicaGroupId: replicaGroupId, proxy: proxy?._reference.data)
         }
+        for _ in 0..<3 {
+            let existing = await state.conflictingRegistration(id, proxy: data)
+            if let existing,
+                await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout)
+            {
+                throw AdapterAlreadyActiveException()
+            }
+            if try await state.setAdapter(id, replicaGroupId: replicaGroupId, proxy: data, replacing: existing) {
+                return
+            }
+        }
+        throw AdapterAlreadyActiveException()  // registered again and again meanwhile
     }
 
     /// Refused, changing nothing: an empty adapter id (it names nothing), one longer than

@@ -20,10 +20,11 @@ actor RegistryState {
         objects = snapshot.objects
         processes = snapshot.processes
         for (id, settings) in snapshot.groups {
-            groups[id, default: ReplicaGroup()].policy = settings.policy
-            groups[id, default: ReplicaGroup()].replicas = settings.replicas
+            var group = ReplicaGroup()
+            (group.policy, group.replicas, group.configured) = (settings.policy, settings.replicas, true)
+            groups[id] = group
         }
-        for (id, adapter) in snapshot.adapters.sorted(by: { $0.key < $1.key }) {
+        for (id, adapter) in snapshot.adapters {
             adapters[id] = adapter
             if !adapter.replicaGroupId.isEmpty {
                 groups[adapter.replicaGroupId, default: ReplicaGroup()].members.append(id)
@@ -100,12 +101,33 @@ actor RegistryState {
         try await oneAtATime { try await storeAdapter(id, replicaGroupId: replicaGroupId, proxy: proxy) }
     }
 
+    /// As `setAdapter`, unless the registration it would replace is no longer `seen` (what
+    /// `conflictingRegistration` answered before the caller checked that registration's
+    /// server): then nothing changes and the answer is false, for the caller to check again.
+    /// Two servers registering one id at once would otherwise both pass the check.
+    func setAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData, replacing seen: ProxyData?) async throws
+        -> Bool
+    {
+        try await oneAtATime {
+            guard conflictingRegistration(id, proxy: proxy) == seen else { return false }
+            try await storeAdapter(id, replicaGroupId: replicaGroupId, proxy: proxy)
+            return true
+        }
+    }
+
     private func storeAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
         if proxy != nil, adapters[id] == nil { try checkRoom(adapters.count, "adapters") }
-        if !replicaGroupId.isEmpty, groups[replicaGroupId] == nil { try checkRoom(groups.count, "replica groups") }
+        if proxy != nil, !replicaGroupId.isEmpty, groups[replicaGroupId] == nil {
+            try checkRoom(groups.count, "replica groups")
+        }
         try await storage?.saveAdapter(id, proxy.map { Adapter(proxy: $0, replicaGroupId: replicaGroupId) })
         if let old = adapters[id], !old.replicaGroupId.isEmpty {
             groups[old.replicaGroupId]?.members.removeAll { $0 == id }
+            // A group made by its members goes with the last of them; one with a policy set
+            // stays. (Kept, one adapter could fill the table by joining group after group.)
+            if let group = groups[old.replicaGroupId], group.members.isEmpty, !group.configured {
+                groups[old.replicaGroupId] = nil
+            }
         }
         silentSince[id] = nil
         guard let proxy else {
@@ -165,6 +187,7 @@ actor RegistryState {
             try await storage?.saveGroup(id, policy: policy, replicas: max(0, replicas))
             groups[id, default: ReplicaGroup()].policy = policy
             groups[id, default: ReplicaGroup()].replicas = max(0, replicas)
+            groups[id, default: ReplicaGroup()].configured = true
         }
     }
 
@@ -201,6 +224,8 @@ struct ReplicaGroup: Sendable {
     var policy = Policy.random
     /// How many members' endpoints a lookup returns; 0 means all.
     var replicas = 0
+    /// Whether the group's policy was set (and stored); otherwise it exists while it has members.
+    var configured = false
     private var next = 0
 
     /// The members one lookup answers with, in order, among those `isLive` accepts.

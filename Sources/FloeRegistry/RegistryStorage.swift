@@ -14,7 +14,8 @@ protocol RegistryStorage: Sendable {
 
 /// What a storage holds.
 struct RegistrySnapshot: Sendable {
-    var adapters: [String: RegistryState.Adapter] = [:]
+    /// In the order of their latest registration, which the `ordered` policy keeps.
+    var adapters: [(id: String, adapter: RegistryState.Adapter)] = []
     var objects: [Identity: RegistryState.WellKnownObject] = [:]
     var groups: [String: (policy: ReplicaGroup.Policy, replicas: Int)] = [:]
     var processes: [String: ProxyData] = [:]

@@ -68,11 +68,13 @@ final class SQLiteRegistryStorage: RegistryStorage {
 
     func load() async throws -> RegistrySnapshot {
         var snapshot = RegistrySnapshot()
-        for row in try await connection.query("SELECT id, replica_group, proxy FROM adapters") {
+        // A registration replaces its row, which then gets the highest rowid: rowid order is
+        // the order of the latest registrations.
+        for row in try await connection.query("SELECT id, replica_group, proxy FROM adapters ORDER BY rowid") {
             guard let id = row.column("id")?.string, let proxy = parse(row.column("proxy")?.string, "adapter '\(id)'")
             else { continue }
-            snapshot.adapters[id] = RegistryState.Adapter(
-                proxy: proxy, replicaGroupId: row.column("replica_group")?.string ?? "")
+            snapshot.adapters.append(
+                (id, RegistryState.Adapter(proxy: proxy, replicaGroupId: row.column("replica_group")?.string ?? "")))
         }
         for row in try await connection.query("SELECT identity, proxy, type, tags FROM objects") {
             guard let text = row.column("identity")?.string,

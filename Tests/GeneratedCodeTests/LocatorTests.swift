@@ -484,6 +484,31 @@ struct RegistryLivenessTests {
         await communicator.destroy()
     }
 
+    /// Servers activating together with one adapter id: one registers, the others are refused
+    /// (each passed the check of the id's current server before any was stored, and all "won").
+    @Test func ofServersRegisteringOneIdAtOnceOneWins() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        var servers: [(Communicator, ObjectAdapter)] = []
+        for _ in 0..<4 {
+            var properties = Properties()
+            properties["Ice.Default.Locator"] = locator
+            properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+            properties["Server.AdapterId"] = "Contested"
+            let communicator = try Communicator(properties: properties, transport: NIOTransport())
+            servers.append((communicator, try await communicator.createObjectAdapter(name: "Server")))
+        }
+        let activated = await withTaskGroup(of: Bool.self) { group in
+            for (_, adapter) in servers {
+                group.addTask { (try? await adapter.activate()) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(activated == 1, "\(activated) of 4 servers registered adapter id 'Contested'")
+        #expect(await registry.adapters().keys.sorted() == ["Contested"])
+        for (communicator, _) in servers { await communicator.destroy() }
+        await registryCommunicator.destroy()
+    }
+
     @Test func aSecondServerForALiveAdapterIdIsRefused() async throws {
         let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
         let (first, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")

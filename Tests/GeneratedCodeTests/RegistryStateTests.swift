@@ -1,4 +1,6 @@
+import FloeCore
 import FloeEncoding
+import Foundation
 import NIOConcurrencyHelpers
 import Testing
 
@@ -70,5 +72,52 @@ struct RegistryStateTests {
         // The group lists the adapter exactly when its registration says so.
         let members = await state.groups["G"]?.members ?? []
         #expect(members == (inMemory.replicaGroupId == "G" ? ["A"] : []))
+    }
+
+    /// The `ordered` policy answers in registration order, after a restart too (the stored
+    /// adapters were read back sorted by id: B then A came back as A then B).
+    @Test func anOrderedGroupKeepsItsOrderAcrossARestart() async throws {
+        let directory = NSTemporaryDirectory() + "floe-ordered-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let communicator = Communicator()
+        let storage = try await SQLiteRegistryStorage(directory: directory, communicator: communicator)
+        let state = try await RegistryState(storage: storage)
+        try await state.setPolicy(.ordered, replicas: 0, group: "G")
+        for (id, port) in [("B", Int32(4001)), ("A", 4002), ("C", 4003)] {
+            try await state.setAdapter(id, replicaGroupId: "G", proxy: Self.proxy(port: port))
+        }
+        try await state.setAdapter("B", replicaGroupId: "G", proxy: Self.proxy(port: 4004))  // re-registered: last
+        let before = await state.lookUpAdapter("G")
+        await state.close()
+        let restarted = try await RegistryState(
+            storage: try await SQLiteRegistryStorage(directory: directory, communicator: communicator))
+        let after = await restarted.lookUpAdapter("G")
+        for lookUp in [before, after] {
+            guard case .found(let proxy) = lookUp else {
+                Issue.record("group G not found")
+                continue
+            }
+            #expect(
+                proxy.endpoints.compactMap { if case .ip(let ip) = $0 { ip.port } else { nil } } == [Int32(4002), 4003, 4004])
+        }
+        await restarted.close()
+        await communicator.destroy()
+    }
+
+    /// A group made by its members goes with the last of them, so one adapter joining group
+    /// after group cannot fill the table (it did: with room for 3 groups, the fourth was refused
+    /// to everyone); a group with a policy stays. Unregistering never needs room.
+    @Test func emptyGroupsGoUnlessTheyHaveAPolicy() async throws {
+        let state = try await RegistryState(limit: 3)
+        try await state.setPolicy(.ordered, replicas: 0, group: "Kept")
+        for index in 0..<10 {
+            try await state.setAdapter("Roamer", replicaGroupId: "G\(index)", proxy: Self.proxy(port: 4000))
+        }
+        try await state.setAdapter("Other", replicaGroupId: "Fresh", proxy: Self.proxy(port: 4001))
+        #expect(await Set(state.groups.keys) == ["Kept", "G9", "Fresh"])
+        try await state.setAdapter("Roamer", replicaGroupId: "Unknown", proxy: nil)
+        try await state.setAdapter("Other", replicaGroupId: "Fresh", proxy: nil)
+        #expect(await Set(state.groups.keys) == ["Kept"])
+        #expect(await state.adapters.isEmpty)
     }
 }
