@@ -475,7 +475,19 @@ struct TLSTests {
         #expect(throws: LocalError.self) { try server.transport.reloadTLS() }
         let third = try client(tlsProperties(certs, "client"))
         try await tester(third, "tester:ssl -h 127.0.0.1 -p \(server.port)").ice_ping()
-        for communicator in [first, second, third, server.communicator] { await communicator.destroy() }
+        // Nor does one with settings that fail (a key not of the certificate): a reload without
+        // settings then reads the properties again (it rebuilt from the failed settings).
+        try install("server")
+        var mismatched = Properties()
+        for (key, value) in tlsProperties(certs, "server") { mismatched[key] = value }
+        mismatched["IceSSL.KeyFile"] = "\(certs)/client.key"
+        let bad = try TLSSettings(properties: mismatched)
+        #expect(throws: LocalError.self) { try server.transport.reloadTLS(bad) }
+        try server.transport.reloadTLS()
+        let fourth = try client(tlsProperties(certs, "client"))
+        let last = try tester(fourth, "tester:ssl -h 127.0.0.1 -p \(server.port)")
+        #expect(try await last.ice_getConnection().info.tls?.subject?.hasSuffix("CN=server") == true)
+        for communicator in [first, second, third, fourth, server.communicator] { await communicator.destroy() }
     }
 
     /// The shipped allow-list middleware authorises by certificate subject per adapter.

@@ -37,19 +37,23 @@ final class TLSContexts: Sendable {
     }
 
     /// Rebuilds the contexts from `settings`, else from those given at first, else from the
-    /// IceSSL properties (reading the files again). On failure the current contexts stay.
+    /// IceSSL properties (reading the files again). On failure nothing changes: the current
+    /// contexts stay, and so do the settings a later reload without any rebuilds from.
     func reload(_ settings: TLSSettings?) throws {
         try state.withLockedValue { state in
-            if let settings { state.given = settings }
             let source: TLSSettings
-            if let given = state.given {
+            if let settings {
+                source = settings
+            } else if let given = state.given {
                 source = given
             } else if let properties = state.properties {
                 source = try TLSSettings(properties: properties)
             } else {
                 return  // nothing built yet: the first ssl endpoint reads the files anyway
             }
-            state.built = try Self.build(source)
+            let built = try Self.build(source)
+            if let settings { state.given = settings }
+            state.built = built
         }
     }
 

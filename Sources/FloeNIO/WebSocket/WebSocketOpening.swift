@@ -66,7 +66,7 @@ enum WebSocketOpening {
         let handshake = NIOWebSocketClientUpgrader(upgradePipelineHandler: { channel, _ in
             channel.eventLoop.makeSucceededVoidFuture()
         })
-        let upgrader = ClientUpgrader(handshake: handshake) { channel, response in
+        let upgrader = ClientUpgrader(handshake: handshake, refused: promise) { channel, response in
             do {
                 let opening = try channel.pipeline.syncOperations.handler(type: WebSocketRequest.self)
                 try upgraded(
@@ -141,6 +141,8 @@ private struct ServerUpgrader: HTTPServerProtocolUpgrader, Sendable {
 /// server's accept key; the frames are `WebSocketStream`'s.
 private struct ClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
     let handshake: NIOWebSocketClientUpgrader
+    /// Failed with the reason when the server's answer is refused.
+    let refused: EventLoopPromise<Void>
     let upgraded: @Sendable (any Channel, HTTPResponseHead) throws -> Void
 
     var supportedProtocol: String { handshake.supportedProtocol }
@@ -150,8 +152,19 @@ private struct ClientUpgrader: NIOHTTPClientProtocolUpgrader, Sendable {
         handshake.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
     }
 
+    /// NIO checks the accept key; the subprotocol, if the server names one, must be Ice's, the
+    /// only one offered (RFC 6455 §4.1; ZeroC's clients check it too).
     func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
-        handshake.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+        let chosen = upgradeResponse.headers[canonicalForm: "Sec-WebSocket-Protocol"]
+        guard chosen.allSatisfy({ $0 == Substring(WebSocketOpening.subprotocol) }) else {
+            refused.fail(
+                LocalError.notSent(
+                    .connectionRefused,
+                    "the server chose WebSocket subprotocol '\(chosen.joined(separator: ", ").prefix(200))', "
+                        + "not '\(WebSocketOpening.subprotocol)'"))
+            return false
+        }
+        return handshake.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
     }
 
     func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
@@ -304,6 +317,16 @@ final class WebSocketRequest: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func sendRequest(_ context: ChannelHandlerContext) {
+        // The resource comes from proxies, some received from peers: one with a space or a
+        // control character would write another request line, or headers of its choosing.
+        guard resource.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+            return fail(
+                context,
+                LocalError(
+                    .invalidArgument,
+                    "ws resource '\(resource.prefix(200).debugDescription.dropFirst().dropLast())' has a space or a control character, which an HTTP request line cannot hold"
+                ))
+        }
         let headers = HTTPHeaders([
             ("Host", host), ("Sec-WebSocket-Protocol", WebSocketOpening.subprotocol),
             ("Content-Length", "0"),
