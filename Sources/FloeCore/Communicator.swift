@@ -190,11 +190,8 @@ public final class Communicator: Sendable {
                     }
                 }
             }
-            if !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] {
-                adapter.setPublishedEndpoints(
-                    try Self.ipEndpoints(
-                        published, source: "\(name).PublishedEndpoints", defaultTimeout: defaultEndpointTimeout
-                    ).map(withDefaultHost))
+            if let published = try configuredPublishedEndpoints(adapter: name) {
+                adapter.storePublishedEndpoints(published)
             }
             return adapter
         } catch {
@@ -204,6 +201,14 @@ public final class Communicator: Sendable {
     }
 
     /// `Ice.Default.Host` for endpoints that name no host.
+    /// `NAME.PublishedEndpoints` of adapter `name`, nil when not set.
+    func configuredPublishedEndpoints(adapter name: String) throws -> [IPEndpointData]? {
+        guard !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] else { return nil }
+        return try Self.ipEndpoints(
+            published, source: "\(name).PublishedEndpoints", defaultTimeout: defaultEndpointTimeout
+        ).map(withDefaultHost)
+    }
+
     func withDefaultHost(_ endpoint: IPEndpointData) -> IPEndpointData {
         guard endpoint.host.isEmpty, let defaultHost else { return endpoint }
         var endpoint = endpoint

@@ -45,6 +45,8 @@ public final class ObjectAdapter: Sendable {
     /// 0 means no limit). Beyond it, new connections are closed as soon as they are accepted.
     public let maxConnections: Int
     let state = NIOLockedValueBox(State())
+    /// See `registrationIdentity`.
+    let registrationCategory = "floe-adapter-" + ObjectAdapter.uuid()
 
     /// The id under which `activate()` registers this adapter's endpoints with the locator
     /// (`NAME.AdapterId`); empty: none. Its proxies are then indirect (`identity @ id`).
@@ -251,9 +253,32 @@ public final class ObjectAdapter: Sendable {
     /// The endpoints it listens on, with the ports actually bound.
     public var endpoints: [IPEndpointData] { state.withLockedValue { $0.acceptors.map(\.endpoint) } }
 
-    /// Overrides the endpoints put in proxies (e.g. a host name reachable from outside).
-    public func setPublishedEndpoints(_ endpoints: [IPEndpointData]?) {
-        state.withLockedValue { $0.published = endpoints }
+    /// Overrides the endpoints put in proxies (e.g. a host name reachable from outside); nil
+    /// publishes the endpoints it listens on. An active adapter with an adapter id registers
+    /// them with its locator again, as in Ice.
+    public func setPublishedEndpoints(_ endpoints: [IPEndpointData]?) async throws {
+        storePublishedEndpoints(endpoints)
+        try await registerPublishedEndpointsAgain()
+    }
+
+    /// Publishes `NAME.PublishedEndpoints` as it now reads (after `setProperties`, say), else the
+    /// endpoints it listens on, and registers them again as `setPublishedEndpoints` does.
+    public func refreshPublishedEndpoints() async throws {
+        storePublishedEndpoints(try communicator.configuredPublishedEndpoints(adapter: name))
+        try await registerPublishedEndpointsAgain()
+    }
+
+    /// The identity of the direct proxy registered under the adapter id: `dummy`, as in Ice
+    /// (lookups use only its endpoints), in a category unique to this adapter, so that
+    /// floe-registry tells this adapter registering new endpoints (`setPublishedEndpoints`)
+    /// from another server taking its id while this one runs.
+    var registrationIdentity: Identity { Identity(name: "dummy", category: registrationCategory) }
+
+    func storePublishedEndpoints(_ endpoints: [IPEndpointData]?) { state.withLockedValue { $0.published = endpoints } }
+
+    private func registerPublishedEndpointsAgain() async throws {
+        let registered = state.withLockedValue { $0.everActivated && $0.deactivation == nil && !$0.destroyed }
+        if registered, !adapterId.isEmpty { try await updateLocatorRegistry(registering: true, process: false) }
     }
 
     func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }

@@ -169,8 +169,13 @@ actor RegistryState {
     }
 
     /// The registration another server would replace by registering `id` with `proxy`, if any.
+    /// One with other endpoints but the same identity in a category of its own comes from the
+    /// same adapter (Floe's adapters register `<unique category>/dummy`), as after
+    /// `setPublishedEndpoints`; ZeroC's register a plain `dummy`.
     func conflictingRegistration(_ id: String, proxy: ProxyData?) -> ProxyData? {
-        guard let proxy, let existing = adapters[id]?.proxy, existing.endpoints != proxy.endpoints else { return nil }
+        guard let proxy, let existing = adapters[id]?.proxy, existing.endpoints != proxy.endpoints,
+            existing.identity.category.isEmpty || existing.identity != proxy.identity
+        else { return nil }
         return existing
     }
 

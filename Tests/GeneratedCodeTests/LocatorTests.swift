@@ -509,6 +509,23 @@ struct RegistryLivenessTests {
         await registryCommunicator.destroy()
     }
 
+    /// An active adapter registers new published endpoints again, as in Ice (the registry kept
+    /// the old ones), and floe-registry takes them from the same adapter although its old
+    /// endpoints still answer; `refreshPublishedEndpoints` goes back to those it listens on.
+    @Test func publishedEndpointsSetAfterActivationAreRegistered() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (server, adapter, _) = try await LocatorTests.server(locator: locator, adapterId: "Moves")
+        let listening = try #require(adapter.endpoints.first)
+        var elsewhere = listening
+        elsewhere.host = "localhost"
+        try await adapter.setPublishedEndpoints([elsewhere])
+        #expect(await registry.adapters()["Moves"]?.ice_getEndpoints() == [.ip(elsewhere)])
+        try await adapter.refreshPublishedEndpoints()
+        #expect(await registry.adapters()["Moves"]?.ice_getEndpoints() == [.ip(listening)])
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+
     @Test func aSecondServerForALiveAdapterIdIsRefused() async throws {
         let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
         let (first, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")

@@ -4,8 +4,10 @@ import Logging
 extension ObjectAdapter {
     /// Registers this adapter's published endpoints under its adapter id (and replica group)
     /// with its locator's registry, as a ZeroC server does on activation: a direct proxy with
-    /// identity `dummy`; or, when `registering` is false, clears the registration (null proxy).
-    func updateLocatorRegistry(registering: Bool) async throws {
+    /// identity `dummy` (in a category of this adapter's own, see `registrationIdentity`); or,
+    /// when `registering` is false, clears the registration (null proxy). `process`: the
+    /// server's Process proxy too (on the first activation).
+    func updateLocatorRegistry(registering: Bool, process: Bool = true) async throws {
         guard let locator else {
             throw LocalError(
                 .invalidArgument,
@@ -19,10 +21,12 @@ extension ObjectAdapter {
         }
         let registry = LocatorCalls(target: ProxyReference(communicator: communicator, data: registryData))
         // The server's Process proxy first, as Ice does (`Ice.Admin.ServerId`), once.
-        if registering, name != "Ice.Admin" { try await communicator.registerProcessIfConfigured(locator: locator) }
+        if registering, process, name != "Ice.Admin" {
+            try await communicator.registerProcessIfConfigured(locator: locator)
+        }
         let proxy =
             registering
-            ? ProxyData(identity: Identity(name: "dummy"), endpoints: publishedEndpoints.map(EndpointData.init)) : nil
+            ? ProxyData(identity: registrationIdentity, endpoints: publishedEndpoints.map(EndpointData.init)) : nil
         do {
             if replicaGroupId.isEmpty {
                 try await registry.setAdapterDirectProxy(adapterId, proxy)

@@ -56,7 +56,7 @@ extension Communicator {
                     .noEndpoint,
                     "the router '\(ProxyStringFormatter.format(routerData))' has no server endpoints for callbacks")
             }
-            adapter.setPublishedEndpoints(published)
+            adapter.storePublishedEndpoints(published)
             _ = try await info.clientEndpoints(self)
             for connection in openConnections(where: info.isClientEndpoint) { await connection.setAdapter(adapter) }
             return adapter
