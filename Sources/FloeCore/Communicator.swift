@@ -200,7 +200,6 @@ public final class Communicator: Sendable {
         }
     }
 
-    /// `Ice.Default.Host` for endpoints that name no host.
     /// `NAME.PublishedEndpoints` of adapter `name`, nil when not set.
     func configuredPublishedEndpoints(adapter name: String) throws -> [IPEndpointData]? {
         guard !name.isEmpty, let published = properties["\(name).PublishedEndpoints"] else { return nil }
@@ -209,6 +208,7 @@ public final class Communicator: Sendable {
         ).map(withDefaultHost)
     }
 
+    /// `Ice.Default.Host` for endpoints that name no host.
     func withDefaultHost(_ endpoint: IPEndpointData) -> IPEndpointData {
         guard endpoint.host.isEmpty, let defaultHost else { return endpoint }
         var endpoint = endpoint

@@ -30,6 +30,10 @@ public final class ObjectAdapter: Sendable {
         var deactivation: Task<Void, Never>?
         var acceptors: [any Acceptor] = []
         var published: [IPEndpointData]?
+        /// Whether the registry has this adapter's endpoints (see `oneRegistryUpdateAtATime`).
+        var registered = false
+        var registryUpdating = false
+        var registryUpdatesWaiting: [CheckedContinuation<Void, Never>] = []
         /// Incoming connections, closed gracefully on deactivation.
         var connections: [ObjectIdentifier: any Connection] = [:]
         /// Incoming connections still opening (a WebSocket upgrade): they count against
@@ -254,18 +258,26 @@ public final class ObjectAdapter: Sendable {
     public var endpoints: [IPEndpointData] { state.withLockedValue { $0.acceptors.map(\.endpoint) } }
 
     /// Overrides the endpoints put in proxies (e.g. a host name reachable from outside); nil
-    /// publishes the endpoints it listens on. An active adapter with an adapter id registers
-    /// them with its locator again, as in Ice.
+    /// publishes the endpoints it listens on. An activated adapter with an adapter id registers
+    /// them with its locator again, as in Ice; if that fails, the old ones stay.
     public func setPublishedEndpoints(_ endpoints: [IPEndpointData]?) async throws {
-        storePublishedEndpoints(endpoints)
-        try await registerPublishedEndpointsAgain()
+        let old = state.withLockedValue { state in
+            defer { state.published = endpoints }
+            return state.published
+        }
+        do {
+            try await registerPublishedEndpointsAgain()
+        } catch {
+            storePublishedEndpoints(old)
+            throw error
+        }
     }
 
     /// Publishes `NAME.PublishedEndpoints` as it now reads (after `setProperties`, say), else the
-    /// endpoints it listens on, and registers them again as `setPublishedEndpoints` does.
+    /// endpoints it listens on (as bound when it was created: unlike Ice, the machine's
+    /// interfaces are not listed again), and registers them as `setPublishedEndpoints` does.
     public func refreshPublishedEndpoints() async throws {
-        storePublishedEndpoints(try communicator.configuredPublishedEndpoints(adapter: name))
-        try await registerPublishedEndpointsAgain()
+        try await setPublishedEndpoints(try communicator.configuredPublishedEndpoints(adapter: name))
     }
 
     /// The identity of the direct proxy registered under the adapter id: `dummy`, as in Ice
@@ -277,8 +289,41 @@ public final class ObjectAdapter: Sendable {
     func storePublishedEndpoints(_ endpoints: [IPEndpointData]?) { state.withLockedValue { $0.published = endpoints } }
 
     private func registerPublishedEndpointsAgain() async throws {
-        let registered = state.withLockedValue { $0.everActivated && $0.deactivation == nil && !$0.destroyed }
-        if registered, !adapterId.isEmpty { try await updateLocatorRegistry(registering: true, process: false) }
+        guard !adapterId.isEmpty else { return }
+        try await oneRegistryUpdateAtATime {
+            guard state.withLockedValue({ $0.registered && $0.deactivation == nil }) else { return }
+            try await updateLocatorRegistry(registering: true, process: false)
+        }
+    }
+
+    /// Runs the adapter's registrations with its locator one at a time, in order, so that none
+    /// lands after the deactivation's unregistration (the registry would keep sending clients
+    /// to an adapter that stopped), and endpoints published while the activation's registration
+    /// is under way are registered after it.
+    private func oneRegistryUpdateAtATime<T>(_ update: () async throws -> T) async rethrows -> T {
+        await withCheckedContinuation { continuation in
+            let now = state.withLockedValue { state in
+                if !state.registryUpdating {
+                    state.registryUpdating = true
+                    return true
+                }
+                state.registryUpdatesWaiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        defer {
+            // Hand over to the next update directly: `registryUpdating` stays set for it.
+            let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                if state.registryUpdatesWaiting.isEmpty {
+                    state.registryUpdating = false
+                    return nil
+                }
+                return state.registryUpdatesWaiting.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await update()
     }
 
     func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
@@ -289,7 +334,11 @@ public final class ObjectAdapter: Sendable {
         if name != "Ice.Admin" { _ = try await communicator.getAdmin() }
         let first = state.withLockedValue { !$0.everActivated }
         if !adapterId.isEmpty, first {
-            try await updateLocatorRegistry(registering: true)
+            try await oneRegistryUpdateAtATime {
+                guard state.withLockedValue({ !$0.registered && $0.deactivation == nil }) else { return }
+                try await updateLocatorRegistry(registering: true)
+                state.withLockedValue { $0.registered = true }
+            }
         }
         activateDispatch()
         if first, !name.isEmpty, (try? communicator.properties.int("Ice.PrintAdapterReady", default: 0)) ?? 0 > 0 {
@@ -361,7 +410,6 @@ public final class ObjectAdapter: Sendable {
     struct Deactivation: Sendable {
         let acceptors: [any Acceptor]
         let connections: [any Connection]
-        let wasActivated: Bool
     }
 
     /// The synchronous part of `deactivate()`: from here on the adapter starts no dispatch
@@ -372,8 +420,7 @@ public final class ObjectAdapter: Sendable {
             state -> (Task<Void, Never>, [CheckedContinuation<Void, Never>]) in
             if let deactivation = state.deactivation { return (deactivation, []) }
             let taken = Deactivation(
-                acceptors: state.acceptors, connections: Array(state.connections.values),
-                wasActivated: state.everActivated && !state.destroyed)
+                acceptors: state.acceptors, connections: Array(state.connections.values))
             let waiting = state.heldDispatches
             state.destroyed = true
             state.acceptors = []
@@ -390,13 +437,17 @@ public final class ObjectAdapter: Sendable {
 
     /// The rest of `deactivate()`: unregistering, closing, releasing the servants.
     private func finishDeactivation(_ taken: Deactivation) async {
-        let (acceptors, connections, wasActivated) = (taken.acceptors, taken.connections, taken.wasActivated)
-        if !adapterId.isEmpty, wasActivated {
-            // Best effort: the registry must not keep sending clients here.
-            do {
-                try await updateLocatorRegistry(registering: false)
-            } catch {
-                communicator.logger.warning("adapter '\(name)': could not unregister '\(adapterId)': \(error)")
+        let (acceptors, connections) = (taken.acceptors, taken.connections)
+        if !adapterId.isEmpty {
+            await oneRegistryUpdateAtATime {
+                guard state.withLockedValue({ $0.registered }) else { return }
+                // Best effort: the registry must not keep sending clients here.
+                do {
+                    try await updateLocatorRegistry(registering: false)
+                } catch {
+                    communicator.logger.warning("adapter '\(name)': could not unregister '\(adapterId)': \(error)")
+                }
+                state.withLockedValue { $0.registered = false }
             }
         }
         for acceptor in acceptors { await acceptor.close() }

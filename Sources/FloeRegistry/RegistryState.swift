@@ -118,7 +118,12 @@ actor RegistryState {
     private func storeAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
         if proxy != nil, adapters[id] == nil { try checkRoom(adapters.count, "adapters") }
         if proxy != nil, !replicaGroupId.isEmpty, groups[replicaGroupId] == nil {
-            try checkRoom(groups.count, "replica groups")
+            // Moving from a group it alone made frees that group's place.
+            let frees = adapters[id].map { old in
+                old.replicaGroupId != replicaGroupId
+                    && groups[old.replicaGroupId].map { $0.members == [id] && !$0.configured } ?? false
+            }
+            try checkRoom(groups.count - (frees == true ? 1 : 0), "replica groups")
         }
         try await storage?.saveAdapter(id, proxy.map { Adapter(proxy: $0, replicaGroupId: replicaGroupId) })
         if let old = adapters[id], !old.replicaGroupId.isEmpty {

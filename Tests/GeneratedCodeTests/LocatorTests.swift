@@ -615,6 +615,47 @@ struct Delaying: Dispatcher {
     }
 }
 
+/// Holds the next `count` registrations (`setAdapterDirectProxy`) for half a second each.
+struct HoldingRegistrations: Dispatcher {
+    let next: any Dispatcher
+    let count: NIOLockedValueBox<Int>
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        if request.current.operation == "setAdapterDirectProxy",
+            count.withLockedValue({ count in
+                defer { count = max(0, count - 1) }
+                return count > 0
+            })
+        {
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return try await next.dispatch(request)
+    }
+}
+
+extension LocatorTests {
+    /// An adapter deactivated while it registers new endpoints unregisters after that
+    /// registration, not before: the registry kept the endpoints of a server that had stopped.
+    @Test func aRegistrationNeverLandsAfterTheUnregistration() async throws {
+        let held = NIOLockedValueBox(0)
+        let registryCommunicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: registryCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            middleware: [{ HoldingRegistrations(next: $0, count: held) }])
+        let (server, adapter, _) = try await Self.server(locator: registry.locator.description, adapterId: "Leaving")
+        var elsewhere = try #require(adapter.endpoints.first)
+        elsewhere.host = "localhost"
+        held.withLockedValue { $0 = 1 }
+        let moving = Task { try? await adapter.setPublishedEndpoints([elsewhere]) }
+        try await Task.sleep(for: .milliseconds(100))  // its registration is held in the registry
+        await adapter.destroy()
+        await moving.value
+        #expect(await registry.adapters()["Leaving"] == nil, "a stopped adapter stayed registered")
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
 /// A server with `Ice.Admin.ServerId` registers its Process proxy on activation, and the
 /// registry's admin interface stops it through that proxy.
 @Suite("Server process registration", .timeLimit(.minutes(2)))
@@ -687,18 +728,21 @@ extension LocatorTests {
 }
 
 extension LocatorTests {
-    /// A locator that answers null for an object the first time, then where it is.
+    /// A locator that answers lookups (of objects and adapters alike) with `answer`, except
+    /// the ones numbered in `nullAt` (from 1), which it answers with null.
     actor LateLocator: Locator {
         let answer: any ObjectPrx
+        let nullAt: Set<Int>
         private(set) var lookups = 0
-        init(answer: any ObjectPrx) { self.answer = answer }
+        init(answer: any ObjectPrx, nullAt: Set<Int> = [1]) { (self.answer, self.nullAt) = (answer, nullAt) }
 
         func findObjectById(id: Identity, current: Current) async throws -> (any ObjectPrx)? {
             lookups += 1
-            return lookups == 1 ? nil : answer
+            return nullAt.contains(lookups) ? nil : answer
         }
         func findAdapterById(id: String, current: Current) async throws -> (any ObjectPrx)? {
-            throw AdapterNotFoundException()
+            lookups += 1
+            return nullAt.contains(lookups) ? nil : answer
         }
         func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { nil }
     }
@@ -720,6 +764,35 @@ extension LocatorTests {
         try await tester.ping()
         #expect(await servant.pings == 1)
         #expect(await locatorServant.lookups == 2)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A background refresh answered with null (the adapter inactive for a moment) leaves the
+    /// stale entry, and the next call asks again: it stored the null, and calls failed with "no
+    /// endpoint" until the entry expired.
+    @Test func aNullAnswerToABackgroundRefreshIsNotStored() async throws {
+        let server = Communicator(transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        let direct = try adapter.add(servant: servant, id: Identity(name: "tester"))
+        let locatorServant = LateLocator(answer: direct, nullAt: [2])
+        let locator = try adapter.add(servant: locatorServant, id: Identity(name: "Locator", category: "Late"))
+        try await adapter.activate()
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator.description
+        properties["Ice.Default.LocatorCacheTimeout"] = "1"
+        properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Flaky", type: (any TesterPrx).self)
+        try await tester.ping()  // lookup 1
+        try await Task.sleep(for: .milliseconds(1200))  // the entry expires
+        try await tester.ping()  // the stale entry, and lookup 2 (null) in the background
+        #expect(await eventually { await locatorServant.lookups == 2 })
+        try await Task.sleep(for: .milliseconds(100))
+        try await tester.ping()  // the stale entry again, and lookup 3
+        #expect(await servant.pings == 3)
         await client.destroy()
         await server.destroy()
     }

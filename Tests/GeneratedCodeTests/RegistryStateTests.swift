@@ -115,6 +115,9 @@ struct RegistryStateTests {
         }
         try await state.setAdapter("Other", replicaGroupId: "Fresh", proxy: Self.proxy(port: 4001))
         #expect(await Set(state.groups.keys) == ["Kept", "G9", "Fresh"])
+        // The table is full, but moving from a group it alone made frees a place.
+        try await state.setAdapter("Roamer", replicaGroupId: "G10", proxy: Self.proxy(port: 4000))
+        #expect(await Set(state.groups.keys) == ["Kept", "G10", "Fresh"])
         try await state.setAdapter("Roamer", replicaGroupId: "Unknown", proxy: nil)
         try await state.setAdapter("Other", replicaGroupId: "Fresh", proxy: nil)
         #expect(await Set(state.groups.keys) == ["Kept"])

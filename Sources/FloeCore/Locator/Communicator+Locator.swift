@@ -114,7 +114,14 @@ extension Communicator {
             let locator = locator(for: reference), let stale = locatorCache.stale(key), !stale.endpoints.isEmpty
         else { return nil }
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
-        locatorCache.refreshInBackground(key) { try await calls.findAdapterById(id) }
+        locatorCache.refreshInBackground(key) {
+            // An inactive adapter's null answer is not stored over the entry (nor cached at all,
+            // as in `resolveAdapter`): the next call asks again.
+            guard let found = try await calls.findAdapterById(id), !found.endpoints.isEmpty else {
+                throw LocalError(.noEndpoint, "adapter '\(id)' is registered but not active")
+            }
+            return found
+        }
         return stale.endpoints
     }
 
