@@ -10,7 +10,33 @@ import Foundation
 struct FloeAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "floe-admin", abstract: "Administers a floe-registry.",
+        discussion: """
+            Ice properties go anywhere on the command line, as with ZeroC's tools: --Ice.Config=FILE, \
+            --Ice.X=Y, and --IceSSL.X=Y for a registry on ssl (IceSSL.CertFile, IceSSL.KeyFile, \
+            IceSSL.CAs, ...).
+            """,
         subcommands: [ObjectCommand.self, AdapterCommand.self, ReplicaGroupCommand.self, ServerCommand.self, Ping.self])
+
+    /// Takes the Ice properties out before the subcommands' options are parsed.
+    static func main() async {
+        do {
+            let (_, rest) = try commandLineProperties.get()
+            var command = try parseAsRoot(rest)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The `--Ice.*`, `--IceSSL.*` and `--Floe.*` properties of the command line (and the files of
+/// `--Ice.Config` or `ICE_CONFIG`), and the arguments left for the subcommands.
+let commandLineProperties = Result<(Properties, [String]), any Error> {
+    try Properties.parse(arguments: Array(CommandLine.arguments.dropFirst()))
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -20,7 +46,15 @@ struct GlobalOptions: ParsableArguments {
 
     /// Runs `body` with the registry's admin proxy; any failure is one line and exit status 1.
     func withAdmin(_ body: (any AdminPrx) async throws -> Void) async throws {
-        let communicator = Communicator()
+        let communicator: Communicator
+        do {
+            var properties = try commandLineProperties.get().0
+            // A failure is one line (below), not also the connection's warnings.
+            if properties["Floe.Log.Level"] == nil { properties["Floe.Log.Level"] = "error" }
+            communicator = try Communicator(properties: properties)
+        } catch {
+            fail("\(error)")
+        }
         do {
             guard let locatorProxy = try communicator.stringToProxy(locator) else {
                 throw ValidationError("--locator is the null proxy")

@@ -2,13 +2,14 @@
 # floe-admin against a running floe-registry (in CI): lists what a server registered, adds a
 # well-known object with a type and tags and finds it by each, sets a replica-group policy,
 # prints JSON, and refuses bad input with one line and exit status 1 (changing nothing). A
-# client then reaches the greeter by its well-known name alone.
+# client then reaches the greeter by its well-known name alone. Then floe-admin reaches a
+# registry on ssl, configured with IceSSL properties as ZeroC's tools are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for product in floe-registry floe-admin floe-demo; do swift build --product "$product" >/dev/null; done
 bin=.build/debug
-registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp)
-trap 'rm -f "$registry_out" "$server_out" "$err"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
+registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp); certs=$(mktemp -d)
+trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
 fail() { echo "registry-admin: $*" >&2; exit 1; }
 wait_for() { for _ in $(seq 200); do grep -q "$2" "$1" && return 0; sleep 0.1; done; cat "$1"; fail "no '$2'"; }
 
@@ -54,4 +55,19 @@ refuse "$bin/floe-admin" ping --locator "FloeRegistry/Locator:tcp -h 127.0.0.1 -
 
 kill -TERM "$server"; wait "$server"; server=
 kill -TERM "$registry"; wait "$registry"; registry=
-echo "registry-admin: floe-admin listed, added, found, set policies, printed JSON and refused bad input"
+
+# A registry on ssl: floe-admin takes --IceSSL.* (and --Ice.Config=FILE) anywhere.
+sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$certs" >/dev/null 2>&1
+tls() { echo "--IceSSL.CertFile=$certs/$1.pem" "--IceSSL.KeyFile=$certs/$1.key" "--IceSSL.CAs=$certs/ca.pem"; }
+# shellcheck disable=SC2046
+"$bin/floe-registry" --endpoints "ssl -h 127.0.0.1 -p 0" $(tls server) > "$registry_out" 2>&1 &
+registry=$!
+wait_for "$registry_out" "floe-registry: ready"
+locator=$(sed -n 's/^floe-registry: ready, locator is "\(.*\)"$/\1/p' "$registry_out")
+# shellcheck disable=SC2046
+"$bin/floe-admin" $(tls client) replica-group set-policy Secure ordered --locator "$locator"
+# shellcheck disable=SC2046
+admin replica-group list $(tls client) | grep -q "^Secure  *ordered" || fail "no policy set over ssl"
+refuse admin replica-group list "--IceSSL.CAs=$certs/ca.pem"   # no client certificate
+kill -TERM "$registry"; wait "$registry"; registry=
+echo "registry-admin: floe-admin listed, added, found, set policies, printed JSON and refused bad input, over tcp and ssl"
