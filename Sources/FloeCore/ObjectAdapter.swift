@@ -133,6 +133,12 @@ public final class ObjectAdapter: Sendable {
         try add(servant: servant, id: Identity(name: Self.uuid()))
     }
 
+    /// `addFacet` under a new identity, a UUID.
+    @discardableResult
+    public func addFacetWithUUID(_ servant: any Dispatcher, facet: String) throws -> any ObjectPrx {
+        try addFacet(servant: servant, id: Identity(name: Self.uuid()), facet: facet)
+    }
+
     /// Every facet of `id`, by facet name.
     public func findAllFacets(_ id: Identity) -> [String: any Dispatcher] {
         state.withLockedValue { $0.servants[id] ?? [:] }

@@ -50,6 +50,29 @@ extension Communicator {
         return context.isEmpty ? proxy : proxy.ice_context(context)
     }
 
+    /// The properties `propertyToProxy(property)` reads back as `proxy`, as Ice's
+    /// `proxyToProperty`: the proxy's string under `property`, its settings under
+    /// `property.Setting`, and its own locator and router (if it has them) under
+    /// `property.Locator` and `property.Router` in the same way. (Its context, which Ice leaves
+    /// out, goes under `property.Context.KEY`.)
+    public func proxyToProperty(_ proxy: any ObjectPrx, _ property: String) -> [String: String] {
+        var properties = [
+            property: proxyToString(proxy),
+            property + ".CollocationOptimized": "1",
+            property + ".ConnectionCached": proxy.ice_isConnectionCached ? "1" : "0",
+            property + ".PreferSecure": proxy.ice_isPreferSecure ? "1" : "0",
+            property + ".EndpointSelection": proxy.ice_getEndpointSelection().rawValue,
+            property + ".LocatorCacheTimeout": String(proxy.ice_getLocatorCacheTimeout()),
+            property + ".InvocationTimeout": String(proxy.ice_getInvocationTimeout()),
+        ]
+        for (key, value) in proxy.ice_getContext() { properties["\(property).Context.\(key)"] = value }
+        for (name, related) in [("Locator", proxy.ice_getLocator()), ("Router", proxy.ice_getRouter())] {
+            guard let related else { continue }
+            properties.merge(proxyToProperty(related, "\(property).\(name)")) { $1 }
+        }
+        return properties
+    }
+
     private static func unsupported(_ key: String, _ value: String) -> LocalError {
         LocalError(.unsupported, "\(key)=\(value): Floe does not support this proxy setting yet")
     }

@@ -64,9 +64,16 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// callback, kept until the connection closes (Ice's `setCloseCallback` replaces instead):
     /// register once per connection, not once per request.
     func onClose(_ callback: @escaping @Sendable () -> Void)
+    /// Sends a heartbeat (validate-connection) now, as Ice's `Connection.heartbeat` does; a
+    /// closed connection throws.
+    func heartbeat() async throws
 }
 
 extension Connection {
+    public func heartbeat() async throws {
+        throw LocalError(.unsupported, "this connection sends no heartbeats")
+    }
+
     /// `close()` when `gracefully`, else `abort()`.
     public func close(gracefully: Bool) async {
         if gracefully { await close() } else { await abort() }

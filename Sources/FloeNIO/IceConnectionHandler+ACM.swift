@@ -22,6 +22,17 @@ extension IceConnectionHandler {
     }
 
     /// This connection's own ACM settings (`Connection.setACM`); the check restarts with them.
+    /// `Connection.heartbeat()`: a validate-connection message now (nothing over udp, where
+    /// Ice sends none either).
+    func heartbeat() throws {
+        guard let context, context.channel.isActive, !closing else {
+            throw LocalError(.connectionLost, "the connection is closed")
+        }
+        guard transport != .udp else { return }
+        trace("sent heartbeat")
+        _ = write(context, Message.validateConnection.encode())
+    }
+
     func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) {
         if let timeout {
             if isClient { options.clientIdleTimeout = timeout } else { options.serverIdleTimeout = timeout }

@@ -222,6 +222,11 @@ final class NIOConnection: Connection {
         .get()
     }
 
+    func heartbeat() async throws {
+        let handler = handler
+        try await channel.eventLoop.submit { try handler.value.heartbeat() }.get()
+    }
+
     func getAdapter() async -> ObjectAdapter? {
         let handler = handler
         return try? await channel.eventLoop.submit { handler.value.adapter }.get()

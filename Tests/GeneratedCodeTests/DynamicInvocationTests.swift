@@ -56,6 +56,45 @@ struct DynamicInvocationTests {
         await server.destroy()
     }
 
+    /// `proxyToProperty` writes what `propertyToProxy` reads back as the same proxy, its locator
+    /// and router with their own settings.
+    @Test func proxyToPropertyRoundTrips() throws {
+        let communicator = Communicator()
+        let locator = try #require(try communicator.stringToProxy("Grid/Locator:tcp -h 127.0.0.1 -p 4061"))
+        let router = try #require(try communicator.stringToProxy("Glacier2/router:tcp -h 127.0.0.1 -p 4063"))
+        let proxy = try #require(try communicator.stringToProxy("hello -f f -s:tcp -h 127.0.0.1 -p 10000 -t 5000"))
+            .ice_locator(locator).ice_router(router).ice_endpointSelection(.ordered).ice_preferSecure(true)
+            .ice_connectionCached(false).ice_locatorCacheTimeout(30).ice_invocationTimeout(1500)
+            .ice_context(["tier": "gold"])
+        let written = communicator.proxyToProperty(proxy, "Hello.Proxy")
+        #expect(written["Hello.Proxy.EndpointSelection"] == "Ordered")
+        #expect(written["Hello.Proxy.Locator"] == "Grid/Locator -t -e 1.1:tcp -h 127.0.0.1 -p 4061 -t 60000")
+        var properties = Properties()
+        for (key, value) in written { properties[key] = value }
+        let reader = try Communicator(properties: properties)
+        let read = try #require(try reader.propertyToProxy("Hello.Proxy"))
+        #expect(read.description == proxy.description)
+        #expect(read.ice_getEndpointSelection() == .ordered && read.ice_isPreferSecure && !read.ice_isConnectionCached)
+        #expect(read.ice_getLocatorCacheTimeout() == 30 && read.ice_getInvocationTimeout() == 1500)
+        #expect(read.ice_getContext() == ["tier": "gold"])
+        #expect(read.ice_getLocator()?.description == locator.description)
+        #expect(read.ice_getRouter()?.description == router.description)
+    }
+
+    /// `addFacetWithUUID`: the facet under a new identity, reached through the proxy returned.
+    @Test func aFacetAddedWithAUUIDIsReached() async throws {
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader())
+        let adapter = try await communicator.createObjectAdapter(name: "")
+        let servant = TesterServant()
+        let proxy = try adapter.addFacetWithUUID(servant, facet: "admin")
+        #expect(proxy.ice_getFacet() == "admin" && proxy.ice_getIdentity().name.count == 36)
+        try await adapter.activate()
+        try await uncheckedCast(prx: proxy, type: (any TesterPrx).self).ping()
+        #expect(await servant.pings == 1)
+        #expect(adapter.findAllFacets(proxy.ice_getIdentity()).keys.sorted() == ["admin"])
+        await communicator.destroy()
+    }
+
     @Test func propertyToProxyReadsIceProxyProperties() async throws {
         let (server, _, _, port) = try await MiddlewareTests.server([])
         var properties = Properties()

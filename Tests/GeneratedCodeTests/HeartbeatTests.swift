@@ -83,6 +83,25 @@ struct HeartbeatTests {
         try await server.close()
     }
 
+    /// `Connection.heartbeat()` sends one now, with heartbeats off; a closed connection throws.
+    @Test func aHeartbeatCanBeSentOnDemand() async throws {
+        var properties = Properties()
+        properties["Ice.ACM.Heartbeat"] = "0"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let (server, recorder) = try await Self.connect(client)
+        let proxy = try #require(try client.stringToProxy("x -o:tcp -h 127.0.0.1 -p \(server.localAddress?.port ?? 0)"))
+        let connection = try await proxy.ice_getConnection()
+        let received: @Sendable () -> Int = { heartbeats(in: recorder.received.withLockedValue { $0 }).count }
+        #expect(received() == 0)
+        try await connection.heartbeat()
+        try await connection.heartbeat()
+        #expect(await eventually { received() == 2 }, "\(received()) heartbeats")
+        await connection.abort()
+        await #expect(throws: LocalError.self) { try await connection.heartbeat() }
+        await client.destroy()
+        try await server.close()
+    }
+
     /// Ice 3.7's per-side ACM properties: `Ice.ACM.Client.Timeout` overrides `Ice.ACM.Timeout`
     /// for outgoing connections, and `Ice.ACM.Heartbeat=0` turns heartbeats off.
     @Test(arguments: [false, true])
