@@ -400,7 +400,9 @@ public final class Communicator: Sendable {
                     if !state.failedEndpoints.isEmpty { state.failedEndpoints[Self.key(endpoint)] = nil }
                 }
                 return route(connection, endpoint, reference)
-            } catch let error as LocalError where error.code == .connectionRefused || error.code == .connectTimeout {
+            } catch let error as LocalError where error.code != .communicatorDestroyed {
+                // As in Ice, any failure to connect (refused, timed out, lost while validating,
+                // refused by TLS) moves on to the next endpoint.
                 rememberRefused(endpoint)
                 failure = error
             }
@@ -492,8 +494,10 @@ public final class Communicator: Sendable {
     }
 
     /// The connection for `endpoint` and `connectionId`, connecting when there is none (or the
-    /// last one closed).
-    func connection(to endpoint: IPEndpointData, connectionId: String = "") async throws -> any Connection {
+    /// last one closed). `again`: this is the second connection of this call.
+    func connection(to endpoint: IPEndpointData, connectionId: String = "", again: Bool = false) async throws
+        -> any Connection
+    {
         guard let transport else { throw LocalError(.noEndpoint, "this communicator has no transport") }
         let key = ConnectionKey(endpoint, connectionId)
         let task: ConnectTask = try state.withLockedValue { state in
@@ -518,9 +522,16 @@ public final class Communicator: Sendable {
             state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
             throw error
         }
-        // A closed connection: forget it and connect again.
+        // A closed connection: forget it and connect again, once. (A server that closes each
+        // connection as soon as it is open would otherwise be connected to without end; the
+        // call's retries, Ice.RetryIntervals, decide what happens next.)
         state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
-        return try await connection(to: endpoint, connectionId: connectionId)
+        guard !again else {
+            throw LocalError.notSent(
+                .connectionLost,
+                "the server at \(endpoint.host):\(endpoint.port) closed the connection as soon as it was open")
+        }
+        return try await connection(to: endpoint, connectionId: connectionId, again: true)
     }
 
     /// Removes `connection`, closed, from the table, unless another has taken its place.

@@ -185,6 +185,12 @@ extension IceConnectionHandler {
     /// Gives up on a twoway request whose caller was cancelled (or timed out): nothing of it
     /// remains, and its reply, should it come, is ignored.
     func cancelRequest(_ requestId: Int32) {
+        // Not written yet (waiting for the connection to take more): it never will be, as in
+        // Ice, which takes a timed-out request out of its send queue.
+        if let waiting = waitingToStart.removeValue(forKey: requestId) {
+            waiting.fail(CancellationError())
+            return
+        }
         guard let outstanding = pending.removeValue(forKey: requestId) else { return }
         outstanding.waiter.resume(.failure(CancellationError()))
         if pending.isEmpty { releaseRepliesDone() }

@@ -50,6 +50,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Bytes handed to the channel since it opened. Less what the channel still buffers, they
     /// are the bytes that reached the socket: a request whose end lies beyond never left.
     var bytesQueued: Int64 = 0
+    /// Twoway requests that wait for the connection to take more before they are written (see
+    /// `NIOConnection.send`); one cancelled meanwhile leaves it and is never written.
+    var waitingToStart: [Int32: EventLoopPromise<Reply?>] = [:]
     /// Graceful closes waiting for `pending` to empty.
     var repliesDone: [EventLoopPromise<Void>] = []
     /// Set once a graceful close has begun: no new requests are sent or dispatched.

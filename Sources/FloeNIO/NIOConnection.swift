@@ -183,9 +183,26 @@ final class NIOConnection: Connection {
             return handler.value.send(
                 header, parameters: parameters, mode: mode, compress: compress, requestId: requestId)
         }
-        return handler.value.whenWritable(context).flatMap {
-            handler.value.send(header, parameters: parameters, mode: mode, compress: compress, requestId: requestId)
+        let writable = handler.value.whenWritable(context)
+        guard let requestId else {
+            return writable.flatMap {
+                handler.value.send(header, parameters: parameters, mode: mode, compress: compress)
+            }
         }
+        // Until written, `cancelRequest` can take it back (see `waitingToStart`).
+        let reply = handler.value.eventLoop.makePromise(of: Reply?.self)
+        handler.value.waitingToStart[requestId] = reply
+        writable.whenComplete { result in
+            guard handler.value.waitingToStart.removeValue(forKey: requestId) != nil else { return }
+            switch result {
+            case .success:
+                reply.completeWith(
+                    handler.value.send(
+                        header, parameters: parameters, mode: mode, compress: compress, requestId: requestId))
+            case .failure(let error): reply.fail(error)
+            }
+        }
+        return reply.futureResult
     }
 
     func flushBatchRequests() async throws {
