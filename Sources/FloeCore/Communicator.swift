@@ -589,7 +589,10 @@ public final class Communicator: Sendable {
         }
         for adapter in adapters { await adapter.destroy() }
         for waiter in waiters { waiter.resume() }
-        for task in connections { await (try? await task.value)?.close() }
+        // All at once: each graceful close may wait for its replies (Ice.Connection.CloseTimeout).
+        await withTaskGroup(of: Void.self) { group in
+            for task in connections { group.addTask { await (try? await task.value)?.close() } }
+        }
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }

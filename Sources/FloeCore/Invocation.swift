@@ -167,11 +167,17 @@ extension ProxyReference {
                 addedToRouterAgain = true
                 routerInfo?.forget(data.identity)
             } catch {
-                guard attempt < communicator.retryIntervals.count, fixedConnection == nil,
+                // The peer's close-connection promises the request was not dispatched: Ice
+                // retries it at once even past the retry limit (Ice.RetryIntervals=-1 included),
+                // once. Batched requests are never retried.
+                let intervals = communicator.retryIntervals
+                let afterClose = (error as? LocalError)?.code == .closeConnection && attempt == intervals.count
+                guard attempt < intervals.count || afterClose, fixedConnection == nil,
+                    data.mode != .batchOneway, data.mode != .batchDatagram,
                     RetryPolicy.mayRetry(error, idempotent: mode != .normal)
                 else { throw error }
                 lastFailure = error
-                var delay = Duration.milliseconds(communicator.retryIntervals[attempt])
+                var delay = afterClose ? .zero : Duration.milliseconds(intervals[attempt])
                 attempt += 1
                 // A pause that would outlast the deadline ends there (the next turn reports it).
                 if let deadline { delay = min(delay, max(.zero, ContinuousClock.now.duration(to: deadline))) }

@@ -160,3 +160,124 @@ struct UnwrittenRequestTests {
         try await listener.close()
     }
 }
+
+/// A server's close-connection promises that the requests it did not answer were not
+/// dispatched: Ice retries them once even past the retry limit, as with
+/// `Ice.RetryIntervals=-1`, which Glacier2 clients set (the call failed with closeConnection).
+@Suite("Retries after close-connection", .timeLimit(.minutes(1)))
+struct CloseConnectionRetryTests {
+    /// Its first connection answers the first request with close-connection; later ones
+    /// answer each request with an empty ok reply.
+    final class ClosingOnce: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let connections: NIOLockedValueBox<Int>
+        let index: Int
+        let buffer = NIOLockedValueBox(ByteBuffer())
+        init(_ connections: NIOLockedValueBox<Int>) {
+            self.connections = connections
+            index = connections.withLockedValue {
+                $0 += 1
+                return $0
+            }
+        }
+        func channelActive(context: ChannelHandlerContext) {
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: HostileServerOpeningTests.validate)), promise: nil)
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var incoming = unwrapInboundIn(data)
+            let requests = buffer.withLockedValue { buffer -> [Int32] in
+                buffer.writeBuffer(&incoming)
+                var ids: [Int32] = []
+                while buffer.readableBytes >= 14,
+                    let size = buffer.getInteger(at: buffer.readerIndex + 10, endianness: .little, as: Int32.self),
+                    buffer.readableBytes >= Int(size)
+                {
+                    if buffer.getInteger(at: buffer.readerIndex + 8, as: UInt8.self) == 0,
+                        let id = buffer.getInteger(at: buffer.readerIndex + 14, endianness: .little, as: Int32.self)
+                    {
+                        ids.append(id)
+                    }
+                    buffer.moveReaderIndex(forwardBy: Int(size))
+                }
+                return ids
+            }
+            for id in requests {
+                if index == 1 {
+                    context.writeAndFlush(NIOAny(ByteBuffer(bytes: HostileServerOpeningTests.close)), promise: nil)
+                    context.close(promise: nil)
+                    return
+                }
+                var reply = ByteBuffer(bytes: [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 2, 0])
+                reply.writeInteger(Int32(25), endianness: .little)
+                reply.writeInteger(id, endianness: .little)
+                reply.writeBytes([0, 6, 0, 0, 0, 1, 1])
+                context.writeAndFlush(NIOAny(reply), promise: nil)
+            }
+        }
+    }
+
+    @Test func aRequestAnsweredWithCloseConnectionIsRetriedOnceWithRetriesOff() async throws {
+        let connections = NIOLockedValueBox(0)
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClosingOnce(connections))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var properties = Properties()
+        properties["Ice.RetryIntervals"] = "-1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(listener.localAddress?.port ?? 0)"))
+        _ = try await proxy.ice_invoke(
+            operation: "notIdempotent", mode: .normal, inEncaps: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
+        #expect(connections.withLockedValue { $0 } == 2)
+        await client.destroy()
+        try await listener.close()
+    }
+}
+
+/// `destroy()` closes its connections all at once: each graceful close waits for its replies up
+/// to `Ice.Connection.CloseTimeout`, and one after another, N servers that never answer made
+/// it wait N times that.
+@Suite("Destroying with silent servers", .timeLimit(.minutes(1)))
+struct SilentServersDestroyTests {
+    /// Validates and then ignores everything.
+    final class Silent: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelActive(context: ChannelHandlerContext) {
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: HostileServerOpeningTests.validate)), promise: nil)
+        }
+    }
+
+    @Test func destroyClosesConnectionsToSilentServersAtOnce() async throws {
+        var listeners: [any Channel] = []
+        for _ in 0..<4 {
+            listeners.append(
+                try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(Silent())
+                        }
+                    }
+                    .bind(host: "127.0.0.1", port: 0).get())
+        }
+        var properties = Properties()
+        properties["Ice.Connection.CloseTimeout"] = "1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        var calls: [Task<Void, any Error>] = []
+        for listener in listeners {
+            let proxy = try #require(
+                try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(listener.localAddress?.port ?? 0)"))
+            try await proxy.ice_getConnection().heartbeat()
+            calls.append(Task { try await proxy.ice_ping() })
+        }
+        try await Task.sleep(for: .milliseconds(200))  // the pings are out, unanswered
+        let start = ContinuousClock.now
+        await client.destroy()
+        let took = ContinuousClock.now - start
+        #expect(took < .seconds(3), "destroy took \(took) for 4 servers with a 1 s close timeout")
+        for call in calls { _ = await call.result }
+        for listener in listeners { try await listener.close() }
+    }
+}
