@@ -90,12 +90,15 @@ extension IceConnectionHandler {
         if close == .onIdleForceful, !keepsAlive {
             return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
         }
-        // A client connection nobody has used yet is not idle: its opener is about to send (on a
-        // loaded machine, more than the idle timeout may pass before it gets to run). Nor is one
-        // with an adapter (bidirectional): the peer reaches the adapter only through it. (A
-        // router's connections have closing off altogether, `Communicator.keepAlive`.)
+        // A client connection nobody has used yet is idle only after twice the timeout: its
+        // opener is about to send (on a loaded machine, more than the idle timeout may pass
+        // before it gets to run), but one opened by `ice_getConnection` alone, or for a call
+        // that timed out first, must not stay for good. One with an adapter (bidirectional) is
+        // not idle: the peer reaches the adapter only through it. (A router's connections have
+        // closing off altogether, `Communicator.keepAlive`.)
+        let openerHadItsTurn = hasSentRequest || now - lastActivity >= idle + idle
         if close.closesWhenIdle, !keepsAlive, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
-            !isClient || (hasSentRequest && adapter == nil)
+            !isClient || (openerHadItsTurn && adapter == nil)
         {
             if options.traceNetwork >= 1 { logger.info("closing idle connection") }
             _ = closeGracefully()
