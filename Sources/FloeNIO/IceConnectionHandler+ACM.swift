@@ -90,13 +90,14 @@ extension IceConnectionHandler {
         if close == .onIdleForceful, !keepsAlive {
             return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
         }
-        // A client connection nobody has used yet is idle only after twice the timeout: its
-        // opener is about to send (on a loaded machine, more than the idle timeout may pass
-        // before it gets to run), but one opened by `ice_getConnection` alone, or for a call
-        // that timed out first, must not stay for good. One with an adapter (bidirectional) is
-        // not idle: the peer reaches the adapter only through it. (A router's connections have
-        // closing off altogether, `Communicator.keepAlive`.)
-        let openerHadItsTurn = hasSentRequest || now - lastActivity >= idle + idle
+        // A client connection nobody has used yet is idle only after twice the timeout, and
+        // 10 s at least: its opener is about to send (on a loaded machine, seconds may pass
+        // before it gets to run; with a 1 s timeout, closing after 2 s failed calls in the
+        // tests), but one opened by `ice_getConnection` alone, or for a call that timed out
+        // first, must not stay for good. One with an adapter (bidirectional) is not idle: the
+        // peer reaches the adapter only through it. (A router's connections have closing off
+        // altogether, `Communicator.keepAlive`.)
+        let openerHadItsTurn = hasSentRequest || now - lastActivity >= max(idle + idle, .seconds(10))
         if close.closesWhenIdle, !keepsAlive, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
             !isClient || (openerHadItsTurn && adapter == nil)
         {
