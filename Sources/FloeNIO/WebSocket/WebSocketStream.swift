@@ -174,7 +174,9 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
             pongOwed = true
         case WebSocketFrameHeader.close:
             // The peer closes: what came before goes on, the close is answered (RFC 6455
-            // §5.5.1), and the connection closes.
+            // §5.5.1), and the connection closes. The Ice handler hears of it now: over TLS the
+            // channel stays open until the peer's close_notify, and new requests must not be
+            // written into a closed WebSocket meanwhile.
             passOn(context)
             stopped = true
             if !closeSent {
@@ -182,6 +184,7 @@ final class WebSocketStream: ChannelDuplexHandler, RemovableChannelHandler {
                 send(context, WebSocketFrameHeader.close, Self.closeAnswer(payload), promise: nil)
                 context.flush()
             }
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
             context.close(mode: .all, promise: nil)
         default:
             break  // a pong
