@@ -350,10 +350,9 @@ public final class Communicator: Sendable {
         }
         do {
             return try await connection(to: endpoints, reference)
-        } catch let error as LocalError
-            where !fresh && (error.code == .connectionRefused || error.code == .connectTimeout)
-        {
-            // Cached endpoints nobody answers on: the server moved. Ask the locator again, once.
+        } catch let error as LocalError where !fresh && Self.peerFailure(error) {
+            // Cached endpoints nobody answers on (or not as the server did): the server moved.
+            // Ask the locator again, once, as Ice clears its cache after any connection error.
             let (current, _) = try await resolve(reference, refresh: true)
             return try await connection(to: current, reference)
         }
@@ -400,7 +399,7 @@ public final class Communicator: Sendable {
                     if !state.failedEndpoints.isEmpty { state.failedEndpoints[Self.key(endpoint)] = nil }
                 }
                 return route(connection, endpoint, reference)
-            } catch let error as LocalError where error.code != .communicatorDestroyed {
+            } catch let error as LocalError where Self.peerFailure(error) {
                 // As in Ice, any failure to connect (refused, timed out, lost while validating,
                 // refused by TLS) moves on to the next endpoint.
                 rememberRefused(endpoint)
@@ -408,6 +407,17 @@ public final class Communicator: Sendable {
             }
         }
         throw failure ?? LocalError(.connectionRefused, "no endpoint accepted a connection")
+    }
+
+    /// Whether a failure to connect came from the peer or the way to it (refused, timed out,
+    /// lost, refused by TLS), not from this side: a destroyed communicator, or a setting that
+    /// fails whatever the endpoint (IceSSL files that do not load, an unsupported option),
+    /// which must not be hidden behind the next endpoint's answer.
+    static func peerFailure(_ error: LocalError) -> Bool {
+        switch error.code {
+        case .communicatorDestroyed, .invalidArgument, .unsupported, .noEndpoint: false
+        default: true
+        }
     }
 
     private func route(_ connection: any Connection, _ endpoint: IPEndpointData, _ reference: ProxyReference)

@@ -54,8 +54,12 @@ extension Communicator {
     /// `proxyToProperty`: the proxy's string under `property`, its settings under
     /// `property.Setting`, and its own locator and router (if it has them) under
     /// `property.Locator` and `property.Router` in the same way. (Its context, which Ice leaves
-    /// out, goes under `property.Context.KEY`.)
-    public func proxyToProperty(_ proxy: any ObjectPrx, _ property: String) -> [String: String] {
+    /// out, goes under `property.Context.KEY`.) A fixed proxy has no such form: it throws, as
+    /// Ice's `FixedProxyException`.
+    public func proxyToProperty(_ proxy: any ObjectPrx, _ property: String) throws -> [String: String] {
+        guard !proxy.ice_isFixed else {
+            throw LocalError(.invalidArgument, "a fixed proxy (bound to a connection) has no property form")
+        }
         var properties = [
             property: proxyToString(proxy),
             property + ".CollocationOptimized": "1",
@@ -68,7 +72,7 @@ extension Communicator {
         for (key, value) in proxy.ice_getContext() { properties["\(property).Context.\(key)"] = value }
         for (name, related) in [("Locator", proxy.ice_getLocator()), ("Router", proxy.ice_getRouter())] {
             guard let related else { continue }
-            properties.merge(proxyToProperty(related, "\(property).\(name)")) { $1 }
+            properties.merge(try proxyToProperty(related, "\(property).\(name)")) { $1 }
         }
         return properties
     }

@@ -21,7 +21,6 @@ extension IceConnectionHandler {
         }
     }
 
-    /// This connection's own ACM settings (`Connection.setACM`); the check restarts with them.
     /// `Connection.heartbeat()`: a validate-connection message now (nothing over udp, where
     /// Ice sends none either).
     func heartbeat() throws {
@@ -33,6 +32,7 @@ extension IceConnectionHandler {
         _ = write(context, Message.validateConnection.encode())
     }
 
+    /// This connection's own ACM settings (`Connection.setACM`); the check restarts with them.
     func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) {
         if let timeout {
             if isClient { options.clientIdleTimeout = timeout } else { options.serverIdleTimeout = timeout }

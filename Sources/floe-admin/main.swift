@@ -2,6 +2,7 @@ import ArgumentParser
 import Floe
 import FloeRegistry
 import Foundation
+import Logging
 
 /// `floe-admin`: reads and changes what a floe-registry knows, through its admin interface
 /// (`<instance>/Admin` next to its locator). Tables by default, `--json` for scripts; an error
@@ -48,10 +49,15 @@ struct GlobalOptions: ParsableArguments {
     func withAdmin(_ body: (any AdminPrx) async throws -> Void) async throws {
         let communicator: Communicator
         do {
-            var properties = try commandLineProperties.get().0
-            // A failure is one line (below), not also the connection's warnings.
-            if properties["Floe.Log.Level"] == nil { properties["Floe.Log.Level"] = "error" }
-            communicator = try Communicator(properties: properties)
+            let properties = try commandLineProperties.get().0
+            let logger = try properties.configuring(Logger(label: "floe-admin"))
+            // A failure is one line (below), not also the connection's warnings; warnings about
+            // the properties themselves (a misspelt IceSSL one) still show.
+            var transportLogger = logger
+            if properties["Floe.Log.Level"] == nil { transportLogger.logLevel = .error }
+            communicator = try Communicator(
+                properties: properties, sliceLoader: SliceRegistry(), transport: NIOTransport(logger: transportLogger),
+                logger: logger)
         } catch {
             fail("\(error)")
         }

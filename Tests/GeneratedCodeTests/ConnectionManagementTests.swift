@@ -631,13 +631,14 @@ struct ConnectionManagementTests {
         let (server, _, _, port) = try await Self.server()
         let (client, tester) = try Self.client(
             "tester:tcp -h 127.0.0.1 -p \(port)", options: .idleTimeout(1, close: .onIdle))
-        // The adapter is made first and set right after the first call: under the whole suite's
-        // load, making it once took more than the 1 s idle timeout, and the connection closed
-        // (rightly: it had no adapter yet) before it was set.
+        // The adapter is set before the first call: under the whole suite's load, more than
+        // the 1 s idle timeout once passed between a first call and the adapter being set, and
+        // the connection closed (rightly: it had no adapter yet). A connection never used is
+        // not idle before 10 s.
         let callbacks = try await client.createObjectAdapter(name: "")
-        try await tester.ice_ping()
         let bidirectional = try await tester.ice_getConnection()
         await bidirectional.setAdapter(callbacks)
+        try await tester.ice_ping()
         #expect(!tester.ice_isFixed && tester.ice_fixed(bidirectional).ice_isFixed)
         try await tester.ice_fixed(bidirectional).ice_ping()
         try await Task.sleep(for: .seconds(3))

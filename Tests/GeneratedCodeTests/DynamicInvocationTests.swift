@@ -66,7 +66,7 @@ struct DynamicInvocationTests {
             .ice_locator(locator).ice_router(router).ice_endpointSelection(.ordered).ice_preferSecure(true)
             .ice_connectionCached(false).ice_locatorCacheTimeout(30).ice_invocationTimeout(1500)
             .ice_context(["tier": "gold"])
-        let written = communicator.proxyToProperty(proxy, "Hello.Proxy")
+        let written = try communicator.proxyToProperty(proxy, "Hello.Proxy")
         #expect(written["Hello.Proxy.EndpointSelection"] == "Ordered")
         #expect(written["Hello.Proxy.Locator"] == "Grid/Locator -t -e 1.1:tcp -h 127.0.0.1 -p 4061 -t 60000")
         var properties = Properties()

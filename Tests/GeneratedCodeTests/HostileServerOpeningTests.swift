@@ -26,15 +26,16 @@ struct HostileServerOpeningTests {
     static let validate: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 3, 0, 14, 0, 0, 0]
     static let close: [UInt8] = [0x49, 0x63, 0x65, 0x50, 1, 0, 1, 0, 4, 0, 14, 0, 0, 0]
 
-    static func dropper(_ bytes: [UInt8]) async throws -> (any Channel, NIOLockedValueBox<Int>) {
+    static func dropper(_ bytes: [UInt8], port: Int = 0) async throws -> (any Channel, NIOLockedValueBox<Int>) {
         let accepted = NIOLockedValueBox(0)
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(Dropper(bytes, accepted))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: port).get()
         return (listener, accepted)
     }
 
@@ -61,6 +62,32 @@ struct HostileServerOpeningTests {
         #expect(accepted.withLockedValue { $0 } <= 6, "\(accepted.withLockedValue { $0 }) connections for one call")
         await client.destroy()
         try await listener.close()
+    }
+
+    /// A setting that fails whatever the endpoint (IceSSL files that do not load) fails the call
+    /// at once: moving on to the next endpoint hid it, and the call went out in plain tcp.
+    @Test func aLocalTLSMisconfigurationIsNotSkippedForTheNextEndpoint() async throws {
+        let server = Communicator(transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        var properties = Properties()
+        properties["Ice.RetryIntervals"] = "-1"
+        properties["Ice.Default.PreferSecure"] = "1"
+        properties["IceSSL.CertFile"] = "/nonexistent/client.pem"
+        properties["IceSSL.KeyFile"] = "/nonexistent/client.key"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let proxy = try #require(
+            try client.stringToProxy(
+                "tester:ssl -h 127.0.0.1 -p 1:tcp -h 127.0.0.1 -p \(adapter.endpoints.first?.port ?? 0)"))
+        do {
+            try await proxy.ice_ping()
+            Issue.record("the call went out over tcp past a TLS setup that does not load")
+        } catch let error as LocalError {
+            #expect(error.code == .invalidArgument, "\(error)")
+        }
+        await client.destroy()
+        await server.destroy()
     }
 
     /// The first endpoint's server closes each connection before validating it: the call goes

@@ -714,6 +714,28 @@ extension LocatorTests {
         await registryCommunicator.destroy()
     }
 
+    /// The stale entry's port now belongs to a server that drops every connection before
+    /// validating it: the client asks the locator again, as after a refused connection (only
+    /// refused or timed-out connections did; Ice clears its cache after any connection error).
+    @Test func aDroppedConnectionOnAStaleEndpointAsksTheLocatorAgain() async throws {
+        let (registryCommunicator, _, locator, counts) = try await Self.registry()
+        let (first, firstAdapter, _) = try await Self.server(locator: locator, adapterId: "Dropped")
+        let port = try #require(firstAdapter.endpoints.first?.port)
+        let client = try Self.client(locator: locator)
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Dropped", type: (any TesterPrx).self)
+        try await tester.ice_ping()
+        await first.destroy()
+        let (dropper, _) = try await HostileServerOpeningTests.dropper([], port: Int(port))
+        let (second, _, servant) = try await Self.server(locator: locator, adapterId: "Dropped")
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        #expect(counts["findAdapterById"] == 2)
+        await client.destroy()
+        try await dropper.close()
+        await second.destroy()
+        await registryCommunicator.destroy()
+    }
+
     /// A server whose registry does not answer fails to activate, saying so.
     @Test func activationFailsClearlyWhenTheRegistryIsUnreachable() async throws {
         let port = try await freePort()

@@ -98,7 +98,9 @@ struct RegistryStateTests {
                 continue
             }
             #expect(
-                proxy.endpoints.compactMap { if case .ip(let ip) = $0 { ip.port } else { nil } } == [Int32(4002), 4003, 4004])
+                proxy.endpoints.compactMap { if case .ip(let ip) = $0 { ip.port } else { nil } } == [
+                    Int32(4002), 4003, 4004,
+                ])
         }
         await restarted.close()
         await communicator.destroy()
