@@ -771,16 +771,24 @@ extension LocatorTests {
 
     /// A null answer to `findObjectById` fails that call and is not cached: the next call asks
     /// again (it was cached for good, failing every later call without asking).
-    @Test func aNullObjectAnswerIsAskedAgain() async throws {
+    /// A tester and a `LateLocator` answering with it, in one server.
+    static func lateLocatorServer(nullAt: Set<Int>) async throws -> (
+        Communicator, TesterServant, LateLocator, locator: String
+    ) {
         let server = Communicator(transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(
             name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
         let servant = TesterServant()
         let direct = try adapter.add(servant: servant, id: Identity(name: "tester"))
-        let locatorServant = LateLocator(answer: direct)
+        let locatorServant = LateLocator(answer: direct, nullAt: nullAt)
         let locator = try adapter.add(servant: locatorServant, id: Identity(name: "Locator", category: "Late"))
         try await adapter.activate()
-        let client = try Self.client(locator: locator.description)
+        return (server, servant, locatorServant, locator.description)
+    }
+
+    @Test func aNullObjectAnswerIsAskedAgain() async throws {
+        let (server, servant, locatorServant, locator) = try await Self.lateLocatorServer(nullAt: [1])
+        let client = try Self.client(locator: locator)
         let tester = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
         await #expect { try await tester.ping() } throws: { ($0 as? LocalError)?.code == .noEndpoint }
         try await tester.ping()
@@ -794,16 +802,9 @@ extension LocatorTests {
     /// stale entry, and the next call asks again: it stored the null, and calls failed with "no
     /// endpoint" until the entry expired.
     @Test func aNullAnswerToABackgroundRefreshIsNotStored() async throws {
-        let server = Communicator(transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(
-            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let servant = TesterServant()
-        let direct = try adapter.add(servant: servant, id: Identity(name: "tester"))
-        let locatorServant = LateLocator(answer: direct, nullAt: [2])
-        let locator = try adapter.add(servant: locatorServant, id: Identity(name: "Locator", category: "Late"))
-        try await adapter.activate()
+        let (server, servant, locatorServant, locator) = try await Self.lateLocatorServer(nullAt: [2])
         var properties = Properties()
-        properties["Ice.Default.Locator"] = locator.description
+        properties["Ice.Default.Locator"] = locator
         properties["Ice.Default.LocatorCacheTimeout"] = "1"
         properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
         let client = try Communicator(properties: properties, transport: NIOTransport())
