@@ -49,7 +49,10 @@ struct GlobalOptions: ParsableArguments {
     func withAdmin(_ body: (any AdminPrx) async throws -> Void) async throws {
         let communicator: Communicator
         do {
-            let properties = try commandLineProperties.get().0
+            var properties = try commandLineProperties.get().0
+            // A registry's listings grow with it: 60,000 adapters are a 3.4 MB reply, past Ice's
+            // 1 MiB default. The admin trusts the registry it names.
+            if properties["Ice.MessageSizeMax"] == nil { properties["Ice.MessageSizeMax"] = "102400" }
             let logger = try properties.configuring(Logger(label: "floe-admin"))
             // A failure is one line (below), not also the connection's warnings; warnings about
             // the properties themselves (a misspelt IceSSL one) still show.

@@ -56,6 +56,29 @@ refuse "$bin/floe-admin" ping --locator "FloeRegistry/Locator:tcp -h 127.0.0.1 -
 kill -TERM "$server"; wait "$server"; server=
 kill -TERM "$registry"; wait "$registry"; registry=
 
+# A large registry: 60,000 adapters (registered by ZeroC Python) list in one reply of 3.4 MB,
+# past Ice's default Ice.MessageSizeMax, which floe-admin raises to 100 MiB for itself.
+"$bin/floe-registry" --endpoints "tcp -h 127.0.0.1 -p 0" --Floe.Registry.Liveness.Interval=0 > "$registry_out" 2>&1 &
+registry=$!
+wait_for "$registry_out" "floe-registry: ready"
+locator=$(sed -n 's/^floe-registry: ready, locator is "\(.*\)"$/\1/p' "$registry_out")
+/usr/bin/python3 - "$locator" <<'PY'
+import sys, Ice
+with Ice.initialize() as c:
+    registry = Ice.LocatorPrx.checkedCast(c.stringToProxy(sys.argv[1])).getRegistry()
+    pending = []
+    for i in range(60000):
+        proxy = c.stringToProxy("dummy:tcp -h 127.0.0.1 -p %d" % (10000 + i % 50000))
+        pending.append(registry.setAdapterDirectProxyAsync("Adapter%05d" % i, proxy))
+        if len(pending) >= 200:
+            for call in pending: call.result()
+            pending = []
+    for call in pending: call.result()
+PY
+count=$(admin adapter list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$count" = 60000 ] || fail "adapter list gave $count of 60000 adapters"
+kill -TERM "$registry"; wait "$registry"; registry=
+
 # A registry on ssl: floe-admin takes --IceSSL.* (and --Ice.Config=FILE) anywhere.
 sh Tests/GeneratedCodeTests/Peers/make-certs.sh "$certs" >/dev/null 2>&1
 tls() { echo "--IceSSL.CertFile=$certs/$1.pem" "--IceSSL.KeyFile=$certs/$1.key" "--IceSSL.CAs=$certs/ca.pem"; }
@@ -70,4 +93,4 @@ locator=$(sed -n 's/^floe-registry: ready, locator is "\(.*\)"$/\1/p' "$registry
 admin replica-group list $(tls client) | grep -q "^Secure  *ordered" || fail "no policy set over ssl"
 refuse admin replica-group list "--IceSSL.CAs=$certs/ca.pem"   # no client certificate
 kill -TERM "$registry"; wait "$registry"; registry=
-echo "registry-admin: floe-admin listed, added, found, set policies, printed JSON and refused bad input, over tcp and ssl"
+echo "registry-admin: floe-admin listed, added, found, set policies, printed JSON and refused bad input, over tcp and ssl, and listed 60,000 adapters"
