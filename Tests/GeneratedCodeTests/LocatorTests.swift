@@ -487,7 +487,8 @@ struct RegistryLivenessTests {
     /// Servers activating together with one adapter id: one registers, the others are refused
     /// (each passed the check of the id's current server before any was stored, and all "won").
     @Test func ofServersRegisteringOneIdAtOnceOneWins() async throws {
-        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(
+            liveness: Liveness(timeout: .seconds(15)))
         var servers: [(Communicator, ObjectAdapter)] = []
         for _ in 0..<4 {
             var properties = Properties()
@@ -526,8 +527,11 @@ struct RegistryLivenessTests {
         await registryCommunicator.destroy()
     }
 
+    /// (The check pings the first server with a timeout, 2 s by default: under the whole
+    /// suite's load a ping once took longer, and the second server won. 15 s here.)
     @Test func aSecondServerForALiveAdapterIdIsRefused() async throws {
-        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry()
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(
+            liveness: Liveness(timeout: .seconds(15)))
         let (first, _, _) = try await LocatorTests.server(locator: locator, adapterId: "Taken")
         do {
             _ = try await LocatorTests.server(locator: locator, adapterId: "Taken")
