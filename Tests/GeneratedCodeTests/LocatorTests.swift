@@ -48,6 +48,16 @@ struct LocatorTests {
         return (communicator, adapter, servant)
     }
 
+    /// A client whose locator cache entries expire after 1 s and are then used while a lookup
+    /// refreshes them (`Ice.BackgroundLocatorCacheUpdates`).
+    static func backgroundUpdatingClient(locator: String) throws -> Communicator {
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.Default.LocatorCacheTimeout"] = "1"
+        properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
+        return try Communicator(properties: properties, transport: NIOTransport())
+    }
+
     static func client(locator: String) throws -> Communicator {
         var properties = Properties()
         properties["Ice.Default.Locator"] = locator
@@ -584,11 +594,7 @@ extension LocatorTests {
             middleware: [{ Counting(next: $0, counts: counts) }, { Delaying(next: $0, slow: slow) }])
         let locator = registry.locator.description
         let (server, _, servant) = try await Self.server(locator: locator, adapterId: "Background")
-        var properties = Properties()
-        properties["Ice.Default.Locator"] = locator
-        properties["Ice.Default.LocatorCacheTimeout"] = "1"
-        properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
-        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let client = try Self.backgroundUpdatingClient(locator: locator)
         let tester = try makeProxy(communicator: client, proxyString: "tester@Background", type: (any TesterPrx).self)
         try await tester.ping()
         #expect(counts["findAdapterById"] == 1)
@@ -807,11 +813,7 @@ extension LocatorTests {
     /// endpoint" until the entry expired.
     @Test func aNullAnswerToABackgroundRefreshIsNotStored() async throws {
         let (server, servant, locatorServant, locator) = try await Self.lateLocatorServer(nullAt: [2])
-        var properties = Properties()
-        properties["Ice.Default.Locator"] = locator
-        properties["Ice.Default.LocatorCacheTimeout"] = "1"
-        properties["Ice.BackgroundLocatorCacheUpdates"] = "1"
-        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let client = try Self.backgroundUpdatingClient(locator: locator)
         let tester = try makeProxy(communicator: client, proxyString: "tester@Flaky", type: (any TesterPrx).self)
         try await tester.ping()  // lookup 1
         try await Task.sleep(for: .milliseconds(1200))  // the entry expires
