@@ -179,7 +179,8 @@ final class NIOConnection: Connection {
         _ header: RequestHeader, _ parameters: ByteBuffer, _ mode: ProxyMode, _ compress: Bool,
         _ handler: NIOLoopBound<IceConnectionHandler>, requestId: Int32?
     ) -> EventLoopFuture<Reply?> {
-        guard let context = handler.value.context else {
+        // Taking more now (the usual case): sent at once, nothing to take back.
+        guard let context = handler.value.context, !context.channel.isWritable else {
             return handler.value.send(
                 header, parameters: parameters, mode: mode, compress: compress, requestId: requestId)
         }
