@@ -24,7 +24,10 @@ extension IceConnectionHandler {
         guard pause != readPaused else { return }
         readPaused = pause
         context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenFailure { _ in }
-        if !pause { context.read() }
+        if !pause {
+            context.read()
+            decodeKeptFrames(context)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -228,8 +228,17 @@ final class IceConnectionHandler: ChannelInboundHandler {
             partial.writeBuffer(&bytes)
             bytes = partial
         }
+        decodeFrames(&bytes, context: context)
+    }
+
+    /// Handles the whole frames in `bytes` and keeps the rest. Paused reading (see
+    /// `+FlowControl`) pauses this too: the frames of one read can cost far more than their
+    /// bytes (each compressed one may inflate to `Ice.MessageSizeMax`; each request to a pure
+    /// client calls for a reply echoing it), so the bound would otherwise be overshot by a
+    /// whole read's worth of them.
+    private func decodeFrames(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         do {
-            while let frame = try frameDecoder.decodeFrame(&bytes) {
+            while !readPaused, let frame = try frameDecoder.decodeFrame(&bytes) {
                 readEndsWithThisRequest = bytes.readableBytes == 0
                 received(frame, context: context)
                 readEndsWithThisRequest = false
@@ -242,6 +251,15 @@ final class IceConnectionHandler: ChannelInboundHandler {
         // Keep only the unread bytes (not the whole receive buffer, which frames handed to
         // dispatch may share).
         if bytes.readableBytes > 0 { partialFrame = bytes.slice() }
+    }
+
+    /// Reading resumed: the frames kept while it was paused come first (the peer may be
+    /// waiting for their replies and send nothing more).
+    func decodeKeptFrames(_ context: ChannelHandlerContext) {
+        // (Inside `decodeFrames`, `partialFrame` is nil: its loop goes on by itself.)
+        guard !readPaused, !readsNoMore, var bytes = partialFrame else { return }
+        partialFrame = nil
+        decodeFrames(&bytes, context: context)
     }
 
     private func received(_ compressedFrame: Frame, context: ChannelHandlerContext) {

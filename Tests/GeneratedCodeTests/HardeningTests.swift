@@ -1,3 +1,4 @@
+import FloeBZip2
 import FloeCore
 import FloeEncoding
 import FloeNIO
@@ -128,6 +129,53 @@ struct HardeningTests {
         #expect(received < 40, "\(received) of 200 requests were read while one dispatch ran")
         try? await raw.close()
         await server.destroy()
+    }
+
+    /// Compressed requests count as what they inflate to, and reading stops inside a read:
+    /// behind a busy dispatch, 300 bzip2 requests of about 90 bytes that each inflate to nearly
+    /// 1 MiB get about `MaxQueuedBytes` of them inflated, not every one in the read (a read
+    /// held dozens of them, tens of MiB: reading paused only for the next read).
+    @Test func compressedRequestsAreInflatedNoFurtherThanTheBound() async throws {
+        var options = ConnectionOptions()
+        options.maxQueuedBytes = 1 << 20
+        options.maxDispatches = 1
+        options.traceProtocol = 1
+        let (logger, lines) = Self.capturingLogger()
+        let (server, servant, port) = try await Self.server(options, logger: logger)
+        let raw = try await Self.rawClient(port: port, tls: nil)
+        var requests = ByteBuffer()
+        for id in 1...300 {
+            let first = id == 1
+            var request = Message.request(
+                Request(
+                    requestId: Int32(id),
+                    header: RequestHeader(
+                        identity: Identity(name: "tester"), operation: "ping", context: first ? ["sleep": "3"] : [:]),
+                    encoding: .v1_1, parameters: ByteBuffer(repeating: 0, count: first ? 0 : 1_000_000))
+            ).encode()
+            if !first { request = try bzip2Compressed(request) }
+            requests.writeBuffer(&request)
+        }
+        #expect(requests.readableBytes < 40_000, "each compressed request is small on the wire")
+        raw.writeAndFlush(requests, promise: nil)
+        #expect(await eventually { await servant.runningPings == 1 })
+        try await Task.sleep(for: .milliseconds(500))
+        let received = lines.withLockedValue { $0.filter { $0.contains("received request ping") }.count }
+        #expect(received < 6, "\(received) requests of nearly 1 MiB each were inflated while one dispatch ran")
+        try? await raw.close()
+        await server.destroy()
+    }
+
+    /// An encoded message as Ice compresses it: status 2, the compressed size in the header,
+    /// then the uncompressed size and the bzip2 stream of the body.
+    private func bzip2Compressed(_ message: ByteBuffer) throws -> ByteBuffer {
+        let stream = try BZip2Codec().compress(message.getSlice(at: 14, length: message.readableBytes - 14)!, level: 9)
+        var compressed = ByteBuffer(bytes: message.readableBytesView.prefix(9))
+        compressed.writeInteger(UInt8(2))
+        compressed.writeInteger(Int32(14 + 4 + stream.readableBytes), endianness: .little)
+        compressed.writeInteger(Int32(message.readableBytes), endianness: .little)
+        compressed.writeImmutableBuffer(stream)
+        return compressed
     }
 
     /// A server that floods a pure client's connection with requests and reads nothing: each
