@@ -275,7 +275,10 @@ extension ObjectPrx {
     ) throws -> T {
         var stream = stream
         defer { graph = stream.receivedGraph }
-        return try read(&stream)
+        let result = try read(&stream)
+        // Content has no outermost encapsulation whose end would have measured the graph.
+        try stream.receivedGraph?.refuseChainsLongerThan(stream.classChainMax)
+        return result
     }
 }
 

@@ -114,7 +114,7 @@ extension InputStream {
     /// referring to its parent) stay readable up to that length. A link costs about 200 bytes of
     /// stack to free (a class holding an array of references: 40,000 links overflowed an 8 MiB
     /// stack in a test program, 4,000 a 512 KiB one).
-    var classChainMax: Int { classGraphDepthMax > Int.max / 10 ? Int.max : classGraphDepthMax * 10 }
+    package var classChainMax: Int { classGraphDepthMax > Int.max / 10 ? Int.max : classGraphDepthMax * 10 }
 
     private mutating func noteReference(to id: Int) {
         let top = classes.stack.count - 1

@@ -58,7 +58,12 @@ extension InputStream {
         encoding = encaps.outerEncoding
         classes = encaps.outerClasses
         // Decoding is over and only its caller holds what it made: free what that cannot reach.
-        if encapsulationDepth == 0, let receivedGraph { receivedGraph.collectUnreachable() }
+        // (Not after an endpoint's encapsulation inside content that goes on: that would
+        // collect again and again, the instances read so far each time.)
+        if encapsulationDepth == 0, isAtEnd, let receivedGraph {
+            receivedGraph.collectUnreachable()
+            try receivedGraph.refuseChainsLongerThan(classChainMax)
+        }
     }
 
     /// Skips a whole encapsulation and returns its encoding version.

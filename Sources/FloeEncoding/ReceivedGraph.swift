@@ -34,6 +34,64 @@ package final class ReceivedGraph: @unchecked Sendable {
         guard indexes[id] == nil else { return }
         indexes[id] = nodes.count
         nodes.append(value)
+        // Decoding goes on after a collection (more content after an endpoint's
+        // encapsulation): the references taken then no longer describe the graph.
+        baseline = nil
+    }
+
+    /// Refuses a graph in which freeing could recurse along more than `limit` references.
+    ///
+    /// The heights `InputStream` keeps bound chains while the graph is a tree or a DAG. Once
+    /// it tracks (a reference to an instance still being read), such a reference counts as
+    /// closing a cycle, which holds only if the instance being read keeps the one referring
+    /// to it. A peer can make it drop it (a class optional member nobody knows, an
+    /// indirection-table entry no member uses) and chain such references without bound. So a
+    /// tracked graph is measured once decoded: the longest path that does not close a cycle
+    /// (a depth-first search ignoring references back to an instance on its stack) bounds
+    /// what freeing recurses along, since an instance on a cycle is never freed by reference
+    /// counting. A refused graph has every reference broken, so dropping it recurses nowhere.
+    package func refuseChainsLongerThan(_ limit: Int) throws {
+        let longest = longestChain()
+        guard longest > limit else { return }
+        for node in nodes { breakReferences(of: node) }
+        replaceNodes(with: [])
+        throw MarshalError(
+            .classGraphTooDeep,
+            "class graph with a chain of \(longest) instances, beyond \(limit) (10 × Ice.ClassGraphDepthMax)")
+    }
+
+    /// The number of instances on the longest path of references that closes no cycle.
+    private func longestChain() -> Int {
+        let edges = nodes.map { targets(of: $0) }
+        // 0: not visited; 1: on the search's stack; 2: done, with `height` set.
+        var state = [UInt8](repeating: 0, count: nodes.count)
+        var height = [Int](repeating: 0, count: nodes.count)
+        var longest = 0
+        var stack: [(node: Int, next: Int)] = []
+        for root in nodes.indices where state[root] == 0 {
+            state[root] = 1
+            stack.append((root, 0))
+            while let top = stack.last {
+                let list = edges[top.node]
+                if top.next < list.count {
+                    stack[stack.count - 1].next += 1
+                    let target = list[top.next]
+                    if state[target] == 0 {
+                        state[target] = 1
+                        stack.append((target, 0))
+                    }
+                    continue
+                }
+                // Every target is done or on the stack (a cycle, not followed).
+                var tallest = 0
+                for target in list where state[target] == 2 { tallest = max(tallest, height[target]) }
+                height[top.node] = tallest + 1
+                longest = max(longest, tallest + 1)
+                state[top.node] = 2
+                stack.removeLast()
+            }
+        }
+        return longest
     }
 
     /// Frees what no holder outside the graph can reach, and remembers the rest's references
@@ -69,7 +127,7 @@ package final class ReceivedGraph: @unchecked Sendable {
         guard !nodes.isEmpty else { return }
         // Decoding never finished: no one else was given the instances.
         if baseline == nil { collectUnreachable() }
-        guard let baseline else { return }
+        guard let baseline, baseline.count == nodes.count else { return }
         for index in nodes.indices where count(at: index) != Self.ownCount + UInt(baseline[index]) { return }
         // Still alone: the references may have changed since (the servant may rewire what it
         // got), so check against the current ones before breaking anything.

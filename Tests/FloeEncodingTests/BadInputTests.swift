@@ -87,6 +87,68 @@ struct BadInputTests {
         }
     }
 
+    /// A reference to an instance still being read counts as closing a cycle, which it does
+    /// only if that instance keeps the one referring to it. Here none does: each node is read
+    /// inside the previous one's class optional (tag 29), which nobody knows and which is
+    /// dropped, and refers back to it. Twenty such runs of eight, each run's head referring
+    /// to the previous run's tail, chain 154 nodes from the root (the last run's tail is
+    /// garbage) while nesting stays within 10 and no recorded height passes 2. The graph is
+    /// measured once decoded and refused.
+    @Test func aChainHiddenBehindDroppedOptionalsIsRefused() throws {
+        let (runs, run) = (20, 8)
+        var content: [UInt8] = [0x01, 0x21, 17] + Array("::Test::GraphNode".utf8) + [0, 0, 0, 0, UInt8(runs)]
+        func id(_ k: Int, _ j: Int) -> Int { 1 + k * run + j }
+        func node(_ k: Int, _ j: Int) -> [UInt8] {
+            // Type id 1 again, with optional members; label 0; one link.
+            var bytes: [UInt8] = [0x01, 0x26, 0x01, 0, 0, 0, 0]
+            if j > 0 {
+                bytes += [1, UInt8(id(k, j - 1) + 2)]
+            } else if k > 0 {
+                bytes += [1, UInt8(id(k - 1, run - 1) + 2)]
+            } else {
+                bytes += [0]
+            }
+            if j + 1 < run { bytes += [0xEF] + node(k, j + 1) }
+            return bytes + [0xFF]
+        }
+        for k in 0..<runs { content += node(k, 0) }
+        var bytes = withUnsafeBytes(of: Int32(6 + content.count).littleEndian) { Array($0) } + [1, 1]
+        bytes += content
+        expectError(.classGraphTooDeep, bytes, depthMax: 10, containing: "a chain of 154 instances") { s in
+            try s.startEncapsulation()
+            let root = try s.readValue()
+            try s.endEncapsulation()
+            return root
+        }
+        // Within the limit, the same graph is read.
+        let root = try decapsulate(bytes, depthMax: 17) { try $0.read(GraphNode.self) }
+        #expect(root?.links.count == runs)
+        #expect(root?.links.last??.links.first??.links.first??.label == 0)
+    }
+
+    /// Content without an outermost encapsulation (a reply's results, as ZeroC's Ice.Locator
+    /// answers are read): an endpoint's encapsulation ending is not the end of decoding. A
+    /// cycle in the endpoint's dropped optional, then one after the proxy: the stream goes
+    /// without a crash. (The graph was collected when the endpoint ended, and freeing it
+    /// later read past the references it had noted then.)
+    @Test func cyclesAroundAnEndpointInContentAreFreed() throws {
+        let selfCycle: [UInt8] = [0x01, 0x21, 17] + Array("::Test::GraphNode".utf8) + [0, 0, 0, 0, 1, 0x02]
+        var endpoint: [UInt8] = [1, 1, 9] + Array("127.0.0.1".utf8) + [0x10, 0x27, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0]
+        endpoint += [0x0F] + selfCycle
+        var bytes: [UInt8] = [1, 0x61, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 0]
+        bytes += withUnsafeBytes(of: Int32(4 + endpoint.count).littleEndian) { Array($0) } + endpoint
+        bytes += selfCycle
+        do {
+            var stream = InputStream(bytes: bytes, sliceLoader: allTypes)
+            #expect(try stream.read(ProxyData.self)?.endpoints.count == 1)
+            let node = try stream.readValue() as? GraphNode
+            #expect(node?.links.first ?? nil === node)
+            #expect(stream.isAtEnd)
+            node?.links = []
+        }
+        // Getting here is the check: the stream, and its graph, went without a crash.
+    }
+
     /// A chain of back-references nests reads two deep however long it is; freeing it recurses
     /// once per link, so its length is bounded too, at ten times the depth limit (a peer could
     /// otherwise overflow the stack that frees it). Known types, and unknown ones skipped as

@@ -25,6 +25,12 @@ final class GraphNode: Value {
         note = try stream.read(tag: 3, String.self)
         try stream.endSlice()
     }
+
+    // As generated classes do: what `ReceivedGraph` follows.
+    override func _iceVisitReferences(_ visitor: inout ReferenceVisitor) {
+        links._iceVisitReferences(&visitor)
+        super._iceVisitReferences(&visitor)
+    }
 }
 
 /// A two-level hierarchy whose derived type the reader may not know.
