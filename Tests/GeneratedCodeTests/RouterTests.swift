@@ -1,5 +1,6 @@
 import FloeCore
 import FloeNIO
+import Synchronization
 import Testing
 
 import typealias FloeIce.ObjectProxySeq
@@ -47,10 +48,11 @@ struct RouterTests {
 
     /// A server with "tester" and "other", a router for it, and a client whose proxies go
     /// through the router.
-    static func setUp(keepsTable: Bool?, evicts: [Identity: Identity] = [:]) async throws -> (
-        server: Communicator, router: CountingRouter, client: Communicator, port: Int32
-    ) {
-        let (server, adapter, _, port) = try await MiddlewareTests.server([])
+    static func setUp(
+        keepsTable: Bool?, evicts: [Identity: Identity] = [:],
+        middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+    ) async throws -> (server: Communicator, router: CountingRouter, client: Communicator, port: Int32) {
+        let (server, adapter, _, port) = try await MiddlewareTests.server(middleware)
         try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
         let direct = try #require(try server.stringToProxy("tester:tcp -h 127.0.0.1 -p \(port)"))
         let router = CountingRouter(clientProxy: direct, keepsTable: keepsTable, evicts: evicts)
@@ -100,6 +102,35 @@ struct RouterTests {
         #expect(await tableless.clientProxyCalls == 1)
         await tablelessClient.destroy()
         await tablelessServer.destroy()
+        await server.destroy()
+    }
+
+    /// A router that lost a proxy from its table without saying so (Glacier2 answers such a
+    /// request with ObjectNotExist for `ice_add_proxy`): the proxy is added again and the call
+    /// retried, once.
+    @Test func aProxyTheRouterNoLongerHasIsAddedAgain() async throws {
+        let refusals = Atomic<Int>(1)
+        let (server, router, client, port) = try await Self.setUp(
+            keepsTable: true,
+            middleware: [
+                { next in
+                    Closure(next: next) { request, next in
+                        let current = request.current
+                        guard current.operation == "opIdempotent",
+                            refusals.subtract(1, ordering: .relaxed).oldValue > 0
+                        else { return try await next.dispatch(request) }
+                        throw DispatchError(
+                            status: .objectNotExist, identity: current.id, facet: current.facet,
+                            operation: "ice_add_proxy")
+                    }
+                }
+            ])
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(try await tester.opIdempotent() == 7)
+        #expect(await router.added.map(\.name) == ["tester", "tester"])
+        await client.destroy()
         await server.destroy()
     }
 

@@ -72,6 +72,7 @@ extension Communicator {
     func setUpIfRouted(_ connection: any Connection, to endpoint: IPEndpointData) async {
         let infos = routers.withLockedValue { $0.isEmpty ? [] : Array($0.values) }
         guard let info = infos.first(where: { $0.isClientEndpoint(endpoint) }) else { return }
+        info.connectionOpened()
         await keepAlive([connection], for: info)
         if let adapter = info.adapter, !adapter.isDeactivated { await connection.setAdapter(adapter) }
     }

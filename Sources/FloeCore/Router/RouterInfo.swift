@@ -98,6 +98,12 @@ final class RouterInfo: Sendable {
         }
     }
 
+    /// A new connection to the router is a new session (Glacier2 keeps a routing table per
+    /// session, and a session ends with its connection): nothing is in its table yet. Without
+    /// this, a oneway request to a proxy added in an earlier session was never added again:
+    /// Glacier2 refuses it with ObjectNotExist, which only a twoway call hears.
+    func connectionOpened() { state.withLockedValue { $0.added = [] } }
+
     /// Forgets that `identity` was added: the router said it does not have it.
     func forget(_ identity: Identity) { state.withLockedValue { _ = $0.added.remove(identity) } }
 
