@@ -298,7 +298,7 @@ public final class ObjectAdapter: Sendable {
         guard !adapterId.isEmpty else { return }
         try await oneRegistryUpdateAtATime {
             guard state.withLockedValue({ $0.registered && $0.deactivation == nil }) else { return }
-            try await updateLocatorRegistry(registering: true, process: false)
+            try await updateLocatorRegistry(registering: true)
         }
     }
 

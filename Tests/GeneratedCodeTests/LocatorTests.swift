@@ -667,14 +667,24 @@ extension LocatorTests {
 }
 
 /// A server with `Ice.Admin.ServerId` registers its Process proxy on activation, and the
-/// registry's admin interface stops it through that proxy.
+/// registry's admin interface stops it through that proxy. A server whose adapter has no
+/// adapter id too: Ice registers the Process proxy with the admin object, whatever the
+/// adapters (it was registered only by an adapter with an id).
 @Suite("Server process registration", .timeLimit(.minutes(2)))
 struct ProcessRegistrationTests {
-    @Test func theRegistryStopsAServerThroughItsProcessProxy() async throws {
+    @Test(arguments: ["Stoppable", ""])
+    func theRegistryStopsAServerThroughItsProcessProxy(adapterId: String) async throws {
         let (registryCommunicator, registry, locator, counts) = try await LocatorTests.registry()
-        let (server, _, _) = try await LocatorTests.server(
-            locator: locator, adapterId: "Stoppable",
+        let (server, adapter, _) = try await LocatorTests.server(
+            locator: locator, adapterId: adapterId,
             more: ["Ice.Admin.ServerId": "server-1", "Ice.Admin.Endpoints": "tcp -h 127.0.0.1 -p 0"])
+        #expect(counts["setServerProcessProxy"] == 1)
+        // Once per server, not once per adapter.
+        let second = try await server.createObjectAdapterWithEndpoints(
+            name: "Second", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try await second.activate()
+        adapter.hold()
+        try await adapter.activate()
         #expect(counts["setServerProcessProxy"] == 1)
         let stopped = Task { await server.waitForShutdown() }
 

@@ -47,7 +47,9 @@ extension Communicator {
         logger.info(
             "admin object '\(identityToString(adminIdentity))' with facets \(facets.keys.sorted().joined(separator: ", "))"
         )
-        return adapter.createDirectProxy(adminIdentity)
+        let admin = adapter.createDirectProxy(adminIdentity)
+        try await registerProcessIfConfigured(admin, locator: adapter.locator)
+        return admin
     }
 
     /// The admin object's identity: `<Ice.Admin.InstanceName>/admin`.

@@ -40,13 +40,13 @@ struct ProcessTraits: SliceTraits {
 }
 
 extension Communicator {
-    /// With `Ice.Admin.ServerId` and `Ice.Admin.Endpoints` set, as for a server a registry may
-    /// stop: registers the admin object's `Process` facet (see `getAdmin`) with the locator's
-    /// registry under the server id (`setServerProcessProxy`). Adapters call it on activation.
-    func registerProcessIfConfigured(locator: ProxyData) async throws {
-        guard let serverId = properties["Ice.Admin.ServerId"], !serverId.isEmpty,
-            let admin = try await getAdmin()
-        else { return }
+    /// With `Ice.Admin.ServerId` set and a locator for the admin adapter, as for a server a
+    /// registry may stop: registers the admin object's `Process` facet with the locator's
+    /// registry under the server id (`setServerProcessProxy`). Once, when the admin object is
+    /// made, whatever the server's adapters, as Ice does (a server without adapter ids, which
+    /// IceGrid deploys too, registered none before).
+    func registerProcessIfConfigured(_ admin: any ObjectPrx, locator: ProxyData?) async throws {
+        guard let serverId = properties["Ice.Admin.ServerId"], !serverId.isEmpty, let locator else { return }
         let proxy = admin.ice_facet("Process")
         let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
         guard let registry = try await calls.getRegistry() else { return }

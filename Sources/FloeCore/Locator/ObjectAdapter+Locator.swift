@@ -5,9 +5,9 @@ extension ObjectAdapter {
     /// Registers this adapter's published endpoints under its adapter id (and replica group)
     /// with its locator's registry, as a ZeroC server does on activation: a direct proxy with
     /// identity `dummy` (in a category of this adapter's own, see `registrationIdentity`); or,
-    /// when `registering` is false, clears the registration (null proxy). `process`: the
-    /// server's Process proxy too (on the first activation).
-    func updateLocatorRegistry(registering: Bool, process: Bool = true) async throws {
+    /// when `registering` is false, clears the registration (null proxy). (The server's Process
+    /// proxy is registered with the admin object, which `activate` makes first; see `getAdmin`.)
+    func updateLocatorRegistry(registering: Bool) async throws {
         guard let locator else {
             throw LocalError(
                 .invalidArgument,
@@ -20,10 +20,6 @@ extension ObjectAdapter {
             return
         }
         let registry = LocatorCalls(target: ProxyReference(communicator: communicator, data: registryData))
-        // The server's Process proxy first, as Ice does (`Ice.Admin.ServerId`), once.
-        if registering, process, name != "Ice.Admin" {
-            try await communicator.registerProcessIfConfigured(locator: locator)
-        }
         let proxy =
             registering
             ? ProxyData(identity: registrationIdentity, endpoints: publishedEndpoints.map(EndpointData.init)) : nil
