@@ -534,8 +534,9 @@ public final class ObjectAdapter: Sendable {
         _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
-    /// Whether this adapter serves the object a proxy designates: a servant (or default
-    /// servant) for its identity, reached without endpoints or through this adapter's id.
+    /// Whether this adapter serves the object a proxy designates: one naming this adapter's id,
+    /// or its endpoints and a servant (or default servant) for its identity, or, without
+    /// endpoints or id, a servant of its very identity.
     func isCollocated(with data: ProxyData) -> Bool {
         state.withLockedValue { state in
             guard !state.destroyed else { return false }
@@ -553,6 +554,10 @@ public final class ObjectAdapter: Sendable {
                 }
                 guard named else { return false }
             }
+            // A well-known proxy: only a servant of its identity makes it this adapter's, as in
+            // Ice. A default servant or servant locator would take any identity, including an
+            // object the locator knows on another server.
+            if data.endpoints.isEmpty { return state.servants[data.identity] != nil }
             let category = data.identity.category
             return state.servants[data.identity] != nil || state.defaultServants[category] != nil
                 || state.defaultServants[""] != nil || state.locators[category] != nil || state.locators[""] != nil

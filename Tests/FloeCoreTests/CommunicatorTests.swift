@@ -90,6 +90,11 @@ struct CommunicatorTests {
         let proxy = try adapter.add(servant: EchoServant(), id: Identity(name: "echo"))
         try await adapter.activate()
         try await proxy.ice_ping()
+        // A proxy without endpoints is this adapter's only for an identity it has a servant
+        // of, as in Ice (a default servant would take another server's well-known objects).
+        await #expect(throws: LocalError.self) {
+            try await proxy.ice_identity(Identity(name: "other", category: "c")).ice_ping()
+        }
         func status(of call: () async throws -> Void) async -> ReplyStatus? {
             do {
                 try await call()
@@ -102,8 +107,11 @@ struct CommunicatorTests {
         }
         #expect(await status { try await proxy.ice_facet("nofacet").ice_ping() } == .facetNotExist)
         // (An identity with no servant is not collocated: object-not-exist is tested over TCP.)
+        // The adapter's own dispatch finds a default servant.
         try adapter.addDefaultServant(EchoServant(), category: "c")
-        try await proxy.ice_identity(Identity(name: "other", category: "c")).ice_ping()
+        let current = Current(adapter: adapter, id: Identity(name: "other", category: "c"), operation: "ice_ping")
+        let ping = IncomingRequest(current: current, parameters: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
+        #expect(try await adapter.dispatch(ping).replyStatus == .ok)
         // As in Ice, a default servant serves a facet the identity's own servants lack.
         try adapter.addDefaultServant(EchoServant(), category: "")
         try await proxy.ice_facet("nofacet").ice_ping()

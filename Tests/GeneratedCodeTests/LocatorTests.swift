@@ -85,6 +85,32 @@ struct LocatorTests {
         await registryCommunicator.destroy()
     }
 
+    /// A well-known proxy is local only when a local adapter has a servant of that identity,
+    /// as in Ice: a catch-all default servant here does not make another server's object
+    /// local (the call went to it, with no error).
+    @Test func aLocalDefaultServantDoesNotCatchWellKnownProxies() async throws {
+        let (registryCommunicator, registry, locator, _) = try await Self.registry()
+        let (server, adapter, servant) = try await Self.server(locator: locator, adapterId: "TesterAdapter")
+        try await registry.addObject(adapter.createProxy(Identity(name: "tester")))
+        let client = try Self.client(locator: locator)
+        let local = try await client.createObjectAdapterWithEndpoints(name: "Local", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let catchAll = TesterServant()
+        try local.addDefaultServant(catchAll, category: "")
+        try await local.activate()
+        let wellKnown = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
+        try await wellKnown.ping()
+        #expect(await servant.pings == 1)
+        #expect(await catchAll.pings == 0)
+        // A servant of that very identity here is the object, as in Ice.
+        let mine = TesterServant()
+        try local.add(servant: mine, id: Identity(name: "tester"))
+        try await wellKnown.ping()
+        #expect(await mine.pings == 1)
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+
     /// `setDefaultLocator` replaces `Ice.Default.Locator` at run time, as in Ice: indirect
     /// proxies resolve through the new one, and what the old one answered is forgotten.
     @Test func theDefaultLocatorCanBeSetAtRunTime() async throws {
