@@ -51,6 +51,13 @@ public struct ZlibCodec: CompressionCodec {
                     output.reserveCapacity(min(output.capacity * 2, limit))
                 }
             }
+            // zlib answers Z_OK, as compress-nio passes on, both when the stream ended and when the
+            // input ran out before its end (a stream cut before its Adler-32 trailer inflates
+            // whole): a finished stream answers one more byte with Z_STREAM_END, without taking it.
+            var probe = ByteBuffer(integer: UInt8(0))
+            guard (try? decompressor.inflate(from: &probe, to: &output)) != nil, probe.readableBytes == 1 else {
+                throw CompressionError("the zlib data ends before its stream does")
+            }
         } catch let error as CompressNIOError {
             switch error {
             case .bufferOverflow: throw CompressionError("the zlib data inflates past the \(size) bytes announced")

@@ -70,6 +70,20 @@ struct CodecContractTests {
         #expect(throws: CompressionError.self) { try codec.decompress(ByteBuffer(), size: 10) }
     }
 
+    /// A zlib stream that stops before its end is an error even when what it holds inflates to
+    /// the size announced: without its Adler-32 trailer, or with no last block.
+    @Test func aZlibStreamWithoutItsEndIsAnError() throws {
+        let body = ByteBuffer(bytes: Array(repeating: UInt8(ascii: "x"), count: 1_000))
+        let whole = try ZlibCodec().compress(body, level: 1)
+        #expect(try ZlibCodec().decompress(whole, size: body.readableBytes) == body)
+        let withoutTrailer = whole.getSlice(at: 0, length: whole.readableBytes - 4) ?? ByteBuffer()
+        #expect(throws: CompressionError.self) { try ZlibCodec().decompress(withoutTrailer, size: body.readableBytes) }
+        // A zlib header, then one stored block that is not the last (BFINAL 0), then nothing.
+        var unfinished = ByteBuffer(bytes: [0x78, 0x01, 0x00, 0xE8, 0x03, 0x17, 0xFC])
+        unfinished.writeImmutableBuffer(body)
+        #expect(throws: CompressionError.self) { try ZlibCodec().decompress(unfinished, size: body.readableBytes) }
+    }
+
     /// zlib reports bytes after its stream's end (bzip2's one-shot decoder stops at the end).
     @Test func bytesAfterAZlibStreamAreAnError() throws {
         let body = ByteBuffer(bytes: Array("trailing bytes".utf8))
