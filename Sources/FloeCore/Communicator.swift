@@ -183,7 +183,7 @@ public final class Communicator: Sendable {
                 )
                 .map(withDefaultHost) {
                     do {
-                        adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
+                        try await adapter.addAcceptor(try await transport.listen(on: endpoint, adapter: adapter))
                     } catch var error as LocalError where error.code == .socket && source != nil {
                         error.message += " (\(source ?? ""))"
                         throw error

@@ -332,7 +332,20 @@ public final class ObjectAdapter: Sendable {
         return try await update()
     }
 
-    func addAcceptor(_ acceptor: any Acceptor) { state.withLockedValue { $0.acceptors.append(acceptor) } }
+    /// Keeps a listener of this adapter's. One that opened after the adapter was destroyed (a
+    /// `destroy()` while it was being created) is closed at once: nothing else would ever
+    /// close it, and its port stayed bound.
+    func addAcceptor(_ acceptor: any Acceptor) async throws {
+        let kept = state.withLockedValue { state in
+            guard !state.destroyed else { return false }
+            state.acceptors.append(acceptor)
+            return true
+        }
+        guard kept else {
+            await acceptor.close()
+            throw LocalError(.objectAdapterDeactivated, "adapter '\(name)' was destroyed while it was being created")
+        }
+    }
 
     /// Starts (or, after `hold()`, resumes) dispatching.
     public func activate() async throws {
