@@ -79,6 +79,15 @@ struct DatagramTests {
         #expect(tooBig?.code == .datagramLimit, "\(String(describing: tooBig))")
         try await datagram.opOneway("after")
         #expect(try await oneways(twoway, count: 5).contains("after"))
+        // Datagrams bigger than NIO's default 2,048-byte read: a request and a batch.
+        try await datagram.opOneway(String(repeating: "y", count: 20_000))
+        let batch = twoway.ice_batchDatagram()
+        for _ in 0..<3 { try await batch.opOneway(String(repeating: "w", count: 3_000)) }
+        try await batch.ice_flushBatchRequests()
+        let received = try await oneways(twoway, count: 9)
+        let sizes = received.map(\.count)
+        #expect(sizes.contains(20_000), "a 20 KB datagram: \(sizes)")
+        #expect(sizes.filter { $0 == 3_000 }.count == 3, "a 9 KB batch: \(sizes)")
         await client.destroy()
         await server.destroy()
     }

@@ -34,6 +34,11 @@ extension NIOTransport {
         do {
             return try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                // NIO reads datagrams into 2,048 bytes by default and truncates the rest: every
+                // longer message (a batch, a request over 2 KB) was dropped as malformed.
+                .channelOption(
+                    .recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize)
+                )
                 .channelInitializer { channel in
                     Self.addDatagramHandlers(to: channel, communicator: communicator, adapter: adapter, logger: logger)
                 }
