@@ -66,6 +66,12 @@ public struct ConnectionOptions: Sendable {
     /// requests read but not yet dispatched. Past it, no request is dispatched and callers wait
     /// until the peer reads, and reading stops until waiting requests drain.
     public var maxQueuedBytes = 4 << 20
+    /// Bytes of batched oneway requests after which a connection sends its batch without
+    /// waiting for a flush (`Ice.BatchAutoFlushSize`, in KiB as in Ice: 1,024; 0 never does).
+    /// A batch is sent before the request that would take it past this size, so a batch stays
+    /// within a peer's `Ice.MessageSizeMax` of the same size. Over udp, a datagram's size
+    /// bounds it too.
+    public var batchAutoFlushSize = 1 << 20
     /// Seconds a connection may stay above `maxQueuedBytes` of unsent data before it is closed
     /// as stalled (`Floe.Connection.WriteStallTimeout`, 60; 0 never closes it).
     public var writeStallTimeout = 60
@@ -180,6 +186,8 @@ extension ConnectionOptions {
                 properties, "Ice.Connection.InactivityTimeout", "Ice.Connection.Server.InactivityTimeout") ?? 300
         maxQueuedBytes = max(try properties.int("Floe.Connection.MaxQueuedBytes", default: 4 << 20), 64 * 1024)
         writeStallTimeout = try properties.int("Floe.Connection.WriteStallTimeout", default: 60)
+        let autoFlush = try properties.int("Ice.BatchAutoFlushSize", default: 1024)
+        batchAutoFlushSize = autoFlush <= 0 ? 0 : autoFlush > Int(Int32.max) / 1024 ? Int(Int32.max) : autoFlush * 1024
         maxCommunicatorDispatches = try properties.int("Floe.MaxDispatches", default: 10_000)
         dispatchStallWarning = try properties.int("Floe.Connection.DispatchStallWarning", default: 10)
         let selection = properties["Ice.Default.EndpointSelection"] ?? "Random"

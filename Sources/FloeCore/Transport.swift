@@ -28,8 +28,8 @@ extension Transport {
 public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Sends a request as `mode` says: a twoway request returns its reply; a oneway request
     /// returns nil once written; a batch oneway request is queued (nil) until the batch is
-    /// flushed, explicitly or when it grows past 1 MiB (`Ice.BatchAutoFlushSize`'s default, which
-    /// Floe does not read; half a datagram on udp). A twoway request
+    /// flushed, explicitly or when it would grow past `Ice.BatchAutoFlushSize` (1 MiB; a
+    /// datagram on udp). A twoway request
     /// registers with `cancellation`, when given, how to forget it if the call ends early.
     /// `compress` asks for Ice's message compression (`-z`, `ice_compress`).
     func send(

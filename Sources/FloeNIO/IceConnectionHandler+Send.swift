@@ -117,15 +117,20 @@ extension IceConnectionHandler {
             guard let (encoding, content) = try? stream.readEncapsulation() else {
                 throw LocalError(.marshal, "malformed parameters")
             }
-            if transport == .udp && content.readableBytes + header.operation.utf8.count + 32 > maxDatagramSize {
+            let size = BatchRequestSize.entry(header, content: content.readableBytes)
+            if transport == .udp && BatchRequestSize.header + size > maxDatagramSize {
                 throw LocalError.notSent(
                     .datagramLimit, "a batched request of \(content.readableBytes) bytes does not fit in a udp datagram"
                 )
             }
+            // The batch so far goes first if this request would take it past the limit: sent
+            // with it, a batch outgrew the peer's message size limit of the same size (and a
+            // datagram, where the whole batch was then lost).
+            if let limit = batchAutoFlushSize, !batch.isEmpty, batchSize + size > limit { _ = flushBatch() }
             batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
             if compress { batchCompress = true }
-            batchSize += content.readableBytes + header.operation.utf8.count + 32
-            if batchSize >= batchAutoFlushSize { _ = flushBatch() }
+            batchSize += size
+            if let limit = batchAutoFlushSize, batchSize >= limit { _ = flushBatch() }
             return .sent
         }
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
@@ -202,10 +207,12 @@ extension IceConnectionHandler {
         let message = Message.batchRequest(batch)
         trace("sent batch of \(batch.count) requests")
         let compress = batchCompress
+        let expectedSize = batchSize
         batch = []
-        batchSize = 0
+        batchSize = BatchRequestSize.header
         batchCompress = false
         var bytes = message.encode()
+        assert(bytes.readableBytes == expectedSize, "batch of \(bytes.readableBytes) bytes, counted \(expectedSize)")
         if transport == .udp && bytes.readableBytes > maxDatagramSize {
             return eventLoop.makeFailedFuture(
                 LocalError.notSent(
@@ -257,4 +264,24 @@ enum ReplyWaiter {
         case .promise(let promise): promise.completeWith(result)
         }
     }
+}
+
+/// Sizes in a batch-request message (ice-wire.md §3.4), known before it is encoded.
+enum BatchRequestSize {
+    /// The message header and the request count.
+    static let header = 14 + 4
+
+    /// A request in a batch: its header without a request id, then its encapsulation.
+    static func entry(_ header: RequestHeader, content: Int) -> Int {
+        func string(_ text: String) -> Int { size(text.utf8.count) + text.utf8.count }
+        var bytes = string(header.identity.name) + string(header.identity.category)
+        bytes += header.facet.isEmpty ? 1 : 1 + string(header.facet)
+        bytes += string(header.operation) + 1
+        bytes += size(header.context.count)
+        for (key, value) in header.context { bytes += string(key) + string(value) }
+        return bytes + 6 + content
+    }
+
+    /// The bytes of a size: one below 255, else five.
+    private static func size(_ count: Int) -> Int { count < 255 ? 1 : 5 }
 }

@@ -57,12 +57,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var repliesDone: [EventLoopPromise<Void>] = []
     /// Set once a graceful close has begun: no new requests are sent or dispatched.
     var closing = false
-    /// Batch oneway requests waiting for a flush, and their encoded size.
+    /// Batch oneway requests waiting for a flush, and the size of their batch message.
     var batch: [Request] = []
-    var batchSize = 0
-    /// `Ice.BatchAutoFlushSize`: a batch this large is sent without waiting for a flush; over
-    /// udp, before it outgrows a datagram.
-    var batchAutoFlushSize: Int { transport == .udp ? maxDatagramSize / 2 : 1 << 20 }
+    var batchSize = BatchRequestSize.header
+    /// The largest batch message sent without a flush (`Ice.BatchAutoFlushSize`; over udp, a
+    /// datagram at most); nil: no limit.
+    var batchAutoFlushSize: Int? {
+        let configured = options.batchAutoFlushSize
+        if transport == .udp { return configured > 0 ? min(configured, maxDatagramSize) : maxDatagramSize }
+        return configured > 0 ? configured : nil
+    }
     /// Requests (or batches) being dispatched, and who waits for them to finish.
     var dispatchCount = 0
     /// Dispatch tasks still running (see `+Dispatch`), by slot.

@@ -98,6 +98,22 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    /// A batch that reaches `Ice.BatchAutoFlushSize` (1 MiB) goes without a flush, before the
+    /// request that would take it past: with it, the message outgrew the server's 1 MiB
+    /// `Ice.MessageSizeMax`, and the server closed the connection, losing the batch.
+    @Test func anAutomaticallyFlushedBatchStaysWithinTheMessageLimit() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let batch = tester.ice_batchOneway()
+        let text = String(repeating: "x", count: 10_000)
+        for _ in 0..<150 { try await batch.opOneway(text) }
+        try await batch.ice_flushBatchRequests()
+        #expect(await eventually { await server.servant.onewayMessages.count == 150 })
+        #expect(try await tester.opIdempotent() == 7)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
     /// `Communicator.flushBatchRequests()` sends the batches of every connection, here two
     /// connections (by connection id) to one server.
     @Test func theCommunicatorFlushesEveryConnectionsBatch() async throws {
