@@ -8,6 +8,8 @@ import NIOCore
 /// four times per half idle timeout so that load never delays a heartbeat by a whole interval.
 extension IceConnectionHandler {
     func startMonitor(_ context: ChannelHandlerContext) {
+        // Never over udp, `setACM` included: a server's channel is its endpoint, for every peer.
+        guard transport != .udp else { return }
         let inactivity = isClient ? 0 : options.inactivityTimeout
         let idleTimeout = options.idleTimeout(client: isClient)
         guard idleTimeout > 0 || inactivity > 0 else { return }

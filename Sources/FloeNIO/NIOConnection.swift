@@ -219,7 +219,11 @@ final class NIOConnection: Connection {
     func abort() async {
         let handler = handler
         try? await channel.eventLoop.submit {
-            if let context = handler.value.context {
+            guard let context = handler.value.context else { return }
+            if handler.value.transport == .udp {
+                // (`fail` drops one datagram and keeps the channel; the application closes it.)
+                context.close(promise: nil)
+            } else {
                 handler.value.fail(
                     context, "closed forcefully by the application", code: .connectionLost, logLevel: .debug)
             }

@@ -88,6 +88,20 @@ struct DatagramTests {
         let sizes = received.map(\.count)
         #expect(sizes.contains(20_000), "a 20 KB datagram: \(sizes)")
         #expect(sizes.filter { $0 == 3_000 }.count == 3, "a 9 KB batch: \(sizes)")
+        // A udp connection is never closed for idleness, even with its own ACM settings; and
+        // closing it forcefully returns (it waited for a close that never came).
+        let connection = try await datagram.ice_getConnection()
+        await connection.setACM(timeout: 1, close: .onIdle, heartbeats: true)
+        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(!connection.isClosed, "closed for idleness")
+        let aborted = NIOLockedValueBox(false)
+        let abort = Task {
+            await connection.close(gracefully: false)
+            aborted.withLockedValue { $0 = true }
+        }
+        #expect(await eventually(within: .seconds(5)) { aborted.withLockedValue { $0 } }, "abort() never returned")
+        abort.cancel()
+        #expect(connection.isClosed)
         await client.destroy()
         await server.destroy()
     }
