@@ -410,9 +410,28 @@ final class IceConnectionHandler: ChannelInboundHandler {
             return done.succeed()
         }
         trace("sent close connection")
-        context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: nil)
-        context.close(promise: nil)
-        done.succeed()
+        // Closed once close-connection, and so everything queued before it, has been written:
+        // closing at once dropped what the kernel had not taken yet (a large last reply to a
+        // peer reading slowly, and the close-connection itself). Bounded by the close timeout
+        // (else the write-stall timeout), for a peer that reads nothing more.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: written)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let limit = options.closeTimeout > 0 ? options.closeTimeout : options.writeStallTimeout
+        let timer =
+            limit > 0
+            ? context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+                let handler = bound.value
+                guard let context = handler.context, context.channel.isActive else { return }
+                handler.fail(
+                    context, "the peer did not read what was left to send within \(limit) s of the close",
+                    code: .connectionLost)
+            } : nil
+        written.futureResult.whenComplete { _ in
+            timer?.cancel()
+            bound.value.context?.close(promise: nil)
+            done.succeed()
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
