@@ -331,9 +331,7 @@ private func dispatchInOrder(
 ) async -> (any Error)? {
     var batch = batch
     do {
-        // A connection that dies cancels its dispatches: the rest of its batch is not run (a
-        // peer could send a batch of thousands and disconnect, again and again).
-        while !Task.isCancelled, let request = try batch.next() {
+        while let request = try batch.next() {
             let incoming = IceConnectionHandler.incomingRequest(request, adapter: adapter, connection: connection)
             _ = await adapter.dispatchToReplyMessage(incoming)
         }

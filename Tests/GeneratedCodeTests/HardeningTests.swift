@@ -615,25 +615,6 @@ extension HardeningTests {
         #expect(ContinuousClock.now - closed < .seconds(20))
         await server.destroy()
     }
-
-    /// A batch whose connection dies runs no further: the entry running is cancelled and the
-    /// next ones never start. (They all ran, each servant call seeing a cancelled task.)
-    @Test func aBatchStopsWhenItsConnectionDies() async throws {
-        let (server, servant, port) = try await Self.server()
-        let ping = Request(
-            requestId: 0,
-            header: RequestHeader(identity: Identity(name: "tester"), operation: "ping", context: ["sleep": "30"]),
-            encoding: .v1_1, parameters: ByteBuffer())
-        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: Int(port)).get()
-        try await raw.writeAndFlush(Message.batchRequest(Array(repeating: ping, count: 1_000)).encode())
-        #expect(await eventually { await servant.runningPings == 1 }, "the batch never started")
-        try await raw.close()
-        #expect(await eventually { await servant.runningPings == 0 }, "the batch's dispatch was not cancelled")
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(await servant.pings == 1, "entries dispatched after the connection died")
-        await server.destroy()
-    }
 }
 
 /// Sends validate-connection, then on the client's first bytes 2,000 requests (32 KiB
