@@ -83,6 +83,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.
     var readPaused = false
+    /// Set once the peer has closed its side: the frames kept while reading was paused are
+    /// decoded for their replies and close-connection only.
+    var draining = false
     /// Bytes of object-not-exist replies written by a connection without an adapter and not
     /// yet taken by the kernel (see `rejectRequest`).
     var refusalBytesPending = 0
@@ -242,7 +245,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// whole read's worth of them.
     private func decodeFrames(_ bytes: inout ByteBuffer, context: ChannelHandlerContext) {
         do {
-            while !readPaused, let frame = try frameDecoder.decodeFrame(&bytes) {
+            while !readPaused || draining, let frame = try frameDecoder.decodeFrame(&bytes) {
                 readEndsWithThisRequest = bytes.readableBytes == 0
                 received(frame, context: context)
                 readEndsWithThisRequest = false
@@ -261,7 +264,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// waiting for their replies and send nothing more).
     func decodeKeptFrames(_ context: ChannelHandlerContext) {
         // (Inside `decodeFrames`, `partialFrame` is nil: its loop goes on by itself.)
-        guard !readPaused, !readsNoMore, var bytes = partialFrame else { return }
+        guard !readPaused || draining, !readsNoMore, var bytes = partialFrame else { return }
         partialFrame = nil
         decodeFrames(&bytes, context: context)
     }
@@ -279,6 +282,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             validation.succeed()
             return
         }
+        // (The peer has gone: nothing more is dispatched, nor inflated to be.)
+        if draining, frame.header.type == .request || frame.header.type == .batchRequest { return }
         let status = frame.header.compression
         var codec: MessageCodec?
         if status == .compressed {
@@ -476,6 +481,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
         guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
         if options.traceNetwork >= 1 {
             logger.info("the peer closed \(transport.name) connection \(connection?.description ?? "")")
+        }
+        // Frames kept while reading was paused arrived before the end: their replies and a
+        // close-connection still count (callers would hear connectionLost instead, and a
+        // non-idempotent call could not be retried). Their requests are not queued: this
+        // connection dispatches nothing more.
+        if partialFrame != nil, !readsNoMore {
+            draining = true
+            decodeKeptFrames(context)
         }
         failPending(LocalError(.connectionLost, "the peer closed the connection"))
         validation.fail(LocalError.notSent(.connectionLost, "the peer closed the connection before validating it"))
