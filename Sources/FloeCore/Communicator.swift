@@ -21,8 +21,10 @@ public final class Communicator: Sendable {
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         /// Endpoints that refused a connection, and when (see `recentlyFailed`).
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
-        /// The admin object, created once (see `getAdmin`).
-        var admin: Task<(any ObjectPrx)?, any Error>?
+        /// The admin object, created once (see `getAdmin`), and its Process registration.
+        var admin: Task<AdminObject?, any Error>?
+        var processRegistration: Task<Void, any Error>?
+        var processRegistered = false
     }
 
     let state = NIOLockedValueBox(State())

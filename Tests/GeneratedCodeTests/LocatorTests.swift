@@ -729,6 +729,53 @@ struct ProcessRegistrationTests {
     }
 }
 
+extension ProcessRegistrationTests {
+    /// A Process registration that failed (the registry unreachable for a moment) is tried
+    /// again at the next activation. (The failure was kept with the admin object, and every
+    /// later activation failed with it.)
+    @Test func aFailedProcessRegistrationIsTriedAgain() async throws {
+        let failures = NIOLockedValueBox(1)
+        let registryCommunicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: registryCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            middleware: [
+                { next in
+                    Closure(next: next) { request, next in
+                        let fails = failures.withLockedValue { count in
+                            guard count > 0, request.current.operation == "setServerProcessProxy" else { return false }
+                            count -= 1
+                            return true
+                        }
+                        if fails { throw DispatchError(status: .unknownLocalException, message: "not now") }
+                        return try await next.dispatch(request)
+                    }
+                }
+            ])
+        let port = registry.adapter.endpoints.first?.port ?? 0
+        let locator = "FloeRegistry/Locator:tcp -h 127.0.0.1 -p \(port)"
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.Admin.ServerId"] = "server-1"
+        properties["Ice.Admin.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Server.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Ice.RetryIntervals"] = "-1"  // (the registration is idempotent, else retried at once)
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createObjectAdapter(name: "Server")
+        await #expect(throws: DispatchError.self) { try await adapter.activate() }
+        try await adapter.activate()
+        let client = try LocatorTests.client(locator: locator)
+        let admin = uncheckedCast(
+            prx: try #require(try client.stringToProxy(locator)).ice_identity(
+                Identity(name: "Admin", category: registry.instanceName)),
+            type: (any AdminPrx).self)
+        try await admin.stopServer("server-1")
+        await server.waitForShutdown()
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
 extension LocatorTests {
     /// The stale entry's port now belongs to another server, which does not have the object:
     /// its `ObjectNotExist` makes the client ask the locator again, once, and reach the object

@@ -20,10 +20,33 @@ extension Communicator {
             state.admin = task
             return task
         }
-        return try await task.value
+        guard let admin = try await task.value else { return nil }
+        try await registerProcessOnce(admin)
+        return admin.proxy
     }
 
-    private func createAdmin() async throws -> (any ObjectPrx)? {
+    /// Registers the Process facet (see `registerProcessIfConfigured`) until it has been, once:
+    /// a registry unreachable for a moment fails this call, and the next one tries again (a
+    /// failure kept with the admin object failed every later activation).
+    private func registerProcessOnce(_ admin: AdminObject) async throws {
+        let task = state.withLockedValue { state -> Task<Void, any Error>? in
+            if state.processRegistered { return nil }
+            if let task = state.processRegistration { return task }
+            let task = Task { try await self.registerProcessIfConfigured(admin.proxy, locator: admin.locator) }
+            state.processRegistration = task
+            return task
+        }
+        guard let task else { return }
+        do {
+            try await task.value
+            state.withLockedValue { $0.processRegistered = true }
+        } catch {
+            state.withLockedValue { if $0.processRegistration == task { $0.processRegistration = nil } }
+            throw error
+        }
+    }
+
+    private func createAdmin() async throws -> AdminObject? {
         let properties = properties
         guard let endpoints = properties["Ice.Admin.Endpoints"], !endpoints.isEmpty,
             try properties.int("Ice.Admin.Enabled", default: 1) > 0
@@ -47,13 +70,17 @@ extension Communicator {
         logger.info(
             "admin object '\(identityToString(adminIdentity))' with facets \(facets.keys.sorted().joined(separator: ", "))"
         )
-        let admin = adapter.createDirectProxy(adminIdentity)
-        try await registerProcessIfConfigured(admin, locator: adapter.locator)
-        return admin
+        return AdminObject(proxy: adapter.createDirectProxy(adminIdentity), locator: adapter.locator)
     }
 
     /// The admin object's identity: `<Ice.Admin.InstanceName>/admin`.
     var adminIdentity: Identity {
         Identity(name: "admin", category: properties["Ice.Admin.InstanceName"] ?? adminInstanceName)
     }
+}
+
+/// The admin object, and the locator its adapter registers with.
+struct AdminObject: Sendable {
+    let proxy: any ObjectPrx
+    let locator: ProxyData?
 }
