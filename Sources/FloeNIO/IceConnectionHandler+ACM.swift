@@ -73,7 +73,7 @@ extension IceConnectionHandler {
         let idleTimeout = options.idleTimeout(client: isClient)
         guard idleTimeout > 0 else { return }
         let heartbeats = isClient ? options.clientHeartbeats : options.serverHeartbeats
-        if heartbeats, now - lastWrite >= TimeAmount.nanoseconds(idle.nanoseconds / 2) {
+        if heartbeats, !sentCloseConnection, now - lastWrite >= TimeAmount.nanoseconds(idle.nanoseconds / 2) {
             // A heartbeat: validate-connection, which every Ice peer accepts at any time.
             trace("sent heartbeat")
             _ = write(context, Message.validateConnection.encode())

@@ -83,6 +83,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.
     var readPaused = false
+    /// Set once close-connection is on its way: nothing may follow it, heartbeats included.
+    var sentCloseConnection = false
     /// Set once the peer has closed its side: the frames kept while reading was paused are
     /// decoded for their replies and close-connection only.
     var draining = false
@@ -419,21 +421,26 @@ final class IceConnectionHandler: ChannelInboundHandler {
         // closing at once dropped what the kernel had not taken yet (a large last reply to a
         // peer reading slowly, and the close-connection itself). Bounded by the close timeout
         // (else the write-stall timeout), for a peer that reads nothing more.
+        sentCloseConnection = true
+        let limit = options.closeTimeout > 0 ? options.closeTimeout : options.writeStallTimeout
+        guard limit > 0 else {
+            // No bound for the wait: closed at once, as before.
+            context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: nil)
+            context.close(promise: nil)
+            return done.succeed()
+        }
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(Message.closeConnection.encode()), promise: written)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let limit = options.closeTimeout > 0 ? options.closeTimeout : options.writeStallTimeout
-        let timer =
-            limit > 0
-            ? context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
-                let handler = bound.value
-                guard let context = handler.context, context.channel.isActive else { return }
-                handler.fail(
-                    context, "the peer did not read what was left to send within \(limit) s of the close",
-                    code: .connectionLost)
-            } : nil
+        let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
+            let handler = bound.value
+            guard let context = handler.context, context.channel.isActive else { return }
+            handler.fail(
+                context, "the peer did not read what was left to send within \(limit) s of the close",
+                code: .connectionLost)
+        }
         written.futureResult.whenComplete { _ in
-            timer?.cancel()
+            timer.cancel()
             bound.value.context?.close(promise: nil)
             done.succeed()
         }
