@@ -134,6 +134,21 @@ struct RouterTests {
         await server.destroy()
     }
 
+    /// The first request after the router's connection closed, a oneway here, adds its proxy
+    /// to the new session's table before it goes. (The table was reset only once the new
+    /// connection was open, after the proxy had been found already added.)
+    @Test func aOnewayRequestOnANewRouterConnectionAddsItsProxyFirst() async throws {
+        let (server, router, client, port) = try await Self.setUp(keepsTable: true)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await tester.ping()
+        await (try await tester.ice_getConnection()).close(gracefully: true)
+        try await tester.ice_oneway().ping()
+        #expect(await router.added.map(\.name) == ["tester", "tester"])
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// One adapter per router, as in Ice, also when two are created at once.
     @Test func twoAdaptersCreatedAtOnceForOneRouterGetOne() async throws {
         let (server, _, client, _) = try await Self.setUp(keepsTable: true)

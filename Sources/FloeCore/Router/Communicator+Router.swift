@@ -22,8 +22,11 @@ extension Communicator {
     /// routing table.
     func routedRoute(_ reference: ProxyReference, through info: RouterInfo) async throws -> Route {
         let endpoints = try await info.clientEndpoints(self)
+        // The connection first: a new one is a new session, whose routing table is empty
+        // (`RouterInfo.connectionOpened`), so the proxy is added to that one.
+        let route = try await connection(to: endpoints, reference)
         try await info.addIfNeeded(reference.data, self)
-        return try await connection(to: endpoints, reference)
+        return route
     }
 
     /// An adapter that receives its requests through `router` (Glacier2's callbacks): it
