@@ -3,6 +3,7 @@ import FloeProtocol
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
+import Synchronization
 
 /// The root of a Floe runtime: creates object adapters and proxies, and carries invocations.
 ///
@@ -21,6 +22,9 @@ public final class Communicator: Sendable {
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
         /// Endpoints that refused a connection, and when (see `recentlyFailed`).
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
+        /// Batch oneway requests of closed connections, for the next connection to the same
+        /// place (see `Connection.takeUnsentBatch`).
+        var unsentBatches: [ConnectionKey: UnsentBatch] = [:]
         /// The admin object, created once (see `getAdmin`), and its Process registration.
         var admin: Task<AdminObject?, any Error>?
         var processRegistration: Task<Void, any Error>?
@@ -28,6 +32,8 @@ public final class Communicator: Sendable {
     }
 
     let state = NIOLockedValueBox(State())
+    /// Whether `state.unsentBatches` has any: read without the lock on every connection lookup.
+    let hasUnsentBatches = Atomic<Bool>(false)
     /// The admin object's category when `Ice.Admin.InstanceName` is not set: one per communicator.
     let adminInstanceName = ObjectAdapter.uuid()
     /// Creates the class instances and user exceptions that replies and requests carry.
@@ -529,7 +535,12 @@ public final class Communicator: Sendable {
         }
         do {
             let connection = try await task.value
-            if !connection.isClosed { return connection }
+            if !connection.isClosed {
+                if hasUnsentBatches.load(ordering: .relaxed), let unsent = takeUnsentBatch(for: key) {
+                    await connection.queue(unsent)
+                }
+                return connection
+            }
         } catch {
             state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
             throw error
@@ -546,14 +557,31 @@ public final class Communicator: Sendable {
         return try await connection(to: endpoint, connectionId: connectionId, again: true)
     }
 
-    /// Removes `connection`, closed, from the table, unless another has taken its place.
+    /// Removes `connection`, closed, from the table, unless another has taken its place, and
+    /// keeps the batch it never sent for the next connection to `key`.
     private func forget(_ connection: any Connection, _ key: ConnectionKey) {
+        let unsent = connection.takeUnsentBatch()
         state.withLockedValue { state in
             if let settled = state.connections[key]?.settledConnection, settled === connection {
                 state.connections[key] = nil
             }
+            if let unsent, !state.destroyed {
+                state.unsentBatches[key] = state.unsentBatches[key].map { $0.followed(by: unsent) } ?? unsent
+                hasUnsentBatches.store(true, ordering: .relaxed)
+            }
         }
     }
+
+    /// The batch closed connections to `key` left unsent, taken.
+    private func takeUnsentBatch(for key: ConnectionKey) -> UnsentBatch? {
+        state.withLockedValue { state in
+            defer { if state.unsentBatches.isEmpty { hasUnsentBatches.store(false, ordering: .relaxed) } }
+            return state.unsentBatches.removeValue(forKey: key)
+        }
+    }
+
+    /// Where closed connections left batches unsent (flushed by `flushBatchRequests()`).
+    var unsentBatchPlaces: [ConnectionKey] { state.withLockedValue { Array($0.unsentBatches.keys) } }
 
     /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are
     /// unique, except the empty one: as in Ice, any number of unnamed adapters (for callbacks
@@ -595,6 +623,7 @@ public final class Communicator: Sendable {
             defer {
                 state.adapters = [:]
                 state.connections = [:]
+                state.unsentBatches = [:]
                 state.shutdownWaiters = []
             }
             return (Array(state.adapters.values), Array(state.connections.values), state.shutdownWaiters)

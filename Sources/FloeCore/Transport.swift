@@ -67,6 +67,12 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Sends a heartbeat (validate-connection) now, as Ice's `Connection.heartbeat` does; a
     /// closed connection throws.
     func heartbeat() async throws
+    /// The batch oneway requests this connection had queued and never sent when it closed,
+    /// taken once. The communicator queues them on its next connection to the same place: Ice
+    /// keeps a batch on its proxy, so a connection closing before the flush loses nothing.
+    func takeUnsentBatch() -> UnsentBatch?
+    /// Queues `batch` ahead of the batch oneway requests queued here since.
+    func queue(_ batch: UnsentBatch) async
 }
 
 extension Connection {
@@ -74,9 +80,29 @@ extension Connection {
         throw LocalError(.unsupported, "this connection sends no heartbeats")
     }
 
+    public func takeUnsentBatch() -> UnsentBatch? { nil }
+    public func queue(_ batch: UnsentBatch) async {}
+
     /// `close()` when `gracefully`, else `abort()`.
     public func close(gracefully: Bool) async {
         if gracefully { await close() } else { await abort() }
+    }
+}
+
+/// Batch oneway requests a connection queued and never sent (see `Connection.takeUnsentBatch`).
+public struct UnsentBatch: Sendable {
+    public var requests: [Request]
+    /// Whether any of them asked for compression.
+    public var compress: Bool
+
+    public init(requests: [Request], compress: Bool) {
+        self.requests = requests
+        self.compress = compress
+    }
+
+    /// `self`, then `later`.
+    package func followed(by later: UnsentBatch) -> UnsentBatch {
+        UnsentBatch(requests: requests + later.requests, compress: compress || later.compress)
     }
 }
 

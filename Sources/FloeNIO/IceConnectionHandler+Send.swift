@@ -201,6 +201,29 @@ extension IceConnectionHandler {
         if pending.isEmpty { releaseRepliesDone() }
     }
 
+    /// Puts the batch oneway requests a closed connection never sent ahead of this one's. If
+    /// both together would pass the auto-flush size, the older ones go now, alone.
+    func queueFirst(_ unsent: UnsentBatch) {
+        guard let context = self.context, context.channel.isActive else {
+            connection?.keepUnsent(unsent)  // closed as well: on to the next one
+            return
+        }
+        var size = BatchRequestSize.header
+        for request in unsent.requests {
+            size += BatchRequestSize.entry(request.header, content: request.parameters.readableBytes)
+        }
+        if let limit = batchAutoFlushSize, !batch.isEmpty, size + batchSize - BatchRequestSize.header > limit {
+            let later = (batch, batchSize, batchCompress)
+            (batch, batchSize, batchCompress) = (unsent.requests, size, unsent.compress)
+            _ = flushBatch()
+            (batch, batchSize, batchCompress) = later
+            return
+        }
+        batch = unsent.requests + batch
+        batchSize += size - BatchRequestSize.header
+        if unsent.compress { batchCompress = true }
+    }
+
     /// Writes the queued batch oneway requests as one batch-request message.
     func flushBatch() -> EventLoopFuture<Void> {
         guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }

@@ -455,6 +455,13 @@ final class IceConnectionHandler: ChannelInboundHandler {
             logger.info("closed \(transport.name) connection \(connection?.description ?? "")")
         }
         if let adapter, let connection { adapter.unregister(connection) }
+        // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`).
+        if !batch.isEmpty {
+            connection?.keepUnsent(UnsentBatch(requests: batch, compress: batchCompress))
+            batch = []
+            batchSize = BatchRequestSize.header
+            batchCompress = false
+        }
         reportBytes()
         if countedOpen { communicator.connectionMetrics?.closed(incoming: !isClient) }
         countedOpen = false

@@ -69,6 +69,26 @@ final class NIOConnection: Connection {
             "local address = \(info.localAddress):\(info.localPort)\nremote address = \(info.remoteAddress):\(info.remotePort)"
     }
 
+    /// What the handler had queued and not sent when the channel closed (see
+    /// `Connection.takeUnsentBatch`).
+    private let unsent = NIOLockedValueBox<UnsentBatch?>(nil)
+
+    func keepUnsent(_ batch: UnsentBatch) {
+        unsent.withLockedValue { kept in kept = kept.map { $0.followed(by: batch) } ?? batch }
+    }
+
+    func takeUnsentBatch() -> UnsentBatch? {
+        unsent.withLockedValue { kept in
+            defer { kept = nil }
+            return kept
+        }
+    }
+
+    func queue(_ batch: UnsentBatch) async {
+        let handler = handler
+        try? await channel.eventLoop.submit { handler.value.queueFirst(batch) }.get()
+    }
+
     func onClose(_ callback: @escaping @Sendable () -> Void) {
         channel.closeFuture.whenComplete { _ in callback() }
     }

@@ -39,6 +39,7 @@ extension SwiftGenerator {
         "RequestHeader", "SendingBox", "ServantLocator", "SliceInfo", "SliceLoader", "SliceRegistry", "SliceTraits",
         "SliceVersion", "SlicedData", "StreamCodable", "StreamCodableEnum", "StreamCodableNumber", "SubjectFilter",
         "TLSPeerInfo", "TracingInterceptor", "TracingMiddleware", "Transport", "UDPEndpointData", "UnknownSlicedValue",
+        "UnsentBatch",
         "UserException", "Value", "ValueReferences",
     ]
 

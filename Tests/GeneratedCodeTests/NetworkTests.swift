@@ -1,4 +1,4 @@
-import FloeCore
+@testable import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
@@ -110,6 +110,31 @@ struct NetworkTests {
         try await batch.ice_flushBatchRequests()
         #expect(await eventually { await server.servant.onewayMessages.count == 150 })
         #expect(try await tester.opIdempotent() == 7)
+        await client.destroy()
+        await server.communicator.destroy()
+    }
+
+    /// Batched requests queued on a connection the server then closes (as its inactivity close
+    /// does) are not lost: the flush sends them on a new connection, in order, and so does the
+    /// communicator's flush. (They went with the connection, and the flush succeeded.)
+    @Test func aBatchQueuedOnAConnectionThatClosesGoesOnTheNext() async throws {
+        let server = try await Server()
+        let (client, tester) = try client(server.port)
+        let batch = tester.ice_batchOneway()
+        let first = try await tester.ice_getConnection()
+        for word in ["a", "b"] { try await batch.opOneway(word) }
+        for connection in server.adapter.openConnections { await connection.close() }
+        #expect(await eventually { first.isClosed })
+        try await batch.opOneway("c")
+        try await batch.ice_flushBatchRequests()
+        #expect(await eventually { await server.servant.onewayMessages == ["a", "b", "c"] })
+
+        let second = try await tester.ice_getConnection()
+        try await batch.opOneway("d")
+        for connection in server.adapter.openConnections { await connection.close() }
+        #expect(await eventually { second.isClosed })
+        await client.flushBatchRequests()
+        #expect(await eventually { await server.servant.onewayMessages == ["a", "b", "c", "d"] })
         await client.destroy()
         await server.communicator.destroy()
     }
