@@ -83,6 +83,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingCost = 0
     /// Whether reading stopped because too many requests wait.
     var readPaused = false
+    /// Bytes inflated since the event loop last served anything else, and whether this
+    /// connection waits for its next turn (see `yieldAfterInflating`).
+    var inflatedThisTurn = 0
+    var yielding = false
     /// Set once close-connection is on its way: nothing may follow it, heartbeats included.
     var sentCloseConnection = false
     /// Set once the peer has closed its side: the frames kept while reading was paused are
@@ -219,6 +223,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
+        inflatedThisTurn = 0
         reportBytes()
         if unflushedBytes > 0 { flushNow(context) }
         context.fireChannelReadComplete()
@@ -251,6 +256,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 readEndsWithThisRequest = bytes.readableBytes == 0
                 received(frame, context: context)
                 readEndsWithThisRequest = false
+                if inflatedThisTurn >= Self.inflatedPerTurn, !draining { yieldAfterInflating(context) }
                 // A message may close the connection (a protocol error, close-connection).
                 guard !readsNoMore, context.channel.isActive, self.context != nil else { return }
             }
@@ -291,6 +297,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if status == .compressed {
             do {
                 (frame, codec) = try Self.inflate(frame, maxMessageSize: communicator.messageSizeMax)
+                inflatedThisTurn += frame.body.readableBytes
             } catch {
                 return fail(context, "bad compressed \(frame.header.type) message: \(error)")
             }

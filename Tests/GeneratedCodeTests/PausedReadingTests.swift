@@ -1,7 +1,9 @@
+import FloeBZip2
 import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -42,7 +44,8 @@ private final class CallbacksThenReplyThenClose: ChannelInboundHandler, Sendable
         var results = OutputStream()
         results.write(Int32(7))
         var reply = Message.reply(
-            FloeProtocol.Reply(requestId: requestId, status: .ok, body: .encapsulation(encoding: .v1_1, content: results.finished()))
+            FloeProtocol.Reply(
+                requestId: requestId, status: .ok, body: .encapsulation(encoding: .v1_1, content: results.finished()))
         ).encode()
         out.writeBuffer(&reply)
         let channel = context.channel
@@ -81,5 +84,59 @@ struct PausedReadingTests {
         #expect(try await tester.opIdempotent() == 7)
         await client.destroy()
         try? await listener.close()
+    }
+
+    /// A connection whose compressed requests inflate to far more than their bytes (40 bzip2
+    /// oneways of about 100 bytes, 1 MB each) lets its event loop serve another connection's
+    /// request in between. (All 40 were inflated in one go, and the other request waited.)
+    @Test func inflatingLetsTheEventLoopServeOthers() async throws {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var properties = Properties()
+        properties["Ice.Trace.Protocol"] = "1"
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "server") { _ in CapturingLogHandler(lines: lines) }
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(),
+            transport: NIOTransport(group: loop, logger: logger), logger: logger)
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = try #require(adapter.endpoints.first?.port)
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let other = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await other.ice_ping()
+        var parameters = OutputStream()
+        parameters.write(String(repeating: "x", count: 1_000_000))
+        let message = Message.request(
+            Request(
+                requestId: 0, header: RequestHeader(identity: Identity(name: "tester"), operation: "opOneway"),
+                encoding: .v1_1, parameters: parameters.finished())
+        ).encode()
+        let stream = try BZip2Codec().compress(
+            message.getSlice(at: 14, length: message.readableBytes - 14) ?? ByteBuffer(), level: 9)
+        var flood = ByteBuffer()
+        for _ in 0..<40 {
+            flood.writeBytes(message.readableBytesView.prefix(9))
+            flood.writeInteger(UInt8(2))
+            flood.writeInteger(Int32(14 + 4 + stream.readableBytes), endianness: .little)
+            flood.writeInteger(Int32(message.readableBytes), endianness: .little)
+            flood.writeImmutableBuffer(stream)
+        }
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        try await raw.writeAndFlush(flood)
+        try await other.ice_ping()
+        #expect(
+            await eventually { lines.withLockedValue { $0.filter { $0.contains("request opOneway") }.count } == 40 })
+        let received = lines.withLockedValue { $0.filter { $0.contains("received request") } }
+        let ping = received.lastIndex { $0.contains("request ice_ping") } ?? 0
+        let lastFlooded = received.lastIndex { $0.contains("request opOneway") } ?? 0
+        #expect(ping < lastFlooded, "the other connection's request waited for all 40 to be inflated")
+        try? await raw.close()
+        await client.destroy()
+        await server.destroy()
+        try await loop.shutdownGracefully()
     }
 }
