@@ -24,7 +24,7 @@ public final class Communicator: Sendable {
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
         /// Batch oneway requests of closed connections, for the next connection to the same
         /// place (see `Connection.takeUnsentBatch`).
-        var unsentBatches: [ConnectionKey: UnsentBatch] = [:]
+        var unsentBatches: [ConnectionKey: (batch: UnsentBatch, since: ContinuousClock.Instant)] = [:]
         /// The admin object, created once (see `getAdmin`), and its Process registration.
         var admin: Task<AdminObject?, any Error>?
         var processRegistration: Task<Void, any Error>?
@@ -328,6 +328,12 @@ public final class Communicator: Sendable {
         return nil
     }
 
+    /// Queues on `connection` the batch closed connections to `key` left unsent, if any.
+    func queueUnsentBatch(on connection: any Connection, _ key: ConnectionKey) async {
+        guard let unsent = takeUnsentBatch(for: key) else { return }
+        if !(await connection.queue(unsent)) { park(unsent, key) }
+    }
+
     private func openConnection(to endpoint: IPEndpointData, _ reference: ProxyReference) -> (any Connection)? {
         let key = ConnectionKey(endpoint, reference.connectionId)
         guard let open = state.withLockedValue({ $0.connections[key] })?.settledConnection, !open.isClosed else {
@@ -369,6 +375,9 @@ public final class Communicator: Sendable {
     /// A connection to one of `endpoints`, as `connection(for:)` describes.
     func connection(to endpoints: [EndpointData], _ reference: ProxyReference) async throws -> Route {
         if reference.connectionCached, let (endpoint, open) = openConnection(among: endpoints, reference) {
+            if hasUnsentBatches.load(ordering: .relaxed) {
+                await queueUnsentBatch(on: open, ConnectionKey(endpoint, reference.connectionId))
+            }
             return route(open, endpoint, reference)
         }
         let secure = reference.data.secure
@@ -536,9 +545,7 @@ public final class Communicator: Sendable {
         do {
             let connection = try await task.value
             if !connection.isClosed {
-                if hasUnsentBatches.load(ordering: .relaxed), let unsent = takeUnsentBatch(for: key) {
-                    await connection.queue(unsent)
-                }
+                if hasUnsentBatches.load(ordering: .relaxed) { await queueUnsentBatch(on: connection, key) }
                 return connection
             }
         } catch {
@@ -565,23 +572,61 @@ public final class Communicator: Sendable {
             if let settled = state.connections[key]?.settledConnection, settled === connection {
                 state.connections[key] = nil
             }
-            if let unsent, !state.destroyed {
-                state.unsentBatches[key] = state.unsentBatches[key].map { $0.followed(by: unsent) } ?? unsent
-                hasUnsentBatches.store(true, ordering: .relaxed)
+        }
+        guard let unsent else { return }
+        // A router's connection is a Glacier2 session: a new one would not route requests to
+        // proxies added in this one (their batch stays lost, but not silently).
+        let routerInfos = routers.withLockedValue { Array($0.values) }
+        if routerInfos.contains(where: { $0.isClientEndpoint(key.endpoint) }) {
+            logger.warning(
+                "\(unsent.requests.count) batched requests were lost with the router connection to \(key.endpoint.host):\(key.endpoint.port)"
+            )
+            return
+        }
+        park(unsent, key)
+    }
+
+    /// How long a batch closed connections left unsent waits for the next connection to its
+    /// place, and how many places may have one.
+    static let unsentBatchLifetime: Duration = .seconds(300)
+    static let unsentBatchPlaces = 64
+
+    /// Keeps `unsent` for the next connection to `key`, after what was kept for it already.
+    /// What waited too long, or for too many places, is dropped with a warning.
+    private func park(_ unsent: UnsentBatch, _ key: ConnectionKey) {
+        let now = ContinuousClock.now
+        let dropped = state.withLockedValue { state -> [(ConnectionKey, Int)] in
+            guard !state.destroyed else { return [] }
+            let kept = state.unsentBatches[key]
+            state.unsentBatches[key] = (kept.map { $0.batch.followed(by: unsent) } ?? unsent, kept?.since ?? now)
+            var dropped: [(ConnectionKey, Int)] = []
+            for (place, entry) in state.unsentBatches where now - entry.since > Self.unsentBatchLifetime {
+                dropped.append((place, entry.batch.requests.count))
+                state.unsentBatches[place] = nil
             }
+            while state.unsentBatches.count > Self.unsentBatchPlaces,
+                let oldest = state.unsentBatches.min(by: { $0.value.since < $1.value.since })
+            {
+                dropped.append((oldest.key, oldest.value.batch.requests.count))
+                state.unsentBatches[oldest.key] = nil
+            }
+            hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed)
+            return dropped
+        }
+        for (place, count) in dropped {
+            logger.warning(
+                "\(count) batched requests to \(place.endpoint.host):\(place.endpoint.port) were dropped: no connection to it took them"
+            )
         }
     }
 
     /// The batch closed connections to `key` left unsent, taken.
     private func takeUnsentBatch(for key: ConnectionKey) -> UnsentBatch? {
         state.withLockedValue { state in
-            defer { if state.unsentBatches.isEmpty { hasUnsentBatches.store(false, ordering: .relaxed) } }
-            return state.unsentBatches.removeValue(forKey: key)
+            defer { hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed) }
+            return state.unsentBatches.removeValue(forKey: key)?.batch
         }
     }
-
-    /// Where closed connections left batches unsent (flushed by `flushBatchRequests()`).
-    var unsentBatchPlaces: [ConnectionKey] { state.withLockedValue { Array($0.unsentBatches.keys) } }
 
     /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are
     /// unique, except the empty one: as in Ice, any number of unnamed adapters (for callbacks

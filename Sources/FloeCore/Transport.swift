@@ -71,8 +71,9 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// taken once. The communicator queues them on its next connection to the same place: Ice
     /// keeps a batch on its proxy, so a connection closing before the flush loses nothing.
     func takeUnsentBatch() -> UnsentBatch?
-    /// Queues `batch` ahead of the batch oneway requests queued here since.
-    func queue(_ batch: UnsentBatch) async
+    /// Queues `batch` ahead of the batch oneway requests queued here since; false if this
+    /// connection has closed too.
+    func queue(_ batch: UnsentBatch) async -> Bool
 }
 
 extension Connection {
@@ -81,7 +82,7 @@ extension Connection {
     }
 
     public func takeUnsentBatch() -> UnsentBatch? { nil }
-    public func queue(_ batch: UnsentBatch) async {}
+    public func queue(_ batch: UnsentBatch) async -> Bool { false }
 
     /// `close()` when `gracefully`, else `abort()`.
     public func close(gracefully: Bool) async {

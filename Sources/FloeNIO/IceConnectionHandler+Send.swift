@@ -123,14 +123,7 @@ extension IceConnectionHandler {
                     .datagramLimit, "a batched request of \(content.readableBytes) bytes does not fit in a udp datagram"
                 )
             }
-            // The batch so far goes first if this request would take it past the limit: sent
-            // with it, a batch outgrew the peer's message size limit of the same size (and a
-            // datagram, where the whole batch was then lost).
-            if let limit = batchAutoFlushSize, !batch.isEmpty, batchSize + size > limit { _ = flushBatch() }
-            batch.append(Request(requestId: 0, header: header, encoding: encoding, parameters: content))
-            if compress { batchCompress = true }
-            batchSize += size
-            if let limit = batchAutoFlushSize, batchSize >= limit { _ = flushBatch() }
+            appendBatched(Request(requestId: 0, header: header, encoding: encoding, parameters: content), compress)
             return .sent
         }
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
@@ -201,27 +194,27 @@ extension IceConnectionHandler {
         if pending.isEmpty { releaseRepliesDone() }
     }
 
-    /// Puts the batch oneway requests a closed connection never sent ahead of this one's. If
-    /// both together would pass the auto-flush size, the older ones go now, alone.
-    func queueFirst(_ unsent: UnsentBatch) {
-        guard let context = self.context, context.channel.isActive else {
-            connection?.keepUnsent(unsent)  // closed as well: on to the next one
-            return
-        }
-        var size = BatchRequestSize.header
-        for request in unsent.requests {
-            size += BatchRequestSize.entry(request.header, content: request.parameters.readableBytes)
-        }
-        if let limit = batchAutoFlushSize, !batch.isEmpty, size + batchSize - BatchRequestSize.header > limit {
-            let later = (batch, batchSize, batchCompress)
-            (batch, batchSize, batchCompress) = (unsent.requests, size, unsent.compress)
-            _ = flushBatch()
-            (batch, batchSize, batchCompress) = later
-            return
-        }
-        batch = unsent.requests + batch
-        batchSize += size - BatchRequestSize.header
-        if unsent.compress { batchCompress = true }
+    /// Adds a request to the batch. The batch so far goes first if this request would take it
+    /// past the limit: sent with it, a batch outgrew the peer's message size limit of the same
+    /// size (and a datagram, where the whole batch was then lost).
+    func appendBatched(_ request: Request, _ compress: Bool) {
+        let size = BatchRequestSize.entry(request.header, content: request.parameters.readableBytes)
+        if let limit = batchAutoFlushSize, !batch.isEmpty, batchSize + size > limit { _ = flushBatch() }
+        batch.append(request)
+        if compress { batchCompress = true }
+        batchSize += size
+        if let limit = batchAutoFlushSize, batchSize >= limit { _ = flushBatch() }
+    }
+
+    /// Puts the batch oneway requests a closed connection never sent ahead of this one's,
+    /// flushing as the size limit says; false if this connection has closed too.
+    func queueFirst(_ unsent: UnsentBatch) -> Bool {
+        guard let context, context.channel.isActive, !closing else { return false }
+        let (later, laterCompress) = (batch, batchCompress)
+        (batch, batchSize, batchCompress) = ([], BatchRequestSize.header, false)
+        for request in unsent.requests { appendBatched(request, unsent.compress) }
+        for request in later { appendBatched(request, laterCompress) }
+        return true
     }
 
     /// Writes the queued batch oneway requests as one batch-request message.

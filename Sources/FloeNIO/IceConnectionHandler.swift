@@ -462,8 +462,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             logger.info("closed \(transport.name) connection \(connection?.description ?? "")")
         }
         if let adapter, let connection { adapter.unregister(connection) }
-        // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`).
-        if !batch.isEmpty {
+        // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`); an
+        // accepted connection has no next one.
+        if !batch.isEmpty, isClient {
             connection?.keepUnsent(UnsentBatch(requests: batch, compress: batchCompress))
             batch = []
             batchSize = BatchRequestSize.header

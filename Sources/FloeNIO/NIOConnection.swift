@@ -84,9 +84,9 @@ final class NIOConnection: Connection {
         }
     }
 
-    func queue(_ batch: UnsentBatch) async {
+    func queue(_ batch: UnsentBatch) async -> Bool {
         let handler = handler
-        try? await channel.eventLoop.submit { handler.value.queueFirst(batch) }.get()
+        return (try? await channel.eventLoop.submit { handler.value.queueFirst(batch) }.get()) ?? false
     }
 
     func onClose(_ callback: @escaping @Sendable () -> Void) {
