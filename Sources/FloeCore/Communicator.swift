@@ -331,7 +331,7 @@ public final class Communicator: Sendable {
     /// Queues on `connection` the batch closed connections to `key` left unsent, if any.
     func queueUnsentBatch(on connection: any Connection, _ key: ConnectionKey) async {
         guard let unsent = takeUnsentBatch(for: key) else { return }
-        if !(await connection.queue(unsent)) { park(unsent, key) }
+        if !(await connection.queue(unsent.batch)) { park(unsent.batch, key, since: unsent.since) }
     }
 
     private func openConnection(to endpoint: IPEndpointData, _ reference: ProxyReference) -> (any Connection)? {
@@ -583,7 +583,7 @@ public final class Communicator: Sendable {
             )
             return
         }
-        park(unsent, key)
+        park(unsent, key, since: .now)
     }
 
     /// How long a batch closed connections left unsent waits for the next connection to its
@@ -591,14 +591,20 @@ public final class Communicator: Sendable {
     static let unsentBatchLifetime: Duration = .seconds(300)
     static let unsentBatchPlaces = 64
 
-    /// Keeps `unsent` for the next connection to `key`, after what was kept for it already.
+    /// Keeps `unsent`, left unsent `since`, for the next connection to `key`, in order with
+    /// what was kept for it already (a batch handed back is older than one kept meanwhile).
     /// What waited too long, or for too many places, is dropped with a warning.
-    private func park(_ unsent: UnsentBatch, _ key: ConnectionKey) {
+    private func park(_ unsent: UnsentBatch, _ key: ConnectionKey, since: ContinuousClock.Instant) {
         let now = ContinuousClock.now
         let dropped = state.withLockedValue { state -> [(ConnectionKey, Int)] in
             guard !state.destroyed else { return [] }
-            let kept = state.unsentBatches[key]
-            state.unsentBatches[key] = (kept.map { $0.batch.followed(by: unsent) } ?? unsent, kept?.since ?? now)
+            if let kept = state.unsentBatches[key] {
+                state.unsentBatches[key] =
+                    kept.since <= since
+                    ? (kept.batch.followed(by: unsent), kept.since) : (unsent.followed(by: kept.batch), since)
+            } else {
+                state.unsentBatches[key] = (unsent, since)
+            }
             var dropped: [(ConnectionKey, Int)] = []
             for (place, entry) in state.unsentBatches where now - entry.since > Self.unsentBatchLifetime {
                 dropped.append((place, entry.batch.requests.count))
@@ -620,12 +626,33 @@ public final class Communicator: Sendable {
         }
     }
 
-    /// The batch closed connections to `key` left unsent, taken.
-    private func takeUnsentBatch(for key: ConnectionKey) -> UnsentBatch? {
-        state.withLockedValue { state in
+    /// The batch closed connections to `key` left unsent, taken, unless it waited too long
+    /// (then dropped with a warning).
+    private func takeUnsentBatch(for key: ConnectionKey) -> (batch: UnsentBatch, since: ContinuousClock.Instant)? {
+        let taken = state.withLockedValue { state in
             defer { hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed) }
-            return state.unsentBatches.removeValue(forKey: key)?.batch
+            return state.unsentBatches.removeValue(forKey: key)
         }
+        guard let taken, ContinuousClock.now - taken.since > Self.unsentBatchLifetime else { return taken }
+        logger.warning(
+            "\(taken.batch.requests.count) batched requests to \(key.endpoint.host):\(key.endpoint.port) were dropped: no connection to it took them"
+        )
+        return nil
+    }
+
+    /// Queues each kept batch on the open connection to its place, if there is one (see
+    /// `flushBatchRequests()`).
+    func queueUnsentBatchesOnOpenConnections() async {
+        guard hasUnsentBatches.load(ordering: .relaxed) else { return }
+        let open = state.withLockedValue { state in
+            state.unsentBatches.keys.compactMap { key -> (ConnectionKey, any Connection)? in
+                guard let connection = state.connections[key]?.settledConnection, !connection.isClosed else {
+                    return nil
+                }
+                return (key, connection)
+            }
+        }
+        for (key, connection) in open { await queueUnsentBatch(on: connection, key) }
     }
 
     /// A registered adapter with no endpoints yet (see `createObjectAdapter(name:)`). Names are

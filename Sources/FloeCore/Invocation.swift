@@ -368,9 +368,11 @@ extension ObjectPrx {
 extension Communicator {
     /// Sends the batch oneway requests queued on every connection of this communicator, the
     /// ones it opened and those its adapters accepted (Ice's `Communicator.flushBatchRequests`).
-    /// The batch of an outgoing connection that closed before it was sent goes, first, on the
-    /// next connection to the same place; one an adapter accepted is lost with it.
+    /// The batch of an outgoing connection that closed before it was sent goes first on the
+    /// connection to the same place, if one is open (none is opened for it); one an adapter
+    /// accepted is lost with it.
     public func flushBatchRequests() async {
+        await queueUnsentBatchesOnOpenConnections()
         let outgoing = state.withLockedValue { $0.connections.values.compactMap(\.settledConnection) }
         let adapters = state.withLockedValue { Array($0.adapters.values) }
         for connection in outgoing + adapters.flatMap(\.openConnections) where !connection.isClosed {
