@@ -49,8 +49,9 @@ struct AdminTests {
     }
 
     @Test func aFloeAdminClientUsesTheGeneratedProxies() async throws {
-        // (A facet Floe lacks, common in ZeroC configurations, adds nothing, as in Ice.)
-        let server = try await Self.server(["Ice.Admin.Facets": "Properties, Metrics"])
+        // (A facet Floe lacks, common in ZeroC configurations, adds nothing, as in Ice. Names
+        // are separated by commas or any white space, a tab here, as in Ice.)
+        let server = try await Self.server(["Ice.Admin.Facets": "Metrics\tProperties"])
         let client = Communicator(sliceLoader: FloeIce_SliceLoader(), transport: NIOTransport())
         let admin = try #require(try await server.getAdmin())
         let reached = client.makeProxy(admin.ice_getIdentity()).ice_endpoints(admin.ice_getEndpoints())

@@ -56,7 +56,7 @@ extension Communicator {
         ]
         var facets = all
         if let listed = properties["Ice.Admin.Facets"] {
-            let names = Set(listed.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
+            let names = Set(listed.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init))
             // As in Ice, a name without a facet adds nothing (ZeroC's Metrics and Logger are
             // common in configurations); said once, so that a misspelt one is noticed.
             for unknown in names.subtracting(all.keys).sorted() {

@@ -24,8 +24,11 @@ struct ProcessFacet: Dispatcher {
             return try request.makeResponse()
         case "writeMessage":
             let (message, fd) = try request.readParameters { (try $0.read(String.self), try $0.read(Int32.self)) }
-            let line = message + "\n"
-            _ = line.withCString { write(fd == 2 ? 2 : 1, $0, strlen($0)) }
+            // Standard output or error; any other descriptor is ignored, as ZeroC does.
+            if fd == 1 || fd == 2 {
+                let line = message + "\n"
+                _ = line.withCString { write(fd, $0, strlen($0)) }
+            }
             return try request.makeResponse()
         default:
             if let response = try dispatchBuiltin(request, traits: ProcessTraits.self) { return response }
