@@ -35,17 +35,25 @@ private func oneways(_ tester: any TesterPrx, count: Int) async throws -> [Strin
     }
 }
 
-/// Sends to `tester` over udp a datagram, a compressed one (long enough to be compressed) and a
-/// batch of two, as `udp_peer.py` does, and returns what it received.
-private func sendFourDatagrams(to tester: any TesterPrx) async throws -> Set<String> {
+/// Sends to `tester` over udp a datagram, a compressed one (long enough to be compressed), a
+/// batch of two and a 20 KB datagram, as `udp_peer.py` does, and returns what it received (a
+/// string of 100 characters or more as its first two and its length, as the script prints it).
+private func sendFiveDatagrams(to tester: any TesterPrx) async throws -> Set<String> {
     try await tester.ice_datagram().opOneway("d1")
     try await tester.ice_datagram().ice_compress(true).opOneway("z1" + String(repeating: " ", count: 300))
     let batch = tester.ice_batchDatagram()
     try await batch.opOneway("b1")
     try await batch.opOneway("b2")
     try await batch.ice_flushBatchRequests()
-    return Set(try await oneways(tester, count: 4).map { $0.trimmingCharacters(in: .whitespaces) })
+    try await tester.ice_datagram().opOneway("l1" + String(repeating: "x", count: 20_000))
+    return Set(
+        try await oneways(tester, count: 5).map { text in
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            return trimmed.count < 100 ? trimmed : "\(trimmed.prefix(2)):\(trimmed.count)"
+        })
 }
+
+private let fiveDatagrams: Set<String> = ["d1", "z1", "b1", "b2", "l1:20002"]
 
 /// udp endpoints: datagram and batch datagram invocations, one message per datagram, no
 /// validation, no replies; between Floe peers, with ZeroC's both ways, and what hostile
@@ -64,7 +72,7 @@ struct DatagramTests {
         let twoway = try tester(client, adapter.createProxy(Identity(name: "tester")).description)
         #expect(twoway.description.contains(":udp -h 127.0.0.1 -p "))
         let datagram = twoway.ice_datagram()
-        #expect(try await sendFourDatagrams(to: twoway) == ["d1", "z1", "b1", "b2"])
+        #expect(try await sendFiveDatagrams(to: twoway) == fiveDatagrams)
         #expect(try await datagram.ice_getConnection().info.type == "udp")
         #expect(try await twoway.ice_getConnection().info.type == "tcp")
         // Operations that return data need a twoway proxy; datagram proxies need udp endpoints.
@@ -78,13 +86,13 @@ struct DatagramTests {
         }
         #expect(tooBig?.code == .datagramLimit, "\(String(describing: tooBig))")
         try await datagram.opOneway("after")
-        #expect(try await oneways(twoway, count: 5).contains("after"))
+        #expect(try await oneways(twoway, count: 6).contains("after"))
         // Datagrams bigger than NIO's default 2,048-byte read: a request and a batch.
         try await datagram.opOneway(String(repeating: "y", count: 20_000))
         let batch = twoway.ice_batchDatagram()
         for _ in 0..<3 { try await batch.opOneway(String(repeating: "w", count: 3_000)) }
         try await batch.ice_flushBatchRequests()
-        let received = try await oneways(twoway, count: 9)
+        let received = try await oneways(twoway, count: 10)
         let sizes = received.map(\.count)
         #expect(sizes.contains(20_000), "a 20 KB datagram: \(sizes)")
         #expect(sizes.filter { $0 == 3_000 }.count == 3, "a 9 KB batch: \(sizes)")
@@ -113,7 +121,7 @@ struct DatagramTests {
         let proxy = try await firstLine(of: output)
         let client = try communicator()
         let zeroC = try tester(client, proxy)
-        #expect(try await sendFourDatagrams(to: zeroC) == ["d1", "z1", "b1", "b2"])
+        #expect(try await sendFiveDatagrams(to: zeroC) == fiveDatagrams)
         try await zeroC.shutdown()
 
         let server = try communicator()
@@ -125,7 +133,7 @@ struct DatagramTests {
         let (zeroCClient, transcript) = try launchPeer("udp_peer.py", ["client", floe])
         let line = try await firstLine(of: transcript)
         try await offPool { zeroCClient.waitUntilExit() }
-        #expect(Set(line.split(separator: " ")) == ["d1", "z1", "b1", "b2"], "\(line)")
+        #expect(Set(line.split(separator: " ").map(String.init)) == fiveDatagrams, "\(line)")
         await client.destroy()
         await server.destroy()
     }

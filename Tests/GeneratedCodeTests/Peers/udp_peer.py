@@ -6,8 +6,10 @@
 #   /usr/bin/python3 udp_peer.py SLICE_DIR client PROXY
 #       sends over udp: opOneway("d1") as a datagram, opOneway("z1") compressed (-z) with a
 #       string long enough to be compressed, opOneway("b1"), opOneway("b2") as a batch datagram
-#       flushed once; then asks onewaysReceived() over tcp until all four arrived (5 s), and
-#       prints them, one line, space-separated.
+#       flushed once, and opOneway("l1" + 20,000 x) as one 20 KB datagram; then asks
+#       onewaysReceived() over tcp until all five arrived (5 s), and prints them, one line,
+#       space-separated (a string of 100 characters or more as its first two and its length,
+#       "l1:20002").
 import sys
 import time
 
@@ -49,10 +51,13 @@ else:
         batch.opOneway("b1")
         batch.opOneway("b2")
         batch.ice_flushBatchRequests()
+        tester.ice_datagram().opOneway("l1" + "x" * 20000)
         deadline = time.time() + 5
         while True:
             received = tester.onewaysReceived()
-            if len(received) >= 4 or time.time() > deadline:
+            if len(received) >= 5 or time.time() > deadline:
                 break
             time.sleep(0.05)
-        print(" ".join(s.strip() for s in received), flush=True)
+        stripped = (s.strip() for s in received)
+        shown = (s if len(s) < 100 else "{0}:{1}".format(s[:2], len(s)) for s in stripped)
+        print(" ".join(shown), flush=True)
