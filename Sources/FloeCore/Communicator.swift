@@ -44,7 +44,8 @@ public final class Communicator: Sendable {
 
     /// The network transport; nil keeps this communicator to collocated calls.
     public let transport: (any Transport)?
-    /// The largest message accepted from a peer, in bytes (`Ice.MessageSizeMax`, 1 MiB).
+    /// The largest message accepted from a peer, in bytes (`Ice.MessageSizeMax`, 1 MiB; 0 or
+    /// less given: no limit, `Int32.max`).
     public let messageSizeMax: Int
     /// Milliseconds to wait for a reply when the proxy sets no timeout; -1 waits forever
     /// (`Ice.Default.InvocationTimeout`).
@@ -152,7 +153,8 @@ public final class Communicator: Sendable {
         self.peerWarnings = WarningLimiter(perSecond: connectionOptions.warningsPerSecond)
         self.sliceLoader = sliceLoader
         self.transport = transport
-        self.messageSizeMax = messageSizeMax
+        // As `Ice.MessageSizeMax` below 1: no limit (a 0 here refused every message).
+        self.messageSizeMax = messageSizeMax > 0 ? messageSizeMax : Int(Int32.max)
         self.classGraphDepthMax = classGraphDepthMax
         self.defaultInvocationTimeout = defaultInvocationTimeout
         self.retryIntervals = retryIntervals

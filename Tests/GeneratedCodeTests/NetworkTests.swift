@@ -143,6 +143,20 @@ struct NetworkTests {
         await server.communicator.destroy()
     }
 
+    /// A communicator made with `messageSizeMax: 0` has no limit, as `Ice.MessageSizeMax=0`
+    /// says. (It refused every message, its peer's requests included.)
+    @Test func aMessageSizeMaxOfZeroIsNoLimit() async throws {
+        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), messageSizeMax: 0)
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let (client, tester) = try client(adapter.endpoints.first?.port ?? 0)
+        #expect(try await tester.opIdempotent() == 7)
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// `Communicator.flushBatchRequests()` sends the batches of every connection, here two
     /// connections (by connection id) to one server.
     @Test func theCommunicatorFlushesEveryConnectionsBatch() async throws {
