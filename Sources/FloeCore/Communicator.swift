@@ -601,9 +601,10 @@ public final class Communicator: Sendable {
         let dropped = state.withLockedValue { state -> [(ConnectionKey, Int)] in
             guard !state.destroyed else { return [] }
             if let kept = state.unsentBatches[key] {
+                // (The later time: the younger requests get their whole wait.)
                 state.unsentBatches[key] =
                     kept.since <= since
-                    ? (kept.batch.followed(by: unsent), kept.since) : (unsent.followed(by: kept.batch), since)
+                    ? (kept.batch.followed(by: unsent), since) : (unsent.followed(by: kept.batch), kept.since)
             } else {
                 state.unsentBatches[key] = (unsent, since)
             }
@@ -631,15 +632,24 @@ public final class Communicator: Sendable {
     /// The batch closed connections to `key` left unsent, taken, unless it waited too long
     /// (then dropped with a warning).
     private func takeUnsentBatch(for key: ConnectionKey) -> (batch: UnsentBatch, since: ContinuousClock.Instant)? {
-        let taken = state.withLockedValue { state in
+        let now = ContinuousClock.now
+        let (taken, expired) = state.withLockedValue { state in
             defer { hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed) }
-            return state.unsentBatches.removeValue(forKey: key)
+            // Every place's expired batch goes here too: one for a server gone for good is
+            // otherwise kept until another batch is kept.
+            var expired: [(ConnectionKey, Int)] = []
+            for (place, entry) in state.unsentBatches where now - entry.since > Self.unsentBatchLifetime {
+                expired.append((place, entry.batch.requests.count))
+                state.unsentBatches[place] = nil
+            }
+            return (state.unsentBatches.removeValue(forKey: key), expired)
         }
-        guard let taken, ContinuousClock.now - taken.since > Self.unsentBatchLifetime else { return taken }
-        logger.warning(
-            "\(taken.batch.requests.count) batched requests to \(key.endpoint.host):\(key.endpoint.port) were dropped: no connection to it took them"
-        )
-        return nil
+        for (place, count) in expired {
+            logger.warning(
+                "\(count) batched requests to \(place.endpoint.host):\(place.endpoint.port) were dropped: no connection to it took them"
+            )
+        }
+        return taken
     }
 
     /// Queues each kept batch on the open connection to its place, if there is one (see

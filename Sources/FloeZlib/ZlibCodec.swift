@@ -36,7 +36,7 @@ public struct ZlibCodec: CompressionCodec {
         // inflate further stops when the buffer is full, having used no more memory. The buffer
         // starts at what the data can plausibly hold and grows as it fills, so memory follows
         // what the stream really inflates to, not what the peer announced (which only
-        // `Ice.MessageSizeMax` bounds, and nothing does when it is 0).
+        // `Ice.MessageSizeMax` bounds: 2 GiB when it is 0).
         let limit = size + 1
         var output = ByteBufferAllocator().buffer(
             capacity: CompressionBuffer.initialCapacity(limit: limit, compressed: data))

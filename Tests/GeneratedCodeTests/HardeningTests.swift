@@ -100,10 +100,11 @@ struct HardeningTests {
         await server.destroy()
     }
 
-    /// Requests that wait count their headers too: with empty parameters and a 64 KiB context
-    /// each, a peer behind a busy dispatch gets about `MaxQueuedBytes` of them read, not all.
-    /// (Counted as their parameters alone, all 200, 12.8 MiB, were read into the queue.)
-    @Test func waitingRequestsCountTheirHeaders() async throws {
+    /// How many of `count` pings (`request(id)`; the first sleeps 3 s) a server with one
+    /// dispatch at a time and 1 MiB for waiting requests reads while the first one runs.
+    private static func pingsReadBehindABusyDispatch(count: Int, _ request: (Int) throws -> ByteBuffer)
+        async throws -> Int
+    {
         var options = ConnectionOptions()
         options.maxQueuedBytes = 1 << 20
         options.maxDispatches = 1
@@ -112,23 +113,37 @@ struct HardeningTests {
         let (server, servant, port) = try await Self.server(options, logger: logger)
         let raw = try await Self.rawClient(port: port, tls: nil)
         var requests = ByteBuffer()
-        for id in 1...200 {
-            let context = id == 1 ? ["sleep": "3"] : ["pad": String(repeating: "x", count: 65_536)]
-            var request = Message.request(
-                Request(
-                    requestId: Int32(id),
-                    header: RequestHeader(identity: Identity(name: "tester"), operation: "ping", context: context),
-                    encoding: .v1_1, parameters: ByteBuffer())
-            ).encode()
-            requests.writeBuffer(&request)
+        for id in 1...count {
+            var message = try request(id)
+            requests.writeBuffer(&message)
         }
         raw.writeAndFlush(requests, promise: nil)
         #expect(await eventually { await servant.runningPings == 1 })
         try await Task.sleep(for: .milliseconds(500))
         let received = lines.withLockedValue { $0.filter { $0.contains("received request ping") }.count }
-        #expect(received < 40, "\(received) of 200 requests were read while one dispatch ran")
         try? await raw.close()
         await server.destroy()
+        return received
+    }
+
+    /// A ping request; the first of a test sleeps 3 s.
+    private static func ping(_ id: Int, context: [String: String] = [:], parameters: Int = 0) -> ByteBuffer {
+        Message.request(
+            Request(
+                requestId: Int32(id),
+                header: RequestHeader(
+                    identity: Identity(name: "tester"), operation: "ping", context: id == 1 ? ["sleep": "3"] : context),
+                encoding: .v1_1, parameters: ByteBuffer(repeating: 0, count: id == 1 ? 0 : parameters))
+        ).encode()
+    }
+
+    /// Requests that wait count their headers too: with empty parameters and a 64 KiB context
+    /// each, a peer behind a busy dispatch gets about `MaxQueuedBytes` of them read, not all.
+    /// (Counted as their parameters alone, all 200, 12.8 MiB, were read into the queue.)
+    @Test func waitingRequestsCountTheirHeaders() async throws {
+        let pad = ["pad": String(repeating: "x", count: 65_536)]
+        let received = try await Self.pingsReadBehindABusyDispatch(count: 200) { Self.ping($0, context: pad) }
+        #expect(received < 40, "\(received) of 200 requests were read while one dispatch ran")
     }
 
     /// Compressed requests count as what they inflate to, and reading stops inside a read:
@@ -136,40 +151,18 @@ struct HardeningTests {
     /// 1 MiB get about `MaxQueuedBytes` of them inflated, not every one in the read (a read
     /// held dozens of them, tens of MiB: reading paused only for the next read).
     @Test func compressedRequestsAreInflatedNoFurtherThanTheBound() async throws {
-        var options = ConnectionOptions()
-        options.maxQueuedBytes = 1 << 20
-        options.maxDispatches = 1
-        options.traceProtocol = 1
-        let (logger, lines) = Self.capturingLogger()
-        let (server, servant, port) = try await Self.server(options, logger: logger)
-        let raw = try await Self.rawClient(port: port, tls: nil)
-        var requests = ByteBuffer()
-        for id in 1...300 {
-            let first = id == 1
-            var request = Message.request(
-                Request(
-                    requestId: Int32(id),
-                    header: RequestHeader(
-                        identity: Identity(name: "tester"), operation: "ping", context: first ? ["sleep": "3"] : [:]),
-                    encoding: .v1_1, parameters: ByteBuffer(repeating: 0, count: first ? 0 : 1_000_000))
-            ).encode()
-            if !first { request = try bzip2Compressed(request) }
-            requests.writeBuffer(&request)
+        #expect(try Self.bzip2Compressed(Self.ping(2, parameters: 1_000_000)).readableBytes < 200, "small on the wire")
+        let received = try await Self.pingsReadBehindABusyDispatch(count: 300) { id in
+            id == 1 ? Self.ping(id) : try Self.bzip2Compressed(Self.ping(id, parameters: 1_000_000))
         }
-        #expect(requests.readableBytes < 40_000, "each compressed request is small on the wire")
-        raw.writeAndFlush(requests, promise: nil)
-        #expect(await eventually { await servant.runningPings == 1 })
-        try await Task.sleep(for: .milliseconds(500))
-        let received = lines.withLockedValue { $0.filter { $0.contains("received request ping") }.count }
         #expect(received < 6, "\(received) requests of nearly 1 MiB each were inflated while one dispatch ran")
-        try? await raw.close()
-        await server.destroy()
     }
 
     /// An encoded message as Ice compresses it: status 2, the compressed size in the header,
     /// then the uncompressed size and the bzip2 stream of the body.
-    private func bzip2Compressed(_ message: ByteBuffer) throws -> ByteBuffer {
-        let stream = try BZip2Codec().compress(message.getSlice(at: 14, length: message.readableBytes - 14)!, level: 9)
+    private static func bzip2Compressed(_ message: ByteBuffer) throws -> ByteBuffer {
+        let body = message.getSlice(at: message.readerIndex + 14, length: message.readableBytes - 14) ?? ByteBuffer()
+        let stream = try BZip2Codec().compress(body, level: 9)
         var compressed = ByteBuffer(bytes: message.readableBytesView.prefix(9))
         compressed.writeInteger(UInt8(2))
         compressed.writeInteger(Int32(14 + 4 + stream.readableBytes), endianness: .little)
