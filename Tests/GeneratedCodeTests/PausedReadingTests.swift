@@ -9,6 +9,17 @@ import NIOCore
 import NIOPosix
 import Testing
 
+/// An `opOneway(text)` request to "tester", encoded.
+private func opOnewayRequest(_ text: String) -> ByteBuffer {
+    var parameters = OutputStream()
+    parameters.write(text)
+    return Message.request(
+        Request(
+            requestId: 0, header: RequestHeader(identity: Identity(name: "tester"), operation: "opOneway"),
+            encoding: .v1_1, parameters: parameters.finished())
+    ).encode()
+}
+
 /// A server that, once the client's first request arrives, sends back over the connection a
 /// oneway ping that sleeps 5 s and 9 oneways of 20 KB (callbacks the client's adapter queues),
 /// then the reply to that request (an int, 7), then closes once all of it is written.
@@ -32,13 +43,7 @@ private final class CallbacksThenReplyThenClose: ChannelInboundHandler, Sendable
                 encoding: .v1_1, parameters: ByteBuffer())
         ).encode()
         for _ in 0..<9 {
-            var parameters = OutputStream()
-            parameters.write(String(repeating: "x", count: 20_000))
-            var request = Message.request(
-                Request(
-                    requestId: 0, header: RequestHeader(identity: Identity(name: "tester"), operation: "opOneway"),
-                    encoding: .v1_1, parameters: parameters.finished())
-            ).encode()
+            var request = opOnewayRequest(String(repeating: "x", count: 20_000))
             out.writeBuffer(&request)
         }
         var results = OutputStream()
@@ -107,13 +112,7 @@ struct PausedReadingTests {
         let other = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
         try await other.ice_ping()
-        var parameters = OutputStream()
-        parameters.write(String(repeating: "x", count: 1_000_000))
-        let message = Message.request(
-            Request(
-                requestId: 0, header: RequestHeader(identity: Identity(name: "tester"), operation: "opOneway"),
-                encoding: .v1_1, parameters: parameters.finished())
-        ).encode()
+        let message = opOnewayRequest(String(repeating: "x", count: 1_000_000))
         let stream = try BZip2Codec().compress(
             message.getSlice(at: 14, length: message.readableBytes - 14) ?? ByteBuffer(), level: 9)
         var flood = ByteBuffer()
