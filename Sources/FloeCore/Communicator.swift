@@ -608,11 +608,7 @@ public final class Communicator: Sendable {
             } else {
                 state.unsentBatches[key] = (unsent, since)
             }
-            var dropped: [(ConnectionKey, Int)] = []
-            for (place, entry) in state.unsentBatches where now - entry.since > Self.unsentBatchLifetime {
-                dropped.append((place, entry.batch.requests.count))
-                state.unsentBatches[place] = nil
-            }
+            var dropped = Self.dropExpiredBatches(&state, now: now)
             while state.unsentBatches.count > Self.unsentBatchPlaces,
                 let oldest = state.unsentBatches.min(by: { $0.value.since < $1.value.since })
             {
@@ -622,6 +618,22 @@ public final class Communicator: Sendable {
             hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed)
             return dropped
         }
+        warnDropped(dropped)
+    }
+
+    /// Removes the batches kept longer than `unsentBatchLifetime`: where, and how many requests.
+    private static func dropExpiredBatches(_ state: inout State, now: ContinuousClock.Instant) -> [(
+        ConnectionKey, Int
+    )] {
+        var dropped: [(ConnectionKey, Int)] = []
+        for (place, entry) in state.unsentBatches where now - entry.since > unsentBatchLifetime {
+            dropped.append((place, entry.batch.requests.count))
+            state.unsentBatches[place] = nil
+        }
+        return dropped
+    }
+
+    private func warnDropped(_ dropped: [(ConnectionKey, Int)]) {
         for (place, count) in dropped {
             logger.warning(
                 "\(count) batched requests to \(place.endpoint.host):\(place.endpoint.port) were dropped: no connection to it took them"
@@ -637,18 +649,10 @@ public final class Communicator: Sendable {
             defer { hasUnsentBatches.store(!state.unsentBatches.isEmpty, ordering: .relaxed) }
             // Every place's expired batch goes here too: one for a server gone for good is
             // otherwise kept until another batch is kept.
-            var expired: [(ConnectionKey, Int)] = []
-            for (place, entry) in state.unsentBatches where now - entry.since > Self.unsentBatchLifetime {
-                expired.append((place, entry.batch.requests.count))
-                state.unsentBatches[place] = nil
-            }
+            let expired = Self.dropExpiredBatches(&state, now: now)
             return (state.unsentBatches.removeValue(forKey: key), expired)
         }
-        for (place, count) in expired {
-            logger.warning(
-                "\(count) batched requests to \(place.endpoint.host):\(place.endpoint.port) were dropped: no connection to it took them"
-            )
-        }
+        warnDropped(expired)
         return taken
     }
 

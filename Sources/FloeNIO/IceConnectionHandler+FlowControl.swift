@@ -39,8 +39,9 @@ extension IceConnectionHandler {
     /// `inflatedPerTurn`, the rest of the read waits (reading paused) for a timer 100 µs away,
     /// so that the event loop first serves the other connections' reads: work queued on the
     /// loop itself (`execute`) runs before it looks at sockets again, a timer not yet due does
-    /// not. Traffic that compresses as data usually does (2:1, 64 KiB reads) never gets here;
-    /// data that compresses 12:1 or more pauses 100 µs per 4 MiB inflated (about 3 ms of zlib).
+    /// not. Traffic that compresses as data usually does (2:1, reads of 64 KiB at most, four to
+    /// a turn) never gets here; data that compresses 12:1 or more pauses 100 µs per 4 MiB
+    /// inflated.
     func yieldAfterInflating(_ context: ChannelHandlerContext) {
         // (Not over udp: one channel reads every peer's datagrams, and a pause loses them.)
         guard !yielding, transport != .udp else { return }
