@@ -239,7 +239,12 @@ let package = Package(
         ),
         .testTarget(
             name: "FloeCoreTests",
-            dependencies: ["FloeCore"],
+            dependencies: [
+                "FloeCore", "FloeEncoding", "FloeProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

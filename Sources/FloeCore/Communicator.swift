@@ -25,6 +25,10 @@ public final class Communicator: Sendable {
         /// Batch oneway requests of closed connections, for the next connection to the same
         /// place (see `Connection.takeUnsentBatch`).
         var unsentBatches: [ConnectionKey: (batch: UnsentBatch, since: ContinuousClock.Instant)] = [:]
+        /// How long a kept batch waits for the next connection to its place, and how many
+        /// places may have one (state, not constants, so that tests can shorten them).
+        var unsentBatchLifetime: Duration = .seconds(300)
+        var unsentBatchPlaces = 64
         /// The admin object, created once (see `getAdmin`), and its Process registration.
         var admin: Task<AdminObject?, any Error>?
         var processRegistration: Task<Void, any Error>?
@@ -588,11 +592,6 @@ public final class Communicator: Sendable {
         park(unsent, key, since: .now)
     }
 
-    /// How long a batch closed connections left unsent waits for the next connection to its
-    /// place, and how many places may have one.
-    static let unsentBatchLifetime: Duration = .seconds(300)
-    static let unsentBatchPlaces = 64
-
     /// Keeps `unsent`, left unsent `since`, for the next connection to `key`, in order with
     /// what was kept for it already (a batch handed back is older than one kept meanwhile).
     /// What waited too long, or for too many places, is dropped with a warning.
@@ -609,7 +608,7 @@ public final class Communicator: Sendable {
                 state.unsentBatches[key] = (unsent, since)
             }
             var dropped = Self.dropExpiredBatches(&state, now: now)
-            while state.unsentBatches.count > Self.unsentBatchPlaces,
+            while state.unsentBatches.count > state.unsentBatchPlaces,
                 let oldest = state.unsentBatches.min(by: { $0.value.since < $1.value.since })
             {
                 dropped.append((oldest.key, oldest.value.batch.requests.count))
@@ -621,12 +620,12 @@ public final class Communicator: Sendable {
         warnDropped(dropped)
     }
 
-    /// Removes the batches kept longer than `unsentBatchLifetime`: where, and how many requests.
+    /// Removes the batches kept longer than `state.unsentBatchLifetime`: where, and how many requests.
     private static func dropExpiredBatches(_ state: inout State, now: ContinuousClock.Instant) -> [(
         ConnectionKey, Int
     )] {
         var dropped: [(ConnectionKey, Int)] = []
-        for (place, entry) in state.unsentBatches where now - entry.since > unsentBatchLifetime {
+        for (place, entry) in state.unsentBatches where now - entry.since > state.unsentBatchLifetime {
             dropped.append((place, entry.batch.requests.count))
             state.unsentBatches[place] = nil
         }

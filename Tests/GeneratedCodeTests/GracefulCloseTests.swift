@@ -14,7 +14,7 @@ private final class ByteCollector: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        bytes.withLockedValue { $0.writeBuffer(&buffer) }
+        bytes.withLockedValue { _ = $0.writeBuffer(&buffer) }
     }
 }
 
