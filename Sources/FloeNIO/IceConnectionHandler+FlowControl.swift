@@ -21,7 +21,8 @@ extension IceConnectionHandler {
     /// Pauses or resumes reading to keep the waiting requests within the bound.
     func updateReading(_ context: ChannelHandlerContext) {
         let pause =
-            yielding || waitingCost >= options.maxQueuedBytes || refusalBytesPending >= options.maxQueuedBytes
+            !awaitingPeerClose
+            && (yielding || waitingCost >= options.maxQueuedBytes || refusalBytesPending >= options.maxQueuedBytes)
         guard pause != readPaused else { return }
         readPaused = pause
         context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenFailure { _ in }

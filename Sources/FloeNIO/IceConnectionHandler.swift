@@ -89,6 +89,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var yielding = false
     /// Set once close-connection is on its way: nothing may follow it, heartbeats included.
     var sentCloseConnection = false
+    /// Set once close-connection has been written: the connection reads on until the peer
+    /// closes (see `sendCloseConnection`).
+    var awaitingPeerClose = false
     /// Set once the peer has closed its side: the frames kept while reading was paused are
     /// decoded for their replies and close-connection only.
     var draining = false
@@ -405,6 +408,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
             let limit = options.closeTimeout
             let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
                 let handler = bound.value
+                // Once close-connection is out, its own bound applies (see `sendCloseConnection`).
+                guard !handler.sentCloseConnection else { return }
                 defer { done.succeed() }  // whatever happened meanwhile, the close is over
                 guard let context = handler.context, context.channel.isActive else { return }
                 handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
@@ -424,10 +429,13 @@ final class IceConnectionHandler: ChannelInboundHandler {
             return done.succeed()
         }
         trace("sent close connection")
-        // Closed once close-connection, and so everything queued before it, has been written:
-        // closing at once dropped what the kernel had not taken yet (a large last reply to a
-        // peer reading slowly, and the close-connection itself). Bounded by the close timeout
-        // (else the write-stall timeout), for a peer that reads nothing more.
+        // Closed once the peer closes, after reading close-connection, as Ice's closing side
+        // does: closing at once dropped what the kernel had not taken yet (a large last reply
+        // to a peer reading slowly, and the close-connection itself), and closing as soon as
+        // it was written did too, whenever the peer sent anything more before reading it (a
+        // request or a heartbeat reaching a closed socket resets the connection, which drops
+        // what the kernel still had to send). Bounded by the close timeout (else the
+        // write-stall timeout), for a peer that reads nothing more or never closes.
         sentCloseConnection = true
         let limit = options.closeTimeout > 0 ? options.closeTimeout : options.writeStallTimeout
         guard limit > 0 else {
@@ -442,14 +450,29 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
             let handler = bound.value
             guard let context = handler.context, context.channel.isActive else { return }
+            if handler.awaitingPeerClose {
+                // Everything was written; the peer just never closed. (Ice's close timeout.)
+                handler.trace("closed: the peer did not close within \(limit) s of close connection")
+                return context.close(promise: nil)
+            }
             handler.fail(
                 context, "the peer did not read what was left to send within \(limit) s of the close",
                 code: .connectionLost)
         }
-        written.futureResult.whenComplete { _ in
+        context.channel.closeFuture.whenComplete { _ in
             timer.cancel()
-            bound.value.context?.close(promise: nil)
             done.succeed()
+        }
+        written.futureResult.whenComplete { result in
+            let handler = bound.value
+            guard case .success = result, let context = handler.context, context.channel.isActive else {
+                handler.context?.close(promise: nil)
+                return
+            }
+            // Reading goes on, whatever paused it, so that the peer's end arrives (and a
+            // close-connection of its own, when both ends close at once).
+            handler.awaitingPeerClose = true
+            handler.updateReading(context)
         }
     }
 

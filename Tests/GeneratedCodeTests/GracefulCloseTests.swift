@@ -16,6 +16,24 @@ private final class ByteCollector: ChannelInboundHandler, Sendable {
         var buffer = unwrapInboundIn(data)
         bytes.withLockedValue { _ = $0.writeBuffer(&buffer) }
     }
+
+    /// The types of the Ice messages read so far, and whether they are whole messages only, the
+    /// replies `replySize` bytes of results long.
+    func messages(replySize: Int) -> (types: [UInt8], whole: Bool) {
+        let received = bytes.withLockedValue { $0 }
+        var types: [UInt8] = []
+        var whole = true
+        var offset = received.readerIndex
+        while let type = received.getInteger(at: offset + 8, as: UInt8.self),
+            let messageSize = received.getInteger(at: offset + 10, endianness: .little, as: Int32.self)
+        {
+            types.append(type)
+            // (header 14, request id 4, status 1, encapsulation header 6, byte count 5)
+            if type == 2, Int(messageSize) != 14 + 4 + 1 + 6 + 5 + replySize { whole = false }
+            offset += Int(messageSize)
+        }
+        return (types, whole && offset == received.writerIndex)
+    }
 }
 
 @Suite("Graceful close", .timeLimit(.minutes(2)))
@@ -61,22 +79,66 @@ struct GracefulCloseTests {
         try await Task.sleep(for: .milliseconds(1_500))  // the close is under way, heartbeats due
         try await raw.setOption(ChannelOptions.autoRead, value: true).get()
         raw.read()
-        try await raw.closeFuture.get()
-        let received = collector.bytes.withLockedValue { $0 }
-        // The messages, by type: validate-connection (3, heartbeats too), the reply (2) whole,
-        // then close-connection (4), last.
-        var types: [UInt8] = []
-        var offset = received.readerIndex
-        while let type = received.getInteger(at: offset + 8, as: UInt8.self),
-            let messageSize = received.getInteger(at: offset + 10, endianness: .little, as: Int32.self)
-        {
-            types.append(type)
-            if type == 2 { #expect(Int(messageSize) == 14 + 4 + 1 + 6 + 5 + size, "the whole reply") }
-            offset += Int(messageSize)
-        }
-        #expect(offset == received.writerIndex, "whole messages only")
+        // (The server waits for this side to close once it has read the close-connection.)
+        #expect(await eventually { collector.messages(replySize: size).types.last == 4 })
+        try? await raw.close()
+        let (types, whole) = collector.messages(replySize: size)
+        // validate-connection (3, heartbeats too), the reply (2) whole, then close-connection
+        // (4), last.
+        #expect(whole, "whole messages only, the reply whole")
         #expect(types.filter { $0 == 2 }.count == 1 && types.last == 4, "\(types)")
         #expect(Set(types).isSubset(of: [2, 3, 4]) && types.filter { $0 == 4 }.count == 1, "\(types)")
+        await destroying.value
+    }
+
+    /// What the peer sends while a graceful close waits for it to read the rest (here a
+    /// heartbeat, sent before it has read the close-connection) loses it nothing: the closing
+    /// side reads until the peer closes, as Ice's does. (It closed its socket once the
+    /// close-connection was written to the kernel, and the heartbeat arriving on the closed
+    /// socket made the kernel reset the connection, dropping the end of the reply.)
+    @Test func whatThePeerSendsDuringTheCloseLosesItNothing() async throws {
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "16384"
+        let server = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = try #require(adapter.endpoints.first?.port)
+
+        let collector = ByteCollector()
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.autoRead, value: false)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 65_536)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        let size = 1 << 20
+        let request = Message.request(
+            Request(
+                requestId: 1,
+                header: RequestHeader(
+                    identity: Identity(name: "tester"), operation: "opByteSeq", context: ["reply-size": "\(size)"]),
+                encoding: .v1_1, parameters: ByteBuffer(bytes: [0]))
+        ).encode()
+        try await raw.writeAndFlush(request)
+        #expect(await eventually { await servant.byteSeqCalls == 1 })
+        let destroying = Task { await server.destroy() }
+        try await Task.sleep(for: .milliseconds(1_000))  // the close-connection is in the kernel
+        try await raw.writeAndFlush(Message.validateConnection.encode())
+        try await Task.sleep(for: .milliseconds(200))
+        // (Before the fix, the reset had closed this channel already.)
+        try? await raw.setOption(ChannelOptions.autoRead, value: true).get()
+        raw.read()
+        #expect(await eventually(within: .seconds(5)) { collector.messages(replySize: size).types.last == 4 })
+        let (types, whole) = collector.messages(replySize: size)
+        #expect(
+            whole && types.filter { $0 == 2 }.count == 1,
+            "\(types), \(collector.bytes.withLockedValue { $0.readableBytes }) bytes")
+        try? await raw.close()
         await destroying.value
     }
 }

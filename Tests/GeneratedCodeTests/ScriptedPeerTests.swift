@@ -47,13 +47,17 @@ private final class ScriptedServer: ChannelInboundHandler, Sendable {
                         0, +)
                     guard state.received.count >= expected else { return nil }
                     state.next += 1
-                    return .some(nil)
+                    // A ZeroC server closes on reading the client's close-connection (which
+                    // waits for it to).
+                    return message.kind == "close-connection" ? .some(message) : .some(nil)
                 }
                 state.next += 1
                 return message
             }
             guard let due else { return }
-            if let due {
+            if let due, due.direction == "c2s" {
+                context.close(promise: nil)
+            } else if let due {
                 context.writeAndFlush(NIOAny(ByteBuffer(bytes: due.bytes)), promise: nil)
                 if due.kind == "close-connection" { context.close(mode: .output, promise: nil) }
             }
