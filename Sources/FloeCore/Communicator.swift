@@ -728,9 +728,9 @@ public final class Communicator: Sendable {
     /// The implicit context, when `Ice.ImplicitContext` is `Shared`; nil otherwise, as in Ice.
     public func getImplicitContext() -> ImplicitContext? { implicitContext }
 
-    /// Stops serving, as Ice's `shutdown` does: once it returns no adapter starts another
-    /// dispatch, and every adapter deactivates — unregistering from its locator, closing its
-    /// connections once their running dispatches have replied — without this waiting for it.
+    /// Stops serving, as Ice's `shutdown` does: every adapter deactivates (see
+    /// `ObjectAdapter.deactivate()`) — unregistering from its locator, closing its connections
+    /// once their running dispatches have replied — without this waiting for it.
     /// So a servant may call it and still reply (waiting here would wait for that very
     /// dispatch). `waitForShutdown()` returns when the deactivation is done; later calls do
     /// nothing. Client-side connections stay usable until `destroy()`.

@@ -35,8 +35,9 @@ extension ObjectAdapter {
             case held
         }
         let step = state.withLockedValue { state -> Step in
-            // A deactivated adapter answers as Ice's does: the object is gone.
-            if state.destroyed { return .lookup(.noObject) }
+            // A deactivated adapter answers as Ice's does: the object is gone. (Until its
+            // connections close, it serves them, unless it was held.)
+            if state.released || (state.destroyed && state.held) { return .lookup(.noObject) }
             if state.held { return .held }
             if let pipeline = state.pipeline { return .pipeline(pipeline) }
             return .lookup(Self.lookUp(current, in: state))

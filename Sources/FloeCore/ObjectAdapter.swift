@@ -2,6 +2,7 @@ public import FloeEncoding
 import FloeProtocol
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -23,11 +24,18 @@ public final class ObjectAdapter: Sendable {
         /// A new adapter holds requests until `activate()`, as in Ice: none reaches a servant
         /// before the application has added its servants.
         var held = true
-        /// Dispatches waiting for `activate()` while the adapter is held.
+        /// Collocated dispatches waiting for `activate()` while the adapter is held.
         var heldDispatches: [CheckedContinuation<Void, Never>] = []
+        /// Connections holding requests until `activate()` (or deactivation), woken once each.
+        var connectionsWaiting: [@Sendable () -> Void] = []
         var destroyed = false
+        /// Set once a deactivation has closed the connections and removed the servants:
+        /// requests (collocated ones) then find no object.
+        var released = false
         /// The deactivation under way or done (see `deactivate()`).
         var deactivation: Task<Void, Never>?
+        /// Callers of `waitForDeactivate()` before any deactivation started.
+        var deactivationWaiters: [CheckedContinuation<Void, Never>] = []
         var acceptors: [any Acceptor] = []
         var published: [IPEndpointData]?
         /// Whether the registry has this adapter's endpoints (see `oneRegistryUpdateAtATime`).
@@ -49,6 +57,9 @@ public final class ObjectAdapter: Sendable {
     /// 0 means no limit). Beyond it, new connections are closed as soon as they are accepted.
     public let maxConnections: Int
     let state = NIOLockedValueBox(State())
+    /// Whether requests must wait for `activate()`: held, or never activated (`state.held`,
+    /// read without the lock by connections before each dispatch).
+    private let holding = Atomic<Bool>(true)
     /// See `registrationIdentity`.
     let registrationCategory = "floe-adapter-" + ObjectAdapter.uuid()
 
@@ -180,6 +191,9 @@ public final class ObjectAdapter: Sendable {
     /// a locator of its own) that have no servant, nor default servant, registered.
     public func addServantLocator(_ locator: any ServantLocator, category: String) throws {
         try state.withLockedValue { state in
+            guard !state.destroyed else {
+                throw LocalError(.objectAdapterDeactivated, "adapter '\(name)' is destroyed")
+            }
             guard state.locators[category] == nil else {
                 throw LocalError(.alreadyRegistered, "servant locator for category '\(category)' already registered")
             }
@@ -226,6 +240,9 @@ public final class ObjectAdapter: Sendable {
     /// Serves every identity of `category` (empty: every identity) that has no servant of its own.
     public func addDefaultServant(_ servant: any Dispatcher, category: String) throws {
         try state.withLockedValue { state in
+            guard !state.destroyed else {
+                throw LocalError(.objectAdapterDeactivated, "adapter '\(name)' is destroyed")
+            }
             guard state.defaultServants[category] == nil else {
                 throw LocalError(.alreadyRegistered, "default servant for category '\(category)' already registered")
             }
@@ -349,6 +366,9 @@ public final class ObjectAdapter: Sendable {
 
     /// Starts (or, after `hold()`, resumes) dispatching.
     public func activate() async throws {
+        guard !isDeactivated else {
+            throw LocalError(.objectAdapterDeactivated, "adapter '\(name)' is deactivated")
+        }
         // The admin object comes with the first adapter, as with a ZeroC server (`Ice.Admin.*`).
         if name != "Ice.Admin" { _ = try await communicator.getAdmin() }
         let first = state.withLockedValue { !$0.everActivated }
@@ -374,7 +394,8 @@ public final class ObjectAdapter: Sendable {
     /// Builds the middleware pipeline the first time, and releases held requests.
     private func activateDispatch() {
         let lookup = ServantDispatcher(adapter: self)
-        let waiting = state.withLockedValue { state in
+        let waiting = state.withLockedValue { state -> @Sendable () -> Void in
+            guard !state.destroyed else { return {} }  // (deactivated meanwhile)
             if !state.everActivated {
                 state.everActivated = true
                 let middleware = builtInMiddleware + state.middleware
@@ -386,10 +407,42 @@ public final class ObjectAdapter: Sendable {
             }
             state.active = true
             state.held = false
-            defer { state.heldDispatches = [] }
-            return state.heldDispatches
+            holding.store(false, ordering: .sequentiallyConsistent)
+            return Self.takeWaiting(&state)
         }
-        for dispatch in waiting { dispatch.resume() }
+        waiting()
+    }
+
+    /// What waits for the adapter to stop holding requests, taken: a function that wakes it
+    /// (called outside the lock). Connections only on activation: on deactivation they keep
+    /// their held requests until they close.
+    private static func takeWaiting(_ state: inout State, connectionsToo: Bool = true) -> @Sendable () -> Void {
+        let dispatches = state.heldDispatches
+        let connections = connectionsToo ? state.connectionsWaiting : []
+        state.heldDispatches = []
+        if connectionsToo { state.connectionsWaiting = [] }
+        return {
+            for dispatch in dispatches { dispatch.resume() }
+            for connection in connections { connection() }
+        }
+    }
+
+    /// Whether requests must wait: the adapter is held, or was never activated. Connections
+    /// then keep them (read no further past `Floe.Connection.MaxQueuedBytes`) and ask to be
+    /// woken (`wakeWhenNotHolding`), as Ice's connections stop reading while their adapter is
+    /// held: a request parked in the adapter took a dispatch place, and kept its bytes, without
+    /// bound.
+    package var isHoldingRequests: Bool { holding.load(ordering: .relaxed) }
+
+    /// Calls `wake` once the adapter no longer holds requests (activated or deactivated); at
+    /// once if it does not now.
+    package func wakeWhenNotHolding(_ wake: @escaping @Sendable () -> Void) {
+        let now = state.withLockedValue { state in
+            guard state.held, !state.released else { return true }
+            state.connectionsWaiting.append(wake)
+            return false
+        }
+        if now { wake() }
     }
 
     /// The communicator's tracing middleware, outermost (see `Observability`; metrics are
@@ -402,21 +455,44 @@ public final class ObjectAdapter: Sendable {
         return middleware
     }
 
-    /// Dispatches waiting for `activate()`; tests wait on it instead of on a fixed delay.
-    var heldDispatchCount: Int { state.withLockedValue { $0.heldDispatches.count } }
+    /// Connections and collocated dispatches waiting for `activate()`; tests wait on it
+    /// instead of on a fixed delay.
+    var heldDispatchCount: Int {
+        state.withLockedValue { $0.heldDispatches.count + $0.connectionsWaiting.count }
+    }
 
-    /// Suspends dispatching: requests wait (on their connections) until `activate()`.
-    public func hold() { state.withLockedValue { $0.held = true } }
+    /// Suspends dispatching: requests wait on their connections, which stop reading once
+    /// `Floe.Connection.MaxQueuedBytes` of them wait, until `activate()`. Nothing changes on a
+    /// deactivated adapter.
+    public func hold() {
+        state.withLockedValue { state in
+            guard !state.destroyed else { return }
+            state.held = true
+            holding.store(true, ordering: .sequentiallyConsistent)
+        }
+    }
 
-    /// Stops serving, as Ice's `deactivate` does: once it returns the adapter starts no
-    /// dispatch and takes no connection; it then unregisters from its locator, closes its
-    /// incoming connections gracefully (each once its running dispatches have replied) and
-    /// removes its servants — without this waiting for that, so a servant may call it and still
-    /// reply. `waitForDeactivate()` and `destroy()` wait. Later calls do nothing.
+    /// Stops serving, as Ice's `deactivate` does: once it returns the adapter takes no
+    /// connection; it then unregisters from its locator (serving requests meanwhile, as Ice
+    /// does), closes its listeners and its incoming connections gracefully (each once its
+    /// running dispatches have replied; requests arriving then are dropped, and close-connection
+    /// tells the client to send them again) and removes its servants — without this waiting for
+    /// that, so a servant may call it and still reply. `waitForDeactivate()` and `destroy()`
+    /// wait. Later calls do nothing.
     public func deactivate() async { startDeactivation() }
 
-    /// Returns once a deactivation has finished (at once for an adapter never deactivated).
+    /// Returns once the adapter has been deactivated (by `deactivate()`, `destroy()`, the
+    /// communicator's shutdown, or a servant calling one of them) and that has finished, as
+    /// Ice's `waitForDeactivate` does: a server's main task can wait here.
     public func waitForDeactivate() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let started = state.withLockedValue { state in
+                guard state.deactivation == nil else { return true }
+                state.deactivationWaiters.append(continuation)
+                return false
+            }
+            if started { continuation.resume() }
+        }
         if let deactivation = state.withLockedValue({ $0.deactivation }) { await deactivation.value }
     }
 
@@ -431,26 +507,32 @@ public final class ObjectAdapter: Sendable {
         let connections: [any Connection]
     }
 
-    /// The synchronous part of `deactivate()`: from here on the adapter starts no dispatch
-    /// (held requests are released to fail). Returns the task that does the rest.
+    /// The synchronous part of `deactivate()`: from here on the adapter takes no connection,
+    /// servant or activation. Requests are still served, as Ice's are while its adapter
+    /// unregisters, until the connections close (dropping what arrives then, which their
+    /// close-connection tells the peer to send again); a held adapter's stay held, and are
+    /// dropped so. Returns the task that does the rest.
     @discardableResult
     func startDeactivation() -> Task<Void, Never> {
-        let (deactivation, waiting) = state.withLockedValue {
-            state -> (Task<Void, Never>, [CheckedContinuation<Void, Never>]) in
-            if let deactivation = state.deactivation { return (deactivation, []) }
+        let (deactivation, waiting, waiters) = state.withLockedValue {
+            state -> (Task<Void, Never>, @Sendable () -> Void, [CheckedContinuation<Void, Never>]) in
+            if let deactivation = state.deactivation { return (deactivation, {}, []) }
             let taken = Deactivation(
                 acceptors: state.acceptors, connections: Array(state.connections.values))
-            let waiting = state.heldDispatches
+            // (Collocated calls parked while held are woken to find no object; connections
+            // keep theirs until they close.)
+            let waiting = Self.takeWaiting(&state, connectionsToo: false)
             state.destroyed = true
             state.acceptors = []
             state.connections = [:]
-            state.heldDispatches = []
             // (Created under the lock, so that every caller sees the same task.)
             let deactivation = Task { await self.finishDeactivation(taken) }
             state.deactivation = deactivation
-            return (deactivation, waiting)
+            defer { state.deactivationWaiters = [] }
+            return (deactivation, waiting, state.deactivationWaiters)
         }
-        for dispatch in waiting { dispatch.resume() }
+        waiting()
+        for waiter in waiters { waiter.resume() }
         return deactivation
     }
 
@@ -482,8 +564,12 @@ public final class ObjectAdapter: Sendable {
                 state.locators = [:]
                 state.pipeline = nil
             }
-            return (state.servants, state.defaultServants, state.locators)
+            state.released = true
+            // (Requests on connections it serves still, bidirectional ones, now find no object.)
+            holding.store(false, ordering: .sequentiallyConsistent)
+            return (state.servants, state.defaultServants, state.locators, Self.takeWaiting(&state))
         }
+        removed.3()
         for (category, locator) in removed.2 { await locator.deactivate(category: category) }
         _ = removed  // released here, outside the lock: a servant's deinit may call back in
         communicator.removeAdapter(self)

@@ -62,10 +62,15 @@ extension IceConnectionHandler {
     var atDispatchLimit: Bool { options.maxDispatches > 0 && dispatchCount >= options.maxDispatches }
 
     /// Whether a request may start now: below the connection's dispatch limit, the peer is
-    /// reading what this connection writes (a reply written now would only queue), and the
-    /// communicator has a place (taken here: the caller must start a dispatch when this is true).
+    /// reading what this connection writes (a reply written now would only queue), the adapter
+    /// is not holding requests, and the communicator has a place (taken here: the caller must
+    /// start a dispatch when this is true).
     func mayDispatch(_ context: ChannelHandlerContext) -> Bool {
         guard !atDispatchLimit, context.channel.isWritable else { return false }
+        if let adapter, adapter.isHoldingRequests {
+            waitForActivation(of: adapter, context)
+            return false
+        }
         if communicator.dispatchGate.tryEnter() { return true }
         waitForGate(context)
         return false
@@ -81,6 +86,21 @@ extension IceConnectionHandler {
             loop.execute {
                 let handler = bound.value
                 handler.waitingForGate = false
+                if let context = handler.context, !handler.waiting.isEmpty { handler.startWaiting(context) }
+            }
+        }
+    }
+
+    /// Asks `adapter` to wake this connection once it stops holding requests (once).
+    private func waitForActivation(of adapter: ObjectAdapter, _ context: ChannelHandlerContext) {
+        guard !waitingForActivation else { return }
+        waitingForActivation = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        adapter.wakeWhenNotHolding {
+            loop.execute {
+                let handler = bound.value
+                handler.waitingForActivation = false
                 if let context = handler.context, !handler.waiting.isEmpty { handler.startWaiting(context) }
             }
         }

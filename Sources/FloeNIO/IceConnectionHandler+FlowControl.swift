@@ -111,7 +111,10 @@ extension IceConnectionHandler {
                 handler.dispatchStallReported = false
                 return
             }
-            let stalled = handler.nextDispatchSlot == startedBefore && context.channel.isWritable
+            // (An adapter holding requests stalls them on purpose.)
+            let stalled =
+                handler.nextDispatchSlot == startedBefore && context.channel.isWritable
+                && handler.adapter?.isHoldingRequests != true
             if stalled, !handler.dispatchStallReported {
                 handler.dispatchStallReported = true
                 handler.logger.warning("\(handler.dispatchStallReason(seconds: seconds))")

@@ -100,6 +100,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var refusalBytesPending = 0
     /// Whether the communicator's dispatch gate will wake this connection.
     var waitingForGate = false
+    /// Set while this connection waits for its adapter to stop holding requests.
+    var waitingForActivation = false
     /// Watches waiting requests for a dispatch limit that no longer moves (see `+FlowControl`).
     var dispatchStall: Scheduled<Void>?
     var dispatchStallReported = false

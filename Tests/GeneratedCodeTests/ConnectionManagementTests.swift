@@ -684,6 +684,55 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// Requests for a held adapter wait on their connections, taking none of the
+    /// communicator's dispatch places (`Floe.MaxDispatches`): the adapter beside it still
+    /// serves. (Each was parked in the adapter holding a place, so ten held requests stopped
+    /// every other adapter of the server, its admin object included.)
+    @Test func aHeldAdapterTakesNoDispatchPlaces() async throws {
+        var options = ConnectionOptions()
+        options.maxCommunicatorDispatches = 2
+        let (server, held, servant, port) = try await Self.server(options)
+        let other = try await server.createObjectAdapterWithEndpoints(
+            name: "Other", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let otherServant = TesterServant()
+        try other.add(servant: otherServant, id: Identity(name: "tester"))
+        try await other.activate()
+        let otherPort = try #require(other.endpoints.first?.port)
+        held.hold()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        for word in ["a", "b", "c", "d", "e"] { try await tester.ice_oneway().opOneway(word) }
+        #expect(await eventually { held.heldDispatchCount == 1 }, "the requests never reached the adapter")
+        let otherTester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(otherPort)",
+            type: (any TesterPrx).self
+        ).ice_invocationTimeout(5_000)
+        try await otherTester.ping()
+        #expect(await otherServant.pings == 1)
+        #expect(await servant.onewayMessages.isEmpty, "a held adapter dispatches nothing")
+        try await held.activate()
+        #expect(await eventually { await servant.onewayMessages == ["a", "b", "c", "d", "e"] })
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// `waitForDeactivate()` before any deactivation waits for one, as Ice's does: a server's
+    /// main task may wait there for a servant to deactivate the adapter. (It returned at once.)
+    @Test func waitForDeactivateWaitsForALaterDeactivation() async throws {
+        let (server, adapter, _, _) = try await Self.server()
+        let returned = NIOLockedValueBox(false)
+        let waiting = Task {
+            await adapter.waitForDeactivate()
+            returned.withLockedValue { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!returned.withLockedValue { $0 }, "waitForDeactivate() returned before any deactivation")
+        await adapter.deactivate()
+        await waiting.value
+        #expect(adapter.isDeactivated)
+        await #expect(throws: LocalError.self) { try await adapter.activate() }
+        await server.destroy()
+    }
+
     /// Ice's order: create the adapter (it listens), add servants, then `activate()`. A request
     /// that comes in between waits, so it finds the servant instead of `ObjectNotExist`.
     @Test func aNewAdapterDispatchesNothingUntilActivated() async throws {

@@ -692,6 +692,34 @@ extension LocatorTests {
     }
 }
 
+extension LocatorTests {
+    /// While a deactivating adapter unregisters from its locator, requests on its connections
+    /// are still served, as in Ice: they were answered ObjectNotExist, which a client does not
+    /// retry elsewhere. The connections close once the registry has answered.
+    @Test func requestsAreServedWhileTheAdapterUnregisters() async throws {
+        let held = NIOLockedValueBox(0)
+        let registryCommunicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: registryCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            middleware: [{ HoldingRegistrations(next: $0, count: held) }])
+        let (server, adapter, servant) = try await Self.server(
+            locator: registry.locator.description, adapterId: "Leaving")
+        let client = try Self.client(locator: registry.locator.description)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester@Leaving", type: (any TesterPrx).self)
+        try await tester.ping()
+        held.withLockedValue { $0 = 1 }  // the unregistration takes half a second
+        await adapter.deactivate()
+        try await tester.ping()
+        #expect(await servant.pings == 2)
+        await adapter.waitForDeactivate()
+        #expect(await registry.adapters()["Leaving"] == nil)
+        await client.destroy()
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
 /// A server with `Ice.Admin.ServerId` registers its Process proxy on activation, and the
 /// registry's admin interface stops it through that proxy. A server whose adapter has no
 /// adapter id too: Ice registers the Process proxy with the admin object, whatever the
