@@ -354,6 +354,19 @@ public final class Communicator: Sendable {
     func route(for reference: ProxyReference) async throws -> Route {
         if let fixed = reference.fixedConnection {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
+            // As Ice checks a fixed proxy: its mode must suit the connection (datagram modes
+            // only over udp, the others never), and a secure proxy needs a secure connection.
+            let info = fixed.info
+            if reference.isDatagram != (info.type == "udp") {
+                throw LocalError(
+                    .noEndpoint,
+                    reference.isDatagram
+                        ? "a datagram proxy fixed to a \(info.type) connection"
+                        : "a \(reference.data.mode) proxy fixed to a udp connection")
+            }
+            if reference.data.secure, !info.isSecure {
+                throw LocalError(.noEndpoint, "a secure proxy fixed to a \(info.type) connection, which is not")
+            }
             return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }
         if let router = reference.routerInfo { return try await routedRoute(reference, through: router) }
@@ -675,6 +688,9 @@ public final class Communicator: Sendable {
     /// over bidirectional connections) can exist, and no property configures them.
     func makeObjectAdapter(name: String) throws -> ObjectAdapter {
         let configured = name.isEmpty ? Properties() : properties
+        if try properties.int("Ice.Warn.UnknownProperties", default: 1) > 0 {
+            for warning in AdapterProperties.warnings(adapter: name, configured) { logger.warning("\(warning)") }
+        }
         let maxConnections = try configured.int("\(name).MaxConnections", default: 10_000)
         let locator = try configured["\(name).Locator"].flatMap {
             try ProxyStringParser.parseProxy($0, defaultTimeout: defaultEndpointTimeout)

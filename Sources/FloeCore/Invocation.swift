@@ -152,7 +152,8 @@ extension ProxyReference {
                 if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
                 return reply
             } catch let error as DispatchError
-                where error.status == .objectNotExist && data.endpoints.isEmpty && !askedLocatorAgain
+                where error.status == .objectNotExist && data.endpoints.isEmpty && fixedConnection == nil
+                && !askedLocatorAgain
             {
                 // Through the locator, the object was not where the cache said (another server
                 // may now use that port): ask the locator again, once, as Ice does.
@@ -526,10 +527,20 @@ extension ObjectAdapter {
             switch error.status.rawValue {
             case 2, 3, 4:
                 warnDispatch(current, "\(error.status)", level: 2)
+                // What the servant left empty is the request's, as Ice fills it in (a default
+                // servant's `throw DispatchError(status: .objectNotExist)`).
+                let identity = error.identity.name.isEmpty ? current.id : error.identity
+                let facet = error.facet.isEmpty ? current.facet : error.facet
+                let operation = error.operation.isEmpty ? current.operation : error.operation
                 return .failure(
                     Reply(
                         requestId: requestId, status: error.status,
-                        body: .target(identity: error.identity, facet: error.facet, operation: error.operation)))
+                        body: .target(identity: identity, facet: facet, operation: operation)))
+            case 0, 1:
+                // No failure status: a reply with one of these and a message would be malformed.
+                let message = "DispatchError with status \(error.status): \(error.message)"
+                warnDispatch(current, message, level: 1)
+                return .failure(Reply(requestId: requestId, status: .unknownLocalException, body: .message(message)))
             default:
                 warnDispatch(current, "\(error.status): \(error.message)", level: 1)
                 return .failure(Reply(requestId: requestId, status: error.status, body: .message(error.message)))

@@ -151,6 +151,9 @@ public final class ObjectAdapter: Sendable {
     }
 
     /// Every facet of `id`, by facet name.
+    /// Whether `id` has a servant of its own, for any facet.
+    func hasServant(_ id: Identity) -> Bool { state.withLockedValue { !($0.servants[id]?.isEmpty ?? true) } }
+
     public func findAllFacets(_ id: Identity) -> [String: any Dispatcher] {
         state.withLockedValue { $0.servants[id] ?? [:] }
     }
@@ -255,7 +258,7 @@ public final class ObjectAdapter: Sendable {
     /// an adapter id, else direct, with this adapter's endpoints (none for a collocated-only one).
     public func createProxy(_ id: Identity) -> any ObjectPrx {
         guard !adapterId.isEmpty else { return createDirectProxy(id) }
-        return createIndirectProxy(id)
+        return indirectProxy(id, at: replicaGroupId.isEmpty ? adapterId : replicaGroupId)
     }
 
     /// A proxy for `id` carrying this adapter's published endpoints.
@@ -264,9 +267,12 @@ public final class ObjectAdapter: Sendable {
             .ice_endpointSelection(communicator.defaultEndpointSelection)
     }
 
-    /// A proxy for `id` that the locator resolves: `id @ replica group` or `id @ adapter id`.
-    public func createIndirectProxy(_ id: Identity) -> any ObjectPrx {
-        let proxy = communicator.makeProxy(id).ice_adapterId(replicaGroupId.isEmpty ? adapterId : replicaGroupId)
+    /// A proxy for `id` that the locator resolves to this adapter: `id @ adapter id`, even
+    /// when the adapter is in a replica group (`createProxy` names the group), as in Ice.
+    public func createIndirectProxy(_ id: Identity) -> any ObjectPrx { indirectProxy(id, at: adapterId) }
+
+    private func indirectProxy(_ id: Identity, at adapterId: String) -> any ObjectPrx {
+        let proxy = communicator.makeProxy(id).ice_adapterId(adapterId)
         guard let locator, locator != communicator.defaultLocator else { return proxy }
         return proxy.ice_locator(ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: locator)))
     }

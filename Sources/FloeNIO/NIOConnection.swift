@@ -129,6 +129,9 @@ final class NIOConnection: Connection {
     ) async throws -> Reply? {
         let handler = handler
         let loop = channel.eventLoop
+        // A call that ended (its deadline passed) while it waited for this connection, or for
+        // the locator, is not sent: its caller has been told it failed, and may try again.
+        if cancellation?.isCancelled == true { throw CancellationError() }
         // Already on the loop (Swift concurrency running on NIO's event loops) and the peer is
         // reading: no hop. (Otherwise callers wait for writability below, before writing; see
         // IceConnectionHandler+FlowControl.)
@@ -153,14 +156,17 @@ final class NIOConnection: Connection {
             }
         }
         guard mode == .twoway else {
-            return try await loop.flatSubmit { Self.send(header, parameters, mode, compress, handler, requestId: nil) }
-                .get()
+            return try await loop.flatSubmit {
+                guard cancellation?.isCancelled != true else { return loop.makeFailedFuture(CancellationError()) }
+                return Self.send(header, parameters, mode, compress, handler, requestId: nil)
+            }
+            .get()
         }
         // The request id, once taken on the loop, and whether the caller was cancelled first.
         let state = NIOLockedValueBox<(requestId: Int32?, cancelled: Bool)>((nil, false))
         return try await withTaskCancellationHandler {
             try await loop.flatSubmit {
-                guard !state.withLockedValue({ $0.cancelled }) else {
+                guard !state.withLockedValue({ $0.cancelled }), cancellation?.isCancelled != true else {
                     return loop.makeFailedFuture(CancellationError())
                 }
                 let requestId = handler.value.takeRequestId()

@@ -99,4 +99,25 @@ struct AdminTests {
         #expect(try await disabled.getAdmin() == nil)
         for communicator in [plain, disabled] { await communicator.destroy() }
     }
+
+    /// An admin object that could not be created (its port taken) is tried again at the next
+    /// activation, which then succeeds once the port is free. (The failure was kept, and every
+    /// later activation failed with it.)
+    @Test func anAdminObjectThatFailedIsCreatedAgain() async throws {
+        let blocker = Communicator(transport: NIOTransport())
+        let taken = try await blocker.createObjectAdapterWithEndpoints(
+            name: "Taken", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let port = try #require(taken.endpoints.first?.port)
+        var properties = Properties()
+        properties["Ice.Admin.Endpoints"] = "tcp -h 127.0.0.1 -p \(port)"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        await #expect(throws: LocalError.self) { try await adapter.activate() }
+        await blocker.destroy()
+        try await adapter.activate()
+        let admin = try #require(try await server.getAdmin())
+        try await admin.ice_facet("Properties").ice_ping()
+        await server.destroy()
+    }
 }

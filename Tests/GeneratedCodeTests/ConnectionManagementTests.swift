@@ -62,6 +62,56 @@ struct ConnectionManagementTests {
         try await silent.close()
     }
 
+    /// A call whose invocation timeout passes while it waits for its connection (here a server
+    /// that validates it after 0.8 s) is never sent: its caller was told it failed, and may
+    /// call again. (It went out once the connection opened; a retried call ran twice.)
+    @Test(arguments: [false, true])
+    func aCallThatTimedOutBeforeItsConnectionOpenedIsNeverSent(oneway: Bool) async throws {
+        let counter = ByteCounter()
+        let slow = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.scheduleTask(in: .milliseconds(800)) {
+                    channel.writeAndFlush(Message.validateConnection.encode(), promise: nil)
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(counter)
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(slow.localAddress?.port ?? 0)")
+        let timed = tester.ice_invocationTimeout(200)
+        await #expect(throws: LocalError.self) {
+            if oneway { try await timed.ice_oneway().opOneway("late") } else { try await timed.ping() }
+        }
+        #expect(try await eventually { try await timed.ice_getConnection().isClosed == false })
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(counter.bytes == 0, "the request went out after its call had failed")
+        try await tester.ice_getConnection().abort()  // (this server never answers a close)
+        await client.destroy()
+        try await slow.close()
+    }
+
+    /// A fixed proxy is checked against its connection, as in Ice: a secure one on a plain
+    /// connection, or a datagram one on a tcp connection, fails with noEndpoint. (The first went
+    /// out unencrypted; the second waited for a reply that never comes over udp.)
+    @Test func aFixedProxyMustSuitItsConnection() async throws {
+        let (server, _, servant, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        let fixed = tester.ice_fixed(try await tester.ice_getConnection())
+        try await fixed.ping()
+        for wrong in [fixed.ice_secure(true), fixed.ice_datagram()] {
+            do {
+                try await wrong.ice_ping()
+                Issue.record("\(wrong) reached the server")
+            } catch let error as LocalError {
+                #expect(error.code == .noEndpoint, "\(error)")
+            }
+        }
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// An endpoint that just failed goes last: the next connection attempt (here each call, with
     /// connection caching off) does not return to it first.
     @Test func anEndpointThatJustFailedIsTriedLast() async throws {
@@ -498,6 +548,31 @@ struct ConnectionManagementTests {
         #expect(try Self.linesLogged(creatingWith: properties).isEmpty)
     }
 
+    /// An adapter's own properties that Floe does not read are reported when it is created, as
+    /// Ice reports unknown adapter properties: a misspelt one, or one that does nothing here
+    /// (`NAME.MessageSizeMax` was silently ignored).
+    @Test func unreadAdapterPropertiesAreReported() async throws {
+        var properties = Properties()
+        properties["Hello.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Hello.AdapterID"] = "hello"
+        properties["Hello.MessageSizeMax"] = "100000"
+        properties["Hello.ThreadPool.Size"] = "4"
+        properties["Hello.Router.EndpointSelection"] = "Ordered"  // a proxy property's setting: read
+        properties["Ice.Admin.InstanceName"] = "x"  // not the Ice.Admin adapter's to report
+        let lines = NIOLockedValueBox<[String]>([])
+        let communicator = try Communicator(
+            properties: properties, transport: NIOTransport(),
+            logger: Logger(label: "adapter") { _ in CapturingLogHandler(lines: lines) })
+        _ = try await communicator.createObjectAdapterWithEndpoints(name: "Hello", endpoints: "tcp -h 127.0.0.1 -p 0")
+        #expect(
+            lines.withLockedValue { $0 } == [
+                "unknown property Hello.AdapterID: Floe does not read it for adapter 'Hello'",
+                "property Hello.MessageSizeMax has no effect: Floe applies Ice.MessageSizeMax to every connection",
+                "property Hello.ThreadPool.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
+            ])
+        await communicator.destroy()
+    }
+
     /// What an IceGrid node writes into a server's configuration is read, not reported: the
     /// program name tags every log line, and the output files must open (a node reads them back).
     @Test func whatAnIceGridNodeConfiguresIsRead() throws {
@@ -927,5 +1002,18 @@ private struct CapturesConnection: Dispatcher {
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         connection.withLockedValue { $0 = request.current.con }
         return OutgoingResponse(replyStatus: .ok, encapsulation: ByteBuffer(bytes: [6, 0, 0, 0, 1, 1]))
+    }
+}
+
+/// Counts the bytes its connection reads.
+private final class ByteCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    private let count = NIOLockedValueBox(0)
+
+    var bytes: Int { count.withLockedValue { $0 } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let size = unwrapInboundIn(data).readableBytes
+        count.withLockedValue { $0 += size }
     }
 }

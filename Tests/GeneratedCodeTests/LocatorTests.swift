@@ -693,6 +693,41 @@ extension LocatorTests {
 }
 
 extension LocatorTests {
+    /// In a replica group, `createProxy` names the group and `createIndirectProxy` the adapter
+    /// itself, as in Ice (both named the group).
+    @Test func anIndirectProxyNamesTheAdapterEvenInAGroup() async throws {
+        let (registryCommunicator, _, locator, _) = try await Self.registry()
+        let (server, adapter, _) = try await Self.server(locator: locator, adapterId: "Member", group: "Group")
+        let id = Identity(name: "tester")
+        #expect(adapter.createProxy(id).ice_getAdapterId() == "Group")
+        #expect(adapter.createIndirectProxy(id).ice_getAdapterId() == "Member")
+        await server.destroy()
+        await registryCommunicator.destroy()
+    }
+}
+
+extension LocatorTests {
+    /// A locator without endpoints (an indirect proxy, a configuration that lost them) fails
+    /// calls at once with noEndpoint, as in Ice, where a locator is never located. (Its lookup
+    /// asked the default locator, itself, and waited on its own answer: every call hung.)
+    @Test(arguments: ["IceGrid/Locator", "IceGrid/Locator @ Registry"])
+    func aLocatorWithoutEndpointsFailsCallsAtOnce(locator: String) async throws {
+        let client = try Self.client(locator: locator)
+        for proxy in ["tester@Somewhere", "tester"] {
+            let tester = try makeProxy(communicator: client, proxyString: proxy, type: (any TesterPrx).self)
+                .ice_invocationTimeout(5_000)
+            do {
+                try await tester.ping()
+                Issue.record("the call succeeded")
+            } catch let error as LocalError {
+                #expect(error.code == .noEndpoint, "\(error)")
+            }
+        }
+        await client.destroy()
+    }
+}
+
+extension LocatorTests {
     /// While a deactivating adapter unregisters from its locator, requests on its connections
     /// are still served, as in Ice: they were answered ObjectNotExist, which a client does not
     /// retry elsewhere. The connections close once the registry has answered.

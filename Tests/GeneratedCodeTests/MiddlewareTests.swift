@@ -204,6 +204,47 @@ struct ServantLocatorTests {
     }
 }
 
+extension ServantLocatorTests {
+    /// As in Ice: nil from `locate` for an identity served under other facets is
+    /// FacetNotExist; a servant's DispatchError without a target gets the request's; and one
+    /// with a status that is no failure becomes UnknownLocalException (it made a malformed reply).
+    @Test func failuresNameWhatWasAskedFor() async throws {
+        let (server, adapter, _, port) = try await MiddlewareTests.server([])
+        try adapter.addServantLocator(RowLocator(), category: "rows")
+        try adapter.addFacet(servant: TesterServant(), id: Identity(name: "none", category: "rows"), facet: "other")
+        try adapter.addDefaultServant(NamelessFailure(), category: "gone")
+        let (client, tester) = try MiddlewareTests.client(port)
+        do {
+            try await tester.ice_identity(Identity(name: "none", category: "rows")).ice_ping()
+            Issue.record("the ping succeeded")
+        } catch let error as DispatchError {
+            #expect(error.status == .facetNotExist)
+        }
+        let gone = Identity(name: "x", category: "gone")
+        do {
+            try await tester.ice_identity(gone).ice_ping()
+            Issue.record("the ping succeeded")
+        } catch let error as DispatchError {
+            #expect(error.status == .objectNotExist && error.identity == gone && error.operation == "ice_ping")
+        }
+        do {
+            try await tester.ice_identity(Identity(name: "ok", category: "gone")).ice_ping()
+            Issue.record("the ping succeeded")
+        } catch let error as DispatchError {
+            #expect(error.status == .unknownLocalException, "\(error)")
+        }
+        await client.destroy()
+        await server.destroy()
+    }
+}
+
+/// Throws a DispatchError naming nothing: status ok for the identity "ok", else object-not-exist.
+private struct NamelessFailure: Dispatcher {
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        throw DispatchError(status: request.current.id.name == "ok" ? .ok : .objectNotExist)
+    }
+}
+
 // MARK: - Helpers (at file scope: Swift Testing suites cannot nest these types)
 
 final class Trail: Sendable {

@@ -20,7 +20,16 @@ extension Communicator {
             state.admin = task
             return task
         }
-        guard let admin = try await task.value else { return nil }
+        let created: AdminObject?
+        do {
+            created = try await task.value
+        } catch {
+            // Tried again at the next call or activation: an admin port busy for a moment
+            // failed every later activation when the failure was kept.
+            state.withLockedValue { if $0.admin == task { $0.admin = nil } }
+            throw error
+        }
+        guard let admin = created else { return nil }
         try await registerProcessOnce(admin)
         return admin.proxy
     }
@@ -65,8 +74,13 @@ extension Communicator {
             facets = all.filter { names.contains($0.key) }
         }
         let adapter = try await createObjectAdapterWithEndpoints(name: "Ice.Admin", endpoints: endpoints)
-        for (facet, servant) in facets { try adapter.addFacet(servant: servant, id: adminIdentity, facet: facet) }
-        try await adapter.activate()
+        do {
+            for (facet, servant) in facets { try adapter.addFacet(servant: servant, id: adminIdentity, facet: facet) }
+            try await adapter.activate()
+        } catch {
+            await adapter.destroy()  // (its name is free again for the next try)
+            throw error
+        }
         logger.info(
             "admin object '\(identityToString(adminIdentity))' with facets \(facets.keys.sorted().joined(separator: ", "))"
         )

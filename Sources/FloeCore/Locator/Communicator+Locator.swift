@@ -33,6 +33,14 @@ extension Communicator {
                 "'\(describe(reference.data))' has no endpoints and no locator to find them (Ice.Default.Locator, ice_locator)"
             )
         }
+        guard !locator.endpoints.isEmpty else {
+            // A locator cannot be located (Ice resolves it without a locator): asking the
+            // default locator where it is would wait on its own lookup.
+            throw LocalError(
+                .noEndpoint,
+                "the locator '\(describe(locator))' has no endpoints, so '\(describe(reference.data))' cannot be located"
+            )
+        }
         let timeout = reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout
         if !reference.data.adapterId.isEmpty {
             return try await resolveAdapter(

@@ -37,7 +37,11 @@ struct ServantDispatcher: Dispatcher {
             return try await servant.dispatch(request)
         case .locator(let locator):
             let (found, cookie) = try await locator.locate(current)
-            guard let servant = found else { throw DispatchError.objectNotExist(current) }
+            guard let servant = found else {
+                // As in Ice: the identity served under other facets lacks this one.
+                throw adapter.hasServant(current.id)
+                    ? DispatchError.facetNotExist(current) : DispatchError.objectNotExist(current)
+            }
             let response: OutgoingResponse
             do {
                 response = try await servant.dispatch(request)
