@@ -409,10 +409,10 @@ extension Communicator {
             ctx: header.context, requestId: twoway ? 1 : 0, encoding: encoding ?? .v1_1)
         let request = IncomingRequest(current: current, parameters: parameters)
         guard twoway else {
-            Task { _ = await adapter.dispatchToReply(request) }
+            Task { _ = await adapter.dispatchCollocated(request) }
             return nil
         }
-        return await adapter.dispatchToReply(request)
+        return await adapter.dispatchCollocated(request)
     }
 }
 

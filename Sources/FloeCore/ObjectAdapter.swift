@@ -36,6 +36,9 @@ public final class ObjectAdapter: Sendable {
         var deactivation: Task<Void, Never>?
         /// Callers of `waitForDeactivate()` before any deactivation started.
         var deactivationWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Collocated dispatches running (Ice's direct count), and what waits for them to end.
+        var collocatedDispatches = 0
+        var collocatedDrained: [@Sendable () -> Void] = []
         var acceptors: [any Acceptor] = []
         var published: [IPEndpointData]?
         /// Whether the registry has this adapter's endpoints (see `oneRegistryUpdateAtATime`).
@@ -563,6 +566,7 @@ public final class ObjectAdapter: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in connections { group.addTask { await connection.close() } }
         }
+        await collocatedDispatchesEnded()
         let removed = state.withLockedValue { state in
             defer {
                 state.servants = [:]

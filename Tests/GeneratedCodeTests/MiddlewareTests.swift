@@ -238,6 +238,44 @@ extension ServantLocatorTests {
     }
 }
 
+extension ServantLocatorTests {
+    /// Deactivation waits for collocated dispatches, as for its connections' (Ice's direct
+    /// count): the servant locator hears `finished`, then `deactivate`. (It was deactivated
+    /// while the collocated dispatch still ran.)
+    @Test func deactivationWaitsForCollocatedDispatches() async throws {
+        let communicator = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Rows", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let trail = Trail()
+        try adapter.addServantLocator(TrailLocator(trail: trail), category: "rows")
+        try await adapter.activate()
+        let row = uncheckedCast(
+            prx: adapter.createProxy(Identity(name: "1", category: "rows")), type: (any TesterPrx).self)
+        let call = Task { try await row.ping(context: ["sleep": "0.3"]) }
+        #expect(await eventually { trail.entries == ["located"] })
+        await adapter.destroy()
+        try await call.value
+        #expect(trail.entries == ["located", "finished", "deactivated"])
+        await communicator.destroy()
+    }
+}
+
+/// Serves every identity with a new TesterServant, and says so in `trail`.
+private struct TrailLocator: ServantLocator {
+    let trail: Trail
+
+    func locate(_ current: Current) async throws -> (servant: (any Dispatcher)?, cookie: (any Sendable)?) {
+        trail.add("located")
+        return (TesterServant(), nil)
+    }
+
+    func finished(_ current: Current, servant: any Dispatcher, cookie: (any Sendable)?) async throws {
+        trail.add("finished")
+    }
+
+    func deactivate(category: String) async { trail.add("deactivated") }
+}
+
 /// Throws a DispatchError naming nothing: status ok for the identity "ok", else object-not-exist.
 private struct NamelessFailure: Dispatcher {
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
