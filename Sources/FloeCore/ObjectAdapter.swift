@@ -27,15 +27,18 @@ public final class ObjectAdapter: Sendable {
         /// Collocated dispatches waiting for `activate()` while the adapter is held.
         var heldDispatches: [CheckedContinuation<Void, Never>] = []
         /// Connections holding requests until `activate()` (or deactivation), woken once each.
-        var connectionsWaiting: [@Sendable () -> Void] = []
+        var connectionsWaiting: [ObjectIdentifier: @Sendable () -> Void] = [:]
         var destroyed = false
         /// Set once a deactivation has closed the connections and removed the servants:
         /// requests (collocated ones) then find no object.
         var released = false
         /// The deactivation under way or done (see `deactivate()`).
         var deactivation: Task<Void, Never>?
-        /// Callers of `waitForDeactivate()` before any deactivation started.
-        var deactivationWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of `waitForDeactivate()` before any deactivation started, by token; the
+        /// tokens of those cancelled before they were registered.
+        var deactivationWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var cancelledWaiters: Set<UInt64> = []
+        var nextWaiter: UInt64 = 0
         /// Collocated dispatches running (Ice's direct count), and what waits for them to end.
         var collocatedDispatches = 0
         var collocatedDrained: [@Sendable () -> Void] = []
@@ -153,10 +156,10 @@ public final class ObjectAdapter: Sendable {
         try addFacet(servant: servant, id: Identity(name: Self.uuid()), facet: facet)
     }
 
-    /// Every facet of `id`, by facet name.
     /// Whether `id` has a servant of its own, for any facet.
     func hasServant(_ id: Identity) -> Bool { state.withLockedValue { !($0.servants[id]?.isEmpty ?? true) } }
 
+    /// Every facet of `id`, by facet name.
     public func findAllFacets(_ id: Identity) -> [String: any Dispatcher] {
         state.withLockedValue { $0.servants[id] ?? [:] }
     }
@@ -427,9 +430,9 @@ public final class ObjectAdapter: Sendable {
     /// their held requests until they close.
     private static func takeWaiting(_ state: inout State, connectionsToo: Bool = true) -> @Sendable () -> Void {
         let dispatches = state.heldDispatches
-        let connections = connectionsToo ? state.connectionsWaiting : []
+        let connections = connectionsToo ? Array(state.connectionsWaiting.values) : []
         state.heldDispatches = []
-        if connectionsToo { state.connectionsWaiting = [] }
+        if connectionsToo { state.connectionsWaiting = [:] }
         return {
             for dispatch in dispatches { dispatch.resume() }
             for connection in connections { connection() }
@@ -444,14 +447,20 @@ public final class ObjectAdapter: Sendable {
     package var isHoldingRequests: Bool { holding.load(ordering: .relaxed) }
 
     /// Calls `wake` once the adapter no longer holds requests (activated or deactivated); at
-    /// once if it does not now.
-    package func wakeWhenNotHolding(_ wake: @escaping @Sendable () -> Void) {
+    /// once if it does not now. `waiter` names the caller, for `stopWaking`.
+    package func wakeWhenNotHolding(_ waiter: ObjectIdentifier, _ wake: @escaping @Sendable () -> Void) {
         let now = state.withLockedValue { state in
             guard state.held, !state.released else { return true }
-            state.connectionsWaiting.append(wake)
+            state.connectionsWaiting[waiter] = wake
             return false
         }
         if now { wake() }
+    }
+
+    /// Forgets `waiter`'s wake-up (its connection closed): a connection that dies while the
+    /// adapter holds its requests is not kept until `activate()`.
+    package func stopWaking(_ waiter: ObjectIdentifier) {
+        _ = state.withLockedValue { $0.connectionsWaiting.removeValue(forKey: waiter) }
     }
 
     /// The communicator's tracing middleware, outermost (see `Observability`; metrics are
@@ -493,15 +502,30 @@ public final class ObjectAdapter: Sendable {
     /// Returns once the adapter has been deactivated (by `deactivate()`, `destroy()`, the
     /// communicator's shutdown, or a servant calling one of them) and that has finished, as
     /// Ice's `waitForDeactivate` does: a server's main task can wait here.
+    /// Cancelling the caller ends the wait for a deactivation not yet started.
     public func waitForDeactivate() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let started = state.withLockedValue { state in
-                guard state.deactivation == nil else { return true }
-                state.deactivationWaiters.append(continuation)
-                return false
-            }
-            if started { continuation.resume() }
+        let token = state.withLockedValue { state in
+            state.nextWaiter &+= 1
+            return state.nextWaiter
         }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLockedValue { state in
+                    if state.deactivation != nil || state.cancelledWaiters.remove(token) != nil { return true }
+                    state.deactivationWaiters[token] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                if let waiter = state.deactivationWaiters.removeValue(forKey: token) { return waiter }
+                if state.deactivation == nil { state.cancelledWaiters.insert(token) }
+                return nil
+            }
+            waiter?.resume()
+        }
+        guard !Task.isCancelled else { return }
         if let deactivation = state.withLockedValue({ $0.deactivation }) { await deactivation.value }
     }
 
@@ -537,8 +561,11 @@ public final class ObjectAdapter: Sendable {
             // (Created under the lock, so that every caller sees the same task.)
             let deactivation = Task { await self.finishDeactivation(taken) }
             state.deactivation = deactivation
-            defer { state.deactivationWaiters = [] }
-            return (deactivation, waiting, state.deactivationWaiters)
+            defer {
+                state.deactivationWaiters = [:]
+                state.cancelledWaiters = []
+            }
+            return (deactivation, waiting, Array(state.deactivationWaiters.values))
         }
         waiting()
         for waiter in waiters { waiter.resume() }

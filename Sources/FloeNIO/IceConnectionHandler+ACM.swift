@@ -100,7 +100,8 @@ extension IceConnectionHandler {
         // peer reaches the adapter only through it. (A router's connections have closing off
         // altogether, `Communicator.keepAlive`.)
         let openerHadItsTurn = hasSentRequest || now - lastActivity >= max(idle + idle, .seconds(10))
-        if close.closesWhenIdle, !keepsAlive, pending.isEmpty, dispatchCount == 0, batch.isEmpty, !closing,
+        if close.closesWhenIdle, !keepsAlive, pending.isEmpty, dispatchCount == 0, waiting.isEmpty, batch.isEmpty,
+            !closing,
             !isClient || (openerHadItsTurn && adapter == nil)
         {
             if options.traceNetwork >= 1 { logger.info("closing idle connection") }

@@ -97,13 +97,30 @@ extension IceConnectionHandler {
         waitingForActivation = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
-        adapter.wakeWhenNotHolding {
+        adapter.wakeWhenNotHolding(ObjectIdentifier(self)) {
             loop.execute {
                 let handler = bound.value
                 handler.waitingForActivation = false
                 if let context = handler.context, !handler.waiting.isEmpty { handler.startWaiting(context) }
             }
         }
+    }
+
+    /// The connection's adapter changed from `old` (`setAdapter`): what waited for `old` to
+    /// stop holding requests waits for the new one, or, with no adapter now, is answered as
+    /// requests to no adapter are.
+    func adapterChanged(from old: ObjectAdapter?) {
+        if waitingForActivation {
+            old?.stopWaking(ObjectIdentifier(self))
+            waitingForActivation = false
+        }
+        guard let context, !waiting.isEmpty else { return }
+        guard adapter == nil else { return startWaiting(context) }
+        let queued = waiting
+        waiting.removeAll()
+        waitingCost = 0
+        for case .request(let request, _) in queued { rejectRequest(request, context: context) }
+        updateReading(context)
     }
 
     func dispatch(_ request: Request, replyCodec: ReplyCompression?, context: ChannelHandlerContext) {

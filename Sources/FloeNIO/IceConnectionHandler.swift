@@ -92,6 +92,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Set once close-connection has been written: the connection reads on until the peer
     /// closes (see `sendCloseConnection`).
     var awaitingPeerClose = false
+    /// The graceful close under way, once `closeGracefully` has started one.
+    var gracefulClose: EventLoopFuture<Void>?
     /// Set once the peer has closed its side: the frames kept while reading was paused are
     /// decoded for their replies and close-connection only.
     var draining = false
@@ -295,8 +297,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             validation.succeed()
             return
         }
-        // (The peer has gone: nothing more is dispatched, nor inflated to be.)
-        if draining, frame.header.type == .request || frame.header.type == .batchRequest { return }
+        // (The peer has gone, or this side is closing: nothing more is dispatched, nor
+        // inflated to be. Requests arriving during a close are dropped, see `closeGracefully`.)
+        if draining || closing, frame.header.type == .request || frame.header.type == .batchRequest { return }
         let status = frame.header.compression
         var codec: MessageCodec?
         if status == .compressed {
@@ -380,12 +383,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// they were not dispatched, so it retries them elsewhere.
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
+        // A second close (the application's beside a deactivation's) joins the first: one
+        // close-connection, one timer.
+        if let gracefulClose { return gracefulClose }
         closing = true
         connection?.markEnding()
         waiting.removeAll()
         waitingCost = 0
         updateReading(context)  // replies to this side's requests must still arrive
         let done = eventLoop.makePromise(of: Void.self)
+        gracefulClose = done.futureResult
         var outstanding: [EventLoopFuture<Void>] = []
         if !pending.isEmpty {
             let replies = eventLoop.makePromise(of: Void.self)
@@ -487,6 +494,10 @@ final class IceConnectionHandler: ChannelInboundHandler {
             logger.info("closed \(transport.name) connection \(connection?.description ?? "")")
         }
         if let adapter, let connection { adapter.unregister(connection) }
+        // Requests still waiting (for a held adapter, or a dispatch place) will never run.
+        if waitingForActivation { adapter?.stopWaking(ObjectIdentifier(self)) }
+        waiting.removeAll()
+        waitingCost = 0
         // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`); an
         // accepted connection has no next one.
         if !batch.isEmpty, isClient {

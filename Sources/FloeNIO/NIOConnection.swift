@@ -259,7 +259,11 @@ final class NIOConnection: Connection {
 
     func setAdapter(_ adapter: ObjectAdapter?) async {
         let handler = handler
-        try? await channel.eventLoop.submit { handler.value.adapter = adapter }.get()
+        try? await channel.eventLoop.submit {
+            let old = handler.value.adapter
+            handler.value.adapter = adapter
+            handler.value.adapterChanged(from: old)
+        }.get()
     }
 
     func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) async {

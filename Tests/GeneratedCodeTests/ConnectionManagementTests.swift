@@ -745,6 +745,71 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A connection that dies while its adapter holds its requests leaves nothing behind: the
+    /// adapter forgets it (it kept every such connection, and its requests, until `activate()`).
+    @Test func aConnectionThatDiesWhileHeldIsForgotten() async throws {
+        let (server, adapter, _, port) = try await Self.server()
+        adapter.hold()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        try await tester.ice_oneway().opOneway("held")
+        #expect(await eventually { adapter.heldDispatchCount == 1 }, "the request never reached the adapter")
+        try await tester.ice_getConnection().abort()
+        #expect(await eventually { adapter.heldDispatchCount == 0 }, "the closed connection is still kept")
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A connection whose requests wait for a held adapter is not idle: with close on idle, it
+    /// stays open and the request is served once the adapter is activated. (It was closed,
+    /// and the call failed after its retry was held and closed in turn.)
+    @Test func heldRequestsKeepTheirConnectionFromIdling() async throws {
+        var options = ConnectionOptions()
+        options.idleTimeout = 1
+        options.serverClose = .onIdle
+        let (server, adapter, servant, port) = try await Self.server(options)
+        adapter.hold()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        let call = Task { try await tester.ping() }
+        #expect(await eventually { adapter.heldDispatchCount == 1 })
+        try await Task.sleep(for: .milliseconds(2_500))  // past the idle timeout, twice
+        try await adapter.activate()
+        try await call.value
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// Requests a bidirectional connection holds for an adapter not yet activated go to the
+    /// adapter set in its place (they stayed waiting for the first).
+    @Test func heldCallbacksGoToTheNextAdapterSet() async throws {
+        let server = Communicator(transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let captured = NIOLockedValueBox<(any Connection)?>(nil)
+        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
+        let inactive = try await client.createObjectAdapter(name: "")  // never activated
+        let active = try await client.createObjectAdapter(name: "")
+        let servant = TesterServant()
+        try active.add(servant: servant, id: Identity(name: "callback"))
+        try await active.activate()
+        let bidirectional = try await capture.ice_getConnection()
+        await bidirectional.setAdapter(inactive)
+        try await capture.ice_ping()
+        let connection = try #require(captured.withLockedValue { $0 })
+        let callback = uncheckedCast(
+            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self
+        ).ice_invocationTimeout(10_000)
+        let call = Task { try await callback.ping() }
+        #expect(await eventually { inactive.heldDispatchCount == 1 })
+        await bidirectional.setAdapter(active)
+        try await call.value
+        #expect(await servant.pings == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
     @Test func aHeldAdapterQueuesRequestsUntilActivated() async throws {
         let (server, adapter, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")

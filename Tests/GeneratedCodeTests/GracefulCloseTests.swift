@@ -1,4 +1,4 @@
-import FloeCore
+@testable import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
@@ -89,6 +89,32 @@ struct GracefulCloseTests {
         #expect(types.filter { $0 == 2 }.count == 1 && types.last == 4, "\(types)")
         #expect(Set(types).isSubset(of: [2, 3, 4]) && types.filter { $0 == 4 }.count == 1, "\(types)")
         await destroying.value
+    }
+
+    /// Two graceful closes at once (the application's beside a deactivation's) send one
+    /// close-connection: the second joins the first.
+    @Test func aSecondCloseJoinsTheFirst() async throws {
+        let server = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try await adapter.activate()
+        let port = try #require(adapter.endpoints.first?.port)
+        let collector = ByteCollector()
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        #expect(await eventually { adapter.openConnections.count == 1 })
+        let connection = try #require(adapter.openConnections.first)
+        async let first: Void = connection.close()
+        async let second: Void = connection.close()
+        #expect(await eventually { collector.messages(replySize: 0).types.contains(4) })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(collector.messages(replySize: 0).types == [3, 4], "validate-connection, then one close-connection")
+        try? await raw.close()
+        _ = await (first, second)
+        await server.destroy()
     }
 
     /// What the peer sends while a graceful close waits for it to read the rest (here a

@@ -651,6 +651,42 @@ struct Delaying: Dispatcher {
     }
 }
 
+/// Holds registrations (`setAdapterDirectProxy`) while closed.
+final class RegistrationGate: Sendable {
+    private let state = NIOLockedValueBox<(closed: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func close() { state.withLockedValue { $0.closed = true } }
+
+    func open() {
+        let waiting = state.withLockedValue { state in
+            defer { state = (false, []) }
+            return state.waiting
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    func pass() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { state in
+                guard state.closed else { return true }
+                state.waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}
+
+struct GatedRegistrations: Dispatcher {
+    let next: any Dispatcher
+    let gate: RegistrationGate
+
+    func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+        if request.current.operation == "setAdapterDirectProxy" { await gate.pass() }
+        return try await next.dispatch(request)
+    }
+}
+
 /// Holds the next `count` registrations (`setAdapterDirectProxy`) for half a second each.
 struct HoldingRegistrations: Dispatcher {
     let next: any Dispatcher
@@ -728,25 +764,44 @@ extension LocatorTests {
 }
 
 extension LocatorTests {
+    /// A locator this process serves may be named without endpoints (a well-known proxy, as
+    /// with `Ice.Default.Locator=FloeRegistry/Locator`): it is called in process.
+    @Test func aCollocatedLocatorNeedsNoEndpoints() async throws {
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = "FloeRegistry/Locator"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let registry = try await RegistryService(communicator: client, endpoints: "tcp -h 127.0.0.1 -p 0")
+        let (server, _, servant) = try await Self.server(
+            locator: registry.locator.description, adapterId: "Elsewhere")
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Elsewhere", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(await servant.pings == 1)
+        await server.destroy()
+        await client.destroy()
+    }
+}
+
+extension LocatorTests {
     /// While a deactivating adapter unregisters from its locator, requests on its connections
     /// are still served, as in Ice: they were answered ObjectNotExist, which a client does not
     /// retry elsewhere. The connections close once the registry has answered.
     @Test func requestsAreServedWhileTheAdapterUnregisters() async throws {
-        let held = NIOLockedValueBox(0)
+        let gate = RegistrationGate()
         let registryCommunicator = Communicator(transport: NIOTransport())
         let registry = try await RegistryService(
             communicator: registryCommunicator, endpoints: "tcp -h 127.0.0.1 -p 0",
-            middleware: [{ HoldingRegistrations(next: $0, count: held) }])
+            middleware: [{ GatedRegistrations(next: $0, gate: gate) }])
         let (server, adapter, servant) = try await Self.server(
             locator: registry.locator.description, adapterId: "Leaving")
         let client = try Self.client(locator: registry.locator.description)
         let tester = try makeProxy(
             communicator: client, proxyString: "tester@Leaving", type: (any TesterPrx).self)
         try await tester.ping()
-        held.withLockedValue { $0 = 1 }  // the unregistration takes half a second
+        gate.close()  // the unregistration waits until the gate opens
         await adapter.deactivate()
         try await tester.ping()
         #expect(await servant.pings == 2)
+        gate.open()
         await adapter.waitForDeactivate()
         #expect(await registry.adapters()["Leaving"] == nil)
         await client.destroy()

@@ -33,9 +33,13 @@ extension Communicator {
                 "'\(describe(reference.data))' has no endpoints and no locator to find them (Ice.Default.Locator, ice_locator)"
             )
         }
-        guard !locator.endpoints.isEmpty else {
+        guard
+            !locator.endpoints.isEmpty
+                || collocatedAdapter(for: ProxyReference(communicator: self, data: locator)) != nil
+        else {
             // A locator cannot be located (Ice resolves it without a locator): asking the
-            // default locator where it is would wait on its own lookup.
+            // default locator where it is would wait on its own lookup. One this process
+            // serves is called in process.
             throw LocalError(
                 .noEndpoint,
                 "the locator '\(describe(locator))' has no endpoints, so '\(describe(reference.data))' cannot be located"
