@@ -152,6 +152,16 @@ extension ProxyReference {
                 if let reply, let failure = DispatchError(failedReply: reply) { throw failure }
                 return reply
             } catch let error as DispatchError
+                where error.status == .objectNotExist && error.operation == "ice_add_proxy" && routerInfo != nil
+                && !addedToRouterAgain
+            {
+                // Glacier2's way of saying the proxy is not in its routing table (a new
+                // session's table, or evicted): add it again and retry, once, as Ice does.
+                // (Checked first, as Ice does: for a routed indirect proxy, the locator clause
+                // below would ask the locator again and leave the routing table as it was.)
+                addedToRouterAgain = true
+                routerInfo?.forget(data.identity)
+            } catch let error as DispatchError
                 where error.status == .objectNotExist && data.endpoints.isEmpty && fixedConnection == nil
                 && !askedLocatorAgain
             {
@@ -159,14 +169,6 @@ extension ProxyReference {
                 // may now use that port): ask the locator again, once, as Ice does.
                 askedLocatorAgain = true
                 communicator.forgetLocation(of: self)
-            } catch let error as DispatchError
-                where error.status == .objectNotExist && error.operation == "ice_add_proxy" && routerInfo != nil
-                && !addedToRouterAgain
-            {
-                // Glacier2's way of saying the proxy is not in its routing table (a new
-                // session's table, or evicted): add it again and retry, once, as Ice does.
-                addedToRouterAgain = true
-                routerInfo?.forget(data.identity)
             } catch {
                 // The peer's close-connection promises the request was not dispatched: Ice
                 // retries it at once even past the retry limit (Ice.RetryIntervals=-1 included),

@@ -179,8 +179,11 @@ enum ProxyStringParser {
         var isSeparator: Bool
     }
 
-    /// Splits on whitespace, keeps quoted strings whole, and makes `:` and `@` their own tokens.
+    /// Splits on whitespace, keeps quoted strings whole, and makes `:` and `@` their own tokens
+    /// (`@` only before the first `:`: among endpoints it is an ordinary character, as in a ws
+    /// resource ZeroC prints unquoted, `-r /chat@room`).
     static func tokenize(_ text: String) throws -> [Token] {
+        var inEndpoints = false
         var tokens: [Token] = []
         var current = ""
         var chars = Array(text)
@@ -210,9 +213,10 @@ enum ProxyStringParser {
                 wasQuoted = true
             } else if c == " " || c == "\t" || c == "\n" || c == "\r" {
                 flush()
-            } else if c == ":" || c == "@" {
+            } else if c == ":" || (c == "@" && !inEndpoints) {
                 flush()
                 tokens.append(Token(text: String(c), quoted: false, isSeparator: true))
+                if c == ":" { inEndpoints = true }
             } else {
                 current.append(c)
                 if c == "\\", index + 1 < chars.count {

@@ -83,9 +83,10 @@ func runServer(_ arguments: [String]) async throws {
     if let unexpected = rest.first { usageError("unexpected argument '\(unexpected)'") }
     let server = try Communicator(properties: properties)
     let adapter = try await server.createObjectAdapter(name: "Greeter")
-    // `--Greeter.Trace=1` prints a line per call.
+    // `--Demo.Trace=1` prints a line per call (the application's own prefix: Ice reports
+    // unknown properties under an adapter's name, `Greeter.*`).
     let served = try adapter.add(
-        servant: GreeterServant(verbose: properties["Greeter.Trace"] == "1"), id: Identity(name: "greeter"))
+        servant: GreeterServant(verbose: properties["Demo.Trace"] == "1"), id: Identity(name: "greeter"))
     try await adapter.activate()
     // (Written straight to the descriptor: the script that starts the server waits for it.)
     FileHandle.standardOutput.write(Data("server: ready, greeter is \"\(served)\"\n".utf8))

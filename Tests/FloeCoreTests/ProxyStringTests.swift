@@ -49,6 +49,19 @@ struct ProxyStringTests {
             ])
     }
 
+    /// ZeroC prints a ws resource unquoted unless it has a ':', so `@` may come among the
+    /// endpoints: it is part of them there, not an adapter id (it was refused, "unexpected '@'").
+    @Test func anAtSignAmongEndpointsIsPartOfThem() throws {
+        let data = try #require(try parse("chat:ws -h localhost -p 10003 -r /chat@room:tcp -p 1"))
+        #expect(
+            data.endpoints == [
+                .ip(IPEndpointData(transport: .ws, host: "localhost", port: 10003, resource: "/chat@room")),
+                .ip(IPEndpointData(host: "", port: 1)),
+            ])
+        #expect(data.adapterId.isEmpty)
+        #expect(try parse("x @ adapter")?.adapterId == "adapter")
+    }
+
     @Test(arguments: [
         "a/b/c", "cat/", "x -q", "x -f", "x:tcp -p 70000", "x:tcp -y 1", "x @", "x:bogus -h h", "\"open",
         "x:opaque -t 1", "x -e 1", "x:tcp -h", "x:tcp -p", "x:tcp -t", "x:tcp -h -p 1", "x:tcp -p 1 -z yes",

@@ -1,4 +1,3 @@
-@testable import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
@@ -6,6 +5,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
+
+@testable import FloeCore
 
 /// Keeps every byte its connection reads.
 private final class ByteCollector: ChannelInboundHandler, Sendable {
@@ -38,15 +39,15 @@ private final class ByteCollector: ChannelInboundHandler, Sendable {
 
 @Suite("Graceful close", .timeLimit(.minutes(2)))
 struct GracefulCloseTests {
-    /// A graceful close (here the server's `destroy()`) delivers what was queued before it: a
-    /// reply larger than the sockets hold, to a client that has not read it yet, then the
-    /// close-connection, and nothing after it, heartbeats included. (The channel was closed as
-    /// soon as close-connection was queued, which dropped whatever the kernel had not taken:
-    /// part of the reply, and the close-connection itself.)
-    @Test func aGracefulCloseDeliversWhatWasQueuedBeforeIt() async throws {
+    /// A server (with `more` properties), and a raw client that asked it for a reply of `size`
+    /// bytes and reads nothing yet (64 KiB receive buffer): once this returns the server is
+    /// writing the reply.
+    private static func slowReaderOfAReply(
+        _ size: Int, _ more: [String: String] = [:]
+    ) async throws -> (Communicator, any Channel, ByteCollector) {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "16384"
-        properties["Ice.ACM.Timeout"] = "1"  // a heartbeat due every 0.5 s: none may follow the close
+        for (key, value) in more { properties[key] = value }
         let server = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let adapter = try await server.createObjectAdapterWithEndpoints(
@@ -55,7 +56,6 @@ struct GracefulCloseTests {
         try adapter.add(servant: servant, id: Identity(name: "tester"))
         try await adapter.activate()
         let port = try #require(adapter.endpoints.first?.port)
-
         let collector = ByteCollector()
         let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.autoRead, value: false)
@@ -64,7 +64,6 @@ struct GracefulCloseTests {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
             .connect(host: "127.0.0.1", port: Int(port)).get()
-        let size = 6 << 20
         let request = Message.request(
             Request(
                 requestId: 1,
@@ -74,6 +73,18 @@ struct GracefulCloseTests {
         ).encode()
         try await raw.writeAndFlush(request)
         #expect(await eventually { await servant.byteSeqCalls == 1 })
+        return (server, raw, collector)
+    }
+
+    /// A graceful close (here the server's `destroy()`) delivers what was queued before it: a
+    /// reply larger than the sockets hold, to a client that has not read it yet, then the
+    /// close-connection, and nothing after it, heartbeats included. (The channel was closed as
+    /// soon as close-connection was queued, which dropped whatever the kernel had not taken:
+    /// part of the reply, and the close-connection itself.)
+    @Test func aGracefulCloseDeliversWhatWasQueuedBeforeIt() async throws {
+        let size = 6 << 20
+        // (A heartbeat due every 0.5 s: none may follow the close.)
+        let (server, raw, collector) = try await Self.slowReaderOfAReply(size, ["Ice.ACM.Timeout": "1"])
         try await Task.sleep(for: .milliseconds(300))  // the reply is queued, most of it unsent
         let destroying = Task { await server.destroy() }
         try await Task.sleep(for: .milliseconds(1_500))  // the close is under way, heartbeats due
@@ -123,35 +134,8 @@ struct GracefulCloseTests {
     /// close-connection was written to the kernel, and the heartbeat arriving on the closed
     /// socket made the kernel reset the connection, dropping the end of the reply.)
     @Test func whatThePeerSendsDuringTheCloseLosesItNothing() async throws {
-        var properties = Properties()
-        properties["Ice.MessageSizeMax"] = "16384"
-        let server = try Communicator(
-            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(
-            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let servant = TesterServant()
-        try adapter.add(servant: servant, id: Identity(name: "tester"))
-        try await adapter.activate()
-        let port = try #require(adapter.endpoints.first?.port)
-
-        let collector = ByteCollector()
-        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(ChannelOptions.autoRead, value: false)
-            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 65_536)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-            }
-            .connect(host: "127.0.0.1", port: Int(port)).get()
         let size = 1 << 20
-        let request = Message.request(
-            Request(
-                requestId: 1,
-                header: RequestHeader(
-                    identity: Identity(name: "tester"), operation: "opByteSeq", context: ["reply-size": "\(size)"]),
-                encoding: .v1_1, parameters: ByteBuffer(bytes: [0]))
-        ).encode()
-        try await raw.writeAndFlush(request)
-        #expect(await eventually { await servant.byteSeqCalls == 1 })
+        let (server, raw, collector) = try await Self.slowReaderOfAReply(size)
         let destroying = Task { await server.destroy() }
         try await Task.sleep(for: .milliseconds(1_000))  // the close-connection is in the kernel
         try await raw.writeAndFlush(Message.validateConnection.encode())

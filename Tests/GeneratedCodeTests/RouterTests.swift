@@ -105,28 +105,42 @@ struct RouterTests {
         await server.destroy()
     }
 
+    /// Middleware answering the first `opIdempotent` as Glacier2 answers a request for a proxy
+    /// not in its table: ObjectNotExist for `ice_add_proxy`.
+    private static func refusingTheFirstOpIdempotent() -> @Sendable (any Dispatcher) -> any Dispatcher {
+        let refusals = Atomic<Int>(1)
+        return { next in
+            Closure(next: next) { request, next in
+                let current = request.current
+                guard current.operation == "opIdempotent", refusals.subtract(1, ordering: .relaxed).oldValue > 0
+                else { return try await next.dispatch(request) }
+                throw DispatchError(
+                    status: .objectNotExist, identity: current.id, facet: current.facet, operation: "ice_add_proxy")
+            }
+        }
+    }
+
     /// A router that lost a proxy from its table without saying so (Glacier2 answers such a
     /// request with ObjectNotExist for `ice_add_proxy`): the proxy is added again and the call
     /// retried, once.
     @Test func aProxyTheRouterNoLongerHasIsAddedAgain() async throws {
-        let refusals = Atomic<Int>(1)
         let (server, router, client, port) = try await Self.setUp(
-            keepsTable: true,
-            middleware: [
-                { next in
-                    Closure(next: next) { request, next in
-                        let current = request.current
-                        guard current.operation == "opIdempotent",
-                            refusals.subtract(1, ordering: .relaxed).oldValue > 0
-                        else { return try await next.dispatch(request) }
-                        throw DispatchError(
-                            status: .objectNotExist, identity: current.id, facet: current.facet,
-                            operation: "ice_add_proxy")
-                    }
-                }
-            ])
+            keepsTable: true, middleware: [Self.refusingTheFirstOpIdempotent()])
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(try await tester.opIdempotent() == 7)
+        #expect(await router.added.map(\.name) == ["tester", "tester"])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// The same for an indirect proxy: the router's answer is taken for the router's, not the
+    /// locator's (the proxy was not added again; the locator cache was forgotten instead).
+    @Test func anIndirectProxyTheRouterNoLongerHasIsAddedAgain() async throws {
+        let (server, router, client, _) = try await Self.setUp(
+            keepsTable: true, middleware: [Self.refusingTheFirstOpIdempotent()])
+        let tester = try makeProxy(communicator: client, proxyString: "tester@Server", type: (any TesterPrx).self)
         try await tester.ping()
         #expect(try await tester.opIdempotent() == 7)
         #expect(await router.added.map(\.name) == ["tester", "tester"])

@@ -45,7 +45,7 @@ cat > "$work/app.xml" <<XML
           <object identity="greeter" type="::Demo::Greeter"/>
         </adapter>
         <property name="Demo.Deployed" value="by IceGrid"/>
-        <property name="Greeter.Trace" value="1"/>
+        <property name="Demo.Trace" value="1"/>
       </server>
     </node>
   </application>
