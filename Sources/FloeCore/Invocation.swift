@@ -163,7 +163,7 @@ extension ProxyReference {
                 routerInfo?.forget(data.identity)
             } catch let error as DispatchError
                 where error.status == .objectNotExist && data.endpoints.isEmpty && fixedConnection == nil
-                && !askedLocatorAgain
+                && !askedLocatorAgain && !(error.operation == "ice_add_proxy" && routerInfo != nil)
             {
                 // Through the locator, the object was not where the cache said (another server
                 // may now use that port): ask the locator again, once, as Ice does.

@@ -502,7 +502,7 @@ public final class ObjectAdapter: Sendable {
     /// Returns once the adapter has been deactivated (by `deactivate()`, `destroy()`, the
     /// communicator's shutdown, or a servant calling one of them) and that has finished, as
     /// Ice's `waitForDeactivate` does: a server's main task can wait here.
-    /// Cancelling the caller ends the wait for a deactivation not yet started.
+    /// Cancelling the caller ends the wait at once, whether or not a deactivation has started.
     public func waitForDeactivate() async {
         let token = state.withLockedValue { state in
             state.nextWaiter &+= 1

@@ -73,7 +73,8 @@ enum ProxyStringParser {
     {
         do {
             return try parseEndpointList(
-                try tokenize(text), in: text, defaultTimeout: defaultTimeout, droppingUnknown: false)
+                try tokenize(text, endpointsOnly: true), in: text, defaultTimeout: defaultTimeout,
+                droppingUnknown: false)
         } catch var error as LocalError where error.code == .proxyParse {
             let proxySuffix = " in proxy '\(text)'"
             if error.message.hasSuffix(proxySuffix) { error.message.removeLast(proxySuffix.count) }
@@ -182,8 +183,9 @@ enum ProxyStringParser {
     /// Splits on whitespace, keeps quoted strings whole, and makes `:` and `@` their own tokens
     /// (`@` only before the first `:`: among endpoints it is an ordinary character, as in a ws
     /// resource ZeroC prints unquoted, `-r /chat@room`).
-    static func tokenize(_ text: String) throws -> [Token] {
-        var inEndpoints = false
+    /// `endpointsOnly`: `text` is an endpoint list (an adapter's), `@` ordinary throughout.
+    static func tokenize(_ text: String, endpointsOnly: Bool = false) throws -> [Token] {
+        var inEndpoints = endpointsOnly
         var tokens: [Token] = []
         var current = ""
         var chars = Array(text)

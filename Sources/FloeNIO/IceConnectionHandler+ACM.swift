@@ -89,7 +89,9 @@ extension IceConnectionHandler {
         guard now - lastActivity >= idle, isValidated else { return }
         // Heartbeats 2 and 3 keep a connection: in Ice 3.7 they count as its activity.
         let keepsAlive = isClient ? options.clientKeepsAlive : options.serverKeepsAlive
-        if close == .onIdleForceful, !keepsAlive {
+        // (Requests waiting for a held adapter are no idleness: Ice's monitor skips a holding
+        // connection.)
+        if close == .onIdleForceful, !keepsAlive, waiting.isEmpty || adapter?.isHoldingRequests != true {
             return fail(context, "idle for \(idleTimeout) s", code: .connectionTimeout)
         }
         // A client connection nobody has used yet is idle only after twice the timeout, and

@@ -386,13 +386,13 @@ final class IceConnectionHandler: ChannelInboundHandler {
         // A second close (the application's beside a deactivation's) joins the first: one
         // close-connection, one timer.
         if let gracefulClose { return gracefulClose }
+        let done = eventLoop.makePromise(of: Void.self)
+        gracefulClose = done.futureResult  // (first: the kept frames decoded below may close too)
         closing = true
         connection?.markEnding()
         waiting.removeAll()
         waitingCost = 0
         updateReading(context)  // replies to this side's requests must still arrive
-        let done = eventLoop.makePromise(of: Void.self)
-        gracefulClose = done.futureResult
         var outstanding: [EventLoopFuture<Void>] = []
         if !pending.isEmpty {
             let replies = eventLoop.makePromise(of: Void.self)
@@ -495,7 +495,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         }
         if let adapter, let connection { adapter.unregister(connection) }
         // Requests still waiting (for a held adapter, or a dispatch place) will never run.
-        if waitingForActivation { adapter?.stopWaking(ObjectIdentifier(self)) }
+        adapter?.stopWaking(ObjectIdentifier(self))  // (whatever the flag says: one lock)
         waiting.removeAll()
         waitingCost = 0
         // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`); an

@@ -57,9 +57,9 @@ func fail(_ message: String) -> Never {
 
 let usage = """
     usage: floe-demo [--Ice.X=Y ...]     a registry, a server and a client in one process
-           floe-demo server [--Greeter.Endpoints=ENDPOINTS] [--Greeter.AdapterId=ID] [--Ice.X=Y ...]
+           floe-demo server [--Greeter.Endpoints=ENDPOINTS] [--Greeter.AdapterId=ID] [--Demo.Trace=1] [--Ice.X=Y ...]
            floe-demo client PROXY [--calls N] [--slow MS] [--Ice.X=Y ...]
-    Properties are --Prefix.Name=Value (Ice, IceSSL, Floe, Greeter), or --Ice.Config=FILE.
+    Properties are --Prefix.Name=Value (Ice, IceSSL, Floe, Greeter, Demo), or --Ice.Config=FILE.
 
     """
 
@@ -72,7 +72,8 @@ func usageError(_ message: String) -> Never {
 /// Ice-style configuration: `--Ice.Config=file`, `--Greeter.Endpoints=...`, `--Ice.Default.InvocationTimeout=...`;
 /// returns the other arguments too.
 func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
-    var (properties, rest) = try Properties.parse(arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Greeter"])
+    var (properties, rest) = try Properties.parse(
+        arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Greeter", "Demo"])
     if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
     return (properties, rest)
 }

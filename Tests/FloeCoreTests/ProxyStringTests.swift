@@ -1,7 +1,8 @@
-import FloeCore
 import FloeEncoding
 import FloeProtocol
 import Testing
+
+@testable import FloeCore
 
 @Suite("Proxy strings")
 struct ProxyStringTests {
@@ -60,6 +61,11 @@ struct ProxyStringTests {
             ])
         #expect(data.adapterId.isEmpty)
         #expect(try parse("x @ adapter")?.adapterId == "adapter")
+        // An adapter's endpoint list too (`NAME.Endpoints`), '@' in its first endpoint.
+        #expect(
+            try ProxyStringParser.parseEndpoints("ws -h localhost -p 10003 -r /chat@room") == [
+                .ip(IPEndpointData(transport: .ws, host: "localhost", port: 10003, resource: "/chat@room"))
+            ])
     }
 
     @Test(arguments: [

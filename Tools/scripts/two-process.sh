@@ -12,7 +12,8 @@ demo=.build/debug/floe-demo
 out=$(mktemp)
 trap 'rm -f "$out"; [ -n "${server:-}" ] && kill -9 "$server" 2>/dev/null || true' EXIT
 
-"$demo" server > "$out" 2>&1 &
+# (--Demo.Trace=1, the demo's own property, must be taken: it once was refused as unexpected.)
+"$demo" server --Demo.Trace=1 > "$out" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "server: ready" "$out" && break; sleep 0.1; done
 proxy=$(sed -n 's/^server: ready, greeter is "\(.*\)"$/\1/p' "$out")
