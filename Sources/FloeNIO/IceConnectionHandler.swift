@@ -379,8 +379,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     /// Once no reply is outstanding and no dispatch is running, sends close-connection and
-    /// closes. Requests arriving meanwhile are dropped: close-connection tells the peer that
-    /// they were not dispatched, so it retries them elsewhere.
+    /// closes. While this side's own calls are outstanding, requests are still dispatched, as
+    /// during Ice's `close(GracefullyWithWait)`: the peer may need an answer (a callback on a
+    /// bidirectional connection) before it replies, and dropping it held the close until its
+    /// timeout. From then on, requests arriving are dropped: close-connection tells the peer
+    /// that they were not dispatched, so it retries them elsewhere.
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         // A second close (the application's beside a deactivation's) joins the first: one
@@ -388,31 +391,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if let gracefulClose { return gracefulClose }
         let done = eventLoop.makePromise(of: Void.self)
         gracefulClose = done.futureResult  // (first: the kept frames decoded below may close too)
-        closing = true
         connection?.markEnding()
-        waiting.removeAll()
-        waitingCost = 0
-        updateReading(context)  // replies to this side's requests must still arrive
-        var outstanding: [EventLoopFuture<Void>] = []
-        if !pending.isEmpty {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        if pending.isEmpty {
+            stopTakingRequests(then: done)
+        } else {
             let replies = eventLoop.makePromise(of: Void.self)
             repliesDone.append(replies)
-            outstanding.append(replies.futureResult)
+            replies.futureResult.whenComplete { _ in bound.value.stopTakingRequests(then: done) }
         }
-        if dispatchCount > 0 {
-            let dispatches = eventLoop.makePromise(of: Void.self)
-            dispatchesDone.append(dispatches)
-            outstanding.append(dispatches.futureResult)
-        }
-        if outstanding.isEmpty {
-            sendCloseConnection(then: done)
-            return done.futureResult
-        }
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        EventLoopFuture.andAllComplete(outstanding, on: eventLoop).whenComplete { _ in
-            bound.value.sendCloseConnection(then: done)
-        }
-        if options.closeTimeout > 0 {
+        if options.closeTimeout > 0, !sentCloseConnection {
             // A reply or dispatch that never ends must not keep the connection open forever.
             let limit = options.closeTimeout
             let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
@@ -428,6 +416,21 @@ final class IceConnectionHandler: ChannelInboundHandler {
             done.futureResult.whenComplete { _ in timer.cancel() }
         }
         return done.futureResult
+    }
+
+    /// The second step of a graceful close: requests are dropped from here on; close-connection
+    /// goes once the running dispatches have replied.
+    private func stopTakingRequests(then done: EventLoopPromise<Void>) {
+        guard let context, context.channel.isActive else { return done.succeed() }
+        closing = true
+        waiting.removeAll()
+        waitingCost = 0
+        updateReading(context)  // replies to this side's requests must still arrive
+        guard dispatchCount > 0 else { return sendCloseConnection(then: done) }
+        let dispatches = eventLoop.makePromise(of: Void.self)
+        dispatchesDone.append(dispatches)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        dispatches.futureResult.whenComplete { _ in bound.value.sendCloseConnection(then: done) }
     }
 
     private func sendCloseConnection(then done: EventLoopPromise<Void>) {

@@ -102,6 +102,42 @@ struct GracefulCloseTests {
         await destroying.value
     }
 
+    /// A client closing its bidirectional connection while its call waits for the server's
+    /// callback over it still serves the callback, as Ice's `close(GracefullyWithWait)` does:
+    /// the call completes and then the connection closes. (The callback was dropped, so the
+    /// call could not complete: the close timed out and the call failed with connectionLost.)
+    @Test func aCallbackDuringTheClientsCloseIsServed() async throws {
+        let (server, _, _, port) = try await MiddlewareTests.server([
+            { next in
+                Closure(next: next) { request, next in
+                    // (The client's close starts before the callback goes out.)
+                    if request.current.operation == "opCallback" { try await Task.sleep(for: .milliseconds(300)) }
+                    return try await next.dispatch(request)
+                }
+            }
+        ])
+        var options = ConnectionOptions()
+        options.closeTimeout = 5
+        let client = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), retryIntervals: [],
+            connectionOptions: options)
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let callbacks = try await client.createObjectAdapter(name: "")
+        let callback = try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
+        try await callbacks.activate()
+        let connection = try await tester.ice_getConnection()
+        await connection.setAdapter(callbacks)
+        let call = Task { try await tester.opCallback(uncheckedCast(prx: callback, type: (any TesterPrx).self)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        await connection.close()
+        #expect(try await call.value == 8)
+        #expect(ContinuousClock.now - start < .seconds(4), "the close waited for its timeout")
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// Two graceful closes at once (the application's beside a deactivation's) send one
     /// close-connection: the second joins the first.
     @Test func aSecondCloseJoinsTheFirst() async throws {

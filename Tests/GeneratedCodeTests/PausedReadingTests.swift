@@ -126,6 +126,12 @@ struct PausedReadingTests {
         let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: Int(port)).get()
         try await raw.writeAndFlush(flood)
+        // The ping goes once the flood is being inflated (sent at once, it came after all 40 in
+        // one loaded CI run: the flood was done before this task ran again).
+        #expect(
+            await eventually(within: .seconds(60)) {
+                lines.withLockedValue { $0.contains { $0.contains("request opOneway") } }
+            })
         try await other.ice_ping()
         #expect(
             await eventually { lines.withLockedValue { $0.filter { $0.contains("request opOneway") }.count } == 40 })
