@@ -494,7 +494,8 @@ public final class ObjectAdapter: Sendable {
     /// connection; it then unregisters from its locator (serving requests meanwhile, as Ice
     /// does), closes its listeners and its incoming connections gracefully (each once its
     /// running dispatches have replied; requests arriving then are dropped, and close-connection
-    /// tells the client to send them again) and removes its servants — without this waiting for
+    /// tells the client to send them again, once replies to the server's own calls over a
+    /// connection have come) and removes its servants — without this waiting for
     /// that, so a servant may call it and still reply. `waitForDeactivate()` and `destroy()`
     /// wait. Later calls do nothing.
     public func deactivate() async { startDeactivation() }

@@ -39,8 +39,8 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// Sends the queued batch oneway requests as one batch message.
     func flushBatchRequests() async throws
     /// Closes gracefully: waits for outstanding replies (dispatching the peer's requests
-    /// meanwhile, as Ice's `close(GracefullyWithWait)`), then for running dispatches, then
-    /// sends close-connection.
+    /// meanwhile, as Ice's `close(GracefullyWithWait)`, though calls those make over this
+    /// connection fail), then for running dispatches, then sends close-connection.
     func close() async
     /// Closes at once, without close-connection: outstanding calls fail with `connectionLost`
     /// and running dispatches are cancelled (Ice's forceful close, 3.8's `abort()`).

@@ -20,6 +20,13 @@ import NIOCore
 extension IceConnectionHandler {
     /// Pauses or resumes reading to keep the waiting requests within the bound.
     func updateReading(_ context: ChannelHandlerContext) {
+        if gracefulClose != nil, !closing, waitingCost >= options.maxQueuedBytes {
+            // A close waiting for replies to this side's calls must read them: it stops taking
+            // requests now (those waiting included) rather than pause reading.
+            closing = true
+            waiting.removeAll()
+            waitingCost = 0
+        }
         let pause =
             !awaitingPeerClose
             && (yielding || waitingCost >= options.maxQueuedBytes || refusalBytesPending >= options.maxQueuedBytes)

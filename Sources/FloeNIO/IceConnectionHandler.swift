@@ -55,7 +55,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     var waitingToStart: [Int32: EventLoopPromise<Reply?>] = [:]
     /// Graceful closes waiting for `pending` to empty.
     var repliesDone: [EventLoopPromise<Void>] = []
-    /// Set once a graceful close has begun: no new requests are sent or dispatched.
+    /// Set once a graceful close stops taking requests (see `closeGracefully`): none is
+    /// dispatched from then on.
     var closing = false
     /// Batch oneway requests waiting for a flush, and the size of their batch message.
     var batch: [Request] = []
@@ -298,7 +299,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             return
         }
         // (The peer has gone, or this side is closing: nothing more is dispatched, nor
-        // inflated to be. Requests arriving during a close are dropped, see `closeGracefully`.)
+        // inflated to be. Requests arriving then are dropped, see `closeGracefully`.)
         if draining || closing, frame.header.type == .request || frame.header.type == .batchRequest { return }
         let status = frame.header.compression
         var codec: MessageCodec?
@@ -382,8 +383,11 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// closes. While this side's own calls are outstanding, requests are still dispatched, as
     /// during Ice's `close(GracefullyWithWait)`: the peer may need an answer (a callback on a
     /// bidirectional connection) before it replies, and dropping it held the close until its
-    /// timeout. From then on, requests arriving are dropped: close-connection tells the peer
-    /// that they were not dispatched, so it retries them elsewhere.
+    /// timeout. (One level: what those dispatches call over this connection fails, as it takes
+    /// no new calls.) Requests stop being taken earlier if they would stop reading (a held
+    /// adapter's, past `MaxQueuedBytes`): the replies must still arrive. From then on, requests
+    /// arriving are dropped: close-connection tells the peer that they were not dispatched, so
+    /// it retries them elsewhere.
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         // A second close (the application's beside a deactivation's) joins the first: one
@@ -392,6 +396,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let done = eventLoop.makePromise(of: Void.self)
         gracefulClose = done.futureResult  // (first: the kept frames decoded below may close too)
         connection?.markEnding()
+        updateReading(context)  // (paused by waiting requests: they go now, see `updateReading`)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         if pending.isEmpty {
             stopTakingRequests(then: done)
@@ -421,7 +426,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// The second step of a graceful close: requests are dropped from here on; close-connection
     /// goes once the running dispatches have replied.
     private func stopTakingRequests(then done: EventLoopPromise<Void>) {
-        guard let context, context.channel.isActive else { return done.succeed() }
+        // (A connection failed meanwhile, its close timed out, say, sends nothing more.)
+        guard let context, context.channel.isActive, !failed else { return done.succeed() }
         closing = true
         waiting.removeAll()
         waitingCost = 0
@@ -434,7 +440,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     }
 
     private func sendCloseConnection(then done: EventLoopPromise<Void>) {
-        guard let context, context.channel.isActive else { return done.succeed() }
+        guard let context, context.channel.isActive, !failed else { return done.succeed() }
         guard transport != .udp else {
             // Nothing to tell a udp peer (Ice sends no close-connection over udp).
             context.close(promise: nil)

@@ -791,6 +791,44 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A held adapter's connection whose queued requests paused its reading still reads the
+    /// reply to the server's own call when the adapter is destroyed: the close stops taking
+    /// requests rather than wait for the reply behind them. (It waited, the reply was never
+    /// read, and the call failed when the close timed out.)
+    @Test func aHeldAdapterClosingStillReadsRepliesToItsCalls() async throws {
+        var options = ConnectionOptions()
+        options.maxQueuedBytes = 65_536
+        let server = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), connectionOptions: options)
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let captured = NIOLockedValueBox<(any Connection)?>(nil)
+        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
+        let callbacks = try await client.createObjectAdapter(name: "")
+        try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
+        try await callbacks.activate()
+        await (try await capture.ice_getConnection()).setAdapter(callbacks)
+        try await capture.ice_ping()
+        let connection = try #require(captured.withLockedValue { $0 })
+        let callback = uncheckedCast(
+            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self)
+        let call = Task { try await callback.ping(context: ["sleep": "1"]) }  // answered after 1 s
+        adapter.hold()
+        let held = capture.ice_identity(Identity(name: "tester")).ice_oneway()
+        let words = String(repeating: "x", count: 10_000)
+        for _ in 0..<20 { try await uncheckedCast(prx: held, type: (any TesterPrx).self).opOneway(words) }
+        #expect(await eventually { adapter.heldDispatchCount == 1 })
+        let start = ContinuousClock.now
+        let destroying = Task { await adapter.destroy() }
+        try await call.value
+        await destroying.value
+        #expect(ContinuousClock.now - start < .seconds(8), "the close waited for its timeout")
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// Requests a bidirectional connection holds for an adapter not yet activated go to the
     /// adapter set in its place (they stayed waiting for the first).
     @Test func heldCallbacksGoToTheNextAdapterSet() async throws {
