@@ -829,6 +829,38 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// Cancelling a task waiting in `waitForDeactivate()` for a deactivation that has not
+    /// started ends the wait.
+    @Test func waitForDeactivateCanBeCancelled() async throws {
+        let (server, adapter, _, _) = try await Self.server()
+        let returned = NIOLockedValueBox(false)
+        let waiting = Task {
+            await adapter.waitForDeactivate()
+            returned.withLockedValue { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        #expect(await eventually(within: .seconds(5)) { returned.withLockedValue { $0 } })
+        #expect(!adapter.isDeactivated)
+        await server.destroy()
+        await waiting.value
+    }
+
+    /// A fixed proxy's ObjectNotExist is not retried as if a locator had sent it to the wrong
+    /// server (it was sent twice): the servant locator is asked once.
+    @Test func aFixedProxysObjectNotExistIsNotRetried() async throws {
+        let (server, adapter, _, port) = try await Self.server()
+        let asked = NIOLockedValueBox(0)
+        try adapter.addServantLocator(CountingNothing(asked: asked), category: "gone")
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        // (A proxy of the connection's own: fixed, and without endpoints.)
+        let gone = try await tester.ice_getConnection().createProxy(Identity(name: "x", category: "gone"))
+        await #expect(throws: DispatchError.self) { try await gone.ice_ping() }
+        #expect(asked.withLockedValue { $0 } == 1)
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// Requests a bidirectional connection holds for an adapter not yet activated go to the
     /// adapter set in its place (they stayed waiting for the first).
     @Test func heldCallbacksGoToTheNextAdapterSet() async throws {
@@ -1131,4 +1163,17 @@ private final class ByteCounter: ChannelInboundHandler, Sendable {
         let size = unwrapInboundIn(data).readableBytes
         count.withLockedValue { $0 += size }
     }
+}
+
+/// Finds no servant, and counts how often it was asked.
+private struct CountingNothing: ServantLocator {
+    let asked: NIOLockedValueBox<Int>
+
+    func locate(_ current: Current) async throws -> (servant: (any Dispatcher)?, cookie: (any Sendable)?) {
+        asked.withLockedValue { $0 += 1 }
+        return (nil, nil)
+    }
+
+    func finished(_ current: Current, servant: any Dispatcher, cookie: (any Sendable)?) async throws {}
+    func deactivate(category: String) async {}
 }
