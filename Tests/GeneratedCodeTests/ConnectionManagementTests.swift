@@ -829,23 +829,6 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
-    /// Cancelling a task waiting in `waitForDeactivate()` for a deactivation that has not
-    /// started ends the wait.
-    @Test func waitForDeactivateCanBeCancelled() async throws {
-        let (server, adapter, _, _) = try await Self.server()
-        let returned = NIOLockedValueBox(false)
-        let waiting = Task {
-            await adapter.waitForDeactivate()
-            returned.withLockedValue { $0 = true }
-        }
-        try await Task.sleep(for: .milliseconds(100))
-        waiting.cancel()
-        #expect(await eventually(within: .seconds(5)) { returned.withLockedValue { $0 } })
-        #expect(!adapter.isDeactivated)
-        await server.destroy()
-        await waiting.value
-    }
-
     /// A fixed proxy's ObjectNotExist is not retried as if a locator had sent it to the wrong
     /// server (it was sent twice): the servant locator is asked once.
     @Test func aFixedProxysObjectNotExistIsNotRetried() async throws {
@@ -939,17 +922,25 @@ struct ConnectionManagementTests {
 
     /// `waitForDeactivate()` before any deactivation waits for one, as Ice's does: a server's
     /// main task may wait there for a servant to deactivate the adapter. (It returned at once.)
+    /// Cancelling a waiting task ends its wait.
     @Test func waitForDeactivateWaitsForALaterDeactivation() async throws {
         let (server, adapter, _, _) = try await Self.server()
-        let returned = NIOLockedValueBox(false)
-        let waiting = Task {
-            await adapter.waitForDeactivate()
-            returned.withLockedValue { $0 = true }
+        let returned = NIOLockedValueBox([false, false])
+        let waiters = (0..<2).map { index in
+            Task {
+                await adapter.waitForDeactivate()
+                returned.withLockedValue { $0[index] = true }
+            }
         }
         try await Task.sleep(for: .milliseconds(200))
-        #expect(!returned.withLockedValue { $0 }, "waitForDeactivate() returned before any deactivation")
+        #expect(
+            returned.withLockedValue { $0 } == [false, false], "waitForDeactivate() returned before any deactivation")
+        waiters[1].cancel()
+        #expect(
+            await eventually(within: .seconds(5)) { returned.withLockedValue { $0[1] } }, "a cancelled wait went on")
+        #expect(!returned.withLockedValue { $0[0] } && !adapter.isDeactivated)
         await adapter.deactivate()
-        await waiting.value
+        await waiters[0].value
         #expect(adapter.isDeactivated)
         await #expect(throws: LocalError.self) { try await adapter.activate() }
         await server.destroy()
