@@ -770,7 +770,9 @@ struct ConnectionManagementTests {
     @Test(arguments: [ACMClose.onIdle, .onIdleForceful])
     func heldRequestsKeepTheirConnectionFromIdling(close: ACMClose) async throws {
         var options = ConnectionOptions()
-        options.idleTimeout = 2
+        // (4 s: the connection is idle between the first ping and the held request, and a
+        // loaded full run has stalled more than 2 s there.)
+        options.idleTimeout = 4
         options.serverClose = close
         let (server, adapter, servant, port) = try await Self.server(options)
         // (Retries on: in a loaded full run the opening itself has outlasted the idle timeout.)
@@ -782,7 +784,7 @@ struct ConnectionManagementTests {
         adapter.hold()
         let call = Task { try await tester.ping() }
         #expect(await eventually { adapter.heldDispatchCount == 1 })
-        try await Task.sleep(for: .milliseconds(4_500))  // past the idle timeout, twice
+        try await Task.sleep(for: .milliseconds(8_500))  // past the idle timeout, twice
         try await adapter.activate()
         try await call.value
         #expect(await servant.pings == 1)
