@@ -28,6 +28,18 @@ struct ConnectionManagementTests {
         return (communicator, adapter, servant, adapter.publishedEndpoints.first?.port ?? 0)
     }
 
+    /// An active adapter of `server` whose servant "capture" keeps the connection it was
+    /// called on (for calls back over it), and the adapter's port.
+    private static func capturingAdapter(
+        _ server: Communicator
+    ) async throws -> (ObjectAdapter, NIOLockedValueBox<(any Connection)?>, Int32) {
+        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let captured = NIOLockedValueBox<(any Connection)?>(nil)
+        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
+        try await adapter.activate()
+        return (adapter, captured, adapter.publishedEndpoints.first?.port ?? 0)
+    }
+
     private static func client(
         _ proxy: String, options: ConnectionOptions = ConnectionOptions(), transport: NIOTransport = NIOTransport()
     ) throws -> (Communicator, any TesterPrx) {
@@ -663,11 +675,7 @@ struct ConnectionManagementTests {
         var serverOptions = ConnectionOptions()
         serverOptions.idleTimeout = 1
         let server = Communicator(transport: NIOTransport(), connectionOptions: serverOptions)
-        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let captured = NIOLockedValueBox<(any Connection)?>(nil)
-        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
-        try await adapter.activate()
-        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (_, captured, port) = try await Self.capturingAdapter(server)
         let (client, capture, callbackOfClient) = try await Self.silentCallbackClient(
             "capture:tcp -h 127.0.0.1 -p \(port)")
         try await capture.ice_ping()
@@ -802,11 +810,7 @@ struct ConnectionManagementTests {
         options.maxQueuedBytes = 65_536
         let server = Communicator(
             sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), connectionOptions: options)
-        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let captured = NIOLockedValueBox<(any Connection)?>(nil)
-        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
-        try await adapter.activate()
-        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (adapter, captured, port) = try await Self.capturingAdapter(server)
         let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
         let callbacks = try await client.createObjectAdapter(name: "")
         try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
@@ -850,11 +854,7 @@ struct ConnectionManagementTests {
     /// adapter set in its place (they stayed waiting for the first).
     @Test func heldCallbacksGoToTheNextAdapterSet() async throws {
         let server = Communicator(transport: NIOTransport())
-        let adapter = try await server.createObjectAdapterWithEndpoints(name: "S", endpoints: "tcp -h 127.0.0.1 -p 0")
-        let captured = NIOLockedValueBox<(any Connection)?>(nil)
-        try adapter.add(servant: CapturesConnection(connection: captured), id: Identity(name: "capture"))
-        try await adapter.activate()
-        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let (adapter, captured, port) = try await Self.capturingAdapter(server)
         let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
         let inactive = try await client.createObjectAdapter(name: "")  // never activated
         let active = try await client.createObjectAdapter(name: "")
