@@ -356,16 +356,15 @@ public final class Communicator: Sendable {
             guard !fixed.isClosed else { throw LocalError(.connectionLost, "the fixed connection is closed") }
             // As Ice checks a fixed proxy: its mode must suit the connection (datagram modes
             // only over udp, the others never), and a secure proxy needs a secure connection.
-            let info = fixed.info
-            if reference.isDatagram != (info.type == "udp") {
+            if reference.isDatagram != fixed.isDatagram {
                 throw LocalError(
                     .noEndpoint,
                     reference.isDatagram
-                        ? "a datagram proxy fixed to a \(info.type) connection"
+                        ? "a datagram proxy fixed to a \(fixed.info.type) connection"
                         : "a \(reference.data.mode) proxy fixed to a udp connection")
             }
-            if reference.data.secure, !info.isSecure {
-                throw LocalError(.noEndpoint, "a secure proxy fixed to a \(info.type) connection, which is not")
+            if reference.data.secure, !fixed.isSecure {
+                throw LocalError(.noEndpoint, "a secure proxy fixed to a \(fixed.info.type) connection, which is not")
             }
             return Route(connection: fixed, compress: connectionOptions.overrideCompress ?? reference.compress ?? false)
         }

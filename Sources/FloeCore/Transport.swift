@@ -60,6 +60,11 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     func setACM(timeout: Int?, close: ACMClose?, heartbeats: Bool?) async
     /// Where the connection runs (Ice's `ConnectionInfo`): addresses, ports, transport.
     var info: ConnectionInfo { get }
+    /// Whether the connection is over udp, as `info` says; read on every call through a fixed
+    /// proxy, so a transport answers it without building `info` (addresses, headers).
+    var isDatagram: Bool { get }
+    /// Whether the connection is encrypted (ssl, wss), as `info` says; read as `isDatagram` is.
+    var isSecure: Bool { get }
     /// Calls `callback` once when the connection is closed, for whatever reason (at once if it
     /// already is): a server learns that a client it calls back has left. Each call adds a
     /// callback, kept until the connection closes (Ice's `setCloseCallback` replaces instead):
@@ -78,6 +83,9 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
 }
 
 extension Connection {
+    public var isDatagram: Bool { info.type == "udp" }
+    public var isSecure: Bool { info.isSecure }
+
     public func heartbeat() async throws {
         throw LocalError(.unsupported, "this connection sends no heartbeats")
     }

@@ -56,6 +56,9 @@ final class NIOConnection: Connection {
             tls: tls.withLockedValue { $0 }, headers: headers.withLockedValue { $0 })
     }
 
+    var isDatagram: Bool { transport == .udp }
+    var isSecure: Bool { transport.isSecure }
+
     func setTLS(_ info: TLSPeerInfo) { tls.withLockedValue { $0 = info } }
 
     /// The HTTP headers of a WebSocket upgrade (ws and wss connections, once upgraded).

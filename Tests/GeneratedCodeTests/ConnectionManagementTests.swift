@@ -854,7 +854,7 @@ struct ConnectionManagementTests {
     /// adapter set in its place (they stayed waiting for the first).
     @Test func heldCallbacksGoToTheNextAdapterSet() async throws {
         let server = Communicator(transport: NIOTransport())
-        let (adapter, captured, port) = try await Self.capturingAdapter(server)
+        let (_, captured, port) = try await Self.capturingAdapter(server)
         let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
         let inactive = try await client.createObjectAdapter(name: "")  // never activated
         let active = try await client.createObjectAdapter(name: "")

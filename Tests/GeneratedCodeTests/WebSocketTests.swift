@@ -100,6 +100,14 @@ struct WebSocketTests {
         } catch let error as LocalError {
             #expect(error.code == .noEndpoint && error.message.contains("no ssl or wss endpoint"), "\(error)")
         }
+        // Fixed to a connection, the same: wss suits a secure proxy, ws does not.
+        try await wss.ice_fixed(try await wss.ice_getConnection()).ice_secure(true).ice_ping()
+        do {
+            try await ws.ice_fixed(try await ws.ice_getConnection()).ice_secure(true).ice_ping()
+            Issue.record("a secure proxy fixed to a ws connection was sent")
+        } catch let error as LocalError {
+            #expect(error.code == .noEndpoint && error.message.contains("fixed to a ws connection"), "\(error)")
+        }
         // Oneway requests and a graceful close from the client.
         try await ws.ice_oneway().opOneway("one")
         #expect(try await ws.onewaysReceived() == ["one"])
