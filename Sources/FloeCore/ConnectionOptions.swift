@@ -171,7 +171,11 @@ extension ConnectionOptions {
         // Floe's: one value serves both sides where Floe has one.
         connectTimeout =
             try Self.optionalInt(properties, "Ice.Override.ConnectTimeout")
-            ?? Self.optionalInt(properties, "Ice.Connection.Client.ConnectTimeout").map { $0 > 0 ? $0 * 1000 : -1 }
+            ?? Self.optionalInt(properties, "Ice.Connection.Client.ConnectTimeout").map { seconds in
+                guard seconds > 0 else { return -1 }
+                let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+                return overflow ? -1 : milliseconds  // (more seconds than ever pass: no limit)
+            }
             ?? -1
         maxDispatches =
             try Self.optionalInt(properties, "Ice.Connection.MaxDispatches", "Ice.Connection.Server.MaxDispatches")

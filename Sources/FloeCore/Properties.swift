@@ -10,46 +10,93 @@ public struct Properties: Sendable, Hashable {
 
     public init() {}
 
-    /// Properties from command-line arguments: `--Ice.Config=a.cfg,b.cfg` files are read
-    /// first (without that option, the files the `ICE_CONFIG` environment variable lists, as
-    /// in Ice; `environment` is the process's unless given), then every `--Prefix.Name=Value`
-    /// option whose prefix is one of `prefixes` overrides them. Returns the properties and the
-    /// arguments that were not consumed.
+    /// The namespaces whose `--Prefix.Name=Value` options `parse(arguments:)` takes by default:
+    /// Floe's, and those ZeroC reserves for itself and its services (IceGrid, Glacier2, IceMX…),
+    /// as ZeroC's communicators take them. An application adds its own to these.
+    public static let reservedPrefixes = [
+        "Floe", "Ice", "IceSSL", "IceMX", "IceDiscovery", "IceLocatorDiscovery", "IceBox", "IceBoxAdmin",
+        "IceBridge", "IceGrid", "IceGridAdmin", "IcePatch2", "IcePatch2Client", "IceStormAdmin", "IceBT",
+        "Glacier2", "Glacier2CryptPermissionsVerifier", "Freeze",
+    ]
+
+    /// Properties from command-line arguments: the config files the last `--Ice.Config=a.cfg,b.cfg`
+    /// names are read first (without that option, or with `--Ice.Config` alone, the files the
+    /// `ICE_CONFIG` environment variable lists, as in Ice; `environment` is the process's unless
+    /// given), then every `--Prefix.Name=Value` option whose prefix is one of `prefixes`
+    /// overrides them. Values are read as config-file lines are (`#` starts a comment, `\#` and
+    /// `\\` escape), and `--Name` alone is `--Name=1`. Returns the properties and the arguments
+    /// that were not consumed. Add an application's prefixes to the reserved ones:
+    /// `prefixes: Properties.reservedPrefixes + ["App"]`.
     public static func parse(
-        arguments: [String], prefixes: [String] = ["Ice", "IceSSL", "Floe"],
-        environment: [String: String]? = nil
+        arguments: [String], prefixes: [String] = reservedPrefixes, environment: [String: String]? = nil
     ) throws -> (Properties, remaining: [String]) {
-        var properties = Properties()
-        let environment = environment ?? ProcessInfo.processInfo.environment
-        if let files = environment["ICE_CONFIG"], !arguments.contains(where: { $0.hasPrefix("--Ice.Config=") }) {
-            for file in files.split(separator: ",") { try properties.load(contentsOf: String(file)) }
-        }
         var remaining: [String] = []
         var overrides: [(String, String)] = []
+        var configFiles: String?
         for argument in arguments {
-            // `--Ice.Trace.Network` alone sets it to 1, as in Ice.
-            let body = String(argument.dropFirst(2))
-            guard argument.hasPrefix("--"), let (name, value) = split(body) ?? (body.contains("=") ? nil : (body, "1")),
-                prefixes.contains(where: { name.hasPrefix($0 + ".") })
+            guard argument.hasPrefix("--"), prefixes.contains(where: { argument.dropFirst(2).hasPrefix($0 + ".") }),
+                case .property(let name, let value) = configLine(Substring(option(argument)))
             else {
                 remaining.append(argument)
                 continue
             }
             if name == "Ice.Config" {
-                // `--Ice.Config` alone (1) means ICE_CONFIG's files, as in Ice: read above.
-                guard value != "1" else { continue }
-                for file in value.split(separator: ",") { try properties.load(contentsOf: String(file)) }
+                configFiles = value  // only the last counts, as in Ice
             } else {
                 overrides.append((name, value))
             }
+        }
+        var properties = Properties()
+        // `--Ice.Config` alone (1) or empty means ICE_CONFIG's files, as in Ice.
+        if configFiles == nil || configFiles == "1" || configFiles == "" {
+            configFiles = (environment ?? ProcessInfo.processInfo.environment)["ICE_CONFIG"]
+        }
+        if let list = configFiles {
+            let files = fileList(list)
+            for file in files { try properties.load(contentsOf: file) }
+            if !files.isEmpty { properties["Ice.Config"] = files.joined(separator: ",") }
         }
         for (name, value) in overrides { properties[name] = value }
         return (properties, remaining)
     }
 
+    /// `--Name=Value` as a config-file line; `--Name` alone is `Name=1`.
+    private static func option(_ argument: String) -> String {
+        let body = String(argument.dropFirst(2))
+        return body.contains("=") ? body : body + "=1"
+    }
+
+    /// The files a comma-separated list names (`Ice.Config`, `ICE_CONFIG`), each trimmed; a
+    /// name in double or single quotes may hold commas and blanks.
+    static func fileList(_ list: String) -> [String] {
+        var files: [String] = []
+        var current = ""
+        var quote: Character?
+        var quoted = false
+        func finish() {
+            let name = quoted ? current : current.trimmingCharacters(in: .whitespaces)
+            if !name.isEmpty { files.append(name) }
+            (current, quoted) = ("", false)
+        }
+        for c in list {
+            if let open = quote {
+                if c == open { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'", current.trimmingCharacters(in: .whitespaces).isEmpty {
+                (current, quote, quoted) = ("", c, true)
+            } else if c == "," {
+                finish()
+            } else if !(quoted && (c == " " || c == "\t")) {
+                current.append(c)
+            }
+        }
+        finish()
+        return files
+    }
+
     /// The `Ice.*` and `IceSSL.*` properties a communicator reads (`Communicator(properties:)`).
     static let iceNames = Set<String>([
-        "Ice.Config", "Ice.Warn.UnknownProperties", "Ice.MessageSizeMax", "Ice.Default.InvocationTimeout",
+        "Ice.Config", "Ice.Warn.UnknownProperties", "Ice.BatchAutoFlushSize", "Ice.MessageSizeMax",
+        "Ice.Default.InvocationTimeout",
         "Ice.RetryIntervals", "Ice.ClassGraphDepthMax", "Ice.ACM.Timeout", "Ice.Connection.IdleTimeout",
         "Ice.ACM.Close", "Ice.ACM.Client.Close", "Ice.ACM.Server.Close",
         "Ice.ACM.Client.Timeout", "Ice.ACM.Server.Timeout", "Ice.Connection.Client.IdleTimeout",
@@ -85,9 +132,26 @@ public struct Properties: Sendable, Hashable {
             "VerifyDepthMax", "Protocols", "Ciphers", "TrustOnly", "TrustOnly.Client", "TrustOnly.Server",
         ].map { "IceSSL." + $0 })
 
+    /// The `Floe.*` properties Floe's communicators and programs read.
+    static let floeNames = Set<String>([
+        "Floe.Log.Level", "Floe.Metrics", "Floe.Tracing", "Floe.Compression.Codec", "Floe.MaxDispatches",
+        "Floe.Connection.DispatchStallWarning", "Floe.Connection.MaxQueuedBytes",
+        "Floe.Connection.WriteStallTimeout", "Floe.Dispatch.ErrorDetails", "Floe.Warn.PerSecond",
+        // floe-registry's (FloeRegistry)
+        "Floe.Registry.AllowOverwrite", "Floe.Registry.Liveness.Grace", "Floe.Registry.Liveness.Interval",
+        "Floe.Registry.MaxEntries", "Floe.Registry.Admin.Access", "Floe.Registry.Admin.TrustOnly",
+    ])
+
     /// Why Floe has no use for some properties common in Ice configurations, by name prefix:
     /// said in the warning instead of "does not read it", which reads like a typo's.
     static func whyIgnored(_ name: String) -> String? {
+        if name.hasPrefix("IceMX.") {
+            return "Floe's metrics go through swift-metrics (Floe.Metrics=1) to the backend the program bootstraps"
+        }
+        let namespace = name.prefix { $0 != "." }
+        if !["Ice", "IceSSL", "Floe"].contains(namespace) {
+            return "it configures ZeroC's \(namespace), which a Floe program does not run"
+        }
         if name.hasPrefix("Ice.ThreadPool.") {
             return
                 "Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches"
@@ -104,9 +168,13 @@ public struct Properties: Sendable, Hashable {
         return nil
     }
 
-    /// The `Ice.*` and `IceSSL.*` properties set here that a communicator does not read, sorted.
+    /// The properties set here in Floe's and ZeroC's namespaces (`reservedPrefixes`) that a
+    /// communicator does not read, sorted.
     public var unknownIceProperties: [String] {
-        values.keys.filter { ($0.hasPrefix("Ice.") || $0.hasPrefix("IceSSL.")) && !Self.iceNames.contains($0) }.sorted()
+        values.keys.filter { name in
+            Self.reservedPrefixes.contains { name.hasPrefix($0 + ".") } && !Self.iceNames.contains(name)
+                && !Self.floeNames.contains(name)
+        }.sorted()
     }
 
     public subscript(name: String) -> String? {
@@ -141,10 +209,21 @@ public struct Properties: Sendable, Hashable {
 
     /// Reads a config file: `Name = Value` lines, `#` comments, `\` escapes for `#`, `=`, `\`
     /// and spaces to keep at either end of a value, as ZeroC reads its property files.
+    /// A file that is not UTF-8 is read as Latin-1 (ZeroC takes its bytes as they are).
     public mutating func load(contentsOf path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LocalError(.invalidArgument, "cannot read config file '\(path)'")
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            var isFolder: ObjCBool = false
+            let reason =
+                !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+                ? "no such file" : isFolder.boolValue ? "a folder, not a file" : "\(error.localizedDescription)"
+            throw LocalError(.invalidArgument, "cannot read config file '\(path)': \(reason)")
         }
+        let text =
+            String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1)
+            ?? String(decoding: data, as: UTF8.self)
         try load(text: text, origin: path)
     }
 
@@ -221,14 +300,6 @@ public struct Properties: Sendable, Hashable {
         return inValue ? .property(name, value) : .invalid
     }
 
-    /// `--Name=Value` without its dashes.
-    private static func split(_ text: String) -> (String, String)? {
-        guard let index = text.firstIndex(of: "=") else { return nil }
-        let name = text[..<index].trimmingCharacters(in: .whitespaces)
-        let value = text[text.index(after: index)...].trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty else { return nil }
-        return (name, value)
-    }
 }
 
 extension Communicator {
@@ -251,7 +322,8 @@ extension Communicator {
                 if let reason = Properties.whyIgnored(name) {
                     logger.warning("property \(name) has no effect: \(reason)")
                 } else {
-                    logger.warning("unknown property \(name): Floe does not read it")
+                    logger.warning(
+                        "unknown property \(name): Floe does not read it (misspelt, or a ZeroC setting Floe lacks)")
                 }
             }
         }

@@ -24,10 +24,10 @@ struct FloeBench: ParsableCommand {
         do {
             // `--Bench.*` configures the server's adapter (e.g. `--Bench.AdapterId`).
             let (parsed, remaining) = try Properties.parse(
-                arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Bench"])
+                arguments: arguments, prefixes: Properties.reservedPrefixes + ["Bench"])
             properties = parsed
-            // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
-            if properties["Floe.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
+            // `--Bench.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
+            if properties["Bench.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
             // `--Floe.Metrics=1` measures metrics with a backend that keeps the values; with
             // `--Floe.Tracing=1` spans go to the default no-op tracer.
             if properties["Floe.Metrics"] == "1" { MetricsSystem.bootstrap(CountingMetrics()) }

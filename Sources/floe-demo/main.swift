@@ -73,7 +73,7 @@ func usageError(_ message: String) -> Never {
 /// returns the other arguments too.
 func configuration(_ arguments: [String]) throws -> (Properties, [String]) {
     var (properties, rest) = try Properties.parse(
-        arguments: arguments, prefixes: ["Ice", "IceSSL", "Floe", "Greeter", "Demo"])
+        arguments: arguments, prefixes: Properties.reservedPrefixes + ["Greeter", "Demo"])
     if properties["Greeter.Endpoints"] == nil { properties["Greeter.Endpoints"] = "tcp -h 127.0.0.1 -p 0" }
     return (properties, rest)
 }

@@ -56,6 +56,74 @@ struct PropertiesTests {
         #expect(fromArguments["Hello.Endpoints"] == nil && fromArguments["Ice.MessageSizeMax"] == "128")
     }
 
+    /// Command-line values are read as config-file lines are, as ZeroC reads them (`#` starts a
+    /// comment, `\#` and `\\` escape); ZeroC's other namespaces are taken, an application's
+    /// prefixes add to them. (Values were only trimmed: a password with `\#` kept its backslash.)
+    @Test func commandLineOptionsReadAsZeroCReadsThem() throws {
+        let (properties, remaining) = try Properties.parse(
+            arguments: [
+                "--Ice.Default.Host=a#b", ##"--IceSSL.Password=p\#w"##, ##"--App.Path=C:\\dir"##,
+                "--IceGrid.InstanceName=Grid", "--IceStorm.Flush.Timeout=5", "--App.Name = spaced ", "--Other.X=1",
+            ], prefixes: Properties.reservedPrefixes + ["App"], environment: [:])
+        #expect(properties["Ice.Default.Host"] == "a")
+        #expect(properties["IceSSL.Password"] == "p#w")
+        #expect(properties["App.Path"] == ##"C:\dir"##)
+        #expect(properties["App.Name"] == "spaced")
+        #expect(properties["IceGrid.InstanceName"] == "Grid")
+        #expect(remaining == ["--IceStorm.Flush.Timeout=5", "--Other.X=1"], "IceStorm is not reserved in ZeroC either")
+    }
+
+    /// File lists as ZeroC reads them: blanks around names dropped, quotes keep commas; only the
+    /// last `--Ice.Config` counts, one that is empty means ICE_CONFIG's files, and `Ice.Config`
+    /// names the files read. (" b.cfg" was not found; both options' files were read.)
+    @Test func configFileListsReadAsZeroCReadsThem() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("floe-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = directory.appendingPathComponent("a.cfg")
+        let second = directory.appendingPathComponent("with, comma.cfg")
+        try "A.From=first\nA.Only=first\n".write(to: first, atomically: true, encoding: .utf8)
+        try "A.From=second\n".write(to: second, atomically: true, encoding: .utf8)
+        let list = "\(first.path) , \"\(second.path)\""
+        let (listed, _) = try Properties.parse(arguments: [], environment: ["ICE_CONFIG": list])
+        #expect(listed["A.From"] == "second" && listed["A.Only"] == "first")
+        #expect(listed["Ice.Config"] == "\(first.path),\(second.path)")
+        let (empty, _) = try Properties.parse(arguments: ["--Ice.Config="], environment: ["ICE_CONFIG": list])
+        #expect(empty["A.Only"] == "first", "an empty --Ice.Config means ICE_CONFIG's files")
+        let (last, _) = try Properties.parse(
+            arguments: ["--Ice.Config=\(first.path)", "--Ice.Config='\(second.path)'"], environment: [:])
+        #expect(last["A.From"] == "second" && last["A.Only"] == nil, "only the last --Ice.Config counts")
+    }
+
+    /// A config file that is not UTF-8 (a Latin-1 comment or value, as Windows editors write
+    /// them) is read, as ZeroC reads it; one that cannot be read says why. (It was refused as
+    /// "cannot read config file", the same words as for a missing one.)
+    @Test func aLatin1ConfigFileIsReadAndAMissingOneSaysWhy() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("floe-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("latin1.cfg")
+        try Data("# caf\u{E9}\nA.Name=caf".utf8 + [0xE9] + Data("\n".utf8)).write(to: file)
+        var properties = Properties()
+        try properties.load(contentsOf: file.path)
+        #expect(properties["A.Name"] == "caf\u{E9}")
+        for (path, reason) in [
+            (directory.appendingPathComponent("none.cfg").path, "no such file"), (directory.path, "a folder"),
+        ] {
+            #expect { try properties.load(contentsOf: path) } throws: { error in
+                (error as? LocalError)?.message.contains(reason) == true
+            }
+        }
+    }
+
+    /// An Ice 3.8 connect timeout too large to be milliseconds is no limit, not a crash (the
+    /// multiplication trapped).
+    @Test func aHugeConnectTimeoutIsNoLimit() throws {
+        var properties = Properties()
+        properties["Ice.Connection.Client.ConnectTimeout"] = "9223372036854776"
+        #expect(try Communicator(properties: properties).connectionOptions.connectTimeout == -1)
+    }
+
     @Test func communicatorSettingsComeFromProperties() throws {
         var properties = Properties()
         properties["Ice.MessageSizeMax"] = "64"

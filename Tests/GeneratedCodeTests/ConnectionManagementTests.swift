@@ -553,13 +553,22 @@ struct ConnectionManagementTests {
         properties["IceSSL.TrustOnly.Server"] = "CN=client"
         properties["IceSSL.VerifyPeers"] = "2"
         properties["Ice.Admin.PublishedEndpoints"] = "tcp -h localhost -p 4062"
+        // Floe's own namespace is checked too, and ZeroC's others say why they do nothing.
+        properties["Ice.BatchAutoFlushSize"] = "2048"
+        properties["Floe.Connection.MaxQueuedByte"] = "1000000"
+        properties["Floe.Registry.MaxEntries"] = "10"
+        properties["IceGrid.InstanceName"] = "DemoIceGrid"
+        properties["IceMX.Metrics.Debug.GroupBy"] = "id"
         // Properties common in Ice configurations that Floe has no use for say why.
         #expect(
             try Self.linesLogged(creatingWith: properties) == [
+                "unknown property Floe.Connection.MaxQueuedByte: Floe does not read it (misspelt, or a ZeroC setting Floe lacks)",
                 "property Ice.Plugin.IceBox has no effect: Floe loads no plugins; its transports (tcp, ssl) are built in",
                 "property Ice.ThreadPool.Server.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
-                "unknown property Ice.Trace.Protocl: Floe does not read it",
-                "unknown property IceSSL.VerifyPeers: Floe does not read it",
+                "unknown property Ice.Trace.Protocl: Floe does not read it (misspelt, or a ZeroC setting Floe lacks)",
+                "property IceGrid.InstanceName has no effect: it configures ZeroC's IceGrid, which a Floe program does not run",
+                "property IceMX.Metrics.Debug.GroupBy has no effect: Floe's metrics go through swift-metrics (Floe.Metrics=1) to the backend the program bootstraps",
+                "unknown property IceSSL.VerifyPeers: Floe does not read it (misspelt, or a ZeroC setting Floe lacks)",
             ])
         properties["Ice.Warn.UnknownProperties"] = "0"
         #expect(try Self.linesLogged(creatingWith: properties).isEmpty)
