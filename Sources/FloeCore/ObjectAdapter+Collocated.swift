@@ -1,28 +1,43 @@
 import FloeProtocol
 import NIOConcurrencyHelpers
 
-/// Collocated dispatches: counted, as Ice counts its direct dispatches, so that deactivation
-/// removes the servants (and tells servant locators) only once they have ended, as it does
-/// for the dispatches of its connections.
+/// Dispatches no open connection accounts for: collocated ones (Ice's direct count), and those
+/// of connections that died while they ran. Deactivation removes the servants (and tells
+/// servant locators) only once they have ended, as it does for the dispatches of the
+/// connections it closes, and `destroy()` returns only then.
 extension ObjectAdapter {
     /// Dispatches a request made in process (see `Communicator.send`).
     func dispatchCollocated(_ request: IncomingRequest) async -> Reply {
-        state.withLockedValue { $0.collocatedDispatches += 1 }
+        state.withLockedValue { $0.unconnectedDispatches += 1 }
         let reply = await dispatchToReply(request)
-        let drained = state.withLockedValue { state -> [@Sendable () -> Void] in
-            state.collocatedDispatches -= 1
-            guard state.collocatedDispatches == 0 else { return [] }
-            defer { state.collocatedDrained = [] }
-            return state.collocatedDrained
-        }
-        for waiter in drained { waiter() }
+        unconnectedDispatchEnded()
         return reply
     }
 
-    /// Returns once no collocated dispatch runs, or after the close timeout
+    /// Counts `dispatch`, cancelled because its connection died, until it ends: in Ice a
+    /// connection is finished only once its dispatches are, and deactivation waits for that.
+    package func outliveConnection(_ dispatch: Task<Void, Never>) {
+        state.withLockedValue { $0.unconnectedDispatches += 1 }
+        Task {
+            await dispatch.value
+            self.unconnectedDispatchEnded()
+        }
+    }
+
+    private func unconnectedDispatchEnded() {
+        let drained = state.withLockedValue { state -> [@Sendable () -> Void] in
+            state.unconnectedDispatches -= 1
+            guard state.unconnectedDispatches == 0 else { return [] }
+            defer { state.unconnectedDrained = [] }
+            return state.unconnectedDrained
+        }
+        for waiter in drained { waiter() }
+    }
+
+    /// Returns once no such dispatch runs, or after the close timeout
     /// (`Ice.Connection.CloseTimeout`; none when 0), as a connection's graceful close waits for
     /// its dispatches.
-    func collocatedDispatchesEnded() async {
+    func unconnectedDispatchesEnded() async {
         let limit = communicator.connectionOptions.closeTimeout
         let resumed = NIOLockedValueBox(false)
         let timer = NIOLockedValueBox<Task<Void, Never>?>(nil)
@@ -35,8 +50,8 @@ extension ObjectAdapter {
                 if first { continuation.resume() }
             }
             let now = state.withLockedValue { state in
-                guard state.collocatedDispatches > 0 else { return true }
-                state.collocatedDrained.append(resume)
+                guard state.unconnectedDispatches > 0 else { return true }
+                state.unconnectedDrained.append(resume)
                 return false
             }
             if now { return resume() }

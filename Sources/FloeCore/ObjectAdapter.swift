@@ -39,9 +39,10 @@ public final class ObjectAdapter: Sendable {
         var deactivationWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var cancelledWaiters: Set<UInt64> = []
         var nextWaiter: UInt64 = 0
-        /// Collocated dispatches running (Ice's direct count), and what waits for them to end.
-        var collocatedDispatches = 0
-        var collocatedDrained: [@Sendable () -> Void] = []
+        /// Collocated dispatches running (Ice's direct count) and those of connections that died
+        /// while they ran, and what waits for them to end.
+        var unconnectedDispatches = 0
+        var unconnectedDrained: [@Sendable () -> Void] = []
         var acceptors: [any Acceptor] = []
         var published: [IPEndpointData]?
         /// Whether the registry has this adapter's endpoints (see `oneRegistryUpdateAtATime`).
@@ -594,7 +595,7 @@ public final class ObjectAdapter: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for connection in connections { group.addTask { await connection.close() } }
         }
-        await collocatedDispatchesEnded()
+        await unconnectedDispatchesEnded()
         let removed = state.withLockedValue { state in
             defer {
                 state.servants = [:]

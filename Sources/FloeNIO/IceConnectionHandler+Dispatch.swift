@@ -155,7 +155,7 @@ extension IceConnectionHandler {
                 loop.execute { [reply] in bound.value.dispatchFinished(reply: reply, codec: replyCodec, slot: slot) }
             }
         }
-        endDispatchTaskStart(start, task)
+        endDispatchTaskStart(start, task, adapter)
     }
 
     /// Dispatch tasks are kept while they run, so that a connection that dies cancels them (a
@@ -173,11 +173,11 @@ extension IceConnectionHandler {
     }
 
     private func endDispatchTaskStart(
-        _ start: (slot: Int, outer: (slot: Int?, finished: Bool)), _ task: Task<Void, Never>
+        _ start: (slot: Int, outer: (slot: Int?, finished: Bool)), _ task: Task<Void, Never>, _ adapter: ObjectAdapter
     ) {
         let finished = finishedWhileStarting
         (startingSlot, finishedWhileStarting) = start.outer
-        if !finished { runningDispatches[start.slot] = task }
+        if !finished { runningDispatches[start.slot] = (task, adapter) }
     }
 
     private func forgetDispatchTask(_ slot: Int) {
@@ -188,11 +188,15 @@ extension IceConnectionHandler {
         }
     }
 
-    /// The connection is gone: running dispatches are cancelled.
+    /// The connection is gone: running dispatches are cancelled, and their adapters wait for
+    /// them to end before they deactivate.
     func cancelDispatches() {
-        let tasks = runningDispatches
+        let running = runningDispatches
         runningDispatches = [:]
-        for task in tasks.values { task.cancel() }
+        for (task, adapter) in running.values {
+            task.cancel()
+            adapter.outliveConnection(task)
+        }
     }
 
     /// Dispatches the requests of one batch in order, as Ice does; no replies.
@@ -218,7 +222,7 @@ extension IceConnectionHandler {
                 loop.execute { bound.value.batchFinished(failure, slot: slot) }
             }
         }
-        endDispatchTaskStart(start, task)
+        endDispatchTaskStart(start, task, adapter)
     }
 
     private func batchFinished(_ failure: (any Error)?, slot: Int) {

@@ -71,7 +71,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Requests (or batches) being dispatched, and who waits for them to finish.
     var dispatchCount = 0
     /// Dispatch tasks still running (see `+Dispatch`), by slot.
-    var runningDispatches: [Int: Task<Void, Never>] = [:]
+    var runningDispatches: [Int: (task: Task<Void, Never>, adapter: ObjectAdapter)] = [:]
     var nextDispatchSlot = 0
     var startingSlot: Int?
     var finishedWhileStarting = false

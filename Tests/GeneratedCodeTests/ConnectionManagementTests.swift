@@ -994,6 +994,23 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// `destroy()` waits for the dispatches of connections that died while they ran (here a
+    /// servant that finishes its work though cancelled), as Ice finishes a connection only once
+    /// its dispatches end. (It returned while the servant still ran.)
+    @Test func destroyWaitsForTheDispatchesOfDeadConnections() async throws {
+        let (server, _, servant, port) = try await Self.server()
+        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
+        try await tester.ice_ping()
+        let call = Task { try await tester.ping(context: ["busy": "1"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        await (try await tester.ice_getConnection()).abort()
+        _ = await call.result
+        #expect(await eventually { servant.cancelledBusyPings.withLockedValue { $0 } == 1 })
+        await server.destroy()
+        #expect(await servant.runningPings == 0, "destroy() returned while a dispatch still ran")
+        await client.destroy()
+    }
+
     @Test func aClientsGracefulCloseWaitsForItsOutstandingCalls() async throws {
         let (server, _, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")

@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeProtocol
+import NIOConcurrencyHelpers
 
 /// The Tester servant of the vector captures (../shared/vectors/capture/server.py), in Swift.
 actor TesterServant: Tester {
@@ -14,12 +15,26 @@ actor TesterServant: Tester {
     /// Pings whose sleep ended because their dispatch was cancelled.
     private(set) var cancelledPings = 0
 
-    /// Sleeps for the seconds in the context's "sleep" entry, like the Python peer.
+    /// Busy pings (below) whose dispatch was cancelled while they worked on.
+    nonisolated let cancelledBusyPings = NIOLockedValueBox(0)
+
+    /// Sleeps for the seconds in the context's "sleep" entry, like the Python peer; works for
+    /// the seconds in its "busy" entry whatever happens to its dispatch, as a servant that
+    /// finishes what it started does.
     func ping(current: Current) async throws {
         runningPings += 1
         pings += 1
         mostConcurrentPings = max(mostConcurrentPings, runningPings)
         defer { runningPings -= 1 }
+        if let seconds = current.ctx["busy"].flatMap(Double.init) {
+            let work = Task.detached { try? await Task.sleep(for: .milliseconds(Int(seconds * 1000))) }
+            let cancelled = cancelledBusyPings
+            await withTaskCancellationHandler {
+                await work.value
+            } onCancel: {
+                cancelled.withLockedValue { $0 += 1 }
+            }
+        }
         if let seconds = current.ctx["sleep"].flatMap(Double.init) {
             do {
                 try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
