@@ -2,7 +2,8 @@
 /// the adapter: each one Floe does not read is reported, so a misspelt name or a setting that
 /// does nothing here is noticed.
 enum AdapterProperties {
-    /// The suffixes Floe reads (`NAME.Router.*` as any proxy property's settings).
+    /// The suffixes Floe reads (`NAME.Router.*` and `NAME.Locator.*` as any proxy property's
+    /// settings).
     static let read: Set<String> = [
         "Endpoints", "PublishedEndpoints", "MaxConnections", "AdapterId", "ReplicaGroupId", "Locator", "Router",
     ]
@@ -17,7 +18,6 @@ enum AdapterProperties {
         if suffix == "ACM" || suffix.hasPrefix("ACM.") {
             return "Floe applies Ice.ACM.Server.* (else Ice.ACM.*) to every incoming connection"
         }
-        if suffix.hasPrefix("Locator.") { return "Floe does not read the settings of an adapter's locator proxy" }
         if suffix == "ProxyOptions" || suffix == "PublishedHost" { return "Floe does not support it" }
         return nil
     }
@@ -31,7 +31,7 @@ enum AdapterProperties {
         let prefix = name + "."
         return properties.withPrefix(prefix).keys.sorted().compactMap { key in
             let suffix = String(key.dropFirst(prefix.count))
-            if read.contains(suffix) || suffix.hasPrefix("Router.") { return nil }
+            if read.contains(suffix) || suffix.hasPrefix("Router.") || suffix.hasPrefix("Locator.") { return nil }
             if let reason = whyIgnored(suffix) { return "property \(key) has no effect: \(reason)" }
             return "unknown property \(key): Floe does not read it for adapter '\(name)'"
         }

@@ -107,6 +107,8 @@ public final class Communicator: Sendable {
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
+    /// How calls to each locator go (see `LocatorSettings`).
+    let locatorSettings = NIOLockedValueBox<[ProxyData: LocatorSettings]>([:])
     /// Whether an expired locator-cache entry is used while a lookup refreshes it
     /// (`Ice.BackgroundLocatorCacheUpdates`; adapter ids only).
     public let backgroundLocatorCacheUpdates: Bool
@@ -162,6 +164,9 @@ public final class Communicator: Sendable {
         self.classGraphDepthMax = classGraphDepthMax
         self.defaultInvocationTimeout = defaultInvocationTimeout
         self.retryIntervals = retryIntervals
+        // The default locator's settings (`Ice.Default.Locator.*`); `init(properties:)` reports
+        // what does not parse.
+        if let locator = try? propertyToProxy("Ice.Default.Locator") { remember(locator: locator._reference) }
     }
 
     /// An object adapter configured as Ice configures one: it listens on `NAME.Endpoints`
@@ -691,10 +696,11 @@ public final class Communicator: Sendable {
             for warning in AdapterProperties.warnings(adapter: name, configured) { logger.warning("\(warning)") }
         }
         let maxConnections = try configured.int("\(name).MaxConnections", default: 10_000)
-        let locator = try configured["\(name).Locator"].flatMap {
-            try ProxyStringParser.parseProxy($0, defaultTimeout: defaultEndpointTimeout)
-        }
-        .map(withDefaultHost)
+        let locator = try configured["\(name).Locator"].flatMap { _ in try propertyToProxy("\(name).Locator") }
+            .map { proxy in
+                remember(locator: proxy._reference)
+                return proxy._reference.data
+            }
         return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             guard name.isEmpty || state.adapters[name] == nil else {

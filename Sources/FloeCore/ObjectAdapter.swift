@@ -281,7 +281,7 @@ public final class ObjectAdapter: Sendable {
     private func indirectProxy(_ id: Identity, at adapterId: String) -> any ObjectPrx {
         let proxy = communicator.makeProxy(id).ice_adapterId(adapterId)
         guard let locator, locator != communicator.defaultLocator else { return proxy }
-        return proxy.ice_locator(ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: locator)))
+        return proxy.ice_locator(ObjectPrxI(_reference: communicator.locatorReference(locator)))
     }
 
     /// The endpoints its proxies carry: `NAME.PublishedEndpoints` (or `setPublishedEndpoints`)

@@ -78,16 +78,18 @@ extension ObjectPrx {
         }
     }
     /// The locator that resolves this proxy when it is indirect; nil restores the default.
-    public func ice_locator(_ locator: (any ObjectPrx)?) -> Self { with { $0.locator = locator?._reference.data } }
+    /// Calls to the locator go with `locator`'s settings (its context, invocation timeout…).
+    public func ice_locator(_ locator: (any ObjectPrx)?) -> Self {
+        if let locator { _reference.communicator.remember(locator: locator._reference) }
+        return with { $0.locator = locator?._reference.data }
+    }
     /// Seconds this proxy reuses what the locator answered: -1 forever, 0 never (each call asks).
     public func ice_locatorCacheTimeout(_ seconds: Int) -> Self { with { $0.locatorCacheTimeout = seconds } }
     public func ice_getLocatorCacheTimeout() -> Int {
         _reference.locatorCacheTimeout ?? _reference.communicator.defaultLocatorCacheTimeout
     }
     public func ice_getLocator() -> (any ObjectPrx)? {
-        _reference.locator.map {
-            ObjectPrxI(_reference: ProxyReference(communicator: _reference.communicator, data: $0))
-        }
+        _reference.locator.map { ObjectPrxI(_reference: _reference.communicator.locatorReference($0)) }
     }
 
     /// A proxy whose invocations go through `router` (Glacier2's, for instance), which forwards

@@ -336,7 +336,7 @@ extension Communicator {
         for name in ["Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.PrintAdapterReady"] {
             _ = try properties.int(name, default: 0)  // (read where they apply, which cannot throw)
         }
-        for name in ["Ice.Default.Locator", "Ice.Default.Router"] {
+        for name in ["Ice.Default.Router"] {
             if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }
         }
         // As in Ice: a leading -1 turns retries off (whatever follows), other negatives are 0.
@@ -365,6 +365,7 @@ extension Communicator {
             retryIntervals: retries,
             connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
             interceptors: interceptors, observability: try observability ?? Observability(properties: properties))
+        _ = try propertyToProxy("Ice.Default.Locator")  // (its settings too: a misspelt one is an error)
     }
 }
 

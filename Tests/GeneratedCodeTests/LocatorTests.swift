@@ -967,10 +967,17 @@ extension LocatorTests {
         let answer: any ObjectPrx
         let nullAt: Set<Int>
         private(set) var lookups = 0
+        /// The context of each object lookup, and how long the next ones take.
+        private(set) var contexts: [[String: String]] = []
+        private var delay = Duration.zero
         init(answer: any ObjectPrx, nullAt: Set<Int> = [1]) { (self.answer, self.nullAt) = (answer, nullAt) }
+
+        func setDelay(_ delay: Duration) { self.delay = delay }
 
         func findObjectById(id: Identity, current: Current) async throws -> (any ObjectPrx)? {
             lookups += 1
+            contexts.append(current.ctx)
+            if delay > .zero { try await Task.sleep(for: delay) }
             return nullAt.contains(lookups) ? nil : answer
         }
         func findAdapterById(id: String, current: Current) async throws -> (any ObjectPrx)? {
@@ -995,6 +1002,32 @@ extension LocatorTests {
         let locator = try adapter.add(servant: locatorServant, id: Identity(name: "Locator", category: "Late"))
         try await adapter.activate()
         return (server, servant, locatorServant, locator.description)
+    }
+
+    /// The locator's own proxy settings apply to the calls to it, as in Ice:
+    /// `Ice.Default.Locator.Context.*` goes with each lookup and `.InvocationTimeout` bounds one.
+    /// (Only the locator's string was kept: the lookup waited for the slow locator.)
+    @Test func theLocatorsProxySettingsApplyToTheCallsToIt() async throws {
+        let (server, _, locatorServant, locator) = try await Self.lateLocatorServer(nullAt: [])
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = locator
+        properties["Ice.Default.Locator.Context.site"] = "north"
+        properties["Ice.Default.Locator.InvocationTimeout"] = "2500"  // (a loaded run took 0.3 s for a lookup)
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
+        try await tester.ping()
+        #expect(await locatorServant.contexts.last?["site"] == "north")
+        #expect(client.getDefaultLocator()?.ice_getInvocationTimeout() == 2500)
+        await locatorServant.setDelay(.seconds(20))
+        let started = ContinuousClock.now
+        await #expect(throws: (any Error).self) { try await tester.ice_locatorCacheTimeout(0).ping() }
+        #expect(ContinuousClock.now - started < .seconds(15), "the lookup waited for the slow locator")
+        // A misspelt setting is an error, as any proxy property's.
+        properties["Ice.Default.Locator.InvocationTimout"] = "2500"
+        #expect(throws: LocalError.self) { try Communicator(properties: properties) }
+        await client.destroy()
+        await server.destroy()
     }
 
     @Test func aNullObjectAnswerIsAskedAgain() async throws {

@@ -51,7 +51,7 @@ extension Communicator {
     func registerProcessIfConfigured(_ admin: any ObjectPrx, locator: ProxyData?) async throws {
         guard let serverId = properties["Ice.Admin.ServerId"], !serverId.isEmpty, let locator else { return }
         let proxy = admin.ice_facet("Process")
-        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let calls = LocatorCalls(target: locatorReference(locator))
         guard let registry = try await calls.getRegistry() else { return }
         do {
             try await LocatorCalls(target: ProxyReference(communicator: self, data: registry))

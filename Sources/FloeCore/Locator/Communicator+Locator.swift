@@ -7,12 +7,13 @@ extension Communicator {
     /// (in Ice a proxy keeps the default it was made with), and adapters created from now on
     /// register with it. What the old default answered is forgotten.
     public func setDefaultLocator(_ locator: (any ObjectPrx)?) {
+        if let locator { remember(locator: locator._reference) }
         replaceDefaultLocator(locator?._reference.data)
     }
 
     /// The default locator (`Ice.Default.Locator`, or `setDefaultLocator`), nil without one.
     public func getDefaultLocator() -> (any ObjectPrx)? {
-        defaultLocator.map { ObjectPrxI(_reference: ProxyReference(communicator: self, data: $0)) }
+        defaultLocator.map { ObjectPrxI(_reference: locatorReference($0)) }
     }
 
     /// The locator that resolves `reference`: its own (`ice_locator`), else the communicator's
@@ -35,7 +36,7 @@ extension Communicator {
         }
         guard
             !locator.endpoints.isEmpty
-                || collocatedAdapter(for: ProxyReference(communicator: self, data: locator)) != nil
+                || collocatedAdapter(for: locatorReference(locator)) != nil
         else {
             // A locator cannot be located (Ice resolves it without a locator): asking the
             // default locator where it is would wait on its own lookup. One this process
@@ -57,7 +58,7 @@ extension Communicator {
         {
             return (cached.endpoints, false)
         }
-        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let calls = LocatorCalls(target: locatorReference(locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
             let proxy: ProxyData?
             do {
@@ -93,7 +94,7 @@ extension Communicator {
         } else if let cached = locatorCache.cached(key, timeout: Self.cacheDuration(timeout)) {
             return (cached.endpoints, false)
         }
-        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let calls = LocatorCalls(target: locatorReference(locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
             let proxy: ProxyData?
             do {
@@ -125,7 +126,7 @@ extension Communicator {
         guard backgroundLocatorCacheUpdates, timeout != .zero, case .adapter(_, let id) = key,
             let locator = locator(for: reference), let stale = locatorCache.stale(key), !stale.endpoints.isEmpty
         else { return nil }
-        let calls = LocatorCalls(target: ProxyReference(communicator: self, data: locator))
+        let calls = LocatorCalls(target: locatorReference(locator))
         locatorCache.refreshInBackground(key) {
             // An inactive adapter's null answer is not stored over the entry (nor cached at all,
             // as in `resolveAdapter`): the next call asks again.

@@ -13,7 +13,7 @@ extension ObjectAdapter {
                 .invalidArgument,
                 "adapter '\(name)' has adapter id '\(adapterId)' but no locator (\(name).Locator, Ice.Default.Locator)")
         }
-        let calls = LocatorCalls(target: ProxyReference(communicator: communicator, data: locator))
+        let calls = LocatorCalls(target: communicator.locatorReference(locator))
         guard let registryData = try await calls.getRegistry() else {
             communicator.logger.warning(
                 "adapter '\(name)': the locator offers no registry; '\(adapterId)' is not registered")
