@@ -36,9 +36,9 @@ extension Communicator {
     }
 
     /// A communicator configured from command-line arguments, as ZeroC's
-    /// `Ice.initialize(args)`: `--Ice.Config=FILE[,FILE]` and every `--Ice.*`, `--IceSSL.*` or
-    /// `--Floe.*` option (see `Properties.parse(arguments:prefixes:)`, which also returns the
-    /// arguments left for the application). Its transport is TCP over SwiftNIO.
+    /// `Ice.initialize(args)`: `--Ice.Config=FILE[,FILE]` and every option in Floe's and ZeroC's
+    /// namespaces, `--Ice.*`, `--IceSSL.*`, `--Floe.*`… (see `Properties.parse(arguments:prefixes:)`,
+    /// which also returns the arguments left for the application). Its transport is TCP over SwiftNIO.
     ///
     /// ```swift
     /// let communicator = try Communicator(args: CommandLine.arguments)

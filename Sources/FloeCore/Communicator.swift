@@ -723,7 +723,8 @@ public final class Communicator: Sendable {
         // it from its locator), which a destroyed communicator refuses. A shutdown under way
         // finishes first: its adapters are deactivating already.
         if state.withLockedValue({ $0.isShutdown }) { await waitForShutdown() }
-        for adapter in state.withLockedValue({ Array($0.adapters.values) }) { await adapter.destroy() }
+        let destroyedFirst = state.withLockedValue { Array($0.adapters.values) }
+        for adapter in destroyedFirst { await adapter.destroy() }
         let (adapters, connections, waiters) = state.withLockedValue { state in
             state.destroyed = true
             state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns
@@ -739,9 +740,13 @@ public final class Communicator: Sendable {
         for adapter in adapters { await adapter.destroy() }
         for waiter in waiters { waiter.resume() }
         // All at once: each graceful close may wait for its replies (Ice.Connection.CloseTimeout).
+        let deadline = (destroyedFirst + adapters).first?.closeDeadline()
         await withTaskGroup(of: Void.self) { group in
             for task in connections { group.addTask { await (try? await task.value)?.close() } }
         }
+        // Callbacks dispatched over these (bidirectional) connections that outlived them count
+        // with their adapters, deactivated already: waited for here.
+        for adapter in destroyedFirst + adapters { await adapter.unconnectedDispatchesEnded(by: deadline) }
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }

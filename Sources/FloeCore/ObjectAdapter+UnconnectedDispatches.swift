@@ -34,11 +34,16 @@ extension ObjectAdapter {
         for waiter in drained { waiter() }
     }
 
-    /// Returns once no such dispatch runs, or after the close timeout
-    /// (`Ice.Connection.CloseTimeout`; none when 0), as a connection's graceful close waits for
-    /// its dispatches.
-    func unconnectedDispatchesEnded() async {
+    /// When a deactivation starting now stops waiting for dispatches: after the close timeout
+    /// (`Ice.Connection.CloseTimeout`; nil, never, when 0), as a connection's graceful close.
+    func closeDeadline() -> ContinuousClock.Instant? {
         let limit = communicator.connectionOptions.closeTimeout
+        return limit > 0 ? .now + .seconds(limit) : nil
+    }
+
+    /// Returns once no such dispatch runs, or at `deadline` (one close timeout for the whole
+    /// deactivation: its graceful closes may have waited for part of it).
+    func unconnectedDispatchesEnded(by deadline: ContinuousClock.Instant?) async {
         let resumed = NIOLockedValueBox(false)
         let timer = NIOLockedValueBox<Task<Void, Never>?>(nil)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -55,10 +60,10 @@ extension ObjectAdapter {
                 return false
             }
             if now { return resume() }
-            if limit > 0 {
+            if let deadline {
                 timer.withLockedValue {
                     $0 = Task {
-                        try? await Task.sleep(for: .seconds(limit))
+                        try? await Task.sleep(until: deadline)
                         resume()
                     }
                 }

@@ -589,13 +589,14 @@ public final class ObjectAdapter: Sendable {
                 state.withLockedValue { $0.registered = false }
             }
         }
+        let deadline = closeDeadline()
         for acceptor in acceptors { await acceptor.close() }
         // Graceful closes: each waits for its running dispatches to reply (bounded by the close
         // timeout), so a server that deactivates, then exits, loses no answered call.
         await withTaskGroup(of: Void.self) { group in
             for connection in connections { group.addTask { await connection.close() } }
         }
-        await unconnectedDispatchesEnded()
+        await unconnectedDispatchesEnded(by: deadline)
         let removed = state.withLockedValue { state in
             defer {
                 state.servants = [:]

@@ -49,12 +49,16 @@ public struct Properties: Sendable, Hashable {
         var properties = Properties()
         // `--Ice.Config` alone (1) or empty means ICE_CONFIG's files, as in Ice.
         if configFiles == nil || configFiles == "1" || configFiles == "" {
-            configFiles = (environment ?? ProcessInfo.processInfo.environment)["ICE_CONFIG"]
+            let listed = (environment ?? ProcessInfo.processInfo.environment)["ICE_CONFIG"]
+            if configFiles == "1", listed == nil {
+                throw LocalError(.invalidArgument, "--Ice.Config names no file, and ICE_CONFIG is not set")
+            }
+            configFiles = listed
         }
         if let list = configFiles {
             let files = fileList(list)
             for file in files { try properties.load(contentsOf: file) }
-            if !files.isEmpty { properties["Ice.Config"] = files.joined(separator: ",") }
+            if !files.isEmpty { properties["Ice.Config"] = list }  // (as given, as in Ice)
         }
         for (name, value) in overrides { properties[name] = value }
         return (properties, remaining)
@@ -67,30 +71,25 @@ public struct Properties: Sendable, Hashable {
     }
 
     /// The files a comma-separated list names (`Ice.Config`, `ICE_CONFIG`), each trimmed; a
-    /// name in double or single quotes may hold commas and blanks.
+    /// name in double or single quotes may hold commas.
     static func fileList(_ list: String) -> [String] {
         var files: [String] = []
         var current = ""
         var quote: Character?
-        var quoted = false
-        func finish() {
-            let name = quoted ? current : current.trimmingCharacters(in: .whitespaces)
-            if !name.isEmpty { files.append(name) }
-            (current, quoted) = ("", false)
-        }
         for c in list {
             if let open = quote {
                 if c == open { quote = nil } else { current.append(c) }
-            } else if c == "\"" || c == "'", current.trimmingCharacters(in: .whitespaces).isEmpty {
-                (current, quote, quoted) = ("", c, true)
+            } else if c == "\"" || c == "'" {
+                quote = c
             } else if c == "," {
-                finish()
-            } else if !(quoted && (c == " " || c == "\t")) {
+                files.append(current)
+                current = ""
+            } else {
                 current.append(c)
             }
         }
-        finish()
-        return files
+        files.append(current)
+        return files.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The `Ice.*` and `IceSSL.*` properties a communicator reads (`Communicator(properties:)`).
@@ -137,6 +136,7 @@ public struct Properties: Sendable, Hashable {
         "Floe.Log.Level", "Floe.Metrics", "Floe.Tracing", "Floe.Compression.Codec", "Floe.MaxDispatches",
         "Floe.Connection.DispatchStallWarning", "Floe.Connection.MaxQueuedBytes",
         "Floe.Connection.WriteStallTimeout", "Floe.Dispatch.ErrorDetails", "Floe.Warn.PerSecond",
+        "Floe.EventLoopExecutor",  // (floe-bench's: 0 keeps Swift's global executor, for comparison)
         // floe-registry's (FloeRegistry)
         "Floe.Registry.AllowOverwrite", "Floe.Registry.Liveness.Grace", "Floe.Registry.Liveness.Interval",
         "Floe.Registry.MaxEntries", "Floe.Registry.Admin.Access", "Floe.Registry.Admin.TrustOnly",
@@ -221,8 +221,10 @@ public struct Properties: Sendable, Hashable {
                 ? "no such file" : isFolder.boolValue ? "a folder, not a file" : "\(error.localizedDescription)"
             throw LocalError(.invalidArgument, "cannot read config file '\(path)': \(reason)")
         }
+        // (Latin-1 without a UTF-8 byte-order mark: such a file is UTF-8 with a bad byte.)
         let text =
-            String(data: data, encoding: .utf8) ?? String(data: data, encoding: .isoLatin1)
+            String(data: data, encoding: .utf8)
+            ?? String(data: data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data, encoding: .isoLatin1)
             ?? String(decoding: data, as: UTF8.self)
         try load(text: text, origin: path)
     }
@@ -308,7 +310,8 @@ extension Communicator {
     /// retries), `Ice.ClassGraphDepthMax`, and the connection properties of `ConnectionOptions`.
     ///
     /// Like ZeroC (`Ice.Warn.UnknownProperties`, on by default), it warns through `logger` about
-    /// every `Ice.*` property it does not read: a misspelt name, or a feature Floe lacks.
+    /// every property in Floe's and ZeroC's namespaces it does not read: a misspelt name, or a
+    /// feature Floe lacks.
     /// `observability` overrides what `Floe.Metrics` and `Floe.Tracing` say.
     public convenience init(
         properties: Properties, sliceLoader: any SliceLoader = SliceRegistry(), transport: (any Transport)? = nil,
@@ -322,8 +325,8 @@ extension Communicator {
                 if let reason = Properties.whyIgnored(name) {
                     logger.warning("property \(name) has no effect: \(reason)")
                 } else {
-                    logger.warning(
-                        "unknown property \(name): Floe does not read it (misspelt, or a ZeroC setting Floe lacks)")
+                    let guess = name.hasPrefix("Floe.") ? "misspelt?" : "misspelt, or a ZeroC setting Floe lacks"
+                    logger.warning("unknown property \(name): Floe does not read it (\(guess))")
                 }
             }
         }

@@ -502,6 +502,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if options.traceNetwork >= 1 {
             logger.info("closed \(transport.name) connection \(connection?.description ?? "")")
         }
+        // Running dispatches are cancelled, and counted by their adapters until they end, before
+        // the adapter forgets the connection: a deactivation in between would see neither.
+        cancelDispatches()
         if let adapter, let connection { adapter.unregister(connection) }
         // Requests still waiting (for a held adapter, or a dispatch place) will never run.
         adapter?.stopWaking(ObjectIdentifier(self))  // (whatever the flag says: one lock)
@@ -520,9 +523,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
         countedOpen = false
         failPending(LocalError(.connectionLost, "the connection was lost"))
         validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
-        // Running dispatches are cancelled, and a graceful close waiting for them is over:
-        // their replies have nowhere to go.
-        cancelDispatches()
+        // A graceful close waiting for the (cancelled) dispatches is over: their replies have
+        // nowhere to go.
         let closes = dispatchesDone
         dispatchesDone = []
         for close in closes { close.succeed() }

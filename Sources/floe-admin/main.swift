@@ -34,7 +34,7 @@ struct FloeAdminCommand: AsyncParsableCommand {
     }
 }
 
-/// The `--Ice.*`, `--IceSSL.*` and `--Floe.*` properties of the command line (and the files of
+/// The properties of the command line in Floe's and ZeroC's namespaces (and the files of
 /// `--Ice.Config` or `ICE_CONFIG`), and the arguments left for the subcommands.
 let commandLineProperties = Result<(Properties, [String]), any Error> {
     try Properties.parse(arguments: Array(CommandLine.arguments.dropFirst()))

@@ -26,8 +26,8 @@ struct FloeBench: ParsableCommand {
             let (parsed, remaining) = try Properties.parse(
                 arguments: arguments, prefixes: Properties.reservedPrefixes + ["Bench"])
             properties = parsed
-            // `--Bench.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
-            if properties["Bench.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
+            // `--Floe.EventLoopExecutor=0` keeps Swift's own thread pool, for comparison.
+            if properties["Floe.EventLoopExecutor"] != "0" { EventLoopExecutor.install() }
             // `--Floe.Metrics=1` measures metrics with a backend that keeps the values; with
             // `--Floe.Tracing=1` spans go to the default no-op tracer.
             if properties["Floe.Metrics"] == "1" { MetricsSystem.bootstrap(CountingMetrics()) }

@@ -59,7 +59,8 @@ let usage = """
     usage: floe-demo [--Ice.X=Y ...]     a registry, a server and a client in one process
            floe-demo server [--Greeter.Endpoints=ENDPOINTS] [--Greeter.AdapterId=ID] [--Demo.Trace=1] [--Ice.X=Y ...]
            floe-demo client PROXY [--calls N] [--slow MS] [--Ice.X=Y ...]
-    Properties are --Prefix.Name=Value (Ice, IceSSL, Floe, Greeter, Demo), or --Ice.Config=FILE.
+    Properties are --Prefix.Name=Value (Ice, IceSSL, Floe, ZeroC's other namespaces, Greeter,
+    Demo), or --Ice.Config=FILE.
 
     """
 

@@ -87,12 +87,15 @@ struct PropertiesTests {
         let list = "\(first.path) , \"\(second.path)\""
         let (listed, _) = try Properties.parse(arguments: [], environment: ["ICE_CONFIG": list])
         #expect(listed["A.From"] == "second" && listed["A.Only"] == "first")
-        #expect(listed["Ice.Config"] == "\(first.path),\(second.path)")
+        #expect(listed["Ice.Config"] == list, "as given, as in Ice")
         let (empty, _) = try Properties.parse(arguments: ["--Ice.Config="], environment: ["ICE_CONFIG": list])
         #expect(empty["A.Only"] == "first", "an empty --Ice.Config means ICE_CONFIG's files")
         let (last, _) = try Properties.parse(
             arguments: ["--Ice.Config=\(first.path)", "--Ice.Config='\(second.path)'"], environment: [:])
         #expect(last["A.From"] == "second" && last["A.Only"] == nil, "only the last --Ice.Config counts")
+        #expect(throws: LocalError.self, "--Ice.Config alone with no ICE_CONFIG names no file") {
+            try Properties.parse(arguments: ["--Ice.Config"], environment: [:])
+        }
     }
 
     /// A config file that is not UTF-8 (a Latin-1 comment or value, as Windows editors write
@@ -107,6 +110,10 @@ struct PropertiesTests {
         var properties = Properties()
         try properties.load(contentsOf: file.path)
         #expect(properties["A.Name"] == "caf\u{E9}")
+        // A UTF-8 byte-order mark, then a Latin-1 byte: the mark is no part of the first name.
+        try (Data([0xEF, 0xBB, 0xBF]) + Data("B.First=1\nB.Name=caf".utf8) + [0xE9]).write(to: file)
+        try properties.load(contentsOf: file.path)
+        #expect(properties["B.First"] == "1" && properties["B.Name"] == "caf\u{E9}")
         for (path, reason) in [
             (directory.appendingPathComponent("none.cfg").path, "no such file"), (directory.path, "a folder"),
         ] {

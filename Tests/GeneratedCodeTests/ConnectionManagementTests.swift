@@ -562,7 +562,7 @@ struct ConnectionManagementTests {
         // Properties common in Ice configurations that Floe has no use for say why.
         #expect(
             try Self.linesLogged(creatingWith: properties) == [
-                "unknown property Floe.Connection.MaxQueuedByte: Floe does not read it (misspelt, or a ZeroC setting Floe lacks)",
+                "unknown property Floe.Connection.MaxQueuedByte: Floe does not read it (misspelt?)",
                 "property Ice.Plugin.IceBox has no effect: Floe loads no plugins; its transports (tcp, ssl) are built in",
                 "property Ice.ThreadPool.Server.Size has no effect: Floe has no thread pools; dispatches run as Swift tasks on NIO's event loops, bounded by Ice.Connection.MaxDispatches and Floe.MaxDispatches",
                 "unknown property Ice.Trace.Protocl: Floe does not read it (misspelt, or a ZeroC setting Floe lacks)",
@@ -1009,6 +1009,33 @@ struct ConnectionManagementTests {
         await server.destroy()
         #expect(await servant.runningPings == 0, "destroy() returned while a dispatch still ran")
         await client.destroy()
+    }
+
+    /// A callback whose bidirectional connection dies while the client's `destroy()` closes it
+    /// is waited for too. (It was counted with its adapter once that adapter's deactivation
+    /// had ended, and `destroy()` returned while it ran.)
+    @Test func destroyWaitsForCallbacksWhoseConnectionDiesDuringIt() async throws {
+        let server = Communicator(transport: NIOTransport())
+        let (_, captured, port) = try await Self.capturingAdapter(server)
+        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
+        let callbacks = try await client.createObjectAdapter(name: "")
+        let servant = TesterServant()
+        try callbacks.add(servant: servant, id: Identity(name: "callback"))
+        try await callbacks.activate()
+        await (try await capture.ice_getConnection()).setAdapter(callbacks)
+        try await capture.ice_ping()
+        let connection = try #require(captured.withLockedValue { $0 })
+        let callback = uncheckedCast(
+            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self)
+        let call = Task { try await callback.ping(context: ["busy": "1.5"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        let destroy = Task { await client.destroy() }
+        try await Task.sleep(for: .milliseconds(300))  // (its graceful close waits for the callback)
+        await connection.abort()
+        await destroy.value
+        #expect(await servant.runningPings == 0, "destroy() returned while a callback still ran")
+        _ = await call.result
+        await server.destroy()
     }
 
     @Test func aClientsGracefulCloseWaitsForItsOutstandingCalls() async throws {

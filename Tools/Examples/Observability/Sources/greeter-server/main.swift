@@ -23,7 +23,7 @@ struct GreeterServant: Greeter {
 }
 
 var (properties, _) = try Properties.parse(
-    arguments: CommandLine.arguments, prefixes: ["Ice", "Floe", "Greeter", "Metrics"])
+    arguments: CommandLine.arguments, prefixes: Properties.reservedPrefixes + ["Greeter", "Metrics"])
 properties["Greeter.Endpoints"] = properties["Greeter.Endpoints"] ?? "tcp -h 127.0.0.1 -p 10000"
 // Floe reports to the backends bootstrapped below.
 properties["Floe.Metrics"] = "1"
