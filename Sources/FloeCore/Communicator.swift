@@ -107,8 +107,9 @@ public final class Communicator: Sendable {
     /// Seconds a locator's answer is reused (`Ice.Default.LocatorCacheTimeout`): -1 forever, 0 never.
     public let defaultLocatorCacheTimeout: Int
     let locatorCache = LocatorCache()
-    /// How calls to each locator go (see `LocatorSettings`).
-    let locatorSettings = NIOLockedValueBox<[ProxyData: LocatorSettings]>([:])
+    /// How calls to each locator and router go (see `ProxySettings`).
+    let proxySettings = NIOLockedValueBox<(locators: [ProxyData: ProxySettings], routers: [ProxyData: ProxySettings])>(
+        ([:], [:]))
     /// Whether an expired locator-cache entry is used while a lookup refreshes it
     /// (`Ice.BackgroundLocatorCacheUpdates`; adapter ids only).
     public let backgroundLocatorCacheUpdates: Bool
@@ -167,6 +168,7 @@ public final class Communicator: Sendable {
         // The default locator's settings (`Ice.Default.Locator.*`); `init(properties:)` reports
         // what does not parse.
         if let locator = try? propertyToProxy("Ice.Default.Locator") { remember(locator: locator._reference) }
+        if let router = try? propertyToProxy("Ice.Default.Router") { remember(router: router._reference) }
     }
 
     /// An object adapter configured as Ice configures one: it listens on `NAME.Endpoints`

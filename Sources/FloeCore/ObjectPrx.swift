@@ -94,7 +94,11 @@ extension ObjectPrx {
 
     /// A proxy whose invocations go through `router` (Glacier2's, for instance), which forwards
     /// them to this proxy's object; nil: straight to its endpoints. Ice's `ice_router`.
-    public func ice_router(_ router: (any ObjectPrx)?) -> Self { with { $0.router = router?._reference.data } }
+    /// Calls to the router go with `router`'s settings (its context, invocation timeout…).
+    public func ice_router(_ router: (any ObjectPrx)?) -> Self {
+        if let router { _reference.communicator.remember(router: router._reference) }
+        return with { $0.router = router?._reference.data }
+    }
     public func ice_getRouter() -> (any ObjectPrx)? {
         _reference.router.map { ObjectPrxI(_reference: .unrouted($0, _reference.communicator)) }
     }

@@ -142,6 +142,14 @@ public struct Properties: Sendable, Hashable {
         "Floe.Registry.MaxEntries", "Floe.Registry.Admin.Access", "Floe.Registry.Admin.TrustOnly",
     ])
 
+    /// The settings of the proxies Ice properties hold (`Ice.Default.Locator.InvocationTimeout`),
+    /// checked by `propertyToProxy` where they are read: a misspelt one is an error there.
+    static func isProxySetting(_ name: String) -> Bool {
+        ["Ice.Default.Locator.", "Ice.Default.Router.", "Ice.Admin.Locator.", "Ice.Admin.Router."].contains {
+            name.hasPrefix($0)
+        }
+    }
+
     /// Why Floe has no use for some properties common in Ice configurations, by name prefix:
     /// said in the warning instead of "does not read it", which reads like a typo's.
     static func whyIgnored(_ name: String) -> String? {
@@ -173,7 +181,7 @@ public struct Properties: Sendable, Hashable {
     public var unknownIceProperties: [String] {
         values.keys.filter { name in
             Self.reservedPrefixes.contains { name.hasPrefix($0 + ".") } && !Self.iceNames.contains(name)
-                && !Self.floeNames.contains(name)
+                && !Self.floeNames.contains(name) && !Self.isProxySetting(name)
         }.sorted()
     }
 
@@ -339,9 +347,7 @@ extension Communicator {
         for name in ["Ice.Default.LocatorCacheTimeout", "Ice.BackgroundLocatorCacheUpdates", "Ice.PrintAdapterReady"] {
             _ = try properties.int(name, default: 0)  // (read where they apply, which cannot throw)
         }
-        for name in ["Ice.Default.Router"] {
-            if let proxy = properties[name] { _ = try ProxyStringParser.parseProxy(proxy) }
-        }
+
         // As in Ice: a leading -1 turns retries off (whatever follows), other negatives are 0.
         let listed = try properties.ints("Ice.RetryIntervals", default: [0])
         let retries = listed.first == -1 ? [] : listed.map { max($0, 0) }
@@ -368,7 +374,9 @@ extension Communicator {
             retryIntervals: retries,
             connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
             interceptors: interceptors, observability: try observability ?? Observability(properties: properties))
-        _ = try propertyToProxy("Ice.Default.Locator")  // (its settings too: a misspelt one is an error)
+        // (Their settings too: a misspelt one is an error.)
+        _ = try propertyToProxy("Ice.Default.Locator")
+        _ = try propertyToProxy("Ice.Default.Router")
     }
 }
 

@@ -75,6 +75,12 @@ struct DatagramTests {
         #expect(try await sendFiveDatagrams(to: twoway) == fiveDatagrams)
         #expect(try await datagram.ice_getConnection().info.type == "udp")
         #expect(try await twoway.ice_getConnection().info.type == "tcp")
+        // Fixed to the udp connection, a datagram proxy goes and a twoway one is refused.
+        let udp = try await datagram.ice_getConnection()
+        try await datagram.ice_fixed(udp).opOneway("fixed")
+        let fixedTwoway = await #expect(throws: LocalError.self) { try await twoway.ice_fixed(udp).opOneway("x") }
+        #expect(fixedTwoway?.code == .noEndpoint, "\(String(describing: fixedTwoway))")
+        #expect(try await oneways(twoway, count: 6).contains("fixed"))
         // Operations that return data need a twoway proxy; datagram proxies need udp endpoints.
         await #expect(throws: LocalError.self) { _ = try await datagram.onewaysReceived() }
         let tcpOnly = try tester(client, "tester -d:tcp -h 127.0.0.1 -p 4061")
@@ -86,13 +92,13 @@ struct DatagramTests {
         }
         #expect(tooBig?.code == .datagramLimit, "\(String(describing: tooBig))")
         try await datagram.opOneway("after")
-        #expect(try await oneways(twoway, count: 6).contains("after"))
+        #expect(try await oneways(twoway, count: 7).contains("after"))
         // Datagrams bigger than NIO's default 2,048-byte read: a request and a batch.
         try await datagram.opOneway(String(repeating: "y", count: 20_000))
         let batch = twoway.ice_batchDatagram()
         for _ in 0..<3 { try await batch.opOneway(String(repeating: "w", count: 3_000)) }
         try await batch.ice_flushBatchRequests()
-        let received = try await oneways(twoway, count: 10)
+        let received = try await oneways(twoway, count: 11)
         let sizes = received.map(\.count)
         #expect(sizes.contains(20_000), "a 20 KB datagram: \(sizes)")
         #expect(sizes.filter { $0 == 3_000 }.count == 3, "a 9 KB batch: \(sizes)")

@@ -1,5 +1,6 @@
 import FloeCore
 import FloeNIO
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 
@@ -18,6 +19,8 @@ struct RouterTests {
         let evicts: [Identity: Identity]
         private(set) var clientProxyCalls = 0
         private(set) var added: [Identity] = []
+        /// The context of each `getClientProxy` call.
+        private(set) var contexts: [[String: String]] = []
 
         init(clientProxy: (any ObjectPrx)?, keepsTable: Bool?, evicts: [Identity: Identity] = [:]) {
             self.clientProxy = clientProxy
@@ -29,6 +32,7 @@ struct RouterTests {
             returnValue: (any ObjectPrx)?, hasRoutingTable: Bool?
         ) {
             clientProxyCalls += 1
+            contexts.append(current.ctx)
             try await Task.sleep(for: .milliseconds(100))  // long enough for every caller to ask
             return (clientProxy, keepsTable)
         }
@@ -50,7 +54,7 @@ struct RouterTests {
     /// through the router.
     static func setUp(
         keepsTable: Bool?, evicts: [Identity: Identity] = [:],
-        middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
+        middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = [], more: [String: String] = [:]
     ) async throws -> (server: Communicator, router: CountingRouter, client: Communicator, port: Int32) {
         let (server, adapter, _, port) = try await MiddlewareTests.server(middleware)
         try adapter.add(servant: TesterServant(), id: Identity(name: "other"))
@@ -59,9 +63,61 @@ struct RouterTests {
         try adapter.add(servant: router, id: Identity(name: "router"))
         var properties = Properties()
         properties["Ice.Default.Router"] = "router:tcp -h 127.0.0.1 -p \(port)"
+        for (key, value) in more { properties[key] = value }
         let client = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         return (server, router, client, port)
+    }
+
+    /// A router's proxy settings apply to the calls to it, as in Ice: `Ice.Default.Router.*`
+    /// (context, invocation timeout…), and those of a proxy given to `ice_router`. (Only the
+    /// router's string was kept, and the settings were reported as unknown properties.)
+    @Test func theRoutersProxySettingsApplyToTheCallsToIt() async throws {
+        let (server, router, client, port) = try await Self.setUp(
+            keepsTable: true,
+            more: ["Ice.Default.Router.Context.site": "north", "Ice.Default.Router.InvocationTimeout": "30000"])
+        #expect(
+            try Properties.parse(arguments: ["--Ice.Default.Router.Context.site=x"], environment: [:]).0
+                .unknownIceProperties == [])
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        #expect(try await tester.opIdempotent() == 7)
+        #expect(await router.contexts == [["site": "north"]])
+        let defaultRouter = try #require(client.getDefaultRouter())
+        #expect(
+            defaultRouter.ice_getContext() == ["site": "north"] && defaultRouter.ice_getInvocationTimeout() == 30000)
+        #expect(tester.ice_getRouter()?.ice_getContext() == ["site": "north"])
+        // Given to ice_router with settings of its own, those go.
+        let other = try #require(try client.stringToProxy("router:tcp -h 127.0.0.1 -p \(port)"))
+        _ = tester.ice_router(other.ice_context(["site": "south"]))
+        #expect(tester.ice_getRouter()?.ice_getContext() == ["site": "south"])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A router with no endpoints fails a call at once, as in Ice (a router is not located):
+    /// with a default locator, the lookup went through that very router and waited on itself.
+    @Test func anIndirectRouterFailsCallsAtOnce() async throws {
+        let (locatorServer, _, _, locator) = try await LocatorTests.lateLocatorServer(nullAt: [])
+        var properties = Properties()
+        properties["Ice.Default.Router"] = "router@Nowhere"
+        properties["Ice.Default.Locator"] = locator
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p 1", type: (any TesterPrx).self)
+        let finished = NIOLockedValueBox(false)
+        let call = Task {
+            defer { finished.withLockedValue { $0 = true } }
+            try await tester.ice_ping()
+        }
+        let ended = await eventually(within: .seconds(10)) { finished.withLockedValue { $0 } }
+        call.cancel()
+        #expect(ended, "the call waited on a lookup routed through its own router")
+        let error = await #expect(throws: LocalError.self) { try await call.value }
+        #expect(error?.code == .noEndpoint, "\(String(describing: error))")
+        await client.destroy()
+        await locatorServer.destroy()
     }
 
     @Test func concurrentFirstCallsAskTheRouterOnce() async throws {

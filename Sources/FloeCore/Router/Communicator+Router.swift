@@ -37,6 +37,7 @@ extension Communicator {
     /// per router, as in Ice.
     public func createObjectAdapterWithRouter(name: String, router: any ObjectPrx) async throws -> ObjectAdapter {
         let routerData = router._reference.data
+        remember(router: router._reference)
         let info = routerInfo(routerData)
         let adapter = try makeObjectAdapter(name: name)
         // Claimed before any await, so that two adapters made at once cannot both take it.
@@ -104,6 +105,6 @@ extension ProxyReference {
     static func unrouted(_ router: ProxyData, _ communicator: Communicator) -> ProxyReference {
         var reference = ProxyReference(communicator: communicator, data: router)
         reference.routerInfo = nil
-        return reference
+        return communicator.routerSettings(router)?.applied(to: reference) ?? reference
     }
 }

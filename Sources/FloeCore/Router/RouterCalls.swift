@@ -56,6 +56,14 @@ struct RouterCalls {
         _ operation: String, mode: OperationMode, write: (inout OutputStream) -> Void,
         read: (inout InputStream) throws -> T
     ) async throws -> T {
+        // A router is not located (Ice calls it without a locator): asked for an indirect one,
+        // the default locator would be called through this very router, and wait on itself.
+        guard !target.data.endpoints.isEmpty || target.communicator.collocatedAdapter(for: target) != nil else {
+            throw LocalError(
+                .noEndpoint,
+                "the router '\(target.communicator.proxyToString(ObjectPrxI(_reference: target)))' has no endpoints: a router is reached directly, not through a locator"
+            )
+        }
         let sent = try await target.send(
             operation: operation, mode: mode, context: target.context, parameters: target.encapsulation(write))
         guard let reply = sent else { throw LocalError(.twowayOnly, "the router proxy must be twoway") }

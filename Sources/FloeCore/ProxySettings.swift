@@ -2,12 +2,15 @@ import FloeEncoding
 import FloeProtocol
 import NIOConcurrencyHelpers
 
-/// How calls to a locator go: the settings of the proxy it was given as (`Ice.Default.Locator`
-/// and its `.Context.*`, `.InvocationTimeout`, `.EndpointSelection`… properties, `NAME.Locator`,
-/// `ice_locator`, `setDefaultLocator`). A proxy keeps only where its locator is, so the
-/// communicator keeps these per locator, the last given for each; lookups, registrations and
-/// `ice_getLocator` apply them, as Ice calls its locator through the proxy it was given.
-struct LocatorSettings: Sendable {
+/// How calls to a locator or a router go: the settings of the proxy it was given as
+/// (`Ice.Default.Locator` and its `.Context.*`, `.InvocationTimeout`, `.EndpointSelection`…
+/// properties, `NAME.Locator`, `ice_locator`, `setDefaultLocator`; `Ice.Default.Router`,
+/// `NAME.Router`, `ice_router`, `createObjectAdapterWithRouter`). A proxy keeps only where its
+/// locator and router are, so the communicator keeps these per locator and per router, the last
+/// given for each; the calls to them (and `ice_getLocator`, `ice_getRouter`…) apply them, as
+/// Ice calls its locator and router through the proxies it was given. A value without the
+/// communicator, which holds it: no reference cycle.
+struct ProxySettings: Sendable {
     var context: Context
     var invocationTimeout: Int?
     var compress: Bool?
@@ -43,16 +46,28 @@ struct LocatorSettings: Sendable {
 }
 
 extension Communicator {
-    /// A reference to `locator` with the settings it was given with (see `LocatorSettings`).
+    /// A reference to `locator` with the settings it was given with.
     func locatorReference(_ locator: ProxyData) -> ProxyReference {
         let plain = ProxyReference(communicator: self, data: locator)
-        return locatorSettings.withLockedValue { $0[locator] }?.applied(to: plain) ?? plain
+        return proxySettings.withLockedValue { $0.locators[locator] }?.applied(to: plain) ?? plain
     }
 
     /// Keeps the settings of `locator`, a proxy given as a locator, for calls to it.
     func remember(locator: ProxyReference) {
         guard locator.fixedConnection == nil else { return }
-        let settings = LocatorSettings(locator)
-        locatorSettings.withLockedValue { $0[locator.data] = settings }
+        let settings = ProxySettings(locator)
+        proxySettings.withLockedValue { $0.locators[locator.data] = settings }
+    }
+
+    /// Keeps the settings of `router`, a proxy given as a router, for calls to it.
+    func remember(router: ProxyReference) {
+        guard router.fixedConnection == nil else { return }
+        let settings = ProxySettings(router)
+        proxySettings.withLockedValue { $0.routers[router.data] = settings }
+    }
+
+    /// The settings `router` was given with.
+    func routerSettings(_ router: ProxyData) -> ProxySettings? {
+        proxySettings.withLockedValue { $0.routers[router] }
     }
 }
