@@ -95,9 +95,14 @@ extension IceConnectionHandler {
         }
     }
 
-    /// A future that succeeds once the channel is writable (at once if it is).
+    /// A future that succeeds once the channel is writable (at once if it is). A closed channel
+    /// fails it at once: the waiters were released when it closed, and one added now would wait
+    /// for ever.
     func whenWritable(_ context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         guard !context.channel.isWritable else { return context.eventLoop.makeSucceededVoidFuture() }
+        guard context.channel.isActive else {
+            return context.eventLoop.makeFailedFuture(LocalError.notSent(.connectionLost, "the connection is closed"))
+        }
         let writable = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(writable)
         return writable.futureResult

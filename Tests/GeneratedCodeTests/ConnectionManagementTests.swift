@@ -976,12 +976,21 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
-    @Test func deactivationLetsRunningDispatchesReply() async throws {
+    /// A server, and a client whose ping with `context` runs there now.
+    private static func pingRunning(_ context: [String: String]) async throws -> (
+        server: Communicator, adapter: ObjectAdapter, servant: TesterServant, client: Communicator,
+        tester: any TesterPrx, call: Task<Void, any Error>
+    ) {
         let (server, adapter, servant, port) = try await Self.server()
         let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
         try await tester.ice_ping()
-        let call = Task { try await tester.ping(context: ["sleep": "0.5"]) }
+        let call = Task { try await tester.ping(context: context) }
         #expect(await eventually { await servant.runningPings == 1 })
+        return (server, adapter, servant, client, tester, call)
+    }
+
+    @Test func deactivationLetsRunningDispatchesReply() async throws {
+        let (server, adapter, servant, client, tester, call) = try await Self.pingRunning(["sleep": "0.5"])
         await adapter.deactivate()
         // As in Ice, deactivate() returns at once and waitForDeactivate() waits.
         #expect(await servant.runningPings == 1, "deactivate() waited for the running dispatch")
@@ -998,11 +1007,7 @@ struct ConnectionManagementTests {
     /// servant that finishes its work though cancelled), as Ice finishes a connection only once
     /// its dispatches end. (It returned while the servant still ran.)
     @Test func destroyWaitsForTheDispatchesOfDeadConnections() async throws {
-        let (server, _, servant, port) = try await Self.server()
-        let (client, tester) = try Self.client("tester:tcp -h 127.0.0.1 -p \(port)")
-        try await tester.ice_ping()
-        let call = Task { try await tester.ping(context: ["busy": "1"]) }
-        #expect(await eventually { await servant.runningPings == 1 })
+        let (server, _, servant, client, tester, call) = try await Self.pingRunning(["busy": "1"])
         await (try await tester.ice_getConnection()).abort()
         _ = await call.result
         #expect(await eventually { servant.cancelledBusyPings.withLockedValue { $0 } == 1 })

@@ -49,15 +49,9 @@ struct HostileServerOpeningTests {
         properties["Ice.RetryIntervals"] = "0 0"
         let client = try Communicator(properties: properties, transport: NIOTransport())
         let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(listener.localAddress?.port ?? 0)"))
-        let finished = NIOLockedValueBox(false)
-        let call = Task {
-            defer { finished.withLockedValue { $0 = true } }
-            try await proxy.ice_ping()
-        }
-        let ended = await eventually(within: .seconds(10)) { finished.withLockedValue { $0 } }
-        call.cancel()
-        #expect(ended, "the call was still connecting after 10 s")
-        await #expect(throws: LocalError.self) { try await call.value }
+        let (ended, result) = await endsWithin(.seconds(10)) { try await proxy.ice_ping() }
+        #expect(ended, "the call was still connecting after 10 s (\(accepted.withLockedValue { $0 }) connections)")
+        #expect(throws: LocalError.self) { try result.get() }
         // At most two connections per attempt, three attempts.
         #expect(accepted.withLockedValue { $0 } <= 6, "\(accepted.withLockedValue { $0 }) connections for one call")
         await client.destroy()

@@ -106,16 +106,9 @@ struct RouterTests {
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p 1", type: (any TesterPrx).self)
-        let finished = NIOLockedValueBox(false)
-        let call = Task {
-            defer { finished.withLockedValue { $0 = true } }
-            try await tester.ice_ping()
-        }
-        let ended = await eventually(within: .seconds(10)) { finished.withLockedValue { $0 } }
-        call.cancel()
+        let (ended, result) = await endsWithin(.seconds(10)) { try await tester.ice_ping() }
         #expect(ended, "the call waited on a lookup routed through its own router")
-        let error = await #expect(throws: LocalError.self) { try await call.value }
-        #expect(error?.code == .noEndpoint, "\(String(describing: error))")
+        #expect { try result.get() } throws: { ($0 as? LocalError)?.code == .noEndpoint }
         await client.destroy()
         await locatorServer.destroy()
     }

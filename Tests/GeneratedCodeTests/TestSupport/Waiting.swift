@@ -104,3 +104,18 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
+
+/// Runs `body` in a task, waits up to `limit` for it to end, and cancels it then: whether it
+/// ended in time, and how (a call that should fail quickly, not hang, is tested this way).
+func endsWithin<T: Sendable>(
+    _ limit: Duration, _ body: @escaping @Sendable () async throws -> T
+) async -> (ended: Bool, result: Result<T, any Error>) {
+    let finished = NIOLockedValueBox(false)
+    let task = Task {
+        defer { finished.withLockedValue { $0 = true } }
+        return try await body()
+    }
+    let ended = await eventually(within: limit) { finished.withLockedValue { $0 } }
+    task.cancel()
+    return (ended, await task.result)
+}
