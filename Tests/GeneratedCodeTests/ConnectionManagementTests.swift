@@ -810,6 +810,26 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// A client whose bidirectional connection to `server` serves a callback servant, and the
+    /// server's proxy for it, fixed to that connection.
+    private static func callbackPair(_ server: Communicator) async throws -> (
+        adapter: ObjectAdapter, client: Communicator, capture: any TesterPrx, servant: TesterServant,
+        callback: any TesterPrx
+    ) {
+        let (adapter, captured, port) = try await Self.capturingAdapter(server)
+        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
+        let callbacks = try await client.createObjectAdapter(name: "")
+        let servant = TesterServant()
+        try callbacks.add(servant: servant, id: Identity(name: "callback"))
+        try await callbacks.activate()
+        await (try await capture.ice_getConnection()).setAdapter(callbacks)
+        try await capture.ice_ping()
+        let connection = try #require(captured.withLockedValue { $0 })
+        let callback = uncheckedCast(
+            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self)
+        return (adapter, client, capture, servant, callback)
+    }
+
     /// A held adapter's connection whose queued requests paused its reading still reads the
     /// reply to the server's own call when the adapter is destroyed: the close stops taking
     /// requests rather than wait for the reply behind them. (It waited, the reply was never
@@ -819,16 +839,7 @@ struct ConnectionManagementTests {
         options.maxQueuedBytes = 65_536
         let server = Communicator(
             sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), connectionOptions: options)
-        let (adapter, captured, port) = try await Self.capturingAdapter(server)
-        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
-        let callbacks = try await client.createObjectAdapter(name: "")
-        try callbacks.add(servant: TesterServant(), id: Identity(name: "callback"))
-        try await callbacks.activate()
-        await (try await capture.ice_getConnection()).setAdapter(callbacks)
-        try await capture.ice_ping()
-        let connection = try #require(captured.withLockedValue { $0 })
-        let callback = uncheckedCast(
-            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self)
+        let (adapter, client, capture, _, callback) = try await Self.callbackPair(server)
         let call = Task { try await callback.ping(context: ["sleep": "1"]) }  // answered after 1 s
         adapter.hold()
         let held = capture.ice_identity(Identity(name: "tester")).ice_oneway()
@@ -1021,17 +1032,8 @@ struct ConnectionManagementTests {
     /// had ended, and `destroy()` returned while it ran.)
     @Test func destroyWaitsForCallbacksWhoseConnectionDiesDuringIt() async throws {
         let server = Communicator(transport: NIOTransport())
-        let (_, captured, port) = try await Self.capturingAdapter(server)
-        let (client, capture) = try Self.client("capture:tcp -h 127.0.0.1 -p \(port)")
-        let callbacks = try await client.createObjectAdapter(name: "")
-        let servant = TesterServant()
-        try callbacks.add(servant: servant, id: Identity(name: "callback"))
-        try await callbacks.activate()
-        await (try await capture.ice_getConnection()).setAdapter(callbacks)
-        try await capture.ice_ping()
-        let connection = try #require(captured.withLockedValue { $0 })
-        let callback = uncheckedCast(
-            prx: connection.createProxy(Identity(name: "callback")), type: (any TesterPrx).self)
+        let (_, client, _, servant, callback) = try await Self.callbackPair(server)
+        let connection = try #require(callback.ice_getFixedConnection())
         let call = Task { try await callback.ping(context: ["busy": "1.5"]) }
         #expect(await eventually { await servant.runningPings == 1 })
         let destroy = Task { await client.destroy() }
