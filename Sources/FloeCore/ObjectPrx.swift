@@ -78,11 +78,10 @@ extension ObjectPrx {
         }
     }
     /// The locator that resolves this proxy when it is indirect; nil restores the default.
-    /// Calls to the locator go with `locator`'s settings (its context, invocation timeout…).
-    public func ice_locator(_ locator: (any ObjectPrx)?) -> Self {
-        if let locator { _reference.communicator.remember(locator: locator._reference) }
-        return with { $0.locator = locator?._reference.data }
-    }
+    /// Calls to the locator go with the settings configured for it (`Ice.Default.Locator.*`,
+    /// `NAME.Locator.*`, `setDefaultLocator`), not `locator`'s own: a proxy keeps where its
+    /// locator is, not how to call it (ZeroC keeps both).
+    public func ice_locator(_ locator: (any ObjectPrx)?) -> Self { with { $0.locator = locator?._reference.data } }
     /// Seconds this proxy reuses what the locator answered: -1 forever, 0 never (each call asks).
     public func ice_locatorCacheTimeout(_ seconds: Int) -> Self { with { $0.locatorCacheTimeout = seconds } }
     public func ice_getLocatorCacheTimeout() -> Int {
@@ -94,11 +93,9 @@ extension ObjectPrx {
 
     /// A proxy whose invocations go through `router` (Glacier2's, for instance), which forwards
     /// them to this proxy's object; nil: straight to its endpoints. Ice's `ice_router`.
-    /// Calls to the router go with `router`'s settings (its context, invocation timeout…).
-    public func ice_router(_ router: (any ObjectPrx)?) -> Self {
-        if let router { _reference.communicator.remember(router: router._reference) }
-        return with { $0.router = router?._reference.data }
-    }
+    /// Calls to the router go with the settings configured for it (`Ice.Default.Router.*`,
+    /// `NAME.Router.*`, `createObjectAdapterWithRouter`), not `router`'s own, as `ice_locator`.
+    public func ice_router(_ router: (any ObjectPrx)?) -> Self { with { $0.router = router?._reference.data } }
     public func ice_getRouter() -> (any ObjectPrx)? {
         _reference.router.map { ObjectPrxI(_reference: .unrouted($0, _reference.communicator)) }
     }

@@ -145,7 +145,7 @@ public struct Properties: Sendable, Hashable {
     /// The settings of the proxies Ice properties hold (`Ice.Default.Locator.InvocationTimeout`),
     /// checked by `propertyToProxy` where they are read: a misspelt one is an error there.
     static func isProxySetting(_ name: String) -> Bool {
-        ["Ice.Default.Locator.", "Ice.Default.Router.", "Ice.Admin.Locator.", "Ice.Admin.Router."].contains {
+        ["Ice.Default.Locator.", "Ice.Default.Router.", "Ice.Admin.Locator."].contains {
             name.hasPrefix($0)
         }
     }

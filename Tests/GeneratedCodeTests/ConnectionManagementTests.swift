@@ -787,8 +787,6 @@ struct ConnectionManagementTests {
     @Test(arguments: [ACMClose.onIdle, .onIdleForceful])
     func heldRequestsKeepTheirConnectionFromIdling(close: ACMClose) async throws {
         var options = ConnectionOptions()
-        // (4 s: the connection is idle between the first ping and the held request, and a
-        // loaded full run has stalled more than 2 s there.)
         options.idleTimeout = 4
         options.serverClose = close
         let (server, adapter, servant, port) = try await Self.server(options)
@@ -796,11 +794,12 @@ struct ConnectionManagementTests {
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
-        try await tester.ice_ping()
-        let connection = try await tester.ice_getConnection()
+        // The held call opens the connection: with a first call before it, a loaded full run
+        // left the connection idle over 4 s in between, and it was rightly closed.
         adapter.hold()
         let call = Task { try await tester.ping() }
         #expect(await eventually { adapter.heldDispatchCount == 1 })
+        let connection = try await tester.ice_getConnection()
         try await Task.sleep(for: .milliseconds(8_500))  // past the idle timeout, twice
         try await adapter.activate()
         try await call.value

@@ -1013,17 +1013,22 @@ extension LocatorTests {
         properties["Ice.Default.Locator"] = locator
         properties["Ice.Default.Locator.Context.site"] = "north"
         properties["Ice.Default.Locator.InvocationTimeout"] = "8000"
+        properties["Ice.ImplicitContext"] = "Shared"
         let client = try Communicator(
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(communicator: client, proxyString: "tester", type: (any TesterPrx).self)
         #expect(client.getDefaultLocator()?.ice_getInvocationTimeout() == 8000)
+        _ = client.getImplicitContext()?.put("tenant", "7")  // (it goes with lookups too)
         // (A locator slow from the start, and 8 s: a loaded full run took over 2.5 s for a first
         // lookup to reach the locator.)
         await locatorServant.setDelay(.seconds(60))
         let started = ContinuousClock.now
         await #expect(throws: (any Error).self) { try await tester.ping() }
         #expect(ContinuousClock.now - started < .seconds(40), "the lookup waited for the slow locator")
-        #expect(await locatorServant.contexts.last?["site"] == "north")
+        #expect(await locatorServant.contexts.last == ["site": "north", "tenant": "7"])
+        // A new default locator brings its own settings.
+        client.setDefaultLocator(client.getDefaultLocator()?.ice_context(["site": "east"]))
+        #expect(client.getDefaultLocator()?.ice_getContext() == ["site": "east"])
         // A misspelt setting is an error, as any proxy property's.
         properties["Ice.Default.Locator.InvocationTimout"] = "8000"
         #expect(throws: LocalError.self) { try Communicator(properties: properties) }

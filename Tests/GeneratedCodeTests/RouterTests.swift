@@ -70,27 +70,32 @@ struct RouterTests {
     }
 
     /// A router's proxy settings apply to the calls to it, as in Ice: `Ice.Default.Router.*`
-    /// (context, invocation timeout…), and those of a proxy given to `ice_router`. (Only the
-    /// router's string was kept, and the settings were reported as unknown properties.)
+    /// (context, invocation timeout…); so does the implicit context. (Only the router's string was kept, and the settings were reported as
+    /// unknown properties; the implicit context did not go.)
     @Test func theRoutersProxySettingsApplyToTheCallsToIt() async throws {
         let (server, router, client, port) = try await Self.setUp(
             keepsTable: true,
-            more: ["Ice.Default.Router.Context.site": "north", "Ice.Default.Router.InvocationTimeout": "30000"])
+            more: [
+                "Ice.Default.Router.Context.site": "north", "Ice.Default.Router.InvocationTimeout": "30000",
+                "Ice.ImplicitContext": "Shared",
+            ])
+        // The implicit context goes with router calls too, as with any call in Ice.
+        _ = client.getImplicitContext()?.put("tenant", "7")
         #expect(
             try Properties.parse(arguments: ["--Ice.Default.Router.Context.site=x"], environment: [:]).0
                 .unknownIceProperties == [])
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
         #expect(try await tester.opIdempotent() == 7)
-        #expect(await router.contexts == [["site": "north"]])
+        #expect(await router.contexts == [["site": "north", "tenant": "7"]])
         let defaultRouter = try #require(client.getDefaultRouter())
         #expect(
             defaultRouter.ice_getContext() == ["site": "north"] && defaultRouter.ice_getInvocationTimeout() == 30000)
         #expect(tester.ice_getRouter()?.ice_getContext() == ["site": "north"])
-        // Given to ice_router with settings of its own, those go.
+        // ice_router changes the proxy it returns, not how the router is called for others.
         let other = try #require(try client.stringToProxy("router:tcp -h 127.0.0.1 -p \(port)"))
         _ = tester.ice_router(other.ice_context(["site": "south"]))
-        #expect(tester.ice_getRouter()?.ice_getContext() == ["site": "south"])
+        #expect(tester.ice_getRouter()?.ice_getContext() == ["site": "north"])
         await client.destroy()
         await server.destroy()
     }

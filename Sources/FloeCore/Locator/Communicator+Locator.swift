@@ -7,7 +7,7 @@ extension Communicator {
     /// (in Ice a proxy keeps the default it was made with), and adapters created from now on
     /// register with it. What the old default answered is forgotten.
     public func setDefaultLocator(_ locator: (any ObjectPrx)?) {
-        if let locator { remember(locator: locator._reference) }
+        if let locator { remember(locator: locator._reference, always: true) }
         replaceDefaultLocator(locator?._reference.data)
     }
 

@@ -90,7 +90,8 @@ struct LocatorCalls {
         let sent: Reply?
         do {
             sent = try await target.send(
-                operation: operation, mode: mode, context: target.context, parameters: target.encapsulation(write))
+                operation: operation, mode: mode, context: target.requestContext(nil),
+                parameters: target.encapsulation(write))
         } catch let error as LocalError where Self.unreachable.contains(error.code) {
             let locator = target.communicator.proxyToString(ObjectPrxI(_reference: target))
             throw LocalError(

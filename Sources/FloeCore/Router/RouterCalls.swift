@@ -65,7 +65,8 @@ struct RouterCalls {
             )
         }
         let sent = try await target.send(
-            operation: operation, mode: mode, context: target.context, parameters: target.encapsulation(write))
+            operation: operation, mode: mode, context: target.requestContext(nil),
+            parameters: target.encapsulation(write))
         guard let reply = sent else { throw LocalError(.twowayOnly, "the router proxy must be twoway") }
         if let failure = DispatchError(failedReply: reply) { throw failure }
         guard reply.status == .ok, case .encapsulation(let replyEncoding, let content) = reply.body else {
