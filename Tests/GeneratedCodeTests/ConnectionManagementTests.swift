@@ -787,20 +787,21 @@ struct ConnectionManagementTests {
     @Test(arguments: [ACMClose.onIdle, .onIdleForceful])
     func heldRequestsKeepTheirConnectionFromIdling(close: ACMClose) async throws {
         var options = ConnectionOptions()
-        options.idleTimeout = 4
+        // (10 s: loaded full runs have left a new connection idle over 4 s between its
+        // validation and its first request, and closed it rightly.)
+        options.idleTimeout = 10
         options.serverClose = close
         let (server, adapter, servant, port) = try await Self.server(options)
         // (Retries on: in a loaded full run the opening itself has outlasted the idle timeout.)
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
-        // The held call opens the connection: with a first call before it, a loaded full run
-        // left the connection idle over 4 s in between, and it was rightly closed.
+        // The held call opens the connection: no idle gap between a first call and it.
         adapter.hold()
         let call = Task { try await tester.ping() }
         #expect(await eventually { adapter.heldDispatchCount == 1 })
         let connection = try await tester.ice_getConnection()
-        try await Task.sleep(for: .milliseconds(8_500))  // past the idle timeout, twice
+        try await Task.sleep(for: .milliseconds(20_500))  // past the idle timeout, twice
         try await adapter.activate()
         try await call.value
         #expect(await servant.pings == 1)
