@@ -698,11 +698,9 @@ public final class Communicator: Sendable {
             for warning in AdapterProperties.warnings(adapter: name, configured) { logger.warning("\(warning)") }
         }
         let maxConnections = try configured.int("\(name).MaxConnections", default: 10_000)
-        let locator = try configured["\(name).Locator"].flatMap { _ in try propertyToProxy("\(name).Locator") }
-            .map { proxy in
-                remember(locator: proxy._reference)
-                return proxy._reference.data
-            }
+        // (With its settings, `NAME.Locator.*`, for the calls to it.)
+        let locator = try name.isEmpty ? nil : propertyToProxy("\(name).Locator")?._reference
+        if let locator { remember(locator: locator) }
         return try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             guard name.isEmpty || state.adapters[name] == nil else {
@@ -712,7 +710,7 @@ public final class Communicator: Sendable {
                 name: name, communicator: self, maxConnections: maxConnections,
                 adapterId: configured["\(name).AdapterId"] ?? "",
                 replicaGroupId: configured["\(name).ReplicaGroupId"] ?? "",
-                locator: locator)
+                locator: locator?.data)
             state.adapters[name.isEmpty ? "\u{0}\(ObjectIdentifier(adapter).hashValue)" : name] = adapter
             return adapter
         }
@@ -742,7 +740,7 @@ public final class Communicator: Sendable {
         for adapter in adapters { await adapter.destroy() }
         for waiter in waiters { waiter.resume() }
         // All at once: each graceful close may wait for its replies (Ice.Connection.CloseTimeout).
-        let deadline = (destroyedFirst + adapters).first?.closeDeadline()
+        let deadline = closeDeadline()
         await withTaskGroup(of: Void.self) { group in
             for task in connections { group.addTask { await (try? await task.value)?.close() } }
         }

@@ -34,13 +34,6 @@ extension ObjectAdapter {
         for waiter in drained { waiter() }
     }
 
-    /// When a deactivation starting now stops waiting for dispatches: after the close timeout
-    /// (`Ice.Connection.CloseTimeout`; nil, never, when 0), as a connection's graceful close.
-    func closeDeadline() -> ContinuousClock.Instant? {
-        let limit = communicator.connectionOptions.closeTimeout
-        return limit > 0 ? .now + .seconds(limit) : nil
-    }
-
     /// Returns once no such dispatch runs, or at `deadline` (one close timeout for the whole
     /// deactivation: its graceful closes may have waited for part of it).
     func unconnectedDispatchesEnded(by deadline: ContinuousClock.Instant?) async {
@@ -70,5 +63,14 @@ extension ObjectAdapter {
             }
         }
         timer.withLockedValue { $0?.cancel() }
+    }
+}
+
+extension Communicator {
+    /// When a close starting now stops waiting for dispatches: after the close timeout
+    /// (`Ice.Connection.CloseTimeout`; nil, never, when 0), as a connection's graceful close.
+    func closeDeadline() -> ContinuousClock.Instant? {
+        let limit = connectionOptions.closeTimeout
+        return limit > 0 ? .now + .seconds(limit) : nil
     }
 }

@@ -589,7 +589,7 @@ public final class ObjectAdapter: Sendable {
                 state.withLockedValue { $0.registered = false }
             }
         }
-        let deadline = closeDeadline()
+        let deadline = communicator.closeDeadline()
         for acceptor in acceptors { await acceptor.close() }
         // Graceful closes: each waits for its running dispatches to reply (bounded by the close
         // timeout), so a server that deactivates, then exits, loses no answered call.
