@@ -4,6 +4,7 @@
 # Under CI=true a peer that cannot be installed fails the run instead of being skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source Tools/scripts/swiftpm.sh
 
 packages=(python3-zeroc-ice zeroc-ice-compilers zeroc-icegrid zeroc-ice-utils zeroc-icebox zeroc-glacier2 libzeroc-icestorm3.7 zeroc-ice-slice libzeroc-ice-dev libbz2-dev zlib1g-dev)
 
@@ -47,7 +48,7 @@ Tools/scripts/build-cpp-peer.sh
 # incremental build only those of the files it compiles).
 # Generated code (the build plugin's outputs) counts as Floe's.
 build_log=$(mktemp)
-swift build --build-tests 2>&1 | tee "$build_log"
+swiftpm build --build-tests 2>&1 | tee "$build_log"
 root=$(pwd -P)
 if grep -E "^($PWD|$root)/(Sources|Tests|\.build/plugins/outputs)/[^:]*\.swift:[0-9]+:[0-9]+: warning:" "$build_log" \
     | grep -v -E "^($PWD|$root)/Tests/PluginConsumer/"; then
@@ -59,9 +60,12 @@ rm -f "$build_log"
 # Every test has its own time limit; this bounds the whole run should a test ignore its own.
 timeout 2400 swift test --skip-build "$@"
 
-# The README's first command: the end-to-end demo must run to completion (and exits non-zero
-# when any step goes wrong); a hang fails after 5 minutes.
-timeout 300 swift run floe-demo
+# The README's first command, `swift run floe-demo`, as its two steps (a crash of SwiftPM's own
+# process is retried, see Tools/scripts/swiftpm.sh; one of the demo's is not): the end-to-end
+# demo must run to completion (and exits non-zero when any step goes wrong); a hang fails after
+# 5 minutes.
+swiftpm build --product floe-demo
+timeout 300 .build/debug/floe-demo
 
 # The demo as two processes: SIGTERM while 100 calls run; all answered, the server exits 0.
 timeout 300 Tools/scripts/two-process.sh
@@ -90,7 +94,8 @@ for built in Tests/PluginConsumer/.build/*/debug; do
         "$built"/Callback.build "$built"/Modules/Floe* "$built"/Modules/Consumer.* "$built"/Modules/Clashing.* \
         "$built"/Modules/Storm.* "$built"/Modules/Callback.*
 done
-timeout 1200 swift run --package-path Tests/PluginConsumer Consumer
+swiftpm build --package-path Tests/PluginConsumer --product Consumer
+timeout 120 "$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Consumer"
 # The same package's Storm target through ZeroC's IceStorm (an icebox it starts).
 timeout 600 Tools/scripts/icestorm.sh
 # Its Callback target behind ZeroC's Glacier2 router: a session, callbacks twoway, oneway and
@@ -113,7 +118,7 @@ timeout 1200 Tools/scripts/check-corpus-compiles.sh
 
 # slice2floe on mutated Slice (truncated, flipped, nested, self-referential...) ends with
 # status 0 or 1 within 10 s every time.
-swift build --product slice2floe >/dev/null
+swiftpm build --product slice2floe >/dev/null
 timeout 600 Tools/scripts/slice-mutation.py .build/debug/slice2floe --runs 300
 # slice2floe on Slice of extreme shapes (50,000 enumerators, a struct of two of the one before
 # 40 deep, chains 50,000 long, ...) ends as expected within 60 s each (a few seconds normally).

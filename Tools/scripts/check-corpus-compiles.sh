@@ -4,11 +4,12 @@
 # module per top-level Slice module, failing on any error or warning.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Tools/scripts/swiftpm.sh
 root=$PWD
 corpus=/usr/share/ice/slice
 [ -d "$corpus" ] || { echo "error: $corpus not found (apt-get install zeroc-ice-slice)" >&2; exit 1; }
 
-swift build --product slice2floe >/dev/null
+swiftpm build --product slice2floe >/dev/null
 compiler="$root/.build/debug/slice2floe"
 work="$root/.build-corpus"
 rm -rf "$work/Sources"
@@ -52,7 +53,7 @@ PACKAGE
 cd "$work"
 log=$(mktemp)
 status=0
-swift build > "$log" 2>&1 || status=$?
+swiftpm build > "$log" 2>&1 || status=$?
 # Errors and warnings of the build, leaving out SwiftPM's note that a dependency ships files its
 # manifest does not declare (swift-distributed-tracing's CMakeLists.txt): not this code's.
 problems() { grep -E "(error|warning):" "$log" | grep -v "which are unhandled; explicitly declare them as resources"; }

@@ -8,6 +8,7 @@
 # zeroc-ice-slice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Tools/scripts/swiftpm.sh
 work=$(mktemp -d)
 pids=()
 trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
@@ -31,7 +32,7 @@ glacier2router --Ice.PrintAdapterReady=1 --Glacier2.InstanceName=FloeGlacier2 \
 pids+=($!)
 wait_for "$work/glacier2.log" "Glacier2.Client ready"
 
-swift build --package-path Tests/PluginConsumer --product Callback >/dev/null
+swiftpm build --package-path Tests/PluginConsumer --product Callback >/dev/null
 callback=$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Callback
 "$callback" server "$floe_port" > "$work/floe-server.log" 2>&1 &
 pids+=($!)

@@ -6,7 +6,8 @@
 # Process facet. Needs icegridnode and icegridadmin (zeroc-icegrid, zeroc-ice-utils).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build --product floe-demo >/dev/null
+source Tools/scripts/swiftpm.sh
+swiftpm build --product floe-demo >/dev/null
 demo=$(pwd)/.build/debug/floe-demo
 work=$(mktemp -d)
 trap 'kill -9 ${node:-} 2>/dev/null || true; pkill -9 -f "$work" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT

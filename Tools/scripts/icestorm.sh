@@ -5,6 +5,7 @@
 # IceStorm (libzeroc-icestorm3.7) and zeroc-ice-slice.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Tools/scripts/swiftpm.sh
 work=$(mktemp -d)
 trap 'if [ -n "${icebox:-}" ]; then kill "$icebox" 2>/dev/null; wait "$icebox" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -23,4 +24,5 @@ icebox --Ice.Config="$work/icebox.cfg" > "$work/icebox.log" 2>&1 &
 icebox=$!
 for _ in $(seq 100); do grep -q "IceBox ready" "$work/icebox.log" && break; sleep 0.1; done
 grep -q "IceBox ready" "$work/icebox.log" || { cat "$work/icebox.log" >&2; echo "icestorm: IceBox did not start" >&2; exit 1; }
-timeout 120 swift run --package-path Tests/PluginConsumer Storm "FloeStorm/TopicManager:tcp -h 127.0.0.1 -p $port"
+swiftpm build --package-path Tests/PluginConsumer --product Storm >/dev/null
+timeout 120 "$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Storm" "FloeStorm/TopicManager:tcp -h 127.0.0.1 -p $port"

@@ -7,6 +7,7 @@ set -euo pipefail
 floe=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+source "$floe/Tools/scripts/swiftpm.sh"
 cat > "$work/Package.swift" <<SWIFT
 // swift-tools-version:6.0
 import PackageDescription
@@ -30,7 +31,7 @@ echo 'print("unreachable")' > "$work/Sources/App/main.swift"
 expect() {
     echo "$1" > "$work/Sources/App/slice-plugin.json"
     touch "$work/Package.swift"   # (SwiftPM may not notice the edit otherwise)
-    if swift build --package-path "$work" > "$work/build.log" 2>&1; then
+    if swiftpm build --package-path "$work" > "$work/build.log" 2>&1; then
         echo "plugin-errors: the build with $1 succeeded" >&2
         exit 1
     fi

@@ -6,7 +6,8 @@
 # registry on ssl, configured with IceSSL properties as ZeroC's tools are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for product in floe-registry floe-admin floe-demo; do swift build --product "$product" >/dev/null; done
+source Tools/scripts/swiftpm.sh
+for product in floe-registry floe-admin floe-demo; do swiftpm build --product "$product" >/dev/null; done
 bin=.build/debug
 registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp); certs=$(mktemp -d)
 trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT

@@ -5,8 +5,9 @@
 # client command reaches it again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build --product floe-demo >/dev/null
-swift build --product floe-registry >/dev/null
+source Tools/scripts/swiftpm.sh
+swiftpm build --product floe-demo >/dev/null
+swiftpm build --product floe-registry >/dev/null
 demo=.build/debug/floe-demo
 registry_out=$(mktemp); server_out=$(mktemp)
 trap 'rm -f "$registry_out" "$server_out"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT

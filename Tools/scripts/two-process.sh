@@ -7,7 +7,8 @@
 # and a client whose calls fail says why.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build --product floe-demo >/dev/null
+source Tools/scripts/swiftpm.sh
+swiftpm build --product floe-demo >/dev/null
 demo=.build/debug/floe-demo
 out=$(mktemp)
 trap 'rm -f "$out"; [ -n "${server:-}" ] && kill -9 "$server" 2>/dev/null || true' EXIT
