@@ -204,7 +204,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SliceParserTests",
-            dependencies: ["SliceAST", "SliceParser"],
+            dependencies: ["SliceAST", "SliceParser", "TestSupport"],
             resources: [.copy("Inputs")],
             swiftSettings: strictSettings
         ),
@@ -212,6 +212,7 @@ let package = Package(
         // dependency on the executable target would link its objects twice).
         .testTarget(
             name: "Slice2FloeTests",
+            dependencies: ["TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -223,7 +224,8 @@ let package = Package(
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: [
-                "FloeBZip2", "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "VectorFixtures",
+                "FloeBZip2", "FloeCore", "FloeIce", "FloeNIO", "FloeProtocol", "FloeRegistry", "TestSupport",
+                "VectorFixtures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -250,10 +252,16 @@ let package = Package(
         .testTarget(
             name: "FloeEncodingTests",
             dependencies: [
-                "FloeEncoding",
+                "FloeEncoding", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // What tests share to keep blocking work off the cooperative pool.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
         // The ZeroC captures, shared by the tests that check bytes against them.

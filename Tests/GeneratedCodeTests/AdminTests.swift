@@ -4,6 +4,7 @@ import FloeIce
 import FloeNIO
 import Foundation
 import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 
 /// Ice's admin object (issue 18): the Process and Properties facets on `Ice.Admin.Endpoints`,
@@ -34,7 +35,7 @@ struct AdminTests {
         #expect(admin.ice_getIdentity() == Identity(name: "admin", category: "Billing"))
         let (peer, output) = try launchPeer("admin_client.py", [server.proxyToString(admin)])
         let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { peer.waitUntilExit() }
+        await offPool { peer.waitUntilExit() }
         #expect(peer.terminationStatus == 0, "\(transcript)")
         #expect(
             transcript.split(separator: "\n") == [

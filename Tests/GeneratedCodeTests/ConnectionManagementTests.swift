@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 @testable import FloeCore
@@ -321,7 +322,7 @@ struct ConnectionManagementTests {
         let pipe = Pipe()
         ss.standardOutput = pipe
         try ss.run()
-        let output = try await offPool {
+        let output = await offPool {
             defer { ss.waitUntilExit() }
             return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         }
@@ -1113,7 +1114,7 @@ struct ConnectionManagementTests {
             "tester:tcp -h 127.0.0.1 -p \(port)", options: options, transport: NIOTransport(logger: logger))
         try await tester.ice_ping()
         // Compressed both ways: bzip2 first (announcing zlib), and the Floe server answers in zlib.
-        let payload = ByteSeq(repeating: 7, count: 1000)
+        let payload = ByteSeq([UInt8](repeating: 7, count: 1000))
         #expect(try await tester.ice_compress(true).opByteSeq(payload) == payload)
         await client.destroy()
         let logged = lines.withLockedValue { $0 }

@@ -3,6 +3,7 @@ import FloeNIO
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 /// A server out of file descriptors: more clients connect than the process may hold open.
@@ -25,7 +26,7 @@ struct DescriptorShortageTests {
         limit.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
         limit.arguments = ["--pid", "\(server.processIdentifier)", "--nofile=\(open + 20):\(open + 20)"]
         try limit.run()
-        try await offPool { limit.waitUntilExit() }
+        await offPool { limit.waitUntilExit() }
         #expect(limit.terminationStatus == 0, "prlimit failed")
 
         // 100 connections: about 20 accepted until the server's descriptors run out, the rest

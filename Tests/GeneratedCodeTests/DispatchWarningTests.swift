@@ -1,5 +1,6 @@
 import FloeCore
 import FloeNIO
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -237,7 +238,9 @@ struct ConnectionWarningTests {
             properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:ssl -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
-        await #expect(throws: LocalError.self) { _ = try await tester.opByteSeq(ByteSeq(repeating: 1, count: 1 << 20)) }
+        await #expect(throws: LocalError.self) {
+            _ = try await tester.opByteSeq(ByteSeq([UInt8](repeating: 1, count: 1 << 20)))
+        }
         try await Task.sleep(for: .milliseconds(200))
         let closings = lines.withLockedValue { $0 }.filter { $0.contains("closing connection") }
         #expect(closings.count == 1 && closings.allSatisfy { $0.contains("exceeds the limit") }, "\(closings)")

@@ -5,6 +5,7 @@ import FloeProtocol
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 /// What callers see when peers die, restart, stall or misbehave.
@@ -42,7 +43,7 @@ struct FaultTests {
     private func killWhenRun(_ server: Process, _ record: ExecutionRecord) async throws {
         #expect(await eventually { record.count == 1 }, "the call never reached the server")
         kill(server.processIdentifier, SIGKILL)
-        try await offPool { server.waitUntilExit() }
+        await offPool { server.waitUntilExit() }
     }
 
     /// A non-idempotent call the server was running when it died fails with connection lost:

@@ -3,6 +3,7 @@ import FloeEncoding
 import FloeNIO
 import FloeProtocol
 import Foundation
+import TestSupport
 import Testing
 
 /// Floe against real ZeroC Ice 3.7.8 peers (Debian's python3-zeroc-ice, which Tools/test.sh
@@ -123,7 +124,7 @@ struct InteropTests {
         }
         try await tester.shutdown()
         await communicator.destroy()
-        try await offPool { server.waitUntilExit() }
+        await offPool { server.waitUntilExit() }
         #expect(server.terminationStatus == 0)
     }
 
@@ -157,7 +158,7 @@ struct InteropTests {
         let port = try #require(adapter.publishedEndpoints.first?.port)
         let (client, output) = try launch("vectors_client.py", ["\(port)"])
         let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { client.waitUntilExit() }
+        await offPool { client.waitUntilExit() }
         #expect(client.terminationStatus == 0, "\(transcript)")
         #expect(transcript.contains("all checks passed"), "\(transcript)")
         #expect(!transcript.contains("FAILED"), "\(transcript)")

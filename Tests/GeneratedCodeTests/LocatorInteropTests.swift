@@ -4,6 +4,7 @@ import FloeRegistry
 import Foundation
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 // (All of FloeIce would make `Process` ambiguous with Foundation's.)
@@ -32,12 +33,12 @@ struct LocatorInteropTests {
         let (zerocClient, answers) = try launchPeer(
             "locator_peer.py", ["client", locator, "tester@PyTester", "tester"])
         let transcript = try await offPool { String(decoding: try answers.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { zerocClient.waitUntilExit() }
+        await offPool { zerocClient.waitUntilExit() }
         #expect(zerocClient.terminationStatus == 0, "\(transcript)")
         #expect(transcript == "tester@PyTester -> 42\ntester -> 42\n")
 
         try await tester.shutdown()
-        try await offPool { server.waitUntilExit() }
+        await offPool { server.waitUntilExit() }
         // The ZeroC server unregistered on its way out.
         #expect(await eventually { await registry.adapters().isEmpty })
         await client.destroy()
@@ -81,7 +82,7 @@ struct LocatorInteropTests {
         await client.destroy()
         await server.destroy()
         kill(registry.processIdentifier, SIGTERM)
-        try await offPool { registry.waitUntilExit() }
+        await offPool { registry.waitUntilExit() }
     }
 }
 
@@ -195,7 +196,7 @@ extension LocatorInteropTests {
         try await tester.ping()
         let master = registries[0]
         kill(master.processIdentifier, SIGTERM)
-        try await offPool { master.waitUntilExit() }
+        await offPool { master.waitUntilExit() }
         for _ in 0..<5 { try await tester.ping() }
         #expect(await servant.pings == 6)
         await client.destroy()

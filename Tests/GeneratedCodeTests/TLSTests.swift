@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import TestSupport
 import Testing
 
 /// What an ssl server's servants saw: one entry per dispatch, the caller's certificate subject.
@@ -532,7 +533,7 @@ struct TLSTests {
         let server = try await server(tlsProperties(certs, "server"))
         let (peer, output) = try launchPeer("ssl_peer.py", ["client", certs, "\(server.port)"])
         let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { peer.waitUntilExit() }
+        await offPool { peer.waitUntilExit() }
         #expect(peer.terminationStatus == 0, "\(transcript)")
         #expect(transcript.hasPrefix("ok\n"))
         let sent = try String(contentsOfFile: "\(certs)/server.pem", encoding: .utf8)
@@ -540,7 +541,7 @@ struct TLSTests {
         #expect(server.dispatches.all == ["C=US, O=Floe Tests, CN=client"])
         let (intruder, intruderOutput) = try launchPeer("ssl_peer.py", ["client", certs, "\(server.port)", "intruder"])
         let refused = try await offPool { String(decoding: try intruderOutput.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { intruder.waitUntilExit() }
+        await offPool { intruder.waitUntilExit() }
         #expect(intruder.terminationStatus == 1 && refused.hasPrefix("failed"), "\(refused)")
         #expect(server.dispatches.all.count == 1)
         await server.communicator.destroy()

@@ -2,6 +2,7 @@ import FloeCore
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
+import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -74,7 +75,9 @@ struct UnsentRequestTests {
             type: (any TesterPrx).self
         ).ice_endpointSelection(.ordered)
         // Twice what the kernel's socket buffers hold (the client's send buffer grows to 4 MiB).
-        let payload = ByteSeq(repeating: 1, count: 8 << 20)
+        // (Made from an array: `Data(repeating:count:)` appends byte by byte in a debug build,
+        // seconds of a cooperative thread that every other test of the run waits for.)
+        let payload = ByteSeq([UInt8](repeating: 1, count: 8 << 20))
         let echoed = try await tester.opByteSeq(payload)
         #expect(echoed.count == payload.count)
         #expect(await servant.byteSeqCalls == 1)
@@ -170,7 +173,7 @@ struct UnsentRequestTests {
             type: (any TesterPrx).self
         ).ice_endpointSelection(.ordered)
         do {
-            _ = try await tester.opByteSeq(ByteSeq(repeating: 1, count: 8 << 20))
+            _ = try await tester.opByteSeq(ByteSeq([UInt8](repeating: 1, count: 8 << 20)))
             Issue.record("the call went through: it was retried on the second endpoint")
         } catch let error as LocalError {
             #expect(error.code == .connectionLost, "\(error)")

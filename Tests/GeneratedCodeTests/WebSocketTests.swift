@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 
 /// A Floe tester server on the given endpoints, logging into `lines`.
@@ -145,7 +146,7 @@ struct WebSocketTests {
         #expect(try await tester.opByteSeq(bytes(10)) == bytes(10))
         try await tester.shutdown()
         await client.destroy()
-        try await offPool { peer.waitUntilExit() }
+        await offPool { peer.waitUntilExit() }
         #expect(peer.terminationStatus == 0)
     }
 
@@ -158,7 +159,7 @@ struct WebSocketTests {
         let port = try port(adapter, transport == "ws" ? .ws : .wss)
         let (peer, output) = try launchPeer("ws_peer.py", ["client", transport, certs, "\(port)"])
         let transcript = try await offPool { String(decoding: try output.readToEnd() ?? Data(), as: UTF8.self) }
-        try await offPool { peer.waitUntilExit() }
+        await offPool { peer.waitUntilExit() }
         #expect(peer.terminationStatus == 0, "\(transcript)")
         #expect(transcript == "ok \(transport)\n")
         await server.destroy()

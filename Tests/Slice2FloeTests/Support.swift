@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A temporary folder, removed when the test is done with it.
 final class Scratch {
@@ -37,12 +38,17 @@ struct Run {
 let compiler: URL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     .appendingPathComponent("slice2floe")
 
-func slice2floe(_ arguments: [String], in scratch: Scratch) throws -> Run {
-    try slice2floe(arguments, at: scratch.url)
+func slice2floe(_ arguments: [String], in scratch: Scratch) async throws -> Run {
+    try await slice2floe(arguments, at: scratch.url)
 }
 
-/// Runs slice2floe in `directory` (bounded: a run that hangs is killed after 60 s).
-func slice2floe(_ arguments: [String], at directory: URL) throws -> Run {
+/// Runs slice2floe in `directory` (bounded: a run that hangs is killed after 60 s), waiting for
+/// it off the cooperative pool.
+func slice2floe(_ arguments: [String], at directory: URL) async throws -> Run {
+    try await offPool { try runSlice2floe(arguments, at: directory) }
+}
+
+private func runSlice2floe(_ arguments: [String], at directory: URL) throws -> Run {
     let process = Process()
     process.executableURL = compiler
     process.arguments = arguments

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// The Python that has ZeroC Ice (Debian's python3-zeroc-ice), the peers' folder, and the

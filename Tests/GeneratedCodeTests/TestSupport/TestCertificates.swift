@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import TestSupport
 
 /// The folder of certificates Peers/make-certs.sh makes with the openssl command, once per
 /// test run (see the script for what is in it).

@@ -1,6 +1,7 @@
 import FloeCore
 import FloeEncoding
 import FloeProtocol
+import Foundation
 import NIOConcurrencyHelpers
 
 /// The Tester servant of the vector captures (../shared/vectors/capture/server.py), in Swift.
@@ -56,7 +57,7 @@ actor TesterServant: Tester {
     func opByteSeq(seq: ByteSeq, current: Current) async throws -> ByteSeq {
         byteSeqCalls += 1
         guard let size = current.ctx["reply-size"].flatMap(Int.init) else { return seq }
-        return ByteSeq(repeating: 7, count: size)
+        return ByteSeq([UInt8](repeating: 7, count: size))
     }
 
     private(set) var byteSeqCalls = 0

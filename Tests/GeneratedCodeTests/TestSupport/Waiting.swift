@@ -97,14 +97,6 @@ func runWithWatchdog(_ process: Process, limit: Duration = .seconds(120)) throws
     }
 }
 
-/// Runs blocking work (reading a peer's output, waiting for a process) on a thread of its own:
-/// on the cooperative pool (2 threads on these machines) it stalls every other test meanwhile.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 /// Runs `body` in a task, waits up to `limit` for it to end, and cancels it then: whether it
 /// ended in time, and how (a call that should fail quickly, not hang, is tested this way).
 func endsWithin<T: Sendable>(
