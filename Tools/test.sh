@@ -60,8 +60,8 @@ rm -f "$build_log"
 # Every test has its own time limit; this bounds the whole run should a test ignore its own.
 # At most 12 tests at once: with all 500-odd started together on 2 cores, the ready work queued
 # ahead of a timer kept it waiting for seconds (a 20 ms sleep woke up to 3.5 s late), and tests
-# that bound how long a call may take failed for it. With 12, no wake-up was 300 ms late in
-# three runs; the run takes about 60 s instead of 47.
+# that bound how long a call may take failed for it. With 12, no wake-up was 300 ms late; the
+# run takes 48-50 s instead of 37-47 (Docs/architecture.md, section 7).
 timeout 2400 swift test --skip-build --experimental-maximum-parallelization-width 12 "$@"
 
 # The README's first command, `swift run floe-demo`, as its two steps (a crash of SwiftPM's own
