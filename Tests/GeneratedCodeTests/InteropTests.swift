@@ -70,7 +70,10 @@ struct InteropTests {
         let seq = try await tester.opBaseSeqCompact([Derived(b: "x", d: 1), Base(b: "y"), nil])
         #expect((seq[0] as? Derived)?.d == 1 && seq[1]?.b == "y" && seq[2] == nil)
         let sliced = try await tester.opUnknownSlice()
-        #expect((sliced as? Derived)?.d == 42 && sliced?.ice_slicedData?.slices.first?.typeId == "::Vectors::Hidden")
+        #expect(
+            (sliced as? Derived)?.d == 42 && sliced?.ice_slicedData?.slices.first?.typeId == "::Vectors::Hidden",
+            "\(sliced.map { "\(type(of: $0))" } ?? "nil"), slices \(sliced?.ice_slicedData?.slices.map(\.typeId) ?? [])"
+        )
         #expect(try await tester.opCompact(Compact(v: 5))?.v == 6)
         let w = try await tester.opWithOptional(WithOptional(a: 1, s: "s", i: nil))
         #expect(w?.a == 1 && w?.s == "s" && w?.i == nil)
