@@ -1,5 +1,6 @@
 import FloeCore
 import FloeEncoding
+import Synchronization
 
 /// How the registry checks that registered adapters still answer (beyond IceGrid, which keeps
 /// a crashed server's entry forever): every `interval` it pings each adapter's endpoints, and an
@@ -52,21 +53,32 @@ public struct Liveness: Sendable {
         return plain.isEmpty ? await pings(proxy.identity, proxy.endpoints, communicator, timeout) : false
     }
 
+    /// Pings over a connection of its own, closed once answered (aborted if not). Pinged every
+    /// `interval`, a cached connection never idled out: the registry held one per registered
+    /// address, a descriptor each, and a registrant chose how many.
     private static func pings(
         _ identity: Identity, _ endpoints: [EndpointData], _ communicator: Communicator, _ timeout: Duration
     ) async -> Bool {
+        let check = checks.add(1, ordering: .relaxed).newValue
         let ping = communicator.makeProxy(identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
+            .ice_connectionId("floe-registry-check-\(check)")
+        let answered: Bool
         do {
             try await ping.ice_ping()
-            return true
+            answered = true
         } catch is DispatchError {
-            return true
+            answered = true
         } catch let error as LocalError where error.code == .security {
-            return true
+            answered = true
         } catch {
-            return false
+            answered = false
         }
+        await ping.ice_getCachedConnection()?.close(gracefully: answered)
+        return answered
     }
+
+    /// Numbers each check's connection.
+    private static let checks = Atomic<UInt64>(0)
 
     /// Endpoints of one adapter probed at once: a registrant chooses how many it publishes.
     static let maxProbes = 8

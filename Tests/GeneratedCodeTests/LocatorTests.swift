@@ -460,6 +460,45 @@ struct RegistryLivenessTests {
         await communicator.destroy()
     }
 
+    /// A check leaves no connection open: each ping closes the connection it opened. (Pings
+    /// went over the registry's cached connections, one per registered address, each pinged too
+    /// often to close for idleness: a registry with a thousand adapters held a thousand
+    /// descriptors, and a registrant could make it hold more with addresses of its choosing.)
+    @Test func livenessChecksLeaveNoConnectionOpen() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let registry = try await RegistryService(
+            communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0",
+            liveness: Liveness(interval: .milliseconds(100), grace: .seconds(30), timeout: .seconds(2)))
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = registry.locator.description
+        let names = (0..<20).map { "A\($0)" }
+        for name in names {
+            properties["\(name).AdapterId"] = name
+            properties["\(name).Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        }
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        var adapters: [ObjectAdapter] = []
+        for name in names {
+            let adapter = try await server.createObjectAdapter(name: name)
+            try await adapter.activate()
+            adapters.append(adapter)
+        }
+        // Rounds of checks (one every 100 ms); then the connections they left, at five moments.
+        try await Task.sleep(for: .seconds(2))
+        var left: [Int] = []
+        for _ in 0..<5 {
+            left.append(adapters.map(\.openConnections.count).reduce(0, +))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(left.min() ?? 0 <= 2, "connections from the registry's checks left open: \(left)")
+        let locator = uncheckedCast(
+            prx: try #require(try server.stringToProxy(registry.locator.description)), type: (any LocatorPrx).self)
+        #expect(try await locator.findAdapterById("A7") != nil, "checked adapters stay in lookups")
+        await server.destroy()
+        await registry.close()
+        await communicator.destroy()
+    }
+
     /// A registry with no certificate of its own cannot finish the handshake with a server that
     /// requires one: it checks that the ssl endpoint accepts connections instead, so the server
     /// stays in lookups and logs no refused handshakes, and once it is gone it is left out.
