@@ -391,7 +391,9 @@ public final class Communicator: Sendable {
             return try await connection(to: endpoints, reference)
         } catch let error as LocalError where !fresh && Self.peerFailure(error) {
             // Cached endpoints nobody answers on (or not as the server did): the server moved.
-            // Ask the locator again, once, as Ice clears its cache after any connection error.
+            // Ask the locator again, once, as Ice clears its cache after any connection error
+            // (unless the call has ended meanwhile).
+            try Task.checkCancellation()
             let (current, _) = try await resolve(reference, refresh: true)
             return try await connection(to: current, reference)
         }
@@ -435,6 +437,9 @@ public final class Communicator: Sendable {
         }
         var failure: (any Error)?
         for endpoint in ipEndpoints {
+            // A call that ended meanwhile (its invocation timeout, its caller cancelled) goes no
+            // further: each endpoint could take its whole connect timeout, for nobody.
+            if failure != nil, Task.isCancelled { throw CancellationError() }
             do {
                 let connection = try await connection(to: endpoint, connectionId: reference.connectionId)
                 state.withLockedValue { state in

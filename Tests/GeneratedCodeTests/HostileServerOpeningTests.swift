@@ -84,6 +84,39 @@ struct HostileServerOpeningTests {
         await server.destroy()
     }
 
+    /// A call that timed out while connecting stops there: it does not go on to the proxy's
+    /// other endpoints, each waiting out its connect timeout, after its caller was told it
+    /// failed. (It went through every endpoint, and then asked the locator again for an
+    /// indirect proxy: a caller retrying at its own pace left one such task per call behind.)
+    @Test func aCallThatTimedOutGoesNoFurther() async throws {
+        // Three servers that accept connections and never validate them.
+        let accepted = NIOLockedValueBox(0)
+        var listeners: [any Channel] = []
+        for _ in 0..<3 {
+            listeners.append(
+                try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .childChannelOption(.autoRead, value: false)
+                    .childChannelInitializer { channel in
+                        accepted.withLockedValue { $0 += 1 }
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    }
+                    .bind(host: "127.0.0.1", port: 0).get())
+        }
+        var properties = Properties()
+        properties["Ice.RetryIntervals"] = "-1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let endpoints = listeners.map { "tcp -h 127.0.0.1 -p \($0.localAddress?.port ?? 0) -t 1000" }
+        let proxy = try #require(try client.stringToProxy("x:" + endpoints.joined(separator: ":")))
+            .ice_endpointSelection(.ordered).ice_invocationTimeout(300)
+        await #expect(throws: LocalError.self) { try await proxy.ice_ping() }
+        // Past the three connect timeouts the call would have waited out one after the other.
+        try await Task.sleep(for: .seconds(4))
+        let connections = accepted.withLockedValue { $0 }
+        #expect(connections == 1, "\(connections) servers connected to after the call had timed out")
+        await client.destroy()
+        for listener in listeners { try? await listener.close() }
+    }
+
     /// The first endpoint's server closes each connection before validating it: the call goes
     /// on to the second endpoint, as in Ice, instead of failing (only a refused or timed-out
     /// connection moved on).
@@ -154,27 +187,40 @@ struct UnwrittenRequestTests {
         let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(listener.localAddress?.port ?? 0)"))
         try await proxy.ice_getConnection().heartbeat()
         // 16 MiB of oneway requests: more than the kernel's buffers take, so the connection
-        // stops taking more.
+        // stops taking more. A oneway call returns once its request is queued, or waits while
+        // the connection takes no more.
+        let queued = NIOLockedValueBox(0)
         let fill = Task {
             await withTaskGroup(of: Void.self) { group in
                 for _ in 0..<32 {
                     group.addTask {
                         _ = try? await proxy.ice_oneway().ice_invoke(
                             operation: "fill", mode: .normal, inEncaps: Self.encapsulation(512 * 1024))
+                        queued.withLockedValue { $0 += 1 }
                     }
                 }
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Full: no call queued for 300 ms, some still waiting. (A fixed 300 ms was not always
+        // enough in a loaded run: the request below went out before the connection was full.)
+        var last = -1
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(300))
+            let now = queued.withLockedValue { $0 }
+            if now == last && now < 32 { break }
+            last = now
+        }
+        #expect(queued.withLockedValue { $0 } < 32, "the connection never filled")
         await #expect(throws: LocalError.self) {
             _ = try await proxy.ice_invocationTimeout(200).ice_invoke(
                 operation: "givenUp", mode: .normal, inEncaps: Self.encapsulation(0))
         }
         try await reader.startReading()
         await fill.value
+        // Every fill request read (and anything written after them).
+        #expect(await eventually { reader.received.withLockedValue { $0.count } > 16 * 1024 * 1024 })
         try await Task.sleep(for: .milliseconds(300))
         let received = reader.received.withLockedValue { $0 }
-        #expect(received.count > 8 * 1024 * 1024, "only \(received.count) bytes: the connection never filled")
         let sent = Data(received).range(of: Data("givenUp".utf8)) != nil
         #expect(!sent, "the request was written after its caller had given up")
         await client.destroy()
