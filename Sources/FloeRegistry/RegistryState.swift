@@ -116,6 +116,15 @@ actor RegistryState {
     }
 
     private func storeAdapter(_ id: String, replicaGroupId: String, proxy: ProxyData?) async throws {
+        // What is registered already is not written again (nor is unregistering what is not):
+        // a server registering once more, or a peer repeating one registration, cost a storage
+        // write each, and every change waits its turn. The adapter keeps its place in its group.
+        let old = adapters[id]
+        if let proxy, old?.proxy == proxy, old?.replicaGroupId == replicaGroupId {
+            silentSince[id] = nil
+            return
+        }
+        if proxy == nil, old == nil { return }
         if proxy != nil, adapters[id] == nil { try checkRoom(adapters.count, "adapters") }
         if proxy != nil, !replicaGroupId.isEmpty, groups[replicaGroupId] == nil {
             // Moving from a group it alone made frees that group's place.

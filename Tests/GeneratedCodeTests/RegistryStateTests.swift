@@ -16,6 +16,7 @@ struct RegistryStateTests {
         private let saved = NIOLockedValueBox<(calls: Int, adapters: [String: RegistryState.Adapter])>((0, [:]))
 
         var adapters: [String: RegistryState.Adapter] { saved.withLockedValue { $0.adapters } }
+        var calls: Int { saved.withLockedValue { $0.calls } }
 
         func saveAdapter(_ id: String, _ adapter: RegistryState.Adapter?) async throws {
             let call = saved.withLockedValue {
@@ -35,6 +36,23 @@ struct RegistryStateTests {
 
     private static func proxy(port: Int32) -> ProxyData {
         ProxyData(identity: Identity(name: "dummy"), endpoints: [.ip(IPEndpointData(host: "127.0.0.1", port: port))])
+    }
+
+    /// Registering what is registered already writes nothing (nor does unregistering what is
+    /// not): each cost a storage write, an fsync, and a flood of one repeated registration
+    /// queued them all behind each other (every change waits its turn).
+    @Test func aRegistrationThatChangesNothingIsNotWritten() async throws {
+        let storage = SlowStorage()
+        let state = try await RegistryState(storage: storage)
+        for _ in 0..<5 { try await state.setAdapter("A", replicaGroupId: "G", proxy: Self.proxy(port: 4000)) }
+        try await state.setAdapter("Unknown", replicaGroupId: "", proxy: nil)
+        #expect(storage.calls == 1)
+        // Changes are written: another group, then another endpoint.
+        try await state.setAdapter("A", replicaGroupId: "", proxy: Self.proxy(port: 4000))
+        try await state.setAdapter("A", replicaGroupId: "", proxy: Self.proxy(port: 4001))
+        #expect(storage.calls == 3)
+        #expect(await state.groups["G"] == nil)
+        #expect(await state.adapters["A"]?.proxy == Self.proxy(port: 4001))
     }
 
     @Test func aFullRegistryTakesNoMoreThanItsLimitFromConcurrentRegistrations() async throws {
