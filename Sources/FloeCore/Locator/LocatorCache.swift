@@ -55,6 +55,11 @@ final class LocatorCache: Sendable {
             if case .cached(let value) = step { return (value, false) }
             return (nil, false)
         }
+        return (try await settle(key, task, store: store), true)
+    }
+
+    /// The answer of `task`, the pending lookup of `key`, stored when `store` says so.
+    private func settle(_ key: Key, _ task: Task<ProxyData?, any Error>, store: Bool) async throws -> ProxyData? {
         do {
             let value = try await task.value
             state.withLockedValue { state in
@@ -62,7 +67,7 @@ final class LocatorCache: Sendable {
                 state.pending[key] = nil
                 if store { state.entries[key] = Entry(value: value, time: ContinuousClock.now) }
             }
-            return (value, true)
+            return value
         } catch {
             state.withLockedValue { if $0.pending[key] == task { $0.pending[key] = nil } }
             throw error
@@ -84,10 +89,21 @@ final class LocatorCache: Sendable {
     /// An entry however old, for `Ice.BackgroundLocatorCacheUpdates`.
     func stale(_ key: Key) -> ProxyData? { state.withLockedValue { $0.entries[key]?.value } }
 
-    /// Looks `key` up now and stores the answer, sharing a lookup already under way; errors are
-    /// dropped (the stale entry stays).
-    func refreshInBackground(_ key: Key, lookup: @escaping @Sendable () async throws -> ProxyData?) {
-        Task { _ = try? await value(key, timeout: .zero, store: true, lookup: lookup) }
+    /// Looks `key` up now and stores the answer, unless a lookup is under way already; errors
+    /// are dropped (the stale entry stays). Whether it started one. (Every call through an
+    /// expired entry comes here: each started a task to wait for the same lookup, as many as
+    /// calls were made while a locator took its time, or never answered.)
+    @discardableResult
+    func refreshInBackground(_ key: Key, lookup: @escaping @Sendable () async throws -> ProxyData?) -> Bool {
+        let task = state.withLockedValue { state -> Task<ProxyData?, any Error>? in
+            guard state.pending[key] == nil else { return nil }
+            let task = Task { try await lookup() }
+            state.pending[key] = task
+            return task
+        }
+        guard let task else { return false }
+        Task { _ = try? await settle(key, task, store: true) }
+        return true
     }
 
     /// Forgets what the default locator answered (`locator` nil in the key).

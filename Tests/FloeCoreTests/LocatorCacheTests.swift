@@ -1,0 +1,34 @@
+import FloeEncoding
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import FloeCore
+
+@Suite("Locator cache", .timeLimit(.minutes(1)))
+struct LocatorCacheTests {
+    /// Calls through an expired entry (`Ice.BackgroundLocatorCacheUpdates`) while the locator
+    /// takes its time start one lookup between them, and nothing per call: each started a task
+    /// that waited for the same lookup, as many as calls were made meanwhile (without end when
+    /// the locator never answered).
+    @Test func backgroundRefreshesStartOneLookupAtATime() async throws {
+        let cache = LocatorCache()
+        let key = LocatorCache.Key.adapter(locator: nil, id: "A")
+        let lookups = NIOLockedValueBox(0)
+        let (answer, answering) = AsyncStream<Void>.makeStream()
+        let started = (0..<100).map { _ in
+            cache.refreshInBackground(key) {
+                lookups.withLockedValue { $0 += 1 }
+                for await _ in answer {}
+                return ProxyData(identity: Identity(name: "dummy"))
+            }
+        }
+        #expect(started.filter { $0 }.count == 1)
+        answering.finish()
+        // Once answered, the answer is stored, and the next expired call may look up again.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while cache.stale(key) == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(cache.stale(key) != nil)
+        #expect(lookups.withLockedValue { $0 } == 1)
+        #expect(cache.refreshInBackground(key) { nil })
+    }
+}
