@@ -217,6 +217,51 @@ struct RouterTests {
         await server.destroy()
     }
 
+    /// Two proxies of one router (their endpoints' timeouts differ, so each has its own record)
+    /// share its connection: a new connection is a new session for both, and each adds its
+    /// proxies again. (Only the first record found was reset: the other's proxies were taken
+    /// for added, and Glacier2 would refuse their oneway requests.)
+    @Test func twoProxiesOfOneRouterBothStartANewSession() async throws {
+        let (server, router, client, port) = try await Self.setUp(keepsTable: true)
+        let viaDefault = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let sameRouter = try #require(try client.stringToProxy("router:tcp -h 127.0.0.1 -p \(port) -t 5000"))
+        let viaOther = try makeProxy(
+            communicator: client, proxyString: "other:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self
+        ).ice_router(sameRouter)
+        try await viaDefault.ping()
+        try await viaOther.ping()
+        await (try await viaDefault.ice_getConnection()).close(gracefully: true)
+        try await viaDefault.ice_oneway().ping()
+        try await viaOther.ice_oneway().ping()
+        #expect(await router.added.map(\.name).sorted() == ["other", "other", "tester", "tester"])
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// A router that never answers Glacier2's `getACMTimeout` (asked to keep its session
+    /// alive) does not hold routed calls: it is asked once the client endpoints are known, not
+    /// before. (Every routed call waited for it; Ice's own router client asks only
+    /// `getClientProxy` and `addProxies`.)
+    @Test func aRouterSilentOnItsKeepAliveDoesNotHoldCalls() async throws {
+        let silent: @Sendable (any Dispatcher) -> any Dispatcher = { next in
+            Closure(next: next) { request, next in
+                guard request.current.operation == "getACMTimeout" else { return try await next.dispatch(request) }
+                try await Task.sleep(for: .seconds(60))
+                return try await next.dispatch(request)
+            }
+        }
+        let (server, router, client, port) = try await Self.setUp(keepsTable: true, middleware: [silent])
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let (ended, result) = await endsWithin(.seconds(10)) { try await tester.ping() }
+        #expect(ended, "the routed call waited for the router's keep-alive")
+        #expect(throws: Never.self) { try result.get() }
+        #expect(await router.added.map(\.name) == ["tester"])
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// One adapter per router, as in Ice, also when two are created at once.
     @Test func twoAdaptersCreatedAtOnceForOneRouterGetOne() async throws {
         let (server, _, client, _) = try await Self.setUp(keepsTable: true)

@@ -73,19 +73,26 @@ extension Communicator {
     /// Sets up a new connection to `endpoint` when that is a router's client endpoint: it
     /// keeps the session (`keepAlive`) and takes callbacks for the router's adapter, if any
     /// (see `createObjectAdapterWithRouter`).
+    /// Several records may share the connection (proxies of one router that differ in a
+    /// setting, such as an endpoint's timeout): it is a new session for each of them.
     func setUpIfRouted(_ connection: any Connection, to endpoint: IPEndpointData) async {
-        let infos = routers.withLockedValue { $0.isEmpty ? [] : Array($0.values) }
-        guard let info = infos.first(where: { $0.isClientEndpoint(endpoint) }) else { return }
-        info.connectionOpened()
-        await keepAlive([connection], for: info)
-        if let adapter = info.adapter, !adapter.isDeactivated { await connection.setAdapter(adapter) }
+        let infos = routers.withLockedValue { $0.isEmpty ? [] : Array($0.values) }.filter {
+            $0.isClientEndpoint(endpoint)
+        }
+        guard !infos.isEmpty else { return }
+        for info in infos { info.connectionOpened() }
+        await keepAlive([connection], for: infos)
+        if let adapter = infos.lazy.compactMap(\.adapter).first(where: { !$0.isDeactivated }) {
+            await connection.setAdapter(adapter)
+        }
     }
 
     /// A Glacier2 session ends with its connection: a router's client connections are never
     /// closed for idleness, and heartbeat often enough for the router's timeout (what ZeroC's
-    /// `SessionHelper` sets with `setACM`).
-    func keepAlive(_ connections: [any Connection], for info: RouterInfo) async {
-        let timeout = info.keepAlive
+    /// `SessionHelper` sets with `setACM`), the shortest one said when several records share
+    /// them.
+    func keepAlive(_ connections: [any Connection], for infos: [RouterInfo]) async {
+        let timeout = infos.compactMap(\.keepAlive).min()
         for connection in connections { await connection.setACM(timeout: timeout, close: .off, heartbeats: true) }
     }
 

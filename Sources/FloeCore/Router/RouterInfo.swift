@@ -58,15 +58,23 @@ final class RouterInfo: Sendable {
         guard !endpoints.isEmpty else {
             throw LocalError(.noEndpoint, "the router '\(ProxyStringFormatter.format(router))' has no endpoints")
         }
-        let keepAlive = await RouterCalls(router: router, communicator: communicator).keepAliveSeconds()
         state.withLockedValue { state in
             state.clientEndpoints = endpoints
             state.hasRoutingTable = hasRoutingTable
-            state.keepAlive = keepAlive
         }
-        // The connection that asked (usually the one routed calls use) keeps the session too.
-        await communicator.keepAlive(communicator.openConnections(where: isClientEndpoint), for: self)
+        // How long the session may stay silent, asked on the side: routed calls need not wait
+        // for it, and a router that never answers (these are Glacier2's operations, which
+        // Ice's own router client does not call) held every one of them.
+        Task { await self.askKeepAlive(communicator) }
         return endpoints
+    }
+
+    private func askKeepAlive(_ communicator: Communicator) async {
+        let keepAlive = await RouterCalls(router: router, communicator: communicator).keepAliveSeconds()
+        state.withLockedValue { $0.keepAlive = keepAlive }
+        // The router's connections opened so far keep the session too (those opened later are
+        // set up as they open: `setUpIfRouted`).
+        await communicator.keepAlive(communicator.openConnections(where: isClientEndpoint), for: [self])
     }
 
     var keepAlive: Int? { state.withLockedValue { $0.keepAlive } }
