@@ -140,6 +140,7 @@ public struct Properties: Sendable, Hashable {
         // floe-registry's (FloeRegistry)
         "Floe.Registry.AllowOverwrite", "Floe.Registry.Liveness.Grace", "Floe.Registry.Liveness.Interval",
         "Floe.Registry.MaxEntries", "Floe.Registry.Admin.Access", "Floe.Registry.Admin.TrustOnly",
+        "Floe.Registry.Registration.Access", "Floe.Registry.Registration.TrustOnly",
     ])
 
     /// The settings of the proxies Ice properties hold (`Ice.Default.Locator.InvocationTimeout`),

@@ -1,6 +1,8 @@
 import FloeCore
 import FloeEncoding
 import FloeIce
+import Logging
+import Synchronization
 
 /// `::Ice::Locator`: resolves adapter ids and well-known objects from the registry's state.
 struct LocatorServant: Locator {
@@ -31,8 +33,12 @@ struct LocatorRegistryServant: LocatorRegistry {
     /// behaviour); by default that is refused with `AdapterAlreadyActiveException`.
     let allowOverwrite: Bool
     let pingTimeout: Duration
+    /// Who may register (and unregister): a registration decides where clients are sent.
+    let access: CallerAccess
+    let refusals = RefusalLog()
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
+        guard admits(current, "adapter '\(id)'") else { throw AdapterNotFoundException() }
         try Self.check(id, proxy, current)
         try await register(id, replicaGroupId: "", proxy, current)
     }
@@ -40,6 +46,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     func setReplicatedAdapterDirectProxy(
         adapterId: String, replicaGroupId: String, p proxy: (any ObjectPrx)?, current: Current
     ) async throws {
+        guard admits(current, "adapter '\(adapterId)'") else { throw AdapterNotFoundException() }
         try Self.check(adapterId, proxy, current)
         guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
         if proxy != nil, let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
@@ -49,6 +56,7 @@ struct LocatorRegistryServant: LocatorRegistry {
     }
 
     func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {
+        guard admits(current, "server '\(id)'") else { throw ServerNotFoundException() }
         guard !id.isEmpty else { throw ServerNotFoundException() }
         if proxy != nil, let problem = StorableProxy.problem(id: id, kind: "server") {
             throw DispatchError(status: .unknownLocalException, message: problem)
@@ -57,6 +65,20 @@ struct LocatorRegistryServant: LocatorRegistry {
             throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
         }
         try await state.setProcess(id, proxy?._reference.data)
+    }
+
+    /// Whether `access` admits the caller; a refused one gets the answer IceGrid gives with
+    /// dynamic registration off (the id is not found), and the registry's log says why, once
+    /// in a while (a peer may repeat the call as often as it likes).
+    private func admits(_ current: Current, _ what: String) -> Bool {
+        guard !access.allows(current.con) else { return true }
+        let prefix = "Floe.Registry.Registration"
+        refusals.note(current.adapter.communicator.logger) { suppressed in
+            "refused to register \(what) from \(current.con?.info.remoteAddress ?? "?")"
+                + (suppressed > 0 ? " (and \(suppressed) other registrations since the last warning)" : "")
+                + ": \(access.refusal(of: "registration", prefix: prefix))"
+        }
+        return false
     }
 
     /// Registers (nil: unregisters) `id`. Another server registering an id whose current
@@ -109,4 +131,22 @@ struct LocatorFinderServant: LocatorFinder {
     let locator: any LocatorPrx
 
     func getLocator(current: Current) async throws -> (any LocatorPrx)? { locator }
+}
+
+/// Warns of refused callers at most once every 10 s, counting the others.
+final class RefusalLog: Sendable {
+    private let state = Mutex<(last: ContinuousClock.Instant?, suppressed: Int)>((nil, 0))
+
+    func note(_ logger: Logger, _ message: (Int) -> String) {
+        let now = ContinuousClock.now
+        let suppressed = state.withLock { state -> Int? in
+            if let last = state.last, now - last < .seconds(10) {
+                state.suppressed += 1
+                return nil
+            }
+            defer { state = (now, 0) }
+            return state.suppressed
+        }
+        if let suppressed { logger.warning("\(message(suppressed))") }
+    }
 }

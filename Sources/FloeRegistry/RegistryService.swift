@@ -5,7 +5,7 @@ public import FloeIce
 /// A locator registry that ZeroC peers and Floe use alike: `::Ice::Locator` at
 /// `<instance>/Locator`, `::Ice::LocatorRegistry` at `<instance>/LocatorRegistry` and
 /// `Ice/LocatorFinder`, all on one object adapter, with floe-admin's `<instance>/Admin` (for the
-/// callers `AdminAccess` allows).
+/// callers `CallerAccess` allows).
 ///
 /// ```swift
 /// let registry = try await RegistryService(communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 4061")
@@ -22,11 +22,12 @@ public final class RegistryService: Sendable {
     /// Serves on `endpoints`, keeping what it learns in `dataDirectory` (an SQLite database,
     /// `registry.sqlite`; nil: in memory only), and at most `limit` adapters, objects and replica
     /// groups each. `middleware` (see `ObjectAdapter.use`) runs before the servants, in order.
-    /// The admin interface (`<instance>/Admin`) serves the callers `adminAccess` allows.
+    /// The admin interface (`<instance>/Admin`) serves the callers `adminAccess` allows, and
+    /// the locator registry takes registrations from those `registrationAccess` allows.
     public init(
         communicator: Communicator, instanceName: String = "FloeRegistry", endpoints: String,
         dataDirectory: String? = nil, liveness: Liveness? = Liveness(), allowOverwrite: Bool = false,
-        limit: Int = 100_000, adminAccess: AdminAccess = .local,
+        limit: Int = 100_000, adminAccess: CallerAccess = .local, registrationAccess: CallerAccess = .local,
         adapterName: String = "FloeRegistry", middleware: [@Sendable (any Dispatcher) -> any Dispatcher] = []
     ) async throws {
         self.instanceName = instanceName
@@ -50,7 +51,8 @@ public final class RegistryService: Sendable {
             for wrap in middleware { try adapter.use(wrap) }
             let registryProxy = try adapter.add(
                 servant: LocatorRegistryServant(
-                    state: state, allowOverwrite: allowOverwrite, pingTimeout: liveness?.timeout ?? .seconds(2)),
+                    state: state, allowOverwrite: allowOverwrite, pingTimeout: liveness?.timeout ?? .seconds(2),
+                    access: registrationAccess),
                 id: Identity(name: "LocatorRegistry", category: instanceName))
             let registry = uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self)
             let locatorProxy = try adapter.add(

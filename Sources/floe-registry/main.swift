@@ -24,6 +24,10 @@ let usage = """
                                        on this host, the default) or any
       Floe.Registry.Admin.TrustOnly    also admits ssl callers whose verified certificate subject
                                        this IceSSL TrustOnly list accepts, e.g. "O=Example, OU=Ops"
+      Floe.Registry.Registration.Access     who may register adapters and servers: local (servers
+                                            on this host, the default) or any
+      Floe.Registry.Registration.TrustOnly  also admits ssl servers whose verified certificate
+                                            subject this TrustOnly list accepts
     """
 
 func fail(_ message: String) -> Never {
@@ -71,7 +75,8 @@ do {
         liveness: interval > 0 ? Liveness(interval: .seconds(interval), grace: .seconds(max(grace, 1))) : nil,
         allowOverwrite: try properties.int("Floe.Registry.AllowOverwrite", default: 0) != 0,
         limit: max(1, try properties.int("Floe.Registry.MaxEntries", default: 100_000)),
-        adminAccess: try AdminAccess(properties: properties))
+        adminAccess: try CallerAccess(properties: properties, prefix: "Floe.Registry.Admin"),
+        registrationAccess: try CallerAccess(properties: properties, prefix: "Floe.Registry.Registration"))
 } catch {
     fail("\(error)")
 }

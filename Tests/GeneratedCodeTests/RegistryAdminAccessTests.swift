@@ -85,7 +85,7 @@ struct RegistryAdminAccessTests {
         let communicator = Communicator(transport: NIOTransport())
         let registry = try await RegistryService(
             communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", liveness: nil,
-            adminAccess: try AdminAccess(properties: properties), adapterName: "Listed")
+            adminAccess: try CallerAccess(properties: properties, prefix: "Floe.Registry.Admin"), adapterName: "Listed")
         func status(_ tls: TLSPeerInfo?) async -> ReplyStatus? {
             await Self.status(registry, over: RemoteConnection(communicator: communicator, from: "10.0.0.5", tls: tls))
         }
@@ -103,12 +103,62 @@ struct RegistryAdminAccessTests {
         properties["Floe.Registry.Admin.Access"] = "any"
         let open = try await RegistryService(
             communicator: communicator, endpoints: "tcp -h 127.0.0.1 -p 0", liveness: nil,
-            adminAccess: try AdminAccess(properties: properties), adapterName: "Open")
+            adminAccess: try CallerAccess(properties: properties, prefix: "Floe.Registry.Admin"), adapterName: "Open")
         #expect(await Self.status(open, over: RemoteConnection(communicator: communicator, from: "10.0.0.5")) == .ok)
         await open.close()
 
         properties["Floe.Registry.Admin.Access"] = "everyone"
-        #expect(throws: LocalError.self) { try AdminAccess(properties: properties) }
+        #expect(throws: LocalError.self) { try CallerAccess(properties: properties, prefix: "Floe.Registry.Admin") }
+        await communicator.destroy()
+    }
+
+    /// Registration decides where clients are sent: by default only servers on the registry's
+    /// host register (and unregister) adapters and servers, as IceGrid takes no registration
+    /// unless dynamic registration is on, and answers as it does then (the id is not found).
+    /// `Floe.Registry.Registration.Access=any` or a TrustOnly list admits others. (Anyone who
+    /// reached the registry could register any id before its server, at the registry's own
+    /// address, which always answers the liveness check, and keep the server out for good.)
+    @Test func byDefaultOnlyServersOnTheRegistrysHostRegister() async throws {
+        let communicator = Communicator(transport: NIOTransport())
+        let adapter = try await communicator.createObjectAdapter(name: "")
+        let proxy = try #require(try communicator.stringToProxy("dummy:tcp -h 10.0.0.5 -p 4000"))
+        let process = uncheckedCast(prx: proxy, type: (any ProcessPrx).self)
+        /// What registering adapter "A" and server "S" from `connection` (nil: collocated) came to.
+        func register(_ access: CallerAccess, over connection: (any Connection)?) async throws -> [String] {
+            let state = try await RegistryState()
+            let servant = LocatorRegistryServant(
+                state: state, allowOverwrite: false, pingTimeout: .seconds(1), access: access)
+            let current = Current(
+                adapter: adapter, id: Identity(name: "LocatorRegistry"), operation: "x", con: connection)
+            var outcomes: [String] = []
+            do {
+                try await servant.setAdapterDirectProxy(id: "A", proxy: proxy, current: current)
+                outcomes.append(await state.adapters["A"] == nil ? "not kept" : "adapter")
+            } catch is AdapterNotFoundException {
+                outcomes.append("refused")
+            }
+            do {
+                try await servant.setServerProcessProxy(id: "S", proxy: process, current: current)
+                outcomes.append(await state.processes["S"] == nil ? "not kept" : "server")
+            } catch is ServerNotFoundException {
+                outcomes.append("refused")
+            }
+            return outcomes
+        }
+        let remote = RemoteConnection(communicator: communicator, from: "10.0.0.5")
+        #expect(try await register(.local, over: remote) == ["refused", "refused"])
+        #expect(try await register(.local, over: nil) == ["adapter", "server"])
+        #expect(
+            try await register(.local, over: RemoteConnection(communicator: communicator, from: "127.0.0.1")) == [
+                "adapter", "server",
+            ])
+        #expect(try await register(.anyone, over: remote) == ["adapter", "server"])
+        var properties = Properties()
+        properties["Floe.Registry.Registration.TrustOnly"] = "OU=Ops"
+        let listed = try CallerAccess(properties: properties, prefix: "Floe.Registry.Registration")
+        let ops = RemoteConnection(communicator: communicator, from: "10.0.0.5", tls: Self.ops)
+        #expect(try await register(listed, over: ops) == ["adapter", "server"])
+        #expect(try await register(listed, over: remote) == ["refused", "refused"])
         await communicator.destroy()
     }
 }

@@ -1,12 +1,12 @@
 public import FloeCore
 
-/// Who may use the registry's admin interface, which can remove registrations and stop
-/// servers: it shares the registry's endpoints, which every client and server reaches.
-/// By default only callers on the registry's own host (loopback connections, and collocated
-/// calls) are served; `Floe.Registry.Admin.Access=any` serves everyone, and
-/// `Floe.Registry.Admin.TrustOnly` (an IceSSL `TrustOnly` list) also serves ssl callers whose
-/// verified certificate subject it accepts, from anywhere.
-public struct AdminAccess: Sendable, Hashable {
+/// Who may use a part of the registry that changes it: the admin interface (which can remove
+/// registrations and stop servers) and registration (which decides where clients are sent).
+/// Both share the registry's endpoints, which every client and server reaches. By default only
+/// callers on the registry's own host (loopback connections, and collocated calls) are served;
+/// `PREFIX.Access=any` serves everyone, and `PREFIX.TrustOnly` (an IceSSL `TrustOnly` list)
+/// also serves ssl callers whose verified certificate subject it accepts, from anywhere.
+public struct CallerAccess: Sendable, Hashable {
     /// Whether callers from any address are served.
     public var fromAnyAddress: Bool
     /// ssl callers with a verified certificate this filter accepts are served (nil: no one
@@ -19,19 +19,20 @@ public struct AdminAccess: Sendable, Hashable {
     }
 
     /// Callers on the registry's host only.
-    public static let local = AdminAccess()
-    /// Everyone who reaches the registry's endpoints (how it was before there was a choice).
-    public static let anyone = AdminAccess(fromAnyAddress: true)
+    public static let local = CallerAccess()
+    /// Everyone who reaches the registry's endpoints.
+    public static let anyone = CallerAccess(fromAnyAddress: true)
 
-    /// From `Floe.Registry.Admin.Access` (`local` or `any`) and `Floe.Registry.Admin.TrustOnly`.
-    public init(properties: Properties) throws {
-        switch properties["Floe.Registry.Admin.Access"] ?? "local" {
+    /// From `PREFIX.Access` (`local` or `any`) and `PREFIX.TrustOnly`, with `prefix`
+    /// `Floe.Registry.Admin` or `Floe.Registry.Registration`.
+    public init(properties: Properties, prefix: String) throws {
+        switch properties["\(prefix).Access"] ?? "local" {
         case "local": fromAnyAddress = false
         case "any": fromAnyAddress = true
         case let other:
-            throw LocalError(.invalidArgument, "Floe.Registry.Admin.Access: '\(other)' is neither 'local' nor 'any'")
+            throw LocalError(.invalidArgument, "\(prefix).Access: '\(other)' is neither 'local' nor 'any'")
         }
-        if let list = properties["Floe.Registry.Admin.TrustOnly"], !list.isEmpty {
+        if let list = properties["\(prefix).TrustOnly"], !list.isEmpty {
             subjects = try SubjectFilter(list)
         }
     }
@@ -45,6 +46,13 @@ public struct AdminAccess: Sendable, Hashable {
         return subjects.accepts(tls.subject)
     }
 
+    /// Why a caller was refused, naming the settings that would admit it.
+    func refusal(of what: String, prefix: String) -> String {
+        "permission denied: this registry serves \(what) to local callers"
+            + (subjects == nil ? "" : " and listed certificate subjects")
+            + " only (\(prefix).Access, \(prefix).TrustOnly)"
+    }
+
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
@@ -54,15 +62,13 @@ public struct AdminAccess: Sendable, Hashable {
 /// unknown-local-exception reply saying why, and nothing runs.
 struct AdminAccessCheck: Dispatcher {
     let next: any Dispatcher
-    let access: AdminAccess
+    let access: CallerAccess
 
     func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
         guard access.allows(request.current.con) else {
             throw DispatchError(
                 status: .unknownLocalException,
-                message: "permission denied: this registry serves its admin interface to local callers"
-                    + (access.subjects == nil ? "" : " and listed certificate subjects")
-                    + " only (Floe.Registry.Admin.Access, Floe.Registry.Admin.TrustOnly)")
+                message: access.refusal(of: "its admin interface", prefix: "Floe.Registry.Admin"))
         }
         return try await next.dispatch(request)
     }
