@@ -99,7 +99,8 @@ for built in Tests/PluginConsumer/.build/*/debug; do
         "$built"/Modules/Storm.* "$built"/Modules/Callback.*
 done
 swiftpm build --package-path Tests/PluginConsumer --product Consumer
-timeout 120 "$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Consumer"
+consumer_bin=$(swiftpm build --package-path Tests/PluginConsumer --show-bin-path)
+timeout 120 "$consumer_bin/Consumer"
 # The same package's Storm target through ZeroC's IceStorm (an icebox it starts).
 timeout 600 Tools/scripts/icestorm.sh
 # Its Callback target behind ZeroC's Glacier2 router: a session, callbacks twoway, oneway and

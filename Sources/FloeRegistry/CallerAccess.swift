@@ -3,7 +3,8 @@ public import FloeCore
 /// Who may use a part of the registry that changes it: the admin interface (which can remove
 /// registrations and stop servers) and registration (which decides where clients are sent).
 /// Both share the registry's endpoints, which every client and server reaches. By default only
-/// callers on the registry's own host (loopback connections, and collocated calls) are served;
+/// callers on the registry's own host (loopback connections, connections from the address they
+/// arrived at, and collocated calls) are served;
 /// `PREFIX.Access=any` serves everyone, and `PREFIX.TrustOnly` (an IceSSL `TrustOnly` list)
 /// also serves ssl callers whose verified certificate subject it accepts, from anywhere.
 public struct CallerAccess: Sendable, Hashable {
@@ -41,7 +42,9 @@ public struct CallerAccess: Sendable, Hashable {
     func allows(_ connection: (any Connection)?) -> Bool {
         guard !fromAnyAddress, let connection else { return true }
         let info = connection.info
-        if Self.isLoopback(info.remoteAddress) { return true }
+        // A caller on this host that named one of its network addresses (a shared config with
+        // `-h <host address>`) comes from that address.
+        if Self.isLoopback(info.remoteAddress) || info.remoteAddress == info.localAddress { return true }
         guard let subjects, let tls = info.tls, tls.verified else { return false }
         return subjects.accepts(tls.subject)
     }
@@ -56,6 +59,15 @@ public struct CallerAccess: Sendable, Hashable {
     static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
+}
+
+@available(*, deprecated, renamed: "CallerAccess")
+public typealias AdminAccess = CallerAccess
+
+extension CallerAccess {
+    /// The admin interface's access (`Floe.Registry.Admin.*`), as `AdminAccess` read it.
+    @available(*, deprecated, message: "use init(properties:prefix:) with \"Floe.Registry.Admin\"")
+    public init(properties: Properties) throws { try self.init(properties: properties, prefix: "Floe.Registry.Admin") }
 }
 
 /// Serves the admin interface to the callers `access` allows; others get an

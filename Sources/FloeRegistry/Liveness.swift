@@ -55,12 +55,15 @@ public struct Liveness: Sendable {
 
     /// Pings over a connection of its own, closed once answered (aborted if not). Pinged every
     /// `interval`, a cached connection never idled out: the registry held one per registered
-    /// address, a descriptor each, and a registrant chose how many.
+    /// address, a descriptor each, and a registrant chose how many. Connecting takes no longer
+    /// than the ping may (the endpoints' own timeouts, a minute for ZeroC's servers, would
+    /// leave connections opening past it, and one more every round for a silent address).
     private static func pings(
         _ identity: Identity, _ endpoints: [EndpointData], _ communicator: Communicator, _ timeout: Duration
     ) async -> Bool {
         let check = checks.add(1, ordering: .relaxed).newValue
         let ping = communicator.makeProxy(identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
+            .ice_timeout(Int32(clamping: Int64((timeout / .milliseconds(1)).rounded(.up))))
             .ice_connectionId("floe-registry-check-\(check)")
         let answered: Bool
         do {
@@ -73,7 +76,9 @@ public struct Liveness: Sendable {
         } catch {
             answered = false
         }
-        await ping.ice_getCachedConnection()?.close(gracefully: answered)
+        // (Closed on the side: a graceful close waits for the peer, which need not hold up the
+        // check's place among the 32.)
+        if let connection = ping.ice_getCachedConnection() { Task { await connection.close(gracefully: answered) } }
         return answered
     }
 

@@ -152,6 +152,9 @@ struct RegistryAdminAccessTests {
             try await register(.local, over: RemoteConnection(communicator: communicator, from: "127.0.0.1")) == [
                 "adapter", "server",
             ])
+        // A server on the registry's host that named its network address, not loopback.
+        let sameHost = RemoteConnection(communicator: communicator, from: "10.0.0.1")
+        #expect(try await register(.local, over: sameHost) == ["adapter", "server"])
         #expect(try await register(.anyone, over: remote) == ["adapter", "server"])
         var properties = Properties()
         properties["Floe.Registry.Registration.TrustOnly"] = "OU=Ops"

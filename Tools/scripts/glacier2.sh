@@ -33,7 +33,7 @@ pids+=($!)
 wait_for "$work/glacier2.log" "Glacier2.Client ready"
 
 swiftpm build --package-path Tests/PluginConsumer --product Callback >/dev/null
-callback=$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Callback
+callback=$(swiftpm build --package-path Tests/PluginConsumer --show-bin-path)/Callback
 "$callback" server "$floe_port" > "$work/floe-server.log" 2>&1 &
 pids+=($!)
 wait_for "$work/floe-server.log" "server ready"

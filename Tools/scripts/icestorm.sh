@@ -25,4 +25,5 @@ icebox=$!
 for _ in $(seq 100); do grep -q "IceBox ready" "$work/icebox.log" && break; sleep 0.1; done
 grep -q "IceBox ready" "$work/icebox.log" || { cat "$work/icebox.log" >&2; echo "icestorm: IceBox did not start" >&2; exit 1; }
 swiftpm build --package-path Tests/PluginConsumer --product Storm >/dev/null
-timeout 120 "$(swift build --package-path Tests/PluginConsumer --show-bin-path)/Storm" "FloeStorm/TopicManager:tcp -h 127.0.0.1 -p $port"
+bin=$(swiftpm build --package-path Tests/PluginConsumer --show-bin-path)
+timeout 120 "$bin/Storm" "FloeStorm/TopicManager:tcp -h 127.0.0.1 -p $port"

@@ -34,7 +34,7 @@ extension ObjectAdapter {
             case .adapterNotFound:
                 throw LocalError(
                     .notRegistered,
-                    "the registry does not know adapter id '\(adapterId)' (IceGrid takes unknown ones only with IceGrid.Registry.DynamicRegistration=1)"
+                    "the registry refused adapter id '\(adapterId)' (IceGrid takes unknown ids only with IceGrid.Registry.DynamicRegistration=1; floe-registry takes registrations from other hosts only with Floe.Registry.Registration.Access=any or a Floe.Registry.Registration.TrustOnly list)"
                 )
             case .adapterAlreadyActive:
                 throw LocalError(.alreadyRegistered, "adapter id '\(adapterId)' is in use by another live server")

@@ -81,7 +81,10 @@ extension Communicator {
         }
         guard !infos.isEmpty else { return }
         for info in infos { info.connectionOpened() }
+        let told = infos.compactMap(\.keepAlive).min()
         await keepAlive([connection], for: infos)
+        // The router's answer may have come meanwhile, and gone only to connections already open.
+        if infos.compactMap(\.keepAlive).min() != told { await keepAlive([connection], for: infos) }
         if let adapter = infos.lazy.compactMap(\.adapter).first(where: { !$0.isDeactivated }) {
             await connection.setAdapter(adapter)
         }

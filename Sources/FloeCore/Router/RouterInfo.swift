@@ -62,18 +62,22 @@ final class RouterInfo: Sendable {
             state.clientEndpoints = endpoints
             state.hasRoutingTable = hasRoutingTable
         }
-        // How long the session may stay silent, asked on the side: routed calls need not wait
-        // for it, and a router that never answers (these are Glacier2's operations, which
-        // Ice's own router client does not call) held every one of them.
+        // The connection that asked (usually the one routed calls use) keeps the session: never
+        // closed for idleness, from now on. How long the session may stay silent is asked on
+        // the side: routed calls need not wait for it, and a router that never answers (these
+        // are Glacier2's operations, which Ice's own router client does not call) held every
+        // one of them.
+        await communicator.keepAlive(communicator.openConnections(where: isClientEndpoint), for: [self])
         Task { await self.askKeepAlive(communicator) }
         return endpoints
     }
 
     private func askKeepAlive(_ communicator: Communicator) async {
         let keepAlive = await RouterCalls(router: router, communicator: communicator).keepAliveSeconds()
+        guard let keepAlive else { return }
         state.withLockedValue { $0.keepAlive = keepAlive }
-        // The router's connections opened so far keep the session too (those opened later are
-        // set up as they open: `setUpIfRouted`).
+        // The router's connections opened so far heartbeat that often (those opening now read
+        // it again once set up: `setUpIfRouted`).
         await communicator.keepAlive(communicator.openConnections(where: isClientEndpoint), for: [self])
     }
 
