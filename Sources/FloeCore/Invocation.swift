@@ -189,6 +189,17 @@ extension ProxyReference {
         }
     }
 
+    /// The connection this proxy's calls use (`ice_getConnection`), within its invocation
+    /// timeout as Ice bounds it: a locator that did not answer held it for ever.
+    func connectionWithinInvocationTimeout() async throws -> any Connection {
+        let communicator = self.communicator
+        let timeout = invocationTimeout ?? communicator.defaultInvocationTimeout
+        guard timeout > 0 else { return try await communicator.connection(for: self) }
+        return try await Self.withTimeout(.milliseconds(timeout), of: timeout, operation: "ice_getConnection") {
+            [self] _ in try await communicator.connection(for: self)
+        }
+    }
+
     /// Runs `body`, failing with `invocationTimeout` after `left` (what remains of the call's
     /// `timeout`, in ms). The caller is released at the deadline even if `body` is slow to
     /// notice; `body` is cancelled then, so the connection forgets the request and ignores a

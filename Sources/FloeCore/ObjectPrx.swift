@@ -126,9 +126,10 @@ extension ObjectPrx {
     public func ice_connectionId(_ id: String) -> Self { with { $0.connectionId = id } }
     public func ice_getConnectionId() -> String { _reference.connectionId }
 
-    /// The connection invocations on this proxy use, connecting if needed.
+    /// The connection invocations on this proxy use, connecting if needed; within the proxy's
+    /// invocation timeout, as a call.
     public func ice_getConnection() async throws -> any Connection {
-        try await _reference.communicator.connection(for: _reference)
+        try await _reference.connectionWithinInvocationTimeout()
     }
 
     /// The connection this proxy's invocations would use now, without connecting; nil when

@@ -96,7 +96,7 @@ struct ConnectionManagementTests {
         await #expect(throws: LocalError.self) {
             if oneway { try await timed.ice_oneway().opOneway("late") } else { try await timed.ping() }
         }
-        #expect(try await eventually { try await timed.ice_getConnection().isClosed == false })
+        #expect(try await eventually { try await tester.ice_getConnection().isClosed == false })
         try await Task.sleep(for: .milliseconds(300))
         #expect(counter.bytes == 0, "the request went out after its call had failed")
         try await tester.ice_getConnection().abort()  // (this server never answers a close)
