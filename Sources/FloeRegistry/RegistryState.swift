@@ -160,11 +160,15 @@ actor RegistryState {
         let now = ContinuousClock.now
         if let adapter = adapters[id] { return isLive(id, now: now) ? .found(adapter.proxy) : .inactive }
         guard var group = groups[id], !group.members.isEmpty else { return .unknown }
-        let members = group.select { isLive($0, now: now) }
+        // Bounded, as anyone admitted may add members: past this, a lookup would answer with
+        // more than any client reads (Ice.MessageSizeMax), and build it every time.
+        var endpointCount = 0
+        let members = group.select({ isLive($0, now: now) }) { member in
+            endpointCount += self.adapters[member]?.proxy.endpoints.count ?? 0
+            return endpointCount < Self.maxGroupEndpoints
+        }
         groups[id] = group
         guard !members.isEmpty else { return .inactive }
-        // Bounded, as anyone may add members: past this, a lookup would answer with more than
-        // any client reads (Ice.MessageSizeMax), and build it every time.
         let endpoints = Array(
             members.lazy.flatMap { self.adapters[$0]?.proxy.endpoints ?? [] }.prefix(Self.maxGroupEndpoints))
         return .found(ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints))
@@ -247,19 +251,40 @@ struct ReplicaGroup: Sendable {
     var configured = false
     private var next = 0
 
-    /// The members one lookup answers with, in order, among those `isLive` accepts.
-    mutating func select(_ isLive: (String) -> Bool) -> [String] {
-        var ordered: [String]
+    /// The members one lookup answers with, in order, among those `isLive` accepts, as many as
+    /// `replicas` says and as long as `more` (told each one taken) agrees. Members are visited
+    /// in the policy's order only as far as the answer needs: a lookup shuffled and checked the
+    /// whole group, on the registry's actor, however few it answered with (anyone admitted may
+    /// add members, up to the adapters' limit).
+    mutating func select(_ isLive: (String) -> Bool, while more: (String) -> Bool = { _ in true }) -> [String] {
+        guard !members.isEmpty else { return [] }
+        let count = members.count
+        let start: Int
         switch policy {
-        case .random: ordered = members.shuffled()
-        case .ordered: ordered = members
+        case .random, .ordered: start = 0
         case .roundRobin:
-            let start = next % members.count
-            next = (start + 1) % members.count
-            ordered = Array(members[start...] + members[..<start])
+            start = next % count
+            next = (start + 1) % count
         }
-        ordered = ordered.filter(isLive)
-        if replicas > 0 { ordered = Array(ordered.prefix(replicas)) }
-        return ordered
+        // The random order is a Fisher–Yates shuffle done one step per member taken, its swaps
+        // kept aside: the members themselves are not copied.
+        var swapped: [Int: Int] = [:]
+        var chosen: [String] = []
+        for step in 0..<count {
+            let index: Int
+            switch policy {
+            case .ordered: index = step
+            case .roundRobin: index = (start + step) % count
+            case .random:
+                let other = Int.random(in: step..<count)
+                index = swapped[other] ?? other
+                swapped[other] = swapped[step] ?? step
+            }
+            let member = members[index]
+            guard isLive(member) else { continue }
+            chosen.append(member)
+            if (replicas > 0 && chosen.count == replicas) || !more(member) { break }
+        }
+        return chosen
     }
 }

@@ -55,6 +55,29 @@ struct RegistryStateTests {
         #expect(await state.adapters["A"]?.proxy == Self.proxy(port: 4001))
     }
 
+    /// A lookup of a large replica group looks at the members it answers with, not at the whole
+    /// group: each lookup shuffled and checked every member (for two replicas of 20,000 members,
+    /// 20,000 liveness checks), on the registry's actor that every lookup waits for.
+    @Test(arguments: ReplicaGroup.Policy.allCases)
+    func aGroupLookupVisitsOnlyTheMembersItAnswersWith(policy: ReplicaGroup.Policy) {
+        var group = ReplicaGroup()
+        group.members = (0..<20_000).map { "A\($0)" }
+        group.policy = policy
+        group.replicas = 2
+        var checked = 0
+        let chosen = group.select { _ in
+            checked += 1
+            return true
+        }
+        #expect(chosen.count == 2 && Set(chosen).count == 2)
+        #expect(checked == 2)
+        // Silent members are left out, and every order still reaches every other member once.
+        group.replicas = 0
+        let all = group.select { $0 != "A5" }
+        #expect(all.count == 19_999 && Set(all).count == 19_999 && !all.contains("A5"))
+        if policy == .ordered { #expect(all.first == "A0" && all.last == "A19999") }
+    }
+
     @Test func aFullRegistryTakesNoMoreThanItsLimitFromConcurrentRegistrations() async throws {
         let storage = SlowStorage()
         let state = try await RegistryState(storage: storage, limit: 3)
