@@ -110,6 +110,12 @@ extension IceConnectionHandler {
             // Provably not sent: safe to retry whatever the operation's mode.
             throw LocalError.notSent(.connectionLost, "the connection is closed")
         }
+        // The peer closed (or this side failed) but the channel is still open: over ssl it
+        // stays so until the TLS shutdown ends. Written now, the request would fail with the
+        // channel and count as sent, and a non-idempotent call would not be retried.
+        guard !readsNoMore else {
+            throw LocalError.notSent(.connectionLost, "the connection is closing")
+        }
         lastActivity = .now()
         hasSentRequest = true
         if mode == .batchOneway || mode == .batchDatagram {

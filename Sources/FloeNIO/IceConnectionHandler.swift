@@ -146,7 +146,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Whether nothing more is read: `fail` closed the connection, or the peer sent
     /// close-connection. Over ssl the channel stays active until close_notify, and what
     /// follows, in the same read or later ones, is neither dispatched nor answered.
-    private var readsNoMore = false
+    private(set) var readsNoMore = false
 
     /// Where `fail` leaves its error for whoever opened the connection (see
     /// `NIOTransport.connect`), should the channel close before they find this handler.
