@@ -578,6 +578,8 @@ public final class Communicator: Sendable {
                 if hasUnsentBatches.load(ordering: .relaxed) { await queueUnsentBatch(on: connection, key) }
                 return connection
             }
+        } catch is CancellationError where Task.isCancelled {
+            throw CancellationError()  // This caller stopped waiting; the attempt goes on for others.
         } catch {
             state.withLockedValue { if $0.connections[key] === task { $0.connections[key] = nil } }
             throw error
@@ -746,8 +748,11 @@ public final class Communicator: Sendable {
         for waiter in waiters { waiter.resume() }
         // All at once: each graceful close may wait for its replies (Ice.Connection.CloseTimeout).
         let deadline = closeDeadline()
+        // Connections still being opened are given up: a server that never validates held
+        // `destroy` for the whole connect timeout.
+        for task in connections where task.settledConnection == nil { task.cancel() }
         await withTaskGroup(of: Void.self) { group in
-            for task in connections { group.addTask { await (try? await task.value)?.close() } }
+            for task in connections { group.addTask { await (try? await task.outcome)?.close() } }
         }
         // Callbacks dispatched over these (bidirectional) connections that outlived them count
         // with their adapters, deactivated already: waited for here.
@@ -833,23 +838,78 @@ public final class Communicator: Sendable {
     }
 }
 
-/// A connection being established, shared by every caller that needs it meanwhile.
+/// A connection being established, shared by every caller that needs it meanwhile. A caller
+/// cancelled while it waits stops waiting at once (the attempt goes on for the others): an
+/// untimed call waited out the whole connect timeout after its caller had gone.
 final class ConnectTask: Sendable {
+    private enum State {
+        case connecting(waiters: [UInt64: CheckedContinuation<any Connection, any Error>], next: UInt64)
+        case done(Result<any Connection, any Error>)
+    }
+    private let state = NIOLockedValueBox(State.connecting(waiters: [:], next: 0))
     private let task: Task<any Connection, any Error>
-    private let settled = NIOLockedValueBox<(any Connection)?>(nil)
 
     init(_ connect: @escaping @Sendable () async throws -> any Connection) {
-        let settled = settled
+        let state = state
         task = Task {
-            let connection = try await connect()
-            settled.withLockedValue { $0 = connection }
-            return connection
+            let result: Result<any Connection, any Error>
+            do { result = .success(try await connect()) } catch { result = .failure(error) }
+            let waiters = state.withLockedValue {
+                state -> [UInt64: CheckedContinuation<any Connection, any Error>] in
+                defer { state = .done(result) }
+                guard case .connecting(let waiters, _) = state else { return [:] }
+                return waiters
+            }
+            for waiter in waiters.values { waiter.resume(with: result) }
+            return try result.get()
         }
     }
 
-    var value: any Connection { get async throws { try await task.value } }
+    /// The outcome, waited for whatever the caller's cancellation (the communicator's
+    /// `destroy` closes connections still being opened).
+    var outcome: any Connection { get async throws { try await task.value } }
+
+    /// Gives up opening the connection (the transport closes its channel).
+    func cancel() { task.cancel() }
+
+    var value: any Connection {
+        get async throws {
+            let id = NIOLockedValueBox<UInt64?>(nil)
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let done: Result<any Connection, any Error>? = state.withLockedValue { state in
+                        switch state {
+                        case .done(let result): return result
+                        case .connecting(var waiters, let next):
+                            if Task.isCancelled { return .failure(CancellationError()) }
+                            waiters[next] = continuation
+                            state = .connecting(waiters: waiters, next: next + 1)
+                            id.withLockedValue { $0 = next }
+                            return nil
+                        }
+                    }
+                    if let done { continuation.resume(with: done) }
+                }
+            } onCancel: {
+                let waiter = state.withLockedValue { state -> CheckedContinuation<any Connection, any Error>? in
+                    guard case .connecting(var waiters, let next) = state,
+                        let key = id.withLockedValue({ $0 }), let waiter = waiters.removeValue(forKey: key)
+                    else { return nil }
+                    state = .connecting(waiters: waiters, next: next)
+                    return waiter
+                }
+                waiter?.resume(throwing: CancellationError())
+            }
+        }
+    }
+
     /// The connection once established, without waiting.
-    var settledConnection: (any Connection)? { settled.withLockedValue { $0 } }
+    var settledConnection: (any Connection)? {
+        state.withLockedValue { state in
+            guard case .done(.success(let connection)) = state else { return nil }
+            return connection
+        }
+    }
 }
 
 extension Communicator {

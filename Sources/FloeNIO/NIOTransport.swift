@@ -90,22 +90,15 @@ public struct NIOTransport: Transport {
     }
 
     /// Connects and waits for the server's validation, all within the connect timeout
-    /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s).
+    /// (`Ice.Override.ConnectTimeout`, else the endpoint's `-t`, else 10 s). Cancelled (the
+    /// communicator destroyed meanwhile), it closes the channel and ends with
+    /// `CancellationError` at once, not at the connect timeout.
     public func connect(to endpoint: IPEndpointData, communicator: Communicator) async throws -> any Connection {
         let host = endpoint.host.isEmpty ? "127.0.0.1" : endpoint.host
         if endpoint.transport == .udp { return try await connectDatagrams(to: endpoint, host: host, communicator) }
-        let logger = logger
         let override = communicator.connectionOptions.connectTimeout
         let milliseconds = override > 0 ? override : endpoint.timeout > 0 ? Int(endpoint.timeout) : 10_000
-        let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
         let secure = try endpoint.transport.isSecure ? clientTLS(communicator, host: host) : nil
-        let webSocket = endpoint.transport == .ws || endpoint.transport == .wss
-        // Succeeds once a ws or wss connection is upgraded (made by the channel initializer).
-        let upgrade = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
-        // Why the connection closed, should it close before `NIOConnection.of` finds it: a
-        // server refused by TLS verification closes during the handshake, which `connect`
-        // may not have returned from yet.
-        let closeReason = NIOLockedValueBox<LocalError?>(nil)
         var bootstrap = ClientBootstrap(group: group)
         let source = endpoint.sourceAddress.isEmpty ? communicator.defaultSourceAddress : endpoint.sourceAddress
         if let source {
@@ -114,6 +107,28 @@ public struct NIOTransport: Transport {
             }
             bootstrap = bootstrap.bind(to: address)
         }
+        let opening = Opening()
+        return try await withTaskCancellationHandler {
+            try await open(
+                endpoint, host: host, within: milliseconds, bootstrap: bootstrap, tls: secure, opening, communicator)
+        } onCancel: {
+            opening.cancel()
+        }
+    }
+
+    private func open(
+        _ endpoint: IPEndpointData, host: String, within milliseconds: Int, bootstrap: ClientBootstrap,
+        tls secure: ConnectionTLS?, _ opening: Opening, _ communicator: Communicator
+    ) async throws -> any Connection {
+        let logger = logger
+        let deadline = NIODeadline.now() + .milliseconds(Int64(milliseconds))
+        let webSocket = endpoint.transport == .ws || endpoint.transport == .wss
+        // Succeeds once a ws or wss connection is upgraded (made by the channel initializer).
+        let upgrade = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+        // Why the connection closed, should it close before `NIOConnection.of` finds it: a
+        // server refused by TLS verification closes during the handshake, which `connect`
+        // may not have returned from yet.
+        let closeReason = NIOLockedValueBox<LocalError?>(nil)
         let channel: any Channel
         do {
             channel =
@@ -124,17 +139,20 @@ public struct NIOTransport: Transport {
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark(communicator))
                 .channelOption(.allowRemoteHalfClosure, value: Self.allowsHalfClosure(endpoint.transport))
                 .channelInitializer { channel in
-                    var opening: WebSocketSide?
+                    opening.opened(channel)
+                    var side: WebSocketSide?
                     if webSocket {
                         let upgraded = channel.eventLoop.makePromise(of: Void.self)
                         upgrade.withLockedValue { $0 = upgraded.futureResult }
-                        opening = .client(endpoint: endpoint, host: host, upgraded: upgraded)
+                        side = .client(endpoint: endpoint, host: host, upgraded: upgraded)
                     }
                     return Self.addHandlers(
                         to: channel, communicator: communicator, adapter: nil, transport: endpoint.transport,
-                        tls: secure, webSocket: opening, logger: logger, closeReason: closeReason)
+                        tls: secure, webSocket: side, logger: logger, closeReason: closeReason)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
+        } catch _ where opening.isCancelled {
+            throw CancellationError()
         } catch ChannelError.connectTimeout {
             throw LocalError(.connectTimeout, "cannot connect to \(host):\(endpoint.port) within \(milliseconds) ms")
         } catch {
@@ -152,6 +170,7 @@ public struct NIOTransport: Transport {
             return connection
         } catch {
             timer.cancel()
+            if opening.isCancelled { throw CancellationError() }
             if NIODeadline.now() >= deadline {
                 throw LocalError(
                     .connectTimeout,
@@ -431,5 +450,29 @@ extension NIOTransport {
     /// The connection of the Ice handler in `channel`'s pipeline, on the channel's event loop.
     @_spi(Testing) public static func connection(in channel: any Channel) throws -> (any Connection)? {
         try channel.pipeline.syncOperations.handler(type: IceConnectionHandler.self).connection
+    }
+}
+
+/// A client channel being opened, closed if its opener is cancelled (before or after the
+/// channel exists).
+private final class Opening: Sendable {
+    private let state = NIOLockedValueBox<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { state.withLockedValue { $0.cancelled } }
+
+    func opened(_ channel: any Channel) {
+        let cancelled = state.withLockedValue { state in
+            state.channel = channel
+            return state.cancelled
+        }
+        if cancelled { channel.close(promise: nil) }
+    }
+
+    func cancel() {
+        let channel = state.withLockedValue { state in
+            state.cancelled = true
+            return state.channel
+        }
+        channel?.close(promise: nil)
     }
 }

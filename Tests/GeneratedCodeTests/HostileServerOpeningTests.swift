@@ -117,6 +117,43 @@ struct HostileServerOpeningTests {
         for listener in listeners { try? await listener.close() }
     }
 
+    /// A caller without an invocation timeout that is cancelled while its connection is being
+    /// opened ends at once with `CancellationError`, whatever the number of endpoints: with one
+    /// it waited out the whole connect timeout (and then reported the connect's failure). The
+    /// attempt itself goes on for the next caller, until the communicator is destroyed.
+    @Test func aCancelledCallerStopsWaitingForItsConnection() async throws {
+        // A server that accepts connections and never validates them.
+        let accepted = NIOLockedValueBox(0)
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var properties = Properties()
+        properties["Ice.RetryIntervals"] = "-1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let port = listener.localAddress?.port ?? 0
+        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(port) -t 30000"))
+        let call = Task { try await proxy.ice_ping() }
+        #expect(await eventually(within: .seconds(10)) { accepted.withLockedValue { $0 } == 1 })
+        call.cancel()
+        let (ended, result) = await endsWithin(.seconds(5)) { try await call.value }
+        #expect(ended, "the cancelled call still waited for its connection after 5 s")
+        #expect(throws: CancellationError.self) { try result.get() }
+        // The next caller waits on the same attempt: no second connection.
+        let next = Task { try await proxy.ice_ping() }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(accepted.withLockedValue { $0 } == 1)
+        next.cancel()
+        _ = await next.result
+        // Destroying the communicator gives the attempt up (it waited out the connect timeout).
+        let (destroyed, _) = await endsWithin(.seconds(5)) { await client.destroy() }
+        #expect(destroyed, "destroy still waited for the connection being opened after 5 s")
+        try? await listener.close()
+    }
+
     /// `ice_getConnection` keeps the proxy's invocation timeout, as in Ice, also while the
     /// locator does not answer (it waited for ever).
     @Test func getConnectionEndsAtTheInvocationTimeout() async throws {
