@@ -9,7 +9,11 @@ struct LocatorServant: Locator {
     let state: RegistryState
     let registry: any LocatorRegistryPrx
 
+    /// Well-known objects, the registry's own Locator and LocatorRegistry among them (as
+    /// IceGrid answers: a client given only one finds the other).
     func findObjectById(id: Identity, current: Current) async throws -> (any ObjectPrx)? {
+        if id == current.id { return current.adapter.createProxy(id) }
+        if id == registry.ice_getIdentity() { return registry }
         guard let object = await state.objects[id] else { throw ObjectNotFoundException() }
         return ObjectPrxI(_reference: ProxyReference(communicator: current.adapter.communicator, data: object.proxy))
     }
@@ -48,8 +52,11 @@ struct LocatorRegistryServant: LocatorRegistry {
     ) async throws {
         guard admits(current, "adapter '\(adapterId)'") else { throw AdapterNotFoundException() }
         try Self.check(adapterId, proxy, current)
-        guard !replicaGroupId.isEmpty, replicaGroupId != adapterId else { throw InvalidReplicaGroupIdException() }
-        if proxy != nil, let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group") {
+        // As IceGrid: an empty group id registers a plain adapter; a group named as its adapter
+        // is a group, but the adapter's own entry answers lookups of that id.
+        if proxy != nil, !replicaGroupId.isEmpty,
+            let problem = StorableProxy.problem(id: replicaGroupId, kind: "replica group")
+        {
             throw DispatchError(status: .unknownLocalException, message: problem)
         }
         try await register(adapterId, replicaGroupId: replicaGroupId, proxy, current)

@@ -309,12 +309,52 @@ struct RegistryBadInputTests {
         await #expect(throws: DispatchError.self) {
             try await registryProxy.setAdapterDirectProxy(id: "Bad", proxy: endpointless)
         }
-        await #expect(throws: InvalidReplicaGroupIdException.self) {
-            try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", p: direct)
-        }
         #expect(await registry.adapters().isEmpty, "a refused registration changed the registry")
         try await registryProxy.setAdapterDirectProxy(id: "Good", proxy: direct)
         #expect(await registry.adapters().keys.sorted() == ["Good"])
+        await client.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    /// `setReplicatedAdapterDirectProxy` with an empty group id, or one equal to the adapter
+    /// id, registers the adapter, as IceGrid 3.7.8 does (checked against icegridregistry:
+    /// both answer `findAdapterById` of the adapter id with its endpoints). Floe refused both
+    /// with `InvalidReplicaGroupIdException`, so such a server failed to start.
+    @Test func aReplicatedRegistrationWithoutAGroupOfItsOwnRegistersTheAdapter() async throws {
+        let (registryCommunicator, _, locator, _) = try await LocatorTests.registry()
+        let client = try LocatorTests.client(locator: locator)
+        let locatorProxy = uncheckedCast(
+            prx: try #require(try client.stringToProxy(locator)), type: (any LocatorPrx).self)
+        let registryProxy = try #require(try await locatorProxy.getRegistry())
+        let first = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 4"))
+        let second = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 5"))
+        try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", p: first)
+        try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "B", replicaGroupId: "B", p: second)
+        let a = try await locatorProxy.findAdapterById("A")
+        let b = try await locatorProxy.findAdapterById("B")
+        #expect(a?.description == first.description)
+        #expect(b?.description == second.description)
+        await client.destroy()
+        await registryCommunicator.destroy()
+    }
+
+    /// The registry's own Locator and LocatorRegistry are well-known objects, as in IceGrid
+    /// 3.7.8 (checked against icegridregistry): they answered ObjectNotFoundException.
+    @Test func theRegistrysOwnObjectsAreWellKnown() async throws {
+        let (registryCommunicator, _, locator, _) = try await LocatorTests.registry()
+        let client = try LocatorTests.client(locator: locator)
+        let locatorProxy = uncheckedCast(
+            prx: try #require(try client.stringToProxy(locator)), type: (any LocatorPrx).self)
+        let registryProxy = try #require(try await locatorProxy.getRegistry())
+        let foundLocator = try await locatorProxy.findObjectById(locatorProxy.ice_getIdentity())
+        #expect(foundLocator?.ice_getIdentity() == locatorProxy.ice_getIdentity())
+        #expect(foundLocator?.ice_getEndpoints() == locatorProxy.ice_getEndpoints())
+        let foundRegistry = try await locatorProxy.findObjectById(registryProxy.ice_getIdentity())
+        #expect(foundRegistry?.ice_getIdentity() == registryProxy.ice_getIdentity())
+        try await #require(foundRegistry).ice_ping()
+        await #expect(throws: ObjectNotFoundException.self) {
+            _ = try await locatorProxy.findObjectById(Identity(name: "Nobody"))
+        }
         await client.destroy()
         await registryCommunicator.destroy()
     }
