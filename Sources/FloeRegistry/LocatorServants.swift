@@ -34,7 +34,8 @@ struct LocatorServant: Locator {
 struct LocatorRegistryServant: LocatorRegistry {
     let state: RegistryState
     /// Whether a registration may replace one whose server still answers (IceGrid's
-    /// behaviour); by default that is refused with `AdapterAlreadyActiveException`.
+    /// behaviour); by default that is refused: an adapter with `AdapterAlreadyActiveException`,
+    /// a server's process proxy with `ServerNotFoundException`.
     let allowOverwrite: Bool
     let pingTimeout: Duration
     /// Who may register (and unregister): a registration decides where clients are sent.
@@ -71,7 +72,24 @@ struct LocatorRegistryServant: LocatorRegistry {
         if let proxy, let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
             throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
         }
-        try await state.setProcess(id, proxy?._reference.data)
+        guard !allowOverwrite, let data = proxy?._reference.data else {
+            return try await state.setProcess(id, proxy?._reference.data)
+        }
+        // As for adapters: a server id whose registered process still answers belongs to a
+        // running server, and a second one taking it would get the first one's stop requests.
+        for _ in 0..<3 {
+            let existing = await state.processes[id]
+            if let existing, existing != data,
+                await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout)
+            {
+                current.adapter.communicator.logger.warning(
+                    "refused server '\(id)''s process from \(current.con?.info.remoteAddress ?? "?"): the server registered under that id still answers (Floe.Registry.AllowOverwrite=1 lets a new one take it)"
+                )
+                throw ServerNotFoundException()
+            }
+            if try await state.setProcess(id, data, replacing: existing) { return }
+        }
+        throw ServerNotFoundException()  // registered again and again meanwhile
     }
 
     /// Whether `access` admits the caller; a refused one gets the answer IceGrid gives with

@@ -223,11 +223,24 @@ actor RegistryState {
     }
 
     func setProcess(_ serverId: String, _ proxy: ProxyData?) async throws {
+        try await oneAtATime { try await storeProcess(serverId, proxy) }
+    }
+
+    /// As `setProcess`, unless the registered proxy is no longer `seen` (compare-and-set, as
+    /// `setAdapter(_:replicaGroupId:proxy:replacing:)`).
+    func setProcess(_ serverId: String, _ proxy: ProxyData, replacing seen: ProxyData?) async throws -> Bool {
         try await oneAtATime {
-            if proxy != nil, processes[serverId] == nil { try checkRoom(processes.count, "server processes") }
-            try await storage?.saveProcess(serverId, proxy)
-            processes[serverId] = proxy
+            guard processes[serverId] == seen else { return false }
+            try await storeProcess(serverId, proxy)
+            return true
         }
+    }
+
+    private func storeProcess(_ serverId: String, _ proxy: ProxyData?) async throws {
+        guard processes[serverId] != proxy else { return }  // (no write for nothing new)
+        if proxy != nil, processes[serverId] == nil { try checkRoom(processes.count, "server processes") }
+        try await storage?.saveProcess(serverId, proxy)
+        processes[serverId] = proxy
     }
 }
 

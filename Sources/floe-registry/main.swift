@@ -18,7 +18,7 @@ let usage = """
     Properties:
       Floe.Registry.Liveness.Interval  seconds between checks that adapters answer (10; 0: none)
       Floe.Registry.Liveness.Grace     seconds of silence before lookups leave one out (30)
-      Floe.Registry.AllowOverwrite     1: a server may take the adapter id of a live one (IceGrid's way)
+      Floe.Registry.AllowOverwrite     1: a server may take the adapter or server id of a live one (IceGrid's way)
       Floe.Registry.MaxEntries         adapters, objects and replica groups kept at most, each (100000)
       Floe.Registry.Admin.Access       who may use the admin interface (floe-admin): local (callers
                                        on this host, the default) or any

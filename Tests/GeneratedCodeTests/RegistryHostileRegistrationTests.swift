@@ -12,6 +12,41 @@ import Testing
 /// next start instead of keeping the registry from starting.
 @Suite("Registry hostile registrations", .timeLimit(.minutes(2)))
 struct RegistryHostileRegistrationTests {
+    /// A second server cannot take the server id of one that still answers (it would get the
+    /// first one's stop requests): refused with `ServerNotFoundException`, as adapters are
+    /// with `AdapterAlreadyActiveException`. Once the first is gone, the id is free; the same
+    /// proxy again is taken without a check. (Any admitted registrant replaced it.)
+    @Test func aRunningServersProcessIsNotReplaced() async throws {
+        let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(liveness: nil)
+        let first = Communicator(transport: NIOTransport())
+        let firstAdapter = try await first.createObjectAdapterWithEndpoints(
+            name: "Admin", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try await firstAdapter.activate()
+        let client = try LocatorTests.client(locator: locator)
+        let locatorProxy = uncheckedCast(
+            prx: try #require(try client.stringToProxy(locator)), type: (any LocatorPrx).self)
+        let registryProxy = try #require(try await locatorProxy.getRegistry())
+        func process(_ port: Int) throws -> any ProcessPrx {
+            uncheckedCast(
+                prx: try #require(try client.stringToProxy("admin -f Process:tcp -h 127.0.0.1 -p \(port)")),
+                type: (any ProcessPrx).self)
+        }
+        let running = try process(Int(firstAdapter.endpoints.first?.port ?? 0))
+        let dead = try await freePort()
+        try await registryProxy.setServerProcessProxy(id: "S", proxy: running)
+        await #expect(throws: ServerNotFoundException.self) {
+            try await registryProxy.setServerProcessProxy(id: "S", proxy: try process(dead))
+        }
+        #expect(await registry.state.processes["S"] == running._reference.data)
+        try await registryProxy.setServerProcessProxy(id: "S", proxy: running)
+        await first.destroy()
+        try await registryProxy.setServerProcessProxy(id: "S", proxy: try process(dead))
+        #expect(await registry.state.processes["S"]?.endpoints.count == 1)
+        #expect(await registry.state.processes["S"] != running._reference.data)
+        await client.destroy()
+        await registryCommunicator.destroy()
+    }
+
     /// A proxy no parser would produce: a client that marshals its own bytes can send it.
     private static func crafted(_ client: Communicator, endpoints: [IPEndpointData]) -> any ObjectPrx {
         let data = ProxyData(identity: Identity(name: "dummy"), endpoints: endpoints.map { .ip($0) })

@@ -59,7 +59,7 @@ extension Communicator {
         } catch let error as LocatorCalls.FailureError where error.failure == .serverNotFound {
             throw LocalError(
                 .notRegistered,
-                "the registry does not know server '\(serverId)' (IceGrid knows only deployed servers: unset Ice.Admin.ServerId)"
+                "the registry does not know server '\(serverId)' (IceGrid knows only deployed servers: unset Ice.Admin.ServerId), or refused it (floe-registry refuses a server id whose registered server still answers)"
             )
         }
     }
