@@ -560,8 +560,17 @@ public final class Communicator: Sendable {
         let task: ConnectTask = try state.withLockedValue { state in
             guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
             if let existing = state.connections[key] { return existing }
-            let task = ConnectTask {
-                let connection = try await transport.connect(to: endpoint, communicator: self)
+            let task = ConnectTask { id in
+                let connection: any Connection
+                do {
+                    connection = try await transport.connect(to: endpoint, communicator: self)
+                } catch {
+                    self.state.withLockedValue { if $0.connections[key]?.id == id { $0.connections[key] = nil } }
+                    // Only `destroy` cancels an attempt: its callers hear that, not a cancellation
+                    // they did not ask for.
+                    if error is CancellationError { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
+                    throw error
+                }
                 // Forgotten once closed: a client that talks to servers that come and go (new
                 // ports at each restart) would otherwise keep every closed connection.
                 connection.onClose { [weak self] in self?.forget(connection, key) }
@@ -848,12 +857,20 @@ final class ConnectTask: Sendable {
     }
     private let state = NIOLockedValueBox(State.connecting(waiters: [:], next: 0))
     private let task: Task<any Connection, any Error>
+    /// Tells this attempt from a later one for the same key (see `connect`'s argument).
+    let id: UInt64
+    private static let ids = Atomic<UInt64>(0)
 
-    init(_ connect: @escaping @Sendable () async throws -> any Connection) {
+    /// `connect` gets this attempt's `id`: a failed attempt removes itself from the table
+    /// before its waiters hear of it (with every caller cancelled, none is left to do it, and
+    /// the failure would be handed to every later call).
+    init(_ connect: @escaping @Sendable (UInt64) async throws -> any Connection) {
         let state = state
+        let id = Self.ids.add(1, ordering: .relaxed).newValue
+        self.id = id
         task = Task {
             let result: Result<any Connection, any Error>
-            do { result = .success(try await connect()) } catch { result = .failure(error) }
+            do { result = .success(try await connect(id)) } catch { result = .failure(error) }
             let waiters = state.withLockedValue {
                 state -> [UInt64: CheckedContinuation<any Connection, any Error>] in
                 defer { state = .done(result) }

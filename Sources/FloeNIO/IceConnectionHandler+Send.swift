@@ -110,12 +110,6 @@ extension IceConnectionHandler {
             // Provably not sent: safe to retry whatever the operation's mode.
             throw LocalError.notSent(.connectionLost, "the connection is closed")
         }
-        // The peer closed (or this side failed) but the channel is still open: over ssl it
-        // stays so until the TLS shutdown ends. Written now, the request would fail with the
-        // channel and count as sent, and a non-idempotent call would not be retried.
-        guard !readsNoMore else {
-            throw LocalError.notSent(.connectionLost, "the connection is closing")
-        }
         lastActivity = .now()
         hasSentRequest = true
         if mode == .batchOneway || mode == .batchDatagram {
@@ -131,6 +125,13 @@ extension IceConnectionHandler {
             }
             appendBatched(Request(requestId: 0, header: header, encoding: encoding, parameters: content), compress)
             return .sent
+        }
+        // The peer closed (or this side failed) but the channel is still open: over ssl it
+        // stays so until the TLS shutdown ends. Written now, the request would fail with the
+        // channel and count as sent, and a non-idempotent call would not be retried. (A
+        // batched request above is only queued: the batch goes to the next connection.)
+        guard !readsNoMore else {
+            throw LocalError.notSent(.connectionLost, "the connection is closing")
         }
         guard parameters.readableBytes >= 6 else { throw LocalError(.marshal, "malformed parameters") }
         let twoway = mode == .twoway
@@ -225,7 +226,8 @@ extension IceConnectionHandler {
 
     /// Writes the queued batch oneway requests as one batch-request message.
     func flushBatch() -> EventLoopFuture<Void> {
-        guard let context, !batch.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
+        // In the closing window (see `start`) the batch stays, for the next connection.
+        guard let context, !batch.isEmpty, !readsNoMore else { return eventLoop.makeSucceededVoidFuture() }
         let message = Message.batchRequest(batch)
         trace("sent batch of \(batch.count) requests")
         let compress = batchCompress

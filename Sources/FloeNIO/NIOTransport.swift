@@ -151,6 +151,9 @@ public struct NIOTransport: Transport {
                         tls: secure, webSocket: side, logger: logger, closeReason: closeReason)
                 }
                 .connect(host: host, port: Int(endpoint.port)).get()
+            // The channel that won (a host name with several addresses makes one per address,
+            // each told to `opening` as it starts): closed here if cancelled meanwhile.
+            opening.opened(channel)
         } catch _ where opening.isCancelled {
             throw CancellationError()
         } catch ChannelError.connectTimeout {

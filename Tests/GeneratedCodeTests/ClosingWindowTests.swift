@@ -54,6 +54,14 @@ struct ClosingWindowTests {
             (error as? LocalError)?.requestNotSent == true
         }
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "nothing more is written")
+        // A batched request is only queued, and the batch is not flushed: it stays for the next
+        // connection (`keepUnsent` when the channel closes).
+        #expect(throws: Never.self) {
+            _ = try handler.start(header, parameters: empty, mode: .batchOneway, replyTo: nil)
+        }
+        _ = handler.flushBatch()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "the batch was written in the closing window")
+        #expect(handler.batch.count == 1)
         second.fail(CancellationError())
         heldClose.release()
         _ = try channel.finish(acceptAlreadyClosed: true)

@@ -117,41 +117,82 @@ struct HostileServerOpeningTests {
         for listener in listeners { try? await listener.close() }
     }
 
+    /// A server that accepts connections and never validates them; counts and keeps them.
+    final class SilentServer: Sendable {
+        let listener: any Channel
+        private let children: NIOLockedValueBox<[any Channel]>
+        var accepted: Int { children.withLockedValue { $0.count } }
+        var port: Int { listener.localAddress?.port ?? 0 }
+
+        init() async throws {
+            let children = NIOLockedValueBox<[any Channel]>([])
+            listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelOption(.autoRead, value: false)
+                .childChannelInitializer { channel in
+                    children.withLockedValue { $0.append(channel) }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            self.children = children
+        }
+
+        func close() async {
+            for child in children.withLockedValue({ $0 }) { try? await child.close() }
+            try? await listener.close()
+        }
+    }
+
     /// A caller without an invocation timeout that is cancelled while its connection is being
     /// opened ends at once with `CancellationError`, whatever the number of endpoints: with one
     /// it waited out the whole connect timeout (and then reported the connect's failure). The
-    /// attempt itself goes on for the next caller, until the communicator is destroyed.
+    /// attempt itself goes on for the next caller, until the communicator is destroyed, which
+    /// that caller hears as `communicatorDestroyed` (not as a cancellation it did not ask for).
     @Test func aCancelledCallerStopsWaitingForItsConnection() async throws {
-        // A server that accepts connections and never validates them.
-        let accepted = NIOLockedValueBox(0)
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.autoRead, value: false)
-            .childChannelInitializer { channel in
-                accepted.withLockedValue { $0 += 1 }
-                return channel.eventLoop.makeSucceededVoidFuture()
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let server = try await SilentServer()
         var properties = Properties()
         properties["Ice.RetryIntervals"] = "-1"
         let client = try Communicator(properties: properties, transport: NIOTransport())
-        let port = listener.localAddress?.port ?? 0
-        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(port) -t 30000"))
+        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(server.port) -t 30000"))
         let call = Task { try await proxy.ice_ping() }
-        #expect(await eventually(within: .seconds(10)) { accepted.withLockedValue { $0 } == 1 })
+        #expect(await eventually(within: .seconds(10)) { server.accepted == 1 })
         call.cancel()
         let (ended, result) = await endsWithin(.seconds(5)) { try await call.value }
         #expect(ended, "the cancelled call still waited for its connection after 5 s")
         #expect(throws: CancellationError.self) { try result.get() }
         // The next caller waits on the same attempt: no second connection.
         let next = Task { try await proxy.ice_ping() }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(accepted.withLockedValue { $0 } == 1)
-        next.cancel()
-        _ = await next.result
+        #expect(await eventually(within: .milliseconds(500)) { server.accepted > 1 } == false)
         // Destroying the communicator gives the attempt up (it waited out the connect timeout).
         let (destroyed, _) = await endsWithin(.seconds(5)) { await client.destroy() }
         #expect(destroyed, "destroy still waited for the connection being opened after 5 s")
-        try? await listener.close()
+        do {
+            try await next.value
+            Issue.record("a call to a server that never validates succeeded")
+        } catch let error as LocalError {
+            #expect(error.code == .communicatorDestroyed, "\(error)")
+        }
+        await server.close()
+    }
+
+    /// An attempt that fails after all its callers were cancelled leaves the table: the next
+    /// call connects again (it was handed the old failure at once, for as long as the
+    /// communicator lived).
+    @Test func anAttemptThatFailedWithoutCallersIsNotReused() async throws {
+        let server = try await SilentServer()
+        var properties = Properties()
+        properties["Ice.RetryIntervals"] = "-1"
+        let client = try Communicator(properties: properties, transport: NIOTransport())
+        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(server.port) -t 300"))
+        let call = Task { try await proxy.ice_ping() }
+        #expect(await eventually(within: .seconds(10)) { server.accepted == 1 })
+        call.cancel()
+        _ = await call.result
+        try await Task.sleep(for: .seconds(1))  // the attempt's 300 ms connect timeout has passed
+        let next = Task { try await proxy.ice_ping() }
+        #expect(await eventually(within: .seconds(10)) { server.accepted == 2 }, "the next call did not connect")
+        await #expect(throws: LocalError.self) { try await next.value }
+        await client.destroy()
+        await server.close()
     }
 
     /// `ice_getConnection` keeps the proxy's invocation timeout, as in Ice, also while the
