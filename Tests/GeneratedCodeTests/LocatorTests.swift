@@ -330,6 +330,9 @@ struct RegistryBadInputTests {
         let second = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 5"))
         try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "A", replicaGroupId: "", p: first)
         try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "B", replicaGroupId: "B", p: second)
+        // Another member of group "B": the adapter's own entry still answers for "B".
+        let third = try #require(try client.stringToProxy("dummy:tcp -h 127.0.0.1 -p 6"))
+        try await registryProxy.setReplicatedAdapterDirectProxy(adapterId: "C", replicaGroupId: "B", p: third)
         let a = try await locatorProxy.findAdapterById("A")
         let b = try await locatorProxy.findAdapterById("B")
         #expect(a?.description == first.description)
