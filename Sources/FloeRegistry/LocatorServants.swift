@@ -78,8 +78,10 @@ struct LocatorRegistryServant: LocatorRegistry {
         // As for adapters: a server id whose registered process still answers belongs to a
         // running server, and a second one taking it would get the first one's stop requests.
         for _ in 0..<3 {
+            // (Same endpoints: the same place, a server restarted on its fixed admin port with
+            // a new admin identity; pinging the old proxy would reach the new server.)
             let existing = await state.processes[id]
-            if let existing, existing != data,
+            if let existing, existing.endpoints != data.endpoints,
                 await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout)
             {
                 current.adapter.communicator.logger.warning(
