@@ -665,3 +665,48 @@ final class WeakConnection: Sendable {
     weak let value: (any Connection)?
     init(_ value: any Connection) { self.value = value }
 }
+
+extension HardeningTests {
+    /// Counts requests without ever suspending, as a servant that does not await (or an unknown
+    /// identity) runs.
+    struct SynchronousCounter: Dispatcher {
+        let count: NIOLockedValueBox<Int>
+        func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+            count.withLockedValue { $0 += 1 }
+            var stream = OutputStream()
+            stream.writeEmptyEncapsulation(encoding: .v1_1)
+            return OutgoingResponse(replyStatus: .ok, encapsulation: stream.finished())
+        }
+    }
+
+    /// A batch whose entries never suspend lets the event loop serve others every few entries,
+    /// and stops when its connection dies: it ran all at once, holding the loop (a 100-byte
+    /// compressed batch can hold about 87,000 entries), and ran on after its peer had gone.
+    @Test func aLongBatchStopsWhenItsConnectionDies() async throws {
+        let count = NIOLockedValueBox(0)
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "8192"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        try adapter.add(servant: SynchronousCounter(count: count), id: Identity(name: "counter"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        let entries = 200_000
+        let entry = Request(
+            requestId: 0, header: RequestHeader(identity: Identity(name: "counter"), operation: "tick"),
+            encoding: .v1_1, parameters: ByteBuffer())
+        let message = Message.batchRequest([Request](repeating: entry, count: entries)).encode()
+        let raw = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: Int(port)).get()
+        try await raw.writeAndFlush(message)
+        #expect(await eventually(within: .seconds(20)) { count.withLockedValue { $0 } > 0 }, "the batch never started")
+        try await raw.close()
+        try await Task.sleep(for: .seconds(2))
+        let ran = count.withLockedValue { $0 }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(count.withLockedValue { $0 } == ran, "the batch ran on after its connection died")
+        #expect(ran < entries, "all \(entries) entries ran after the connection died")
+        await server.destroy()
+    }
+}
