@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import TestSupport
 import Testing
 
@@ -221,5 +222,33 @@ private struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Int((z ^ (z >> 31)) % UInt64(bound))
+    }
+}
+
+/// An upgrade request's repeated headers reach the connection joined in order, as one value
+/// per name (what `ConnectionInfo.headers` shows), the most NIO lets through included.
+@Suite("WebSocket upgrade headers")
+struct WebSocketUpgradeHeaderTests {
+    final class Upgraded: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        var headers: [String: String]?
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let upgraded = event as? WebSocketUpgraded { headers = upgraded.headers }
+        }
+    }
+
+    @Test func repeatedHeadersAreJoinedInOrder() throws {
+        let channel = EmbeddedChannel()
+        let stream = WebSocketStream(isClient: false, maxFrameSize: 1 << 20)
+        let upgraded = Upgraded()
+        try channel.pipeline.syncOperations.addHandler(stream)
+        try channel.pipeline.syncOperations.addHandler(upgraded)
+        let repeats = 65_534  // NIO's most header fields
+        let headers = HTTPHeaders((0..<repeats).map { ("a", String($0 % 10)) } + [("Host", "x")])
+        stream.start(tlsEvent: nil, headers: headers)
+        let expected = (0..<repeats).map { String($0 % 10) }.joined(separator: ", ")
+        #expect(upgraded.headers?["a"] == expected)
+        #expect(upgraded.headers?["Host"] == "x")
+        _ = try channel.finish(acceptAlreadyClosed: true)
     }
 }

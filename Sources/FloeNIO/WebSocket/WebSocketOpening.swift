@@ -30,7 +30,8 @@ enum WebSocketOpening {
                 if headers == nil,
                     let opening = try? channel.pipeline.syncOperations.handler(type: WebSocketAcceptance.self)
                 {
-                    let offered = head.headers["Sec-WebSocket-Protocol"].joined(separator: ", ")
+                    // (Cut: the log line is the peer's to fill, up to NIO's 80 KiB of headers.)
+                    let offered = head.headers["Sec-WebSocket-Protocol"].joined(separator: ", ").prefix(200)
                     opening.refusal = "the client asks for subprotocol '\(offered)', not '\(subprotocol)'"
                 }
                 return channel.eventLoop.makeSucceededFuture(headers)
@@ -250,7 +251,7 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let head) = unwrapInboundIn(data) else { return }
-        refuse("not a WebSocket upgrade request: \(head.method) \(head.uri)", code: .protocolError)
+        refuse("not a WebSocket upgrade request: \(head.method) \(head.uri.prefix(200))", code: .protocolError)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
