@@ -64,6 +64,10 @@ public final class Communicator: Sendable {
     /// the changes `setProperties` (or the `Properties` admin facet) made since.
     public var properties: Properties { liveProperties.withLockedValue { $0 } }
     private let liveProperties: NIOLockedValueBox<Properties>
+    /// The configuration as given at creation. What Ice reads once, at start-up (IceSSL's
+    /// settings), is read from this: through `setProperties` (the `Properties` admin facet, which
+    /// a remote admin may call) it could otherwise be weakened before the first ssl connection.
+    package let initialProperties: Properties
     private let propertiesUpdateCallbacks = NIOLockedValueBox<[@Sendable ([String: String]) -> Void]>([])
     /// Bounds the dispatches of all this communicator's connections together.
     public let dispatchGate: DispatchGate
@@ -155,6 +159,7 @@ public final class Communicator: Sendable {
             ((try? properties.int("Ice.BackgroundLocatorCacheUpdates", default: 0)) ?? 0) != 0
         self.logger = logger
         self.liveProperties = NIOLockedValueBox(properties)
+        self.initialProperties = properties
         self.connectionOptions = connectionOptions
         self.dispatchGate = DispatchGate(limit: connectionOptions.maxCommunicatorDispatches)
         self.peerWarnings = WarningLimiter(perSecond: connectionOptions.warningsPerSecond)

@@ -122,3 +122,44 @@ struct AdminTests {
         await server.destroy()
     }
 }
+
+extension AdminTests {
+    /// IceSSL is configured once, from the properties a communicator was created with, as Ice
+    /// reads IceSSL's at start-up: a remote admin's `setProperties` cannot weaken TLS that is
+    /// built later (at the first ssl connection). It could: `IceSSL.VerifyPeer=0` and another
+    /// CA, set before the first connection, let an intruder's server be trusted.
+    @Test func theAdminFacetCannotWeakenTLSBuiltLater() async throws {
+        let certs = try await testCertificates()
+        // An ssl server presenting a certificate from a CA the victim does not trust.
+        var intruderProperties = Properties()
+        for (key, value) in tlsProperties(certs, "intruder", ["IceSSL.CAs": "other-ca.pem", "IceSSL.VerifyPeer": "0"]) {
+            intruderProperties[key] = value
+        }
+        let intruder = try Communicator(properties: intruderProperties, transport: NIOTransport())
+        let adapter = try await intruder.createObjectAdapterWithEndpoints(
+            name: "Intruder", endpoints: "ssl -h 127.0.0.1 -p 0")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = adapter.endpoints.first?.port ?? 0
+
+        // The victim trusts ca.pem only, and has not made any ssl connection yet.
+        let victim = try await Self.server(tlsProperties(certs, nil))
+        let client = Communicator(sliceLoader: FloeIce_SliceLoader(), transport: NIOTransport())
+        let admin = try #require(try await victim.getAdmin())
+        let reached = client.makeProxy(admin.ice_getIdentity()).ice_endpoints(admin.ice_getEndpoints())
+        let properties = uncheckedCast(prx: reached, type: (any PropertiesAdminPrx).self, facet: "Properties")
+        try await properties.setProperties(["IceSSL.VerifyPeer": "0", "IceSSL.CAs": "other-ca.pem"])
+        #expect(victim.properties["IceSSL.VerifyPeer"] == "0", "the premise: the live properties changed")
+
+        let intruded = try #require(try victim.stringToProxy("tester:ssl -h 127.0.0.1 -p \(port)"))
+        do {
+            try await intruded.ice_ping()
+            Issue.record("the victim trusted the intruder's certificate")
+        } catch let error as LocalError {
+            #expect(error.code == .security, "\(error)")
+        }
+        await client.destroy()
+        await victim.destroy()
+        await intruder.destroy()
+    }
+}

@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import NIOSSL
 
 /// A transport's TLS contexts, built at the first ssl endpoint (from the settings given, else
-/// from the communicator's IceSSL properties) and replaced by `reload`: connections opened
+/// from the IceSSL properties the communicator was created with) and replaced by `reload`: connections opened
 /// after a reload use the new certificates; open ones keep theirs.
 final class TLSContexts: Sendable {
     struct Built: Sendable {
@@ -29,8 +29,9 @@ final class TLSContexts: Sendable {
     func contexts(for communicator: Communicator) throws -> Built {
         try state.withLockedValue { state in
             if let built = state.built { return built }
-            state.properties = communicator.properties
-            let built = try Self.build(state.given ?? TLSSettings(properties: communicator.properties))
+            // (As given at creation: IceSSL is configured once, as in Ice.)
+            state.properties = communicator.initialProperties
+            let built = try Self.build(state.given ?? TLSSettings(properties: communicator.initialProperties))
             state.built = built
             return built
         }
