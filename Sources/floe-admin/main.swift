@@ -41,8 +41,11 @@ let commandLineProperties = Result<(Properties, [String]), any Error> {
 }
 
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "The registry's locator proxy, e.g. 'FloeRegistry/Locator:tcp -h 127.0.0.1 -p 4061'.")
-    var locator: String
+    @Option(
+        help:
+            "The registry's locator proxy, e.g. 'FloeRegistry/Locator:tcp -h 127.0.0.1 -p 4061' (default: Ice.Default.Locator, from --Ice.Config or --Ice.Default.Locator=…)."
+    )
+    var locator: String?
     @Flag(help: "Prints JSON instead of a table.") var json = false
 
     /// Runs `body` with the registry's admin proxy; any failure is one line and exit status 1.
@@ -65,6 +68,11 @@ struct GlobalOptions: ParsableArguments {
             fail("\(error)")
         }
         do {
+            // As ZeroC's tools take their registry from the configuration.
+            guard let locator = locator ?? communicator.properties["Ice.Default.Locator"] else {
+                await communicator.destroy()
+                fail("no registry given: --locator PROXY, or Ice.Default.Locator (--Ice.Config=FILE)")
+            }
             guard let locatorProxy = try communicator.stringToProxy(locator) else {
                 throw ValidationError("--locator is the null proxy")
             }

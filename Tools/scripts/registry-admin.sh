@@ -9,8 +9,8 @@ cd "$(dirname "$0")/../.."
 source Tools/scripts/swiftpm.sh
 for product in floe-registry floe-admin floe-demo; do swiftpm build --product "$product" >/dev/null; done
 bin=.build/debug
-registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp); certs=$(mktemp -d)
-trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
+registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp); certs=$(mktemp -d); config=$(mktemp)
+trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs" "$config"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
 fail() { echo "registry-admin: $*" >&2; exit 1; }
 wait_for() { for _ in $(seq 200); do grep -q "$2" "$1" && return 0; sleep 0.1; done; cat "$1"; fail "no '$2'"; }
 
@@ -48,6 +48,11 @@ refuse admin replica-group set-policy Pool fastest
 refuse admin adapter remove NoSuchAdapter
 refuse admin server stop NoSuchServer
 refuse "$bin/floe-admin" ping --locator "FloeRegistry/Locator:tcp -h 127.0.0.1 -p 1"
+# Without --locator, the registry comes from the configuration, as with ZeroC's tools.
+printf 'Ice.Default.Locator=%s\n' "$locator" > "$config"
+"$bin/floe-admin" adapter list --Ice.Config="$config" | grep -q "GreeterAdapter" \
+    || fail "adapter list with the locator from --Ice.Config found nothing"
+refuse "$bin/floe-admin" ping
 [ "$(admin object list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] \
     || fail "a refused request changed the objects"
 
