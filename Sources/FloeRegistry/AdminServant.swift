@@ -92,6 +92,14 @@ struct AdminServant: Admin {
         try await refusing { try await state.setPolicy(parsed, replicas: Int(replicas), group: id) }
     }
 
+    func getServers(current: Current) async throws -> ServerInfoSeq {
+        let communicator = current.adapter.communicator
+        return await state.processes.sorted(by: { $0.key < $1.key }).map {
+            ServerInfo(
+                id: $0.key, process: ObjectPrxI(_reference: ProxyReference(communicator: communicator, data: $0.value)))
+        }
+    }
+
     func stopServer(id: String, current: Current) async throws {
         guard let process = await state.processes[id] else {
             throw AdminError(reason: "server '\(id)' registered no Process proxy")

@@ -259,7 +259,18 @@ struct ReplicaGroupCommand: AsyncParsableCommand {
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "server", abstract: "Servers that registered a Process proxy.", subcommands: [Stop.self])
+        commandName: "server", abstract: "Servers that registered a Process proxy.",
+        subcommands: [List.self, Stop.self])
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var global: GlobalOptions
+        func run() async throws {
+            try await global.withAdmin { admin in
+                let rows = try await admin.getServers().map { [$0.id, $0.process?.description ?? ""] }
+                global.print(["id", "process"], rows)
+            }
+        }
+    }
 
     struct Stop: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions

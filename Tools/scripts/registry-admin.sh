@@ -56,6 +56,18 @@ refuse "$bin/floe-admin" ping
 [ "$(admin object list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] \
     || fail "a refused request changed the objects"
 
+# A server with Ice.Admin.ServerId registers its Process proxy: listed, then stopped.
+stoppable_out=$(mktemp)
+"$bin/floe-demo" server --Ice.Default.Locator="$locator" --Greeter.AdapterId=Stoppable \
+    --Ice.Admin.ServerId=stoppable --Ice.Admin.Endpoints="tcp -h 127.0.0.1" > "$stoppable_out" 2>&1 &
+stoppable=$!
+wait_for "$stoppable_out" "server: ready"
+admin server list | grep -q "^stoppable .*-f Process" || { admin server list; fail "server list lacks stoppable"; }
+admin server stop stoppable
+for _ in $(seq 100); do kill -0 "$stoppable" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$stoppable" 2>/dev/null; then kill -9 "$stoppable"; fail "server stop did not stop the server"; fi
+rm -f "$stoppable_out"
+
 # A client that knows only the well-known name.
 "$bin/floe-demo" client greeter --Ice.Default.Locator="$locator" --calls 5
 
@@ -99,4 +111,4 @@ locator=$(sed -n 's/^floe-registry: ready, locator is "\(.*\)"$/\1/p' "$registry
 admin replica-group list $(tls client) | grep -q "^Secure  *ordered" || fail "no policy set over ssl"
 refuse admin replica-group list "--IceSSL.CAs=$certs/ca.pem"   # no client certificate
 kill -TERM "$registry"; wait "$registry"; registry=
-echo "registry-admin: floe-admin listed, added, found, set policies, printed JSON and refused bad input, over tcp and ssl, and listed 60,000 adapters"
+echo "registry-admin: floe-admin listed, added, found, set policies, listed and stopped a server, printed JSON and refused bad input, over tcp and ssl, and listed 60,000 adapters"
