@@ -53,8 +53,9 @@ extension Communicator {
 
 extension Communicator {
     /// Loads this communicator's TLS certificates and keys again (the files the IceSSL properties
-    /// name, or the settings its `NIOTransport` was given), for ssl connections opened from now
-    /// on; open connections keep theirs. On failure nothing changes.
+    /// it was created with name, or the settings its `NIOTransport` was given), for ssl
+    /// connections opened from now on; open connections keep theirs. On failure nothing changes.
+    /// (`setProperties` does not change the IceSSL properties TLS reads.)
     public func reloadTLSCertificates() throws {
         guard let transport = transport as? NIOTransport else {
             throw LocalError(.unsupported, "this communicator's transport has no TLS")

@@ -964,7 +964,9 @@ extension Communicator {
     /// Changes properties, as Ice's `PropertiesAdmin.setProperties` does: an empty value
     /// removes the property. The callbacks registered with `onPropertiesUpdate` are then told
     /// what changed. What was read when something was created keeps its value: adapters,
-    /// connection options and this communicator's settings are not rebuilt.
+    /// connection options and this communicator's settings are not rebuilt, and the IceSSL
+    /// properties are always those given at creation (`initialProperties`), as Ice reads them
+    /// once at start-up: give new certificate files to `NIOTransport.reloadTLS(_:)`.
     public func setProperties(_ changes: [String: String]) {
         let changed = liveProperties.withLockedValue { properties in
             var changed: [String: String] = [:]

@@ -41,7 +41,7 @@ public struct Liveness: Sendable {
         }
         if !plain.isEmpty, await pings(proxy.identity, plain, communicator, timeout) { return true }
         if !secure.isEmpty {
-            if probing, (communicator.properties["IceSSL.CertFile"] ?? "").isEmpty,
+            if probing, (communicator.initialProperties["IceSSL.CertFile"] ?? "").isEmpty,
                 let transport = communicator.transport,
                 let accepted = await anyAccepts(secure.prefix(maxProbes), transport, timeout)
             {
@@ -53,24 +53,34 @@ public struct Liveness: Sendable {
         return plain.isEmpty ? await pings(proxy.identity, proxy.endpoints, communicator, timeout) : false
     }
 
+    /// Whether the process behind a registered Process proxy still runs: its object answers,
+    /// facet included. Unlike an adapter's check, object-not-exist or facet-not-exist means it
+    /// is gone: what listens there now is another server (often the same one restarted on its
+    /// fixed admin port, with a new admin identity).
+    static func processAnswers(_ proxy: ProxyData, communicator: Communicator, timeout: Duration) async -> Bool {
+        await pings(proxy.identity, facet: proxy.facet, proxy.endpoints, communicator, timeout, objectMustExist: true)
+    }
+
     /// Pings over a connection of its own, closed once answered (aborted if not). Pinged every
     /// `interval`, a cached connection never idled out: the registry held one per registered
     /// address, a descriptor each, and a registrant chose how many. Connecting takes no longer
     /// than the ping may (the endpoints' own timeouts, a minute for ZeroC's servers, would
     /// leave connections opening past it, and one more every round for a silent address).
     private static func pings(
-        _ identity: Identity, _ endpoints: [EndpointData], _ communicator: Communicator, _ timeout: Duration
+        _ identity: Identity, facet: String = "", _ endpoints: [EndpointData], _ communicator: Communicator,
+        _ timeout: Duration, objectMustExist: Bool = false
     ) async -> Bool {
         let check = checks.add(1, ordering: .relaxed).newValue
-        let ping = communicator.makeProxy(identity).ice_endpoints(endpoints).ice_invocationTimeout(timeout)
+        let ping = communicator.makeProxy(identity).ice_facet(facet).ice_endpoints(endpoints)
+            .ice_invocationTimeout(timeout)
             .ice_timeout(Int32(clamping: Int64((timeout / .milliseconds(1)).rounded(.up))))
             .ice_connectionId("floe-registry-check-\(check)")
         let answered: Bool
         do {
             try await ping.ice_ping()
             answered = true
-        } catch is DispatchError {
-            answered = true
+        } catch let error as DispatchError {
+            answered = !objectMustExist || (error.status != .objectNotExist && error.status != .facetNotExist)
         } catch let error as LocalError where error.code == .security {
             answered = true
         } catch {

@@ -72,20 +72,19 @@ struct LocatorRegistryServant: LocatorRegistry {
         if let proxy, let problem = StorableProxy.problem(proxy, communicator: current.adapter.communicator) {
             throw DispatchError(status: .unknownLocalException, message: "server '\(id)': \(problem)")
         }
-        guard !allowOverwrite, let data = proxy?._reference.data else {
-            return try await state.setProcess(id, proxy?._reference.data)
-        }
+        let data = proxy?._reference.data
+        guard !allowOverwrite else { return try await state.setProcess(id, data) }
         // As for adapters: a server id whose registered process still answers belongs to a
-        // running server, and a second one taking it would get the first one's stop requests.
+        // running server; another taking it (or removing it first) would get its stop requests.
         for _ in 0..<3 {
-            // (Same endpoints: the same place, a server restarted on its fixed admin port with
-            // a new admin identity; pinging the old proxy would reach the new server.)
             let existing = await state.processes[id]
-            if let existing, existing.endpoints != data.endpoints,
-                await Liveness.answers(existing, communicator: current.adapter.communicator, timeout: pingTimeout)
+            if existing == data { return }
+            if let existing,
+                await Liveness.processAnswers(
+                    existing, communicator: current.adapter.communicator, timeout: pingTimeout)
             {
                 current.adapter.communicator.logger.warning(
-                    "refused server '\(id)''s process from \(current.con?.info.remoteAddress ?? "?"): the server registered under that id still answers (Floe.Registry.AllowOverwrite=1 lets a new one take it)"
+                    "refused \(data == nil ? "to remove" : "another") process for server '\(id)' from \(current.con?.info.remoteAddress ?? "?"): the one registered still answers (Floe.Registry.AllowOverwrite=1 lets a new one take it)"
                 )
                 throw ServerNotFoundException()
             }

@@ -228,7 +228,7 @@ actor RegistryState {
 
     /// As `setProcess`, unless the registered proxy is no longer `seen` (compare-and-set, as
     /// `setAdapter(_:replicaGroupId:proxy:replacing:)`).
-    func setProcess(_ serverId: String, _ proxy: ProxyData, replacing seen: ProxyData?) async throws -> Bool {
+    func setProcess(_ serverId: String, _ proxy: ProxyData?, replacing seen: ProxyData?) async throws -> Bool {
         try await oneAtATime {
             guard processes[serverId] == seen else { return false }
             try await storeProcess(serverId, proxy)

@@ -69,12 +69,12 @@ struct GlobalOptions: ParsableArguments {
         }
         do {
             // As ZeroC's tools take their registry from the configuration.
-            guard let locator = locator ?? communicator.properties["Ice.Default.Locator"] else {
+            // (An empty property is an unset one, as in Ice.)
+            let configured = communicator.properties["Ice.Default.Locator"].flatMap { $0.isEmpty ? nil : $0 }
+            guard let locator = locator ?? configured, let locatorProxy = try communicator.stringToProxy(locator)
+            else {
                 await communicator.destroy()
                 fail("no registry given: --locator PROXY, or Ice.Default.Locator (--Ice.Config=FILE)")
-            }
-            guard let locatorProxy = try communicator.stringToProxy(locator) else {
-                throw ValidationError("--locator is the null proxy")
             }
             let instance = locatorProxy.ice_getIdentity().category
             let admin = uncheckedCast(

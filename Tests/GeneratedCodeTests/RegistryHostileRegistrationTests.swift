@@ -12,43 +12,59 @@ import Testing
 /// next start instead of keeping the registry from starting.
 @Suite("Registry hostile registrations", .timeLimit(.minutes(2)))
 struct RegistryHostileRegistrationTests {
-    /// A second server cannot take the server id of one that still answers (it would get the
-    /// first one's stop requests): refused with `ServerNotFoundException`, as adapters are
-    /// with `AdapterAlreadyActiveException`. Once the first is gone, the id is free; the same
-    /// proxy again is taken without a check. (Any admitted registrant replaced it.)
+    /// A server whose admin object (and its Process facet) listens on `port` (0: any).
+    private static func adminServer(port: Int, instance: String) async throws -> (Communicator, any ProcessPrx) {
+        var properties = Properties()
+        properties["Ice.Admin.Endpoints"] = "tcp -h 127.0.0.1 -p \(port)"
+        properties["Ice.Admin.InstanceName"] = instance
+        let communicator = try Communicator(properties: properties, transport: NIOTransport())
+        let admin = try #require(try await communicator.getAdmin())
+        return (communicator, uncheckedCast(prx: admin, type: (any ProcessPrx).self, facet: "Process"))
+    }
+
+    /// A second server cannot take the server id of one whose Process object still answers
+    /// (it would get the first one's stop requests), nor remove it first, nor take it by
+    /// naming the running server's endpoints: refused with `ServerNotFoundException`, as
+    /// adapters are with `AdapterAlreadyActiveException`. A server restarted on its fixed admin
+    /// port with a new admin identity is taken (its old object is gone there), and so is any
+    /// server once the first is gone. (Any admitted registrant replaced or removed it.)
     @Test func aRunningServersProcessIsNotReplaced() async throws {
         let (registryCommunicator, registry, locator, _) = try await LocatorTests.registry(liveness: nil)
-        let first = Communicator(transport: NIOTransport())
-        let firstAdapter = try await first.createObjectAdapterWithEndpoints(
-            name: "Admin", endpoints: "tcp -h 127.0.0.1 -p 0")
-        try await firstAdapter.activate()
+        let (first, running) = try await Self.adminServer(port: 0, instance: "first")
+        let endpoint = running.ice_getEndpoints().first
+        let port = if case .ip(let ip) = endpoint { Int(ip.port) } else { 0 }
         let client = try LocatorTests.client(locator: locator)
         let locatorProxy = uncheckedCast(
             prx: try #require(try client.stringToProxy(locator)), type: (any LocatorPrx).self)
         let registryProxy = try #require(try await locatorProxy.getRegistry())
-        func process(_ port: Int) throws -> any ProcessPrx {
-            uncheckedCast(
-                prx: try #require(try client.stringToProxy("admin -f Process:tcp -h 127.0.0.1 -p \(port)")),
-                type: (any ProcessPrx).self)
+        func process(_ text: String) throws -> any ProcessPrx {
+            uncheckedCast(prx: try #require(try client.stringToProxy(text)), type: (any ProcessPrx).self)
         }
-        let running = try process(Int(firstAdapter.endpoints.first?.port ?? 0))
-        let dead = try await freePort()
+        let elsewhere = try process("admin -f Process:tcp -h 127.0.0.1 -p \(try await freePort())")
         try await registryProxy.setServerProcessProxy(id: "S", proxy: running)
+        try await registryProxy.setServerProcessProxy(id: "S", proxy: running)  // the same again
         await #expect(throws: ServerNotFoundException.self) {
-            try await registryProxy.setServerProcessProxy(id: "S", proxy: try process(dead))
+            try await registryProxy.setServerProcessProxy(id: "S", proxy: elsewhere)
+        }
+        // The running server's endpoints under another identity, and removing it first.
+        let copycat = uncheckedCast(
+            prx: running.ice_identity(Identity(name: "admin", category: "copycat")), type: (any ProcessPrx).self)
+        await #expect(throws: ServerNotFoundException.self) {
+            try await registryProxy.setServerProcessProxy(id: "S", proxy: copycat)
+        }
+        await #expect(throws: ServerNotFoundException.self) {
+            try await registryProxy.setServerProcessProxy(id: "S", proxy: nil)
         }
         #expect(await registry.state.processes["S"] == running._reference.data)
-        try await registryProxy.setServerProcessProxy(id: "S", proxy: running)
-        // A server restarted on the same (fixed) admin endpoints with a new admin identity, as
-        // a ZeroC server's is: the same place, taken without a check.
-        let restarted = uncheckedCast(
-            prx: running.ice_identity(Identity(name: "admin", category: "restarted")), type: (any ProcessPrx).self)
+
+        // Restarted on the same admin port, with a new admin identity.
+        await first.destroy()
+        let (second, restarted) = try await Self.adminServer(port: port, instance: "second")
         try await registryProxy.setServerProcessProxy(id: "S", proxy: restarted)
         #expect(await registry.state.processes["S"] == restarted._reference.data)
-        await first.destroy()
-        try await registryProxy.setServerProcessProxy(id: "S", proxy: try process(dead))
-        #expect(await registry.state.processes["S"]?.endpoints.count == 1)
-        #expect(await registry.state.processes["S"] != restarted._reference.data)
+        await second.destroy()
+        try await registryProxy.setServerProcessProxy(id: "S", proxy: elsewhere)
+        #expect(await registry.state.processes["S"] == elsewhere._reference.data)
         await client.destroy()
         await registryCommunicator.destroy()
     }

@@ -10,7 +10,8 @@ source Tools/scripts/swiftpm.sh
 for product in floe-registry floe-admin floe-demo; do swiftpm build --product "$product" >/dev/null; done
 bin=.build/debug
 registry_out=$(mktemp); server_out=$(mktemp); err=$(mktemp); certs=$(mktemp -d); config=$(mktemp)
-trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs" "$config"; for p in ${registry:-} ${server:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
+stoppable_out=$(mktemp)
+trap 'rm -rf "$registry_out" "$server_out" "$err" "$certs" "$config" "$stoppable_out"; for p in ${registry:-} ${server:-} ${stoppable:-}; do kill -9 "$p" 2>/dev/null || true; done' EXIT
 fail() { echo "registry-admin: $*" >&2; exit 1; }
 wait_for() { for _ in $(seq 200); do grep -q "$2" "$1" && return 0; sleep 0.1; done; cat "$1"; fail "no '$2'"; }
 
@@ -52,21 +53,22 @@ refuse "$bin/floe-admin" ping --locator "FloeRegistry/Locator:tcp -h 127.0.0.1 -
 printf 'Ice.Default.Locator=%s\n' "$locator" > "$config"
 "$bin/floe-admin" adapter list --Ice.Config="$config" | grep -q "GreeterAdapter" \
     || fail "adapter list with the locator from --Ice.Config found nothing"
-refuse "$bin/floe-admin" ping
+refuse env -u ICE_CONFIG "$bin/floe-admin" ping
 [ "$(admin object list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] \
     || fail "a refused request changed the objects"
 
 # A server with Ice.Admin.ServerId registers its Process proxy: listed, then stopped.
-stoppable_out=$(mktemp)
 "$bin/floe-demo" server --Ice.Default.Locator="$locator" --Greeter.AdapterId=Stoppable \
     --Ice.Admin.ServerId=stoppable --Ice.Admin.Endpoints="tcp -h 127.0.0.1" > "$stoppable_out" 2>&1 &
 stoppable=$!
 wait_for "$stoppable_out" "server: ready"
-admin server list | grep -q "^stoppable .*-f Process" || { admin server list; fail "server list lacks stoppable"; }
+listed=$(admin server list)
+grep -q "^stoppable .*-f Process" <<< "$listed" || fail "server list lacks stoppable: $listed"
 admin server stop stoppable
 for _ in $(seq 100); do kill -0 "$stoppable" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$stoppable" 2>/dev/null; then kill -9 "$stoppable"; fail "server stop did not stop the server"; fi
-rm -f "$stoppable_out"
+kill -0 "$stoppable" 2>/dev/null && fail "server stop did not stop the server"
+wait "$stoppable" || fail "the stopped server exited with status $?"
+stoppable=
 
 # A client that knows only the well-known name.
 "$bin/floe-demo" client greeter --Ice.Default.Locator="$locator" --calls 5

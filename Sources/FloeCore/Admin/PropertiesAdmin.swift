@@ -20,15 +20,23 @@ struct PropertiesFacet: Dispatcher {
             return try request.makeResponse { found.encode(to: &$0) }
         case "setProperties":
             let changes = try request.readParameters { try [String: String](from: &$0) }
-            communicator.logger.info(
-                "properties changed through the Properties admin facet: \(changes.keys.sorted().joined(separator: ", "))"
-            )
+            communicator.logger.info("properties changed through the Properties admin facet: \(Self.named(changes))")
             communicator.setProperties(changes)
             return try request.makeResponse()
         default:
             if let response = try dispatchBuiltin(request, traits: PropertiesAdminTraits.self) { return response }
             throw DispatchError.operationNotExist(request.current)
         }
+    }
+}
+
+extension PropertiesFacet {
+    /// The changed names for the log, at most 20 of at most 100 characters each: the caller
+    /// chooses how many and how long.
+    static func named(_ changes: [String: String]) -> String {
+        let names = changes.keys.sorted()
+        let shown = names.prefix(20).map { $0.count > 100 ? "\($0.prefix(100))…" : $0 }.joined(separator: ", ")
+        return names.count > 20 ? "\(shown) and \(names.count - 20) more" : shown
     }
 }
 
