@@ -143,6 +143,7 @@ extension IceConnectionHandler {
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         var body = prefix.append(small: parameters)
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+        let uncompressedSize = size
         if transport == .udp && size > maxDatagramSize {
             // Checked before compression, as Ice does.
             throw LocalError.notSent(
@@ -164,7 +165,8 @@ extension IceConnectionHandler {
         if twoway, let waiter {
             let size = prefix.readableBytes + (body?.readableBytes ?? 0)
             if pending.isEmpty { pendingSince = lastActivity }  // (just set: no second clock read)
-            pending[requestId] = Outstanding(waiter: waiter, end: bytesQueued + Int64(size))
+            pending[requestId] = Outstanding(
+                waiter: waiter, end: bytesQueued + Int64(size), messageSize: Int32(clamping: uncompressedSize))
         }
         write(context, prefix: prefix, body: body, alone: twoway && pending.count == 1)
         if twoway { return .awaitingReply }
@@ -273,6 +275,9 @@ extension ByteBuffer {
 struct Outstanding {
     let waiter: ReplyWaiter
     let end: Int64
+    /// The request's size before compression: what the peer checks against its
+    /// `Ice.MessageSizeMax` (see `failPending`).
+    let messageSize: Int32
 }
 
 /// Who waits for a reply: a caller suspended on the connection's own event loop, resumed

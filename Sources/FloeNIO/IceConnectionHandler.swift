@@ -603,10 +603,21 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let sent = bytesSent()
         for request in outstanding.values {
             let reached = sent.map { request.end <= $0 } ?? true
-            request.waiter.resume(.failure(reached ? error : notSent))
+            request.waiter.resume(.failure(reached ? Self.explained(error, request) : notSent))
         }
         releaseRepliesDone()
         releaseWritabilityWaiters(notSent)
+    }
+
+    /// A lost connection after a request larger than Ice's default `Ice.MessageSizeMax` (1 MiB)
+    /// says so: a peer refuses such a message by closing the connection, which a ZeroC client
+    /// reports as a bare connection loss.
+    static func explained(_ error: LocalError, _ request: Outstanding) -> LocalError {
+        guard error.code == .connectionLost, request.messageSize > 1 << 20 else { return error }
+        return LocalError(
+            error.code,
+            "\(error.message), after a \(request.messageSize)-byte request (over 1 MiB, the default Ice.MessageSizeMax: the peer may have refused it for its size)"
+        )
     }
 
     /// The bytes that have left through the socket, while the channel is open; nil when that

@@ -1,6 +1,7 @@
 import FloeEncoding
 import FloeNIO
 import FloeProtocol
+import Foundation
 import NIOCore
 import NIOPosix
 import Testing
@@ -223,5 +224,32 @@ struct NetworkTests {
             #expect(error.code == .connectionRefused)
         }
         await client.destroy()
+    }
+}
+
+extension NetworkTests {
+    /// A request over a server's `Ice.MessageSizeMax` closes the connection, as in Ice, and the
+    /// caller's error says the request's size may be why (it read "the connection was lost"
+    /// and nothing more, compressed or not).
+    @Test(arguments: [false, true])
+    func aRequestTooBigForThePeerSaysSo(compressed: Bool) async throws {
+        let server = try await Server()
+        var properties = Properties()
+        properties["Ice.MessageSizeMax"] = "8192"
+        let client = try Communicator(
+            properties: properties, sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(server.port)", type: (any TesterPrx).self
+        ).ice_compress(compressed)
+        do {
+            _ = try await tester.opByteSeq(Data([UInt8](repeating: 7, count: 2_000_000)))
+            Issue.record("the server took a 2 MB request past its 1 MiB limit")
+        } catch let error as LocalError {
+            #expect(error.code == .connectionLost, "\(error)")
+            #expect(error.message.contains("Ice.MessageSizeMax"), "\(error)")
+        }
+        try await tester.ice_ping()  // a new connection serves
+        await client.destroy()
+        await server.communicator.destroy()
     }
 }
