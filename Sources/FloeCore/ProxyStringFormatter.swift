@@ -101,3 +101,23 @@ enum ProxyStringFormatter {
 extension IPEndpointData {
     var hasResourcePublic: Bool { transport == .ws || transport == .wss }
 }
+
+// Endpoints print as in proxy strings, as Ice's `Endpoint.toString()` does
+// (`ssl -h 127.0.0.1 -p 4063 -t 60000 -z`): printed, `adapter.publishedEndpoints` showed each
+// struct's fields. (Declared here, by the formatter; FloeEncoding, which defines the types,
+// knows nothing of proxy strings.)
+extension EndpointData: CustomStringConvertible {
+    public var description: String { ProxyStringFormatter.format(self) }
+}
+
+extension IPEndpointData: CustomStringConvertible {
+    public var description: String { ProxyStringFormatter.format(.ip(self)) }
+}
+
+extension UDPEndpointData: CustomStringConvertible {
+    public var description: String { ProxyStringFormatter.format(.udp(self)) }
+}
+
+extension OpaqueEndpointData: CustomStringConvertible {
+    public var description: String { ProxyStringFormatter.format(.opaque(self)) }
+}

@@ -85,4 +85,21 @@ struct ProxyStringTests {
             (error as? LocalError)?.message.hasPrefix("no argument provided for -h option in endpoint 'tcp -h'") == true
         }
     }
+
+    /// Endpoints print as they read in a proxy string, as Ice's `Endpoint.toString()`: they
+    /// printed each struct's fields (`IPEndpointData(transport: …, host: …)`).
+    @Test func endpointsPrintAsInProxyStrings() throws {
+        let text = "x:ssl -h 127.0.0.1 -p 4063 -t 60000 -z:udp -h 127.0.0.1 -p 4064:opaque -t 99 -e 1.1 -v AAEC"
+        let proxy = try #require(try communicator.stringToProxy(text))
+        let printed = proxy.ice_getEndpoints().map { "\($0)" }
+        #expect(
+            printed == [
+                "ssl -h 127.0.0.1 -p 4063 -t 60000 -z", "udp -h 127.0.0.1 -p 4064", "opaque -t 99 -e 1.1 -v AAEC",
+            ])
+        if case .ip(let ip) = proxy.ice_getEndpoints().first {
+            #expect("\(ip)" == "ssl -h 127.0.0.1 -p 4063 -t 60000 -z")
+        } else {
+            Issue.record("not an ip endpoint")
+        }
+    }
 }
