@@ -22,18 +22,10 @@ struct ClosingWindowTests {
 
     /// (Synchronous: an embedded channel belongs to one thread.)
     private static func exchange(communicator: Communicator) throws {
-        let channel = EmbeddedChannel()
         let heldClose = HeldClose()
-        let handler = IceConnectionHandler(
-            communicator: communicator, adapter: nil, eventLoop: channel.eventLoop,
-            logger: Logger(label: "closing-window-test"))
-        try channel.pipeline.syncOperations.addHandler(heldClose)
-        try channel.pipeline.syncOperations.addHandler(handler)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061)).wait()
+        let (channel, handler, empty) = try embeddedClient(
+            communicator, label: "closing-window-test", before: [heldClose])
         let header = RequestHeader(identity: Identity(name: "p"), operation: "op")
-        var parameters = OutputStream(encoding: .v1_0)
-        parameters.writeEmptyEncapsulation(encoding: .v1_1)
-        let empty = parameters.finished()
 
         let first = channel.eventLoop.makePromise(of: FloeProtocol.Reply?.self)
         _ = try handler.start(header, parameters: empty, mode: .twoway, replyTo: .promise(first))

@@ -94,16 +94,8 @@ struct RequestFlushTests {
 
     /// (Synchronous: an embedded channel belongs to one thread.)
     private static func exchange(communicator: Communicator) throws {
-        let channel = EmbeddedChannel()
-        let handler = IceConnectionHandler(
-            communicator: communicator, adapter: nil, eventLoop: channel.eventLoop,
-            logger: Logger(label: "flush-test"))
-        try channel.pipeline.syncOperations.addHandler(handler)
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4061)).wait()
+        let (channel, handler, empty) = try embeddedClient(communicator, label: "flush-test")
         let header = RequestHeader(identity: Identity(name: "p"), operation: "ice_ping")
-        var parameters = OutputStream(encoding: .v1_0)
-        parameters.writeEmptyEncapsulation(encoding: .v1_1)
-        let empty = parameters.finished()
         func call(_ mode: ProxyMode) throws {
             let waiter = mode == .twoway ? ReplyWaiter.promise(channel.eventLoop.makePromise()) : nil
             _ = try handler.start(header, parameters: empty, mode: mode, replyTo: waiter)

@@ -140,6 +140,21 @@ struct HostileServerOpeningTests {
             for child in children.withLockedValue({ $0 }) { try? await child.close() }
             try? await listener.close()
         }
+
+        /// A client that does not retry, and its ping to this server (connect timeout `timeout`
+        /// ms) in a task cancelled once the server accepted its connection.
+        func cancelledPing(connectTimeout timeout: Int) async throws -> (
+            Communicator, any ObjectPrx, Task<Void, any Error>
+        ) {
+            var properties = Properties()
+            properties["Ice.RetryIntervals"] = "-1"
+            let client = try Communicator(properties: properties, transport: NIOTransport())
+            let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(port) -t \(timeout)"))
+            let call = Task { try await proxy.ice_ping() }
+            #expect(await eventually(within: .seconds(10)) { self.accepted == 1 })
+            call.cancel()
+            return (client, proxy, call)
+        }
     }
 
     /// A caller without an invocation timeout that is cancelled while its connection is being
@@ -149,13 +164,7 @@ struct HostileServerOpeningTests {
     /// that caller hears as `communicatorDestroyed` (not as a cancellation it did not ask for).
     @Test func aCancelledCallerStopsWaitingForItsConnection() async throws {
         let server = try await SilentServer()
-        var properties = Properties()
-        properties["Ice.RetryIntervals"] = "-1"
-        let client = try Communicator(properties: properties, transport: NIOTransport())
-        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(server.port) -t 30000"))
-        let call = Task { try await proxy.ice_ping() }
-        #expect(await eventually(within: .seconds(10)) { server.accepted == 1 })
-        call.cancel()
+        let (client, proxy, call) = try await server.cancelledPing(connectTimeout: 30_000)
         let (ended, result) = await endsWithin(.seconds(5)) { try await call.value }
         #expect(ended, "the cancelled call still waited for its connection after 5 s")
         #expect(throws: CancellationError.self) { try result.get() }
@@ -179,13 +188,7 @@ struct HostileServerOpeningTests {
     /// communicator lived).
     @Test func anAttemptThatFailedWithoutCallersIsNotReused() async throws {
         let server = try await SilentServer()
-        var properties = Properties()
-        properties["Ice.RetryIntervals"] = "-1"
-        let client = try Communicator(properties: properties, transport: NIOTransport())
-        let proxy = try #require(try client.stringToProxy("x:tcp -h 127.0.0.1 -p \(server.port) -t 300"))
-        let call = Task { try await proxy.ice_ping() }
-        #expect(await eventually(within: .seconds(10)) { server.accepted == 1 })
-        call.cancel()
+        let (client, proxy, call) = try await server.cancelledPing(connectTimeout: 300)
         _ = await call.result
         try await Task.sleep(for: .seconds(1))  // the attempt's 300 ms connect timeout has passed
         let next = Task { try await proxy.ice_ping() }
