@@ -24,15 +24,36 @@ struct ProcessFacet: Dispatcher {
             return try request.makeResponse()
         case "writeMessage":
             let (message, fd) = try request.readParameters { (try $0.read(String.self), try $0.read(Int32.self)) }
-            // Standard output or error; any other descriptor is ignored, as ZeroC does.
+            // Standard output or error; any other descriptor is ignored, as ZeroC does. Written
+            // whole (a NUL in the message cut it short) and off the connection's event loop:
+            // a full pipe blocks the write, and the loop serves other connections.
             if fd == 1 || fd == 2 {
-                let line = message + "\n"
-                _ = line.withCString { write(fd, $0, strlen($0)) }
+                let line = Array((message + "\n").utf8)
+                await Task.detached { Self.writeAll(line, to: fd) }.value
             }
             return try request.makeResponse()
         default:
             if let response = try dispatchBuiltin(request, traits: ProcessTraits.self) { return response }
             throw DispatchError.operationNotExist(request.current)
+        }
+    }
+}
+
+extension ProcessFacet {
+    /// Writes every byte, through partial writes and interruptions; gives up on any other error.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let written = write(fd, base + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0, errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
         }
     }
 }

@@ -62,23 +62,26 @@ final class RefusingPort: Sendable {
     private let descriptor: Int32
 
     init() throws {
+        // (NIO's `SocketAddress` builds the address, and the port is read from the bytes
+        // `getsockname` fills in: `sockaddr_in`'s members resolve to NIO's C module or Glibc's
+        // depending on which file the compiler loads first, and MemberImportVisibility then
+        // refuses them.)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
+        let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        var raw = [UInt8](repeating: 0, count: 128)
+        var length = socklen_t(raw.count)
+        let bound =
+            fd >= 0 && loopback.withSockAddr { bind(fd, $0, socklen_t($1)) } == 0
+            && raw.withUnsafeMutableBytes { bytes in
+                guard let base = bytes.baseAddress else { return false }
+                return getsockname(fd, base.assumingMemoryBound(to: sockaddr.self), &length) == 0
             }
-        }
-        guard fd >= 0, bound else {
+        guard bound else {
             if fd >= 0 { close(fd) }
             throw POSIXError(.EADDRNOTAVAIL)
         }
         descriptor = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        port = Int(raw[2]) << 8 | Int(raw[3])  // sin_port, in network byte order
     }
 
     deinit { close(descriptor) }
