@@ -111,7 +111,8 @@ extension EndpointData: CustomStringConvertible {
 }
 
 extension IPEndpointData: CustomStringConvertible {
-    public var description: String { ProxyStringFormatter.format(.ip(self)) }
+    /// (A udp adapter's published endpoint is an `IPEndpointData` too: printed in udp's form.)
+    public var description: String { ProxyStringFormatter.format(EndpointData(self)) }
 }
 
 extension UDPEndpointData: CustomStringConvertible {

@@ -166,7 +166,7 @@ extension IceConnectionHandler {
             let size = prefix.readableBytes + (body?.readableBytes ?? 0)
             if pending.isEmpty { pendingSince = lastActivity }  // (just set: no second clock read)
             pending[requestId] = Outstanding(
-                waiter: waiter, end: bytesQueued + Int64(size), messageSize: Int32(clamping: uncompressedSize))
+                waiter: waiter, messageSize: Int32(clamping: uncompressedSize), end: bytesQueued + Int64(size))
         }
         write(context, prefix: prefix, body: body, alone: twoway && pending.count == 1)
         if twoway { return .awaitingReply }
@@ -274,10 +274,10 @@ extension ByteBuffer {
 /// connection's outgoing byte stream (see `IceConnectionHandler.bytesQueued`).
 struct Outstanding {
     let waiter: ReplyWaiter
-    let end: Int64
     /// The request's size before compression: what the peer checks against its
-    /// `Ice.MessageSizeMax` (see `failPending`).
+    /// `Ice.MessageSizeMax` (see `failPending`). (Before `end`: it fits in the waiter's padding.)
     let messageSize: Int32
+    let end: Int64
 }
 
 /// Who waits for a reply: a caller suspended on the connection's own event loop, resumed

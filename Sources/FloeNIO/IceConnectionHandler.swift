@@ -521,7 +521,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         reportBytes()
         if countedOpen { communicator.connectionMetrics?.closed(incoming: !isClient) }
         countedOpen = false
-        failPending(LocalError(.connectionLost, "the connection was lost"))
+        failPending(LocalError(.connectionLost, "the connection was lost"), peerLost: true)
         validation.fail(LocalError.notSent(.connectionLost, "the connection closed before it was validated"))
         // A graceful close waiting for the (cancelled) dispatches is over: their replies have
         // nowhere to go.
@@ -559,20 +559,20 @@ final class IceConnectionHandler: ChannelInboundHandler {
             draining = true
             decodeKeptFrames(context)
         }
-        failPending(LocalError(.connectionLost, "the peer closed the connection"))
+        failPending(LocalError(.connectionLost, "the peer closed the connection"), peerLost: true)
         validation.fail(LocalError.notSent(.connectionLost, "the peer closed the connection before validating it"))
         context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let closing = ClosingReason(error)
-        fail(context, closing.reason, code: closing.code, logLevel: closing.logLevel)
+        fail(context, closing.reason, code: closing.code, logLevel: closing.logLevel, peerLost: true)
     }
 
     /// Drops the connection for a protocol violation; only this connection suffers.
     func fail(
         _ context: ChannelHandlerContext, _ reason: String, code: LocalError.Code = .protocolError,
-        logLevel: Logger.Level = .warning
+        logLevel: Logger.Level = .warning, peerLost: Bool = false
     ) {
         guard !failed else { return }
         if transport == .udp {
@@ -586,7 +586,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         failed = true
         readsNoMore = true
         closeReason?.withLockedValue { $0 = LocalError(code, reason) }
-        failPending(LocalError(code, reason))
+        failPending(LocalError(code, reason), peerLost: peerLost)
         validation.fail(LocalError.notSent(code, reason))
         context.close(promise: nil)
     }
@@ -595,7 +595,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// while the channel is still open, it tells the requests that never reached the socket
     /// (still in the channel's buffer) from those that may have reached the peer: only the
     /// latter are subject to the operation's idempotency when the call is retried.
-    func failPending(_ error: LocalError) {
+    /// `peerLost`: the peer closed or reset the connection (see `explained`).
+    func failPending(_ error: LocalError, peerLost: Bool = false) {
         connection?.markEnding()
         let outstanding = pending
         pending = [:]
@@ -603,7 +604,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let sent = bytesSent()
         for request in outstanding.values {
             let reached = sent.map { request.end <= $0 } ?? true
-            request.waiter.resume(.failure(reached ? Self.explained(error, request) : notSent))
+            let failure = reached ? error : notSent
+            request.waiter.resume(.failure(peerLost ? Self.explained(failure, request) : failure))
         }
         releaseRepliesDone()
         releaseWritabilityWaiters(notSent)
@@ -612,12 +614,14 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// A lost connection after a request larger than Ice's default `Ice.MessageSizeMax` (1 MiB)
     /// says so: a peer refuses such a message by closing the connection, which a ZeroC client
     /// reports as a bare connection loss.
+    /// (The peer closes at the header, often with the rest of the request still in this side's
+    /// buffer: a request counted as not sent is explained too, and keeps that flag.)
     static func explained(_ error: LocalError, _ request: Outstanding) -> LocalError {
         guard error.code == .connectionLost, request.messageSize > 1 << 20 else { return error }
-        return LocalError(
-            error.code,
-            "\(error.message), after a \(request.messageSize)-byte request (over 1 MiB, the default Ice.MessageSizeMax: the peer may have refused it for its size)"
-        )
+        var explained = error
+        explained.message +=
+            ", after a \(request.messageSize)-byte request (over 1 MiB, the default Ice.MessageSizeMax: the peer may have refused it for its size)"
+        return explained
     }
 
     /// The bytes that have left through the socket, while the channel is open; nil when that

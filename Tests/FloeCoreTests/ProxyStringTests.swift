@@ -101,5 +101,8 @@ struct ProxyStringTests {
         } else {
             Issue.record("not an ip endpoint")
         }
+        // A udp adapter publishes its endpoint as an `IPEndpointData`: printed in udp's form.
+        let published = IPEndpointData(transport: .udp, host: "127.0.0.1", port: 4064, timeout: -1)
+        #expect("\(published)" == "udp -h 127.0.0.1 -p 4064")
     }
 }

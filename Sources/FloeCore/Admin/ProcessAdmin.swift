@@ -1,3 +1,4 @@
+import Dispatch
 import FloeEncoding
 import FloeProtocol
 import Logging
@@ -25,11 +26,12 @@ struct ProcessFacet: Dispatcher {
         case "writeMessage":
             let (message, fd) = try request.readParameters { (try $0.read(String.self), try $0.read(Int32.self)) }
             // Standard output or error; any other descriptor is ignored, as ZeroC does. Written
-            // whole (a NUL in the message cut it short) and off the connection's event loop:
-            // a full pipe blocks the write, and the loop serves other connections.
-            if fd == 1 || fd == 2 {
-                let line = Array((message + "\n").utf8)
-                await Task.detached { Self.writeAll(line, to: fd) }.value
+            // whole (a NUL in the message cut it short), in order, on a queue of its own: a full
+            // pipe blocks the write, which must hold neither the connection's event loop nor
+            // Swift's few cooperative threads.
+            if fd == 1 || fd == 2, !Self.queue(Array((message + "\n").utf8), to: fd) {
+                communicator.logger.warning(
+                    "dropped a Process.writeMessage: \(Self.maxBacklog) messages already wait for the output")
             }
             return try request.makeResponse()
         default:
@@ -40,6 +42,26 @@ struct ProcessFacet: Dispatcher {
 }
 
 extension ProcessFacet {
+    private static let output = DispatchQueue(label: "floe.process-facet.output")
+    private static let backlog = NIOLockedValueBox(0)
+    static let maxBacklog = 100
+
+    /// Queues `bytes` for `fd`; false when `maxBacklog` writes already wait (a peer calling
+    /// `writeMessage` while nothing drains the output).
+    static func queue(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        let admitted = backlog.withLockedValue { count in
+            guard count < maxBacklog else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else { return false }
+        output.async {
+            writeAll(bytes, to: fd)
+            backlog.withLockedValue { $0 -= 1 }
+        }
+        return true
+    }
+
     /// Writes every byte, through partial writes and interruptions; gives up on any other error.
     static func writeAll(_ bytes: [UInt8], to fd: Int32) {
         bytes.withUnsafeBytes { buffer in

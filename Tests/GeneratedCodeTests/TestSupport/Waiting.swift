@@ -66,15 +66,16 @@ final class RefusingPort: Sendable {
         // `getsockname` fills in: `sockaddr_in`'s members resolve to NIO's C module or Glibc's
         // depending on which file the compiler loads first, and MemberImportVisibility then
         // refuses them.)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         let loopback = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var raw = [UInt8](repeating: 0, count: 128)
         var length = socklen_t(raw.count)
         let bound =
             fd >= 0 && loopback.withSockAddr { bind(fd, $0, socklen_t($1)) } == 0
             && raw.withUnsafeMutableBytes { bytes in
                 guard let base = bytes.baseAddress else { return false }
-                return getsockname(fd, base.assumingMemoryBound(to: sockaddr.self), &length) == 0
+                let address = base.bindMemory(to: sockaddr.self, capacity: 1)
+                return getsockname(fd, address, &length) == 0
             }
         guard bound else {
             if fd >= 0 { close(fd) }
