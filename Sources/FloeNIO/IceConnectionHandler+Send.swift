@@ -143,7 +143,6 @@ extension IceConnectionHandler {
             requestId: requestId, header: header, encapsulationSize: parameters.readableBytes)
         var body = prefix.append(small: parameters)
         let size = prefix.readableBytes + (body?.readableBytes ?? 0)
-        let uncompressedSize = size
         if transport == .udp && size > maxDatagramSize {
             // Checked before compression, as Ice does.
             throw LocalError.notSent(
@@ -163,10 +162,10 @@ extension IceConnectionHandler {
         // Registered before writing: a write that fails at once closes the connection, and
         // closing fails what is pending — this request included.
         if twoway, let waiter {
-            let size = prefix.readableBytes + (body?.readableBytes ?? 0)
+            let wireSize = prefix.readableBytes + (body?.readableBytes ?? 0)
             if pending.isEmpty { pendingSince = lastActivity }  // (just set: no second clock read)
             pending[requestId] = Outstanding(
-                waiter: waiter, messageSize: Int32(clamping: uncompressedSize), end: bytesQueued + Int64(size))
+                waiter: waiter, messageSize: Int32(clamping: size), end: bytesQueued + Int64(wireSize))
         }
         write(context, prefix: prefix, body: body, alone: twoway && pending.count == 1)
         if twoway { return .awaitingReply }
