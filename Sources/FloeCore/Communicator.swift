@@ -19,7 +19,13 @@ public final class Communicator: Sendable {
         var isShutdown = false
         /// Set once shutdown has deactivated every adapter (or destroy ran): waiters return then.
         var shutdownDone = false
-        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of `waitForShutdown()`, by token; the tokens of those cancelled before they
+        /// could wait (see `ObjectAdapter.waitForDeactivate()`).
+        var shutdownWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var cancelledShutdownWaiters: Set<Int> = []
+        var nextShutdownWaiter = 0
+        /// The one destruction every `destroy()` awaits.
+        var destruction: Task<Void, Never>?
         /// Endpoints that refused a connection, and when (see `recentlyFailed`).
         var failedEndpoints: [IPEndpointData: ContinuousClock.Instant] = [:]
         /// Batch oneway requests of closed connections, for the next connection to the same
@@ -723,7 +729,13 @@ public final class Communicator: Sendable {
         let locator = try name.isEmpty ? nil : propertyToProxy("\(name).Locator")?._reference
         if let locator { remember(locator: locator) }
         return try state.withLockedValue { state in
-            guard !state.destroyed else { throw LocalError(.communicatorDestroyed, "communicator destroyed") }
+            // After `shutdown()` too, as in Ice: nothing would deactivate an adapter made then,
+            // and it would serve on after `waitForShutdown()` returned.
+            guard !state.isShutdown else {
+                throw LocalError(
+                    .communicatorDestroyed,
+                    state.destroyed ? "communicator destroyed" : "the communicator is shut down")
+            }
             guard name.isEmpty || state.adapters[name] == nil else {
                 throw LocalError(.alreadyRegistered, "an object adapter named '\(name)' already exists")
             }
@@ -739,7 +751,21 @@ public final class Communicator: Sendable {
 
     /// Destroys every adapter and closes every connection; later invocations fail with
     /// `communicatorDestroyed`.
+    /// Every caller returns once the destruction is over, as in Ice (a second caller returned
+    /// while the first still closed the connections gracefully); cancelling a caller does not cut
+    /// it short.
     public func destroy() async {
+        let destruction = state.withLockedValue { state in
+            if let destruction = state.destruction { return destruction }
+            // (Created under the lock, so that every caller awaits the same task.)
+            let destruction = Task { await self.destroyOnce() }
+            state.destruction = destruction
+            return destruction
+        }
+        await destruction.value
+    }
+
+    private func destroyOnce() async {
         // The adapters first, as Ice does: deactivating one may still call out (to unregister
         // it from its locator), which a destroyed communicator refuses. A shutdown under way
         // finishes first: its adapters are deactivating already.
@@ -754,9 +780,12 @@ public final class Communicator: Sendable {
                 state.adapters = [:]
                 state.connections = [:]
                 state.unsentBatches = [:]
-                state.shutdownWaiters = []
+                state.shutdownWaiters = [:]
+                state.cancelledShutdownWaiters = []
             }
-            return (Array(state.adapters.values), Array(state.connections.values), state.shutdownWaiters)
+            return (
+                Array(state.adapters.values), Array(state.connections.values), Array(state.shutdownWaiters.values)
+            )
         }
         for adapter in adapters { await adapter.destroy() }
         for waiter in waiters { waiter.resume() }
@@ -796,8 +825,11 @@ public final class Communicator: Sendable {
             for deactivation in deactivations { await deactivation.value }
             let waiters = state.withLockedValue { state in
                 state.shutdownDone = true
-                defer { state.shutdownWaiters = [] }
-                return state.shutdownWaiters
+                defer {
+                    state.shutdownWaiters = [:]
+                    state.cancelledShutdownWaiters = []
+                }
+                return Array(state.shutdownWaiters.values)
             }
             for waiter in waiters { waiter.resume() }
         }
@@ -806,14 +838,28 @@ public final class Communicator: Sendable {
     /// Returns once `shutdown()` has deactivated the adapters and their dispatches have
     /// replied, as Ice's `waitForShutdown` does (so that destroying the communicator next
     /// cannot cut an adapter's unregistration short), or once the communicator is destroyed.
+    /// Cancelling the caller ends the wait at once, whether or not a shutdown has started.
     public func waitForShutdown() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLockedValue { state in
-                if state.shutdownDone { return true }
-                state.shutdownWaiters.append(continuation)
-                return false
+        let token = state.withLockedValue { state in
+            state.nextShutdownWaiter &+= 1
+            return state.nextShutdownWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLockedValue { state in
+                    if state.shutdownDone || state.cancelledShutdownWaiters.remove(token) != nil { return true }
+                    state.shutdownWaiters[token] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if done { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                if let waiter = state.shutdownWaiters.removeValue(forKey: token) { return waiter }
+                if !state.shutdownDone { state.cancelledShutdownWaiters.insert(token) }
+                return nil
+            }
+            waiter?.resume()
         }
     }
 
