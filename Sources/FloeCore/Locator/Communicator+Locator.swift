@@ -23,8 +23,9 @@ extension Communicator {
     /// The endpoints of an indirect proxy: an adapter id (`name@adapter`) through
     /// `findAdapterById`, a well-known identity through `findObjectById` (whose answer may be
     /// indirect in turn). `fresh` says the locator was asked now, not the cache; `refresh`
-    /// forgets what the cache had.
-    func resolve(_ reference: ProxyReference, refresh: Bool = false) async throws -> (
+    /// forgets what the cache had. (`again`: this is the one retry of a well-known object whose
+    /// adapter could not be found.)
+    func resolve(_ reference: ProxyReference, refresh: Bool = false, again: Bool = false) async throws -> (
         endpoints: [EndpointData], fresh: Bool
     ) {
         let identity = reference.data.identity
@@ -76,10 +77,20 @@ extension Communicator {
         }
         guard let found else { throw LocalError(.noEndpoint, "no answer for '\(identityToString(identity))'") }
         if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
-        // The endpoints are as fresh as the adapter's entry, whatever the object's.
-        let adapter = try await resolveAdapter(
-            found.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
-        return (adapter.endpoints, adapter.fresh)
+        do {
+            // The endpoints are as fresh as the adapter's entry, whatever the object's.
+            let adapter = try await resolveAdapter(
+                found.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
+            return (adapter.endpoints, adapter.fresh)
+        } catch {
+            // The adapter the object was at cannot be found: the object may have moved (its
+            // server down, an operator pointed it at another adapter). Its entry goes, and the
+            // object is looked up once more, as Ice does (it retries the call, whose request was
+            // not sent): kept, the entry failed every later call, even after the object had moved.
+            locatorCache.remove(key)
+            guard !again, !(error is CancellationError) else { throw error }
+            return try await resolve(reference, refresh: true, again: true)
+        }
     }
 
     /// `key`: the proxy's own locator, nil for the default one (see `LocatorCache.Key`).
@@ -127,10 +138,20 @@ extension Communicator {
             let locator = locator(for: reference), let stale = locatorCache.stale(key), !stale.endpoints.isEmpty
         else { return nil }
         let calls = LocatorCalls(target: locatorReference(locator))
-        locatorCache.refreshInBackground(key) {
+        let cache = locatorCache
+        cache.refreshInBackground(key) {
+            let answer: ProxyData?
+            do {
+                answer = try await calls.findAdapterById(id)
+            } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
+                // No longer registered: the stale entry goes, and the next call asks in the
+                // foreground, as in Ice (kept, calls went on to the old endpoints for ever).
+                cache.remove(key)
+                throw error
+            }
             // An inactive adapter's null answer is not stored over the entry (nor cached at all,
             // as in `resolveAdapter`): the next call asks again.
-            guard let found = try await calls.findAdapterById(id), !found.endpoints.isEmpty else {
+            guard let found = answer, !found.endpoints.isEmpty else {
                 throw LocalError(.noEndpoint, "adapter '\(id)' is registered but not active")
             }
             return found

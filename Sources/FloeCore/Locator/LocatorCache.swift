@@ -19,7 +19,10 @@ final class LocatorCache: Sendable {
 
     private struct State {
         var entries: [Key: Entry] = [:]
-        var pending: [Key: Task<ProxyData?, any Error>] = [:]
+        /// Lookups under way, each with an id of its own (a later lookup of the key may replace
+        /// it in the table before it ends).
+        var pending: [Key: (id: UInt64, task: Task<ProxyData?, any Error>)] = [:]
+        var nextLookup: UInt64 = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -46,31 +49,63 @@ final class LocatorCache: Sendable {
             if timeout != .zero, let entry = state.entries[key], timeout.map({ now - entry.time < $0 }) ?? true {
                 return .cached(entry.value)
             }
-            if let pending = state.pending[key] { return .wait(pending) }
-            let task = Task { try await lookup() }
-            state.pending[key] = task
-            return .wait(task)
+            if let pending = state.pending[key] { return .wait(pending.task) }
+            return .wait(startLookup(key, store: store, in: &state, lookup: lookup))
         }
         guard case .wait(let task) = step else {
             if case .cached(let value) = step { return (value, false) }
             return (nil, false)
         }
-        return (try await settle(key, task, store: store), true)
+        return (try await Self.answer(of: task), true)
     }
 
-    /// The answer of `task`, the pending lookup of `key`, stored when `store` says so.
-    private func settle(_ key: Key, _ task: Task<ProxyData?, any Error>, store: Bool) async throws -> ProxyData? {
-        do {
-            let value = try await task.value
-            state.withLockedValue { state in
-                guard state.pending[key] == task else { return }
-                state.pending[key] = nil
-                if store { state.entries[key] = Entry(value: value, time: ContinuousClock.now) }
+    /// Starts looking `key` up; the lookup stores its answer when `store` says so, and leaves
+    /// the pending table, whoever still waits for it.
+    private func startLookup(
+        _ key: Key, store: Bool, in state: inout State, lookup: @escaping @Sendable () async throws -> ProxyData?
+    ) -> Task<ProxyData?, any Error> {
+        state.nextLookup &+= 1
+        let id = state.nextLookup
+        let task = Task {
+            let result: Result<ProxyData?, any Error>
+            do {
+                result = .success(try await lookup())
+            } catch {
+                result = .failure(error)
             }
-            return value
-        } catch {
-            state.withLockedValue { if $0.pending[key] == task { $0.pending[key] = nil } }
-            throw error
+            self.state.withLockedValue { state in
+                guard state.pending[key]?.id == id else { return }
+                state.pending[key] = nil
+                if store, case .success(let value) = result {
+                    state.entries[key] = Entry(value: value, time: ContinuousClock.now)
+                }
+            }
+            return try result.get()
+        }
+        state.pending[key] = (id, task)
+        return task
+    }
+
+    /// The answer of a shared lookup, or `CancellationError` as soon as the caller is cancelled
+    /// (the lookup goes on for the others): a locator that never answered held a cancelled
+    /// call without an invocation timeout for ever.
+    private static func answer(of lookup: Task<ProxyData?, any Error>) async throws -> ProxyData? {
+        let waiter = NIOLockedValueBox<CheckedContinuation<ProxyData?, any Error>?>(nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.withLockedValue { $0 = continuation }
+                // (Cancelled before the continuation was kept: the handler found none.)
+                if Task.isCancelled {
+                    waiter.withLockedValue { $0.take() }?.resume(throwing: CancellationError())
+                    return
+                }
+                Task {
+                    let result = await lookup.result
+                    waiter.withLockedValue { $0.take() }?.resume(with: result)
+                }
+            }
+        } onCancel: {
+            waiter.withLockedValue { $0.take() }?.resume(throwing: CancellationError())
         }
     }
 
@@ -95,15 +130,11 @@ final class LocatorCache: Sendable {
     /// calls were made while a locator took its time, or never answered.)
     @discardableResult
     func refreshInBackground(_ key: Key, lookup: @escaping @Sendable () async throws -> ProxyData?) -> Bool {
-        let task = state.withLockedValue { state -> Task<ProxyData?, any Error>? in
-            guard state.pending[key] == nil else { return nil }
-            let task = Task { try await lookup() }
-            state.pending[key] = task
-            return task
+        state.withLockedValue { state in
+            guard state.pending[key] == nil else { return false }
+            _ = startLookup(key, store: true, in: &state, lookup: lookup)
+            return true
         }
-        guard let task else { return false }
-        Task { _ = try? await settle(key, task, store: true) }
-        return true
     }
 
     /// Forgets what the default locator answered (`locator` nil in the key).

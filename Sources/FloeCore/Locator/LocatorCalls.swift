@@ -37,23 +37,26 @@ struct LocatorCalls {
 
     /// `findObjectById`: a proxy for a well-known object (nil: none).
     func findObjectById(_ id: Identity) async throws -> ProxyData? {
-        try await call("findObjectById", mode: .nonmutating, write: { id.encode(to: &$0) }) {
+        try await call("findObjectById", mode: .nonmutating, declares: [.objectNotFound], write: { id.encode(to: &$0) })
+        {
             try $0.read(ProxyData.self)
         }
     }
 
     /// `findAdapterById`: a direct proxy carrying the adapter's endpoints (nil: not active).
     func findAdapterById(_ id: String) async throws -> ProxyData? {
-        try await call("findAdapterById", mode: .nonmutating, write: { $0.write(id) }) { try $0.read(ProxyData.self) }
+        try await call("findAdapterById", mode: .nonmutating, declares: [.adapterNotFound], write: { $0.write(id) }) {
+            try $0.read(ProxyData.self)
+        }
     }
 
     func getRegistry() async throws -> ProxyData? {
-        try await call("getRegistry", mode: .nonmutating, write: { _ in }) { try $0.read(ProxyData.self) }
+        try await call("getRegistry", mode: .nonmutating, declares: [], write: { _ in }) { try $0.read(ProxyData.self) }
     }
 
     func setAdapterDirectProxy(_ id: String, _ proxy: ProxyData?) async throws {
         try await call(
-            "setAdapterDirectProxy", mode: .idempotent,
+            "setAdapterDirectProxy", mode: .idempotent, declares: [.adapterNotFound, .adapterAlreadyActive],
             write: {
                 $0.write(id); $0.write(proxy)
             }
@@ -63,6 +66,7 @@ struct LocatorCalls {
     func setReplicatedAdapterDirectProxy(_ id: String, group: String, _ proxy: ProxyData?) async throws {
         try await call(
             "setReplicatedAdapterDirectProxy", mode: .idempotent,
+            declares: [.adapterNotFound, .adapterAlreadyActive, .invalidReplicaGroupId],
             write: {
                 $0.write(id)
                 $0.write(group)
@@ -73,7 +77,7 @@ struct LocatorCalls {
 
     func setServerProcessProxy(_ id: String, _ proxy: ProxyData?) async throws {
         try await call(
-            "setServerProcessProxy", mode: .idempotent,
+            "setServerProcessProxy", mode: .idempotent, declares: [.serverNotFound],
             write: {
                 $0.write(id)
                 $0.write(proxy)
@@ -82,9 +86,11 @@ struct LocatorCalls {
     }
 
     /// Encodes the parameters, sends the request (with the retry rules of any call) and decodes
-    /// the results; a declared exception becomes a `FailureError`.
+    /// the results; an exception the operation `declares` becomes a `FailureError`, any other a
+    /// `LocalError` `unknownUserException`, as Ice's `UnknownUserException` (a `FailureError` the
+    /// caller did not expect reached applications as an error of an internal type).
     private func call<T>(
-        _ operation: String, mode: OperationMode, write: (inout OutputStream) -> Void,
+        _ operation: String, mode: OperationMode, declares: [Failure], write: (inout OutputStream) -> Void,
         read: (inout InputStream) throws -> T
     ) async throws -> T {
         let sent: Reply?
@@ -103,10 +109,24 @@ struct LocatorCalls {
         }
         var stream = InputStream(buffer: content, encoding: replyEncoding, sliceLoader: LocatorExceptions())
         stream.owner = target.communicator
-        do {
-            if reply.status == .userException {
-                throw FailureError(failure: Failure(typeId: try stream.readUserException().ice_id()))
+        if reply.status == .userException {
+            let typeId: String
+            do {
+                typeId = try stream.readUserException().ice_id()
+            } catch {
+                throw LocalError(
+                    .unknownUserException,
+                    "the locator answered '\(operation)' with an exception it does not declare: \(error)")
             }
+            let failure = Failure(typeId: typeId)
+            guard declares.contains(failure) else {
+                throw LocalError(
+                    .unknownUserException,
+                    "the locator answered '\(operation)' with \(typeId), which it does not declare")
+            }
+            throw FailureError(failure: failure)
+        }
+        do {
             let result = try read(&stream)
             try stream.finishContent()
             return result

@@ -1,0 +1,188 @@
+import FloeIce
+import FloeNIO
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import FloeCore
+
+/// A locator answers what its script says, one answer per lookup (the last one repeats), and
+/// keeps the lookups it was asked for ("O:name" for an object, "A:id" for an adapter).
+actor ScriptedLocator: Locator {
+    enum Answer: Sendable {
+        case proxy(String)
+        case null
+        case adapterNotFound
+        case objectNotFound
+        /// Answers nothing for `seconds`, then null.
+        case silence(seconds: Double)
+    }
+
+    private var objects: [String: [Answer]]
+    private var adapters: [String: [Answer]]
+    private(set) var asked: [String] = []
+
+    init(objects: [String: [Answer]] = [:], adapters: [String: [Answer]] = [:]) {
+        self.objects = objects
+        self.adapters = adapters
+    }
+
+    func findObjectById(id: Identity, current: Current) async throws -> (any ObjectPrx)? {
+        asked.append("O:\(id.name)")
+        return try await perform(Self.next(&objects, id.name), current)
+    }
+
+    func findAdapterById(id: String, current: Current) async throws -> (any ObjectPrx)? {
+        asked.append("A:\(id)")
+        return try await perform(Self.next(&adapters, id), current)
+    }
+
+    func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { nil }
+
+    private static func next(_ script: inout [String: [Answer]], _ key: String) -> Answer {
+        guard var answers = script[key], let first = answers.first else { return .null }
+        if answers.count > 1 { answers.removeFirst() }
+        script[key] = answers
+        return first
+    }
+
+    private func perform(_ answer: Answer, _ current: Current) async throws -> (any ObjectPrx)? {
+        switch answer {
+        case .proxy(let text): return try current.adapter.communicator.stringToProxy(text)
+        case .null: return nil
+        case .adapterNotFound: throw AdapterNotFoundException()
+        case .objectNotFound: throw ObjectNotFoundException()
+        case .silence(let seconds):
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+    }
+}
+
+/// Client-side resolution against a locator that answers badly, or as a deployment changing
+/// under the client does (helper-56's review; ZeroC 3.7.8's answers checked with its Python
+/// runtime).
+@Suite("A locator's awkward answers", .timeLimit(.minutes(1)))
+struct HostileLocatorTests {
+    /// The scripted locator's proxy string, its server, and a Tester server hosting "greeter".
+    struct Setup {
+        let locatorServer: Communicator
+        let server: NetworkTests.Server
+        let greeter: Communicator
+        let greeterPort: Int32
+        let locator: String
+
+        init(_ script: ScriptedLocator) async throws {
+            locatorServer = Communicator(transport: NIOTransport())
+            let adapter = try await locatorServer.createObjectAdapterWithEndpoints(
+                name: "Locator", endpoints: "tcp -h 127.0.0.1 -p 0")
+            try adapter.add(servant: script, id: Identity(name: "Locator", category: "Scripted"))
+            try await adapter.activate()
+            locator = "Scripted/Locator:tcp -h 127.0.0.1 -p \(adapter.publishedEndpoints.first?.port ?? 0)"
+            server = try await NetworkTests.Server()
+            greeter = server.communicator
+            try server.adapter.add(servant: server.servant, id: Identity(name: "greeter"))
+            greeterPort = server.port
+        }
+
+        func client(_ more: [String: String] = [:]) throws -> Communicator {
+            var properties = Properties()
+            properties["Ice.Default.Locator"] = locator
+            properties["Ice.RetryIntervals"] = "-1"  // (what is shown is the lookup's own retry)
+            for (key, value) in more { properties[key] = value }
+            return try Communicator(properties: properties, transport: NIOTransport())
+        }
+
+        func destroy() async {
+            await server.communicator.destroy()
+            await locatorServer.destroy()
+        }
+    }
+
+    /// A well-known object whose adapter the locator no longer knows is looked up once more,
+    /// as in Ice: its answer stayed cached, and every call failed, even after an operator had
+    /// moved the object to another adapter.
+    @Test func aWellKnownObjectWhoseAdapterIsGoneIsLookedUpAgain() async throws {
+        let script = ScriptedLocator(
+            objects: ["greeter": [.proxy("greeter@A"), .proxy("greeter@B")]],
+            adapters: ["A": [.adapterNotFound]])
+        let setup = try await Setup(script)
+        await script.set(adapter: "B", [.proxy("greeter:tcp -h 127.0.0.1 -p \(setup.greeterPort)")])
+        let client = try setup.client()
+        let greeter = try #require(try client.stringToProxy("greeter"))
+        try await greeter.ice_ping()
+        #expect(await script.asked == ["O:greeter", "A:A", "O:greeter", "A:B"])
+        try await greeter.ice_ping()  // cached now
+        #expect(await script.asked.count == 4)
+        await client.destroy()
+        await setup.destroy()
+    }
+
+    /// A call without an invocation timeout waiting for a locator that does not answer ends as
+    /// soon as its caller is cancelled: it waited for the locator's answer.
+    @Test func aCancelledCallStopsWaitingForTheLocator() async throws {
+        let script = ScriptedLocator(adapters: ["Slow": [.silence(seconds: 5)]])
+        let setup = try await Setup(script)
+        let client = try setup.client()
+        let proxy = try #require(try client.stringToProxy("x@Slow"))
+        let call = Task { try await proxy.ice_ping() }
+        #expect(await eventually { await script.asked == ["A:Slow"] })
+        let start = ContinuousClock.now
+        call.cancel()
+        let result = await call.result
+        #expect(ContinuousClock.now - start < .seconds(2), "the cancelled call waited for the locator")
+        #expect(throws: CancellationError.self) { try result.get() }
+        // The lookup goes on for others: a second caller joins it rather than asking again.
+        let second = Task { try await proxy.ice_ping() }
+        try await Task.sleep(for: .milliseconds(100))
+        second.cancel()
+        _ = await second.result
+        #expect(await script.asked == ["A:Slow"])
+        await client.destroy()
+        await setup.destroy()
+    }
+
+    /// An exception the operation does not declare reaches the caller as Ice's
+    /// `UnknownUserException` does, a `LocalError`: it came as an error of an internal type.
+    @Test func anUndeclaredLocatorExceptionIsAnUnknownUserException() async throws {
+        let script = ScriptedLocator(objects: ["o": [.adapterNotFound]], adapters: ["Q": [.objectNotFound]])
+        let setup = try await Setup(script)
+        let client = try setup.client()
+        for proxy in ["o", "x@Q"] {
+            do {
+                try await client.stringToProxy(proxy)?.ice_ping()
+                Issue.record("\(proxy) was reached")
+            } catch let error as LocalError {
+                #expect(error.code == .unknownUserException, "\(proxy): \(error)")
+            } catch {
+                Issue.record("\(proxy): \(error)")
+            }
+        }
+        await client.destroy()
+        await setup.destroy()
+    }
+
+    /// With `Ice.BackgroundLocatorCacheUpdates`, an adapter the locator no longer knows leaves
+    /// the cache, as in Ice: its stale entry sent calls to the old endpoints for ever.
+    @Test func anUnregisteredAdapterLeavesTheCacheOfABackgroundUpdatingClient() async throws {
+        let script = ScriptedLocator()
+        let setup = try await Setup(script)
+        await script.set(
+            adapter: "Bg", [.proxy("greeter:tcp -h 127.0.0.1 -p \(setup.greeterPort)"), .adapterNotFound])
+        let client = try setup.client([
+            "Ice.Default.LocatorCacheTimeout": "1", "Ice.BackgroundLocatorCacheUpdates": "1",
+        ])
+        let proxy = try #require(try client.stringToProxy("greeter@Bg"))
+        try await proxy.ice_ping()
+        try await Task.sleep(for: .milliseconds(1_100))
+        try await proxy.ice_ping()  // the stale entry, while the locator is asked again
+        #expect(await eventually { client.locatorCache.stale(.adapter(locator: nil, id: "Bg")) == nil })
+        await #expect { try await proxy.ice_ping() } throws: { ($0 as? LocalError)?.code == .notRegistered }
+        await client.destroy()
+        await setup.destroy()
+    }
+}
+
+extension ScriptedLocator {
+    func set(adapter id: String, _ answers: [Answer]) { adapters[id] = answers }
+}
