@@ -395,6 +395,8 @@ public final class Communicator: Sendable {
         let fresh: Bool
         if let cached = cachedEndpoints(reference) {
             (endpoints, fresh) = (cached, false)
+        } else if let expired = expiredEndpointsStillConnected(reference) {
+            (endpoints, fresh) = (expired, false)
         } else {
             (endpoints, fresh) = try await resolve(reference)
         }

@@ -162,6 +162,27 @@ struct HostileLocatorTests {
         await setup.destroy()
     }
 
+    /// An expired entry whose connection is still open is used without asking the locator, as
+    /// a proxy in Ice keeps its connection: every call asked, and with the registry down every
+    /// call failed although the server's connection was fine.
+    @Test func anExpiredEntryWithAnOpenConnectionNeedsNoLocator() async throws {
+        let script = ScriptedLocator()
+        let setup = try await Setup(script)
+        await script.set(adapter: "E", [.proxy("greeter:tcp -h 127.0.0.1 -p \(setup.greeterPort)")])
+        let client = try setup.client(["Ice.Default.LocatorCacheTimeout": "1"])
+        let proxy = try #require(try client.stringToProxy("greeter@E"))
+        try await proxy.ice_ping()
+        await setup.locatorServer.destroy()  // the registry goes down
+        try await Task.sleep(for: .milliseconds(1_100))  // and the entry expires
+        try await proxy.ice_ping()
+        #expect(await script.asked == ["A:E"])
+        // A new connection needs the locator.
+        await (try await proxy.ice_getConnection()).close()
+        await #expect { try await proxy.ice_ping() } throws: { ($0 as? LocalError)?.code == .locatorUnreachable }
+        await client.destroy()
+        await setup.destroy()
+    }
+
     /// With `Ice.BackgroundLocatorCacheUpdates`, an adapter the locator no longer knows leaves
     /// the cache, as in Ice: its stale entry sent calls to the old endpoints for ever.
     @Test func anUnregisteredAdapterLeavesTheCacheOfABackgroundUpdatingClient() async throws {

@@ -159,6 +159,31 @@ extension Communicator {
         return stale.endpoints
     }
 
+    /// The endpoints of an indirect proxy's expired cache entry, when a connection to one of
+    /// them is still open: as in Ice, where a proxy keeps its connection and asks its locator
+    /// only for a new one, the cache timeout does not send calls that have a live connection
+    /// to the locator (each call did, and once the registry was down every call failed with
+    /// `locatorUnreachable` though the server's connection was fine). Entries of a timeout of 0
+    /// are never kept, so those proxies ask every time.
+    func expiredEndpointsStillConnected(_ reference: ProxyReference) -> [EndpointData]? {
+        guard reference.connectionCached, (reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout) > 0 else {
+            return nil
+        }
+        let key: LocatorCache.Key =
+            reference.data.adapterId.isEmpty
+            ? .object(locator: reference.locator, id: reference.data.identity)
+            : .adapter(locator: reference.locator, id: reference.data.adapterId)
+        guard var found = locatorCache.stale(key) else { return nil }
+        if found.endpoints.isEmpty, !found.adapterId.isEmpty {
+            guard let adapter = locatorCache.stale(.adapter(locator: reference.locator, id: found.adapterId)) else {
+                return nil
+            }
+            found = adapter
+        }
+        guard openConnection(among: found.endpoints, reference) != nil else { return nil }
+        return found.endpoints
+    }
+
     /// Forgets where an indirect proxy's object was (it was not there): the next call asks the
     /// locator again.
     /// A well-known object's entry goes with the adapter entry it led to, as in Ice's
