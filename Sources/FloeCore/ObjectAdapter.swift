@@ -29,6 +29,9 @@ public final class ObjectAdapter: Sendable {
         /// Connections holding requests until `activate()` (or deactivation), woken once each.
         var connectionsWaiting: [ObjectIdentifier: @Sendable () -> Void] = [:]
         var destroyed = false
+        /// Set once a deactivation has closed the listeners: connections are refused from then
+        /// on (until then they are served, as in Ice, and closed with the others).
+        var stoppedAccepting = false
         /// Set once a deactivation has closed the connections and removed the servants:
         /// requests (collocated ones) then find no object.
         var released = false
@@ -491,9 +494,9 @@ public final class ObjectAdapter: Sendable {
         }
     }
 
-    /// Stops serving, as Ice's `deactivate` does: once it returns the adapter takes no
-    /// connection; it then unregisters from its locator (serving requests meanwhile, as Ice
-    /// does), closes its listeners and its incoming connections gracefully (each once its
+    /// Stops serving, as Ice's `deactivate` does: it unregisters from its locator (serving
+    /// requests and new connections meanwhile, as Ice does), closes its listeners (refusing
+    /// connections from then on) and its incoming connections gracefully (each once its
     /// running dispatches have replied; requests arriving then are dropped, and close-connection
     /// tells the client to send them again, once replies to the server's own calls over a
     /// connection have come) and removes its servants — without this waiting for
@@ -542,9 +545,9 @@ public final class ObjectAdapter: Sendable {
         let connections: [any Connection]
     }
 
-    /// The synchronous part of `deactivate()`: from here on the adapter takes no connection,
-    /// servant or activation. Requests are still served, as Ice's are while its adapter
-    /// unregisters, until the connections close (dropping what arrives then, which their
+    /// The synchronous part of `deactivate()`: from here on the adapter takes no servant or
+    /// activation. Requests (and connections, until the listeners close) are still served, as
+    /// Ice's are while its adapter unregisters, until the connections close (dropping what arrives then, which their
     /// close-connection tells the peer to send again); a held adapter's stay held, and are
     /// dropped so. Returns the task that does the rest.
     @discardableResult
@@ -591,10 +594,16 @@ public final class ObjectAdapter: Sendable {
         }
         let deadline = communicator.closeDeadline()
         for acceptor in acceptors { await acceptor.close() }
+        // With those accepted meanwhile (served, as Ice serves them while it unregisters).
+        let late = state.withLockedValue { state in
+            state.stoppedAccepting = true
+            defer { state.connections = [:] }
+            return Array(state.connections.values)
+        }
         // Graceful closes: each waits for its running dispatches to reply (bounded by the close
         // timeout), so a server that deactivates, then exits, loses no answered call.
         await withTaskGroup(of: Void.self) { group in
-            for connection in connections { group.addTask { await connection.close() } }
+            for connection in connections + late { group.addTask { await connection.close() } }
         }
         await unconnectedDispatchesEnded(by: deadline)
         let removed = state.withLockedValue { state in
@@ -621,7 +630,8 @@ public final class ObjectAdapter: Sendable {
     var openConnections: [any Connection] { state.withLockedValue { Array($0.connections.values) } }
 
     /// Called by transports for every incoming connection, while it is open. Returns false when
-    /// the adapter already has `maxConnections`: the transport then closes the connection.
+    /// the adapter already has `maxConnections`, or a deactivation has closed its listeners:
+    /// the transport then closes the connection.
     @discardableResult
     public func register(_ connection: any Connection) -> Bool {
         register(connection, consumingOpening: false)
@@ -630,15 +640,16 @@ public final class ObjectAdapter: Sendable {
     /// As `register(_:)`, for a connection that held one of the openings (`reserveOpening`):
     /// the opening becomes the connection in the same step, whatever the outcome.
     package func register(_ connection: any Connection, consumingOpening: Bool) -> Bool {
-        let (destroyed, full) = state.withLockedValue { state in
+        state.withLockedValue { state in
             if consumingOpening { state.openings -= 1 }
-            if state.destroyed { return (true, false) }
-            if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return (false, true) }
+            // (Refused before validation: the client tries elsewhere, nothing sent. A deactivating
+            // adapter validated it, then closed it, unawaited, and a client connecting while the
+            // adapter unregistered got close-connection where Ice serves it.)
+            if state.stoppedAccepting { return false }
+            if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return false }
             state.connections[ObjectIdentifier(connection)] = connection
-            return (false, false)
+            return true
         }
-        if destroyed { Task { await connection.close() } }
-        return !full
     }
 
     /// Counts an accepted connection that is not open yet (a ws or wss connection before its
@@ -647,7 +658,7 @@ public final class ObjectAdapter: Sendable {
     /// true result must be followed by one `releaseOpening()`, or by `register(_:consumingOpening:)`.
     package func reserveOpening() -> Bool {
         state.withLockedValue { state in
-            if state.destroyed { return false }
+            if state.stoppedAccepting { return false }
             if maxConnections > 0, state.connections.count + state.openings >= maxConnections { return false }
             state.openings += 1
             return true

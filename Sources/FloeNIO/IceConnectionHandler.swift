@@ -203,7 +203,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         let consumingOpening = holdsOpening
         holdsOpening = false
         if let adapter, let connection, !adapter.register(connection, consumingOpening: consumingOpening) {
-            adapter.reportRefusal(logger)
+            if !adapter.isDeactivated { adapter.reportRefusal(logger) }  // (else it is not full, but closing)
             return context.close(promise: nil)
         }
         communicator.connectionMetrics?.opened(incoming: !isClient)

@@ -37,7 +37,10 @@ actor ScriptedLocator: Locator {
         return try await perform(Self.next(&adapters, id), current)
     }
 
-    func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { nil }
+    /// The registry `getRegistry` answers (none by default).
+    var registry: (any LocatorRegistryPrx)?
+
+    func getRegistry(current: Current) async throws -> (any LocatorRegistryPrx)? { registry }
 
     private static func next(_ script: inout [String: [Answer]], _ key: String) -> Answer {
         guard var answers = script[key], let first = answers.first else { return .null }
@@ -67,6 +70,7 @@ struct HostileLocatorTests {
     /// The scripted locator's proxy string, its server, and a Tester server hosting "greeter".
     struct Setup {
         let locatorServer: Communicator
+        let locatorAdapter: ObjectAdapter
         let server: NetworkTests.Server
         let greeter: Communicator
         let greeterPort: Int32
@@ -76,6 +80,7 @@ struct HostileLocatorTests {
             locatorServer = Communicator(transport: NIOTransport())
             let adapter = try await locatorServer.createObjectAdapterWithEndpoints(
                 name: "Locator", endpoints: "tcp -h 127.0.0.1 -p 0")
+            locatorAdapter = adapter
             try adapter.add(servant: script, id: Identity(name: "Locator", category: "Scripted"))
             try await adapter.activate()
             locator = "Scripted/Locator:tcp -h 127.0.0.1 -p \(adapter.publishedEndpoints.first?.port ?? 0)"
@@ -206,4 +211,62 @@ struct HostileLocatorTests {
 
 extension ScriptedLocator {
     func set(adapter id: String, _ answers: [Answer]) { adapters[id] = answers }
+    func set(registry: any LocatorRegistryPrx) { self.registry = registry }
+}
+
+/// A registry that takes registrations at once and unregistrations after `delay`, counting them.
+struct SlowUnregistering: LocatorRegistry {
+    let delay: Duration
+    let unregistrations = NIOLockedValueBox(0)
+
+    func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
+        guard proxy == nil else { return }
+        unregistrations.withLockedValue { $0 += 1 }
+        try await Task.sleep(for: delay)
+    }
+
+    func setReplicatedAdapterDirectProxy(
+        adapterId: String, replicaGroupId: String, p: (any ObjectPrx)?, current: Current
+    ) async throws {
+        try await setAdapterDirectProxy(id: adapterId, proxy: p, current: current)
+    }
+
+    func setServerProcessProxy(id: String, proxy: (any ProcessPrx)?, current: Current) async throws {}
+}
+
+/// A deactivating adapter and the connections that reach it while it unregisters.
+@Suite("Deactivation and late connections", .timeLimit(.minutes(1)))
+struct LateConnectionTests {
+    /// As in Ice, a connection accepted while the adapter unregisters from its locator is
+    /// served, and closed with the others once the listeners close: it was validated, then
+    /// sent close-connection by a task nothing awaited, and its calls failed.
+    @Test func aConnectionDuringTheUnregistrationIsServed() async throws {
+        let script = ScriptedLocator()
+        let setup = try await HostileLocatorTests.Setup(script)
+        let registry = SlowUnregistering(delay: .seconds(2))
+        let registryProxy = try setup.locatorAdapter.add(
+            servant: registry, id: Identity(name: "Registry", category: "Scripted"))
+        await script.set(registry: uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self))
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = setup.locator
+        properties["Late.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Late.AdapterId"] = "Late"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createObjectAdapter(name: "Late")
+        try adapter.add(servant: TesterServant(), id: Identity(name: "tester"))
+        try await adapter.activate()
+        let port = adapter.publishedEndpoints.first?.port ?? 0
+        await adapter.deactivate()
+        #expect(await eventually { registry.unregistrations.withLockedValue { $0 } == 1 })
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        try await tester.ice_ping()
+        let connection = try await tester.ice_getConnection()
+        await adapter.waitForDeactivate()
+        #expect(await eventually { connection.isClosed }, "the late connection was left open")
+        await client.destroy()
+        await server.destroy()
+        await setup.destroy()
+    }
 }
