@@ -42,6 +42,8 @@ public final class Communicator: Sendable {
     }
 
     let state = NIOLockedValueBox(State())
+    /// Every open connection, for `abortConnections()`.
+    package let liveConnections = LiveConnections()
     /// Whether `state.unsentBatches` has any: read without the lock on every connection lookup.
     let hasUnsentBatches = Atomic<Bool>(false)
     /// The admin object's category when `Ice.Admin.InstanceName` is not set: one per communicator.

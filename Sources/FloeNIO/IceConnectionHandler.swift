@@ -206,6 +206,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
             if !adapter.isDeactivated { adapter.reportRefusal(logger) }  // (else it is not full, but closing)
             return context.close(promise: nil)
         }
+        if let connection, !communicator.liveConnections.add(connection) {
+            return context.close(promise: nil)  // (the communicator is aborting its connections)
+        }
         communicator.connectionMetrics?.opened(incoming: !isClient)
         countedOpen = true
         if transport == .udp {
@@ -387,7 +390,8 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// no new calls.) Requests stop being taken earlier if they would stop reading (a held
     /// adapter's, past `MaxQueuedBytes`): the replies must still arrive. From then on, requests
     /// arriving are dropped: close-connection tells the peer that they were not dispatched, so
-    /// it retries them elsewhere.
+    /// it retries them elsewhere. The wait for this side's replies is bounded by the close
+    /// timeout; the wait for running dispatches is not, as in Ice.
     func closeGracefully() -> EventLoopFuture<Void> {
         guard let context, context.channel.isActive else { return eventLoop.makeSucceededVoidFuture() }
         // A second close (the application's beside a deactivation's) joins the first: one
@@ -406,12 +410,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
             replies.futureResult.whenComplete { _ in bound.value.stopTakingRequests(then: done) }
         }
         if options.closeTimeout > 0, !sentCloseConnection {
-            // A reply or dispatch that never ends must not keep the connection open forever.
+            // A reply that never comes must not keep the connection open forever.
             let limit = options.closeTimeout
             let timer = context.eventLoop.scheduleTask(in: .seconds(Int64(limit))) {
                 let handler = bound.value
                 // Once close-connection is out, its own bound applies (see `sendCloseConnection`).
                 guard !handler.sentCloseConnection else { return }
+                // Running dispatches are waited for however long they take, as in Ice (a server
+                // cut them off after 10 s, and their callers saw the connection lost though the
+                // work was done); `Communicator.abortConnections()` ends them.
+                guard !handler.closing else { return }
                 defer { done.succeed() }  // whatever happened meanwhile, the close is over
                 guard let context = handler.context, context.channel.isActive else { return }
                 handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
@@ -506,6 +514,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         // the adapter forgets the connection: a deactivation in between would see neither.
         cancelDispatches()
         if let adapter, let connection { adapter.unregister(connection) }
+        if let connection { communicator.liveConnections.remove(connection) }
         // Requests still waiting (for a held adapter, or a dispatch place) will never run.
         adapter?.stopWaking(ObjectIdentifier(self))  // (whatever the flag says: one lock)
         waiting.removeAll()

@@ -63,6 +63,57 @@ struct LifecycleTests {
         await server.communicator.destroy()
     }
 
+    /// A server with `Ice.Connection.CloseTimeout` 1 s and a Tester adapter.
+    private static func server(closeTimeout: Int) async throws -> (Communicator, TesterServant, Int32) {
+        var options = ConnectionOptions()
+        options.closeTimeout = closeTimeout
+        let communicator = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), connectionOptions: options)
+        let adapter = try await communicator.createObjectAdapterWithEndpoints(
+            name: "Server", endpoints: "tcp -h 127.0.0.1 -p 0")
+        let servant = TesterServant()
+        try adapter.add(servant: servant, id: Identity(name: "tester"))
+        try await adapter.activate()
+        return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
+    }
+
+    /// As in Ice, a shutdown waits for the running dispatches however long they take: the close
+    /// timeout cut them off (10 s by default), and their callers saw the connection lost though
+    /// the work was done.
+    @Test func aShutdownLetsALongDispatchAnswer() async throws {
+        let (server, servant, port) = try await Self.server(closeTimeout: 1)
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let call = Task { try await tester.ping(context: ["sleep": "2.5"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        await server.shutdown()
+        await server.waitForShutdown()
+        try await call.value
+        await client.destroy()
+        await server.destroy()
+    }
+
+    /// Cancelled, a communicator's `run()` ends at once, cancelling the dispatch that would keep
+    /// its shutdown waiting.
+    @Test func aCancelledRunAbortsTheDispatchesItWouldWaitFor() async throws {
+        let (server, servant, port) = try await Self.server(closeTimeout: 10)
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let tester = try makeProxy(
+            communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
+        let service = Task { try await server.run() }
+        let call = Task { try await tester.ping(context: ["sleep": "30"]) }
+        #expect(await eventually { await servant.runningPings == 1 })
+        let start = ContinuousClock.now
+        service.cancel()
+        try await service.value
+        #expect(ContinuousClock.now - start < .seconds(5), "run() waited for the dispatch")
+        #expect(server.isDestroyed)
+        await #expect { try await call.value } throws: { ($0 as? LocalError)?.code == .connectionLost }
+        #expect(await eventually { await servant.cancelledPings == 1 }, "the dispatch was not cancelled")
+        await client.destroy()
+    }
+
     /// As in Ice, no adapter is made once the communicator is shut down: nothing would
     /// deactivate it, and it served on after `waitForShutdown()` returned.
     @Test func noAdapterIsMadeAfterShutdown() async throws {

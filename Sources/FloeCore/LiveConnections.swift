@@ -1,0 +1,49 @@
+import NIOConcurrencyHelpers
+
+/// Every open connection of a communicator, incoming and outgoing, for
+/// `Communicator.abortConnections()`: graceful closes wait for running dispatches however long
+/// they take, and a cancelled service must be able to stop them all.
+package final class LiveConnections: Sendable {
+    private struct State {
+        var connections: [ObjectIdentifier: any Connection] = [:]
+        var aborting = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Adds an opened connection; false once the communicator aborts its connections: the
+    /// transport then closes it.
+    package func add(_ connection: any Connection) -> Bool {
+        state.withLockedValue { state in
+            guard !state.aborting else { return false }
+            state.connections[ObjectIdentifier(connection)] = connection
+            return true
+        }
+    }
+
+    package func remove(_ connection: any Connection) {
+        _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
+    }
+
+    /// The open connections, for aborting; from now on no connection is added.
+    func startAborting() -> [any Connection] {
+        state.withLockedValue { state in
+            state.aborting = true
+            return Array(state.connections.values)
+        }
+    }
+}
+
+extension Communicator {
+    /// Closes every connection at once, Ice's forceful close, cancelling their running
+    /// dispatches (their callers see the connection lost); a connection opened later is closed
+    /// as it opens. What a cancelled `run()` does (swift-service-lifecycle's escalation after
+    /// its graceful-shutdown limit): graceful closes wait for running dispatches however long
+    /// they take, as in Ice.
+    package func abortConnections() async {
+        let connections = liveConnections.startAborting()
+        await withTaskGroup(of: Void.self) { group in
+            for connection in connections { group.addTask { await connection.abort() } }
+        }
+    }
+}
