@@ -40,7 +40,7 @@ extension Communicator {
     /// as it opens. What a cancelled `run()` does (swift-service-lifecycle's escalation after
     /// its graceful-shutdown limit): graceful closes wait for running dispatches however long
     /// they take, as in Ice.
-    package func abortConnections() async {
+    public func abortConnections() async {
         let connections = liveConnections.startAborting()
         await withTaskGroup(of: Void.self) { group in
             for connection in connections { group.addTask { await connection.abort() } }
