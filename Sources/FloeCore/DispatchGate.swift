@@ -1,6 +1,7 @@
 import FloeEncoding
 import FloeProtocol
 import NIOConcurrencyHelpers
+import NIOCore
 import Synchronization
 
 /// Bounds the dispatches running at once across all of a communicator's connections
@@ -9,13 +10,16 @@ import Synchronization
 /// requests and asks to be told when a place frees up.
 ///
 /// Entering and leaving are one atomic operation each (a lock here cost 11% of pipelined
-/// calls); the lock guards only the waiting connections.
+/// calls); the lock guards only the waiting connections. Each place given back wakes one
+/// waiting connection, the longest waiting: one that does not take the place passes it on
+/// (`passOn()`). Waking them all made every finished dispatch cost a wake-up per waiting
+/// connection, thousands of them behind a full gate.
 public final class DispatchGate: Sendable {
     /// At most this many dispatches at once; 0 means no limit.
     public let limit: Int
     private let running = Atomic<Int>(0)
     private let waiterCount = Atomic<Int>(0)
-    private let waiters = NIOLockedValueBox<[@Sendable () -> Void]>([])
+    private let waiters = NIOLockedValueBox(CircularBuffer<(id: ObjectIdentifier, wake: @Sendable () -> Void)>())
 
     public init(limit: Int) { self.limit = limit }
 
@@ -32,34 +36,47 @@ public final class DispatchGate: Sendable {
         return false
     }
 
-    /// Gives a place back, and wakes the waiting connections: one that wakes may find nothing
-    /// left to start (or be closed), so waking only one could leave the others waiting beside a
-    /// free place.
+    /// Gives a place back, and wakes the connection that has waited longest for one.
     public func leave() {
         guard limit > 0 else { return }
         running.subtract(1, ordering: .sequentiallyConsistent)
-        if waiterCount.load(ordering: .sequentiallyConsistent) > 0 { wakeAll() }
+        if waiterCount.load(ordering: .sequentiallyConsistent) > 0 { wakeNext() }
     }
 
-    /// Calls `wake` once a place may be free (at once if one is).
-    public func notifyWhenOpen(_ wake: @escaping @Sendable () -> Void) {
+    /// Calls `wake` once a place may be free (at once if one is). `waiter` names the caller,
+    /// for `stopWaiting(_:)`. A caller woken that does not take a place must call `passOn()`:
+    /// one waiter is woken per place given back.
+    public func notifyWhenOpen(_ waiter: ObjectIdentifier, _ wake: @escaping @Sendable () -> Void) {
         waiters.withLockedValue { waiters in
-            waiters.append(wake)
+            waiters.append((waiter, wake))
             waiterCount.store(waiters.count, ordering: .sequentiallyConsistent)
         }
         // A place freed between the caller's failed `tryEnter` and the registration above was
         // given back by a `leave` that saw no waiter: look again.
-        if running.load(ordering: .sequentiallyConsistent) < limit { wakeAll() }
+        if running.load(ordering: .sequentiallyConsistent) < limit { wakeNext() }
     }
 
-    private func wakeAll() {
-        let woken = waiters.withLockedValue { waiters in
-            defer {
-                waiters = []
-                waiterCount.store(0, ordering: .sequentiallyConsistent)
-            }
-            return waiters
+    /// Wakes the next waiting connection if a place is free: what a woken connection that took
+    /// none (closed, nothing left to start, or waiting on something else) calls.
+    public func passOn() {
+        guard limit > 0, running.load(ordering: .sequentiallyConsistent) < limit else { return }
+        wakeNext()
+    }
+
+    /// Forgets `waiter` (its connection closed): it is not woken, and wakes nobody else.
+    public func stopWaiting(_ waiter: ObjectIdentifier) {
+        waiters.withLockedValue { waiters in
+            guard let index = waiters.firstIndex(where: { $0.id == waiter }) else { return }
+            waiters.remove(at: index)
+            waiterCount.store(waiters.count, ordering: .sequentiallyConsistent)
         }
-        for wake in woken { wake() }
+    }
+
+    private func wakeNext() {
+        let next = waiters.withLockedValue { waiters in
+            defer { waiterCount.store(waiters.count, ordering: .sequentiallyConsistent) }
+            return waiters.popFirst()
+        }
+        next?.wake()
     }
 }

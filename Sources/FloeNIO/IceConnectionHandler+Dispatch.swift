@@ -82,11 +82,16 @@ extension IceConnectionHandler {
         waitingForGate = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
-        communicator.dispatchGate.notifyWhenOpen {
+        let gate = communicator.dispatchGate
+        gate.notifyWhenOpen(ObjectIdentifier(self)) {
             loop.execute {
                 let handler = bound.value
                 handler.waitingForGate = false
+                let started = handler.dispatchCount
                 if let context = handler.context, !handler.waiting.isEmpty { handler.startWaiting(context) }
+                // The place this was woken for goes to the next connection unless taken here
+                // (or by another first: then this waits again).
+                if handler.dispatchCount == started, !handler.waitingForGate { gate.passOn() }
             }
         }
     }

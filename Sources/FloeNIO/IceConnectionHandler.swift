@@ -517,6 +517,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         if let connection { communicator.liveConnections.remove(connection) }
         // Requests still waiting (for a held adapter, or a dispatch place) will never run.
         adapter?.stopWaking(ObjectIdentifier(self))  // (whatever the flag says: one lock)
+        if waitingForGate { communicator.dispatchGate.stopWaiting(ObjectIdentifier(self)) }
         waiting.removeAll()
         waitingCost = 0
         // Batch oneway requests never sent go to the next connection (`takeUnsentBatch`); an
