@@ -58,6 +58,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
     /// Set once a graceful close stops taking requests (see `closeGracefully`): none is
     /// dispatched from then on.
     var closing = false
+    /// Set once a graceful close has its replies and waits only for running dispatches: the
+    /// close timeout no longer applies.
+    var drainingDispatches = false
     /// Batch oneway requests waiting for a flush, and the size of their batch message.
     var batch: [Request] = []
     var batchSize = BatchRequestSize.header
@@ -418,8 +421,9 @@ final class IceConnectionHandler: ChannelInboundHandler {
                 guard !handler.sentCloseConnection else { return }
                 // Running dispatches are waited for however long they take, as in Ice (a server
                 // cut them off after 10 s, and their callers saw the connection lost though the
-                // work was done); `Communicator.abortConnections()` ends them.
-                guard !handler.closing else { return }
+                // work was done); `Communicator.abortConnections()` ends them. (Not `closing`:
+                // a close still waiting for replies sets it when requests queue up.)
+                guard !handler.drainingDispatches else { return }
                 defer { done.succeed() }  // whatever happened meanwhile, the close is over
                 guard let context = handler.context, context.channel.isActive else { return }
                 handler.fail(context, "graceful close did not finish within \(limit) s", code: .connectionLost)
@@ -437,6 +441,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
         // (A connection failed meanwhile, its close timed out, say, sends nothing more.)
         guard let context, context.channel.isActive, !failed else { return done.succeed() }
         closing = true
+        drainingDispatches = true
         waiting.removeAll()
         waitingCost = 0
         updateReading(context)  // replies to this side's requests must still arrive

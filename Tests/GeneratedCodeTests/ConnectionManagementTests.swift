@@ -858,6 +858,31 @@ struct ConnectionManagementTests {
         await server.destroy()
     }
 
+    /// The same close, with the reply never coming: the close timeout still bounds the wait for
+    /// it (helper-59: once queued requests made the close stop taking requests, the timer
+    /// took the close for one waiting only for dispatches, which it no longer bounds, and the
+    /// deactivation waited for the 30 s reply).
+    @Test func aClosesWaitForRepliesStaysBoundedWhenRequestsQueueUp() async throws {
+        var options = ConnectionOptions()
+        options.maxQueuedBytes = 65_536
+        options.closeTimeout = 1
+        let server = Communicator(
+            sliceLoader: Vectors_SliceLoader(), transport: NIOTransport(), connectionOptions: options)
+        let (adapter, client, capture, _, callback) = try await Self.callbackPair(server)
+        let call = Task { try await callback.ping(context: ["sleep": "30"]) }
+        adapter.hold()
+        let held = capture.ice_identity(Identity(name: "tester")).ice_oneway()
+        let words = String(repeating: "x", count: 10_000)
+        for _ in 0..<20 { try await uncheckedCast(prx: held, type: (any TesterPrx).self).opOneway(words) }
+        #expect(await eventually { adapter.heldDispatchCount == 1 })
+        let start = ContinuousClock.now
+        await adapter.destroy()
+        #expect(ContinuousClock.now - start < .seconds(8), "the close waited for the reply past its timeout")
+        _ = await call.result
+        await client.destroy()
+        await server.destroy()
+    }
+
     /// A fixed proxy's ObjectNotExist is not retried as if a locator had sent it to the wrong
     /// server (it was sent twice): the servant locator is asked once.
     @Test func aFixedProxysObjectNotExistIsNotRetried() async throws {
