@@ -757,7 +757,9 @@ public final class Communicator: Sendable {
     /// `communicatorDestroyed`.
     /// Every caller returns once the destruction is over, as in Ice (a second caller returned
     /// while the first still closed the connections gracefully); cancelling a caller does not cut
-    /// it short.
+    /// it short. A servant must not call it (it would wait for its own dispatch, for ever, as
+    /// in Ice): it calls `shutdown()`, and the program destroys the communicator once
+    /// `waitForShutdown()` returns.
     public func destroy() async {
         let destruction = state.withLockedValue { state in
             if let destruction = state.destruction { return destruction }
@@ -770,40 +772,49 @@ public final class Communicator: Sendable {
     }
 
     private func destroyOnce() async {
-        // The adapters first, as Ice does: deactivating one may still call out (to unregister
-        // it from its locator), which a destroyed communicator refuses. A shutdown under way
-        // finishes first: its adapters are deactivating already.
-        if state.withLockedValue({ $0.isShutdown }) { await waitForShutdown() }
-        let destroyedFirst = state.withLockedValue { Array($0.adapters.values) }
-        for adapter in destroyedFirst { await adapter.destroy() }
-        let (adapters, connections, waiters) = state.withLockedValue { state in
+        // In Ice's order: the adapters deactivate, and once they have unregistered from their
+        // locators and closed their listeners (which may still call out), the outgoing calls
+        // fail with `communicatorDestroyed` and the client connections close; then the
+        // deactivations are waited for. A dispatch waiting on an outgoing call ends that way:
+        // with the client connections closed last, such a dispatch held `destroy()` for ever
+        // (a callback to a client that never answers).
+        await shutdown()
+        let adapters = state.withLockedValue { Array($0.adapters.values) }
+        for adapter in adapters { await adapter.listenersClosed() }
+        let connections = state.withLockedValue { state in
             state.destroyed = true
-            state.isShutdown = true  // destroying shuts down too: `waitForShutdown()` returns
-            state.shutdownDone = true
             defer {
-                state.adapters = [:]
                 state.connections = [:]
                 state.unsentBatches = [:]
-                state.shutdownWaiters = [:]
-                state.cancelledShutdownWaiters = []
             }
-            return (
-                Array(state.adapters.values), Array(state.connections.values), Array(state.shutdownWaiters.values)
-            )
+            return Array(state.connections.values)
         }
-        for adapter in adapters { await adapter.destroy() }
-        for waiter in waiters { waiter.resume() }
-        // All at once: each graceful close may wait for its replies (Ice.Connection.CloseTimeout).
         let deadline = closeDeadline()
         // Connections still being opened are given up: a server that never validates held
         // `destroy` for the whole connect timeout.
         for task in connections where task.settledConnection == nil { task.cancel() }
+        let destroyed = LocalError(.communicatorDestroyed, "communicator destroyed")
+        // All at once: each graceful close may wait for its dispatches (callbacks over a
+        // bidirectional connection) and for the peer to close (Ice.Connection.CloseTimeout).
         await withTaskGroup(of: Void.self) { group in
-            for task in connections { group.addTask { await (try? await task.outcome)?.close() } }
+            for task in connections {
+                group.addTask { await (try? await task.outcome)?.close(failingCalls: destroyed) }
+            }
+            for adapter in adapters { group.addTask { await adapter.destroy() } }
         }
+        let waiters = state.withLockedValue { state in
+            state.shutdownDone = true  // (`waitForShutdown()` returns after `destroy()`)
+            defer {
+                state.adapters = [:]
+                state.shutdownWaiters = [:]
+                state.cancelledShutdownWaiters = []
+            }
+            return Array(state.shutdownWaiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
         // Callbacks dispatched over these (bidirectional) connections that outlived them count
         // with their adapters, deactivated already: waited for here.
-        for adapter in destroyedFirst + adapters { await adapter.unconnectedDispatchesEnded(by: deadline) }
+        for adapter in adapters { await adapter.unconnectedDispatchesEnded(by: deadline) }
     }
 
     public var isDestroyed: Bool { state.withLockedValue { $0.destroyed } }

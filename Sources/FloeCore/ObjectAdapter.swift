@@ -35,8 +35,10 @@ public final class ObjectAdapter: Sendable {
         /// Set once a deactivation has closed the connections and removed the servants:
         /// requests (collocated ones) then find no object.
         var released = false
-        /// The deactivation under way or done (see `deactivate()`).
+        /// The deactivation under way or done (see `deactivate()`), and its first part (see
+        /// `listenersClosed()`).
         var deactivation: Task<Void, Never>?
+        var stopping: Task<[any Connection], Never>?
         /// Callers of `waitForDeactivate()` before any deactivation started, by token; the
         /// tokens of those cancelled before they were registered.
         var deactivationWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -564,7 +566,9 @@ public final class ObjectAdapter: Sendable {
             state.acceptors = []
             state.connections = [:]
             // (Created under the lock, so that every caller sees the same task.)
-            let deactivation = Task { await self.finishDeactivation(taken) }
+            let stopping = Task { await self.stopListening(taken) }
+            let deactivation = Task { await self.finishDeactivation(taken, late: await stopping.value) }
+            state.stopping = stopping
             state.deactivation = deactivation
             defer {
                 state.deactivationWaiters = [:]
@@ -578,8 +582,9 @@ public final class ObjectAdapter: Sendable {
     }
 
     /// The rest of `deactivate()`: unregistering, closing, releasing the servants.
-    private func finishDeactivation(_ taken: Deactivation) async {
-        let (acceptors, connections) = (taken.acceptors, taken.connections)
+    /// The first part of the rest: unregistering, closing the listeners. Returns the
+    /// connections accepted meanwhile.
+    private func stopListening(_ taken: Deactivation) async -> [any Connection] {
         if !adapterId.isEmpty {
             await oneRegistryUpdateAtATime {
                 guard state.withLockedValue({ $0.registered }) else { return }
@@ -592,18 +597,30 @@ public final class ObjectAdapter: Sendable {
                 state.withLockedValue { $0.registered = false }
             }
         }
-        let deadline = communicator.closeDeadline()
-        for acceptor in acceptors { await acceptor.close() }
-        // With those accepted meanwhile (served, as Ice serves them while it unregisters).
-        let late = state.withLockedValue { state in
+        for acceptor in taken.acceptors { await acceptor.close() }
+        // Those accepted meanwhile (served, as Ice serves them while it unregisters).
+        return state.withLockedValue { state in
             state.stoppedAccepting = true
             defer { state.connections = [:] }
             return Array(state.connections.values)
         }
-        // Graceful closes: each waits for its running dispatches to reply (bounded by the close
-        // timeout), so a server that deactivates, then exits, loses no answered call.
+    }
+
+    /// Returns once a deactivation has unregistered the adapter and closed its listeners (at
+    /// once if none has started): `Communicator.destroy()` closes its client connections
+    /// after that, as Ice's does, since unregistering needs them.
+    func listenersClosed() async {
+        guard let stopping = state.withLockedValue({ $0.stopping }) else { return }
+        _ = await stopping.value
+    }
+
+    /// The rest: closing the connections, releasing the servants.
+    private func finishDeactivation(_ taken: Deactivation, late: [any Connection]) async {
+        let deadline = communicator.closeDeadline()
+        // Graceful closes: each waits for its running dispatches to reply (however long they
+        // take, as in Ice), so a server that deactivates, then exits, loses no answered call.
         await withTaskGroup(of: Void.self) { group in
-            for connection in connections + late { group.addTask { await connection.close() } }
+            for connection in taken.connections + late { group.addTask { await connection.close() } }
         }
         await unconnectedDispatchesEnded(by: deadline)
         let removed = state.withLockedValue { state in

@@ -42,6 +42,11 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
     /// meanwhile, as Ice's `close(GracefullyWithWait)`, though calls those make over this
     /// connection fail), then for running dispatches, then sends close-connection.
     func close() async
+    /// Closes gracefully, failing this side's outstanding calls with `error` at once instead of
+    /// waiting for their replies (which are ignored should they come): what
+    /// `Communicator.destroy()` does to its client connections, as Ice's does, so that a
+    /// dispatch waiting on such a call ends.
+    func close(failingCalls error: LocalError) async
     /// Closes at once, without close-connection: outstanding calls fail with `connectionLost`
     /// and running dispatches are cancelled (Ice's forceful close, 3.8's `abort()`).
     func abort() async
@@ -83,6 +88,9 @@ public protocol Connection: AnyObject, Sendable, CustomStringConvertible {
 }
 
 extension Connection {
+    /// (A transport that cannot fail its calls early closes as `close()` does.)
+    public func close(failingCalls error: LocalError) async { await close() }
+
     public var isDatagram: Bool { info.type == "udp" }
     public var isSecure: Bool { info.isSecure }
 

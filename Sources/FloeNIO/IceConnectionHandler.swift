@@ -651,6 +651,16 @@ final class IceConnectionHandler: ChannelInboundHandler {
         return bytesQueued - Int64(buffered)
     }
 
+    /// Fails this side's calls awaiting replies, and those waiting to be written, with `error`
+    /// (see `Connection.close(failingCalls:)`); replies that come later are ignored.
+    func failOutstandingCalls(_ error: LocalError) {
+        let (outstanding, unwritten) = (pending, waitingToStart)
+        (pending, waitingToStart) = ([:], [:])
+        for request in outstanding.values { request.waiter.resume(.failure(error)) }
+        for reply in unwritten.values { reply.fail(error) }
+        releaseRepliesDone()
+    }
+
     func releaseRepliesDone() {
         let done = repliesDone
         repliesDone = []

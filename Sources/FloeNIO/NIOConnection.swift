@@ -245,6 +245,14 @@ final class NIOConnection: Connection {
         try? await channel.eventLoop.flatSubmit { handler.value.closeGracefully() }.get()
     }
 
+    func close(failingCalls error: LocalError) async {
+        let handler = handler
+        try? await channel.eventLoop.flatSubmit {
+            handler.value.failOutstandingCalls(error)
+            return handler.value.closeGracefully()
+        }.get()
+    }
+
     func abort() async {
         let handler = handler
         try? await channel.eventLoop.submit {

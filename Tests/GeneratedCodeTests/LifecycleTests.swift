@@ -43,28 +43,31 @@ struct LifecycleTests {
     }
 
     /// As in Ice, a second `destroy()` returns once the destruction is over: it returned at
-    /// once while the first still waited for a reply before closing its connection.
+    /// once while the first still waited for a running dispatch to answer.
     @Test func everyDestroyWaitsForTheDestruction() async throws {
         let server = try await NetworkTests.Server()
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(server.port)", type: (any TesterPrx).self)
-        try await tester.ice_ping()
         let call = Task { try await tester.ping(context: ["sleep": "1"]) }
         #expect(await eventually { await server.servant.runningPings == 1 })
-        let took = await withTaskGroup(of: Duration.self) { group in
+        let (first, second) = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<2 {
-                group.addTask { await ContinuousClock().measure { await client.destroy() } }
+                group.addTask {
+                    await server.communicator.destroy()
+                    return await server.servant.runningPings == 0
+                }
             }
-            return await group.reduce(into: [Duration]()) { $0.append($1) }
+            let results = await group.reduce(into: [Bool]()) { $0.append($1) }
+            return (results[0], results[1])
         }
-        for duration in took { #expect(duration > .milliseconds(500), "a destroy returned after \(duration)") }
-        try await call.value  // the reply came before the connection closed
-        await server.communicator.destroy()
+        #expect(first && second, "a destroy() returned while the dispatch still ran")
+        try await call.value  // answered before the connection closed
+        await client.destroy()
     }
 
     /// A server with `Ice.Connection.CloseTimeout` 1 s and a Tester adapter.
-    private static func server(closeTimeout: Int) async throws -> (Communicator, TesterServant, Int32) {
+    private static func server(closeTimeout: Int) async throws -> (Communicator, TesterServant, Int32, ObjectAdapter) {
         var options = ConnectionOptions()
         options.closeTimeout = closeTimeout
         let communicator = Communicator(
@@ -74,14 +77,14 @@ struct LifecycleTests {
         let servant = TesterServant()
         try adapter.add(servant: servant, id: Identity(name: "tester"))
         try await adapter.activate()
-        return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0)
+        return (communicator, servant, adapter.publishedEndpoints.first?.port ?? 0, adapter)
     }
 
     /// As in Ice, a shutdown waits for the running dispatches however long they take: the close
     /// timeout cut them off (10 s by default), and their callers saw the connection lost though
     /// the work was done.
     @Test func aShutdownLetsALongDispatchAnswer() async throws {
-        let (server, servant, port) = try await Self.server(closeTimeout: 1)
+        let (server, servant, port, _) = try await Self.server(closeTimeout: 1)
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
@@ -97,7 +100,7 @@ struct LifecycleTests {
     /// Cancelled, a communicator's `run()` ends at once, cancelling the dispatch that would keep
     /// its shutdown waiting.
     @Test func aCancelledRunAbortsTheDispatchesItWouldWaitFor() async throws {
-        let (server, servant, port) = try await Self.server(closeTimeout: 10)
+        let (server, servant, port, _) = try await Self.server(closeTimeout: 10)
         let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
         let tester = try makeProxy(
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
@@ -112,6 +115,41 @@ struct LifecycleTests {
         await #expect { try await call.value } throws: { ($0 as? LocalError)?.code == .connectionLost }
         #expect(await eventually { await servant.cancelledPings == 1 }, "the dispatch was not cancelled")
         await client.destroy()
+    }
+
+    /// A servant that calls `target` (whose servant sleeps 30 s) before answering `opIdempotent`.
+    struct Relaying: Dispatcher {
+        let target: any TesterPrx
+        let next: any Dispatcher
+
+        func dispatch(_ request: IncomingRequest) async throws -> OutgoingResponse {
+            if request.current.operation == "opIdempotent" { try await target.ping(context: ["sleep": "30"]) }
+            return try await next.dispatch(request)
+        }
+    }
+
+    /// As in Ice, `destroy()` fails the communicator's outgoing calls once its adapters have
+    /// unregistered and closed their listeners, before it waits for their dispatches: a
+    /// dispatch waiting on such a call held `destroy()` for ever (helper-59; ZeroC 3.7.8's
+    /// destroy returned at once, the outgoing call failing with CommunicatorDestroyedException).
+    @Test func destroyEndsADispatchWaitingOnAnOutgoingCall() async throws {
+        let (far, farServant, farPort, _) = try await Self.server(closeTimeout: 10)
+        let (relay, _, relayPort, relayAdapter) = try await Self.server(closeTimeout: 10)
+        let target = try makeProxy(
+            communicator: relay, proxyString: "tester:tcp -h 127.0.0.1 -p \(farPort)", type: (any TesterPrx).self)
+        try relayAdapter.add(servant: Relaying(target: target, next: TesterServant()), id: Identity(name: "relay"))
+        let client = Communicator(sliceLoader: Vectors_SliceLoader(), transport: NIOTransport())
+        let proxy = try makeProxy(
+            communicator: client, proxyString: "relay:tcp -h 127.0.0.1 -p \(relayPort)", type: (any TesterPrx).self)
+        let call = Task { try await proxy.opIdempotent() }
+        #expect(await eventually { await farServant.runningPings == 1 })
+        let start = ContinuousClock.now
+        await relay.destroy()
+        #expect(ContinuousClock.now - start < .seconds(8), "destroy() waited for the outgoing call")
+        // The caller has its answer: the relay's dispatch failed.
+        await #expect(throws: (any Error).self) { try await call.value }
+        await client.destroy()
+        await far.destroy()
     }
 
     /// As in Ice, no adapter is made once the communicator is shut down: nothing would
