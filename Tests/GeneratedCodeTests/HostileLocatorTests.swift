@@ -104,21 +104,37 @@ struct HostileLocatorTests {
         }
     }
 
-    /// A well-known object whose adapter the locator no longer knows is looked up once more,
-    /// as in Ice: its answer stayed cached, and every call failed, even after an operator had
-    /// moved the object to another adapter.
+    /// A well-known object whose adapter the locator no longer knows leaves the cache, and the
+    /// call's retry looks it up again, as in Ice: its answer stayed cached, and every call
+    /// failed, even after an operator had moved the object to another adapter.
     @Test func aWellKnownObjectWhoseAdapterIsGoneIsLookedUpAgain() async throws {
         let script = ScriptedLocator(
             objects: ["greeter": [.proxy("greeter@A"), .proxy("greeter@B")]],
             adapters: ["A": [.adapterNotFound]])
         let setup = try await Setup(script)
         await script.set(adapter: "B", [.proxy("greeter:tcp -h 127.0.0.1 -p \(setup.greeterPort)")])
-        let client = try setup.client()
+        let client = try setup.client(["Ice.RetryIntervals": "0"])  // (Ice's default: one retry)
         let greeter = try #require(try client.stringToProxy("greeter"))
         try await greeter.ice_ping()
         #expect(await script.asked == ["O:greeter", "A:A", "O:greeter", "A:B"])
         try await greeter.ice_ping()  // cached now
         #expect(await script.asked.count == 4)
+        await client.destroy()
+        await setup.destroy()
+    }
+
+    /// Only an adapter the locator does not know sends a well-known object back to the locator:
+    /// an adapter lookup that timed out left the object's entry and asked for it again, so a
+    /// silent locator cost the call two timeouts (helper-59).
+    @Test func aTimedOutAdapterLookupKeepsTheObjectsEntry() async throws {
+        let script = ScriptedLocator(objects: ["w": [.proxy("w@S")]], adapters: ["S": [.silence(seconds: 5)]])
+        let setup = try await Setup(script)
+        let client = try setup.client(["Ice.Default.Locator.InvocationTimeout": "500"])
+        await #expect { try await client.stringToProxy("w")?.ice_ping() } throws: {
+            ($0 as? LocalError)?.code == .locatorUnreachable
+        }
+        #expect(await script.asked == ["O:w", "A:S"])
+        #expect(client.locatorCache.stale(.object(locator: nil, id: Identity(name: "w"))) != nil)
         await client.destroy()
         await setup.destroy()
     }

@@ -23,9 +23,10 @@ extension Communicator {
     /// The endpoints of an indirect proxy: an adapter id (`name@adapter`) through
     /// `findAdapterById`, a well-known identity through `findObjectById` (whose answer may be
     /// indirect in turn). `fresh` says the locator was asked now, not the cache; `refresh`
-    /// forgets what the cache had. (`again`: this is the one retry of a well-known object whose
-    /// adapter could not be found.)
-    func resolve(_ reference: ProxyReference, refresh: Bool = false, again: Bool = false) async throws -> (
+    /// forgets what the cache had. What the locator answers that leaves no endpoints
+    /// (`notRegistered`, `noEndpoint`) is an error of a request not sent, retried as Ice retries
+    /// it (`Ice.RetryIntervals`).
+    func resolve(_ reference: ProxyReference, refresh: Bool = false) async throws -> (
         endpoints: [EndpointData], fresh: Bool
     ) {
         let identity = reference.data.identity
@@ -65,31 +66,30 @@ extension Communicator {
             do {
                 proxy = try await calls.findObjectById(identity)
             } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
-                throw LocalError(
+                throw LocalError.notSent(
                     .notRegistered, "object '\(self.identityToString(identity))' is not registered with the locator")
             }
             // Thrown, not cached: a null or endpointless answer is asked again next time, as in Ice.
             guard let proxy, !(proxy.endpoints.isEmpty && proxy.adapterId.isEmpty) else {
-                throw LocalError(
+                throw LocalError.notSent(
                     .noEndpoint, "the locator knows object '\(self.identityToString(identity))' but not where it is")
             }
             return proxy
         }
-        guard let found else { throw LocalError(.noEndpoint, "no answer for '\(identityToString(identity))'") }
+        guard let found else { throw LocalError.notSent(.noEndpoint, "no answer for '\(identityToString(identity))'") }
         if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
         do {
             // The endpoints are as fresh as the adapter's entry, whatever the object's.
             let adapter = try await resolveAdapter(
                 found.adapterId, locator: locator, key: reference.locator, timeout: timeout, refresh: refresh)
             return (adapter.endpoints, adapter.fresh)
-        } catch {
+        } catch let error as LocalError where error.code == .notRegistered || error.code == .noEndpoint {
             // The adapter the object was at cannot be found: the object may have moved (its
-            // server down, an operator pointed it at another adapter). Its entry goes, and the
-            // object is looked up once more, as Ice does (it retries the call, whose request was
-            // not sent): kept, the entry failed every later call, even after the object had moved.
+            // server down, an operator pointed it at another adapter). Its entry goes, as in Ice,
+            // and the call's retry (its request was not sent) asks for the object again: kept,
+            // the entry failed every later call, even after the object had moved.
             locatorCache.remove(key)
-            guard !again, !(error is CancellationError) else { throw error }
-            return try await resolve(reference, refresh: true, again: true)
+            throw error
         }
     }
 
@@ -111,11 +111,11 @@ extension Communicator {
             do {
                 proxy = try await calls.findAdapterById(id)
             } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
-                throw LocalError(.notRegistered, "adapter '\(id)' is not registered with the locator")
+                throw LocalError.notSent(.notRegistered, "adapter '\(id)' is not registered with the locator")
             }
             // A registered adapter that is not active (its server is down) answers null.
             guard let proxy, !proxy.endpoints.isEmpty else {
-                throw LocalError(.noEndpoint, "adapter '\(id)' is registered but not active")
+                throw LocalError.notSent(.noEndpoint, "adapter '\(id)' is registered but not active")
             }
             return proxy
         }
