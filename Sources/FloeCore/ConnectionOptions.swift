@@ -79,8 +79,10 @@ public struct ConnectionOptions: Sendable {
     /// (`Ice.TCP.Backlog`, 4096 as ZeroC's `SOMAXCONN`; the kernel caps it at
     /// `net.core.somaxconn`). Beyond it, connection attempts wait for a SYN retry, a second.
     public var listenBacklog = 4096
-    /// Seconds a graceful close may wait for outstanding replies and dispatches before the
-    /// connection is closed forcefully (`Ice.Connection.CloseTimeout`, 10; 0 waits forever).
+    /// Seconds a graceful close may wait for replies to this side's calls, and then for the peer
+    /// to close after close-connection, before the connection is closed forcefully
+    /// (`Ice.Connection.CloseTimeout`, 10; 0 waits forever). Running dispatches are waited for
+    /// however long they take, as in Ice (`Communicator.abortConnections()` ends them).
     public var closeTimeout = 10
     /// The default for proxies' `ice_endpointSelection` (`Ice.Default.EndpointSelection`).
     public var endpointSelection = EndpointSelection.random

@@ -11,11 +11,12 @@ package final class LiveConnections: Sendable {
 
     private let state = NIOLockedValueBox(State())
 
-    /// Adds an opened connection; false once the communicator aborts its connections: the
-    /// transport then closes it.
-    package func add(_ connection: any Connection) -> Bool {
+    /// Adds an opened connection; false for an incoming one once the communicator aborts its
+    /// connections: the transport then closes it. (Outgoing ones are let through: an adapter
+    /// still unregistering from its locator needs one.)
+    package func add(_ connection: any Connection, incoming: Bool) -> Bool {
         state.withLockedValue { state in
-            guard !state.aborting else { return false }
+            guard !state.aborting || !incoming else { return false }
             state.connections[ObjectIdentifier(connection)] = connection
             return true
         }
@@ -25,7 +26,7 @@ package final class LiveConnections: Sendable {
         _ = state.withLockedValue { $0.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
-    /// The open connections, for aborting; from now on no connection is added.
+    /// The open connections, for aborting; from now on no incoming connection is added.
     func startAborting() -> [any Connection] {
         state.withLockedValue { state in
             state.aborting = true
@@ -36,8 +37,8 @@ package final class LiveConnections: Sendable {
 
 extension Communicator {
     /// Closes every connection at once, Ice's forceful close, cancelling their running
-    /// dispatches (their callers see the connection lost); a connection opened later is closed
-    /// as it opens. What a cancelled `run()` does (swift-service-lifecycle's escalation after
+    /// dispatches (their callers see the connection lost); an incoming connection accepted later
+    /// is closed as it opens (outgoing ones are let through, for an adapter's unregistration). What a cancelled `run()` does (swift-service-lifecycle's escalation after
     /// its graceful-shutdown limit): graceful closes wait for running dispatches however long
     /// they take, as in Ice.
     public func abortConnections() async {

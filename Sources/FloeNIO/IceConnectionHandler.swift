@@ -209,7 +209,7 @@ final class IceConnectionHandler: ChannelInboundHandler {
             if !adapter.isDeactivated { adapter.reportRefusal(logger) }  // (else it is not full, but closing)
             return context.close(promise: nil)
         }
-        if let connection, !communicator.liveConnections.add(connection) {
+        if let connection, !communicator.liveConnections.add(connection, incoming: !isClient) {
             return context.close(promise: nil)  // (the communicator is aborting its connections)
         }
         communicator.connectionMetrics?.opened(incoming: !isClient)

@@ -1,6 +1,7 @@
 import Floe
 import FloeNIO
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Testing
 
@@ -171,5 +172,35 @@ struct LifecycleTests {
             ($0 as? LocalError)?.code == .communicatorDestroyed
         }
         await communicator.destroy()
+        // Without admin configured, there is none to refuse: nil, as in Ice.
+        let plain = Communicator(transport: NIOTransport())
+        await plain.shutdown()
+        #expect(try await plain.getAdmin() == nil)
+        await plain.destroy()
+    }
+
+    /// A cancelled `run()` still unregisters its adapter from the locator: aborting refused
+    /// every later connection, the registry's included, and the registry kept sending clients
+    /// to a server that was gone (helper-59).
+    @Test func aCancelledRunStillUnregisters() async throws {
+        let script = ScriptedLocator()
+        let setup = try await HostileLocatorTests.Setup(script)
+        let registry = SlowUnregistering(delay: .zero)
+        let registryProxy = try setup.locatorAdapter.add(
+            servant: registry, id: Identity(name: "Registry", category: "Scripted"))
+        await script.set(registry: uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self))
+        var properties = Properties()
+        properties["Ice.Default.Locator"] = setup.locator
+        properties["Gone.Endpoints"] = "tcp -h 127.0.0.1 -p 0"
+        properties["Gone.AdapterId"] = "Gone"
+        let server = try Communicator(properties: properties, transport: NIOTransport())
+        let adapter = try await server.createObjectAdapter(name: "Gone")
+        try await adapter.activate()
+        let service = Task { try await server.run() }
+        try await Task.sleep(for: .milliseconds(50))
+        service.cancel()
+        try await service.value
+        #expect(registry.unregistrations.withLockedValue { $0 } == 1)
+        await setup.destroy()
     }
 }

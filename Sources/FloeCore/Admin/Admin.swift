@@ -16,8 +16,6 @@ extension Communicator {
         let task = try state.withLockedValue { state in
             if state.destroyed { throw LocalError(.communicatorDestroyed, "the communicator is destroyed") }
             if let task = state.admin { return task }
-            // (Its adapter cannot be made after a shutdown.)
-            if state.isShutdown { throw LocalError(.communicatorDestroyed, "the communicator is shut down") }
             let task = Task { try await self.createAdmin() }
             state.admin = task
             return task

@@ -125,7 +125,7 @@ final class LocatorCache: Sendable {
     func stale(_ key: Key) -> ProxyData? { state.withLockedValue { $0.entries[key]?.value } }
 
     /// Looks `key` up now and stores the answer, unless a lookup is under way already; errors
-    /// are dropped (the stale entry stays). Whether it started one. (Every call through an
+    /// are dropped (the stale entry stays, unless `lookup` removes it). Whether it started one. (Every call through an
     /// expired entry comes here: each started a task to wait for the same lookup, as many as
     /// calls were made while a locator took its time, or never answered.)
     @discardableResult

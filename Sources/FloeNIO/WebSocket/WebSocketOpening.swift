@@ -240,7 +240,7 @@ final class WebSocketAcceptance: ChannelInboundHandler, RemovableChannelHandler 
     func channelActive(context: ChannelHandlerContext) {
         if let adapter {
             guard adapter.reserveOpening() else {
-                adapter.reportRefusal(logger)
+                if !adapter.isDeactivated { adapter.reportRefusal(logger) }  // (else it is closing)
                 refused = true
                 return context.close(promise: nil)
             }
