@@ -31,4 +31,29 @@ struct LocatorCacheTests {
         #expect(lookups.withLockedValue { $0 } == 1)
         #expect(cache.refreshInBackground(key) { nil })
     }
+
+    /// Callers of a lookup that never ends leave when cancelled, and nothing of them stays (each
+    /// waited, or left a task waiting, for as long as the lookup took); the others still get
+    /// its answer.
+    @Test func cancelledCallersLeaveALookupAtOnce() async throws {
+        let cache = LocatorCache()
+        let key = LocatorCache.Key.adapter(locator: nil, id: "A")
+        let (answer, answering) = AsyncStream<Void>.makeStream()
+        let lookup: @Sendable () async throws -> ProxyData? = {
+            for await _ in answer {}
+            return ProxyData(identity: Identity(name: "found"))
+        }
+        let staying = Task { try await cache.value(key, timeout: nil, lookup: lookup) }
+        let leaving = (0..<50).map { _ in Task { try await cache.value(key, timeout: nil, lookup: lookup) } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while cache.waiterCount(key) < 51, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(cache.waiterCount(key) == 51)
+        for task in leaving { task.cancel() }
+        for task in leaving { await #expect(throws: CancellationError.self) { try await task.value } }
+        #expect(cache.waiterCount(key) == 1)
+        answering.finish()
+        #expect(try await staying.value.value?.identity.name == "found")
+    }
 }

@@ -19,10 +19,20 @@ final class LocatorCache: Sendable {
 
     private struct State {
         var entries: [Key: Entry] = [:]
-        /// Lookups under way, each with an id of its own (a later lookup of the key may replace
-        /// it in the table before it ends).
-        var pending: [Key: (id: UInt64, task: Task<ProxyData?, any Error>)] = [:]
-        var nextLookup: UInt64 = 0
+        /// Lookups under way, each with an id of its own.
+        var pending: [Key: Lookup] = [:]
+        var nextId: UInt64 = 0
+        /// Callers about to wait, and those of them cancelled already (see `answer(of:)`).
+        var registering: Set<UInt64> = []
+        var cancelledWaiters: Set<UInt64> = []
+    }
+
+    /// A lookup under way, and the callers waiting for its answer, by token: a cancelled caller
+    /// leaves at once (see `answer(of:)`).
+    private struct Lookup {
+        let id: UInt64
+        let task: Task<ProxyData?, any Error>
+        var waiters: [UInt64: CheckedContinuation<ProxyData?, any Error>] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -42,30 +52,29 @@ final class LocatorCache: Sendable {
     ) async throws -> (value: ProxyData?, fresh: Bool) {
         enum Step {
             case cached(ProxyData?)
-            case wait(Task<ProxyData?, any Error>)
+            case wait(id: UInt64, Task<ProxyData?, any Error>)
         }
         let now = ContinuousClock.now
         let step = state.withLockedValue { state -> Step in
             if timeout != .zero, let entry = state.entries[key], timeout.map({ now - entry.time < $0 }) ?? true {
                 return .cached(entry.value)
             }
-            if let pending = state.pending[key] { return .wait(pending.task) }
-            return .wait(startLookup(key, store: store, in: &state, lookup: lookup))
+            let lookup = state.pending[key] ?? startLookup(key, store: store, in: &state, lookup: lookup)
+            return .wait(id: lookup.id, lookup.task)
         }
-        guard case .wait(let task) = step else {
-            if case .cached(let value) = step { return (value, false) }
-            return (nil, false)
+        switch step {
+        case .cached(let value): return (value, false)
+        case .wait(let id, let task): return (try await answer(of: key, id: id, task), true)
         }
-        return (try await Self.answer(of: task), true)
     }
 
-    /// Starts looking `key` up; the lookup stores its answer when `store` says so, and leaves
-    /// the pending table, whoever still waits for it.
+    /// Starts looking `key` up; the lookup stores its answer when `store` says so, leaves the
+    /// pending table and answers its waiters.
     private func startLookup(
         _ key: Key, store: Bool, in state: inout State, lookup: @escaping @Sendable () async throws -> ProxyData?
-    ) -> Task<ProxyData?, any Error> {
-        state.nextLookup &+= 1
-        let id = state.nextLookup
+    ) -> Lookup {
+        state.nextId &+= 1
+        let id = state.nextId
         let task = Task {
             let result: Result<ProxyData?, any Error>
             do {
@@ -73,39 +82,59 @@ final class LocatorCache: Sendable {
             } catch {
                 result = .failure(error)
             }
-            self.state.withLockedValue { state in
-                guard state.pending[key]?.id == id else { return }
+            let waiters = self.state.withLockedValue { state -> [CheckedContinuation<ProxyData?, any Error>] in
+                guard let pending = state.pending[key], pending.id == id else { return [] }
                 state.pending[key] = nil
                 if store, case .success(let value) = result {
                     state.entries[key] = Entry(value: value, time: ContinuousClock.now)
                 }
+                return Array(pending.waiters.values)
             }
+            for waiter in waiters { waiter.resume(with: result) }
             return try result.get()
         }
-        state.pending[key] = (id, task)
-        return task
+        let pending = Lookup(id: id, task: task)
+        state.pending[key] = pending
+        return pending
     }
 
-    /// The answer of a shared lookup, or `CancellationError` as soon as the caller is cancelled
-    /// (the lookup goes on for the others): a locator that never answered held a cancelled
-    /// call without an invocation timeout for ever.
-    private static func answer(of lookup: Task<ProxyData?, any Error>) async throws -> ProxyData? {
-        let waiter = NIOLockedValueBox<CheckedContinuation<ProxyData?, any Error>?>(nil)
+    /// The answer of lookup `id` of `key`, or `CancellationError` as soon as the caller is
+    /// cancelled (the lookup goes on for the others, and nothing of the caller stays): a
+    /// locator that never answered held a cancelled call without an invocation timeout for
+    /// ever, and each timed-out call left a task behind.
+    private func answer(of key: Key, id: UInt64, _ task: Task<ProxyData?, any Error>) async throws -> ProxyData? {
+        let token = state.withLockedValue { state in
+            state.nextId &+= 1
+            state.registering.insert(state.nextId)
+            return state.nextId
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                waiter.withLockedValue { $0 = continuation }
-                // (Cancelled before the continuation was kept: the handler found none.)
-                if Task.isCancelled {
-                    waiter.withLockedValue { $0.take() }?.resume(throwing: CancellationError())
-                    return
+                enum Registration { case waiting, cancelled, ended }
+                let registration = state.withLockedValue { state -> Registration in
+                    state.registering.remove(token)
+                    if state.cancelledWaiters.remove(token) != nil { return .cancelled }
+                    guard state.pending[key]?.id == id else { return .ended }
+                    state.pending[key]?.waiters[token] = continuation
+                    return .waiting
                 }
-                Task {
-                    let result = await lookup.result
-                    waiter.withLockedValue { $0.take() }?.resume(with: result)
+                switch registration {
+                case .waiting: break
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                // (Ended between the caller's look and now: its result is there already.)
+                case .ended: Task { continuation.resume(with: await task.result) }
                 }
             }
         } onCancel: {
-            waiter.withLockedValue { $0.take() }?.resume(throwing: CancellationError())
+            let waiter = state.withLockedValue { state -> CheckedContinuation<ProxyData?, any Error>? in
+                if state.registering.contains(token) {
+                    state.cancelledWaiters.insert(token)  // (the registration sees it)
+                    return nil
+                }
+                guard state.pending[key]?.id == id else { return nil }  // (answered already)
+                return state.pending[key]?.waiters.removeValue(forKey: token)
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
@@ -120,6 +149,9 @@ final class LocatorCache: Sendable {
             return entry.value
         }
     }
+
+    /// The callers waiting for the lookup of `key` under way (for tests).
+    func waiterCount(_ key: Key) -> Int { state.withLockedValue { $0.pending[key]?.waiters.count ?? 0 } }
 
     /// An entry however old, for `Ice.BackgroundLocatorCacheUpdates`.
     func stale(_ key: Key) -> ProxyData? { state.withLockedValue { $0.entries[key]?.value } }
