@@ -204,6 +204,33 @@ struct HostileLocatorTests {
         await setup.destroy()
     }
 
+    /// Calls going on through an expired entry's open connection still see a change: the
+    /// locator is asked again meanwhile, and the calls after its answer go to the adapter's new
+    /// endpoints, although the old server is still up (helper-59).
+    @Test func anAdapterThatMovedIsSeenThoughTheOldConnectionIsOpen() async throws {
+        let script = ScriptedLocator()
+        let setup = try await Setup(script)
+        let second = try await NetworkTests.Server()
+        await script.set(
+            adapter: "M",
+            [
+                .proxy("tester:tcp -h 127.0.0.1 -p \(setup.greeterPort)"),
+                .proxy("tester:tcp -h 127.0.0.1 -p \(second.port)"),
+            ])
+        let client = try setup.client(["Ice.Default.LocatorCacheTimeout": "1"])
+        let proxy = try makeProxy(communicator: client, proxyString: "tester@M", type: (any TesterPrx).self)
+        try await proxy.ping()
+        try await Task.sleep(for: .milliseconds(1_100))
+        #expect(
+            await eventually {
+                _ = try? await proxy.ping()
+                return await second.servant.pings > 0
+            }, "the calls stayed on the old server")
+        await client.destroy()
+        await second.communicator.destroy()
+        await setup.destroy()
+    }
+
     /// With `Ice.BackgroundLocatorCacheUpdates`, an adapter the locator no longer knows leaves
     /// the cache, as in Ice: its stale entry sent calls to the old endpoints for ever.
     @Test func anUnregisteredAdapterLeavesTheCacheOfABackgroundUpdatingClient() async throws {

@@ -137,6 +137,12 @@ extension Communicator {
         guard backgroundLocatorCacheUpdates, timeout != .zero, case .adapter(_, let id) = key,
             let locator = locator(for: reference), let stale = locatorCache.stale(key), !stale.endpoints.isEmpty
         else { return nil }
+        refreshAdapterInBackground(id, key: key, locator: locator)
+        return stale.endpoints
+    }
+
+    /// Asks the locator for adapter `id` (its entry `key`) without anyone waiting for it.
+    private func refreshAdapterInBackground(_ id: String, key: LocatorCache.Key, locator: ProxyData) {
         let calls = LocatorCalls(target: locatorReference(locator))
         let cache = locatorCache
         cache.refreshInBackground(key) {
@@ -156,15 +162,36 @@ extension Communicator {
             }
             return found
         }
-        return stale.endpoints
+    }
+
+    /// Asks the locator for well-known object `id` (its entry `key`) without anyone waiting.
+    private func refreshObjectInBackground(_ id: Identity, key: LocatorCache.Key, locator: ProxyData) {
+        let calls = LocatorCalls(target: locatorReference(locator))
+        let cache = locatorCache
+        cache.refreshInBackground(key) {
+            let answer: ProxyData?
+            do {
+                answer = try await calls.findObjectById(id)
+            } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
+                cache.remove(key)  // (as for an adapter, above)
+                throw error
+            }
+            guard let found = answer, !(found.endpoints.isEmpty && found.adapterId.isEmpty) else {
+                throw LocalError(.noEndpoint, "no endpoints for a well-known object")
+            }
+            return found
+        }
     }
 
     /// The endpoints of an indirect proxy's expired cache entry, when a connection to one of
-    /// them is still open: as in Ice, where a proxy keeps its connection and asks its locator
-    /// only for a new one, the cache timeout does not send calls that have a live connection
-    /// to the locator (each call did, and once the registry was down every call failed with
-    /// `locatorUnreachable` though the server's connection was fine). Entries of a timeout of 0
-    /// are never kept, so those proxies ask every time.
+    /// them is still open: the call goes there, and the locator is asked again in the
+    /// background. In Ice a proxy keeps its connection and asks its locator only for a new
+    /// one; here proxies have no connection of their own, and each call asked the locator once
+    /// the entry had expired, so with the registry down every call failed with
+    /// `locatorUnreachable` though the server's connection was fine. The background lookup
+    /// keeps what Ice's new proxies see: a change (an object moved while its old server stays
+    /// up) reaches the calls after it. Entries of a timeout of 0 are never kept, so those
+    /// proxies ask every time.
     func expiredEndpointsStillConnected(_ reference: ProxyReference) -> [EndpointData]? {
         guard reference.connectionCached, (reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout) > 0 else {
             return nil
@@ -180,7 +207,23 @@ extension Communicator {
             }
             found = adapter
         }
-        guard openConnection(among: found.endpoints, reference) != nil else { return nil }
+        guard openConnection(among: found.endpoints, reference) != nil,
+            let locator = locator(for: reference)
+        else { return nil }
+        let timeout = Self.cacheDuration(reference.locatorCacheTimeout ?? defaultLocatorCacheTimeout)
+        switch key {
+        case .adapter(_, let id): refreshAdapterInBackground(id, key: key, locator: locator)
+        case .object(_, let id):
+            if locatorCache.cached(key, timeout: timeout) == nil {
+                refreshObjectInBackground(id, key: key, locator: locator)
+            }
+            if let adapterId = locatorCache.stale(key)?.adapterId, !adapterId.isEmpty {
+                let adapterKey = LocatorCache.Key.adapter(locator: reference.locator, id: adapterId)
+                if locatorCache.cached(adapterKey, timeout: timeout) == nil {
+                    refreshAdapterInBackground(adapterId, key: adapterKey, locator: locator)
+                }
+            }
+        }
         return found.endpoints
     }
 
