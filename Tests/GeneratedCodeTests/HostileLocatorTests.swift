@@ -142,7 +142,7 @@ struct HostileLocatorTests {
     /// A call without an invocation timeout waiting for a locator that does not answer ends as
     /// soon as its caller is cancelled: it waited for the locator's answer.
     @Test func aCancelledCallStopsWaitingForTheLocator() async throws {
-        let script = ScriptedLocator(adapters: ["Slow": [.silence(seconds: 5)]])
+        let script = ScriptedLocator(adapters: ["Slow": [.silence(seconds: 60)]])
         let setup = try await Setup(script)
         let client = try setup.client()
         let proxy = try #require(try client.stringToProxy("x@Slow"))
@@ -155,7 +155,8 @@ struct HostileLocatorTests {
         #expect(throws: CancellationError.self) { try result.get() }
         // The lookup goes on for others: a second caller joins it rather than asking again.
         let second = Task { try await proxy.ice_ping() }
-        try await Task.sleep(for: .milliseconds(100))
+        let key = LocatorCache.Key.adapter(locator: nil, id: "Slow")
+        #expect(await eventually { client.locatorCache.waiterCount(key) == 1 }, "the second caller did not join")
         second.cancel()
         _ = await second.result
         #expect(await script.asked == ["A:Slow"])
@@ -257,15 +258,17 @@ extension ScriptedLocator {
     func set(registry: any LocatorRegistryPrx) { self.registry = registry }
 }
 
-/// A registry that takes registrations at once and unregistrations after `delay`, counting them.
+/// A registry that takes registrations at once and unregistrations once its gate is open,
+/// counting them.
 struct SlowUnregistering: LocatorRegistry {
-    let delay: Duration
+    /// Unregistrations wait until it is open (always, when nil).
+    let gate: RegistrationGate?
     let unregistrations = NIOLockedValueBox(0)
 
     func setAdapterDirectProxy(id: String, proxy: (any ObjectPrx)?, current: Current) async throws {
         guard proxy == nil else { return }
         unregistrations.withLockedValue { $0 += 1 }
-        try await Task.sleep(for: delay)
+        await gate?.pass()
     }
 
     func setReplicatedAdapterDirectProxy(
@@ -286,7 +289,10 @@ struct LateConnectionTests {
     @Test func aConnectionDuringTheUnregistrationIsServed() async throws {
         let script = ScriptedLocator()
         let setup = try await HostileLocatorTests.Setup(script)
-        let registry = SlowUnregistering(delay: .seconds(2))
+        let gate = RegistrationGate()
+        gate.close()  // (the unregistration waits until the late client has been served)
+        defer { gate.open() }
+        let registry = SlowUnregistering(gate: gate)
         let registryProxy = try setup.locatorAdapter.add(
             servant: registry, id: Identity(name: "Registry", category: "Scripted"))
         await script.set(registry: uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self))
@@ -306,6 +312,7 @@ struct LateConnectionTests {
             communicator: client, proxyString: "tester:tcp -h 127.0.0.1 -p \(port)", type: (any TesterPrx).self)
         try await tester.ice_ping()
         let connection = try await tester.ice_getConnection()
+        gate.open()
         await adapter.waitForDeactivate()
         #expect(await eventually { connection.isClosed }, "the late connection was left open")
         await client.destroy()

@@ -185,7 +185,7 @@ struct LifecycleTests {
     @Test func aCancelledRunStillUnregisters() async throws {
         let script = ScriptedLocator()
         let setup = try await HostileLocatorTests.Setup(script)
-        let registry = SlowUnregistering(delay: .zero)
+        let registry = SlowUnregistering(gate: nil)
         let registryProxy = try setup.locatorAdapter.add(
             servant: registry, id: Identity(name: "Registry", category: "Scripted"))
         await script.set(registry: uncheckedCast(prx: registryProxy, type: (any LocatorRegistryPrx).self))
