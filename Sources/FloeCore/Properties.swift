@@ -375,6 +375,7 @@ extension Communicator {
             retryIntervals: retries,
             connectionOptions: try ConnectionOptions(properties: properties), properties: properties, logger: logger,
             interceptors: interceptors, observability: try observability ?? Observability(properties: properties))
+        if observability == nil { try Observability.warnIfUnbootstrapped(properties, logger) }
         // (Their settings too: a misspelt one is an error.)
         _ = try propertyToProxy("Ice.Default.Locator")
         _ = try propertyToProxy("Ice.Default.Router")

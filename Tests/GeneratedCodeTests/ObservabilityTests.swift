@@ -1,7 +1,9 @@
 import FloeCore
 import FloeNIO
 import InMemoryTracing
+import Logging
 import MetricsTestKit
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 import Tracing
@@ -161,5 +163,28 @@ struct ObservabilityTests {
         #expect(labels == ["unknown"], "\(labels.count) operation labels")
         await client.destroy()
         await server.destroy()
+    }
+}
+
+/// `Floe.Metrics=1` and `Floe.Tracing=1` read the backends once, when the communicator is
+/// created: one created before the process bootstraps them says so (it reported nothing,
+/// without a word; helper-58). (This test process bootstraps neither.)
+@Suite("Observability asked for without a backend")
+struct UnbootstrappedObservabilityTests {
+    @Test func aCommunicatorAskingForMissingBackendsSaysSo() throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "observability-test") { _ in CapturingLogHandler(lines: lines) }
+        var properties = Properties()
+        properties["Floe.Metrics"] = "1"
+        properties["Floe.Tracing"] = "1"
+        _ = try Communicator(properties: properties, logger: logger)
+        let logged = lines.withLockedValue { $0 }
+        #expect(
+            logged.contains { $0.contains("Floe.Metrics=1, but no swift-metrics backend is bootstrapped") }, "\(logged)"
+        )
+        #expect(logged.contains { $0.contains("Floe.Tracing=1, but no tracer is bootstrapped") }, "\(logged)")
+        lines.withLockedValue { $0 = [] }
+        _ = try Communicator(properties: Properties(), logger: logger)
+        #expect(lines.withLockedValue { $0 }.isEmpty)
     }
 }

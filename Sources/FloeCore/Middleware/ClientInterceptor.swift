@@ -46,7 +46,9 @@ public struct OutgoingRequest: Sendable {
     }
 
     let fixed: Fixed
-    /// The proxy's context merged with the per-call context; what is here is sent.
+    /// The request's context: the per-call context when the call gave one (it replaces the
+    /// proxy's, as in Ice), else the proxy's, with the implicit context's keys filled in; what
+    /// is here is sent.
     public var context: [String: String]
 
     /// The proxy the call was made on.
@@ -55,8 +57,8 @@ public struct OutgoingRequest: Sendable {
     public var mode: OperationMode { fixed.mode }
     /// The parameters, as the encoded encapsulation.
     public var parameters: ByteBuffer { fixed.parameters }
-    /// How long the call may take before it fails with `invocationTimeout` (per attempt); nil
-    /// waits forever.
+    /// How long the call may take before it fails with `invocationTimeout` (the whole call,
+    /// retries included, as in Ice); nil waits forever.
     public var invocationTimeout: Duration? { fixed.invocationTimeout }
 }
 

@@ -28,6 +28,22 @@ public struct Observability: Sendable {
     /// Neither metrics nor spans.
     public static let off = Observability()
 
+    /// Says so when `Floe.Metrics` or `Floe.Tracing` asks for a backend the process has not
+    /// bootstrapped (yet): both are read once, when the communicator is created, and found
+    /// nothing without a word.
+    static func warnIfUnbootstrapped(_ properties: Properties, _ logger: Logger) throws {
+        if try properties.int("Floe.Metrics", default: 0) > 0, MetricsSystem.factory is NOOPMetricsHandler {
+            logger.warning(
+                "Floe.Metrics=1, but no swift-metrics backend is bootstrapped: call MetricsSystem.bootstrap before creating the communicator"
+            )
+        }
+        if try properties.int("Floe.Tracing", default: 0) > 0, InstrumentationSystem.tracer is NoOpTracer {
+            logger.warning(
+                "Floe.Tracing=1, but no tracer is bootstrapped: call InstrumentationSystem.bootstrap before creating the communicator"
+            )
+        }
+    }
+
     /// `Floe.Metrics` and `Floe.Tracing` (0 by default): 1 reports to the backends the
     /// process bootstrapped.
     public init(properties: Properties) throws {
