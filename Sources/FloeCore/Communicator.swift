@@ -404,6 +404,12 @@ public final class Communicator: Sendable {
         }
         do {
             return try await connection(to: endpoints, reference)
+        } catch let error as LocalError where fresh && Self.peerFailure(error) {
+            // Endpoints just looked up that nobody answers on: forgotten, as Ice clears its
+            // cache after any connection error, so the retry asks again (kept, it tried them
+            // once more, a whole connect timeout for a silent address).
+            forgetLocation(of: reference)
+            throw error
         } catch let error as LocalError where !fresh && Self.peerFailure(error) {
             // Cached endpoints nobody answers on (or not as the server did): the server moved.
             // Ask the locator again, once, as Ice clears its cache after any connection error

@@ -232,6 +232,30 @@ struct HostileLocatorTests {
         await setup.destroy()
     }
 
+    /// Endpoints just looked up that nobody answers on are forgotten, as Ice clears its cache
+    /// after a connection error: the next call asks the locator again (it tried them once more
+    /// first, a whole connect timeout for a silent address; helper-56).
+    @Test func freshEndpointsThatFailAreForgotten() async throws {
+        let silent = try await HostileServerOpeningTests.SilentServer()
+        let script = ScriptedLocator()
+        let setup = try await Setup(script)
+        await script.set(
+            adapter: "F",
+            [
+                .proxy("tester:tcp -h 127.0.0.1 -p \(silent.port) -t 300"),
+                .proxy("tester:tcp -h 127.0.0.1 -p \(setup.greeterPort)"),
+            ])
+        let client = try setup.client()
+        let proxy = try #require(try client.stringToProxy("tester@F"))
+        await #expect(throws: LocalError.self) { try await proxy.ice_ping() }
+        try await proxy.ice_ping()
+        #expect(silent.accepted == 1, "the silent address was tried again")
+        #expect(await script.asked == ["A:F", "A:F"])
+        await client.destroy()
+        await silent.close()
+        await setup.destroy()
+    }
+
     /// With `Ice.BackgroundLocatorCacheUpdates`, an adapter the locator no longer knows leaves
     /// the cache, as in Ice: its stale entry sent calls to the old endpoints for ever.
     @Test func anUnregisteredAdapterLeavesTheCacheOfABackgroundUpdatingClient() async throws {
