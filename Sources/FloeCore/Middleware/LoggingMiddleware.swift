@@ -11,8 +11,8 @@ public import Logging
 public struct LoggingMiddleware: Dispatcher {
     public let next: any Dispatcher
     public let logger: Logger
-    /// The level of successful dispatches; failures log one level higher (at least `.info`
-    /// for unexpected errors).
+    /// The level of successful dispatches and of user exceptions; other failures log at this
+    /// level or `.info`, whichever is higher.
     public let level: Logger.Level
 
     public init(next: any Dispatcher, logger: Logger, level: Logger.Level = .debug) {
