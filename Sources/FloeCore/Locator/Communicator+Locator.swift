@@ -62,19 +62,7 @@ extension Communicator {
         }
         let calls = LocatorCalls(target: locatorReference(locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
-            let proxy: ProxyData?
-            do {
-                proxy = try await calls.findObjectById(identity)
-            } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
-                throw LocalError.notSent(
-                    .notRegistered, "object '\(self.identityToString(identity))' is not registered with the locator")
-            }
-            // Thrown, not cached: a null or endpointless answer is asked again next time, as in Ice.
-            guard let proxy, !(proxy.endpoints.isEmpty && proxy.adapterId.isEmpty) else {
-                throw LocalError.notSent(
-                    .noEndpoint, "the locator knows object '\(self.identityToString(identity))' but not where it is")
-            }
-            return proxy
+            try await self.lookUpObject(identity, calls)
         }
         guard let found else { throw LocalError.notSent(.noEndpoint, "no answer for '\(identityToString(identity))'") }
         if !found.endpoints.isEmpty { return (found.endpoints, fresh) }
@@ -107,19 +95,42 @@ extension Communicator {
         }
         let calls = LocatorCalls(target: locatorReference(locator))
         let (found, fresh) = try await locatorCache.value(key, timeout: Self.cacheDuration(timeout)) {
-            let proxy: ProxyData?
-            do {
-                proxy = try await calls.findAdapterById(id)
-            } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
-                throw LocalError.notSent(.notRegistered, "adapter '\(id)' is not registered with the locator")
-            }
-            // A registered adapter that is not active (its server is down) answers null.
-            guard let proxy, !proxy.endpoints.isEmpty else {
-                throw LocalError.notSent(.noEndpoint, "adapter '\(id)' is registered but not active")
-            }
-            return proxy
+            try await Self.lookUpAdapter(id, calls)
         }
         return (found?.endpoints ?? [], fresh)
+    }
+
+    /// `findObjectById`'s answer, or the error of a request not sent when it leaves no
+    /// endpoints (see `resolve`). Thrown, not cached: a null or endpointless answer is asked
+    /// again next time, as in Ice. (The lookup a call shares, in the foreground or not.)
+    private func lookUpObject(_ identity: Identity, _ calls: LocatorCalls) async throws -> ProxyData {
+        let proxy: ProxyData?
+        do {
+            proxy = try await calls.findObjectById(identity)
+        } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
+            throw LocalError.notSent(
+                .notRegistered, "object '\(identityToString(identity))' is not registered with the locator")
+        }
+        guard let proxy, !(proxy.endpoints.isEmpty && proxy.adapterId.isEmpty) else {
+            throw LocalError.notSent(
+                .noEndpoint, "the locator knows object '\(identityToString(identity))' but not where it is")
+        }
+        return proxy
+    }
+
+    /// `findAdapterById`'s answer, as `lookUpObject`; a registered adapter that is not active
+    /// (its server is down) answers null.
+    private static func lookUpAdapter(_ id: String, _ calls: LocatorCalls) async throws -> ProxyData {
+        let proxy: ProxyData?
+        do {
+            proxy = try await calls.findAdapterById(id)
+        } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
+            throw LocalError.notSent(.notRegistered, "adapter '\(id)' is not registered with the locator")
+        }
+        guard let proxy, !proxy.endpoints.isEmpty else {
+            throw LocalError.notSent(.noEndpoint, "adapter '\(id)' is registered but not active")
+        }
+        return proxy
     }
 
     /// The endpoints the cache already has for an indirect proxy, or nil: synchronous, so a
@@ -145,22 +156,17 @@ extension Communicator {
     private func refreshAdapterInBackground(_ id: String, key: LocatorCache.Key, locator: ProxyData) {
         let calls = LocatorCalls(target: locatorReference(locator))
         let cache = locatorCache
+        // (The same lookup as in the foreground: a call may join it, and gets its errors.)
         cache.refreshInBackground(key) {
-            let answer: ProxyData?
             do {
-                answer = try await calls.findAdapterById(id)
-            } catch let error as LocatorCalls.FailureError where error.failure == .adapterNotFound {
+                return try await Self.lookUpAdapter(id, calls)
+            } catch let error as LocalError where error.code == .notRegistered {
                 // No longer registered: the stale entry goes, and the next call asks in the
-                // foreground, as in Ice (kept, calls went on to the old endpoints for ever).
+                // foreground, as in Ice (kept, calls went on to the old endpoints for ever). An
+                // inactive adapter's null answer is not stored over the entry: asked again.
                 cache.remove(key)
                 throw error
             }
-            // An inactive adapter's null answer is not stored over the entry (nor cached at all,
-            // as in `resolveAdapter`): the next call asks again.
-            guard let found = answer, !found.endpoints.isEmpty else {
-                throw LocalError(.noEndpoint, "adapter '\(id)' is registered but not active")
-            }
-            return found
         }
     }
 
@@ -169,17 +175,12 @@ extension Communicator {
         let calls = LocatorCalls(target: locatorReference(locator))
         let cache = locatorCache
         cache.refreshInBackground(key) {
-            let answer: ProxyData?
             do {
-                answer = try await calls.findObjectById(id)
-            } catch let error as LocatorCalls.FailureError where error.failure == .objectNotFound {
+                return try await self.lookUpObject(id, calls)
+            } catch let error as LocalError where error.code == .notRegistered {
                 cache.remove(key)  // (as for an adapter, above)
                 throw error
             }
-            guard let found = answer, !(found.endpoints.isEmpty && found.adapterId.isEmpty) else {
-                throw LocalError(.noEndpoint, "no endpoints for a well-known object")
-            }
-            return found
         }
     }
 
